@@ -1,0 +1,107 @@
+"""Benchmark harness shared by every benchmarks/bench_*.py module.
+
+A module exposes ``cases(device, quick)`` returning ``Case`` objects: one op at one size, our
+implementation and named baselines (callables that run forward+backward, or whatever the case times).
+Each callable is timed in this process (median of repeats after a warm-up) with its peak memory, and
+``check`` (if given) compares the values so a speed-up never hides a wrong number."""
+import dataclasses
+import os
+import platform
+import statistics
+import time
+from typing import Callable, Dict, Optional
+
+import torch
+
+
+@dataclasses.dataclass
+class Case:
+    family: str
+    op: str
+    size: str
+    ours: Callable[[], object]
+    baselines: Dict[str, Optional[Callable[[], object]]]
+    repeats: int = 5
+    note: str = ""
+    # a baseline set to None is reported as skipped (too large to run here), with `skip_reason`
+    skip_reason: str = "pair matrix too large"
+    # relative tolerance for value agreement of every baseline with ours (None: no check)
+    rtol: Optional[float] = 1e-4
+
+
+def _rss_kib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field):
+                return int(line.split()[1])
+    return 0
+
+
+def _reset_peak():
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # resets VmHWM (peak RSS) of this process
+    except OSError:
+        pass
+
+
+def measure(fn, repeats, device):
+    """Median seconds and peak extra memory (bytes) of fn(); also returns its last value."""
+    value = fn()  # warm-up (also the value used for the agreement check)
+    if device == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+    else:
+        _reset_peak()
+        base = _rss_kib("VmRSS:") * 1024
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    if device == "cuda":
+        peak = torch.cuda.max_memory_allocated() - base
+    else:
+        peak = _rss_kib("VmHWM:") * 1024 - base
+    return statistics.median(times), max(peak, 0), value
+
+
+def as_float(v):
+    if isinstance(v, torch.Tensor):
+        return float(v.detach().double().reshape(-1)[0])
+    if isinstance(v, (tuple, list)):
+        return as_float(v[0])
+    return float(v)
+
+
+def machine_name(device):
+    if device == "cuda":
+        return torch.cuda.get_device_name().replace(" ", "-")
+    model = platform.processor() or "cpu"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{model.replace(' ', '-')}-{os.cpu_count()}cores"
+
+
+def fmt_time(t):
+    if t is None:
+        return "-"
+    return f"{t * 1e3:.3g} ms" if t < 1 else f"{t:.3g} s"
+
+
+def fmt_mem(b):
+    if b is None:
+        return "-"
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if b < 1024 or unit == "GiB":
+            return f"{b:.0f} {unit}" if unit == "B" else f"{b:.1f} {unit}"
+        b /= 1024

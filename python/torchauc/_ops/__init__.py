@@ -1,0 +1,2 @@
+"""Fake (shape-only) impls and autograd registrations, one module per op family."""
+from . import pairwise  # noqa: F401
