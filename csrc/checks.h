@@ -44,4 +44,11 @@ inline c10::optional<at::Tensor> check_sample_weights(const c10::optional<at::Te
   return t.reshape({-1}).contiguous();
 }
 
+// The one error for a binary label outside {0, 1}, raised by the CPU and CUDA label checks alike.
+[[noreturn]] inline void throw_bad_binary_label(const char* name, double value, int64_t index) {
+  TORCH_CHECK_VALUE(false, name, " must contain only 0 and 1 (or False/True); found ", value, " at index ",
+                    index);
+  __builtin_unreachable();
+}
+
 }  // namespace torchauc

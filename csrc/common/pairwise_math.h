@@ -80,24 +80,30 @@ TAUC_HD void tiled_surrogate(T v, T* value, T* dvalue_dv) {
 
 // Turns (S, dS/d...) into the reduced loss and its gradients. For "mean", with A = sum_P a and
 // B = sum_N b: loss = S / (A B), dloss/dx = dS/dx / (A B), dloss/da_i = (dS/da_i - loss B) / (A B),
-// dloss/db_j = (dS/db_j - loss A) / (A B). An empty side or zero pair weight gives loss 0, grad 0.
-struct ReductionScale {
-  double loss, grad_scale, pos_weight_shift, neg_weight_shift;
+// dloss/db_j = (dS/db_j - loss A) / (A B). An empty side or zero pair weight gives loss 0, grad 0;
+// NaN scores give NaN everywhere. `prescaled` marks per-sample dS values that already carry the
+// 1/(A B) factor (exp folds it into its exponent), with `prescaled_loss` the reduced loss.
+struct GradScale {
+  double loss, grad_scale, pos_shift, neg_shift;
 };
-TAUC_HD ReductionScale reduce_pairwise(Reduction r, double S, double A, double B) {
-  ReductionScale out{0.0, 0.0, 0.0, 0.0};
-  const double W = A * B;
-  if (!(W != 0.0)) return out;  // no pairs (NaN weights still propagate through S below)
-  if (r == Reduction::Sum) {
-    out.loss = S;
-    out.grad_scale = 1.0;
-    return out;
+TAUC_HD GradScale finish_reduction(Reduction r, double S, double A, double B, bool prescaled,
+                                   double prescaled_loss, bool has_nan) {
+  if (has_nan) {
+    const double nan = NAN;
+    return GradScale{nan, nan, 0.0, 0.0};
   }
-  out.loss = S / W;
-  out.grad_scale = 1.0 / W;
-  out.pos_weight_shift = out.loss * B;
-  out.neg_weight_shift = out.loss * A;
-  return out;
+  const double W = A * B;
+  if (!(W != 0.0)) return GradScale{0.0, 0.0, 0.0, 0.0};  // no pairs
+  if (r == Reduction::Sum) return GradScale{prescaled ? prescaled_loss : S, 1.0, 0.0, 0.0};
+  const double loss = prescaled ? prescaled_loss : S / W;
+  return GradScale{loss, prescaled ? 1.0 : 1.0 / W, loss * B / W, loss * A / W};
+}
+
+// Per-sample gradients: d loss / d score and d loss / d (own weight).
+TAUC_HD void finish_sample(const GradScale& g, bool positive, double dS_dx, double dS_dw, double* grad_x,
+                           double* grad_w) {
+  *grad_x = dS_dx * g.grad_scale;
+  *grad_w = dS_dw * g.grad_scale - (positive ? g.pos_shift : g.neg_shift);
 }
 
 }  // namespace torchauc

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <limits>
 
+#include "checks.h"
+
 namespace torchauc {
 
 at::Tensor binary_labels_cpu(const at::Tensor& labels_in, const char* name) {
@@ -33,8 +35,7 @@ at::Tensor binary_labels_cpu(const at::Tensor& labels_in, const char* name) {
   const int64_t bad = first_bad.load();
   if (bad != std::numeric_limits<int64_t>::max()) {
     const double v = labels.reshape({-1})[bad].item<double>();
-    TORCH_CHECK_VALUE(false, name, " must contain only 0 and 1 (or False/True); found ", v, " at index ",
-                      bad);
+    throw_bad_binary_label(name, v, bad);
   }
   return out;
 }

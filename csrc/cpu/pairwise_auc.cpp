@@ -404,39 +404,22 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> pairwise_auc_loss_cpu
         break;
     }
   }
-  ReductionScale R = reduce_pairwise(red, sums.S, sums.A, sums.B);
-  if (sums.prescaled) {
-    R.loss = sums.loss_override;
-    if (R.grad_scale != 0.0) R.grad_scale = 1.0;
-    if (red == Reduction::Mean) {
-      R.pos_weight_shift = R.loss * sums.B;
-      R.neg_weight_shift = R.loss * sums.A;
-    }
-  }
-  // The weight shifts of "mean" carry a 1/W that prescaled gradients have not applied yet.
-  const double shift_scale = (sums.prescaled && red == Reduction::Mean && R.grad_scale != 0.0)
-                                 ? 1.0 / (sums.A * sums.B)
-                                 : R.grad_scale;
-  const double nan = std::numeric_limits<double>::quiet_NaN();
-  if (has_nan) R = ReductionScale{nan, nan, 0.0, 0.0};
+  const GradScale g = finish_reduction(red, sums.S, sums.A, sums.B, sums.prescaled, sums.loss_override, has_nan);
 
   const auto out_opts = scores.options();
-  at::Tensor loss = at::full({}, R.loss, s64.options()).to(scores.scalar_type());
+  at::Tensor loss = at::full({}, g.loss, s64.options()).to(scores.scalar_type());
   at::Tensor g_s = at::empty({0}, out_opts), g_a = at::empty({0}, out_opts), g_b = at::empty({0}, out_opts);
   if (compute_grad) {
-    double* gx = px;  // reuse dS_dx in place as d loss / d score
     at::Tensor ga64 = pos_w ? at::zeros({n}, s64.options()) : at::Tensor();
     at::Tensor gb64 = neg_w ? at::zeros({n}, s64.options()) : at::Tensor();
     double* ga = pos_w ? ga64.data_ptr<double>() : nullptr;
     double* gb = neg_w ? gb64.data_ptr<double>() : nullptr;
     for_each_sample(n, [&](int64_t i) {
-      gx[i] = has_nan ? nan : gx[i] * R.grad_scale;
-      const double dw = has_nan ? nan : pw[i] * R.grad_scale;
-      if (v.y[i]) {
-        if (ga) ga[i] = has_nan ? nan : dw - R.pos_weight_shift * shift_scale;
-      } else {
-        if (gb) gb[i] = has_nan ? nan : dw - R.neg_weight_shift * shift_scale;
-      }
+      const bool pos = v.y[i] != 0;
+      double gw;
+      finish_sample(g, pos, px[i], pw[i], &px[i], &gw);  // px becomes d loss / d score in place
+      if (pos && ga) ga[i] = gw;
+      if (!pos && gb) gb[i] = gw;
     });
     g_s = dS_dx.to(scores.scalar_type()).view(scores_in.sizes());
     if (pos_w) g_a = ga64.to(pos_w->scalar_type()).view(pos_w_in->sizes());
