@@ -4,15 +4,15 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include "common/macros.h"
 
 namespace torchauc {
 
 #if !defined(__CUDA_ARCH__)
 // exp(x) for x <= 0 in float, relative error ~2 ulp; returns 0 below -87 (exp underflows there).
+// Branch-free (selects and a bit cast) so that loops calling it vectorise; x must not be NaN.
 inline float exp_nonpos_poly(float x) {
-  const float xc = x < -87.0f ? -87.0f : x;
+  const float xc = x > -87.0f ? x : -87.0f;
   float fn = xc * 1.44269504088896341f;
   fn = (fn + 12582912.0f) - 12582912.0f;  // round to nearest integer (|fn| < 2^22)
   const float r = (xc - fn * 0.693359375f) - fn * (-2.12194440e-4f);
@@ -24,10 +24,8 @@ inline float exp_nonpos_poly(float x) {
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
   const int32_t bits = (static_cast<int32_t>(fn) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof(scale));
-  const float out = p * scale;
-  return x < -87.0f ? 0.0f : out;
+  const float out = p * __builtin_bit_cast(float, bits);
+  return x > -87.0f ? out : 0.0f;
 }
 
 // log1p(e) for e in [0, 1]: 2 atanh(e / (2 + e)) by its odd series in s <= 1/3 (no cancellation

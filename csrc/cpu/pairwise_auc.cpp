@@ -9,18 +9,19 @@
 #include <array>
 #include <cmath>
 #include <limits>
-#include <parallel/algorithm>
 #include <vector>
 
 #include "checks.h"
 #include "common/pairwise_math.h"
 #include "cpu/labels.h"
+#include "cpu/radix_sort.h"
 #include "pairwise_args.h"
 
 namespace torchauc {
 namespace {
 
-// Inputs as flat float64 arrays (weights null when absent, i.e. all ones).
+// Inputs as flat arrays (weights null when absent, i.e. all ones). s is the float64 copy of the
+// scores (null on the sort-based paths, which read the raw keys).
 struct BinaryView {
   const double* s;
   const int8_t* y;
@@ -177,63 +178,90 @@ PairwiseSums exp_sums(const BinaryView& v, double m, Reduction red, double* dS_d
 }
 
 // ---------------------------------------------------------------- hinge, squared hinge
-// One side sorted by key with suffix moments: M[k] = sum over ranks >= k of (w, w key, w key^2).
-struct SortedSide {
-  std::vector<double> key;
-  std::vector<std::array<double, 3>> suffix;  // size len + 1, suffix[len] = 0
-  double total_w = 0.0;
-
-  // moments of the samples whose key is strictly greater than t
-  const std::array<double, 3>& above(double t) const {
-    const auto it = std::upper_bound(key.begin(), key.end(), t);
-    return suffix[it - key.begin()];
-  }
-};
-
-SortedSide sorted_side(const BinaryView& v, bool positive, double m) {
-  std::vector<std::pair<double, double>> kw;
-  kw.reserve(v.n);
-  for (int64_t i = 0; i < v.n; ++i) {
-    if ((v.y[i] != 0) != positive) continue;
-    kw.emplace_back(positive ? m - v.s[i] : v.s[i], positive ? v.pos_w(i) : v.neg_w(i));
-  }
-  __gnu_parallel::sort(kw.begin(), kw.end(),
-                       [](const auto& p, const auto& q) { return p.first < q.first; });
-  SortedSide side;
-  const size_t len = kw.size();
-  side.key.resize(len);
-  side.suffix.assign(len + 1, {0.0, 0.0, 0.0});
-  for (size_t r = len; r-- > 0;) {
-    const double k = kw[r].first, w = kw[r].second;
-    side.key[r] = k;
-    side.suffix[r] = {side.suffix[r + 1][0] + w, side.suffix[r + 1][1] + w * k,
-                      side.suffix[r + 1][2] + w * k * k};
-  }
-  side.total_w = side.suffix[0][0];
-  return side;
+// Fixed-chunk parallel pass whose chunks return partial sums, added in chunk order (deterministic).
+template <typename F>
+double chunked_sum(int64_t n, const F& chunk) {
+  const int64_t nchunks = (n + kChunk - 1) / kChunk;
+  std::vector<double> part(nchunks, 0.0);
+  at::parallel_for(0, nchunks, 1, [&](int64_t cb, int64_t ce) {
+    for (int64_t c = cb; c < ce; ++c) part[c] = chunk(c * kChunk, std::min(n, (c + 1) * kChunk));
+  });
+  double total = 0.0;
+  for (double p : part) total += p;
+  return total;
 }
 
-PairwiseSums hinge_sums(const BinaryView& v, double m, int power, double* dS_dx, double* dS_dw) {
-  const SortedSide P = sorted_side(v, true, m), N = sorted_side(v, false, m);
+using Moments3 = std::array<double, 3>;
+
+// Pair (i, j) is active iff z_j > x_i - m (equivalently x_i < z_j + m). Both sides are radix-sorted
+// by raw score; then each side walks the other with a pointer that only moves forward, reading
+// prefix (positives, over ascending x) or suffix (negatives, over ascending z) moments.
+template <typename K>
+PairwiseSums hinge_sums(const BinaryView& v, const K* s, double m, int power, double* dS_dx, double* dS_dw) {
+  std::vector<K> xs, zs;
+  std::vector<int64_t> xi, zi;
+  for (int64_t i = 0; i < v.n; ++i) {
+    if (v.y[i]) {
+      xs.push_back(s[i]);
+      xi.push_back(i);
+    } else {
+      zs.push_back(s[i]);
+      zi.push_back(i);
+    }
+  }
+  radix_sort_pairs(xs, xi);
+  radix_sort_pairs(zs, zi);
+  const int64_t np = xs.size(), nn = zs.size();
+  // P[r]: moments of (a, a u, a u^2), u = m - x, over the r lowest positives;
+  // N[r]: moments of (b, b z, b z^2) over the negatives of rank >= r.
+  std::vector<Moments3> P(np + 1, Moments3{0.0, 0.0, 0.0}), N(nn + 1, Moments3{0.0, 0.0, 0.0});
+  for (int64_t r = 0; r < np; ++r) {
+    const double a = v.pos_w(xi[r]), u = m - static_cast<double>(xs[r]);
+    P[r + 1] = {P[r][0] + a, P[r][1] + a * u, P[r][2] + a * u * u};
+  }
+  for (int64_t r = nn - 1; r >= 0; --r) {
+    const double b = v.neg_w(zi[r]), z = static_cast<double>(zs[r]);
+    N[r] = {N[r + 1][0] + b, N[r + 1][1] + b * z, N[r + 1][2] + b * z * z};
+  }
   PairwiseSums out;
-  out.A = P.total_w;
-  out.B = N.total_w;
-  // pair (i, j) is active iff u_i + z_j > 0: query the other side for keys > -own key
-  out.S = chunked_reduce(
-      v.n, 0.0,
-      [&](int64_t i, double& acc) {
-        const bool pos = v.y[i] != 0;
-        const double k = pos ? m - v.s[i] : v.s[i];
-        const auto& mom = (pos ? N : P).above(-k);
+  out.A = P[np][0];
+  out.B = N[0][0];
+  if (np == 0 || nn == 0) return out;
+  out.S = chunked_sum(np, [&](int64_t lo, int64_t hi) {
+    const double first = static_cast<double>(xs[lo]) - m;
+    int64_t r = std::upper_bound(zs.begin(), zs.end(), first,
+                                 [](double t, K z) { return t < static_cast<double>(z); }) - zs.begin();
+    double acc = 0.0;
+    for (int64_t i = lo; i < hi; ++i) {
+      const double x = static_cast<double>(xs[i]);
+      while (r < nn && static_cast<double>(zs[r]) <= x - m) ++r;  // first negative with z > x - m
+      double value, dvalue;
+      hinge_sample(power, m - x, N[r][0], N[r][1], N[r][2], &value, &dvalue);
+      const double a = v.pos_w(xi[i]);
+      acc += a * value;
+      if (dS_dx) {
+        dS_dx[xi[i]] = -a * dvalue;  // du/dx = -1
+        dS_dw[xi[i]] = value;
+      }
+    }
+    return acc;
+  });
+  if (dS_dx) {
+    chunked_sum(nn, [&](int64_t lo, int64_t hi) {
+      const double first = static_cast<double>(zs[lo]) + m;
+      int64_t r = std::lower_bound(xs.begin(), xs.end(), first,
+                                   [](K x, double t) { return static_cast<double>(x) < t; }) - xs.begin();
+      for (int64_t j = lo; j < hi; ++j) {
+        const double z = static_cast<double>(zs[j]);
+        while (r < np && static_cast<double>(xs[r]) < z + m) ++r;  // positives with x < z + m
         double value, dvalue;
-        hinge_sample(power, k, mom[0], mom[1], mom[2], &value, &dvalue);
-        if (pos) acc += v.pos_w(i) * value;
-        if (dS_dx) {
-          dS_dx[i] = pos ? -v.pos_w(i) * dvalue : v.neg_w(i) * dvalue;
-          dS_dw[i] = value;
-        }
-      },
-      [](double x, double y) { return x + y; });
+        hinge_sample(power, z, P[r][0], P[r][1], P[r][2], &value, &dvalue);
+        dS_dx[zi[j]] = v.neg_w(zi[j]) * dvalue;
+        dS_dw[zi[j]] = value;
+      }
+      return 0.0;
+    });
+  }
   return out;
 }
 
@@ -369,49 +397,60 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> pairwise_auc_loss_cpu
   TORCH_CHECK_VALUE(std::isfinite(margin), "margin must be finite, got ", margin);
 
   const at::Tensor y = binary_labels_cpu(labels);
-  const at::Tensor s64 = scores.to(at::kDouble).contiguous();
+  const bool sorted_path = sur == Surrogate::Hinge || sur == Surrogate::SquaredHinge;
+  // Sort-based paths read raw scores (float keys sort in half the radix passes); the others float64.
+  const at::Tensor s_in = sorted_path && scores.scalar_type() != at::kDouble ? scores.to(at::kFloat).contiguous()
+                                                                            : scores.to(at::kDouble).contiguous();
   const at::Tensor a64 = pos_w ? pos_w->to(at::kDouble).contiguous() : at::Tensor();
   const at::Tensor b64 = neg_w ? neg_w->to(at::kDouble).contiguous() : at::Tensor();
   const int64_t n = scores.numel();
-  const BinaryView v{s64.data_ptr<double>(), y.data_ptr<int8_t>(), a64.defined() ? a64.data_ptr<double>() : nullptr,
+  const auto f64 = scores.options().dtype(at::kDouble);
+  const BinaryView v{s_in.scalar_type() == at::kDouble ? s_in.data_ptr<double>() : nullptr, y.data_ptr<int8_t>(),
+                     a64.defined() ? a64.data_ptr<double>() : nullptr,
                      b64.defined() ? b64.data_ptr<double>() : nullptr, n};
 
   at::Tensor dS_dx, dS_dw;
   double* px = nullptr;
   double* pw = nullptr;
   if (compute_grad) {
-    dS_dx = at::zeros({n}, s64.options());
-    dS_dw = at::zeros({n}, s64.options());
+    dS_dx = at::zeros({n}, f64);
+    dS_dw = at::zeros({n}, f64);
     px = dS_dx.data_ptr<double>();
     pw = dS_dw.data_ptr<double>();
   }
 
-  const bool has_nan = n > 0 && at::isnan(s64).any().item<bool>();
+  const bool has_nan = n > 0 && at::isnan(s_in).any().item<bool>();
   PairwiseSums sums;
   if (!has_nan) {
+    const bool f64_in = scores.scalar_type() == at::kDouble;
     switch (sur) {
       case Surrogate::Square: sums = square_sums(v, margin, px, pw); break;
       case Surrogate::Exp: sums = exp_sums(v, margin, red, px, pw); break;
-      case Surrogate::Hinge: sums = hinge_sums(v, margin, 1, px, pw); break;
-      case Surrogate::SquaredHinge: sums = hinge_sums(v, margin, 2, px, pw); break;
+      case Surrogate::Hinge:
+      case Surrogate::SquaredHinge: {
+        const int power = sur == Surrogate::Hinge ? 1 : 2;
+        sums = f64_in ? hinge_sums<double>(v, s_in.data_ptr<double>(), margin, power, px, pw)
+                      : hinge_sums<float>(v, s_in.data_ptr<float>(), margin, power, px, pw);
+        break;
+      }
       case Surrogate::Logistic:
-        sums = scores.scalar_type() == at::kDouble ? tiled_sums<Surrogate::Logistic, double>(v, margin, px, pw)
-                                                   : tiled_sums<Surrogate::Logistic, float>(v, margin, px, pw);
+        sums = f64_in ? tiled_sums<Surrogate::Logistic, double>(v, margin, px, pw)
+                      : tiled_sums<Surrogate::Logistic, float>(v, margin, px, pw);
         break;
       case Surrogate::Sigmoid:
-        sums = scores.scalar_type() == at::kDouble ? tiled_sums<Surrogate::Sigmoid, double>(v, margin, px, pw)
-                                                   : tiled_sums<Surrogate::Sigmoid, float>(v, margin, px, pw);
+        sums = f64_in ? tiled_sums<Surrogate::Sigmoid, double>(v, margin, px, pw)
+                      : tiled_sums<Surrogate::Sigmoid, float>(v, margin, px, pw);
         break;
     }
   }
   const GradScale g = finish_reduction(red, sums.S, sums.A, sums.B, sums.prescaled, sums.loss_override, has_nan);
 
   const auto out_opts = scores.options();
-  at::Tensor loss = at::full({}, g.loss, s64.options()).to(scores.scalar_type());
+  at::Tensor loss = at::full({}, g.loss, f64).to(scores.scalar_type());
   at::Tensor g_s = at::empty({0}, out_opts), g_a = at::empty({0}, out_opts), g_b = at::empty({0}, out_opts);
   if (compute_grad) {
-    at::Tensor ga64 = pos_w ? at::zeros({n}, s64.options()) : at::Tensor();
-    at::Tensor gb64 = neg_w ? at::zeros({n}, s64.options()) : at::Tensor();
+    at::Tensor ga64 = pos_w ? at::zeros({n}, f64) : at::Tensor();
+    at::Tensor gb64 = neg_w ? at::zeros({n}, f64) : at::Tensor();
     double* ga = pos_w ? ga64.data_ptr<double>() : nullptr;
     double* gb = neg_w ? gb64.data_ptr<double>() : nullptr;
     for_each_sample(n, [&](int64_t i) {
