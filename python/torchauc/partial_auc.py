@@ -139,7 +139,7 @@ class RelaxedTPAUCLoss(nn.Module):
             XCurve (m = gamma). The two agree only at gamma = 1.
         auc_type: ``"TP"`` (two-way, default) or ``"OP"`` (one-way: v+ = 1).
         warmup_epochs: while ``epoch < warmup_epochs`` the weights are 1 (ICML ``epoch_to_paced``),
-            or, when ``warmup_loss`` is given, ``warmup_loss(scores, labels.float())`` is returned
+            or, when ``warmup_loss`` is given, ``warmup_loss(scores, labels.to(scores.dtype))`` is returned
             instead (XCurve ``E_k`` + ``first_state_loss``).
         eps: the poly-weight offset (1e-6 as in both official codes).
 
@@ -166,7 +166,7 @@ class RelaxedTPAUCLoss(nn.Module):
         V.tensor(labels, "labels")
         warm = epoch < self.warmup_epochs
         if warm and self.warmup_loss is not None:
-            return self.warmup_loss(scores, labels.float())
+            return self.warmup_loss(scores, labels.to(scores.dtype))
         m = self.gamma if self.margin is None else self.margin
         s = scores.reshape(-1)
         if warm:
@@ -245,7 +245,7 @@ class InsRelaxedPAUCLoss(nn.Module):
 
     def forward(self, scores, labels, epoch=0):
         if epoch < self.warmup_epochs and self.warmup_loss is not None:
-            return self.warmup_loss(scores, labels.float())
+            return self.warmup_loss(scores, labels.to(scores.dtype))
         cp, cn, fp, fn, fp2, fn2 = self.statistics(scores, labels)
         a, b = self.a, self.b
         loss = (0.5 * _v(b[0], a[0], a[1], cp, cn) - _v(a[2], b[1], b[2], cn, fp) + _v(b[3], a[3], a[4], cp, fn)

@@ -29,10 +29,13 @@ class ASGDA(Optimizer):
     Differences from XCurve's ``ASGDA``: ``weight_decay`` is honoured (XCurve passes it positionally
     into ``SGD`` where it lands in ``dampening`` and is ignored); the variables the paper maximises
     (``maximize=True``, PAUCI's ``g``) ascend. ``all_descent=True`` reproduces the official code,
-    which descends on every group. ``t`` is counted internally (pass ``t=`` to override).
+    which descends on every group. ``t`` is counted internally (pass ``t=`` to override). The
+    official code uses the exponent 0.333 in eta_t (``eta_power=0.333`` reproduces it; default 1/3
+    as in the paper).
     """
 
-    def __init__(self, params, nu=0.02, k=1.0, m=500.0, c1=3.0, c2=3.0, weight_decay=0.0, all_descent=False):
+    def __init__(self, params, nu=0.02, k=1.0, m=500.0, c1=3.0, c2=3.0, weight_decay=0.0, all_descent=False,
+                 eta_power=1.0 / 3.0):
         for name, v in (("nu", nu), ("k", k), ("m", m), ("c1", c1), ("c2", c2)):
             if not (v == v and v >= 0):
                 raise ValueError(f"{name} must be >= 0, got {v}")
@@ -42,10 +45,11 @@ class ASGDA(Optimizer):
         super().__init__(params, defaults)
         self.k, self.m, self.c1, self.c2 = float(k), float(m), float(c1), float(c2)
         self.all_descent = bool(all_descent)
+        self.eta_power = float(eta_power)
         self.t = 0
 
     def eta(self, t=None):
-        return self.k / (self.m + (self.t if t is None else t)) ** (1.0 / 3.0)
+        return self.k / (self.m + (self.t if t is None else t)) ** self.eta_power
 
     @torch.no_grad()
     def step(self, closure=None, pre=False, t=None):
