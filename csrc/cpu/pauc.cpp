@@ -99,11 +99,11 @@ __attribute__((always_inline)) inline T cols_tile(T z, T inv_lambda, const T* k,
 
 // float instantiations compiled for AVX2 and baseline, picked at load time
 #define TAUC_PAUC_F32(SUFFIX, S)                                                                        \
-  __attribute__((target_clones("avx2", "default"))) void rows_tile_##SUFFIX(                           \
+  __attribute__((target_clones("avx2", "default"))) void rows_tile_##SUFFIX(                         \
       float k, float c, float il, const float* z, int64_t j0, int64_t j1, float* r0, float* r1, float* r2) { \
     rows_tile<S, float>(k, c, il, z, j0, j1, r0, r1, r2);                                               \
   }                                                                                                     \
-  __attribute__((target_clones("avx2", "default"))) float cols_tile_##SUFFIX(                          \
+  __attribute__((target_clones("avx2", "default"))) float cols_tile_##SUFFIX(                        \
       float z, float il, const float* k, const float* c, const float* a, int64_t i0, int64_t i1) {     \
     return cols_tile<S, float>(z, il, k, c, a, i0, i1);                                                 \
   }
