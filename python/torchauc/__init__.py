@@ -17,3 +17,8 @@ def cuda_available() -> bool:
 
 
 __all__ = ["functional", "losses", "reference", "cuda_available", "__version__"]
+
+# ---- partial AUC family ----
+from . import libauc_compat, optim, partial_auc  # noqa: E402
+
+__all__ += ["libauc_compat", "optim", "partial_auc"]

@@ -50,3 +50,8 @@ def pairwise_auc_loss(
 
 
 __all__ = ["pairwise_auc_loss"]
+
+# ---- partial AUC family (torchauc/partial_auc.py) ----
+from .partial_auc import partial_auc_loss, partial_auc_select  # noqa: E402
+
+__all__ += ["partial_auc_loss", "partial_auc_select"]

@@ -32,3 +32,10 @@ class AUCLoss(nn.Module):
 
 
 __all__ = ["AUCLoss"]
+
+# ---- partial AUC family (torchauc/partial_auc.py, torchauc/libauc_compat.py) ----
+from .libauc_compat import pAUC_CVaR_Loss, pAUC_DRO_Loss, tpAUC_KL_Loss  # noqa: E402
+from .partial_auc import InsRelaxedPAUCLoss, PAUCILoss, PartialAUCLoss, RelaxedTPAUCLoss  # noqa: E402
+
+__all__ += ["PartialAUCLoss", "RelaxedTPAUCLoss", "InsRelaxedPAUCLoss", "PAUCILoss", "pAUC_CVaR_Loss",
+            "pAUC_DRO_Loss", "tpAUC_KL_Loss"]

@@ -1,0 +1,107 @@
+// CUDA kernels of the partial-AUC exp row/column sums: one block per row (or column), a strided
+// loop over the other class, a shared-memory tree reduction in double. Deterministic, no atomics.
+#include "cuda/pauc.h"
+#include "common/pauc_math.h"
+
+namespace torchauc {
+namespace cuda {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int64_t kMaxBlocks = 65535;
+
+template <int N>
+__device__ void block_sum(double (&v)[N], double (*sh)[kThreads]) {
+  for (int q = 0; q < N; ++q) sh[q][threadIdx.x] = v[q];
+  __syncthreads();
+  for (int w = kThreads / 2; w > 0; w >>= 1) {
+    if (threadIdx.x < w)
+      for (int q = 0; q < N; ++q) sh[q][threadIdx.x] += sh[q][threadIdx.x + w];
+    __syncthreads();
+  }
+  for (int q = 0; q < N; ++q) v[q] = sh[q][0];
+  __syncthreads();
+}
+
+template <PaucSurrogate S, typename T>
+__global__ void rows_kernel(const T* k, const T* c, const int64_t* pidx, int64_t np, const T* z, int64_t nn,
+                            T il, double* out0, double* out1, double* out2) {
+  __shared__ double sh[3][kThreads];
+  for (int64_t r = blockIdx.x; r < np; r += gridDim.x) {
+    double acc[3] = {0.0, 0.0, 0.0};
+    const T kr = k[r], cr = c[r];
+    for (int64_t j = threadIdx.x; j < nn; j += blockDim.x) {
+      T l, dl;
+      pauc_surrogate<S, T>(kr + z[j], &l, &dl);
+      const T e = exp(l * il - cr);
+      acc[0] += static_cast<double>(e);
+      acc[1] += static_cast<double>(e * dl);
+      acc[2] += static_cast<double>(e * l);
+    }
+    block_sum<3>(acc, sh);
+    if (threadIdx.x == 0) {
+      out0[pidx[r]] = acc[0];
+      out1[pidx[r]] = acc[1];
+      out2[pidx[r]] = acc[2];
+    }
+  }
+}
+
+template <PaucSurrogate S, typename T>
+__global__ void cols_kernel(const T* k, const T* c, const T* alpha, int64_t np, const T* z, const int64_t* nidx,
+                            int64_t nn, T il, double* out) {
+  __shared__ double sh[1][kThreads];
+  for (int64_t q = blockIdx.x; q < nn; q += gridDim.x) {
+    double acc[1] = {0.0};
+    const T zq = z[q];
+    for (int64_t r = threadIdx.x; r < np; r += blockDim.x) {
+      T l, dl;
+      pauc_surrogate<S, T>(k[r] + zq, &l, &dl);
+      acc[0] += static_cast<double>(alpha[r] * exp(l * il - c[r]) * dl);
+    }
+    block_sum<1>(acc, sh);
+    if (threadIdx.x == 0) out[nidx[q]] = acc[0];
+  }
+}
+
+unsigned grid_for(int64_t rows) {
+  return static_cast<unsigned>(rows < kMaxBlocks ? (rows > 0 ? rows : 1) : kMaxBlocks);
+}
+
+}  // namespace
+
+template <typename T>
+void launch_pauc_exp_rows(int surrogate, const T* k, const T* c, const int64_t* pidx, int64_t np, const T* z,
+                          int64_t nn, T il, double* out0, double* out1, double* out2, cudaStream_t stream) {
+  if (np == 0) return;
+  if (surrogate == 0)
+    rows_kernel<PaucSurrogate::SquaredHinge, T>
+        <<<grid_for(np), kThreads, 0, stream>>>(k, c, pidx, np, z, nn, il, out0, out1, out2);
+  else
+    rows_kernel<PaucSurrogate::Hinge, T>
+        <<<grid_for(np), kThreads, 0, stream>>>(k, c, pidx, np, z, nn, il, out0, out1, out2);
+}
+
+template <typename T>
+void launch_pauc_exp_cols(int surrogate, const T* k, const T* c, const T* alpha, int64_t np, const T* z,
+                          const int64_t* nidx, int64_t nn, T il, double* out, cudaStream_t stream) {
+  if (nn == 0) return;
+  if (surrogate == 0)
+    cols_kernel<PaucSurrogate::SquaredHinge, T>
+        <<<grid_for(nn), kThreads, 0, stream>>>(k, c, alpha, np, z, nidx, nn, il, out);
+  else
+    cols_kernel<PaucSurrogate::Hinge, T>
+        <<<grid_for(nn), kThreads, 0, stream>>>(k, c, alpha, np, z, nidx, nn, il, out);
+}
+
+#define TAUC_INSTANTIATE(T)                                                                              \
+  template void launch_pauc_exp_rows<T>(int, const T*, const T*, const int64_t*, int64_t, const T*, int64_t, \
+                                        T, double*, double*, double*, cudaStream_t);                     \
+  template void launch_pauc_exp_cols<T>(int, const T*, const T*, const T*, int64_t, const T*, const int64_t*, \
+                                        int64_t, T, double*, cudaStream_t);
+TAUC_INSTANTIATE(float)
+TAUC_INSTANTIATE(double)
+#undef TAUC_INSTANTIATE
+
+}  // namespace cuda
+}  // namespace torchauc

@@ -1,0 +1,151 @@
+// CUDA glue of the partial-AUC family: checks, compaction and allocation in ATen, kernels in pauc.cu.
+// partial_auc_select on CUDA is a composition of stable ATen sorts (CUB radix sort underneath): the
+// same order as the CPU nth_element path (hardness, then index), so the masks agree exactly.
+#include <ATen/ATen.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#include <torch/library.h>
+
+#include "checks.h"
+#include "cuda/pauc.h"
+#include "pauc_args.h"
+
+namespace torchauc {
+namespace {
+
+// labels -> bool (n,) on the device; values other than 0/1 raise (one host sync for the verdict).
+at::Tensor binary_mask_cuda(const at::Tensor& labels) {
+  const at::Tensor l = labels.to(at::kDouble);
+  const bool ok = at::logical_or(l == 0.0, l == 1.0).all().item<bool>();
+  TORCH_CHECK_VALUE(ok, "labels must contain only 0 and 1 (or False/True)");
+  return l == 1.0;
+}
+
+at::Tensor partial_auc_select_cuda(const at::Tensor& scores_in, const at::Tensor& labels_in, double max_fpr,
+                                   double min_tpr, c10::string_view rounding_name) {
+  const c10::cuda::CUDAGuard guard(scores_in.device());
+  const at::Tensor scores = check_binary_scores(scores_in);
+  const at::Tensor labels = check_binary_labels(labels_in, scores);
+  check_pauc_fractions(max_fpr, min_tpr);
+  const PaucRounding rounding = parse_pauc_rounding(rounding_name);
+  const at::Tensor pos = binary_mask_cuda(labels);
+  const int64_t n = scores.numel();
+  const at::Tensor s = scores.to(at::kDouble);
+  // hardness: negatives by score, positives by -score; NaN hardest. Three stable sorts give the
+  // order (class, NaN first, hardness descending, index ascending).
+  const at::Tensor isnan = at::isnan(s);
+  const at::Tensor hard = at::where(isnan, at::zeros_like(s), at::where(pos, -s, s));
+  at::Tensor order = std::get<1>(at::sort(-hard, /*stable=*/true, /*dim=*/0, /*descending=*/false));
+  auto resort = [&](const at::Tensor& key) {
+    return order.index_select(0, std::get<1>(at::sort(key.index_select(0, order), true, 0, false)));
+  };
+  order = resort(at::logical_not(isnan).to(at::kLong));
+  order = resort(pos.to(at::kLong));
+  // rank within the class, from the position in `order` (negatives first, then positives)
+  const at::Tensor n_pos = pos.sum();
+  const at::Tensor n_neg = n - n_pos;
+  const at::Tensor position = at::arange(n, s.options().dtype(at::kLong));
+  const at::Tensor sorted_pos = pos.index_select(0, order);
+  const at::Tensor rank = at::where(sorted_pos, position - n_neg, position);
+  // counts on the device (same formula as pauc_count, in float64)
+  auto count = [&](const at::Tensor& total, double fraction) {
+    const at::Tensor x = total.to(at::kDouble) * fraction;
+    const at::Tensor slack = at::clamp_min(x, 1.0) * 1e-9;
+    at::Tensor k;
+    if (rounding == PaucRounding::Floor) k = at::floor(x + slack);
+    else if (rounding == PaucRounding::Ceil) k = at::ceil(x - slack);
+    else k = at::floor(x + 0.5 + slack);
+    return at::minimum(at::clamp_min(k, 0.0), total.to(at::kDouble)).to(at::kLong);
+  };
+  const at::Tensor keep = at::where(sorted_pos, rank < count(n_pos, 1.0 - min_tpr), rank < count(n_neg, max_fpr));
+  at::Tensor mask = at::zeros({n}, scores.options().dtype(at::kBool));
+  mask.index_put_({order}, keep);
+  return mask;
+}
+
+struct CudaCompact {
+  at::Tensor k, c, z, pidx, nidx;
+  PaucSurrogate sur;
+  bool use_double;
+  int64_t n;
+};
+
+CudaCompact compact_cuda(const at::Tensor& scores_in, const at::Tensor& labels_in, double margin, double lambda,
+                         c10::string_view surrogate) {
+  const at::Tensor scores = check_binary_scores(scores_in);
+  const at::Tensor labels = check_binary_labels(labels_in, scores);
+  check_pauc_exp_args(margin, lambda);
+  CudaCompact C;
+  C.sur = parse_pauc_surrogate(surrogate);
+  C.use_double = scores.scalar_type() == at::kDouble;
+  C.n = scores.numel();
+  const at::Tensor pos = binary_mask_cuda(labels);
+  C.pidx = at::nonzero(pos).reshape({-1});
+  C.nidx = at::nonzero(at::logical_not(pos)).reshape({-1});
+  const at::Tensor s = scores.to(at::kDouble);
+  const at::Tensor zs = s.index_select(0, C.nidx);
+  const at::Tensor ks = margin - s.index_select(0, C.pidx);
+  at::Tensor cs = at::zeros_like(ks);
+  if (zs.numel() > 0) {
+    const at::Tensor h = at::clamp_min(ks + zs.max(), 0.0);
+    cs = (C.sur == PaucSurrogate::SquaredHinge ? h * h : h) / lambda;
+  }
+  const auto T = C.use_double ? at::kDouble : at::kFloat;
+  C.k = ks.to(T).contiguous();
+  C.c = cs.to(T).contiguous();
+  C.z = zs.to(T).contiguous();
+  return C;
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> pauc_exp_rows_cuda(const at::Tensor& scores,
+                                                                               const at::Tensor& labels,
+                                                                               double margin, double lambda,
+                                                                               c10::string_view surrogate) {
+  const c10::cuda::CUDAGuard guard(scores.device());
+  const CudaCompact C = compact_cuda(scores, labels, margin, lambda, surrogate);
+  const auto opts = scores.options().dtype(at::kDouble);
+  at::Tensor sh = at::zeros({C.n}, opts), r0 = at::zeros({C.n}, opts), r1 = at::zeros({C.n}, opts),
+             r2 = at::zeros({C.n}, opts);
+  sh.index_put_({C.pidx}, C.c.to(at::kDouble));
+  const auto stream = c10::cuda::getCurrentCUDAStream().stream();
+  const int sur = static_cast<int>(C.sur);
+  if (C.use_double)
+    cuda::launch_pauc_exp_rows<double>(sur, C.k.data_ptr<double>(), C.c.data_ptr<double>(), C.pidx.data_ptr<int64_t>(),
+                                       C.k.numel(), C.z.data_ptr<double>(), C.z.numel(), 1.0 / lambda,
+                                       r0.data_ptr<double>(), r1.data_ptr<double>(), r2.data_ptr<double>(), stream);
+  else
+    cuda::launch_pauc_exp_rows<float>(sur, C.k.data_ptr<float>(), C.c.data_ptr<float>(), C.pidx.data_ptr<int64_t>(),
+                                      C.k.numel(), C.z.data_ptr<float>(), C.z.numel(), static_cast<float>(1.0 / lambda),
+                                      r0.data_ptr<double>(), r1.data_ptr<double>(), r2.data_ptr<double>(), stream);
+  return {sh, r0, r1, r2};
+}
+
+at::Tensor pauc_exp_cols_cuda(const at::Tensor& scores, const at::Tensor& labels, const at::Tensor& row_scale,
+                              double margin, double lambda, c10::string_view surrogate) {
+  const c10::cuda::CUDAGuard guard(scores.device());
+  const CudaCompact C = compact_cuda(scores, labels, margin, lambda, surrogate);
+  const auto rs = check_sample_weights(row_scale, scores, "row_scale");
+  const at::Tensor alpha = rs->index_select(0, C.pidx).to(C.k.scalar_type()).contiguous();
+  at::Tensor col = at::zeros({C.n}, scores.options().dtype(at::kDouble));
+  const auto stream = c10::cuda::getCurrentCUDAStream().stream();
+  const int sur = static_cast<int>(C.sur);
+  if (C.use_double)
+    cuda::launch_pauc_exp_cols<double>(sur, C.k.data_ptr<double>(), C.c.data_ptr<double>(), alpha.data_ptr<double>(),
+                                       C.k.numel(), C.z.data_ptr<double>(), C.nidx.data_ptr<int64_t>(), C.z.numel(),
+                                       1.0 / lambda, col.data_ptr<double>(), stream);
+  else
+    cuda::launch_pauc_exp_cols<float>(sur, C.k.data_ptr<float>(), C.c.data_ptr<float>(), alpha.data_ptr<float>(),
+                                      C.k.numel(), C.z.data_ptr<float>(), C.nidx.data_ptr<int64_t>(), C.z.numel(),
+                                      static_cast<float>(1.0 / lambda), col.data_ptr<double>(), stream);
+  return col;
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(torchauc, CUDA, m) {
+  m.impl("partial_auc_select", &partial_auc_select_cuda);
+  m.impl("pauc_exp_rows", &pauc_exp_rows_cuda);
+  m.impl("pauc_exp_cols", &pauc_exp_cols_cuda);
+}
+
+}  // namespace torchauc

@@ -1,0 +1,132 @@
+r"""Optimizers for the partial-AUC minimax losses.
+
+* :class:`ASGDA`: the STORM-style variance-reduced stochastic gradient descent-ascent of PAUCI
+  (Shao et al., NeurIPS 2022; XCurve ``ASGDA``), for :class:`torchauc.losses.PAUCILoss`.
+* :class:`SGD4MinMaxPAUC`: SGD with descent on ``a`` and ascent on ``b`` for
+  :class:`torchauc.losses.InsRelaxedPAUCLoss` (XCurve ``SGD4MinMaxPAUC``).
+"""
+import torch
+from torch.optim import Optimizer
+
+
+class ASGDA(Optimizer):
+    r"""Accelerated stochastic gradient descent-ascent (STORM estimator), two calls per iteration::
+
+        loss_fn(model(x), y).backward(); opt.step(pre=True); opt.zero_grad()
+        loss_fn(model(x), y).backward(); opt.step(pre=False); opt.zero_grad()
+
+    With eta_t = k / (m + t)^(1/3) and the estimator v (zeros at start):
+
+    * ``step(pre=True)``: records the gradient g_old, then p <- (1 - eta) p + eta clip(p -+ nu (v + wd p))
+      (``-`` descent; ``+`` with ``maximize=True`` groups, where weight decay pulls toward 0 as well);
+    * ``step(pre=False)`` (after a new backward on the same batch at the new point):
+      v <- g + (1 - c eta^2)(v - g_old), c = ``c1`` (``c2`` for the group named ``'g'``, as in XCurve),
+      then t <- t + 1.
+
+    Param-group keys: ``name``, ``clip`` (lo, hi), ``maximize`` (ascent), ``weight_decay``;
+    :meth:`torchauc.losses.PAUCILoss.asgda_groups` builds the groups of the loss variables.
+
+    Differences from XCurve's ``ASGDA``: ``weight_decay`` is honoured (XCurve passes it positionally
+    into ``SGD`` where it lands in ``dampening`` and is ignored); the variables the paper maximises
+    (``maximize=True``, PAUCI's ``g``) ascend. ``all_descent=True`` reproduces the official code,
+    which descends on every group. ``t`` is counted internally (pass ``t=`` to override). The
+    official code uses the exponent 0.333 in eta_t (``eta_power=0.333`` reproduces it; default 1/3
+    as in the paper).
+    """
+
+    def __init__(self, params, nu=0.02, k=1.0, m=500.0, c1=3.0, c2=3.0, weight_decay=0.0, all_descent=False,
+                 eta_power=1.0 / 3.0):
+        for name, v in (("nu", nu), ("k", k), ("m", m), ("c1", c1), ("c2", c2)):
+            if not (v == v and v >= 0):
+                raise ValueError(f"{name} must be >= 0, got {v}")
+        if weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+        defaults = dict(nu=nu, weight_decay=weight_decay, maximize=False, clip=None, name=None)
+        super().__init__(params, defaults)
+        self.k, self.m, self.c1, self.c2 = float(k), float(m), float(c1), float(c2)
+        self.all_descent = bool(all_descent)
+        self.eta_power = float(eta_power)
+        self.t = 0
+
+    def eta(self, t=None):
+        return self.k / (self.m + (self.t if t is None else t)) ** self.eta_power
+
+    @torch.no_grad()
+    def step(self, closure=None, pre=False, t=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        eta = self.eta(t)
+        for group in self.param_groups:
+            ascend = group["maximize"] and not self.all_descent
+            rho = (self.c2 if group["name"] == "g" else self.c1) * eta * eta
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if "v" not in state:
+                    state["v"] = torch.zeros_like(p)
+                    state["g_old"] = torch.zeros_like(p)
+                if pre:
+                    state["g_old"].copy_(p.grad)
+                    d = state["v"]
+                    if group["weight_decay"] != 0:
+                        d = d + group["weight_decay"] * (-p if ascend else p)
+                    target = p + group["nu"] * d if ascend else p - group["nu"] * d
+                    if group["clip"] is not None:
+                        target = target.clamp(group["clip"][0], group["clip"][1])
+                    p.mul_(1 - eta).add_(target, alpha=eta)
+                else:
+                    state["v"].copy_(p.grad + (1 - rho) * (state["v"] - state["g_old"]))
+        if not pre and t is None:
+            self.t += 1
+        return loss
+
+
+class SGD4MinMaxPAUC(Optimizer):
+    r"""SGD for :class:`torchauc.losses.InsRelaxedPAUCLoss` (XCurve ``SGD4MinMaxPAUC``).
+
+    Model parameters: SGD with momentum/dampening/nesterov/weight decay; once
+    ``epoch >= epoch_to_opt``: a <- a - lr clip(g_a), b <- b + lr clip(g_b) (ascent), with the
+    gradients clamped to +-``clip_value``. ``step(epoch=0)``; a missing gradient of a or b is skipped
+    (XCurve raises).
+    """
+
+    def __init__(self, params, a, b, lr=1e-2, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0,
+                 clip_value=5.0, epoch_to_opt=10):
+        if lr < 0:
+            raise ValueError(f"lr must be >= 0, got {lr}")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
+                                      weight_decay=weight_decay))
+        self.a, self.b = a, b
+        self.lr, self.clip_value, self.epoch_to_opt = lr, float(clip_value), int(epoch_to_opt)
+
+    @torch.no_grad()
+    def step(self, closure=None, epoch=0):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                d = p.grad
+                if group["weight_decay"] != 0:
+                    d = d.add(p, alpha=group["weight_decay"])
+                if group["momentum"] != 0:
+                    st = self.state[p]
+                    if "buf" not in st:
+                        st["buf"] = d.clone()
+                    else:
+                        st["buf"].mul_(group["momentum"]).add_(d, alpha=1 - group["dampening"])
+                    d = d.add(st["buf"], alpha=group["momentum"]) if group["nesterov"] else st["buf"]
+                p.add_(d, alpha=-group["lr"])
+        if epoch >= self.epoch_to_opt:
+            c = self.clip_value
+            if self.a.grad is not None:
+                self.a.sub_(self.lr * self.a.grad.clamp(-c, c))
+            if self.b.grad is not None:
+                self.b.add_(self.lr * self.b.grad.clamp(-c, c))
+        return loss

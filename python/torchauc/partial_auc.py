@@ -1,0 +1,356 @@
+r"""Partial AUC losses (one-way OPAUC, FPR <= max_fpr; two-way TPAUC, also TPR >= min_tpr).
+
+* :func:`partial_auc_select` / :func:`partial_auc_loss`: exact hard top-k selection (an O(n) C++
+  kernel) followed by the pairwise AUC loss on the selected pairs only.
+* :class:`RelaxedTPAUCLoss`: the soft-weighted TPAUC of Yang et al. (ICML 2021), O(n) through the
+  rank-1 weighted pairwise op (XCurve's ``RelaxedPAUCLoss`` builds an n+ x n- matrix).
+* :class:`InsRelaxedPAUCLoss`: its instance-wise minimax form (Yang et al., TPAMI 2022).
+* :class:`PAUCILoss`: PAUCI (Shao et al., NeurIPS 2022), for :class:`torchauc.optim.ASGDA`.
+
+Conventions. Labels are 0/1 (1 = positive). ``max_fpr`` is the FPR bound (the fraction of negatives
+kept); ``min_tpr`` is the TPR bound, so ``1 - min_tpr`` is the fraction of positives kept (XCurve's
+and the TPAUC metric's ``alpha`` is that kept fraction, i.e. ``alpha = 1 - min_tpr``).
+"""
+import math
+
+import torch
+from torch import nn
+
+from . import _validate as V
+from .functional import pairwise_auc_loss
+
+ROUNDINGS = ("floor", "ceil", "round")
+
+
+def _fraction(value, name):
+    v = V.finite_float(value, name)
+    if not 0.0 <= v <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {value}")
+    return v
+
+
+def partial_auc_select(scores, labels, max_fpr, min_tpr=0.0, rounding="floor"):
+    r"""Boolean mask (n,) of the samples inside the partial-AUC region.
+
+    Keeps the ``k- = R(max_fpr * n-)`` highest-scored negatives and the ``k+ = R((1 - min_tpr) * n+)``
+    lowest-scored positives, where ``R`` is ``rounding``: ``"floor"`` (default; the TPAUC metric's
+    convention), ``"ceil"`` or ``"round"`` (half up; LibAUC's ``pauc_roc_score`` rounds). A relative
+    slack of 1e-9 absorbs binary rounding of the product (0.29 * 100 counts as 29).
+
+    Ties at the cut-off are broken deterministically by index: among equal scores the sample with
+    the smaller index is selected first. NaN scores count as the hardest (selected first). Runs in
+    O(n) on CPU (``std::nth_element``) and with stable radix sorts on CUDA; the masks are identical.
+    Not differentiable (the selection is piecewise constant).
+    """
+    V.tensor(scores, "scores")
+    V.tensor(labels, "labels")
+    max_fpr = _fraction(max_fpr, "max_fpr")
+    min_tpr = _fraction(min_tpr, "min_tpr")
+    V.choice(rounding, ROUNDINGS, "rounding")
+    return torch.ops.torchauc.partial_auc_select(scores.detach(), labels, max_fpr, min_tpr, rounding)
+
+
+def partial_auc_loss(
+    scores,
+    labels,
+    max_fpr,
+    min_tpr=0.0,
+    surrogate="square",
+    margin=1.0,
+    rounding="floor",
+    reduction="mean",
+):
+    r"""Hard top-k partial AUC loss: the pairwise AUC loss over the selected pairs only.
+
+    .. math::
+        L = \frac{1}{k_+ k_-}\sum_{i \in P_{k_+}} \sum_{j \in N_{k_-}} \ell(m, s_i - s_j)
+
+    where :math:`N_{k_-}` are the :math:`k_- = R(\beta n_-)` highest-scored negatives and
+    :math:`P_{k_+}` the :math:`k_+ = R((1-\alpha) n_+)` lowest-scored positives (``min_tpr = 0``:
+    all positives, one-way OPAUC); see :func:`partial_auc_select` for the counts and the tie rule.
+    The gradient of an unselected sample is exactly zero (the selection is treated as constant, as
+    in every top-k pAUC method). ``surrogate``, ``margin`` and ``reduction`` are those of
+    :func:`torchauc.functional.pairwise_auc_loss` (square/exp O(n), hinge/squared_hinge O(n log n),
+    logistic/sigmoid tiled), plus the O(n) selection.
+
+    k = 0 (e.g. ``floor(0.1 * 5)``) or a batch without positives or negatives gives loss 0 with zero
+    gradient; ``max_fpr = 1, min_tpr = 0`` is the full AUC loss.
+    """
+    mask = partial_auc_select(scores, labels, max_fpr, min_tpr, rounding)
+    w = mask.to(scores.dtype if scores.is_floating_point() else torch.float32)
+    return pairwise_auc_loss(scores, labels, surrogate, margin, w, w, reduction)
+
+
+class PartialAUCLoss(nn.Module):
+    """Module form of :func:`partial_auc_loss` (hard top-k OPAUC/TPAUC)."""
+
+    def __init__(self, max_fpr, min_tpr=0.0, surrogate="square", margin=1.0, rounding="floor", reduction="mean"):
+        super().__init__()
+        self.max_fpr = _fraction(max_fpr, "max_fpr")
+        self.min_tpr = _fraction(min_tpr, "min_tpr")
+        self.surrogate = V.choice(surrogate, V.SURROGATES, "surrogate")
+        self.margin = V.finite_float(margin, "margin")
+        self.rounding = V.choice(rounding, ROUNDINGS, "rounding")
+        self.reduction = V.choice(reduction, V.REDUCTIONS, "reduction")
+
+    def forward(self, scores, labels):
+        return partial_auc_loss(
+            scores, labels, self.max_fpr, self.min_tpr, self.surrogate, self.margin, self.rounding, self.reduction
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Relaxed TPAUC (ICML 2021) and its instance-wise form (TPAMI 2022)
+
+WEIGHTS = ("poly", "exp")
+
+
+def tpauc_weights(scores, weight="poly", gamma=1.0, eps=1e-6):
+    r"""The sample weights of the relaxed TPAUC: (v+, v-) for every sample (read at its class).
+
+    ``poly``: v+ = (1 - s + eps)^gamma, v- = (s + eps)^gamma; ``exp``: v+ = 1 - exp(-gamma (1 - s)),
+    v- = 1 - exp(-gamma s). Scores are probabilities in [0, 1] (not checked: no host sync; a poly
+    weight of a score above 1 + eps is NaN). Differentiable (not detached, as in the paper's code).
+    """
+    if weight == "poly":
+        return (1 - scores + eps).pow(gamma), (scores + eps).pow(gamma)
+    return 1 - torch.exp(-gamma * (1 - scores)), 1 - torch.exp(-gamma * scores)
+
+
+def _class_counts(labels, dtype):
+    y = labels.reshape(-1)
+    npos = (y != 0).sum().to(dtype)
+    return npos, y.numel() - npos
+
+
+class RelaxedTPAUCLoss(nn.Module):
+    r"""Relaxed one-/two-way partial AUC loss (Yang et al., "When all we need is a piece of the pie",
+    ICML 2021), exact in O(n) time and memory.
+
+    .. math::
+        L = \frac{1}{n_+ n_-}\sum_{i \in P}\sum_{j \in N} v_+(s_i)\, v_-(s_j)\, (m - (s_i - s_j))^2
+
+    Args:
+        weight: ``"poly"`` or ``"exp"`` (see :func:`tpauc_weights`); XCurve's ``weight_scheme``
+            ``'Poly'``/``'Exp'`` are accepted too.
+        gamma: the weight exponent (poly) or rate (exp).
+        margin: the square-loss margin m. The ICML code fixes m = 1 (the default here); XCurve's
+            ``RelaxedPAUCLoss`` uses ``gamma`` as the margin as well. ``margin=None`` reproduces
+            XCurve (m = gamma). The two agree only at gamma = 1.
+        auc_type: ``"TP"`` (two-way, default) or ``"OP"`` (one-way: v+ = 1).
+        warmup_epochs: while ``epoch < warmup_epochs`` the weights are 1 (ICML ``epoch_to_paced``),
+            or, when ``warmup_loss`` is given, ``warmup_loss(scores, labels.to(scores.dtype))`` is returned
+            instead (XCurve ``E_k`` + ``first_state_loss``).
+        eps: the poly-weight offset (1e-6 as in both official codes).
+
+    ``forward(scores, labels, epoch=0)``: scores are probabilities in [0, 1] (sigmoid outputs),
+    shape (n,) or (n, 1). Gradients flow through the weights (not detached), as in the paper's code.
+    A one-class batch gives 0 (XCurve returns NaN). Cost: 6 weighted sums through
+    :func:`torchauc.functional.pairwise_auc_loss` (square surrogate), no pair matrix.
+    """
+
+    def __init__(self, weight="poly", gamma=1.0, margin=1.0, auc_type="TP", warmup_epochs=0, warmup_loss=None,
+                 eps=1e-6):
+        super().__init__()
+        weight = {"Poly": "poly", "Exp": "exp"}.get(weight, weight)
+        self.weight = V.choice(weight, WEIGHTS, "weight")
+        self.gamma = V.finite_float(gamma, "gamma")
+        self.margin = None if margin is None else V.finite_float(margin, "margin")
+        self.auc_type = V.choice(auc_type, ("OP", "TP"), "auc_type")
+        self.warmup_epochs = int(warmup_epochs)
+        self.warmup_loss = warmup_loss
+        self.eps = V.finite_float(eps, "eps")
+
+    def forward(self, scores, labels, epoch=0):
+        V.tensor(scores, "scores")
+        V.tensor(labels, "labels")
+        warm = epoch < self.warmup_epochs
+        if warm and self.warmup_loss is not None:
+            return self.warmup_loss(scores, labels.to(scores.dtype))
+        m = self.gamma if self.margin is None else self.margin
+        s = scores.reshape(-1)
+        if warm:
+            vp = vn = None
+        else:
+            vp, vn = tpauc_weights(s, self.weight, self.gamma, self.eps)
+            if self.auc_type == "OP":
+                vp = None
+        total = pairwise_auc_loss(s, labels, "square", m, vp, vn, "sum")
+        npos, nneg = _class_counts(labels, total.dtype)
+        return total / torch.clamp_min(npos * nneg, 1)
+
+    def extra_repr(self):
+        return (f"weight={self.weight!r}, gamma={self.gamma}, margin={self.margin}, auc_type={self.auc_type!r}, "
+                f"warmup_epochs={self.warmup_epochs}")
+
+
+def _w(x, y):
+    return 2 * x * y - x * x
+
+
+def _v(b, a1, a2, e, f):
+    return _w(b, e + f) - _w(a1, e) - _w(a2, f)
+
+
+class InsRelaxedPAUCLoss(nn.Module):
+    r"""Instance-wise relaxed TPAUC (Yang et al., "Optimizing Two-way Partial AUC with an End-to-end
+    Framework", TPAMI 2022; XCurve ``InsRelaxedPAUCLoss``), O(n).
+
+    With c± = mean v±, f± = mean v± s, f±² = mean v± s² and v(b, a1, a2, e, f) =
+    w(b, e+f) - w(a1, e) - w(a2, f), w(x, y) = 2xy - x²:
+
+    .. math::
+        L = \tfrac12 v(b_0,a_0,a_1,c_+,c_-) - v(a_2,b_1,b_2,c_-,f_+) + v(b_3,a_3,a_4,c_+,f_-)
+          + \tfrac12 v(b_4,a_5,a_6,c_-,f_+^2) + \tfrac12 v(b_5,a_7,a_8,c_+,f_-^2) - v(a_9,b_6,b_7,f_+,f_-)
+          + r_a\|a\|^2 - r_b\|b\|^2
+
+    minimised over the model and ``a`` (10,), maximised over ``b`` (8,). At the saddle it equals
+    :class:`RelaxedTPAUCLoss` with margin 1. ``a`` and ``b`` are registered float64 parameters (XCurve:
+    plain CUDA tensors); step them with :class:`torchauc.optim.SGD4MinMaxPAUC` (descent on ``a``,
+    ascent on ``b``), or any optimizer on :meth:`min_parameters` plus ``maximize=True`` on ``b``.
+    At the default zero init the model gradient is 0 until ``a``/``b`` move (as in XCurve);
+    ``init="saddle"`` in :meth:`reset_to_saddle` sets them to the batch saddle point.
+
+    ``weight`` defaults to ``"exp"`` (XCurve's ``weight_scheme=None`` silently means Exp).
+    ``forward(scores, labels, epoch=0)``; a class absent from the batch contributes zero statistics.
+    """
+
+    def __init__(self, gamma=1.0, weight="exp", auc_type="OP", reg_a=0.0, reg_b=0.0, warmup_epochs=0,
+                 warmup_loss=None, eps=1e-6):
+        super().__init__()
+        weight = {"Poly": "poly", "Exp": "exp", None: "exp"}.get(weight, weight)
+        self.weight = V.choice(weight, WEIGHTS, "weight")
+        self.gamma = V.finite_float(gamma, "gamma")
+        self.auc_type = V.choice(auc_type, ("OP", "TP"), "auc_type")
+        self.reg_a = V.finite_float(reg_a, "reg_a")
+        self.reg_b = V.finite_float(reg_b, "reg_b")
+        self.warmup_epochs = int(warmup_epochs)
+        self.warmup_loss = warmup_loss
+        self.eps = V.finite_float(eps, "eps")
+        self.a = nn.Parameter(torch.zeros(10, dtype=torch.float64))
+        self.b = nn.Parameter(torch.zeros(8, dtype=torch.float64))
+
+    def statistics(self, scores, labels):
+        """(c+, c-, f+, f-, f+², f-²): the six weighted class means (0 for an absent class)."""
+        s = scores.reshape(-1)
+        pos = labels.reshape(-1) != 0
+        vp, vn = tpauc_weights(s, self.weight, self.gamma, self.eps)
+        if self.auc_type == "OP":
+            vp = torch.ones_like(s)
+        pf, nf = pos.to(s.dtype), (~pos).to(s.dtype)
+        npos, nneg = torch.clamp_min(pf.sum(), 1), torch.clamp_min(nf.sum(), 1)
+        vp, vn = vp * pf, vn * nf
+        return (vp.sum() / npos, vn.sum() / nneg, (vp * s).sum() / npos, (vn * s).sum() / nneg,
+                (vp * s * s).sum() / npos, (vn * s * s).sum() / nneg)
+
+    def forward(self, scores, labels, epoch=0):
+        if epoch < self.warmup_epochs and self.warmup_loss is not None:
+            return self.warmup_loss(scores, labels.to(scores.dtype))
+        cp, cn, fp, fn, fp2, fn2 = self.statistics(scores, labels)
+        a, b = self.a, self.b
+        loss = (0.5 * _v(b[0], a[0], a[1], cp, cn) - _v(a[2], b[1], b[2], cn, fp) + _v(b[3], a[3], a[4], cp, fn)
+                + 0.5 * _v(b[4], a[5], a[6], cn, fp2) + 0.5 * _v(b[5], a[7], a[8], cp, fn2)
+                - _v(a[9], b[6], b[7], fp, fn))
+        return loss + self.reg_a * a.square().sum() - self.reg_b * b.square().sum()
+
+    @torch.no_grad()
+    def reset_to_saddle(self, scores, labels):
+        """Set a and b to the saddle point of this batch's statistics (then L = RelaxedTPAUC, m = 1)."""
+        cp, cn, fp, fn, fp2, fn2 = (t.to(torch.float64) for t in self.statistics(scores, labels))
+        # max_x w(x, y) and min over the a's of -w: every variable equals its paired statistic
+        self.a.copy_(torch.stack([cp, cn, cn + fp, cp, fn, cn, fp2, cp, fn2, fp + fn]))
+        self.b.copy_(torch.stack([cp + cn, cn, fp, cp + fn, cn + fp2, cp + fn2, fp, fn]))
+
+    def min_parameters(self):
+        return [self.a]
+
+    def max_parameters(self):
+        return [self.b]
+
+
+# ---------------------------------------------------------------------------------------------
+# PAUCI (NeurIPS 2022)
+
+_PAUCI_INIT = {"a": 0.5, "b": 0.5, "g": 1.0, "s_p": 0.5, "s_n": 0.5, "lam_a": 0.0, "lam_b": 0.0}
+PAUCI_CLIP = {"a": (0.0, 1.0), "b": (0.0, 1.0), "g": (-1.0, 1.0), "s_p": (-4.0, 1.0), "s_n": (0.0, 5.0),
+              "lam_a": (0.0, 1e9), "lam_b": (0.0, 1e9)}
+# The paper maximises over g (the square-AUC dual variable, -g^2 term). The multipliers lam_a, lam_b
+# enforce constraints of the max player (g >= b - 1, g >= -a) and are therefore minimised.
+PAUCI_MAXIMIZE = ("g",)
+
+
+def _softplus_k(x, kappa):
+    return torch.nn.functional.softplus(x, beta=kappa, threshold=20.0 / kappa)
+
+
+class PAUCILoss(nn.Module):
+    r"""PAUCI: asymptotically unbiased instance-wise regularized partial AUC (Shao et al., NeurIPS
+    2022; XCurve ``UnbiasedPAUCLoss``), O(n), one-way (``min_tpr == 0``) and two-way.
+
+    With sp(x) = log(1 + e^{κx})/κ, α = 1 - min_tpr (kept fraction of positives), β = max_fpr:
+
+    OPAUC: mean₊[(s-a)² - 2(1+g)s] + s_n + mean₋[sp((s-b)² + 2(1+g)s - s_n)]/β - g² - λ_b(b-1-g)
+
+    TPAUC: s_p + mean₊[sp((s-a)² - 2(1+g)s - s_p)]/α + s_n + mean₋[sp((s-b)² + 2(1+g)s - s_n)]/β
+           - g² - λ_b(b-1-g) + λ_a(a+g)
+
+    The seven scalars are registered parameters (a=b=s_p=s_n=0.5, g=1, λ=0) with the official clip
+    ranges in :data:`PAUCI_CLIP`; :meth:`asgda_groups` returns their parameter groups (name, clip,
+    maximize) for :class:`torchauc.optim.ASGDA`. sp is overflow-safe (XCurve's log(1+exp) is not).
+    ``forward(scores, labels)`` with sigmoid scores. An absent class contributes 0 to its mean.
+    """
+
+    def __init__(self, max_fpr, min_tpr=0.0, kappa=2.0):
+        super().__init__()
+        self.max_fpr = _fraction(max_fpr, "max_fpr")
+        self.min_tpr = _fraction(min_tpr, "min_tpr")
+        if self.max_fpr <= 0 or self.min_tpr >= 1:
+            raise ValueError("PAUCILoss needs max_fpr > 0 and min_tpr < 1")
+        self.kappa = V.finite_float(kappa, "kappa")
+        if self.kappa <= 0:
+            raise ValueError(f"kappa must be > 0, got {kappa}")
+        for name, v in _PAUCI_INIT.items():
+            setattr(self, name, nn.Parameter(torch.tensor(v)))
+
+    @property
+    def two_way(self):
+        return self.min_tpr > 0
+
+    def forward(self, scores, labels):
+        s = scores.reshape(-1)
+        pos = labels.reshape(-1) != 0
+        pf, nf = pos.to(s.dtype), (~pos).to(s.dtype)
+        npos, nneg = torch.clamp_min(pf.sum(), 1), torch.clamp_min(nf.sum(), 1)
+        k, g2 = self.kappa, 2 * (1 + self.g)
+        neg_term = _softplus_k((s - self.b) ** 2 + g2 * s - self.s_n, k)
+        res = self.s_n + (neg_term * nf).sum() / nneg / self.max_fpr - self.g ** 2 - self.lam_b * (self.b - 1 - self.g)
+        pos_core = (s - self.a) ** 2 - g2 * s
+        if self.two_way:
+            alpha = 1.0 - self.min_tpr
+            res = res + self.s_p + (_softplus_k(pos_core - self.s_p, k) * pf).sum() / npos / alpha
+            res = res + self.lam_a * (self.a + self.g)
+        else:
+            res = res + (pos_core * pf).sum() / npos
+        return res
+
+    def asgda_groups(self, **options):
+        """One parameter group per scalar: ``name``, ``clip`` (official range), ``maximize``."""
+        return [dict(params=[getattr(self, n)], name=n, clip=PAUCI_CLIP[n], maximize=n in PAUCI_MAXIMIZE, **options)
+                for n in _PAUCI_INIT]
+
+    @torch.no_grad()
+    def clip_(self):
+        for n, (lo, hi) in PAUCI_CLIP.items():
+            getattr(self, n).clamp_(lo, hi)
+
+
+__all__ = [
+    "partial_auc_select",
+    "partial_auc_loss",
+    "PartialAUCLoss",
+    "tpauc_weights",
+    "RelaxedTPAUCLoss",
+    "InsRelaxedPAUCLoss",
+    "PAUCILoss",
+    "PAUCI_CLIP",
+]
