@@ -7,19 +7,15 @@
 #include <torch/library.h>
 
 #include "checks.h"
+#include "cuda/labels_cuda.h"
 #include "cuda/pauc.h"
 #include "pauc_args.h"
 
 namespace torchauc {
 namespace {
 
-// labels -> bool (n,) on the device; values other than 0/1 raise (one host sync for the verdict).
-at::Tensor binary_mask_cuda(const at::Tensor& labels) {
-  const at::Tensor l = labels.to(at::kDouble);
-  const bool ok = at::logical_or(l == 0.0, l == 1.0).all().item<bool>();
-  TORCH_CHECK_VALUE(ok, "labels must contain only 0 and 1 (or False/True)");
-  return l == 1.0;
-}
+// labels -> bool (n,) on the device, validated like every binary op (one host sync for the verdict).
+at::Tensor binary_mask_cuda(const at::Tensor& labels) { return binary_labels_cuda(labels).y.to(at::kBool); }
 
 at::Tensor partial_auc_select_cuda(const at::Tensor& scores_in, const at::Tensor& labels_in, double max_fpr,
                                    double min_tpr, c10::string_view rounding_name) {
