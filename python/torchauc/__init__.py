@@ -7,6 +7,8 @@ _load_ops()
 
 from . import _ops  # noqa: E402,F401  (fake impls and autograd of every op)
 from . import functional, losses, reference  # noqa: E402
+from . import memory_bank  # noqa: E402
+from .memory_bank import TMemoryBank  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -17,3 +19,4 @@ def cuda_available() -> bool:
 
 
 __all__ = ["functional", "losses", "reference", "cuda_available", "__version__"]
+__all__ += ["memory_bank", "TMemoryBank"]

@@ -78,3 +78,7 @@ def pairwise_auc_loss_closed_form(scores, labels, surrogate="square", margin=1.0
 
 
 __all__ = ["pair_surrogate", "pairwise_auc_loss", "pairwise_auc_loss_closed_form"]
+
+
+# ---- AUCSeg T-Memory Bank: per-image official algorithm (cv2-free), benchmark baseline and oracle
+from .memory_bank_reference import TMemoryBankReference, resize_linear, resize_nearest  # noqa: E402,F401
