@@ -289,14 +289,15 @@ def test_entries_are_bbox_crops_with_exact_masks(device):
     assert torch.equal(e["image"], img[0, :, y0 : y0 + h, x0 : x0 + w])
 
 
-def test_p_resize_one_pastes_exact_mask_at_original_position(device):
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.uint8])
+def test_p_resize_one_pastes_exact_mask_at_original_position(device, dtype):
     bank = TMemoryBank(5, [3, 4], p_sample=1, p_resize=1.0, seed=3)
-    src = torch.randn(1, 3, 32, 32, device=device)
+    src = (torch.rand(1, 3, 32, 32, device=device) * 255).to(dtype)
     src_lab = torch.zeros(1, 32, 32, dtype=torch.long, device=device)
     src_lab[0, 5:12, 7:9] = 3
     src_lab[0, 20, 20:30] = 3
     bank.update(src, src_lab)
-    dst = torch.randn(1, 3, 32, 32, device=device)
+    dst = (torch.rand(1, 3, 32, 32, device=device) * 255).to(dtype)
     dst_lab = torch.ones(1, 32, 32, dtype=torch.long, device=device)
     dst_lab[0, 0, 0] = 255
     want_img, want_lab = dst.clone(), dst_lab.clone()
@@ -386,6 +387,10 @@ def test_seeded_reproducibility(device, dtype):
 
 def test_state_dict_round_trip_reproduces_later_behaviour(device):
     tail = [5, 6, 7, 8, 9]
+    empty = TMemoryBank(10, tail, seed=0)
+    fresh = TMemoryBank(10, tail, seed=5)
+    fresh.load_state_dict(empty.state_dict())  # an empty bank round-trips too
+    assert_same_runs(run_batches(empty, device, [0], tail), run_batches(fresh, device, [0], tail))
     bank = TMemoryBank(10, tail, memory_size=2, p_sample=0.5, p_resize=0.6, seed=1)
     run_batches(bank, device, range(4), tail)
     buf = io.BytesIO()
@@ -399,15 +404,23 @@ def test_state_dict_round_trip_reproduces_later_behaviour(device):
         TMemoryBank(10, tail, memory_size=3, p_sample=0.5, p_resize=0.6).load_state_dict(bank.state_dict())
 
 
-def test_pool_is_reclaimed():
-    """Overwritten entries are garbage; repacking keeps the pool within a few times the live data."""
+def test_pool_is_reclaimed_without_changing_behaviour(monkeypatch):
+    """Overwritten entries are garbage; growing and in-place repacking keep the pool within a few times
+    the live data and change nothing: a bank that never repacks gives the same results."""
+    monkeypatch.setattr(torchauc.memory_bank, "_MIN_POOL", 64)
     tail = [5, 6, 7, 8, 9]
-    bank = TMemoryBank(10, tail, memory_size=1, p_resize=0.5, seed=0)
-    for s in range(40):
-        images, labels = blob_batch(4, 64, 64, 10, tail, blobs=3, seed=s)
-        bank(images, labels)
-    live = sum(e["mask"].numel() for c in tail for e in bank.stored(c))
-    assert bank._pool_mask.numel() <= max(2 * (live + 4 * 5 * 64 * 64), 1 << 16)
+    kw = dict(memory_size=2, p_sample=0.6, p_resize=0.5, seed=0)
+    bank, roomy = TMemoryBank(10, tail, **kw), TMemoryBank(10, tail, **kw)
+    roomy._ensure_pool(torch.zeros(1, 3, 1, 1))
+    roomy._reserve(10**6)
+    repacks = 0
+    for s in range(30):
+        end = bank._pool_end
+        assert_same_runs(run_batches(bank, "cpu", [s], tail), run_batches(roomy, "cpu", [s], tail))
+        repacks += bank._pool_end < end
+        live = sum(e["mask"].numel() for c in tail for e in bank.stored(c))
+        assert bank._pool_mask.numel() <= 2 * (live + 3 * 5 * 24 * 28)
+    assert repacks >= 3 and roomy._pool_mask.numel() == 2 * 10**6  # never repacked
 
 
 def test_non_contiguous_and_channel_first_labels(device):

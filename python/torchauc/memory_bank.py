@@ -272,31 +272,58 @@ class TMemoryBank(torch.nn.Module):
     def _valid(self):
         return torch.arange(self.memory_size)[None, :] < self._sizes[:, None]
 
+    def _live_runs(self):
+        """Metadata with the live entries renumbered contiguously from 0 (in pool order), and the
+        runs (start, length) of the old pool that hold them, adjacent entries merged."""
+        meta = self._meta.clone()
+        valid = self._valid()
+        offs = meta[..., _OFF][valid]
+        lens = (meta[..., _H] * meta[..., _W])[valid]
+        order = offs.argsort()
+        new_off = torch.empty_like(offs)
+        new_off[order] = torch.cumsum(lens[order], 0) - lens[order]
+        meta[..., _OFF][valid] = new_off
+        runs = []
+        for a, n in zip(offs[order].tolist(), lens[order].tolist()):
+            if runs and runs[-1][0] + runs[-1][1] == a:
+                runs[-1][1] += n
+            else:
+                runs.append([a, n])
+        return meta, runs, int(lens.sum())
+
+    def _copy_runs(self, runs, live, cap):
+        img = self._pool_img.new_empty((cap, self._pool_img.shape[1]))
+        mask = torch.zeros(cap, dtype=torch.bool, device=self._pool_mask.device)
+        if runs:  # one concatenation per pool tensor, written straight into the new storage
+            torch.cat([self._pool_img[a : a + n] for a, n in runs], out=img[:live])
+            torch.cat([self._pool_mask[a : a + n] for a, n in runs], out=mask[:live])
+        return img, mask
+
     def _packed(self):
         """Copies of the live entries, contiguous from offset 0, and the matching metadata."""
-        meta = self._meta.clone()
         if self._pool_img is None:
-            return None, None, meta
-        valid = self._valid()
-        live = meta[valid]
-        lens = live[:, _H] * live[:, _W]
-        new_off = torch.cumsum(lens, 0) - lens
-        idx = torch.repeat_interleave(live[:, _OFF] - new_off, lens) + torch.arange(int(lens.sum()))
-        idx = idx.to(self._pool_img.device)
-        meta[..., _OFF][valid] = new_off
-        return self._pool_img.index_select(0, idx), self._pool_mask.index_select(0, idx), meta
+            return None, None, self._meta.clone()
+        meta, runs, live = self._live_runs()
+        img, mask = self._copy_runs(runs, live, live)
+        return img, mask, meta
 
     def _reserve(self, extra):
-        """Room for `extra` more pool pixels; a full pool is repacked (garbage dropped) into 2x room."""
+        """Room for `extra` more pool pixels. A full pool drops its garbage (entries no slot holds any
+        more): in place when that frees at least half of it, else into a new pool of twice the need.
+        Amortised, each pixel gathered is copied O(1) more times."""
         if self._pool_end + extra <= self._pool_mask.numel():
             return
-        pool_img, pool_mask, meta = self._packed()
-        live = pool_mask.numel()
-        cap = max(2 * (live + extra), _MIN_POOL)
-        self._pool_img = pool_img.new_empty((cap, pool_img.shape[1]))
-        self._pool_img[:live] = pool_img
-        self._pool_mask = torch.zeros(cap, dtype=torch.bool, device=pool_mask.device)
-        self._pool_mask[:live] = pool_mask
+        meta, runs, live = self._live_runs()
+        if 2 * (live + extra) <= self._pool_mask.numel():
+            dst = 0
+            for a, n in runs:  # runs ascend and only move left: copy front to back
+                if a != dst:
+                    for t in (self._pool_img, self._pool_mask):
+                        src = t[a : a + n]
+                        t[dst : dst + n].copy_(src.clone() if dst + n > a else src)
+                dst += n
+        else:
+            self._pool_img, self._pool_mask = self._copy_runs(runs, live, max(2 * (live + extra), _MIN_POOL))
         self._meta, self._pool_end = meta, live
 
     def _step(self, images, labels, update, paste):
