@@ -53,34 +53,37 @@ TAUC_HD LinearTap linear_source(int64_t d, double scale, int64_t n_src) {
 }
 
 // Separately rounded multiply and add (no fused multiply-add on the device), so CPU and CUDA give
-// the same bits as OpenCV's float path.
-TAUC_HD float mul_rn(float a, float b) {
+// the same bits as OpenCV's float path. T is float or double.
+template <typename T>
+TAUC_HD T mul_rn(T a, T b) {
 #if defined(__CUDA_ARCH__)
-  return __fmul_rn(a, b);
+  if constexpr (sizeof(T) == sizeof(double)) return __dmul_rn(a, b);
+  else return __fmul_rn(a, b);
 #else
   return a * b;
 #endif
 }
-TAUC_HD float add_rn(float a, float b) {
+template <typename T>
+TAUC_HD T add_rn(T a, T b) {
 #if defined(__CUDA_ARCH__)
-  return __fadd_rn(a, b);
+  if constexpr (sizeof(T) == sizeof(double)) return __dadd_rn(a, b);
+  else return __fadd_rn(a, b);
 #else
   return a + b;
 #endif
 }
-TAUC_HD double mul_rn(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __dmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-TAUC_HD double add_rn(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __dadd_rn(a, b);
-#else
-  return a + b;
-#endif
+
+// Runs of equal labels in row[xb, xe): f(label, first, last) once per run (the bbox reduction does
+// one table update per run instead of one per pixel).
+template <typename L, typename F>
+TAUC_HD void for_each_run(const L* row, int64_t xb, int64_t xe, F&& f) {
+  for (int64_t x = xb; x < xe;) {
+    const L v = row[x];
+    int64_t x2 = x + 1;
+    while (x2 < xe && row[x2] == v) ++x2;
+    f(v, x, x2 - 1);
+    x = x2;
+  }
 }
 
 // OpenCV's separable bilinear: horizontal pass on both rows, then vertical, weights in float,

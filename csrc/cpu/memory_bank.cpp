@@ -50,26 +50,20 @@ std::tuple<at::Tensor, at::Tensor> tmb_class_bbox_cpu(const at::Tensor& labels_i
         int64_t n_bad = 0;
         for (int64_t y = y_begin; y < y_end; ++y) {
           const scalar_t* row = L + (b * H + y) * W;
-          // runs of equal labels: one table update per run
-          for (int64_t x = 0; x < W;) {
-            const scalar_t v = row[x];
-            int64_t x2 = x + 1;
-            while (x2 < W && row[x2] == v) ++x2;
+          tmb::for_each_run(row, 0, W, [&](scalar_t v, int64_t x, int64_t x_last) {
             const int64_t c = static_cast<int64_t>(v);
-            if (c != ignore_index) {
-              if (c < 0 || c >= C) {
-                n_bad += x2 - x;
-              } else {
-                int64_t* e = s + c * 5;
-                e[0] += x2 - x;
-                e[1] = std::min(e[1], y);
-                e[2] = std::max(e[2], y);
-                e[3] = std::min(e[3], x);
-                e[4] = std::max(e[4], x2 - 1);
-              }
+            if (c == ignore_index) return;
+            if (c < 0 || c >= C) {
+              n_bad += x_last - x + 1;
+              return;
             }
-            x = x2;
-          }
+            int64_t* e = s + c * 5;
+            e[0] += x_last - x + 1;
+            e[1] = std::min(e[1], y);
+            e[2] = std::max(e[2], y);
+            e[3] = std::min(e[3], x);
+            e[4] = std::max(e[4], x_last);
+          });
         }
         bad[t] = n_bad;
       }

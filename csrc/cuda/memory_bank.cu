@@ -97,25 +97,20 @@ __global__ void class_bbox_kernel(const L* __restrict__ labels, int64_t B, int64
     const int64_t xb = seg * kSegment, xe = min(W, xb + kSegment);
     const L* lrow = labels + row * W;
     unsigned long long bad = 0;
-    for (int64_t x = xb; x < xe;) {
-      const L v = lrow[x];
-      int64_t x2 = x + 1;
-      while (x2 < xe && lrow[x2] == v) ++x2;
+    tmb::for_each_run(lrow, xb, xe, [&](L v, int64_t x, int64_t x_last) {
       const int64_t c = static_cast<int64_t>(v);
-      if (c != ignore_index) {
-        if (c < 0 || c >= C) {
-          bad += static_cast<unsigned long long>(x2 - x);
-        } else {
-          long long* e = stats + (b * C + c) * 5;
-          atomicAdd(reinterpret_cast<unsigned long long*>(e), static_cast<unsigned long long>(x2 - x));
-          atomicMin(e + 1, static_cast<long long>(y));
-          atomicMax(e + 2, static_cast<long long>(y));
-          atomicMin(e + 3, static_cast<long long>(x));
-          atomicMax(e + 4, static_cast<long long>(x2 - 1));
-        }
+      if (c == ignore_index) return;
+      if (c < 0 || c >= C) {
+        bad += static_cast<unsigned long long>(x_last - x + 1);
+        return;
       }
-      x = x2;
-    }
+      long long* e = stats + (b * C + c) * 5;
+      atomicAdd(reinterpret_cast<unsigned long long*>(e), static_cast<unsigned long long>(x_last - x + 1));
+      atomicMin(e + 1, static_cast<long long>(y));
+      atomicMax(e + 2, static_cast<long long>(y));
+      atomicMin(e + 3, static_cast<long long>(x));
+      atomicMax(e + 4, static_cast<long long>(x_last));
+    });
     if (bad) atomicAdd(invalid + b, bad);
   }
 }
