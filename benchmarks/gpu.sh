@@ -13,7 +13,7 @@ nvidia-smi -L || true
 TORCHAUC_REQUIRE_CUDA=ON $PY -m pip install -q --no-build-isolation --no-deps --no-index . 2>&1 | tail -5
 $PY - <<'PY'
 import torch, torchauc
-ops = [n for n in dir(torch.ops.torchauc) if not n.startswith("_")]
+ops = torchauc.op_names()
 missing = [n for n in ops if not torch._C._dispatch_has_kernel_for_dispatch_key(f"torchauc::{n}", "CUDA")]
 print("torch", torch.__version__, "device", torch.cuda.get_device_name(), "ops", ops)
 assert torchauc.cuda_available() and not missing, f"CUDA kernels missing for {missing}"

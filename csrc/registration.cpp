@@ -10,6 +10,21 @@ TORCH_LIBRARY(torchauc, m) {
   m.def(
       "pairwise_auc_loss(Tensor scores, Tensor labels, Tensor? pos_weights, Tensor? neg_weights, "
       "str surrogate, float margin, str reduction, bool compute_grad) -> (Tensor, Tensor, Tensor, Tensor)");
+
+  // ---- AUCSeg T-Memory Bank (python/torchauc/memory_bank.py; csrc/cpu|cuda/memory_bank*). Not
+  // differentiable. Request-table columns: csrc/common/memory_bank_math.h.
+  // Per-(image, class) pixel count and bounding box of labels (B, H, W): stats (B, num_classes, 5)
+  // int64 rows [count, ymin, ymax, xmin, xmax] ([0, H, -1, W, -1] when absent) and invalid (B,) =
+  // number of labels outside [0, num_classes) that are not ignore_index.
+  m.def("tmb_class_bbox(Tensor labels, int num_classes, int ignore_index) -> (Tensor, Tensor)");
+  // Copy the crops of (R, 7) requests [image, class, y0, x0, h, w, offset] of images (B, ch, H, W)
+  // and their masks (labels == class) into pool_img (P, ch) / pool_mask (P,) at `offset`.
+  m.def("tmb_gather(Tensor images, Tensor labels, Tensor requests, Tensor(a!) pool_img, "
+        "Tensor(b!) pool_mask) -> ()");
+  // Paste (R, 13) requests [image, class, oy, ox, rh, rw, src_h, src_w, y0, x0, h, w, offset]
+  // (sorted by image; later rows overwrite earlier ones) into images / labels in place.
+  m.def("tmb_paste(Tensor(a!) images, Tensor(b!) labels, Tensor pool_img, Tensor pool_mask, "
+        "Tensor requests) -> ()");
 }
 
 // ---- partial AUC family (csrc/cpu/pauc.cpp, csrc/cuda/pauc*). -------------------------------------

@@ -236,3 +236,10 @@ def test_errors():
         F.pairwise_auc_loss(s, y, pos_weights=torch.ones(3, dtype=s.dtype))
     with pytest.raises(ValueError, match="surrogate"):
         torchauc.losses.AUCLoss("bad")
+
+
+def test_every_op_is_listed_and_has_a_cpu_kernel():
+    names = torchauc.op_names()
+    assert "pairwise_auc_loss" in names
+    for n in names:
+        assert torch._C._dispatch_has_kernel_for_dispatch_key(f"torchauc::{n}", "CPU"), n

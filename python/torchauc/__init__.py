@@ -6,19 +6,33 @@ from ._loader import load_ops as _load_ops
 _load_ops()
 
 from . import _ops  # noqa: E402,F401  (fake impls and autograd of every op)
-from . import functional, losses, reference  # noqa: E402
+from . import functional, libauc_compat, losses, memory_bank, optim, partial_auc, reference  # noqa: E402
+from .memory_bank import TMemoryBank  # noqa: E402
 
 __version__ = "0.1.0"
 
 
+def op_names():
+    """Names of every torch.ops.torchauc op in this build."""
+    names = torch._C._dispatch_get_all_op_names()
+    return sorted({n.split("::")[1].split(".")[0] for n in names if n.startswith("torchauc::")})
+
+
 def cuda_available() -> bool:
-    """True when the CUDA kernels were built into this install (not whether a GPU is present)."""
-    return torch._C._dispatch_has_kernel_for_dispatch_key("torchauc::pairwise_auc_loss", "CUDA")
+    """True when every op has a CUDA kernel in this install (not whether a GPU is present)."""
+    return all(torch._C._dispatch_has_kernel_for_dispatch_key(f"torchauc::{n}", "CUDA") for n in op_names())
 
 
-__all__ = ["functional", "losses", "reference", "cuda_available", "__version__"]
-
-# ---- partial AUC family ----
-from . import libauc_compat, optim, partial_auc  # noqa: E402
-
-__all__ += ["libauc_compat", "optim", "partial_auc"]
+__all__ = [
+    "functional",
+    "losses",
+    "reference",
+    "partial_auc",
+    "libauc_compat",
+    "optim",
+    "memory_bank",
+    "TMemoryBank",
+    "cuda_available",
+    "op_names",
+    "__version__",
+]

@@ -161,3 +161,5 @@ def tpauc_kl_step(scores, labels, u, w, margin=1.0, tau=1.0, Lambda=1.0, gammas=
 
 __all__ += ["partial_auc_select", "partial_auc_loss", "relaxed_tpauc_loss", "pauc_cvar_step", "pauc_dro_step",
             "tpauc_kl_step"]
+# ---- AUCSeg T-Memory Bank: per-image official algorithm (cv2-free), benchmark baseline and oracle
+from .memory_bank_reference import TMemoryBankReference, resize_linear, resize_nearest  # noqa: E402,F401

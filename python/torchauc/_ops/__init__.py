@@ -1,3 +1,4 @@
 """Fake (shape-only) impls and autograd registrations, one module per op family."""
 from . import pairwise  # noqa: F401
 from . import pauc  # noqa: F401  (partial AUC family)
+from . import memory_bank  # noqa: F401
