@@ -42,13 +42,14 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> pairwise_auc_loss_cud
     const at::Tensor& scores_in, const at::Tensor& labels_in, const c10::optional<at::Tensor>& pos_w_in,
     const c10::optional<at::Tensor>& neg_w_in, c10::string_view surrogate_name, double margin,
     c10::string_view reduction_name, bool compute_grad) {
-  const Surrogate sur = parse_surrogate(surrogate_name);
-  const Reduction red = parse_reduction(reduction_name);
-  const at::Tensor scores = check_binary_scores(scores_in);
-  const at::Tensor labels = check_binary_labels(labels_in, scores);
-  const auto pos_w = check_sample_weights(pos_w_in, scores, "pos_weights");
-  const auto neg_w = check_sample_weights(neg_w_in, scores, "neg_weights");
-  TORCH_CHECK_VALUE(std::isfinite(margin), "margin must be finite, got ", margin);
+  const PairwiseArgs args =
+      check_pairwise_args(scores_in, labels_in, pos_w_in, neg_w_in, surrogate_name, margin, reduction_name);
+  const Surrogate sur = args.surrogate;
+  const Reduction red = args.reduction;
+  const at::Tensor& scores = args.scores;
+  const at::Tensor& labels = args.labels;
+  const auto& pos_w = args.pos_w;
+  const auto& neg_w = args.neg_w;
 
   const c10::cuda::CUDAGuard guard(scores.device());
   const cudaStream_t stream = c10::cuda::getCurrentCUDAStream();
