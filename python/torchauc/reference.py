@@ -78,3 +78,13 @@ def pairwise_auc_loss_closed_form(scores, labels, surrogate="square", margin=1.0
 
 
 __all__ = ["pair_surrogate", "pairwise_auc_loss", "pairwise_auc_loss_closed_form"]
+
+
+# ---- multiclass / pixel-level AUC loss (multiclass branch): see _reference_multiclass.py
+from ._reference_multiclass import (  # noqa: E402
+    aucseg_auc_loss,
+    multiclass_auc_loss_pairs,
+    xcurve_multiclass_auc_loss,
+)
+
+__all__ += ["multiclass_auc_loss_pairs", "xcurve_multiclass_auc_loss", "aucseg_auc_loss"]

@@ -1,2 +1,3 @@
 """Fake (shape-only) impls and autograd registrations, one module per op family."""
 from . import pairwise  # noqa: F401
+from . import multiclass  # noqa: F401  (multiclass branch)
