@@ -19,6 +19,7 @@
 
 #include "common/multiclass_math.h"
 #include "common/pairwise_math.h"
+#include "cpu/multiclass_sigmoid.h"
 #include "multiclass_args.h"
 
 namespace torchauc {
@@ -122,42 +123,51 @@ void for_each_work_item(const McWork& w, int64_t ns, int64_t C, const F& f) {
   });
 }
 
-// Visits the activated scores v = act(x) of samples [n0, n1) and columns [c0, c1) as
-// visit(label, column, v, flat element index); ignored samples are skipped. With S > 1 the
-// activation runs over contiguous tiles of one column (vectorisable), then the visits.
+// v = act(x), dv = act'(x) for a contiguous run of len <= kTile scores.
+constexpr int64_t kTile = 256;
+template <McActivation ACT, typename scalar_t>
+inline void activate_tile(const scalar_t* x, int64_t len, acc_t<scalar_t>* v, acc_t<scalar_t>* dv) {
+  using T = acc_t<scalar_t>;
+  for (int64_t t = 0; t < len; ++t) v[t] = static_cast<T>(x[t]);
+  if constexpr (ACT == McActivation::None) {
+    for (int64_t t = 0; t < len; ++t) dv[t] = T(1);
+  } else if constexpr (std::is_same_v<T, float>) {
+    sigmoid_tile_f32(v, dv, len);
+  } else {
+    for (int64_t t = 0; t < len; ++t) activate<ACT, T>(v[t], &v[t], &dv[t]);
+  }
+}
+
+// Visits the activated scores of samples [n0, n1) and columns [c0, c1) as
+// visit(label, column, v, dv, flat element index); ignored samples are skipped. Activations run over
+// contiguous tiles (a row's columns when S = 1, a column's pixels otherwise), then the visits.
 template <McActivation ACT, typename scalar_t, typename V>
 inline void for_each_value(const McInput<scalar_t>& in, int64_t n0, int64_t n1, int64_t c0, int64_t c1,
                            const V& visit) {
   using T = acc_t<scalar_t>;
   const int64_t C = in.C, S = in.S;
+  T buf[kTile], dbuf[kTile];
   if (S == 1) {
     for (int64_t n = n0; n < n1; ++n) {
       const int32_t y = in.y[n];
       if (y < 0) continue;
-      const scalar_t* row = in.x + n * C;
-      for (int64_t c = c0; c < c1; ++c) {
-        T v, dv;
-        activate<ACT, T>(static_cast<T>(row[c]), &v, &dv);
-        visit(y, c, v, n * C + c);
+      for (int64_t cb = c0; cb < c1; cb += kTile) {
+        const int64_t len = std::min(c1 - cb, kTile);
+        activate_tile<ACT>(in.x + n * C + cb, len, buf, dbuf);
+        for (int64_t t = 0; t < len; ++t) visit(y, cb + t, buf[t], dbuf[t], n * C + cb + t);
       }
     }
     return;
   }
-  constexpr int64_t kTile = 256;
-  T buf[kTile];
   for (int64_t c = c0; c < c1; ++c) {
     for (int64_t n = n0; n < n1;) {
       const int64_t b = n / S, s0 = n % S;
       const int64_t len = std::min({n1 - n, S - s0, kTile});
       const int64_t base = (b * C + c) * S + s0;
-      const scalar_t* xs = in.x + base;
-      for (int64_t t = 0; t < len; ++t) {
-        T dv;
-        activate<ACT, T>(static_cast<T>(xs[t]), &buf[t], &dv);
-      }
+      activate_tile<ACT>(in.x + base, len, buf, dbuf);
       const int32_t* ys = in.y + n;
       for (int64_t t = 0; t < len; ++t) {
-        if (ys[t] >= 0) visit(ys[t], c, buf[t], base + t);
+        if (ys[t] >= 0) visit(ys[t], c, buf[t], dbuf[t], base + t);
       }
       n += len;
     }
@@ -177,7 +187,7 @@ void moment_tables(const McInput<scalar_t>& in, double* T1, double* T2) {
   for_each_work_item(w, ns, C, [&](int64_t k, int64_t n0, int64_t n1, int64_t c0, int64_t c1) {
     double* t1 = table(k, 0);
     double* t2 = table(k, 1);
-    for_each_value<ACT>(in, n0, n1, c0, c1, [&](int32_t y, int64_t c, auto v, int64_t) {
+    for_each_value<ACT>(in, n0, n1, c0, c1, [&](int32_t y, int64_t c, auto v, auto, int64_t) {
       const double d = static_cast<double>(v);
       t1[y * C + c] += d;
       t2[y * C + c] += d * d;
@@ -205,7 +215,7 @@ void exp_tables(const McInput<scalar_t>& in, double m, LseCell* T) {
   auto table = [&](int64_t k) { return k == 0 ? T : extra.data() + (k - 1) * cells; };
   for_each_work_item(w, ns, C, [&](int64_t k, int64_t n0, int64_t n1, int64_t c0, int64_t c1) {
     LseCell* t = table(k);
-    for_each_value<ACT>(in, n0, n1, c0, c1, [&](int32_t y, int64_t c, auto v, int64_t) {
+    for_each_value<ACT>(in, n0, n1, c0, c1, [&](int32_t y, int64_t c, auto v, auto, int64_t) {
       lse_add(t[y * C + c], mc_exp_key(static_cast<double>(v), y == c, m));
     });
   });
@@ -220,36 +230,59 @@ void exp_tables(const McInput<scalar_t>& in, double m, LseCell* T) {
 }
 
 // ---------------------------------------------------------------- gradient pass
-// g = act'(x) * dL/dv for every element; ignored samples get 0.
+// g = act'(x) * dL/dv for every element; ignored samples get 0. Per (image, column) the column's
+// coefficients are copied to a compact array first (C entries, stays in L1).
 template <McActivation ACT, bool EXP, typename scalar_t>
 void grad_pass(const McInput<scalar_t>& in, const double* A, const double* Bc, double m, scalar_t* g) {
   using T = acc_t<scalar_t>;
   const int64_t C = in.C, S = in.S;
-  auto elem = [&](int32_t y, int64_t c, T x) -> scalar_t {
-    if (y < 0) return scalar_t(0);
-    T v, dv;
-    activate<ACT, T>(x, &v, &dv);
-    const int64_t cell = static_cast<int64_t>(y) * C + c;
-    const double dl = EXP ? mc_grad_exp(mc_exp_key(static_cast<double>(v), y == c, m), A[cell], Bc[cell])
-                          : mc_grad_moment(static_cast<double>(v), A[cell], Bc[cell]);
-    return static_cast<scalar_t>(dl * static_cast<double>(dv));
+  auto dl = [&](double v, bool diag, double a, double b) {
+    return EXP ? mc_grad_exp(mc_exp_key(v, diag, m), a, b) : mc_grad_moment(v, a, b);
   };
   if (S == 1) {
     at::parallel_for(0, in.B, std::max<int64_t>(1, 16384 / C), [&](int64_t nb, int64_t ne) {
+      T buf[kTile], dbuf[kTile];
       for (int64_t n = nb; n < ne; ++n) {
         const int32_t y = in.y[n];
-        for (int64_t c = 0; c < C; ++c) g[n * C + c] = elem(y, c, static_cast<T>(in.x[n * C + c]));
+        scalar_t* gr = g + n * C;
+        if (y < 0) {
+          std::fill(gr, gr + C, scalar_t(0));
+          continue;
+        }
+        const double* a = A + static_cast<int64_t>(y) * C;
+        const double* b = Bc + static_cast<int64_t>(y) * C;
+        for (int64_t cb = 0; cb < C; cb += kTile) {
+          const int64_t len = std::min(C - cb, kTile);
+          activate_tile<ACT>(in.x + n * C + cb, len, buf, dbuf);
+          for (int64_t t = 0; t < len; ++t) {
+            const int64_t c = cb + t;
+            gr[c] = static_cast<scalar_t>(dl(buf[t], c == y, a[c], b[c]) * static_cast<double>(dbuf[t]));
+          }
+        }
       }
     });
     return;
   }
   at::parallel_for(0, in.B * C, std::max<int64_t>(1, 16384 / S), [&](int64_t pb, int64_t pe) {
+    T buf[kTile], dbuf[kTile];
+    std::vector<double> a(C), b(C);
     for (int64_t p = pb; p < pe; ++p) {
-      const int64_t b = p / C, c = p % C;
-      const scalar_t* xs = in.x + p * S;
-      const int32_t* ys = in.y + b * S;
-      scalar_t* gs = g + p * S;
-      for (int64_t s = 0; s < S; ++s) gs[s] = elem(ys[s], c, static_cast<T>(xs[s]));
+      const int64_t bi = p / C, c = p % C;
+      for (int64_t j = 0; j < C; ++j) {
+        a[j] = A[j * C + c];
+        b[j] = Bc[j * C + c];
+      }
+      for (int64_t s0 = 0; s0 < S; s0 += kTile) {
+        const int64_t len = std::min(S - s0, kTile);
+        activate_tile<ACT>(in.x + p * S + s0, len, buf, dbuf);
+        const int32_t* ys = in.y + bi * S + s0;
+        scalar_t* gs = g + p * S + s0;
+        for (int64_t t = 0; t < len; ++t) {
+          const int32_t y = ys[t];
+          gs[t] = y < 0 ? scalar_t(0)
+                        : static_cast<scalar_t>(dl(buf[t], y == c, a[y], b[y]) * static_cast<double>(dbuf[t]));
+        }
+      }
     }
   });
 }
@@ -274,7 +307,7 @@ double hinge_column(const McInput<scalar_t>& in, int64_t i, const double* N, dou
   if (active) {
     pos.reserve(static_cast<size_t>(N[i]));
     neg.reserve(static_cast<size_t>(Ntot - N[i]));
-    visit_column([&](int32_t y, int64_t, T v, int64_t) {
+    visit_column([&](int32_t y, int64_t, T v, T, int64_t) {
       const double d = static_cast<double>(v);
       has_nan |= std::isnan(d);
       if (y == i) pos.push_back(m - d);
@@ -283,7 +316,7 @@ double hinge_column(const McInput<scalar_t>& in, int64_t i, const double* N, dou
   }
   if (!active || has_nan) {
     const double fill = has_nan ? std::numeric_limits<double>::quiet_NaN() : 0.0;
-    if (g) visit_column([&](int32_t, int64_t, T, int64_t e) { g[e] = static_cast<scalar_t>(fill); });
+    if (g) visit_column([&](int32_t, int64_t, T, T, int64_t e) { g[e] = static_cast<scalar_t>(fill); });
     return fill;
   }
   std::sort(pos.begin(), pos.end());
@@ -310,7 +343,7 @@ double hinge_column(const McInput<scalar_t>& in, int64_t i, const double* N, dou
     L += value;
   }
   if (g) {
-    visit_column([&](int32_t y, int64_t, T v, int64_t e) {
+    visit_column([&](int32_t y, int64_t, T v, T dv, int64_t e) {
       const double d = static_cast<double>(v);
       double dl;
       if (y == i) {
@@ -319,16 +352,8 @@ double hinge_column(const McInput<scalar_t>& in, int64_t i, const double* N, dou
         const size_t q = pos_above(-d);
         dl = w_of[y] * static_cast<double>(np - q);
       }
-      g[e] = static_cast<scalar_t>(dl * scale);
+      g[e] = static_cast<scalar_t>(dl * scale * static_cast<double>(dv));
     });
-    // chain rule through the activation: multiply by act'(x), read from the raw scores
-    if (ACT != McActivation::None) {
-      for_each_value<McActivation::None>(in, 0, ns, i, i + 1, [&](int32_t, int64_t, T x, int64_t e) {
-        T vv, dv;
-        activate<ACT, T>(x, &vv, &dv);
-        g[e] = static_cast<scalar_t>(static_cast<double>(g[e]) * static_cast<double>(dv));
-      });
-    }
   }
   return L * scale;
 }
