@@ -75,41 +75,44 @@ TAUC_HD double mc_negative_total(McMode mode, int64_t C, int64_t i, const double
 // scale * L_i. With u_p = m - x_p (positives) and z_q (negatives):
 //   L_i = 1/2 (W sum u^2 + 2 sum u * sum w z + N_i sum w z^2)      (square)
 //   L_i = W sum u + N_i sum w z                                     (linear)
+// Cell (j, i) of T1, T2, A, B is at j * sj + i * si: (sj, si) = (C, 1) is row-major (the CUDA
+// kernel, one thread per column, reads coalesced), (1, C) the transposed layout the CPU uses so that
+// a column is contiguous.
 TAUC_HD double mc_moment_column(McSurrogate sur, McMode mode, int64_t C, int64_t i, const double* N,
                                 double Ntot, const double* T1, const double* T2, double m, double scale,
-                                double* A, double* B) {
+                                double* A, double* B, int64_t sj, int64_t si) {
   const double Ni = N[i];
-  const double W = mc_negative_total(mode, C, i, N, Ntot);
-  const bool active = scale != 0.0 && Ni > 0.0 && W > 0.0;
-  double Z1 = 0.0, Z2 = 0.0;
-  for (int64_t j = 0; active && j < C; ++j) {
-    if (j == i) continue;
-    const double w = mc_pair_weight(mode, Ni, N[j], Ntot);
+  double W = 0.0, Z1 = 0.0, Z2 = 0.0;
+  for (int64_t j = 0; j < C; ++j) {
+    const double w = j == i ? 0.0 : mc_pair_weight(mode, Ni, N[j], Ntot);
     if (w != 0.0) {
-      Z1 += w * T1[j * C + i];
-      Z2 += w * T2[j * C + i];
+      W += w * N[j];
+      Z1 += w * T1[j * sj + i * si];
+      Z2 += w * T2[j * sj + i * si];
     }
   }
-  const double x1 = T1[i * C + i], x2 = T2[i * C + i];
+  const bool active = scale != 0.0 && Ni > 0.0 && W > 0.0;
+  const double x1 = T1[i * sj + i * si], x2 = T2[i * sj + i * si];
   const double P1 = m * Ni - x1;                    // sum u
   const double P2 = m * m * Ni - 2.0 * m * x1 + x2;  // sum u^2
+  const bool sq = sur == McSurrogate::Square;
   for (int64_t j = 0; j < C; ++j) {
     double a = 0.0, b = 0.0;
     if (active) {
       if (j == i) {
-        a = sur == McSurrogate::Square ? W * scale : 0.0;
-        b = sur == McSurrogate::Square ? -(W * m + Z1) * scale : -W * scale;
+        a = sq ? W * scale : 0.0;
+        b = sq ? -(W * m + Z1) * scale : -W * scale;
       } else {
         const double w = mc_pair_weight(mode, Ni, N[j], Ntot);
-        a = sur == McSurrogate::Square ? w * Ni * scale : 0.0;
-        b = sur == McSurrogate::Square ? w * P1 * scale : w * Ni * scale;
+        a = sq ? w * Ni * scale : 0.0;
+        b = sq ? w * P1 * scale : w * Ni * scale;
       }
     }
-    A[j * C + i] = a;
-    B[j * C + i] = b;
+    A[j * sj + i * si] = a;
+    B[j * sj + i * si] = b;
   }
   if (!active) return 0.0;
-  const double L = sur == McSurrogate::Square ? 0.5 * (W * P2 + 2.0 * P1 * Z1 + Ni * Z2) : W * P1 + Ni * Z1;
+  const double L = sq ? 0.5 * (W * P2 + 2.0 * P1 * Z1 + Ni * Z2) : W * P1 + Ni * Z1;
   return L * scale;
 }
 
@@ -142,18 +145,20 @@ TAUC_HD void lse_merge(LseCell& c, const LseCell& o) {
 TAUC_HD double lse_log(const LseCell& c) { return c.M + log(c.E); }
 
 // Column i of the exp epilogue: L_i = (sum_P e^{-m x}) (sum_Q w e^{m z}), evaluated in logs.
+// Cell layout as in mc_moment_column.
 TAUC_HD double mc_exp_column(McMode mode, int64_t C, int64_t i, const double* N, double Ntot,
-                             const LseCell* T, double m, double scale, double* A, double* B) {
+                             const LseCell* T, double m, double scale, double* A, double* B, int64_t sj,
+                             int64_t si) {
   const double Ni = N[i];
   const double W = mc_negative_total(mode, C, i, N, Ntot);
   const bool active = scale != 0.0 && Ni > 0.0 && W > 0.0;
   double log_pos = -INFINITY, log_neg = -INFINITY;
   if (active) {
-    log_pos = lse_log(T[i * C + i]);
+    log_pos = lse_log(T[i * sj + i * si]);
     LseCell neg = lse_empty();
     for (int64_t j = 0; j < C; ++j) {
       const double w = j == i ? 0.0 : mc_pair_weight(mode, Ni, N[j], Ntot);
-      if (w != 0.0) lse_merge(neg, LseCell{lse_log(T[j * C + i]) + log(w), 1.0});
+      if (w != 0.0) lse_merge(neg, LseCell{lse_log(T[j * sj + i * si]) + log(w), 1.0});
     }
     log_neg = lse_log(neg);
   }
@@ -172,8 +177,8 @@ TAUC_HD double mc_exp_column(McMode mode, int64_t C, int64_t i, const double* N,
         }
       }
     }
-    A[j * C + i] = a;
-    B[j * C + i] = b;
+    A[j * sj + i * si] = a;
+    B[j * sj + i * si] = b;
   }
   return active ? exp(log_pos + log_neg + log_scale) : 0.0;
 }

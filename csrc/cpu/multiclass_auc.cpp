@@ -230,8 +230,8 @@ void exp_tables(const McInput<scalar_t>& in, double m, LseCell* T) {
 }
 
 // ---------------------------------------------------------------- gradient pass
-// g = act'(x) * dL/dv for every element; ignored samples get 0. Per (image, column) the column's
-// coefficients are copied to a compact array first (C entries, stays in L1).
+// g = act'(x) * dL/dv for every element; ignored samples get 0. The coefficients come row-major
+// (cell (j, c) at j * C + c) when S = 1 and column-major (at c * C + j, a column contiguous) otherwise.
 template <McActivation ACT, bool EXP, typename scalar_t>
 void grad_pass(const McInput<scalar_t>& in, const double* A, const double* Bc, double m, scalar_t* g) {
   using T = acc_t<scalar_t>;
@@ -265,13 +265,10 @@ void grad_pass(const McInput<scalar_t>& in, const double* A, const double* Bc, d
   }
   at::parallel_for(0, in.B * C, std::max<int64_t>(1, 16384 / S), [&](int64_t pb, int64_t pe) {
     T buf[kTile], dbuf[kTile];
-    std::vector<double> a(C), b(C);
     for (int64_t p = pb; p < pe; ++p) {
       const int64_t bi = p / C, c = p % C;
-      for (int64_t j = 0; j < C; ++j) {
-        a[j] = A[j * C + c];
-        b[j] = Bc[j * C + c];
-      }
+      const double* a = A + c * C;
+      const double* b = Bc + c * C;
       for (int64_t s0 = 0; s0 < S; s0 += kTile) {
         const int64_t len = std::min(S - s0, kTile);
         activate_tile<ACT>(in.x + p * S + s0, len, buf, dbuf);
@@ -375,27 +372,45 @@ double hinge_all(const McInput<scalar_t>& in, const double* N, double Ntot, McMo
 template <McActivation ACT, typename scalar_t>
 double table_loss(const McInput<scalar_t>& in, McSurrogate sur, const double* N, double Ntot, McMode mode,
                   double m, double scale, scalar_t* g) {
-  const int64_t C = in.C, cells = C * C;
-  std::vector<double> A(cells), Bc(cells), Lcol(C, 0.0);
+  // The tables are built row-major ([label][column], contiguous along a row of scores) and
+  // transposed for the epilogue, which then walks each column contiguously; its coefficients come
+  // out column-major, the layout the NCHW gradient pass wants (rows are transposed back for S = 1).
+  const int64_t C = in.C;
+  const auto f64 = at::TensorOptions().dtype(at::kDouble);
+  at::Tensor At = at::empty({C, C}, f64), Bt = at::empty({C, C}, f64);
+  std::vector<double> Lcol(C, 0.0);
   const int64_t grain = std::max<int64_t>(1, 4096 / C);
+  double* a = At.data_ptr<double>();
+  double* b = Bt.data_ptr<double>();
   if (sur == McSurrogate::Exp) {
-    std::vector<LseCell> T(cells, lse_empty());
-    exp_tables<ACT>(in, m, T.data());
-    at::parallel_for(0, C, grain, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i)
-        Lcol[i] = mc_exp_column(mode, C, i, N, Ntot, T.data(), m, scale, A.data(), Bc.data());
+    at::Tensor T = at::empty({C, C, 2}, f64);
+    LseCell* cells = reinterpret_cast<LseCell*>(T.data_ptr<double>());
+    std::fill(cells, cells + C * C, lse_empty());
+    exp_tables<ACT>(in, m, cells);
+    const at::Tensor Tt = T.transpose(0, 1).contiguous();
+    const LseCell* tt = reinterpret_cast<const LseCell*>(Tt.data_ptr<double>());
+    at::parallel_for(0, C, grain, [&](int64_t ib, int64_t ie) {
+      for (int64_t i = ib; i < ie; ++i) Lcol[i] = mc_exp_column(mode, C, i, N, Ntot, tt, m, scale, a, b, 1, C);
     });
   } else {
-    std::vector<double> T1(cells, 0.0), T2(cells, 0.0);
-    moment_tables<ACT>(in, T1.data(), T2.data());
-    at::parallel_for(0, C, grain, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i)
-        Lcol[i] = mc_moment_column(sur, mode, C, i, N, Ntot, T1.data(), T2.data(), m, scale, A.data(), Bc.data());
+    at::Tensor T1 = at::zeros({C, C}, f64), T2 = at::zeros({C, C}, f64);
+    moment_tables<ACT>(in, T1.data_ptr<double>(), T2.data_ptr<double>());
+    const at::Tensor T1t = T1.t().contiguous(), T2t = T2.t().contiguous();
+    const double* t1 = T1t.data_ptr<double>();
+    const double* t2 = T2t.data_ptr<double>();
+    at::parallel_for(0, C, grain, [&](int64_t ib, int64_t ie) {
+      for (int64_t i = ib; i < ie; ++i)
+        Lcol[i] = mc_moment_column(sur, mode, C, i, N, Ntot, t1, t2, m, scale, a, b, 1, C);
     });
   }
   if (g) {
-    if (sur == McSurrogate::Exp) grad_pass<ACT, true>(in, A.data(), Bc.data(), m, g);
-    else grad_pass<ACT, false>(in, A.data(), Bc.data(), m, g);
+    at::Tensor A = At, B = Bt;
+    if (in.S == 1) {
+      A = At.t().contiguous();
+      B = Bt.t().contiguous();
+    }
+    if (sur == McSurrogate::Exp) grad_pass<ACT, true>(in, A.data_ptr<double>(), B.data_ptr<double>(), m, g);
+    else grad_pass<ACT, false>(in, A.data_ptr<double>(), B.data_ptr<double>(), m, g);
   }
   double L = 0.0;
   for (double v : Lcol) L += v;

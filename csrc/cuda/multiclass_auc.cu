@@ -156,9 +156,9 @@ __global__ void epilogue_kernel(McSurrogate sur, McMode mode, McNorm norm, int64
   mc_class_totals(C, N, &Cb, &Ntot);
   const double scale = mc_scale(mode, norm, C, Cb);
   if (sur == McSurrogate::Exp) {
-    Lcol[i] = mc_exp_column(mode, C, i, N, Ntot, reinterpret_cast<const LseCell*>(T), m, scale, A, B);
+    Lcol[i] = mc_exp_column(mode, C, i, N, Ntot, reinterpret_cast<const LseCell*>(T), m, scale, A, B, C, 1);
   } else {
-    Lcol[i] = mc_moment_column(sur, mode, C, i, N, Ntot, T, T + C * C, m, scale, A, B);
+    Lcol[i] = mc_moment_column(sur, mode, C, i, N, Ntot, T, T + C * C, m, scale, A, B, C, 1);
   }
 }
 
