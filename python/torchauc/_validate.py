@@ -34,3 +34,18 @@ def finite_float(value, name):
 def needs_grad(*tensors):
     """Whether a fused op must also compute gradients (static under torch.compile)."""
     return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+
+
+# ---- multiclass / pixel-level AUC loss (multiclass branch)
+MC_SURROGATES = ("square", "exp", "hinge", "linear")
+MC_MODES = ("ovo", "ova")
+MC_NORMALIZATIONS = ("present", "xcurve")
+MC_ACTIVATIONS = ("none", "sigmoid")
+
+
+def optional_int(value, name):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int or None, got {type(value).__name__}")
+    return value

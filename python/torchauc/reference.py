@@ -163,3 +163,11 @@ __all__ += ["partial_auc_select", "partial_auc_loss", "relaxed_tpauc_loss", "pau
             "tpauc_kl_step"]
 # ---- AUCSeg T-Memory Bank: per-image official algorithm (cv2-free), benchmark baseline and oracle
 from .memory_bank_reference import TMemoryBankReference, resize_linear, resize_nearest  # noqa: E402,F401
+# ---- multiclass / pixel-level AUC loss (multiclass branch): see _reference_multiclass.py
+from ._reference_multiclass import (  # noqa: E402
+    aucseg_auc_loss,
+    multiclass_auc_loss_pairs,
+    xcurve_multiclass_auc_loss,
+)
+
+__all__ += ["multiclass_auc_loss_pairs", "xcurve_multiclass_auc_loss", "aucseg_auc_loss"]

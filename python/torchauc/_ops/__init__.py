@@ -2,3 +2,4 @@
 from . import pairwise  # noqa: F401
 from . import pauc  # noqa: F401  (partial AUC family)
 from . import memory_bank  # noqa: F401
+from . import multiclass  # noqa: F401  (multiclass branch)
