@@ -27,6 +27,9 @@ class Case:
     skip_reason: str = "pair matrix too large"
     # relative tolerance for value agreement of every baseline with ours (None: no check)
     rtol: Optional[float] = 1e-4
+    # repeats for the baselines (default min(repeats, 3)); 1 times a single cold call, for baselines
+    # that take minutes or gigabytes
+    baseline_repeats: Optional[int] = None
 
 
 def _rss_kib(field):
@@ -46,7 +49,10 @@ def _reset_peak():
 
 
 def measure(fn, repeats, device):
-    """Median seconds and peak extra memory (bytes) of fn(); also returns its last value."""
+    """Median seconds and peak extra memory (bytes) of fn(); also returns its last value.
+    repeats == 1 times one cold call (no warm-up)."""
+    if repeats <= 1:
+        return _measure_once(fn, device)
     value = fn()  # warm-up (also the value used for the agreement check)
     if device == "cuda":
         torch.cuda.synchronize()
@@ -67,6 +73,26 @@ def measure(fn, repeats, device):
     else:
         peak = _rss_kib("VmHWM:") * 1024 - base
     return statistics.median(times), max(peak, 0), value
+
+
+def _measure_once(fn, device):
+    if device == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+    else:
+        _reset_peak()
+        base = _rss_kib("VmRSS:") * 1024
+    t0 = time.perf_counter()
+    value = fn()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    elapsed = time.perf_counter() - t0
+    if device == "cuda":
+        peak = torch.cuda.max_memory_allocated() - base
+    else:
+        peak = _rss_kib("VmHWM:") * 1024 - base
+    return elapsed, max(peak, 0), value
 
 
 def as_float(v):

@@ -39,7 +39,7 @@ def main():
             if fn is None:
                 row["base"][bname] = None
                 continue
-            reps = max(1, min(case.repeats, 3))
+            reps = case.baseline_repeats or max(1, min(case.repeats, 3))
             t_b, m_b, v_b = harness.measure(fn, reps, args.device)
             row["base"][bname] = (t_b, m_b)
             if case.rtol is not None:
