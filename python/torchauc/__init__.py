@@ -17,3 +17,8 @@ def cuda_available() -> bool:
 
 
 __all__ = ["functional", "losses", "reference", "cuda_available", "__version__"]
+
+# ---- exact AUROC metrics (issue 3)
+from . import metrics  # noqa: E402
+
+__all__.append("metrics")
