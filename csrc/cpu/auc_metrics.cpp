@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "checks.h"
@@ -24,62 +25,102 @@
 namespace torchauc {
 namespace {
 
-template <typename Key>
+constexpr uint32_t kIgnored = 0xFFFFFFFFu;
+
+// A column sorted by score. Float16/bfloat16/float32 scores: one uint64 per sample,
+// (order key << 32) | payload, radix-sorted on the high 32 bits only (no payload array, no random
+// access while sorting). Float64 scores ("wide"): 64-bit keys with a separate payload array.
+// The payload is the sample's group code (unweighted) or its index (weighted).
 struct SortedColumn {
-  std::vector<Key> keys;
-  std::vector<int64_t> idx;  // original sample index of each sorted position
+  bool wide = false;
+  int64_t n = 0;
+  std::unique_ptr<uint64_t[]> a;  // uninitialised storage: every entry is written before use
+  std::unique_ptr<uint32_t[]> pay;
+  int64_t size() const { return n; }
+  uint64_t key(int64_t i) const { return wide ? a[i] : (a[i] >> 32); }
+  uint32_t payload(int64_t i) const { return wide ? pay[i] : static_cast<uint32_t>(a[i]); }
 };
 
-// Sorts the n keys key_of(i) (ascending) with their sample indices. Rejects NaN (sorted keys of NaN
-// lie beyond the keys of +-inf).
-template <typename Key, typename KeyFn>
-SortedColumn<Key> sort_column(int64_t n, const KeyFn& key_of, Key key_neg_inf, Key key_pos_inf,
-                              const char* name) {
-  SortedColumn<Key> c;
-  c.keys.resize(n);
-  c.idx.resize(n);
-  std::vector<Key> tk(n);
-  std::vector<int64_t> ti(n);
-  at::parallel_for(0, n, 1 << 15, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      c.keys[i] = key_of(i);
-      c.idx[i] = i;
-    }
-  });
-  radix_sort_pairs(c.keys.data(), c.idx.data(), tk.data(), ti.data(), n);
-  TORCH_CHECK_VALUE(n == 0 || (c.keys[0] >= key_neg_inf && c.keys[n - 1] <= key_pos_inf), name,
-                    " contains NaN; AUROC is undefined for NaN scores");
+// Integer sort keys of the scores: key_at(offset) -> uint64 (< 2^32 unless wide), the keys of
+// -inf and +inf (NaN keys sort beyond them).
+struct ScoreKeys {
+  bool wide;
+  uint64_t kmin, kmax;
+};
+
+template <typename KeyFn, typename PayFn>
+SortedColumn sort_column(int64_t n, const ScoreKeys& sk, const KeyFn& key_of, const PayFn& payload_of) {
+  SortedColumn c;
+  c.wide = sk.wide;
+  c.n = n;
+  c.a.reset(new uint64_t[n]);
+  std::unique_ptr<uint64_t[]> tmp(new uint64_t[n]);
+  if (sk.wide) {
+    c.pay.reset(new uint32_t[n]);
+    std::unique_ptr<uint32_t[]> ptmp(new uint32_t[n]);
+    at::parallel_for(0, n, 1 << 15, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        c.a[i] = key_of(i);
+        c.pay[i] = payload_of(i);
+      }
+    });
+    radix_sort(c.a.get(), c.pay.get(), tmp.get(), ptmp.get(), n, 0, 64);
+  } else {
+    at::parallel_for(0, n, 1 << 15, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) c.a[i] = (key_of(i) << 32) | payload_of(i);
+    });
+    radix_sort<uint64_t, NoPayload>(c.a.get(), nullptr, tmp.get(), nullptr, n, 32, 64);
+  }
+  TORCH_CHECK_VALUE(n == 0 || (c.key(0) >= sk.kmin && c.key(n - 1) <= sk.kmax),
+                    "scores contains NaN; AUROC is undefined for NaN scores");
   return c;
 }
 
+// Sorts one column whose sample i has sort key key_of(i) and group group_code(i) (-1: ignored),
+// then calls body(column, group_of(payload), weight_of(payload)).
+template <typename KeyFn, typename GroupFn, typename Body>
+void with_sorted_column(int64_t n, const ScoreKeys& sk, const KeyFn& key_of, const GroupFn& group_code,
+                        const double* w, const Body& body) {
+  if (w == nullptr) {
+    const SortedColumn col =
+        sort_column(n, sk, key_of, [&](int64_t i) { return static_cast<uint32_t>(group_code(i)); });
+    body(col, [](uint32_t p) -> int64_t { return p == kIgnored ? -1 : static_cast<int64_t>(p); },
+         [](uint32_t) { return 1.0; });
+  } else {
+    TORCH_CHECK_VALUE(n < (int64_t(1) << 32),
+                      "sample_weights: weighted AUROC on the CPU supports up to 2^32 - 1 samples, got ", n);
+    const SortedColumn col = sort_column(n, sk, key_of, [](int64_t i) { return static_cast<uint32_t>(i); });
+    body(col, [&](uint32_t p) -> int64_t { return group_code(static_cast<int64_t>(p)); },
+         [w](uint32_t p) { return w[p]; });
+  }
+}
+
 // Chunk boundaries of a sorted column that never split a tie group.
-template <typename Key>
-std::vector<int64_t> group_aligned_chunks(const std::vector<Key>& keys, int64_t parts) {
-  const int64_t n = static_cast<int64_t>(keys.size());
+std::vector<int64_t> group_aligned_chunks(const SortedColumn& c, int64_t parts) {
+  const int64_t n = c.size();
   std::vector<int64_t> b(parts + 1, n);
   b[0] = 0;
   for (int64_t t = 1; t < parts; ++t) {
     int64_t x = std::max(b[t - 1], n * t / parts);
-    while (x > 0 && x < n && keys[x] == keys[x - 1]) ++x;
+    while (x > 0 && x < n && c.key(x) == c.key(x - 1)) ++x;
     b[t] = x;
   }
   return b;
 }
 
 // The tie-group walk of one sorted column: U[j] (j != pos) and the group totals W[j].
-// group_of(i) in [0, G) or -1 (ignored), weight_of(i) >= 0, both on original sample indices.
-template <typename Key, typename GroupFn, typename WeightFn>
-void rank_table(const SortedColumn<Key>& c, int64_t G, int64_t pos, const GroupFn& group_of,
+template <typename GroupFn, typename WeightFn>
+void rank_table(const SortedColumn& c, int64_t G, int64_t pos, const GroupFn& group_of,
                 const WeightFn& weight_of, double* U, double* W) {
-  const int64_t n = static_cast<int64_t>(c.keys.size());
+  const int64_t n = c.size();
   const int64_t parts = (at::in_parallel_region() || n < (1 << 16)) ? 1 : at::get_num_threads();
-  const std::vector<int64_t> b = group_aligned_chunks(c.keys, parts);
+  const std::vector<int64_t> b = group_aligned_chunks(c, parts);
   std::vector<double> chunk_pos(parts, 0.0), Ut(parts * G, 0.0), Wt(parts * G, 0.0);
   at::parallel_for(0, parts, 1, [&](int64_t tb, int64_t te) {
     for (int64_t t = tb; t < te; ++t) {
       double p = 0.0;
       for (int64_t i = b[t]; i < b[t + 1]; ++i) {
-        const int64_t s = c.idx[i];
+        const uint32_t s = c.payload(i);
         const int64_t g = group_of(s);
         if (g < 0) continue;
         const double w = weight_of(s);
@@ -101,16 +142,15 @@ void rank_table(const SortedColumn<Key>& c, int64_t G, int64_t pos, const GroupF
       double* u = Ut.data() + t * G;
       int64_t a = b[t];
       while (a < b[t + 1]) {
+        const uint64_t ka = c.key(a);
         int64_t e = a + 1;
-        while (e < b[t + 1] && c.keys[e] == c.keys[a]) ++e;
-        double tie = 0.0;
-        for (int64_t i = a; i < e; ++i) {
-          const int64_t s = c.idx[i];
-          if (group_of(s) == pos) tie += weight_of(s);
+        double tie = group_of(c.payload(a)) == pos ? weight_of(c.payload(a)) : 0.0;
+        for (; e < b[t + 1] && c.key(e) == ka; ++e) {
+          if (group_of(c.payload(e)) == pos) tie += weight_of(c.payload(e));
         }
         const double above = p_total - below - tie;
         for (int64_t i = a; i < e; ++i) {
-          const int64_t s = c.idx[i];
+          const uint32_t s = c.payload(i);
           const int64_t g = group_of(s);
           if (g >= 0 && g != pos) u[g] += tie_group_pairs(weight_of(s), above, tie);
         }
@@ -143,21 +183,21 @@ void for_each_column(int64_t K, int64_t n, const Fn& fn) {
   }
 }
 
-// Calls fn(key_of, neg_inf_key, pos_inf_key, Key{}) with the integer sort key of element `off` of
-// the scores: float32 keys for float16/bfloat16/float32, float64 keys for float64.
+// Calls fn(key_at, ScoreKeys) with key_at(offset) the integer sort key of element `offset` of the
+// contiguous scores: float32 keys for float16/bfloat16/float32, float64 keys for float64.
 template <typename Fn>
 void with_score_keys(const at::Tensor& s, const Fn& fn) {
   if (s.scalar_type() == at::kDouble) {
     const double* p = s.data_ptr<double>();
-    fn([p](int64_t off) { return double_sort_key(p[off]); },
-       double_sort_key(-std::numeric_limits<double>::infinity()),
-       double_sort_key(std::numeric_limits<double>::infinity()));
+    fn([p](int64_t off) -> uint64_t { return double_sort_key(p[off]); },
+       ScoreKeys{true, double_sort_key(-std::numeric_limits<double>::infinity()),
+                 double_sort_key(std::numeric_limits<double>::infinity())});
   } else {
     AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, s.scalar_type(), "auroc_keys", [&] {
       const scalar_t* p = s.data_ptr<scalar_t>();
-      fn([p](int64_t off) { return float_sort_key(static_cast<float>(p[off])); },
-         float_sort_key(-std::numeric_limits<float>::infinity()),
-         float_sort_key(std::numeric_limits<float>::infinity()));
+      fn([p](int64_t off) -> uint64_t { return float_sort_key(static_cast<float>(p[off])); },
+         ScoreKeys{false, float_sort_key(-std::numeric_limits<float>::infinity()),
+                   float_sort_key(std::numeric_limits<float>::infinity())});
     });
   }
 }
@@ -184,17 +224,18 @@ at::Tensor auroc_binary_stats_cpu(const at::Tensor& scores_in, const at::Tensor&
   const int64_t n = in.n, L = in.cols;
   at::Tensor out = at::zeros({L, 3}, scores_in.options().dtype(at::kDouble));
   double* o = out.data_ptr<double>();
-  with_score_keys(in.scores, [&](auto key_at, auto kmin, auto kmax) {
-    using Key = decltype(kmin);
+  with_score_keys(in.scores, [&](auto key_at, const ScoreKeys& sk) {
     for_each_column(L, n, [&](int64_t k) {
-      auto col = sort_column<Key>(n, [&](int64_t i) { return key_at(i * L + k); }, kmin, kmax, "scores");
-      double U[2], W[2];
-      rank_table(
-          col, 2, 1, [&](int64_t i) -> int64_t { return y[i * L + k]; },
-          [&](int64_t i) { return wp ? wp[i] : 1.0; }, U, W);
-      o[k * 3 + 0] = U[0];
-      o[k * 3 + 1] = W[1];
-      o[k * 3 + 2] = W[0];
+      with_sorted_column(
+          n, sk, [&](int64_t i) { return key_at(i * L + k); },
+          [&](int64_t i) -> int64_t { return y[i * L + k]; }, wp,
+          [&](const SortedColumn& col, auto group_of, auto weight_of) {
+            double U[2], W[2];
+            rank_table(col, 2, 1, group_of, weight_of, U, W);
+            o[k * 3 + 0] = U[0];
+            o[k * 3 + 1] = W[1];
+            o[k * 3 + 2] = W[0];
+          });
     });
   });
   return out;
@@ -218,40 +259,35 @@ std::tuple<at::Tensor, at::Tensor> auroc_multiclass_stats_cpu(const at::Tensor& 
   at::Tensor Wk = at::zeros({C, C}, U.options());
   double* u = U.data_ptr<double>();
   double* wk = Wk.data_ptr<double>();
-  with_score_keys(in.scores, [&](auto key_at, auto kmin, auto kmax) {
-    using Key = decltype(kmin);
+  with_score_keys(in.scores, [&](auto key_at, const ScoreKeys& sk) {
     for_each_column(C, n, [&](int64_t k) {
       auto key_of = [&](int64_t i) {
         if (M == 1) return key_at(i * C + k);
         const int64_t b = i / M;
         return key_at((b * C + k) * M + (i - b * M));
       };
-      auto col = sort_column<Key>(n, key_of, kmin, kmax, "scores");
-      rank_table(
-          col, C, k, [&](int64_t i) -> int64_t { return yc[i]; },
-          [&](int64_t i) { return wp ? wp[i] : 1.0; }, u + k * C, wk + k * C);
+      with_sorted_column(
+          n, sk, key_of, [&](int64_t i) -> int64_t { return yc[i]; }, wp,
+          [&](const SortedColumn& col, auto group_of, auto weight_of) {
+            rank_table(col, C, k, group_of, weight_of, u + k * C, wk + k * C);
+          });
     });
   });
   return {U, Wk.select(0, 0).clone()};
 }
 
 // ------------------------------------------------------------------ partial AUROC
-// Sorted binary column with labels and the class counts.
-struct BinarySorted {
-  SortedColumn<uint64_t> col;  // float64 keys: partial AUROC is one column, precision first
-  at::Tensor y8;
-};
-
-BinarySorted sort_binary(const at::Tensor& scores_in, const at::Tensor& labels_in) {
-  const at::Tensor s = check_binary_scores(scores_in).to(at::kDouble).contiguous();
-  const at::Tensor l = check_binary_labels(labels_in, s);
-  BinarySorted out{{}, binary_labels_cpu(l, "labels")};
-  const double* p = s.data_ptr<double>();
-  out.col = sort_column<uint64_t>(
-      s.numel(), [p](int64_t i) { return double_sort_key(p[i]); },
-      double_sort_key(-std::numeric_limits<double>::infinity()),
-      double_sort_key(std::numeric_limits<double>::infinity()), "scores");
-  return out;
+// Sorts a binary column (scores in their own precision) and calls body(column, group_of, weight_of)
+// with group 1 = positive, 0 = negative.
+template <typename Body>
+void sort_binary(const at::Tensor& scores_in, const at::Tensor& labels_in, const double* w, const at::Tensor& y8,
+                 const Body& body) {
+  const at::Tensor s = check_binary_scores(scores_in);
+  const int8_t* y = y8.data_ptr<int8_t>();
+  with_score_keys(s, [&](auto key_at, const ScoreKeys& sk) {
+    with_sorted_column(
+        s.numel(), sk, key_at, [&](int64_t i) -> int64_t { return y[i]; }, w, body);
+  });
 }
 
 // Two-way partial AUC (spec/methods.md section 3): keep the k+ = floor((1 - min_tpr) n+) lowest
@@ -260,37 +296,36 @@ BinarySorted sort_binary(const at::Tensor& scores_in, const at::Tensor& labels_i
 at::Tensor partial_auroc_stats_cpu(const at::Tensor& scores, const at::Tensor& labels, double max_fpr,
                                    double min_tpr) {
   check_partial_bounds(max_fpr, min_tpr);
-  const BinarySorted bs = sort_binary(scores, labels);
-  const int8_t* y = bs.y8.data_ptr<int8_t>();
-  const auto& keys = bs.col.keys;
-  const auto& idx = bs.col.idx;
-  const int64_t n = static_cast<int64_t>(keys.size());
-  int64_t npos = 0;
-  for (int64_t i = 0; i < n; ++i) npos += y[i];
+  const at::Tensor s = check_binary_scores(scores);
+  const at::Tensor y8 = binary_labels_cpu(check_binary_labels(labels, s), "labels");
+  const int64_t n = s.numel();
+  const int64_t npos = y8.sum().item<int64_t>();
   const int64_t nneg = n - npos;
   const int64_t kpos = partial_kept_count(1.0 - min_tpr, npos);
   const int64_t kneg = partial_kept_count(max_fpr, nneg);
-  // ascending: positive number r < kpos is kept; negative number r >= nneg - kneg is kept
-  int64_t rpos = 0, rneg = 0;
-  double kept_neg_below = 0.0, U = 0.0;
-  int64_t a = 0;
-  while (a < n) {
-    int64_t e = a + 1;
-    while (e < n && keys[e] == keys[a]) ++e;
-    double kp = 0.0, kn = 0.0;
-    for (int64_t i = a; i < e; ++i) {
-      if (y[idx[i]]) {
-        kp += (rpos++ < kpos) ? 1.0 : 0.0;
-      } else {
-        kn += (rneg++ >= nneg - kneg) ? 1.0 : 0.0;
+  double U = 0.0;
+  sort_binary(s, labels, nullptr, y8, [&](const SortedColumn& c, auto group_of, auto) {
+    // ascending: positive number r < k+ is kept; negative number r >= n- - k- is kept
+    int64_t rpos = 0, rneg = 0;
+    double kept_neg_below = 0.0;
+    int64_t a = 0;
+    while (a < n) {
+      int64_t e = a;
+      double kp = 0.0, kn = 0.0;
+      for (; e < n && c.key(e) == c.key(a); ++e) {
+        if (group_of(c.payload(e)) == 1) {
+          kp += (rpos++ < kpos) ? 1.0 : 0.0;
+        } else {
+          kn += (rneg++ >= nneg - kneg) ? 1.0 : 0.0;
+        }
       }
+      U += kp * (kept_neg_below + 0.5 * kn);
+      kept_neg_below += kn;
+      a = e;
     }
-    U += kp * (kept_neg_below + 0.5 * kn);
-    kept_neg_below += kn;
-    a = e;
-  }
-  // U above counts pairs with the positive above the negative: kept positives over kept negatives
-  // below them (ties 1/2), the rank-sum statistic of the subset.
+  });
+  // U counts kept (positive, negative) pairs with the positive above, ties 1/2: the rank sum of
+  // the subset.
   at::Tensor out = at::empty({5}, scores.options().dtype(at::kDouble));
   double* o = out.data_ptr<double>();
   o[0] = U;
@@ -307,31 +342,31 @@ at::Tensor partial_auroc_stats_cpu(const at::Tensor& scores, const at::Tensor& l
 at::Tensor roc_partial_area_cpu(const at::Tensor& scores, const at::Tensor& labels,
                                 const c10::optional<at::Tensor>& weights, double max_fpr) {
   check_partial_bounds(max_fpr, 0.0);
-  const BinarySorted bs = sort_binary(scores, labels);
-  const at::Tensor w = weights_f64(weights, bs.y8, "sample_weights");
+  const at::Tensor s = check_binary_scores(scores);
+  const at::Tensor y8 = binary_labels_cpu(check_binary_labels(labels, s), "labels");
+  const at::Tensor w = weights_f64(weights, s, "sample_weights");
   const double* wp = w.defined() ? w.data_ptr<double>() : nullptr;
-  const int8_t* y = bs.y8.data_ptr<int8_t>();
-  const auto& keys = bs.col.keys;
-  const auto& idx = bs.col.idx;
-  const int64_t n = static_cast<int64_t>(keys.size());
+  const int8_t* y = y8.data_ptr<int8_t>();
+  const int64_t n = s.numel();
   double P = 0.0, N = 0.0;
   for (int64_t i = 0; i < n; ++i) (y[i] ? P : N) += wp ? wp[i] : 1.0;
-  double area = 0.0, tp = 0.0, fp = 0.0;
-  int64_t e = n;  // descending over tie groups [a, e)
-  while (e > 0 && P > 0 && N > 0) {
-    int64_t a = e - 1;
-    while (a > 0 && keys[a - 1] == keys[e - 1]) --a;
-    double dtp = 0.0, dfp = 0.0;
-    for (int64_t i = a; i < e; ++i) {
-      const int64_t s = idx[i];
-      (y[s] ? dtp : dfp) += wp ? wp[s] : 1.0;
+  double area = 0.0;
+  sort_binary(s, labels, wp, y8, [&](const SortedColumn& c, auto group_of, auto weight_of) {
+    double tp = 0.0, fp = 0.0;
+    int64_t e = n;  // descending over tie groups [a, e)
+    while (e > 0 && P > 0 && N > 0 && fp / N < max_fpr) {
+      int64_t a = e;
+      double dtp = 0.0, dfp = 0.0;
+      for (; a > 0 && c.key(a - 1) == c.key(e - 1); --a) {
+        const uint32_t p = c.payload(a - 1);
+        (group_of(p) == 1 ? dtp : dfp) += weight_of(p);
+      }
+      area += clipped_trapezoid(fp / N, tp / P, (fp + dfp) / N, (tp + dtp) / P, max_fpr);
+      tp += dtp;
+      fp += dfp;
+      e = a;
     }
-    if (fp / N >= max_fpr) break;
-    area += clipped_trapezoid(fp / N, tp / P, (fp + dfp) / N, (tp + dtp) / P, max_fpr);
-    tp += dtp;
-    fp += dfp;
-    e = a;
-  }
+  });
   at::Tensor out = at::empty({3}, scores.options().dtype(at::kDouble));
   double* o = out.data_ptr<double>();
   o[0] = (P > 0 && N > 0) ? area : std::numeric_limits<double>::quiet_NaN();

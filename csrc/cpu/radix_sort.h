@@ -1,7 +1,8 @@
-// Stable parallel LSD radix sort of (unsigned key, value) pairs on the CPU, 11-bit digits.
-// Each pass: per-chunk digit histograms, one prefix over (digit, chunk), a stable parallel scatter.
-// Passes whose digit is equal for every key are skipped (common for float keys in a narrow range).
-// Inside an enclosing at::parallel_for region it runs on one thread.
+// Stable parallel LSD radix sort on the CPU, 8-bit digits (256 buckets keep the scatter's write
+// streams in cache). Each pass: per-chunk digit histograms, one prefix over (digit, chunk), a stable
+// parallel scatter. Only the bits [begin_bit, end_bit) of the key are sorted, so a key can carry a
+// payload in its low bits; passes whose digit is equal for every key are skipped. Inside an
+// enclosing at::parallel_for region it runs on one thread.
 #pragma once
 #include <ATen/Parallel.h>
 
@@ -12,53 +13,54 @@
 
 namespace torchauc {
 
+struct NoPayload {};
+
 template <typename K, typename V>
-void radix_sort_pairs(K* keys, V* vals, K* keys_tmp, V* vals_tmp, int64_t n) {
-  constexpr int kBits = 11;
+void radix_sort(K* keys, V* vals, K* keys_tmp, V* vals_tmp, int64_t n, int begin_bit, int end_bit) {
+  constexpr int kBits = 8;
   constexpr int kBuckets = 1 << kBits;
-  constexpr int kPasses = (static_cast<int>(sizeof(K)) * 8 + kBits - 1) / kBits;
-  if (n <= 1) return;
+  constexpr bool kHasVals = !std::is_same_v<V, NoPayload>;
+  const int passes = (end_bit - begin_bit + kBits - 1) / kBits;
+  if (n <= 1 || passes <= 0) return;
   int64_t T = (at::in_parallel_region() || n < (1 << 16)) ? 1 : std::max<int64_t>(1, at::get_num_threads());
   T = std::min<int64_t>(T, (n + 4095) / 4096);
   const int64_t chunk = (n + T - 1) / T;
+  auto digit = [&](K k, int p) { return static_cast<int>((k >> (begin_bit + p * kBits)) & (kBuckets - 1)); };
 
-  // One read for the digit histograms of all passes: which passes can be skipped.
-  std::vector<int64_t> all(static_cast<size_t>(T) * kPasses * kBuckets, 0);
+  // One read for the digit histograms of all passes (valid per chunk until the data moves).
+  std::vector<int64_t> hist(static_cast<size_t>(T) * passes * kBuckets, 0);
   at::parallel_for(0, T, 1, [&](int64_t tb, int64_t te) {
     for (int64_t t = tb; t < te; ++t) {
-      int64_t* h = all.data() + t * kPasses * kBuckets;
+      int64_t* h = hist.data() + t * passes * kBuckets;
       const int64_t e = std::min(n, (t + 1) * chunk);
       for (int64_t i = t * chunk; i < e; ++i) {
         const K k = keys[i];
-        for (int p = 0; p < kPasses; ++p) ++h[p * kBuckets + ((k >> (p * kBits)) & (kBuckets - 1))];
+        for (int p = 0; p < passes; ++p) ++h[p * kBuckets + digit(k, p)];
       }
     }
   });
   std::vector<int64_t> offs(static_cast<size_t>(T) * kBuckets);
-  K* src_k = keys;
-  V* src_v = vals;
-  K* dst_k = keys_tmp;
-  V* dst_v = vals_tmp;
-  bool moved = false;  // the one-read counts describe the chunks until a pass moves the data
-  for (int p = 0; p < kPasses; ++p) {
-    const int shift = p * kBits;
-    // skip when one bucket holds every key
+  K *src_k = keys, *dst_k = keys_tmp;
+  V *src_v = vals, *dst_v = vals_tmp;
+  bool moved = false;
+  for (int p = 0; p < passes; ++p) {
     bool trivial = false;
-    for (int d = 0; d < kBuckets && !trivial; ++d) {
+    for (int d = 0; d < kBuckets; ++d) {
       int64_t tot = 0;
-      for (int64_t t = 0; t < T; ++t) tot += all[(t * kPasses + p) * kBuckets + d];
-      if (tot == n) trivial = true;
-      if (tot != 0) break;
+      for (int64_t t = 0; t < T; ++t) tot += hist[(t * passes + p) * kBuckets + d];
+      if (tot != 0) {
+        trivial = tot == n;
+        break;
+      }
     }
     if (trivial) continue;
-    if (moved) {
-      // per-chunk histograms of the current layout
+    if (moved && T > 1) {  // one chunk: its histogram is that of the whole array, unchanged by moves
       at::parallel_for(0, T, 1, [&](int64_t tb, int64_t te) {
         for (int64_t t = tb; t < te; ++t) {
-          int64_t* h = all.data() + (t * kPasses + p) * kBuckets;
+          int64_t* h = hist.data() + (t * passes + p) * kBuckets;
           std::fill(h, h + kBuckets, 0);
           const int64_t e = std::min(n, (t + 1) * chunk);
-          for (int64_t i = t * chunk; i < e; ++i) ++h[(src_k[i] >> shift) & (kBuckets - 1)];
+          for (int64_t i = t * chunk; i < e; ++i) ++h[digit(src_k[i], p)];
         }
       });
     }
@@ -66,7 +68,7 @@ void radix_sort_pairs(K* keys, V* vals, K* keys_tmp, V* vals_tmp, int64_t n) {
     for (int d = 0; d < kBuckets; ++d) {
       for (int64_t t = 0; t < T; ++t) {
         offs[t * kBuckets + d] = run;
-        run += all[(t * kPasses + p) * kBuckets + d];
+        run += hist[(t * passes + p) * kBuckets + d];
       }
     }
     at::parallel_for(0, T, 1, [&](int64_t tb, int64_t te) {
@@ -75,20 +77,20 @@ void radix_sort_pairs(K* keys, V* vals, K* keys_tmp, V* vals_tmp, int64_t n) {
         const int64_t e = std::min(n, (t + 1) * chunk);
         for (int64_t i = t * chunk; i < e; ++i) {
           const K k = src_k[i];
-          const int64_t pos = o[(k >> shift) & (kBuckets - 1)]++;
+          const int64_t pos = o[digit(k, p)]++;
           dst_k[pos] = k;
-          dst_v[pos] = src_v[i];
+          if constexpr (kHasVals) dst_v[pos] = src_v[i];
         }
       }
     });
     std::swap(src_k, dst_k);
-    std::swap(src_v, dst_v);
+    if constexpr (kHasVals) std::swap(src_v, dst_v);
     moved = true;
   }
   if (src_k != keys) {
     at::parallel_for(0, n, 1 << 16, [&](int64_t b, int64_t e) {
       std::copy(src_k + b, src_k + e, keys + b);
-      std::copy(src_v + b, src_v + e, vals + b);
+      if constexpr (kHasVals) std::copy(src_v + b, src_v + e, vals + b);
     });
   }
 }
