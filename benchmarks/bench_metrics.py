@@ -22,7 +22,8 @@ def _multiclass(n, C, device, seed=1):
     y = torch.randint(0, C, (n,), generator=g)
     logits = torch.randn(n, C, generator=g)
     logits[torch.arange(n), y] += 1.0
-    return torch.softmax(logits.double(), 1).to(device), y.to(device)
+    # float32 probabilities, what a model emits (scikit-learn gets the same float32 array)
+    return torch.softmax(logits, 1).to(device), y.to(device)
 
 
 def _sklearn():

@@ -20,7 +20,9 @@ namespace cuda {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr int64_t kMaxBatchItems = int64_t(1) << 30;  // segmented sort counts items in int
+// Columns are sorted in batches of at most 2^26 items (one column may be larger): bounds the scratch
+// memory (about 90 bytes per item) and keeps the segmented sort's int item count far from overflow.
+constexpr int64_t kMaxBatchItems = int64_t(1) << 26;
 
 #define TAUC_CUDA_TRY(expr)              \
   do {                                   \
@@ -308,6 +310,7 @@ cudaError_t rank_table_impl(const RankTableArgs& a, ScratchAllocator& alloc, cud
           contrib, cw, grp, n, k0, a.G, a.U, a.W);
     }
     TAUC_CUDA_TRY(cudaGetLastError());
+    alloc.release_all();  // the next batch reuses this scratch (same stream)
   }
   return cudaSuccess;
 }

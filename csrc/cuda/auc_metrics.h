@@ -13,6 +13,8 @@ enum class ScoreType { Half, BFloat16, Float, Double };
 // Device scratch memory comes from the caller (the glue hands out torch allocations).
 struct ScratchAllocator {
   virtual void* allocate(size_t bytes) = 0;
+  // Hands every allocation back (stream-ordered: later kernels on the same stream may reuse it).
+  virtual void release_all() = 0;
   virtual ~ScratchAllocator() = default;
 };
 

@@ -22,6 +22,7 @@ struct TorchScratch final : cuda::ScratchAllocator {
     bufs.push_back(at::empty({static_cast<int64_t>(bytes) + 16}, opts));
     return bufs.back().data_ptr();
   }
+  void release_all() override { bufs.clear(); }
   at::TensorOptions opts;
   std::vector<at::Tensor> bufs;
 };
