@@ -1,5 +1,5 @@
-// Stable parallel LSD radix sort on the CPU, 8-bit digits (256 buckets keep the scatter's write
-// streams in cache). Each pass: per-chunk digit histograms, one prefix over (digit, chunk), a stable
+// Stable parallel LSD radix sort on the CPU. kBits-bit digits: 8 (256 buckets keep the scatter's
+// write streams in cache) for large arrays, 11 (fewer passes) for arrays that fit in cache. Each pass: per-chunk digit histograms, one prefix over (digit, chunk), a stable
 // parallel scatter. Only the bits [begin_bit, end_bit) of the key are sorted, so a key can carry a
 // payload in its low bits; passes whose digit is equal for every key are skipped. Inside an
 // enclosing at::parallel_for region it runs on one thread.
@@ -15,9 +15,8 @@ namespace torchauc {
 
 struct NoPayload {};
 
-template <typename K, typename V>
-void radix_sort(K* keys, V* vals, K* keys_tmp, V* vals_tmp, int64_t n, int begin_bit, int end_bit) {
-  constexpr int kBits = 8;
+template <int kBits, typename K, typename V>
+void radix_sort_bits(K* keys, V* vals, K* keys_tmp, V* vals_tmp, int64_t n, int begin_bit, int end_bit) {
   constexpr int kBuckets = 1 << kBits;
   constexpr bool kHasVals = !std::is_same_v<V, NoPayload>;
   const int passes = (end_bit - begin_bit + kBits - 1) / kBits;
@@ -92,6 +91,16 @@ void radix_sort(K* keys, V* vals, K* keys_tmp, V* vals_tmp, int64_t n, int begin
       std::copy(src_k + b, src_k + e, keys + b);
       if constexpr (kHasVals) std::copy(src_v + b, src_v + e, vals + b);
     });
+  }
+}
+
+// Sorts by bits [begin_bit, end_bit) of the keys, stable; vals (may be NoPayload) follow the keys.
+template <typename K, typename V>
+void radix_sort(K* keys, V* vals, K* keys_tmp, V* vals_tmp, int64_t n, int begin_bit, int end_bit) {
+  if (n <= (int64_t(1) << 18)) {
+    radix_sort_bits<11>(keys, vals, keys_tmp, vals_tmp, n, begin_bit, end_bit);
+  } else {
+    radix_sort_bits<8>(keys, vals, keys_tmp, vals_tmp, n, begin_bit, end_bit);
   }
 }
 
