@@ -6,7 +6,7 @@ from ._loader import load_ops as _load_ops
 _load_ops()
 
 from . import _ops  # noqa: E402,F401  (fake impls and autograd of every op)
-from . import functional, libauc_compat, losses, memory_bank, optim, partial_auc, reference  # noqa: E402
+from . import functional, libauc_compat, losses, memory_bank, metrics, optim, partial_auc, reference  # noqa: E402
 from .memory_bank import TMemoryBank  # noqa: E402
 
 __version__ = "0.1.0"
@@ -32,6 +32,7 @@ __all__ = [
     "optim",
     "memory_bank",
     "TMemoryBank",
+    "metrics",
     "cuda_available",
     "op_names",
     "__version__",

@@ -1,0 +1,251 @@
+"""Stateful AUROC metrics: ``update()`` per batch, ``compute()`` over everything seen (gathered from
+every torch.distributed rank when a process group is initialised), ``reset()``; ``forward()``
+updates and returns the value of the batch alone (torchmetrics' interface, without the dependency).
+
+The exact metrics keep every score (O(n) memory, ``all_gather`` of the states at compute). For
+streams too large to keep, ``AUROC(bins=...)`` keeps two fixed histograms (O(bins) memory and
+communication); its error bound is returned by ``error_bound()``."""
+import torch
+
+from .. import _validate as V
+from . import _distributed as D
+from . import functional as F
+
+
+class _ExactMetric(torch.nn.Module):
+    """Keeps the update tensors in lists; subclasses define ``_states`` and ``_value(**states)``."""
+
+    _states = ("scores", "labels")
+
+    def __init__(self, dist_sync=True):
+        super().__init__()
+        self.dist_sync = dist_sync
+        self.reset()
+
+    def reset(self):
+        self._data = {k: [] for k in self._states}
+        self._weights = []
+
+    def _append(self, sample_weights=None, **tensors):
+        for k, v in tensors.items():
+            self._data[k].append(V.tensor(v, k).detach())
+        self._weights.append(None if sample_weights is None else V.tensor(sample_weights, "sample_weights").detach())
+
+    def _cat(self, name, parts):
+        return torch.cat(parts, 0)
+
+    def _collect(self):
+        first = self._data[self._states[0]]
+        if not first:
+            raise ValueError(f"{type(self).__name__}.compute() called before any update()")
+        states = {k: self._cat(k, v) for k, v in self._data.items()}
+        weights = None
+        if any(w is not None for w in self._weights):  # updates without weights count 1 per sample
+            weights = torch.cat([
+                w.reshape(-1).double() if w is not None
+                else torch.ones(x.shape[0], dtype=torch.float64, device=x.device)
+                for w, x in zip(self._weights, first)
+            ])
+        if self.dist_sync and D.world_size() > 1:
+            states = {k: D.gather_cat(v) for k, v in states.items()}
+            if weights is not None:
+                weights = D.gather_cat(weights)
+        return states, weights
+
+    def compute(self):
+        states, weights = self._collect()
+        return self._value(sample_weights=weights, **states)
+
+    def forward(self, *args, **kwargs):
+        self.update(*args, **kwargs)
+        states = {k: self._data[k][-1] for k in self._states}
+        return self._value(sample_weights=self._weights[-1], **states)
+
+
+class AUROC(_ExactMetric):
+    """Binary AUROC (:func:`torchauc.metrics.functional.auroc`).
+
+    ``update(scores, labels, sample_weights=None)``. With ``bins=None`` (default) the value is exact.
+    With ``bins=B`` the scores are counted into B equal-width bins over ``score_range`` (scores
+    outside are clamped into the edge bins); the binned AUROC counts every pair inside one bin as a
+    tie, so ``|binned - exact| <= error_bound() = 0.5 * sum_b P_b N_b / (P N)`` (P_b, N_b the positive
+    and negative weight of bin b). Memory and DDP communication are O(B) (one all_reduce).
+    """
+
+    def __init__(self, bins=None, score_range=(0.0, 1.0), on_undefined="raise", dist_sync=True):
+        self.bins = None if bins is None else int(bins)
+        if self.bins is not None and self.bins < 1:
+            raise ValueError(f"bins must be a positive integer or None, got {bins}")
+        lo, hi = (V.finite_float(score_range[0], "score_range[0]"), V.finite_float(score_range[1], "score_range[1]"))
+        if not lo < hi:
+            raise ValueError(f"score_range must be (low, high) with low < high, got {score_range}")
+        self.score_range = (lo, hi)
+        self.on_undefined = V.choice(on_undefined, F.UNDEFINED, "on_undefined")
+        super().__init__(dist_sync)
+
+    def reset(self):
+        super().reset()
+        if self.bins is not None:
+            self._hist = torch.zeros(2, self.bins, dtype=torch.float64)
+
+    def update(self, scores, labels, sample_weights=None):
+        if self.bins is None:
+            self._append(sample_weights, scores=scores.reshape(-1), labels=labels.reshape(-1))
+            return
+        self._hist = self._hist.to(scores.device) + self._histogram(scores, labels, sample_weights)
+
+    def _histogram(self, scores, labels, sample_weights):
+        V.tensor(scores, "scores")
+        V.tensor(labels, "labels")
+        s, y = scores.detach().reshape(-1).double(), labels.detach().reshape(-1)
+        if y.numel() != s.numel():
+            raise ValueError(f"labels must have one entry per score ({s.numel()}), got {y.numel()}")
+        if bool(torch.isnan(s).any()):
+            raise ValueError("scores contains NaN; AUROC is undefined for NaN scores")
+        if bool(((y != 0) & (y != 1)).any()):
+            raise ValueError("labels must contain only 0 and 1 (or False/True)")
+        lo, hi = self.score_range
+        idx = ((s - lo) * (self.bins / (hi - lo))).floor().clamp(0, self.bins - 1).long()
+        w = torch.ones_like(s) if sample_weights is None else sample_weights.detach().reshape(-1).double()
+        pos = y != 0
+        h = torch.zeros(2, self.bins, dtype=torch.float64, device=s.device)
+        h[0].index_add_(0, idx[pos], w[pos])
+        h[1].index_add_(0, idx[~pos], w[~pos])
+        return h
+
+    def _hist_value(self, h):
+        pos, neg = h[0], h[1]
+        above = pos.flip(0).cumsum(0).flip(0) - pos  # positive weight in higher bins
+        P, N = pos.sum(), neg.sum()
+        if not bool(P > 0) or not bool(N > 0):
+            F._undefined(self.on_undefined, "auroc is undefined when only one class is present in labels")
+        return F._ratio((neg * (above + 0.5 * pos)).sum(), P * N)
+
+    def _synced_hist(self):
+        return D.all_reduce_sum(self._hist) if self.dist_sync else self._hist
+
+    def compute(self):
+        if self.bins is not None:
+            return self._hist_value(self._synced_hist())
+        return super().compute()
+
+    def error_bound(self):
+        """Upper bound of |binned AUROC - exact AUROC| for the data seen (binned mode only)."""
+        if self.bins is None:
+            raise ValueError("error_bound() is defined for the binned mode (bins=...) only; the default is exact")
+        h = self._synced_hist()
+        return F._ratio(0.5 * (h[0] * h[1]).sum(), h[0].sum() * h[1].sum())
+
+    def forward(self, scores, labels, sample_weights=None):
+        if self.bins is None:
+            return super().forward(scores, labels, sample_weights)
+        h = self._histogram(scores, labels, sample_weights)
+        self._hist = self._hist.to(h.device) + h
+        return self._hist_value(h)
+
+    def _value(self, scores, labels, sample_weights):
+        return F.auroc(scores, labels, sample_weights, on_undefined=self.on_undefined)
+
+
+class PartialAUROC(_ExactMetric):
+    """Partial AUROC (:func:`torchauc.metrics.functional.partial_auroc`), exact.
+
+    ``update(scores, labels, sample_weights=None)`` (weights with ``mcclish=True`` only)."""
+
+    def __init__(self, max_fpr=1.0, min_tpr=0.0, normalize=True, mcclish=False, on_undefined="raise",
+                 dist_sync=True):
+        self.kw = dict(max_fpr=max_fpr, min_tpr=min_tpr, normalize=normalize, mcclish=mcclish,
+                       on_undefined=V.choice(on_undefined, F.UNDEFINED, "on_undefined"))
+        super().__init__(dist_sync)
+
+    def update(self, scores, labels, sample_weights=None):
+        self._append(sample_weights, scores=scores.reshape(-1), labels=labels.reshape(-1))
+
+    def _value(self, scores, labels, sample_weights):
+        return F.partial_auroc(scores, labels, sample_weights=sample_weights, **self.kw)
+
+
+class MulticlassAUROC(_ExactMetric):
+    """Multiclass AUROC (:func:`torchauc.metrics.functional.multiclass_auroc`), exact.
+
+    ``update(scores (N, C), labels (N,), sample_weights=None)``."""
+
+    def __init__(self, average="ovo", weighting="macro", ignore_index=None, on_undefined="raise", dist_sync=True):
+        self.kw = dict(average=V.choice(average, ("ovo", "ova", "ovr"), "average"),
+                       weighting=V.choice(weighting, ("macro", "weighted", "none"), "weighting"),
+                       ignore_index=ignore_index, on_undefined=V.choice(on_undefined, F.UNDEFINED, "on_undefined"))
+        super().__init__(dist_sync)
+
+    def update(self, scores, labels, sample_weights=None):
+        if scores.dim() != 2:
+            raise ValueError(f"scores must have shape (N, C), got {tuple(scores.shape)}")
+        self._append(sample_weights, scores=scores, labels=labels.reshape(-1))
+
+    def _value(self, scores, labels, sample_weights):
+        return F.multiclass_auroc(scores, labels, sample_weights=sample_weights, **self.kw)
+
+
+class MultilabelAUROC(_ExactMetric):
+    """Multilabel AUROC (:func:`torchauc.metrics.functional.multilabel_auroc`), exact.
+
+    ``update(scores (N, L), labels (N, L), sample_weights=None)``."""
+
+    def __init__(self, average="macro", on_undefined="raise", dist_sync=True):
+        self.kw = dict(average=V.choice(average, ("macro", "weighted", "micro", "none"), "average"),
+                       on_undefined=V.choice(on_undefined, F.UNDEFINED, "on_undefined"))
+        super().__init__(dist_sync)
+
+    def update(self, scores, labels, sample_weights=None):
+        self._append(sample_weights, scores=scores, labels=labels)
+
+    def _value(self, scores, labels, sample_weights):
+        return F.multilabel_auroc(scores, labels, sample_weights=sample_weights, **self.kw)
+
+
+class PixelAUROC(_ExactMetric):
+    """Pixel-level one-vs-rest AUROC (:func:`torchauc.metrics.functional.pixel_auroc`), exact.
+
+    ``update(logits (B, C, H, W), labels (B, H, W))``. Batches of one spatial size are kept as
+    they come (read in place at compute); mixed sizes or several ranks fall back to (pixels, C)."""
+
+    def __init__(self, ignore_index=255, average="macro", on_undefined="nan", dist_sync=True):
+        self.kw = dict(ignore_index=ignore_index, average=V.choice(average, ("macro", "weighted", "none"), "average"),
+                       on_undefined=V.choice(on_undefined, F.UNDEFINED, "on_undefined"))
+        super().__init__(dist_sync)
+
+    def update(self, logits, labels):
+        if logits.dim() < 3:
+            raise ValueError(f"logits must have shape (B, C, H, W), got {tuple(logits.shape)}")
+        self._append(None, scores=logits, labels=labels)
+
+    def _cat(self, name, parts):
+        key = [tuple(p.shape[2:] if name == "scores" else p.shape[1:]) for p in parts]
+        if len(set(key)) == 1 and D.world_size() == 1:
+            return torch.cat(parts, 0)
+        if name == "scores":  # (B, C, *) -> (B * prod(*), C, 1)
+            return torch.cat([p.movedim(1, -1).reshape(-1, p.shape[1], 1) for p in parts], 0)
+        return torch.cat([p.reshape(-1, 1) for p in parts], 0)
+
+    def _value(self, scores, labels, sample_weights):
+        return F.pixel_auroc(scores, labels, **self.kw)
+
+
+class OpenworldAUROC(_ExactMetric):
+    """OpenworldAUC (:func:`torchauc.metrics.functional.openworld_auroc`), exact.
+
+    ``update(scores, is_base, correct)``."""
+
+    _states = ("scores", "is_base", "correct")
+
+    def __init__(self, on_undefined="raise", dist_sync=True):
+        self.on_undefined = V.choice(on_undefined, F.UNDEFINED, "on_undefined")
+        super().__init__(dist_sync)
+
+    def update(self, scores, is_base, correct):
+        self._append(None, scores=scores.reshape(-1), is_base=is_base.reshape(-1), correct=correct.reshape(-1))
+
+    def _value(self, scores, is_base, correct, sample_weights):
+        return F.openworld_auroc(scores, is_base, correct, on_undefined=self.on_undefined)
+
+
+__all__ = ["AUROC", "PartialAUROC", "MulticlassAUROC", "MultilabelAUROC", "PixelAUROC", "OpenworldAUROC"]
