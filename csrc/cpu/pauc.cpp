@@ -96,8 +96,9 @@ at::Tensor partial_auc_select_cpu(const at::Tensor& scores_in, const at::Tensor&
   int64_t npos = 0;
   for (int64_t i = 0; i < n; ++i) npos += yy[i];
 
-  at::Tensor mask = at::zeros({n}, scores.options().dtype(at::kBool));
+  at::Tensor mask = at::empty({n}, scores.options().dtype(at::kBool));
   bool* m = mask.data_ptr<bool>();
+  std::fill(m, m + n, false);  // serial: O(n) stores, not worth a parallel region
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, scores.scalar_type(), "partial_auc_select", [&] {
     using K = std::conditional_t<std::is_same_v<scalar_t, double>, double, float>;
     select_typed<K>(scores.data_ptr<scalar_t>(), yy, n, npos, max_fpr, min_tpr, rounding, m);
