@@ -406,3 +406,77 @@ def test_libauc_one_class_and_errors(name):
         getattr(C, name)(data_len=20, device="cpu", surr_loss="logistic", **kw)
     with pytest.raises(ValueError, match="y_true"):
         loss(s, torch.zeros(19), torch.arange(20))
+
+
+# ------------------------------------------------------------------ kernel paths (sorted / counted)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16, torch.float64])
+def test_select_signed_zero_ties_and_nan_positives(dtype):
+    # -0.0 and +0.0 tie (index order decides); a NaN positive is the hardest positive
+    s = torch.tensor([0.0, -0.0, 0.0, -0.0, float("nan"), 0.5, -0.0, 0.0], dtype=dtype)
+    y = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
+    for beta, alpha in ((0.5, 0.0), (0.25, 0.5), (0.75, 0.25)):
+        ours = F.partial_auc_select(s, y, beta, alpha)
+        assert torch.equal(ours, R.partial_auc_select(s.double(), y, beta, alpha)), (beta, alpha)
+
+
+def _exp_stats_brute(s, y, scale, margin, lam, surrogate):
+    """float64 pair-matrix versions of pauc_exp_rows (shift, r0, r1, r2) and pauc_exp_cols."""
+    s, pos = s.double(), y.bool()
+    x, z = s[pos], s[~pos]
+    d = margin - x[:, None] + z[None, :]
+    h = d.clamp_min(0)
+    l, dl = (h * h, 2 * h) if surrogate == "squared_hinge" else (h, (d > 0).double())
+    c = (l / lam).max(1).values
+    e = torch.exp(l / lam - c[:, None])
+    col = (scale[pos][:, None] * e * dl).sum(0)
+    return c, e.sum(1), (e * dl).sum(1), (e * l).sum(1), col
+
+
+@pytest.mark.parametrize("surrogate", ["squared_hinge", "hinge"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("margin,spread", [(1.0, 1.0), (0.3, 3.0), (-0.5, 2.0)])
+def test_exp_rows_cols_with_inactive_pairs(surrogate, dtype, margin, spread):
+    # logits with a small (or negative) margin: many pairs have l = 0 and are counted, not summed
+    g = torch.Generator().manual_seed(7)
+    n = 3000
+    s = (torch.randn(n, generator=g, dtype=torch.float64) * spread).to(dtype)
+    y = (torch.rand(n, generator=g) < 0.3)
+    s[:5] = 0.25  # ties across classes
+    scale = torch.rand(n, generator=g, dtype=torch.float64)
+    lam = 0.7
+    sh, r0, r1, r2 = torch.ops.torchauc.pauc_exp_rows(s, y, margin, lam, surrogate)
+    col = torch.ops.torchauc.pauc_exp_cols(s, y, scale, margin, lam, surrogate)
+    ref = _exp_stats_brute(s, y, scale, margin, lam, surrogate)
+    # float32: the exponent l / lambda (up to ~260 here) carries a rounding error of a few ulp of its
+    # size, which becomes a relative error of the exp of that size
+    f32_rtol = 4e-7 * max(1.0, float(ref[0].max()))
+    tol = dict(rtol=1e-10, atol=1e-12) if dtype == torch.float64 else dict(rtol=f32_rtol, atol=1e-6)
+    for ours, want in zip((sh[y], r0[y], r1[y], r2[y], col[~y]), ref):
+        torch.testing.assert_close(ours, want, **tol)
+
+
+def test_exp_rows_cols_nan_and_one_class():
+    s = torch.rand(50, dtype=torch.float64)
+    y = torch.rand(50) < 0.4
+    s[3] = float("nan")
+    sh, r0, r1, r2 = torch.ops.torchauc.pauc_exp_rows(s, y, 1.0, 1.0, "squared_hinge")
+    assert torch.isnan(r0[y]).all() and torch.isnan(sh[y]).all()
+    col = torch.ops.torchauc.pauc_exp_cols(s, y, torch.ones(50, dtype=torch.float64), 1.0, 1.0, "hinge")
+    assert torch.isnan(col[~y]).all()
+    # no negatives: the row sums are empty (0), no shift
+    sh, r0, _, _ = torch.ops.torchauc.pauc_exp_rows(torch.rand(6), torch.ones(6, dtype=torch.bool), 1.0, 1.0, "hinge")
+    assert float(r0.abs().sum()) == 0.0 and float(sh.abs().sum()) == 0.0
+
+
+def test_partial_auc_loss_compacted_matches_weighted():
+    # the CPU path compacts the selection; the CUDA path weights by the 0/1 mask: same numbers
+    s, y = batch(500, ties=True)
+    for surrogate in ("square", "squared_hinge", "logistic"):
+        for reduction in ("mean", "sum"):
+            mask = F.partial_auc_select(s, y, 0.2, 0.3)
+            w = mask.double()
+            want = value_and_grad(F.pairwise_auc_loss, s, y, surrogate, 1.0, w, w, reduction)
+            ours = value_and_grad(F.partial_auc_loss, s, y, 0.2, 0.3, surrogate, 1.0, "floor", reduction)
+            torch.testing.assert_close(ours[0], want[0], rtol=1e-12, atol=1e-12)
+            torch.testing.assert_close(ours[1], want[1], rtol=1e-12, atol=1e-12)
+            assert float(ours[1][~mask].abs().sum()) == 0.0

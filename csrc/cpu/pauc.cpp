@@ -1,13 +1,18 @@
 // CPU kernels of the partial-AUC family:
-//  * partial_auc_select: the top-k selection of hard negatives (and, two-way, hard positives) with
-//    std::nth_element on a strict total order (score, then index), O(n);
+//  * partial_auc_select: the top-k selection of hard negatives (and, two-way, hard positives):
+//    std::nth_element over order-preserving integer keys, then one pass for the ties, O(n);
 //  * pauc_exp_rows / pauc_exp_cols: per-positive and per-negative sums of exp(l_ij / lambda) for the
 //    LibAUC-compatible DRO/KL losses, tiled with O(n) memory and a per-row max shift (no overflow).
+//    Both classes are radix-sorted first so that only active pairs (l > 0) are visited: the
+//    inactive ones (l = l' = 0) are counted, not summed.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 
+#include <ATen/Dispatch.h>
+
 #include <algorithm>
+#include <functional>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -17,12 +22,66 @@
 #include "common/fast_math.h"
 #include "common/pauc_math.h"
 #include "cpu/labels.h"
+#include "cpu/radix_sort.h"
 #include "pauc_args.h"
 
 namespace torchauc {
 namespace {
 
 // ---------------------------------------------------------------- selection
+// Hardness as an order-preserving unsigned key (larger = harder): the score for a negative, minus
+// the score for a positive, -0 folded onto +0 (they tie), NaN above everything. K is float for
+// float32/float16/bfloat16 scores (exact: both half types widen exactly) and double for float64.
+template <typename K>
+inline radix_uint_t<K> hardness_key(K h) {
+  if (std::isnan(h)) return std::numeric_limits<radix_uint_t<K>>::max();
+  return radix_encode<K>(h + K(0));
+}
+
+// Marks the k hardest members of one class, ties at the cut-off going to the smaller index. One
+// nth_element over plain integer keys (no comparator indirection) finds the cut-off key t; then one
+// pass in index order takes every key > t and the first (k - #{key > t}) keys equal to t. O(n).
+template <typename U>
+void select_class(const std::vector<U>& keys, const std::vector<int64_t>& idx, int64_t k, bool* m) {
+  const int64_t n = static_cast<int64_t>(keys.size());
+  if (k <= 0) return;
+  if (k >= n) {
+    for (int64_t r = 0; r < n; ++r) m[idx[r]] = true;
+    return;
+  }
+  std::vector<U> work(keys);
+  std::nth_element(work.begin(), work.begin() + (k - 1), work.end(), std::greater<U>());
+  const U t = work[k - 1];
+  int64_t above = 0;
+  for (int64_t r = 0; r < n; ++r) above += keys[r] > t;
+  int64_t ties = k - above;  // how many keys equal to t are taken, lowest index first
+  for (int64_t r = 0; r < n; ++r) {
+    const U key = keys[r];
+    if (key > t || (key == t && ties-- > 0)) m[idx[r]] = true;
+  }
+}
+
+template <typename K, typename scalar_t>
+void select_typed(const scalar_t* s, const int8_t* yy, int64_t n, int64_t npos, double max_fpr, double min_tpr,
+                  PaucRounding rounding, bool* m) {
+  using U = radix_uint_t<K>;
+  std::vector<U> pkey(npos), nkey(n - npos);
+  std::vector<int64_t> pos(npos), neg(n - npos);
+  int64_t ip = 0, in = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const K v = static_cast<K>(s[i]);
+    if (yy[i]) {
+      pos[ip] = i;
+      pkey[ip++] = hardness_key<K>(-v);
+    } else {
+      neg[in] = i;
+      nkey[in++] = hardness_key<K>(v);
+    }
+  }
+  select_class(nkey, neg, pauc_count(max_fpr, static_cast<long long>(n - npos), rounding), m);
+  select_class(pkey, pos, pauc_count(1.0 - min_tpr, static_cast<long long>(npos), rounding), m);
+}
+
 // Keeps the k- highest-scored negatives and the k+ lowest-scored positives. Ties at the cut-off
 // go to the smaller index; NaN counts as the hardest score (selected first, lowest index first).
 at::Tensor partial_auc_select_cpu(const at::Tensor& scores_in, const at::Tensor& labels_in, double max_fpr,
@@ -32,32 +91,18 @@ at::Tensor partial_auc_select_cpu(const at::Tensor& scores_in, const at::Tensor&
   check_pauc_fractions(max_fpr, min_tpr);
   const PaucRounding rounding = parse_pauc_rounding(rounding_name);
   const at::Tensor y = binary_labels_cpu(labels);
-  const at::Tensor s64 = scores.to(at::kDouble).contiguous();
-  const double* s = s64.data_ptr<double>();
   const int8_t* yy = y.data_ptr<int8_t>();
   const int64_t n = scores.numel();
+  int64_t npos = 0;
+  for (int64_t i = 0; i < n; ++i) npos += yy[i];
 
-  std::vector<int64_t> pos, neg;
-  for (int64_t i = 0; i < n; ++i) (yy[i] ? pos : neg).push_back(i);
-  const int64_t kneg = pauc_count(max_fpr, static_cast<long long>(neg.size()), rounding);
-  const int64_t kpos = pauc_count(1.0 - min_tpr, static_cast<long long>(pos.size()), rounding);
-
-  at::Tensor mask = at::zeros({n}, scores.options().dtype(at::kBool));
+  at::Tensor mask = at::empty({n}, scores.options().dtype(at::kBool));
   bool* m = mask.data_ptr<bool>();
-  // hardness: larger is harder (negatives: score; positives: -score); NaN is the hardest
-  auto select = [&](std::vector<int64_t>& idx, int64_t k, bool positive) {
-    if (k <= 0) return;
-    auto harder = [&](int64_t a, int64_t b) {
-      const bool na = std::isnan(s[a]), nb = std::isnan(s[b]);
-      if (na != nb) return na;
-      const double ha = na ? 0.0 : (positive ? -s[a] : s[a]), hb = nb ? 0.0 : (positive ? -s[b] : s[b]);
-      return ha > hb || (ha == hb && a < b);
-    };
-    if (k < static_cast<int64_t>(idx.size())) std::nth_element(idx.begin(), idx.begin() + (k - 1), idx.end(), harder);
-    for (int64_t r = 0; r < k; ++r) m[idx[r]] = true;
-  };
-  select(neg, kneg, false);
-  select(pos, kpos, true);
+  std::fill(m, m + n, false);  // serial: O(n) stores, not worth a parallel region
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, scores.scalar_type(), "partial_auc_select", [&] {
+    using K = std::conditional_t<std::is_same_v<scalar_t, double>, double, float>;
+    select_typed<K>(scores.data_ptr<scalar_t>(), yy, n, npos, max_fpr, min_tpr, rounding, m);
+  });
   return mask;
 }
 
@@ -131,53 +176,102 @@ T cols_dispatch(T z, T il, const T* k, const T* c, const T* a, int64_t i0, int64
   }
 }
 
-// Both classes compacted in the compute type T: positive keys k = margin - x, negatives z.
+// Both classes compacted in the compute type T and sorted: negatives z ascending, positives by
+// nk = -k = x - margin ascending (k = margin - x). A pair is active (d = k + z > 0, so l > 0) iff
+// z > nk, exactly, also in floating point (fl(k + z) > 0 iff k + z > 0). Hence
+//  * positive i is active against the suffix of negatives z > nk_i; the inactive prefix has
+//    l = l' = 0 and e = exp(-c_i), so it is counted instead of summed;
+//  * negative j is active against the prefix of positives nk < z_j; inactive pairs add nothing
+//    to its column sum (l' = 0).
+// A NaN score anywhere makes every statistic NaN (no order exists), see `any_nan`.
 template <typename T>
-struct Compacted {
-  std::vector<T> k, z, c;
-  std::vector<int64_t> pidx, nidx;
+struct Sorted {
+  std::vector<T> z, nk, c;          // sorted negatives; sorted positive -k and their row shifts
+  std::vector<int64_t> nidx, pidx;  // original indices, in sorted order
+  std::vector<int64_t> first;       // positive r: # negatives inactive against it (z <= nk_r)
+  std::vector<int64_t> count;       // negative j: # positives active against it (nk < z_j)
+  bool any_nan = false;
 };
 
 template <typename T>
-Compacted<T> compact(const double* s, const int8_t* y, int64_t n, double margin, double inv_lambda,
-                     PaucSurrogate sur) {
-  Compacted<T> out;
-  double zmax = -std::numeric_limits<double>::infinity();
-  bool nan_neg = false;
+Sorted<T> sort_classes(const double* s, const int8_t* y, int64_t n, double margin, double inv_lambda,
+                       PaucSurrogate sur) {
+  Sorted<T> out;
+  std::vector<T> z, nk;
   for (int64_t i = 0; i < n; ++i) {
+    if (std::isnan(s[i])) out.any_nan = true;
     if (y[i]) {
       out.pidx.push_back(i);
-      out.k.push_back(static_cast<T>(margin - s[i]));
+      nk.push_back(-static_cast<T>(margin - s[i]));
     } else {
       out.nidx.push_back(i);
-      out.z.push_back(static_cast<T>(s[i]));
-      if (std::isnan(s[i])) nan_neg = true;
-      else zmax = std::max(zmax, s[i]);
+      z.push_back(static_cast<T>(s[i]));
     }
   }
-  if (nan_neg) zmax = std::numeric_limits<double>::quiet_NaN();
-  out.c.resize(out.k.size());
-  for (size_t r = 0; r < out.k.size(); ++r)
-    out.c[r] = out.z.empty() ? T(0)
-                             : static_cast<T>(pauc_row_shift<double>(sur, margin - s[out.pidx[r]], zmax, inv_lambda));
+  if (out.any_nan) return out;
+  radix_sort_pairs(z, out.nidx);
+  radix_sort_pairs(nk, out.pidx);
+  out.z = std::move(z);
+  out.nk = std::move(nk);
+  const int64_t np = out.nk.size(), nn = out.z.size();
+  const double zmax = nn ? static_cast<double>(out.z.back()) : 0.0;
+  out.c.resize(np);
+  out.first.resize(np);
+  for (int64_t r = 0; r < np; ++r) {
+    out.c[r] = nn ? static_cast<T>(pauc_row_shift<double>(sur, margin - s[out.pidx[r]], zmax, inv_lambda)) : T(0);
+  }
+  out.count.resize(nn);
+  // two merges of sorted sequences: first[r] = #{z <= nk_r}, count[j] = #{nk < z_j}
+  for (int64_t r = 0, j = 0; r < np; ++r) {
+    while (j < nn && out.z[j] <= out.nk[r]) ++j;
+    out.first[r] = j;
+  }
+  for (int64_t j = 0, r = 0; j < nn; ++j) {
+    while (r < np && out.nk[r] < out.z[j]) ++r;
+    out.count[j] = r;
+  }
   return out;
 }
 
+// Runs fn(b, e) over [0, m) split into per-thread ranges of equal work, where work(i) is the
+// work of item i; small totals run inline (a parallel region costs more than it saves there).
+template <typename W, typename F>
+void parallel_by_work(int64_t m, W work, F fn) {
+  constexpr int64_t kSerialWork = 1 << 16;
+  std::vector<int64_t> prefix(m + 1, 0);
+  for (int64_t i = 0; i < m; ++i) prefix[i + 1] = prefix[i] + work(i) + 1;
+  const int64_t parts = std::min<int64_t>(at::get_num_threads(), m);
+  if (prefix[m] < kSerialWork || parts <= 1) {
+    if (m > 0) fn(0, m);
+    return;
+  }
+  std::vector<int64_t> cut(parts + 1, m);
+  cut[0] = 0;
+  for (int64_t p = 1; p < parts; ++p)
+    cut[p] = std::lower_bound(prefix.begin(), prefix.end(), prefix[m] / parts * p) - prefix.begin();
+  at::parallel_for(0, parts, 1, [&](int64_t pb, int64_t pe) {
+    for (int64_t p = pb; p < pe; ++p)
+      if (cut[p] < cut[p + 1]) fn(cut[p], cut[p + 1]);
+  });
+}
+
 template <PaucSurrogate S, typename T>
-void rows_impl(const Compacted<T>& C, T il, double* shift, double* r0, double* r1, double* r2) {
-  const int64_t np = C.k.size(), nn = C.z.size();
-  at::parallel_for(0, np, 1, [&](int64_t ib, int64_t ie) {
-    for (int64_t i = ib; i < ie; ++i) {
-      double s0 = 0.0, s1 = 0.0, s2 = 0.0;
-      for (int64_t j0 = 0; j0 < nn; j0 += kTile) {
+void rows_impl(const Sorted<T>& C, T il, double* shift, double* r0, double* r1, double* r2) {
+  const int64_t np = C.nk.size(), nn = C.z.size();
+  parallel_by_work(np, [&](int64_t r) { return nn - C.first[r]; }, [&](int64_t ib, int64_t ie) {
+    for (int64_t r = ib; r < ie; ++r) {
+      const T k = -C.nk[r];
+      const int64_t f = C.first[r];
+      double s0 = static_cast<double>(f) * std::exp(-static_cast<double>(C.c[r])), s1 = 0.0, s2 = 0.0;
+      for (int64_t j0 = f; j0 < nn; j0 += kTile) {
         T a0, a1, a2;
-        rows_dispatch<S, T>(C.k[i], C.c[i], il, C.z.data(), j0, std::min(nn, j0 + kTile), &a0, &a1, &a2);
+        rows_dispatch<S, T>(k, C.c[r], il, C.z.data(), j0, std::min(nn, j0 + kTile), &a0, &a1, &a2);
         s0 += a0;
         s1 += a1;
         s2 += a2;
       }
-      const int64_t o = C.pidx[i];
-      shift[o] = C.c[i];
+      const int64_t o = C.pidx[r];
+      shift[o] = C.c[r];
       r0[o] = s0;
       r1[o] = s1;
       r2[o] = s2;
@@ -186,13 +280,16 @@ void rows_impl(const Compacted<T>& C, T il, double* shift, double* r0, double* r
 }
 
 template <PaucSurrogate S, typename T>
-void cols_impl(const Compacted<T>& C, const std::vector<T>& alpha, T il, double* col) {
-  const int64_t np = C.k.size(), nn = C.z.size();
-  at::parallel_for(0, nn, 1, [&](int64_t jb, int64_t je) {
+void cols_impl(const Sorted<T>& C, const std::vector<T>& alpha, T il, double* col) {
+  const int64_t nn = C.z.size();
+  std::vector<T> k(C.nk.size());
+  for (size_t r = 0; r < k.size(); ++r) k[r] = -C.nk[r];
+  parallel_by_work(nn, [&](int64_t j) { return C.count[j]; }, [&](int64_t jb, int64_t je) {
     for (int64_t j = jb; j < je; ++j) {
+      const int64_t np = C.count[j];
       double acc = 0.0;
       for (int64_t i0 = 0; i0 < np; i0 += kTile)
-        acc += cols_dispatch<S, T>(C.z[j], il, C.k.data(), C.c.data(), alpha.data(), i0, std::min(np, i0 + kTile));
+        acc += cols_dispatch<S, T>(C.z[j], il, k.data(), C.c.data(), alpha.data(), i0, std::min(np, i0 + kTile));
       col[C.nidx[j]] = acc;
     }
   });
@@ -221,15 +318,24 @@ ExpArgs exp_args(const at::Tensor& scores_in, const at::Tensor& labels_in, doubl
 
 template <typename T>
 void rows_typed(const ExpArgs& a, double margin, double il, double* sh, double* r0, double* r1, double* r2) {
-  const Compacted<T> C = compact<T>(a.s64.data_ptr<double>(), a.y.data_ptr<int8_t>(), a.n, margin, il, a.sur);
+  const Sorted<T> C = sort_classes<T>(a.s64.data_ptr<double>(), a.y.data_ptr<int8_t>(), a.n, margin, il, a.sur);
+  if (C.any_nan) {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    for (int64_t o : C.pidx) sh[o] = r0[o] = r1[o] = r2[o] = nan;
+    return;
+  }
   if (a.sur == PaucSurrogate::SquaredHinge) rows_impl<PaucSurrogate::SquaredHinge, T>(C, T(il), sh, r0, r1, r2);
   else rows_impl<PaucSurrogate::Hinge, T>(C, T(il), sh, r0, r1, r2);
 }
 
 template <typename T>
 void cols_typed(const ExpArgs& a, const double* scale, double margin, double il, double* col) {
-  const Compacted<T> C = compact<T>(a.s64.data_ptr<double>(), a.y.data_ptr<int8_t>(), a.n, margin, il, a.sur);
-  std::vector<T> alpha(C.k.size());
+  const Sorted<T> C = sort_classes<T>(a.s64.data_ptr<double>(), a.y.data_ptr<int8_t>(), a.n, margin, il, a.sur);
+  if (C.any_nan) {
+    for (int64_t o : C.nidx) col[o] = std::numeric_limits<double>::quiet_NaN();
+    return;
+  }
+  std::vector<T> alpha(C.nk.size());
   for (size_t r = 0; r < alpha.size(); ++r) alpha[r] = static_cast<T>(scale[C.pidx[r]]);
   if (a.sur == PaucSurrogate::SquaredHinge) cols_impl<PaucSurrogate::SquaredHinge, T>(C, alpha, T(il), col);
   else cols_impl<PaucSurrogate::Hinge, T>(C, alpha, T(il), col);

@@ -71,12 +71,20 @@ def partial_auc_loss(
     The gradient of an unselected sample is exactly zero (the selection is treated as constant, as
     in every top-k pAUC method). ``surrogate``, ``margin`` and ``reduction`` are those of
     :func:`torchauc.functional.pairwise_auc_loss` (square/exp O(n), hinge/squared_hinge O(n log n),
-    logistic/sigmoid tiled), plus the O(n) selection.
+    logistic/sigmoid tiled), plus the O(n) selection. On CPU the selected samples are compacted
+    first, so the pairwise part costs O(k log k) in the k = k+ + k- selected samples.
 
     k = 0 (e.g. ``floor(0.1 * 5)``) or a batch without positives or negatives gives loss 0 with zero
     gradient; ``max_fpr = 1, min_tpr = 0`` is the full AUC loss.
     """
     mask = partial_auc_select(scores, labels, max_fpr, min_tpr, rounding)
+    if mask.device.type == "cpu":
+        # compact the selected samples (k+ + k- of n) before the pairwise op: its sort then runs on
+        # the selection only; unselected samples get the exact zero gradient of index_select
+        keep = mask.nonzero().reshape(-1)
+        return pairwise_auc_loss(scores.reshape(-1).index_select(0, keep), labels.reshape(-1).index_select(0, keep),
+                                 surrogate, margin, None, None, reduction)
+    # on CUDA the mask becomes 0/1 weights (a compaction would need a host sync for its size)
     w = mask.to(scores.dtype if scores.is_floating_point() else torch.float32)
     return pairwise_auc_loss(scores, labels, surrogate, margin, w, w, reduction)
 
