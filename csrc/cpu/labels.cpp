@@ -16,7 +16,7 @@ at::Tensor binary_labels_cpu(const at::Tensor& labels_in, const char* name) {
   std::atomic<int64_t> first_bad{std::numeric_limits<int64_t>::max()};
   AT_DISPATCH_ALL_TYPES_AND3(at::kBool, at::kHalf, at::kBFloat16, labels.scalar_type(), "binary_labels", [&] {
     const scalar_t* src = labels.data_ptr<scalar_t>();
-    at::parallel_for(0, labels.numel(), 1 << 16, [&](int64_t b, int64_t e) {
+    at::parallel_for(0, labels.numel(), 1 << 18, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
         const double v = static_cast<double>(src[i]);
         if (v == 1.0) {
