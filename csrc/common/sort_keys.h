@@ -1,6 +1,7 @@
 // Order-preserving integer keys for floating-point scores, for radix sorts on CPU and CUDA.
 #pragma once
 #include <cstdint>
+#include <type_traits>
 #include "common/macros.h"
 
 namespace torchauc {
@@ -27,6 +28,26 @@ TAUC_HD uint64_t double_sort_key(double d) {
   __builtin_memcpy(&u, &d, sizeof(u));
 #endif
   return (u & 0x8000000000000000ull) ? ~u : (u | 0x8000000000000000ull);
+}
+
+// The key type and key of a float or double, and the inverse map (-0.0 comes back as +0.0).
+template <typename K>
+using sort_key_t = std::conditional_t<sizeof(K) == 4, uint32_t, uint64_t>;
+
+template <typename K>
+TAUC_HD sort_key_t<K> sort_key(K x) {
+  if constexpr (sizeof(K) == 4) return float_sort_key(x);
+  else return double_sort_key(x);
+}
+
+template <typename K>
+inline K from_sort_key(sort_key_t<K> u) {
+  using U = sort_key_t<K>;
+  constexpr U sign = U(1) << (8 * sizeof(U) - 1);
+  u = (u & sign) ? (u & ~sign) : ~u;
+  K x;
+  __builtin_memcpy(&x, &u, sizeof(u));
+  return x;
 }
 
 }  // namespace torchauc

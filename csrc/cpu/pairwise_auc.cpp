@@ -14,7 +14,6 @@
 #include "checks.h"
 #include "common/pairwise_math.h"
 #include "cpu/labels.h"
-#include "common/sort_keys.h"
 #include "cpu/radix_sort.h"
 #include "pairwise_args.h"
 
@@ -197,21 +196,6 @@ using Moments3 = std::array<double, 3>;
 // Pair (i, j) is active iff z_j > x_i - m (equivalently x_i < z_j + m). Both sides are radix-sorted
 // by raw score; then each side walks the other with a pointer that only moves forward, reading
 // prefix (positives, over ascending x) or suffix (negatives, over ascending z) moments.
-// One side's scores sorted ascending, with their source indices (radix sort on order-preserving keys).
-template <typename K>
-void sort_side(const K* s, std::vector<K>& keys, std::vector<int64_t>& idx) {
-  using U = std::conditional_t<sizeof(K) == 4, uint32_t, uint64_t>;
-  const int64_t len = keys.size();
-  std::vector<U> enc(len), enc_tmp(len);
-  std::vector<int64_t> idx_tmp(len);
-  for (int64_t r = 0; r < len; ++r) {
-    if constexpr (sizeof(K) == 4) enc[r] = float_sort_key(keys[r]);
-    else enc[r] = double_sort_key(keys[r]);
-  }
-  radix_sort(enc.data(), idx.data(), enc_tmp.data(), idx_tmp.data(), len, 0, 8 * static_cast<int>(sizeof(U)));
-  for (int64_t r = 0; r < len; ++r) keys[r] = s[idx[r]];
-}
-
 template <typename K>
 PairwiseSums hinge_sums(const BinaryView& v, const K* s, double m, int power, double* dS_dx, double* dS_dw) {
   std::vector<K> xs, zs;
@@ -225,8 +209,8 @@ PairwiseSums hinge_sums(const BinaryView& v, const K* s, double m, int power, do
       zi.push_back(i);
     }
   }
-  sort_side(s, xs, xi);
-  sort_side(s, zs, zi);
+  radix_sort_pairs(xs, xi);
+  radix_sort_pairs(zs, zi);
   const int64_t np = xs.size(), nn = zs.size();
   // P[r]: moments of (a, a u, a u^2), u = m - x, over the r lowest positives;
   // N[r]: moments of (b, b z, b z^2) over the negatives of rank >= r.

@@ -33,9 +33,9 @@ namespace {
 // the score for a positive, -0 folded onto +0 (they tie), NaN above everything. K is float for
 // float32/float16/bfloat16 scores (exact: both half types widen exactly) and double for float64.
 template <typename K>
-inline radix_uint_t<K> hardness_key(K h) {
-  if (std::isnan(h)) return std::numeric_limits<radix_uint_t<K>>::max();
-  return radix_encode<K>(h + K(0));
+inline sort_key_t<K> hardness_key(K h) {
+  if (std::isnan(h)) return std::numeric_limits<sort_key_t<K>>::max();
+  return sort_key<K>(h);  // folds -0 onto +0
 }
 
 // Marks the k hardest members of one class, ties at the cut-off going to the smaller index. One
@@ -64,7 +64,7 @@ void select_class(const std::vector<U>& keys, const std::vector<int64_t>& idx, i
 template <typename K, typename scalar_t>
 void select_typed(const scalar_t* s, const int8_t* yy, int64_t n, int64_t npos, double max_fpr, double min_tpr,
                   PaucRounding rounding, bool* m) {
-  using U = radix_uint_t<K>;
+  using U = sort_key_t<K>;
   std::vector<U> pkey(npos), nkey(n - npos);
   std::vector<int64_t> pos(npos), neg(n - npos);
   int64_t ip = 0, in = 0;

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/sort_keys.h"
+
 namespace torchauc {
 
 struct NoPayload {};
@@ -102,6 +104,19 @@ void radix_sort(K* keys, V* vals, K* keys_tmp, V* vals_tmp, int64_t n, int begin
   } else {
     radix_sort_bits<8>(keys, vals, keys_tmp, vals_tmp, n, begin_bit, end_bit);
   }
+}
+
+// Convenience for float/double scores: sorts keys ascending in place (stable) and permutes idx
+// alongside. NaN must be excluded by the caller; -0.0 comes back as +0.0.
+template <typename K>
+void radix_sort_pairs(std::vector<K>& keys, std::vector<int64_t>& idx) {
+  using U = sort_key_t<K>;
+  const int64_t n = static_cast<int64_t>(keys.size());
+  std::vector<U> enc(n), enc_tmp(n);
+  std::vector<int64_t> idx_tmp(n);
+  for (int64_t r = 0; r < n; ++r) enc[r] = sort_key(keys[r]);
+  radix_sort(enc.data(), idx.data(), enc_tmp.data(), idx_tmp.data(), n, 0, 8 * static_cast<int>(sizeof(U)));
+  for (int64_t r = 0; r < n; ++r) keys[r] = from_sort_key<K>(enc[r]);
 }
 
 }  // namespace torchauc
