@@ -17,7 +17,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--quick", action="store_true", help="small sizes only (smoke run)")
-    ap.add_argument("--only", default=None, help="run only bench_<ONLY>.py")
+    ap.add_argument("--only", default=None, help="comma-separated families: run only bench_<NAME>.py")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--out", default=None, help="results file (default results/<machine>.md)")
     args = ap.parse_args()
@@ -26,7 +26,8 @@ def main():
 
     modules = sorted(p.stem for p in HERE.glob("bench_*.py"))
     if args.only:
-        modules = [m for m in modules if m == f"bench_{args.only}"]
+        wanted = {f"bench_{name}" for name in args.only.split(",")}
+        modules = [m for m in modules if m in wanted]
     cases = []
     for name in modules:
         cases += list(importlib.import_module(name).cases(args.device, args.quick))
@@ -53,7 +54,8 @@ def main():
         f"# torchauc benchmarks on {machine}",
         "",
         f"device {args.device}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
-        "forward+backward, median over repeats, peak = extra memory during the timed calls "
+        "losses: forward+backward, metrics and memory bank: one call; median over repeats (a "
+        "baseline with one repeat is one cold call), peak = extra memory during the timed calls "
         "(RSS high-water on CPU, allocator peak on CUDA). ratio = baseline time / ours.",
         "",
         "| family | op | size | ours | ours peak | baseline | baseline time | baseline peak | ratio | note |",
@@ -75,7 +77,8 @@ def main():
                              f"| {bname} | {harness.fmt_time(tb)} | {harness.fmt_mem(mb)} | {tb / t:.1f}x | {c.note} |")
     text = "\n".join(lines) + "\n"
     print(text)
-    out = pathlib.Path(args.out) if args.out else HERE / "results" / f"{machine}{'-quick' if args.quick else ''}.md"
+    suffix = ("-" + args.only.replace(",", "-") if args.only else "") + ("-quick" if args.quick else "")
+    out = pathlib.Path(args.out) if args.out else HERE / "results" / f"{machine}-{args.device}{suffix}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     print(f"wrote {out}")
