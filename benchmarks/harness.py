@@ -48,51 +48,40 @@ def _reset_peak():
         pass
 
 
-def measure(fn, repeats, device):
-    """Median seconds and peak extra memory (bytes) of fn(); also returns its last value.
-    repeats == 1 times one cold call (no warm-up)."""
-    if repeats <= 1:
-        return _measure_once(fn, device)
-    value = fn()  # warm-up (also the value used for the agreement check)
+def _peak_start(device):
     if device == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-    else:
-        _reset_peak()
-        base = _rss_kib("VmRSS:") * 1024
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    if device == "cuda":
-        peak = torch.cuda.max_memory_allocated() - base
-    else:
-        peak = _rss_kib("VmHWM:") * 1024 - base
-    return statistics.median(times), max(peak, 0), value
+        return torch.cuda.memory_allocated()
+    _reset_peak()
+    return _rss_kib("VmRSS:") * 1024
 
 
-def _measure_once(fn, device):
+def _peak_end(device, base):
     if device == "cuda":
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-    else:
-        _reset_peak()
-        base = _rss_kib("VmRSS:") * 1024
+        return max(torch.cuda.max_memory_allocated() - base, 0)
+    return max(_rss_kib("VmHWM:") * 1024 - base, 0)
+
+
+def _timed(fn, device):
     t0 = time.perf_counter()
     value = fn()
     if device == "cuda":
         torch.cuda.synchronize()
-    elapsed = time.perf_counter() - t0
-    if device == "cuda":
-        peak = torch.cuda.max_memory_allocated() - base
-    else:
-        peak = _rss_kib("VmHWM:") * 1024 - base
-    return elapsed, max(peak, 0), value
+    return time.perf_counter() - t0, value
+
+
+def measure(fn, repeats, device):
+    """Median seconds and peak extra memory (bytes) of fn(); also returns its first value.
+    repeats == 1 times one cold call (no warm-up)."""
+    if repeats <= 1:
+        base = _peak_start(device)
+        elapsed, value = _timed(fn, device)
+        return elapsed, _peak_end(device, base), value
+    value = fn()  # warm-up (also the value used for the agreement check)
+    base = _peak_start(device)
+    times = [_timed(fn, device)[0] for _ in range(repeats)]
+    return statistics.median(times), _peak_end(device, base), value
 
 
 def as_float(v):

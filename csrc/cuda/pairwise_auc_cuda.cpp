@@ -44,12 +44,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> pairwise_auc_loss_cud
     c10::string_view reduction_name, bool compute_grad) {
   const PairwiseArgs args =
       check_pairwise_args(scores_in, labels_in, pos_w_in, neg_w_in, surrogate_name, margin, reduction_name);
-  const Surrogate sur = args.surrogate;
-  const Reduction red = args.reduction;
-  const at::Tensor& scores = args.scores;
-  const at::Tensor& labels = args.labels;
-  const auto& pos_w = args.pos_w;
-  const auto& neg_w = args.neg_w;
+  const auto& [sur, red, scores, labels, pos_w, neg_w] = args;
 
   const c10::cuda::CUDAGuard guard(scores.device());
   const cudaStream_t stream = c10::cuda::getCurrentCUDAStream();
