@@ -102,12 +102,15 @@ inline void activate(T x, T* v, T* dv) {
 struct McWork {
   int64_t K, chunk, cblock, nblocks;
 };
+// (N, C) rows are walked whole (a column block would stride over every row's page once per block),
+// so their parallelism comes from ~256k-element sample chunks; NCHW planes by column and chunk.
 McWork mc_work(int64_t ns, int64_t C, int64_t S) {
-  const int64_t by_size = std::max<int64_t>(1, (ns + 4095) / 4096);
+  const int64_t by_size = S == 1 ? std::max<int64_t>(1, (ns * C + (int64_t(1) << 18) - 1) >> 18)
+                                 : std::max<int64_t>(1, (ns + 4095) / 4096);
   McWork w;
   w.K = std::min<int64_t>(by_size, 16);
   w.chunk = std::max<int64_t>(1, (ns + w.K - 1) / w.K);
-  w.cblock = S == 1 ? 256 : 1;
+  w.cblock = S == 1 ? C : 1;
   w.nblocks = (C + w.cblock - 1) / w.cblock;
   return w;
 }

@@ -1,6 +1,6 @@
 """multiclass_auc_loss: fake impl and autograd.
 
-The op is fused: one call returns the loss and d loss / d scores (computed from the C x C tables in
+The op is fused: one call returns the loss and d loss / d scores (computed from O(C) column stats in
 the same call), so backward only scales the saved gradient by the incoming one. Differentiable once."""
 import torch
 
