@@ -335,3 +335,67 @@ def test_errors():
         torch.ops.torchauc.multiclass_auc_loss(y.view(-1, 1), y, None, "none", "square", "ovo", 1.0, "present", False)
     with pytest.raises(ValueError, match="surrogate"):
         torchauc.losses.MultiClassAUCLoss(3, "bad")
+
+
+from torchauc._reference_multiclass import _surrogate  # noqa: E402
+
+
+def _per_class_pairs(s, y, surrogate, mode, margin):
+    """Pair sum per class (one (N_i, N - N_i) pair block per class; "present" normalization)."""
+    C = s.shape[1]
+    counts = torch.bincount(y, minlength=C).double()
+    present = (counts > 0).nonzero().flatten().tolist()
+    total = s.sum() * 0
+    for i in present:
+        pos = y == i
+        x, z, yz = s[pos, i], s[~pos, i], y[~pos]
+        w = 1.0 / (counts[i] * counts[yz]) if mode == "ovo" else (1.0 / (counts[i] * (len(y) - counts[i]))).expand(
+            len(yz))
+        total = total + (w[None, :] * _surrogate(surrogate, margin, x[:, None] - z[None, :])).sum()
+    cb = len(present)
+    return total / (cb * (cb - 1) if mode == "ovo" else cb)
+
+
+@pytest.mark.parametrize("surrogate", SURROGATES)
+@pytest.mark.parametrize("mode", MODES)
+def test_rows_across_chunks_and_column_blocks(device, surrogate, mode):
+    # N > 4096 (several sample chunks) and C > 256 (several column blocks, lengths not a multiple of 8)
+    s, y = make_mc(4103, 261, seed=3, absent=(5, 260), device=device)
+    ours = value_and_grad(F.multiclass_auc_loss, s, y, surrogate, mode, 0.8)
+    ref = value_and_grad(_per_class_pairs, s, y, surrogate, mode, 0.8)
+    assert_same(ours, ref, rtol=1e-8, atol=1e-13)
+
+
+@pytest.mark.parametrize("surrogate", SURROGATES)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_pixels_across_chunks_and_tiles(device, surrogate, mode, dtype):
+    # B * H * W > 4096 with chunk and tile edges inside images (H * W = 4355, not a multiple of 8)
+    x, y = make_pix(2, 5, 67, 65, seed=4, absent=(3,), device=device)
+    x = x.to(dtype)
+    ours = value_and_grad(F.pixel_auc_loss, x, y, surrogate=surrogate, mode=mode, margin=0.9)
+    keep = y.reshape(-1) != 255
+
+    def ref_fn(logits):
+        v = torch.sigmoid(logits).movedim(1, -1).reshape(-1, 5)
+        return _per_class_pairs(v[keep], y.reshape(-1)[keep], surrogate, mode, 0.9)
+
+    ref = value_and_grad(ref_fn, x.double())
+    tol = 1e-9 if dtype == torch.float64 else 1e-5
+    assert_same(ours, ref, rtol=tol, atol=tol * 1e-3)
+
+
+def test_backward_hands_over_the_gradient_buffer():
+    # loss.backward() with an incoming gradient of 1 gives the op's buffer to .grad (no N x C copy);
+    # a retained graph still gets a fresh, correct gradient on a second backward
+    x, y = make_pix(2, 4, 8, 8)
+    x.requires_grad_()
+    loss = F.pixel_auc_loss(x, y)
+    loss.backward(retain_graph=True)
+    g1 = x.grad.clone()
+    x.grad = None
+    (loss * 3).backward(retain_graph=True)
+    torch.testing.assert_close(x.grad, 3 * g1)
+    x.grad = None
+    loss.backward()
+    torch.testing.assert_close(x.grad, g1)

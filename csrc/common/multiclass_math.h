@@ -14,13 +14,18 @@
 //   normalization "xcurve":  ovo C (C - 1),  ova 1 (a sum over classes; XCurve and AUCSeg's ova).
 // F = 0 (fewer than two classes present) gives loss 0 with zero gradient.
 //
-// Square, linear and exp reduce to per-(label j, column i) tables over the samples of label j:
-//   T1[j,i] = sum s_{k,i},  T2[j,i] = sum s_{k,i}^2           (square, linear)
-//   log sum e^{key}, key = -m s on the diagonal (j = i), +m s off it, kept as (max M, sum E of e^{key-M})
-// The column epilogues below turn them into the loss and per-(j,i) gradient coefficients (A, B):
-//   square, linear: dL/ds_{k,i} = A[y_k,i] s_{k,i} + B[y_k,i]
-//   exp:            dL/ds_{k,i} = A[y_k,i] exp(key_{k,i} + B[y_k,i])
-// Tables are row-major [label j][column i] (index j * C + i).
+// The weights factorise: for j != i (both present) w_ij = rho_j * kappa_i with
+//   ovo: rho_j = 1/N_j, kappa_i = 1/N_i          ova: rho_j = 1, kappa_i = 1/(N_i (N - N_i)),
+// so every sample carries one weight rho_k = rho_{y_k} (0 when ignored) and class i needs only O(1)
+// statistics of column i, with no C x C table (u over the negatives, d over the positives):
+//   square, linear: u1 = sum_{y_k != i} rho_k s_{k,i},  u2 = sum rho_k s_{k,i}^2,
+//                   d1 = sum_{y_k == i} s_{k,i},        d2 = sum s_{k,i}^2
+//   exp:            log-sum-exps, as (max M, sum E of e^{key-M}), of the keys -m s (positives) and
+//                   m s + log rho_k (negatives)
+// The column epilogues below turn them into the loss and four gradient coefficients of the column:
+//   square, linear: dL/ds_{k,i} = ad s + bd (y_k = i),   rho_k (ao s + bo) (y_k != i)
+//   exp:            dL/ds_{k,i} = ad exp(-m s + bd),     ao exp(m s + log rho_k + bo)
+// (an inactive column has all coefficients 0).
 #pragma once
 #include <math.h>
 #include <stdint.h>
@@ -56,64 +61,52 @@ TAUC_HD double mc_scale(McMode mode, McNorm norm, int64_t C, double Cb) {
   return F > 0.0 ? 1.0 / F : 0.0;
 }
 
-// Weight of one negative of label j (j != i) for class i; 0 when either class is absent.
-TAUC_HD double mc_pair_weight(McMode mode, double Ni, double Nj, double Ntot) {
-  if (!(Ni > 0.0) || !(Nj > 0.0)) return 0.0;
-  return mode == McMode::Ovo ? 1.0 / (Ni * Nj) : 1.0 / (Ni * (Ntot - Ni));
-}
+// rho_j of a sample of label j (present classes only).
+TAUC_HD double mc_sample_weight(McMode mode, double Nj) { return mode == McMode::Ovo ? 1.0 / Nj : 1.0; }
 
-// Total negative weight W_i = sum_{j != i} w_ij N_j (0 when class i is inactive).
-TAUC_HD double mc_negative_total(McMode mode, int64_t C, int64_t i, const double* N, double Ntot) {
-  double W = 0.0;
-  for (int64_t j = 0; j < C; ++j) {
-    if (j != i) W += mc_pair_weight(mode, N[i], N[j], Ntot) * N[j];
+// kappa_i and the total negative weight W_i = sum_{j != i} w_ij N_j of column i; active when the
+// column adds a term (scale != 0, positives and negatives present).
+struct McColumn {
+  double kappa, W;
+  bool active;
+};
+TAUC_HD McColumn mc_column(McMode mode, double Ni, double Ntot, double Cb, double scale) {
+  McColumn col{0.0, 0.0, false};
+  if (!(Ni > 0.0)) return col;
+  if (mode == McMode::Ovo) {
+    col.kappa = 1.0 / Ni;
+    col.W = (Cb - 1.0) / Ni;  // each other present class j weighs (1/(N_i N_j)) N_j
+  } else if (Ntot > Ni) {
+    col.kappa = 1.0 / (Ni * (Ntot - Ni));
+    col.W = 1.0 / Ni;
   }
-  return W;
+  col.active = scale != 0.0 && col.W > 0.0;
+  return col;
 }
 
-// ---- square and linear: column i of the epilogue. Writes A, B at (j, i) for every j and returns
-// scale * L_i. With u_p = m - x_p (positives) and z_q (negatives):
+// Gradient coefficients of one column (see the header comment).
+struct McCoef {
+  double ad, bd, ao, bo;
+};
+
+// ---- square and linear: column i. With u_p = m - x_p (positives) and z_q (negatives of weight w):
 //   L_i = 1/2 (W sum u^2 + 2 sum u * sum w z + N_i sum w z^2)      (square)
 //   L_i = W sum u + N_i sum w z                                     (linear)
-// Cell (j, i) of T1, T2, A, B is at j * sj + i * si: (sj, si) = (C, 1) is row-major (the CUDA
-// kernel, one thread per column, reads coalesced), (1, C) the transposed layout the CPU uses so that
-// a column is contiguous.
-TAUC_HD double mc_moment_column(McSurrogate sur, McMode mode, int64_t C, int64_t i, const double* N,
-                                double Ntot, const double* T1, const double* T2, double m, double scale,
-                                double* A, double* B, int64_t sj, int64_t si) {
-  const double Ni = N[i];
-  double W = 0.0, Z1 = 0.0, Z2 = 0.0;
-  for (int64_t j = 0; j < C; ++j) {
-    const double w = j == i ? 0.0 : mc_pair_weight(mode, Ni, N[j], Ntot);
-    if (w != 0.0) {
-      W += w * N[j];
-      Z1 += w * T1[j * sj + i * si];
-      Z2 += w * T2[j * sj + i * si];
-    }
+// where sum w z = kappa u1 and sum w z^2 = kappa u2. Returns scale * L_i.
+TAUC_HD double mc_moment_column(McSurrogate sur, const McColumn& col, double Ni, double u1, double u2, double d1,
+                                double d2, double m, double scale, McCoef* cf) {
+  *cf = McCoef{0.0, 0.0, 0.0, 0.0};
+  if (!col.active) return 0.0;
+  const double W = col.W, k = col.kappa;
+  const double Z1 = k * u1, Z2 = k * u2;
+  const double P1 = m * Ni - d1;                    // sum u
+  const double P2 = m * m * Ni - 2.0 * m * d1 + d2;  // sum u^2
+  if (sur == McSurrogate::Square) {
+    *cf = McCoef{W * scale, -(W * m + Z1) * scale, Ni * k * scale, P1 * k * scale};
+    return 0.5 * (W * P2 + 2.0 * P1 * Z1 + Ni * Z2) * scale;
   }
-  const bool active = scale != 0.0 && Ni > 0.0 && W > 0.0;
-  const double x1 = T1[i * sj + i * si], x2 = T2[i * sj + i * si];
-  const double P1 = m * Ni - x1;                    // sum u
-  const double P2 = m * m * Ni - 2.0 * m * x1 + x2;  // sum u^2
-  const bool sq = sur == McSurrogate::Square;
-  for (int64_t j = 0; j < C; ++j) {
-    double a = 0.0, b = 0.0;
-    if (active) {
-      if (j == i) {
-        a = sq ? W * scale : 0.0;
-        b = sq ? -(W * m + Z1) * scale : -W * scale;
-      } else {
-        const double w = mc_pair_weight(mode, Ni, N[j], Ntot);
-        a = sq ? w * Ni * scale : 0.0;
-        b = sq ? w * P1 * scale : w * Ni * scale;
-      }
-    }
-    A[j * sj + i * si] = a;
-    B[j * sj + i * si] = b;
-  }
-  if (!active) return 0.0;
-  const double L = sq ? 0.5 * (W * P2 + 2.0 * P1 * Z1 + Ni * Z2) : W * P1 + Ni * Z1;
-  return L * scale;
+  *cf = McCoef{0.0, -W * scale, 0.0, Ni * k * scale};
+  return (W * P1 + Ni * Z1) * scale;
 }
 
 // ---- exp: a cell (max M, shifted sum E) of log-sum-exp; an empty cell is (-inf, 0).
@@ -144,51 +137,26 @@ TAUC_HD void lse_merge(LseCell& c, const LseCell& o) {
 }
 TAUC_HD double lse_log(const LseCell& c) { return c.M + log(c.E); }
 
-// Column i of the exp epilogue: L_i = (sum_P e^{-m x}) (sum_Q w e^{m z}), evaluated in logs.
-// Cell layout as in mc_moment_column.
-TAUC_HD double mc_exp_column(McMode mode, int64_t C, int64_t i, const double* N, double Ntot,
-                             const LseCell* T, double m, double scale, double* A, double* B, int64_t sj,
-                             int64_t si) {
-  const double Ni = N[i];
-  const double W = mc_negative_total(mode, C, i, N, Ntot);
-  const bool active = scale != 0.0 && Ni > 0.0 && W > 0.0;
-  double log_pos = -INFINITY, log_neg = -INFINITY;
-  if (active) {
-    log_pos = lse_log(T[i * sj + i * si]);
-    LseCell neg = lse_empty();
-    for (int64_t j = 0; j < C; ++j) {
-      const double w = j == i ? 0.0 : mc_pair_weight(mode, Ni, N[j], Ntot);
-      if (w != 0.0) lse_merge(neg, LseCell{lse_log(T[j * sj + i * si]) + log(w), 1.0});
-    }
-    log_neg = lse_log(neg);
-  }
-  const double log_scale = active ? log(scale) : 0.0;
-  for (int64_t j = 0; j < C; ++j) {
-    double a = 0.0, b = -INFINITY;
-    if (active) {
-      if (j == i) {
-        a = -m;
-        b = log_neg + log_scale;
-      } else {
-        const double w = mc_pair_weight(mode, Ni, N[j], Ntot);
-        if (w != 0.0) {
-          a = m;
-          b = log(w) + log_pos + log_scale;
-        }
-      }
-    }
-    A[j * sj + i * si] = a;
-    B[j * sj + i * si] = b;
-  }
-  return active ? exp(log_pos + log_neg + log_scale) : 0.0;
+// Column i of the exp epilogue: L_i = (sum_P e^{-m x}) (kappa sum_Q rho e^{m z}), evaluated in logs
+// from the positive and negative cells. Returns scale * L_i.
+TAUC_HD double mc_exp_column(const McColumn& col, const LseCell& pos, const LseCell& neg, double m, double scale,
+                             McCoef* cf) {
+  *cf = McCoef{0.0, -INFINITY, 0.0, -INFINITY};
+  if (!col.active) return 0.0;
+  const double log_pos = lse_log(pos), log_neg = lse_log(neg) + log(col.kappa), log_scale = log(scale);
+  *cf = McCoef{-m, log_neg + log_scale, m, log(col.kappa) + log_pos + log_scale};
+  return exp(log_pos + log_neg + log_scale);
 }
 
-// exp key of score s at (label j, column i).
-TAUC_HD double mc_exp_key(double s, bool diagonal, double m) { return diagonal ? -m * s : m * s; }
-
-// ---- elementwise gradient of one score, given its cell's coefficients.
-TAUC_HD double mc_grad_moment(double s, double a, double b) { return a * s + b; }
-TAUC_HD double mc_grad_exp(double key, double a, double b) { return a == 0.0 ? 0.0 : a * exp(key + b); }
+// ---- elementwise gradient of one score v of column c, from its sample's label y (>= 0) and
+// weight r (rho for square/linear, log rho for exp).
+TAUC_HD double mc_grad_moment(double v, bool diag, double r, const McCoef& cf) {
+  return diag ? cf.ad * v + cf.bd : r * (cf.ao * v + cf.bo);
+}
+TAUC_HD double mc_grad_exp(double v, bool diag, double lr, double m, const McCoef& cf) {
+  if (diag) return cf.ad == 0.0 ? 0.0 : cf.ad * exp(-m * v + cf.bd);
+  return cf.ao == 0.0 ? 0.0 : cf.ao * exp(m * v + lr + cf.bo);
+}
 
 // ---- activation: v = act(x) and dv/dx. The sigmoid uses e = exp(-|x|): v = 1/(1+e) or e/(1+e),
 // dv/dx = e/(1+e)^2 (no 1 - v cancellation).

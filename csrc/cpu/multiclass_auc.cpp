@@ -1,8 +1,10 @@
 // CPU kernels of the multiclass / pixel-level AUC loss (see common/multiclass_math.h for the math).
 // Scores are read in place as (B, C, S): element (b, c, s) at b*C*S + c*S + s, so (N, C) rows (S = 1)
 // and NCHW logits (S = H*W) share one code path, with the sigmoid fused in.
-//   square, linear, exp: one pass builds the C x C tables, a C x C epilogue gives the loss and the
-//     per-cell gradient coefficients, one elementwise pass writes the gradient (same call).
+//   square, linear, exp: one pass gathers O(1) stats per column (the weights factorise, see
+//     common/multiclass_math.h: no C x C table), an O(C) epilogue gives the loss and four gradient
+//     coefficients per column, one elementwise pass writes the gradient (same call). The inner loops
+//     are the vectorised tiles of cpu/multiclass_tiles.cpp. Extra memory: O(C) plus 8 bytes per sample.
 //   hinge: per column, sort positives and weighted negatives, suffix sums, binary searches (exact).
 // Every reduction runs over chunks whose layout depends only on the sizes, combined in a fixed
 // order, so results do not depend on the thread count.
@@ -20,6 +22,7 @@
 #include "common/multiclass_math.h"
 #include "common/pairwise_math.h"
 #include "cpu/multiclass_sigmoid.h"
+#include "cpu/multiclass_tiles.h"
 #include "multiclass_args.h"
 
 namespace torchauc {
@@ -95,17 +98,19 @@ inline void activate(T x, T* v, T* dv) {
   mc_activate<T>(ACT, x, v, dv);
 }
 
-// Sample chunks (each with its own C x C tables) and column blocks: a fixed function of the sizes.
+// Sample chunks (each with its own O(C) partial column stats) and column blocks: a fixed function of the sizes.
 struct McWork {
   int64_t K, chunk, cblock, nblocks;
 };
+// (N, C) rows are walked whole (a column block would stride over every row's page once per block),
+// so their parallelism comes from ~256k-element sample chunks; NCHW planes by column and chunk.
 McWork mc_work(int64_t ns, int64_t C, int64_t S) {
-  const int64_t by_size = std::max<int64_t>(1, (ns + 4095) / 4096);
-  const int64_t by_mem = std::max<int64_t>(1, (int64_t(1) << 20) / (C * C));
+  const int64_t by_size = S == 1 ? std::max<int64_t>(1, (ns * C + (int64_t(1) << 18) - 1) >> 18)
+                                 : std::max<int64_t>(1, (ns + 4095) / 4096);
   McWork w;
-  w.K = std::min<int64_t>({by_size, by_mem, 16});
+  w.K = std::min<int64_t>(by_size, 16);
   w.chunk = std::max<int64_t>(1, (ns + w.K - 1) / w.K);
-  w.cblock = S == 1 ? 64 : 1;
+  w.cblock = S == 1 ? C : 1;
   w.nblocks = (C + w.cblock - 1) / w.cblock;
   return w;
 }
@@ -174,70 +179,131 @@ inline void for_each_value(const McInput<scalar_t>& in, int64_t n0, int64_t n1, 
   }
 }
 
-// ---------------------------------------------------------------- square, linear, exp: tables
-template <McActivation ACT, typename scalar_t>
-void moment_tables(const McInput<scalar_t>& in, double* T1, double* T2) {
-  const int64_t C = in.C, ns = in.B * in.S, cells = C * C;
-  const McWork w = mc_work(ns, C, in.S);
-  std::vector<double> extra(static_cast<size_t>((w.K - 1) * 2 * cells), 0.0);
-  auto table = [&](int64_t k, int which) -> double* {
-    if (k == 0) return which == 0 ? T1 : T2;
-    return extra.data() + ((k - 1) * 2 + which) * cells;
-  };
-  for_each_work_item(w, ns, C, [&](int64_t k, int64_t n0, int64_t n1, int64_t c0, int64_t c1) {
-    double* t1 = table(k, 0);
-    double* t2 = table(k, 1);
-    for_each_value<ACT>(in, n0, n1, c0, c1, [&](int32_t y, int64_t c, auto v, auto, int64_t) {
-      const double d = static_cast<double>(v);
-      t1[y * C + c] += d;
-      t2[y * C + c] += d * d;
-    });
+// ---------------------------------------------------------------- square, linear, exp: column stats
+// Per-sample weights r_k: rho_{y_k} (square, linear) or log rho_{y_k} (exp); 0 where ignored.
+std::vector<double> sample_weights(const int32_t* y, int64_t ns, const double* N, McMode mode, bool log_space) {
+  std::vector<double> r(static_cast<size_t>(ns));
+  at::parallel_for(0, ns, 1 << 14, [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) {
+      const int32_t j = y[k];
+      const double w = j < 0 ? 0.0 : mc_sample_weight(mode, N[j]);
+      r[k] = log_space ? (j < 0 ? 0.0 : std::log(w)) : w;
+    }
   });
-  if (w.K > 1) {
-    at::parallel_for(0, cells, 1 << 12, [&](int64_t b, int64_t e) {
-      for (int64_t k = 1; k < w.K; ++k) {
-        const double* e1 = table(k, 0);
-        const double* e2 = table(k, 1);
-        for (int64_t i = b; i < e; ++i) {
-          T1[i] += e1[i];
-          T2[i] += e2[i];
-        }
-      }
-    });
-  }
+  return r;
 }
 
+// Column stats {u1, u2, d1, d2} (common/multiclass_math.h), SoA: st[q * C + c]. Per (sample chunk,
+// column block) partial sums, combined in chunk order.
 template <McActivation ACT, typename scalar_t>
-void exp_tables(const McInput<scalar_t>& in, double m, LseCell* T) {
-  const int64_t C = in.C, ns = in.B * in.S, cells = C * C;
-  const McWork w = mc_work(ns, C, in.S);
-  std::vector<LseCell> extra(static_cast<size_t>((w.K - 1) * cells), lse_empty());
-  auto table = [&](int64_t k) { return k == 0 ? T : extra.data() + (k - 1) * cells; };
+void moment_stats(const McInput<scalar_t>& in, const double* r, double* st) {
+  using T = acc_t<scalar_t>;
+  const int64_t C = in.C, S = in.S, ns = in.B * in.S;
+  const McWork w = mc_work(ns, C, S);
+  std::vector<double> part(static_cast<size_t>(w.K * 4 * C), 0.0);
   for_each_work_item(w, ns, C, [&](int64_t k, int64_t n0, int64_t n1, int64_t c0, int64_t c1) {
-    LseCell* t = table(k);
-    for_each_value<ACT>(in, n0, n1, c0, c1, [&](int32_t y, int64_t c, auto v, auto, int64_t) {
-      lse_add(t[y * C + c], mc_exp_key(static_cast<double>(v), y == c, m));
-    });
-  });
-  if (w.K > 1) {
-    at::parallel_for(0, cells, 1 << 12, [&](int64_t b, int64_t e) {
-      for (int64_t k = 1; k < w.K; ++k) {
-        const LseCell* o = table(k);
-        for (int64_t i = b; i < e; ++i) lse_merge(T[i], o[i]);
+    double* u1 = part.data() + (k * 4 + 0) * C;
+    double* u2 = u1 + C;
+    double* d1 = u2 + C;
+    double* d2 = d1 + C;
+    T buf[kTile], dbuf[kTile];
+    if (S == 1) {
+      for (int64_t n = n0; n < n1; ++n) {
+        const int32_t y = in.y[n];
+        if (y < 0) continue;
+        for (int64_t cb = c0; cb < c1; cb += kTile) {
+          const int64_t len = std::min(c1 - cb, kTile);
+          activate_tile<ACT>(in.x + n * C + cb, len, buf, dbuf);
+          mc_moments_row(buf, len, y - cb, r[n], u1 + cb, u2 + cb);
+          if (y >= cb && y < cb + len) {
+            const double v = static_cast<double>(buf[y - cb]);
+            d1[y] += v;
+            d2[y] += v * v;
+          }
+        }
       }
-    });
+      return;
+    }
+    for (int64_t c = c0; c < c1; ++c) {
+      double acc[4] = {0.0, 0.0, 0.0, 0.0};
+      for (int64_t n = n0; n < n1;) {
+        const int64_t b = n / S, s0 = n % S;
+        const int64_t len = std::min({n1 - n, S - s0, kTile});
+        activate_tile<ACT>(in.x + (b * C + c) * S + s0, len, buf, dbuf);
+        mc_moments_column(buf, in.y + n, r + n, len, static_cast<int32_t>(c), acc);
+        n += len;
+      }
+      u1[c] += acc[0];
+      u2[c] += acc[1];
+      d1[c] += acc[2];
+      d2[c] += acc[3];
+    }
+  });
+  std::fill(st, st + 4 * C, 0.0);
+  for (int64_t k = 0; k < w.K; ++k)
+    for (int64_t q = 0; q < 4 * C; ++q) st[q] += part[k * 4 * C + q];
+}
+
+// Column cells of the exp surrogate: pos[c] over the keys -m v of positives, neg[c] over m v + log rho
+// of negatives (lr = log rho per sample).
+template <McActivation ACT, typename scalar_t>
+void exp_stats(const McInput<scalar_t>& in, const double* lr, double m, LseCell* pos, LseCell* neg) {
+  using T = acc_t<scalar_t>;
+  const int64_t C = in.C, S = in.S, ns = in.B * in.S;
+  const McWork w = mc_work(ns, C, S);
+  std::vector<LseCell> part(static_cast<size_t>(w.K * 2 * C), lse_empty());
+  for_each_work_item(w, ns, C, [&](int64_t k, int64_t n0, int64_t n1, int64_t c0, int64_t c1) {
+    LseCell* p = part.data() + k * 2 * C;
+    LseCell* q = p + C;
+    auto add = [&](int32_t y, int64_t c, double v, double l) {
+      if (y == c) lse_add(p[c], -m * v);
+      else lse_add(q[c], m * v + l);
+    };
+    T buf[kTile], dbuf[kTile];
+    if (S == 1) {
+      for (int64_t n = n0; n < n1; ++n) {
+        const int32_t y = in.y[n];
+        if (y < 0) continue;
+        for (int64_t cb = c0; cb < c1; cb += kTile) {
+          const int64_t len = std::min(c1 - cb, kTile);
+          activate_tile<ACT>(in.x + n * C + cb, len, buf, dbuf);
+          for (int64_t t = 0; t < len; ++t) add(y, cb + t, static_cast<double>(buf[t]), lr[n]);
+        }
+      }
+      return;
+    }
+    for (int64_t c = c0; c < c1; ++c) {
+      for (int64_t n = n0; n < n1;) {
+        const int64_t b = n / S, s0 = n % S;
+        const int64_t len = std::min({n1 - n, S - s0, kTile});
+        activate_tile<ACT>(in.x + (b * C + c) * S + s0, len, buf, dbuf);
+        for (int64_t t = 0; t < len; ++t) {
+          if (in.y[n + t] >= 0) add(in.y[n + t], c, static_cast<double>(buf[t]), lr[n + t]);
+        }
+        n += len;
+      }
+    }
+  });
+  std::fill(pos, pos + C, lse_empty());
+  std::fill(neg, neg + C, lse_empty());
+  for (int64_t k = 0; k < w.K; ++k) {
+    for (int64_t c = 0; c < C; ++c) {
+      lse_merge(pos[c], part[k * 2 * C + c]);
+      lse_merge(neg[c], part[k * 2 * C + C + c]);
+    }
   }
 }
 
 // ---------------------------------------------------------------- gradient pass
-// g = act'(x) * dL/dv for every element; ignored samples get 0. The coefficients come row-major
-// (cell (j, c) at j * C + c) when S = 1 and column-major (at c * C + j, a column contiguous) otherwise.
+// g = act'(x) * dL/dv for every element, from the column coefficients cf (SoA: ad, bd, ao, bo at
+// q * C + c) and the sample weights r; ignored samples get 0.
 template <McActivation ACT, bool EXP, typename scalar_t>
-void grad_pass(const McInput<scalar_t>& in, const double* A, const double* Bc, double m, scalar_t* g) {
+void grad_pass(const McInput<scalar_t>& in, const double* cf, const double* r, double m, scalar_t* g) {
   using T = acc_t<scalar_t>;
   const int64_t C = in.C, S = in.S;
-  auto dl = [&](double v, bool diag, double a, double b) {
-    return EXP ? mc_grad_exp(mc_exp_key(v, diag, m), a, b) : mc_grad_moment(v, a, b);
+  const double *ad = cf, *bd = cf + C, *ao = cf + 2 * C, *bo = cf + 3 * C;
+  auto store = [](const T* src, int64_t len, scalar_t* dst) {
+    for (int64_t t = 0; t < len; ++t) dst[t] = static_cast<scalar_t>(src[t]);
   };
   if (S == 1) {
     at::parallel_for(0, in.B, std::max<int64_t>(1, 16384 / C), [&](int64_t nb, int64_t ne) {
@@ -249,15 +315,20 @@ void grad_pass(const McInput<scalar_t>& in, const double* A, const double* Bc, d
           std::fill(gr, gr + C, scalar_t(0));
           continue;
         }
-        const double* a = A + static_cast<int64_t>(y) * C;
-        const double* b = Bc + static_cast<int64_t>(y) * C;
         for (int64_t cb = 0; cb < C; cb += kTile) {
           const int64_t len = std::min(C - cb, kTile);
           activate_tile<ACT>(in.x + n * C + cb, len, buf, dbuf);
-          for (int64_t t = 0; t < len; ++t) {
-            const int64_t c = cb + t;
-            gr[c] = static_cast<scalar_t>(dl(buf[t], c == y, a[c], b[c]) * static_cast<double>(dbuf[t]));
+          if constexpr (EXP) {
+            for (int64_t t = 0; t < len; ++t) {
+              const int64_t c = cb + t;
+              const McCoef k{ad[c], bd[c], ao[c], bo[c]};
+              dbuf[t] = static_cast<T>(mc_grad_exp(static_cast<double>(buf[t]), c == y, r[n], m, k) *
+                                       static_cast<double>(dbuf[t]));
+            }
+          } else {
+            mc_grad_row(buf, dbuf, len, y - cb, r[n], ad + cb, bd + cb, ao + cb, bo + cb);
           }
+          store(dbuf, len, gr + cb);
         }
       }
     });
@@ -267,18 +338,23 @@ void grad_pass(const McInput<scalar_t>& in, const double* A, const double* Bc, d
     T buf[kTile], dbuf[kTile];
     for (int64_t p = pb; p < pe; ++p) {
       const int64_t bi = p / C, c = p % C;
-      const double* a = A + c * C;
-      const double* b = Bc + c * C;
+      const McCoef k{ad[c], bd[c], ao[c], bo[c]};
       for (int64_t s0 = 0; s0 < S; s0 += kTile) {
         const int64_t len = std::min(S - s0, kTile);
         activate_tile<ACT>(in.x + p * S + s0, len, buf, dbuf);
         const int32_t* ys = in.y + bi * S + s0;
-        scalar_t* gs = g + p * S + s0;
-        for (int64_t t = 0; t < len; ++t) {
-          const int32_t y = ys[t];
-          gs[t] = y < 0 ? scalar_t(0)
-                        : static_cast<scalar_t>(dl(buf[t], y == c, a[y], b[y]) * static_cast<double>(dbuf[t]));
+        const double* rs = r + bi * S + s0;
+        if constexpr (EXP) {
+          for (int64_t t = 0; t < len; ++t) {
+            const int32_t y = ys[t];
+            dbuf[t] = y < 0 ? T(0)
+                            : static_cast<T>(mc_grad_exp(static_cast<double>(buf[t]), y == c, rs[t], m, k) *
+                                             static_cast<double>(dbuf[t]));
+          }
+        } else {
+          mc_grad_column(buf, dbuf, ys, rs, len, static_cast<int32_t>(c), k);
         }
+        store(dbuf, len, g + p * S + s0);
       }
     }
   });
@@ -288,14 +364,15 @@ void grad_pass(const McInput<scalar_t>& in, const double* A, const double* Bc, d
 // Column i: positives u = m - x (weight 1), negatives z with weight w_{i, y}; the pair is active iff
 // u + z > 0. Returns scale * L_i and writes scale * dL/dx * act'(x) into g at column i.
 template <McActivation ACT, typename scalar_t>
-double hinge_column(const McInput<scalar_t>& in, int64_t i, const double* N, double Ntot, McMode mode,
+double hinge_column(const McInput<scalar_t>& in, int64_t i, const double* N, double Ntot, double Cb, McMode mode,
                     double m, double scale, scalar_t* g) {
   using T = acc_t<scalar_t>;
   const int64_t C = in.C, ns = in.B * in.S;
-  const double W = mc_negative_total(mode, C, i, N, Ntot);
-  const bool active = scale != 0.0 && N[i] > 0.0 && W > 0.0;
+  const McColumn col = mc_column(mode, N[i], Ntot, Cb, scale);
+  const bool active = col.active;
   std::vector<double> w_of(C);
-  for (int64_t j = 0; j < C; ++j) w_of[j] = j == i ? 0.0 : mc_pair_weight(mode, N[i], N[j], Ntot);
+  for (int64_t j = 0; j < C; ++j)
+    w_of[j] = j == i || !(N[j] > 0.0) ? 0.0 : mc_sample_weight(mode, N[j]) * col.kappa;
   auto visit_column = [&](const auto& f) { for_each_value<ACT>(in, 0, ns, i, i + 1, f); };
 
   std::vector<double> pos;
@@ -356,12 +433,12 @@ double hinge_column(const McInput<scalar_t>& in, int64_t i, const double* N, dou
 }
 
 template <McActivation ACT, typename scalar_t>
-double hinge_all(const McInput<scalar_t>& in, const double* N, double Ntot, McMode mode, double m,
+double hinge_all(const McInput<scalar_t>& in, const double* N, double Ntot, double Cb, McMode mode, double m,
                  double scale, scalar_t* g) {
   const int64_t C = in.C;
   std::vector<double> Lcol(C, 0.0);
   at::parallel_for(0, C, 1, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) Lcol[i] = hinge_column<ACT>(in, i, N, Ntot, mode, m, scale, g);
+    for (int64_t i = b; i < e; ++i) Lcol[i] = hinge_column<ACT>(in, i, N, Ntot, Cb, mode, m, scale, g);
   });
   double L = 0.0;
   for (double v : Lcol) L += v;
@@ -369,48 +446,41 @@ double hinge_all(const McInput<scalar_t>& in, const double* N, double Ntot, McMo
 }
 
 // ---------------------------------------------------------------- square, linear, exp: driver
+// One pass of column stats (O(C) memory), an O(C) epilogue, one gradient pass.
 template <McActivation ACT, typename scalar_t>
-double table_loss(const McInput<scalar_t>& in, McSurrogate sur, const double* N, double Ntot, McMode mode,
-                  double m, double scale, scalar_t* g) {
-  // The tables are built row-major ([label][column], contiguous along a row of scores) and
-  // transposed for the epilogue, which then walks each column contiguously; its coefficients come
-  // out column-major, the layout the NCHW gradient pass wants (rows are transposed back for S = 1).
-  const int64_t C = in.C;
-  const auto f64 = at::TensorOptions().dtype(at::kDouble);
-  at::Tensor At = at::empty({C, C}, f64), Bt = at::empty({C, C}, f64);
-  std::vector<double> Lcol(C, 0.0);
-  const int64_t grain = std::max<int64_t>(1, 4096 / C);
-  double* a = At.data_ptr<double>();
-  double* b = Bt.data_ptr<double>();
-  if (sur == McSurrogate::Exp) {
-    at::Tensor T = at::empty({C, C, 2}, f64);
-    LseCell* cells = reinterpret_cast<LseCell*>(T.data_ptr<double>());
-    std::fill(cells, cells + C * C, lse_empty());
-    exp_tables<ACT>(in, m, cells);
-    const at::Tensor Tt = T.transpose(0, 1).contiguous();
-    const LseCell* tt = reinterpret_cast<const LseCell*>(Tt.data_ptr<double>());
-    at::parallel_for(0, C, grain, [&](int64_t ib, int64_t ie) {
-      for (int64_t i = ib; i < ie; ++i) Lcol[i] = mc_exp_column(mode, C, i, N, Ntot, tt, m, scale, a, b, 1, C);
-    });
+double column_loss(const McInput<scalar_t>& in, McSurrogate sur, const double* N, double Ntot, double Cb,
+                   McMode mode, double m, double scale, scalar_t* g) {
+  const int64_t C = in.C, ns = in.B * in.S;
+  const bool ex = sur == McSurrogate::Exp;
+  const std::vector<double> r = sample_weights(in.y, ns, N, mode, ex);
+  std::vector<double> cf(static_cast<size_t>(4 * C)), Lcol(static_cast<size_t>(C));
+  auto put = [&](int64_t i, const McCoef& k) {
+    cf[i] = k.ad;
+    cf[C + i] = k.bd;
+    cf[2 * C + i] = k.ao;
+    cf[3 * C + i] = k.bo;
+  };
+  if (ex) {
+    std::vector<LseCell> pos(static_cast<size_t>(C)), neg(static_cast<size_t>(C));
+    exp_stats<ACT>(in, r.data(), m, pos.data(), neg.data());
+    for (int64_t i = 0; i < C; ++i) {
+      McCoef k;
+      Lcol[i] = mc_exp_column(mc_column(mode, N[i], Ntot, Cb, scale), pos[i], neg[i], m, scale, &k);
+      put(i, k);
+    }
   } else {
-    at::Tensor T1 = at::zeros({C, C}, f64), T2 = at::zeros({C, C}, f64);
-    moment_tables<ACT>(in, T1.data_ptr<double>(), T2.data_ptr<double>());
-    const at::Tensor T1t = T1.t().contiguous(), T2t = T2.t().contiguous();
-    const double* t1 = T1t.data_ptr<double>();
-    const double* t2 = T2t.data_ptr<double>();
-    at::parallel_for(0, C, grain, [&](int64_t ib, int64_t ie) {
-      for (int64_t i = ib; i < ie; ++i)
-        Lcol[i] = mc_moment_column(sur, mode, C, i, N, Ntot, t1, t2, m, scale, a, b, 1, C);
-    });
+    std::vector<double> st(static_cast<size_t>(4 * C));
+    moment_stats<ACT>(in, r.data(), st.data());
+    for (int64_t i = 0; i < C; ++i) {
+      McCoef k;
+      Lcol[i] = mc_moment_column(sur, mc_column(mode, N[i], Ntot, Cb, scale), N[i], st[i], st[C + i], st[2 * C + i],
+                                 st[3 * C + i], m, scale, &k);
+      put(i, k);
+    }
   }
   if (g) {
-    at::Tensor A = At, B = Bt;
-    if (in.S == 1) {
-      A = At.t().contiguous();
-      B = Bt.t().contiguous();
-    }
-    if (sur == McSurrogate::Exp) grad_pass<ACT, true>(in, A.data_ptr<double>(), B.data_ptr<double>(), m, g);
-    else grad_pass<ACT, false>(in, A.data_ptr<double>(), B.data_ptr<double>(), m, g);
+    if (ex) grad_pass<ACT, true>(in, cf.data(), r.data(), m, g);
+    else grad_pass<ACT, false>(in, cf.data(), r.data(), m, g);
   }
   double L = 0.0;
   for (double v : Lcol) L += v;
@@ -445,8 +515,8 @@ std::tuple<at::Tensor, at::Tensor> multiclass_auc_loss_cpu(
     const double* N = lab.counts.data();
     auto run = [&](auto act_tag) {
       constexpr McActivation ACT = decltype(act_tag)::value;
-      return sur == McSurrogate::Hinge ? hinge_all<ACT>(in, N, Ntot, mode, margin, scale, g)
-                                       : table_loss<ACT>(in, sur, N, Ntot, mode, margin, scale, g);
+      return sur == McSurrogate::Hinge ? hinge_all<ACT>(in, N, Ntot, Cb, mode, margin, scale, g)
+                                       : column_loss<ACT>(in, sur, N, Ntot, Cb, mode, margin, scale, g);
     };
     L = act == McActivation::Sigmoid
             ? run(std::integral_constant<McActivation, McActivation::Sigmoid>{})

@@ -1,9 +1,10 @@
 // CUDA kernels of the multiclass / pixel AUC loss (math in common/multiclass_math.h).
-// Stats: samples are pre-sorted by label (the glue does a stable sort), so each (label j, column c)
-// table cell is a reduction over one contiguous segment of `order`; a block reduces one part of one
-// segment in a fixed order and a second kernel sums the parts in order: deterministic, no atomics.
+// Stats: the weights factorise (w_ij = rho_j kappa_i), so each column needs four numbers; a block
+// reduces one part of the samples for its columns in a fixed order and a second kernel combines the
+// parts in order: deterministic, no atomics, O(G C) scratch (no C x C table, no sort).
 //   S == 1 ((N, C) rows): threads run along columns (coalesced), each sums its column sequentially.
-//   S > 1 (NCHW): threads stride along the segment, then a fixed-shape block tree reduction.
+//   S > 1 (NCHW): a block per (column, part), threads stride along the pixels, then a fixed-shape
+//   block tree reduction.
 // Epilogue: one thread per column. Gradient: one thread per element, written in the scores' layout.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -31,34 +32,41 @@ __device__ __forceinline__ void st(__nv_bfloat16* p, int64_t i, double v) {
   p[i] = __float2bfloat16(static_cast<float>(v));
 }
 
-// Running accumulator of one table cell: (sum v, sum v^2) or a log-sum-exp cell.
+// Running stats of one column: (u1, u2, d1, d2), or the (positive, negative) log-sum-exp cells.
 struct Acc {
-  double a, b;
+  double v[4];
 };
 template <bool EXP>
 __device__ __forceinline__ Acc acc_empty() {
-  return EXP ? Acc{-INFINITY, 0.0} : Acc{0.0, 0.0};
+  return EXP ? Acc{{-INFINITY, 0.0, -INFINITY, 0.0}} : Acc{{0.0, 0.0, 0.0, 0.0}};
 }
+// Adds the activated score v of column c of a sample with label y (>= 0) and weight r.
 template <bool EXP>
-__device__ __forceinline__ void acc_add(Acc& s, double v, bool diag, double m) {
+__device__ __forceinline__ void acc_add(Acc& s, double v, bool diag, double r, double m) {
   if (EXP) {
-    LseCell c{s.a, s.b};
-    lse_add(c, mc_exp_key(v, diag, m));
-    s = Acc{c.M, c.E};
+    LseCell cell = diag ? LseCell{s.v[0], s.v[1]} : LseCell{s.v[2], s.v[3]};
+    lse_add(cell, diag ? -m * v : m * v + r);
+    s.v[diag ? 0 : 2] = cell.M;
+    s.v[diag ? 1 : 3] = cell.E;
+  } else if (diag) {
+    s.v[2] += v;
+    s.v[3] += v * v;
   } else {
-    s.a += v;
-    s.b += v * v;
+    s.v[0] += r * v;
+    s.v[1] += r * v * v;
   }
 }
 template <bool EXP>
 __device__ __forceinline__ void acc_merge(Acc& s, const Acc& o) {
   if (EXP) {
-    LseCell c{s.a, s.b};
-    lse_merge(c, LseCell{o.a, o.b});
-    s = Acc{c.M, c.E};
+    for (int h = 0; h < 4; h += 2) {
+      LseCell c{s.v[h], s.v[h + 1]};
+      lse_merge(c, LseCell{o.v[h], o.v[h + 1]});
+      s.v[h] = c.M;
+      s.v[h + 1] = c.E;
+    }
   } else {
-    s.a += o.a;
-    s.b += o.b;
+    for (int q = 0; q < 4; ++q) s.v[q] += o.v[q];
   }
 }
 
@@ -70,96 +78,85 @@ __device__ __forceinline__ double act_value(const T* x, int64_t e, McActivation 
   return static_cast<double>(v);
 }
 
-__device__ __forceinline__ void part_range(const int64_t* offsets, int64_t j, int64_t g, int64_t G, int64_t* lo,
-                                           int64_t* hi) {
-  const int64_t s0 = offsets[j], len = offsets[j + 1] - s0;
-  *lo = s0 + len * g / G;
-  *hi = s0 + len * (g + 1) / G;
-}
-
-// part layout: [g][cell] pairs (a, b), cell = j * C + c.
-__device__ __forceinline__ void write_part(double* part, int64_t g, int64_t cell, int64_t cells, const Acc& s) {
-  part[(g * cells + cell) * 2] = s.a;
-  part[(g * cells + cell) * 2 + 1] = s.b;
+// part layout: [g][q][c]
+__device__ __forceinline__ void write_part(double* part, int64_t g, int64_t c, int64_t C, const Acc& s) {
+  for (int q = 0; q < 4; ++q) part[(g * 4 + q) * C + c] = s.v[q];
 }
 
 template <typename T, bool EXP>
-__global__ void stats_rows_kernel(const T* x, const int64_t* order, const int64_t* offsets, int64_t C, int64_t G,
+__global__ void stats_rows_kernel(const T* x, const int32_t* y32, const double* r, int64_t Ns, int64_t C, int64_t G,
                                   McActivation act, double m, double* part) {
-  const int64_t nct = (C + kThreads - 1) / kThreads;
-  int64_t idx = blockIdx.x;
-  const int64_t g = idx % G;
-  idx /= G;
-  const int64_t ct = idx % nct, j = idx / nct;
+  const int64_t g = blockIdx.x % G, ct = blockIdx.x / G;
   const int64_t c = ct * kThreads + threadIdx.x;
   if (c >= C) return;
-  int64_t lo, hi;
-  part_range(offsets, j, g, G, &lo, &hi);
+  const int64_t lo = Ns * g / G, hi = Ns * (g + 1) / G;
   Acc s = acc_empty<EXP>();
-  for (int64_t r = lo; r < hi; ++r) acc_add<EXP>(s, act_value(x, order[r] * C + c, act), j == c, m);
-  write_part(part, g, j * C + c, C * C, s);
+  for (int64_t n = lo; n < hi; ++n) {
+    const int32_t y = y32[n];
+    if (y >= 0) acc_add<EXP>(s, act_value(x, n * C + c, act), y == c, r[n], m);
+  }
+  write_part(part, g, c, C, s);
 }
 
 template <typename T, bool EXP>
-__global__ void stats_pixels_kernel(const T* x, const int64_t* order, const int64_t* offsets, int64_t C, int64_t S,
+__global__ void stats_pixels_kernel(const T* x, const int32_t* y32, const double* r, int64_t Ns, int64_t C, int64_t S,
                                     int64_t G, McActivation act, double m, double* part) {
-  __shared__ double sa[kThreads], sb[kThreads];
-  int64_t idx = blockIdx.x;
-  const int64_t g = idx % G;
-  idx /= G;
-  const int64_t c = idx % C, j = idx / C;
-  int64_t lo, hi;
-  part_range(offsets, j, g, G, &lo, &hi);
+  __shared__ Acc sh[kThreads];
+  const int64_t g = blockIdx.x % G, c = blockIdx.x / G;
+  const int64_t lo = Ns * g / G, hi = Ns * (g + 1) / G;
   Acc s = acc_empty<EXP>();
-  for (int64_t r = lo + threadIdx.x; r < hi; r += kThreads) {
-    const int64_t n = order[r], b = n / S, sp = n % S;
-    acc_add<EXP>(s, act_value(x, (b * C + c) * S + sp, act), j == c, m);
+  for (int64_t n = lo + threadIdx.x; n < hi; n += kThreads) {
+    const int32_t y = y32[n];
+    if (y >= 0) {
+      const int64_t b = n / S, sp = n % S;
+      acc_add<EXP>(s, act_value(x, (b * C + c) * S + sp, act), y == c, r[n], m);
+    }
   }
-  sa[threadIdx.x] = s.a;
-  sb[threadIdx.x] = s.b;
+  sh[threadIdx.x] = s;
   __syncthreads();
   for (int w = kThreads / 2; w > 0; w /= 2) {  // fixed-shape tree: deterministic
     if (threadIdx.x < w) {
-      Acc o{sa[threadIdx.x + w], sb[threadIdx.x + w]};
-      Acc t{sa[threadIdx.x], sb[threadIdx.x]};
-      acc_merge<EXP>(t, o);
-      sa[threadIdx.x] = t.a;
-      sb[threadIdx.x] = t.b;
+      Acc t = sh[threadIdx.x];
+      acc_merge<EXP>(t, sh[threadIdx.x + w]);
+      sh[threadIdx.x] = t;
     }
     __syncthreads();
   }
-  if (threadIdx.x == 0) write_part(part, g, j * C + c, C * C, Acc{sa[0], sb[0]});
+  if (threadIdx.x == 0) write_part(part, g, c, C, sh[0]);
 }
 
-// T (moments: [sum v | sum v^2], exp: interleaved (M, E) cells) from the G parts, in part order.
+// stats[q * C + c] from the G parts, in part order.
 template <bool EXP>
-__global__ void reduce_parts_kernel(const double* part, int64_t cells, int64_t G, double* T) {
-  for (int64_t cell = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; cell < cells;
-       cell += int64_t(gridDim.x) * blockDim.x) {
-    Acc s = acc_empty<EXP>();
-    for (int64_t g = 0; g < G; ++g) acc_merge<EXP>(s, Acc{part[(g * cells + cell) * 2], part[(g * cells + cell) * 2 + 1]});
-    if (EXP) {
-      T[cell * 2] = s.a;
-      T[cell * 2 + 1] = s.b;
-    } else {
-      T[cell] = s.a;
-      T[cells + cell] = s.b;
-    }
+__global__ void reduce_parts_kernel(const double* part, int64_t C, int64_t G, double* stats) {
+  const int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (c >= C) return;
+  Acc s = acc_empty<EXP>();
+  for (int64_t g = 0; g < G; ++g) {
+    Acc o;
+    for (int q = 0; q < 4; ++q) o.v[q] = part[(g * 4 + q) * C + c];
+    acc_merge<EXP>(s, o);
   }
+  for (int q = 0; q < 4; ++q) stats[q * C + c] = s.v[q];
 }
 
 __global__ void epilogue_kernel(McSurrogate sur, McMode mode, McNorm norm, int64_t C, const double* N,
-                                const double* T, double m, double* A, double* B, double* Lcol) {
+                                const double* st, double m, double* coef, double* Lcol) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i >= C) return;
   double Cb, Ntot;
   mc_class_totals(C, N, &Cb, &Ntot);
   const double scale = mc_scale(mode, norm, C, Cb);
+  const McColumn col = mc_column(mode, N[i], Ntot, Cb, scale);
+  McCoef cf;
   if (sur == McSurrogate::Exp) {
-    Lcol[i] = mc_exp_column(mode, C, i, N, Ntot, reinterpret_cast<const LseCell*>(T), m, scale, A, B, C, 1);
+    Lcol[i] = mc_exp_column(col, LseCell{st[i], st[C + i]}, LseCell{st[2 * C + i], st[3 * C + i]}, m, scale, &cf);
   } else {
-    Lcol[i] = mc_moment_column(sur, mode, C, i, N, Ntot, T, T + C * C, m, scale, A, B, C, 1);
+    Lcol[i] = mc_moment_column(sur, col, N[i], st[i], st[C + i], st[2 * C + i], st[3 * C + i], m, scale, &cf);
   }
+  coef[i] = cf.ad;
+  coef[C + i] = cf.bd;
+  coef[2 * C + i] = cf.ao;
+  coef[3 * C + i] = cf.bo;
 }
 
 __global__ void sum_kernel(const double* Lcol, int64_t C, double* loss) {
@@ -171,22 +168,23 @@ __global__ void sum_kernel(const double* Lcol, int64_t C, double* loss) {
 }
 
 template <typename T, bool EXP>
-__global__ void grad_kernel(const T* x, const int32_t* y32, const double* A, const double* B, int64_t total,
+__global__ void grad_kernel(const T* x, const int32_t* y32, const double* r, const double* coef, int64_t total,
                             int64_t C, int64_t S, McActivation act, double m, T* g) {
   using F = decltype(ld(x, 0));
   for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < total; e += int64_t(gridDim.x) * blockDim.x) {
     const int64_t sp = e % S, t = e / S;
     const int64_t c = t % C, b = t / C;
-    const int32_t y = y32[b * S + sp];
+    const int64_t n = b * S + sp;
+    const int32_t y = y32[n];
     if (y < 0) {
       st(g, e, 0.0);
       continue;
     }
     F v, dv;
     mc_activate<F>(act, ld(x, e), &v, &dv);
-    const int64_t cell = static_cast<int64_t>(y) * C + c;
+    const McCoef cf{coef[c], coef[C + c], coef[2 * C + c], coef[3 * C + c]};
     const double vd = static_cast<double>(v);
-    const double dl = EXP ? mc_grad_exp(mc_exp_key(vd, y == c, m), A[cell], B[cell]) : mc_grad_moment(vd, A[cell], B[cell]);
+    const double dl = EXP ? mc_grad_exp(vd, y == c, r[n], m, cf) : mc_grad_moment(vd, y == c, r[n], cf);
     st(g, e, dl * static_cast<double>(dv));
   }
 }
@@ -205,44 +203,46 @@ void with_dtype(McDtype dtype, const F& f) {
 
 }  // namespace
 
-int64_t mc_stats_parts(int64_t C, int64_t S) {
-  if (S == 1) return 1;
-  return std::max<int64_t>(1, std::min<int64_t>(8, (int64_t(1) << 22) / (C * C)));
+int64_t mc_stats_parts(int64_t Ns, int64_t C, int64_t S) {
+  // enough blocks to fill a GPU: rows ~ 1k samples per part, pixels ~ 16 per thread per part
+  const int64_t per = S == 1 ? 1024 : 16 * kThreads;
+  const int64_t want = S == 1 ? std::max<int64_t>(1, 2048 / ((C + kThreads - 1) / kThreads)) : std::max<int64_t>(1, 2048 / C);
+  return std::max<int64_t>(1, std::min<int64_t>(want, (Ns + per - 1) / per));
 }
 
-void mc_stats_launch(McDtype dtype, const void* x, const int64_t* order, const int64_t* offsets, int64_t C,
-                     int64_t S, int64_t G, int activation, bool exp_tables, double margin, double* part, double* T,
+void mc_stats_launch(McDtype dtype, const void* x, const int32_t* y32, const double* r, int64_t Bn, int64_t C,
+                     int64_t S, int64_t G, int activation, bool exp_stats, double margin, double* part, double* stats,
                      cudaStream_t stream) {
   const McActivation act = static_cast<McActivation>(activation);
-  const int64_t cells = C * C;
+  const int64_t Ns = Bn * S;
   with_dtype(dtype, [&](auto* tag) {
     using T_ = std::remove_pointer_t<decltype(tag)>;
     const T_* xs = static_cast<const T_*>(x);
     if (S == 1) {
-      const int64_t blocks = C * ((C + kThreads - 1) / kThreads) * G;
-      if (exp_tables) stats_rows_kernel<T_, true><<<blocks, kThreads, 0, stream>>>(xs, order, offsets, C, G, act, margin, part);
-      else stats_rows_kernel<T_, false><<<blocks, kThreads, 0, stream>>>(xs, order, offsets, C, G, act, margin, part);
+      const int64_t blocks = ((C + kThreads - 1) / kThreads) * G;
+      if (exp_stats) stats_rows_kernel<T_, true><<<blocks, kThreads, 0, stream>>>(xs, y32, r, Ns, C, G, act, margin, part);
+      else stats_rows_kernel<T_, false><<<blocks, kThreads, 0, stream>>>(xs, y32, r, Ns, C, G, act, margin, part);
     } else {
-      const int64_t blocks = cells * G;
-      if (exp_tables) stats_pixels_kernel<T_, true><<<blocks, kThreads, 0, stream>>>(xs, order, offsets, C, S, G, act, margin, part);
-      else stats_pixels_kernel<T_, false><<<blocks, kThreads, 0, stream>>>(xs, order, offsets, C, S, G, act, margin, part);
+      const int64_t blocks = C * G;
+      if (exp_stats) stats_pixels_kernel<T_, true><<<blocks, kThreads, 0, stream>>>(xs, y32, r, Ns, C, S, G, act, margin, part);
+      else stats_pixels_kernel<T_, false><<<blocks, kThreads, 0, stream>>>(xs, y32, r, Ns, C, S, G, act, margin, part);
     }
   });
-  if (exp_tables) reduce_parts_kernel<true><<<grid_for(cells), kThreads, 0, stream>>>(part, cells, G, T);
-  else reduce_parts_kernel<false><<<grid_for(cells), kThreads, 0, stream>>>(part, cells, G, T);
+  if (exp_stats) reduce_parts_kernel<true><<<grid_for(C), kThreads, 0, stream>>>(part, C, G, stats);
+  else reduce_parts_kernel<false><<<grid_for(C), kThreads, 0, stream>>>(part, C, G, stats);
 }
 
-void mc_epilogue_launch(int surrogate, int mode, int normalization, int64_t C, const double* counts, const double* T,
-                        double margin, double* A, double* B, double* loss_per_class, double* loss,
+void mc_epilogue_launch(int surrogate, int mode, int normalization, int64_t C, const double* counts,
+                        const double* stats, double margin, double* coef, double* loss_per_class, double* loss,
                         cudaStream_t stream) {
   epilogue_kernel<<<grid_for(C), kThreads, 0, stream>>>(static_cast<McSurrogate>(surrogate), static_cast<McMode>(mode),
-                                                        static_cast<McNorm>(normalization), C, counts, T, margin, A, B,
-                                                        loss_per_class);
+                                                        static_cast<McNorm>(normalization), C, counts, stats, margin,
+                                                        coef, loss_per_class);
   sum_kernel<<<1, 1, 0, stream>>>(loss_per_class, C, loss);
 }
 
-void mc_grad_launch(McDtype dtype, const void* x, const int32_t* y32, const double* A, const double* B, int64_t Bn,
-                    int64_t C, int64_t S, int activation, bool exp_tables, double margin, void* g,
+void mc_grad_launch(McDtype dtype, const void* x, const int32_t* y32, const double* r, const double* coef, int64_t Bn,
+                    int64_t C, int64_t S, int activation, bool exp_stats, double margin, void* g,
                     cudaStream_t stream) {
   const McActivation act = static_cast<McActivation>(activation);
   const int64_t total = Bn * C * S;
@@ -250,8 +250,8 @@ void mc_grad_launch(McDtype dtype, const void* x, const int32_t* y32, const doub
     using T_ = std::remove_pointer_t<decltype(tag)>;
     const T_* xs = static_cast<const T_*>(x);
     T_* gs = static_cast<T_*>(g);
-    if (exp_tables) grad_kernel<T_, true><<<grid_for(total), kThreads, 0, stream>>>(xs, y32, A, B, total, C, S, act, margin, gs);
-    else grad_kernel<T_, false><<<grid_for(total), kThreads, 0, stream>>>(xs, y32, A, B, total, C, S, act, margin, gs);
+    if (exp_stats) grad_kernel<T_, true><<<grid_for(total), kThreads, 0, stream>>>(xs, y32, r, coef, total, C, S, act, margin, gs);
+    else grad_kernel<T_, false><<<grid_for(total), kThreads, 0, stream>>>(xs, y32, r, coef, total, C, S, act, margin, gs);
   });
 }
 

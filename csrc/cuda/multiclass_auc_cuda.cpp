@@ -1,6 +1,6 @@
 // CUDA glue of the multiclass / pixel AUC loss: argument checks (shared with the CPU path), label
-// validation (one host sync for the verdict), the stable sort of samples by label (ATen, CUB
-// underneath), and the launches of multiclass_auc.cu. The exact hinge runs on ATen ops here: one
+// validation (one host sync for the verdict), the per-sample weights (ATen), and the launches of
+// multiclass_auc.cu. The exact hinge runs on ATen ops here: one
 // segmented sort of all columns at once (a (C, N) transposed copy, O(N C) memory), suffix sums and
 // batched searchsorted; no loop over classes.
 #include <ATen/ATen.h>
@@ -132,33 +132,32 @@ std::tuple<at::Tensor, at::Tensor> multiclass_auc_loss_cuda(
     return {L.to(scores.scalar_type()), grad};
   }
 
-  // samples sorted by label (stable): label j occupies [offsets[j], offsets[j + 1])
-  const at::Tensor key = at::where(valid, ylong, at::full({}, C, ylong.options()));
-  const at::Tensor order = std::get<1>(key.sort(/*stable=*/true, 0, false)).contiguous();
-  const at::Tensor offsets = at::cat({at::zeros({1}, ylong.options()), counts.to(at::kLong).cumsum(0)}).contiguous();
-  const int64_t G = cuda::mc_stats_parts(C, sh.S);
-  at::Tensor part = at::empty({G * 2 * C * C}, f64), T = at::empty({2 * C * C}, f64);
-  at::Tensor A = at::empty({C * C}, f64), B = at::empty({C * C}, f64);
+  // per-sample weights: rho_{y} (square, linear) or log rho_{y} (exp), 0 where ignored
+  const bool ex = sur == McSurrogate::Exp;
+  at::Tensor rho = mode == McMode::Ovo ? counts.reciprocal() : at::ones_like(counts);
+  if (ex) rho = rho.log();
+  const at::Tensor r = at::where(valid, rho.index_select(0, ylong.clamp_min(0)), at::zeros({}, f64)).contiguous();
+  const int64_t G = cuda::mc_stats_parts(ns, C, sh.S);
+  at::Tensor part = at::empty({G * 4 * C}, f64), stats = at::empty({4 * C}, f64), coef = at::empty({4 * C}, f64);
   at::Tensor Lcol = at::empty({C}, f64), loss = at::empty({1}, f64);
   const cuda::McDtype dt = mc_dtype(scores.scalar_type());
-  const bool ex = sur == McSurrogate::Exp;
   if (ns > 0) {
-    cuda::mc_stats_launch(dt, scores.data_ptr(), order.data_ptr<int64_t>(), offsets.data_ptr<int64_t>(), C, sh.S, G,
-                          static_cast<int>(act), ex, margin, part.data_ptr<double>(), T.data_ptr<double>(), stream);
+    cuda::mc_stats_launch(dt, scores.data_ptr(), y32.data_ptr<int32_t>(), r.data_ptr<double>(), sh.B, C, sh.S, G,
+                          static_cast<int>(act), ex, margin, part.data_ptr<double>(), stats.data_ptr<double>(), stream);
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   } else {
-    T.zero_();
-    if (ex) T.view({C * C, 2}).select(1, 0).fill_(-std::numeric_limits<double>::infinity());
+    stats.zero_();
+    if (ex) stats.view({4, C}).index_fill_(0, at::tensor({0, 2}, ylong.options()), -std::numeric_limits<double>::infinity());
   }
   cuda::mc_epilogue_launch(static_cast<int>(sur), static_cast<int>(mode), static_cast<int>(norm), C,
-                           counts.data_ptr<double>(), T.data_ptr<double>(), margin, A.data_ptr<double>(),
-                           B.data_ptr<double>(), Lcol.data_ptr<double>(), loss.data_ptr<double>(), stream);
+                           counts.data_ptr<double>(), stats.data_ptr<double>(), margin, coef.data_ptr<double>(),
+                           Lcol.data_ptr<double>(), loss.data_ptr<double>(), stream);
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   at::Tensor grad = at::empty({0}, scores.options());
   if (compute_grad) {
     grad = at::empty(scores.sizes(), scores.options());
     if (grad.numel() > 0) {
-      cuda::mc_grad_launch(dt, scores.data_ptr(), y32.data_ptr<int32_t>(), A.data_ptr<double>(), B.data_ptr<double>(),
+      cuda::mc_grad_launch(dt, scores.data_ptr(), y32.data_ptr<int32_t>(), r.data_ptr<double>(), coef.data_ptr<double>(),
                            sh.B, C, sh.S, static_cast<int>(act), ex, margin, grad.data_ptr(), stream);
       C10_CUDA_KERNEL_LAUNCH_CHECK();
     }

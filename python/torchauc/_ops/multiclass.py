@@ -1,6 +1,6 @@
 """multiclass_auc_loss: fake impl and autograd.
 
-The op is fused: one call returns the loss and d loss / d scores (computed from the C x C tables in
+The op is fused: one call returns the loss and d loss / d scores (computed from O(C) column stats in
 the same call), so backward only scales the saved gradient by the incoming one. Differentiable once."""
 import torch
 
@@ -27,7 +27,19 @@ def _backward(ctx, g_loss, _g_grad):
             "torchauc.functional.multiclass_auc_loss or pixel_auc_loss, which ask for gradients when needed"
         )
     (grad,) = ctx.saved_tensors
+    if _is_one(g_loss):
+        # Hand the saved buffer over as is: autograd's AccumulateGrad takes it without a copy when the
+        # graph is freed (and copies it itself when the graph is retained), so the common
+        # `loss.backward()` allocates no second N x C tensor.
+        return grad, None, None, None, None, None, None, None, None
     return g_loss * grad, None, None, None, None, None, None, None, None
+
+
+def _is_one(g):
+    """True when the incoming gradient is exactly 1, checked only on plain (eager, not traced) CPU tensors,
+    where that costs no device sync and guards on no data."""
+    return (type(g) is torch.Tensor and g.device.type == "cpu" and g.numel() == 1 and not g.requires_grad
+            and bool(g == 1))
 
 
 torch.library.register_autograd(_OP, _backward, setup_context=_setup_context)
