@@ -94,8 +94,8 @@ def multiclass_auc_loss(
     Classes absent from the batch (after ``ignore_index``) add no term and are not counted in C_b;
     fewer than two classes present gives loss 0 with zero gradient. NaN scores give a NaN loss.
     Returns a 0-dim tensor of the scores' dtype (accumulated in float64 on CPU). Differentiable once.
-    Memory beyond the inputs: O(C^2) tables plus the gradient (square, exp, linear); the hinge sorts
-    one column at a time per thread (O(N) per thread).
+    Memory beyond the inputs: O(C) column statistics and 8 bytes per sample, plus the gradient
+    (square, exp, linear); the hinge sorts one column at a time per thread (O(N) per thread).
     """
     V.tensor(scores, "scores")
     V.tensor(labels, "labels")
