@@ -4,7 +4,9 @@
 //  * pauc_exp_rows / pauc_exp_cols: per-positive and per-negative sums of exp(l_ij / lambda) for the
 //    LibAUC-compatible DRO/KL losses, tiled with O(n) memory and a per-row max shift (no overflow).
 //    Both classes are radix-sorted first so that only active pairs (l > 0) are visited: the
-//    inactive ones (l = l' = 0) are counted, not summed.
+//    inactive ones (l = l' = 0) are counted, not summed. For float inputs the sorted classes are cut
+//    into blocks and every all-active block pair that is big enough is summed in O(|I| + |J|) by the
+//    factored expansion of csrc/cpu/pauc_expand.h (double); float64 inputs stay pair by pair.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
