@@ -57,6 +57,15 @@ inline bool expansion_ok(PaucSurrogate s, double il, double D0, double wI, doubl
   return v <= 80.0;
 }
 
+// Fraction of members in blocks big enough (>= 48) for an expansion to pay; when the product for
+// the two classes is small, most pairs would be summed directly anyway and the plain pair loop is
+// cheaper than iterating many tiny block pairs.
+inline double pauc_block_coverage(const std::vector<PaucBlock>& blocks, int64_t n) {
+  int64_t big = 0;
+  for (const PaucBlock& q : blocks) big += (q.e - q.b >= 48) ? q.e - q.b : 0;
+  return n > 0 ? static_cast<double>(big) / static_cast<double>(n) : 0.0;
+}
+
 // Coefficients (2 il)^p / p!, p = 0..kOrder.
 inline void pauc_taylor(double il, double* cp) {
   cp[0] = 1.0;
