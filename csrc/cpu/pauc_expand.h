@@ -49,9 +49,10 @@ inline double pauc_block_width(PaucSurrogate s, double il) {
 }
 
 // The factor exponents stay moderate (|il (2 D0 b + b^2)| <= 80), so U_i V_j neither overflows nor
-// loses more than exp(-665) absolutely; and the pair is big enough for the expansion to pay.
+// loses more than exp(-665) absolutely; il is moderate (finite Taylor coefficients, no inf - inf in
+// the exponents); and the pair is big enough for the expansion to pay.
 inline bool expansion_ok(PaucSurrogate s, double il, double D0, double wI, double wJ, int64_t nI, int64_t nJ) {
-  if (nI * nJ < 48 * (nI + nJ)) return false;
+  if (nI * nJ < 48 * (nI + nJ) || !(il <= 1e20)) return false;  // (2 il)^kOrder stays finite
   const double hw = 0.5 * std::max(wI, wJ);
   const double v = s == PaucSurrogate::SquaredHinge ? il * (2.0 * std::fabs(D0) * hw + hw * hw) : il * hw;
   return v <= 80.0;
@@ -64,6 +65,13 @@ inline double pauc_block_coverage(const std::vector<PaucBlock>& blocks, int64_t 
   int64_t big = 0;
   for (const PaucBlock& q : blocks) big += (q.e - q.b >= 48) ? q.e - q.b : 0;
   return n > 0 ? static_cast<double>(big) / static_cast<double>(n) : 0.0;
+}
+
+// U_i = exp(x - c_i) <= 1 in exact arithmetic (c_i is the row maximum); clamped at 1 because c_i
+// is rounded to float, which for large 1 / lambda can be far from x in absolute terms.
+template <typename T>
+inline double row_factor(double x, T c) {
+  return std::exp(std::min(x - static_cast<double>(c), 0.0));
 }
 
 // Coefficients (2 il)^p / p!, p = 0..kOrder.
@@ -86,7 +94,7 @@ void expand_rows(double il, const T* k, const T* c, int64_t ib, int64_t ie, doub
       m1 += v * b;
     }
     for (int64_t i = ib; i < ie; ++i) {
-      const double g = static_cast<double>(k[i]) + z0, u = std::exp(il * g - static_cast<double>(c[i]));
+      const double g = static_cast<double>(k[i]) + z0, u = row_factor(il * g, c[i]);
       s0[i] += u * m0;
       s1[i] += u * m0;
       s2[i] += u * (g * m0 + m1);
@@ -101,7 +109,7 @@ void expand_rows(double il, const T* k, const T* c, int64_t ib, int64_t ie, doub
     }
     for (int64_t i = ib; i < ie; ++i) {
       const double a = static_cast<double>(k[i]) - k0, g = D0 + a;
-      const double u = std::exp(il * g * g - static_cast<double>(c[i]));
+      const double u = row_factor(il * g * g, c[i]);
       double q0 = 0.0, q1 = 0.0, q2 = 0.0, ap = 1.0;
       for (int p = 0; p <= kOrder; ++p, ap *= a) {
         const double w = cp[p] * ap;
@@ -125,14 +133,14 @@ void expand_cols(double il, const T* k, const T* c, const T* alpha, int64_t ib, 
   if constexpr (S == PaucSurrogate::Hinge) {
     double n0 = 0.0;
     for (int64_t i = ib; i < ie; ++i)
-      n0 += static_cast<double>(alpha[i]) * std::exp(il * (static_cast<double>(k[i]) + z0) - static_cast<double>(c[i]));
+      n0 += static_cast<double>(alpha[i]) * row_factor(il * (static_cast<double>(k[i]) + z0), c[i]);
     for (int64_t j = jb; j < je; ++j) col[j] += n0 * std::exp(il * (static_cast<double>(z[j]) - z0));
   } else {
     double N[kOrder + 2] = {0.0}, cp[kOrder + 1];
     pauc_taylor(il, cp);
     for (int64_t i = ib; i < ie; ++i) {
       const double a = static_cast<double>(k[i]) - k0, g = D0 + a;
-      double t = static_cast<double>(alpha[i]) * std::exp(il * g * g - static_cast<double>(c[i]));
+      double t = static_cast<double>(alpha[i]) * row_factor(il * g * g, c[i]);
       for (int p = 0; p < kOrder + 2; ++p, t *= a) N[p] += t;
     }
     for (int64_t j = jb; j < je; ++j) {
