@@ -455,6 +455,24 @@ def test_exp_rows_cols_with_inactive_pairs(surrogate, dtype, margin, spread):
         torch.testing.assert_close(ours, want, **tol)
 
 
+@pytest.mark.parametrize("surrogate", ["squared_hinge", "hinge"])
+@pytest.mark.parametrize("lam", [1.0, 0.1])
+def test_exp_rows_cols_float32_block_expansion(surrogate, lam):
+    # float32, every pair active and large classes: the CPU kernel sums whole block pairs by the
+    # factored Taylor expansion (csrc/cpu/pauc_expand.h) instead of pair by pair
+    g = torch.Generator().manual_seed(11)
+    n = 6000
+    s = torch.sigmoid(torch.randn(n, generator=g) * 2)
+    y = torch.rand(n, generator=g) < 0.15
+    scale = torch.rand(n, generator=g, dtype=torch.float64)
+    sh, r0, r1, r2 = torch.ops.torchauc.pauc_exp_rows(s, y, 1.0, lam, surrogate)
+    col = torch.ops.torchauc.pauc_exp_cols(s, y, scale, 1.0, lam, surrogate)
+    ref = _exp_stats_brute(s, y, scale, 1.0, lam, surrogate)
+    f32_rtol = 4e-7 * max(1.0, float(ref[0].max()))
+    for ours, want in zip((sh[y], r0[y], r1[y], r2[y], col[~y]), ref):
+        torch.testing.assert_close(ours, want, rtol=f32_rtol, atol=1e-6)
+
+
 def test_exp_rows_cols_nan_and_one_class():
     s = torch.rand(50, dtype=torch.float64)
     y = torch.rand(50) < 0.4

@@ -4,7 +4,9 @@
 //  * pauc_exp_rows / pauc_exp_cols: per-positive and per-negative sums of exp(l_ij / lambda) for the
 //    LibAUC-compatible DRO/KL losses, tiled with O(n) memory and a per-row max shift (no overflow).
 //    Both classes are radix-sorted first so that only active pairs (l > 0) are visited: the
-//    inactive ones (l = l' = 0) are counted, not summed.
+//    inactive ones (l = l' = 0) are counted, not summed. For float inputs the sorted classes are cut
+//    into blocks and every all-active block pair that is big enough is summed in O(|I| + |J|) by the
+//    factored expansion of csrc/cpu/pauc_expand.h (double); float64 inputs stay pair by pair.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
@@ -22,6 +24,7 @@
 #include "common/fast_math.h"
 #include "common/pauc_math.h"
 #include "cpu/labels.h"
+#include "cpu/pauc_expand.h"
 #include "cpu/radix_sort.h"
 #include "pauc_args.h"
 
@@ -295,6 +298,113 @@ void cols_impl(const Sorted<T>& C, const std::vector<T>& alpha, T il, double* co
   });
 }
 
+// float inputs: the pairs are grouped into block pairs (pauc_expand.h); all-active block pairs where
+// the expansion pays are summed by it in double, the others (mixed, small or wide) directly as above.
+constexpr int64_t kBlockCap = 2048;
+
+template <PaucSurrogate S>
+void rows_blocked(const Sorted<float>& C, double il, double* shift, double* r0, double* r1, double* r2) {
+  const int64_t np = C.nk.size(), nn = C.z.size();
+  std::vector<float> k(np);
+  for (int64_t r = 0; r < np; ++r) k[r] = -C.nk[r];
+  const double w = pauc_block_width(S, il);
+  const std::vector<PaucBlock> PB = pauc_blocks(C.nk, w, kBlockCap), NB = pauc_blocks(C.z, w, kBlockCap);
+  std::vector<double> s0(np), s1(np, 0.0), s2(np, 0.0);
+  at::parallel_for(0, static_cast<int64_t>(PB.size()), 1, [&](int64_t qb, int64_t qe) {
+    for (int64_t q = qb; q < qe; ++q) {
+      const PaucBlock& I = PB[q];
+      const double k0 = -0.5 * (I.lo + I.hi), wI = I.hi - I.lo;
+      for (int64_t r = I.b; r < I.e; ++r)
+        s0[r] = static_cast<double>(C.first[r]) * std::exp(-static_cast<double>(C.c[r]));
+      // consecutive block pairs that are not expanded are summed directly as one run of negatives
+      int64_t run_b = 0, run_e = 0;
+      auto flush = [&] {
+        for (int64_t r = I.b; r < I.e && run_b < run_e; ++r) {
+          for (int64_t j0 = std::max(run_b, C.first[r]); j0 < run_e; j0 += kTile) {
+            float a0, a1, a2;
+            rows_dispatch<S, float>(k[r], C.c[r], static_cast<float>(il), C.z.data(), j0,
+                                    std::min(run_e, j0 + kTile), &a0, &a1, &a2);
+            s0[r] += a0;
+            s1[r] += a1;
+            s2[r] += a2;
+          }
+        }
+        run_b = run_e = 0;
+      };
+      for (const PaucBlock& J : NB) {
+        if (J.hi <= I.lo) continue;  // every pair inactive: counted in s0 already
+        const double z0 = 0.5 * (J.lo + J.hi);
+        if (J.lo > I.hi && expansion_ok(S, il, k0 + z0, wI, J.hi - J.lo, I.e - I.b, J.e - J.b)) {
+          flush();
+          expand_rows<S, float>(il, k.data(), C.c.data(), I.b, I.e, k0, C.z.data(), J.b, J.e, z0, s0.data(),
+                                s1.data(), s2.data());
+          continue;
+        }
+        if (run_b == run_e) run_b = J.b;
+        run_e = J.e;
+      }
+      flush();
+      for (int64_t r = I.b; r < I.e; ++r) {
+        const int64_t o = C.pidx[r];
+        shift[o] = C.c[r];
+        r0[o] = s0[r];
+        r1[o] = s1[r];
+        r2[o] = s2[r];
+      }
+    }
+  });
+  (void)nn;
+}
+
+template <PaucSurrogate S>
+void cols_blocked(const Sorted<float>& C, const std::vector<float>& alpha, double il, double* col) {
+  const int64_t np = C.nk.size(), nn = C.z.size();
+  std::vector<float> k(np);
+  for (int64_t r = 0; r < np; ++r) k[r] = -C.nk[r];
+  const double w = pauc_block_width(S, il);
+  const std::vector<PaucBlock> PB = pauc_blocks(C.nk, w, kBlockCap), NB = pauc_blocks(C.z, w, kBlockCap);
+  std::vector<double> acc(nn, 0.0);
+  at::parallel_for(0, static_cast<int64_t>(NB.size()), 1, [&](int64_t qb, int64_t qe) {
+    for (int64_t q = qb; q < qe; ++q) {
+      const PaucBlock& J = NB[q];
+      const double z0 = 0.5 * (J.lo + J.hi), wJ = J.hi - J.lo;
+      // consecutive block pairs that are not expanded are summed directly as one run of positives
+      int64_t run_b = 0, run_e = 0;
+      auto flush = [&] {
+        for (int64_t j = J.b; j < J.e && run_b < run_e; ++j) {
+          const int64_t i1 = std::min(run_e, C.count[j]);
+          for (int64_t i0 = run_b; i0 < i1; i0 += kTile)
+            acc[j] += cols_dispatch<S, float>(C.z[j], static_cast<float>(il), k.data(), C.c.data(), alpha.data(), i0,
+                                              std::min(i1, i0 + kTile));
+        }
+        run_b = run_e = 0;
+      };
+      for (const PaucBlock& I : PB) {
+        if (J.hi <= I.lo) continue;  // every pair inactive: l' = 0
+        const double k0 = -0.5 * (I.lo + I.hi);
+        if (J.lo > I.hi && expansion_ok(S, il, k0 + z0, I.hi - I.lo, wJ, I.e - I.b, J.e - J.b)) {
+          flush();
+          expand_cols<S, float>(il, k.data(), C.c.data(), alpha.data(), I.b, I.e, k0, C.z.data(), J.b, J.e, z0,
+                                acc.data());
+          continue;
+        }
+        if (run_b == run_e) run_b = I.b;
+        run_e = I.e;
+      }
+      flush();
+      for (int64_t j = J.b; j < J.e; ++j) col[C.nidx[j]] = acc[j];
+    }
+  });
+}
+
+// Whether the block pairs cover enough pairs for the blocked path to beat the plain pair loop.
+inline bool blocks_pay(const Sorted<float>& C, PaucSurrogate sur, double il) {
+  const double w = pauc_block_width(sur, il);
+  const int64_t np = C.nk.size(), nn = C.z.size();
+  return pauc_block_coverage(pauc_blocks(C.nk, w, kBlockCap), np) *
+             pauc_block_coverage(pauc_blocks(C.z, w, kBlockCap), nn) >= 0.5;
+}
+
 struct ExpArgs {
   at::Tensor s64, y;
   int64_t n;
@@ -324,8 +434,17 @@ void rows_typed(const ExpArgs& a, double margin, double il, double* sh, double* 
     for (int64_t o : C.pidx) sh[o] = r0[o] = r1[o] = r2[o] = nan;
     return;
   }
-  if (a.sur == PaucSurrogate::SquaredHinge) rows_impl<PaucSurrogate::SquaredHinge, T>(C, T(il), sh, r0, r1, r2);
-  else rows_impl<PaucSurrogate::Hinge, T>(C, T(il), sh, r0, r1, r2);
+  const bool sqh = a.sur == PaucSurrogate::SquaredHinge;
+  if constexpr (std::is_same_v<T, float>) {
+    if (!blocks_pay(C, a.sur, il)) {
+      if (sqh) rows_impl<PaucSurrogate::SquaredHinge, T>(C, T(il), sh, r0, r1, r2);
+      else rows_impl<PaucSurrogate::Hinge, T>(C, T(il), sh, r0, r1, r2);
+    } else if (sqh) rows_blocked<PaucSurrogate::SquaredHinge>(C, il, sh, r0, r1, r2);
+    else rows_blocked<PaucSurrogate::Hinge>(C, il, sh, r0, r1, r2);
+  } else {
+    if (sqh) rows_impl<PaucSurrogate::SquaredHinge, T>(C, T(il), sh, r0, r1, r2);
+    else rows_impl<PaucSurrogate::Hinge, T>(C, T(il), sh, r0, r1, r2);
+  }
 }
 
 template <typename T>
@@ -337,8 +456,17 @@ void cols_typed(const ExpArgs& a, const double* scale, double margin, double il,
   }
   std::vector<T> alpha(C.nk.size());
   for (size_t r = 0; r < alpha.size(); ++r) alpha[r] = static_cast<T>(scale[C.pidx[r]]);
-  if (a.sur == PaucSurrogate::SquaredHinge) cols_impl<PaucSurrogate::SquaredHinge, T>(C, alpha, T(il), col);
-  else cols_impl<PaucSurrogate::Hinge, T>(C, alpha, T(il), col);
+  const bool sqh = a.sur == PaucSurrogate::SquaredHinge;
+  if constexpr (std::is_same_v<T, float>) {
+    if (!blocks_pay(C, a.sur, il)) {
+      if (sqh) cols_impl<PaucSurrogate::SquaredHinge, T>(C, alpha, T(il), col);
+      else cols_impl<PaucSurrogate::Hinge, T>(C, alpha, T(il), col);
+    } else if (sqh) cols_blocked<PaucSurrogate::SquaredHinge>(C, alpha, il, col);
+    else cols_blocked<PaucSurrogate::Hinge>(C, alpha, il, col);
+  } else {
+    if (sqh) cols_impl<PaucSurrogate::SquaredHinge, T>(C, alpha, T(il), col);
+    else cols_impl<PaucSurrogate::Hinge, T>(C, alpha, T(il), col);
+  }
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> pauc_exp_rows_cpu(const at::Tensor& scores,
