@@ -272,7 +272,7 @@ def _pauci_run(all_descent, weight_decay, xcurve):
                 p.grad = None
             loss(torch.sigmoid(model(X)).reshape(-1), y).backward()
             opt.step(pre=pre, t=t) if xcurve else opt.step(pre=pre)
-    return torch.cat([p.detach().reshape(-1) for p in model.parameters()]), float(loss.g)
+    return torch.cat([p.detach().reshape(-1) for p in model.parameters()]), float(loss.g.detach())
 
 
 def test_asgda_all_descent_matches_xcurve_and_honours_weight_decay():
