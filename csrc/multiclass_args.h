@@ -1,5 +1,6 @@
 // Argument parsing and shape checks of multiclass_auc_loss, shared by the CPU kernel and the CUDA glue.
 #pragma once
+#include <cmath>
 #include <ATen/ATen.h>
 #include <string>
 #include <string_view>
@@ -73,6 +74,24 @@ inline McShape check_mc_inputs(const at::Tensor& scores, const at::Tensor& label
                       "mode='bilinear', align_corners=False)), as AUCSeg's head does before its loss.");
   }
   return sh;
+}
+
+// Every argument check shared by the CPU and CUDA paths of multiclass_auc_loss.
+struct McArgs {
+  McActivation act;
+  McSurrogate sur;
+  McMode mode;
+  McNorm norm;
+  McShape shape;
+};
+inline McArgs check_mc_args(const at::Tensor& scores, const at::Tensor& labels, std::string_view activation,
+                            std::string_view surrogate, std::string_view mode, double margin,
+                            std::string_view normalization) {
+  McArgs a{parse_mc_activation(activation), parse_mc_surrogate(surrogate), parse_mc_mode(mode),
+           parse_mc_norm(normalization), {}};
+  TORCH_CHECK_VALUE(std::isfinite(margin), "margin must be finite, got ", margin);
+  a.shape = check_mc_inputs(scores, labels);
+  return a;
 }
 
 }  // namespace torchauc

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 #include <string_view>
+#include "checks.h"
 #include "common/pauc_math.h"
 
 namespace torchauc {
@@ -27,9 +28,20 @@ inline void check_pauc_fractions(double max_fpr, double min_tpr) {
   TORCH_CHECK_VALUE(min_tpr >= 0.0 && min_tpr <= 1.0, "min_tpr must be in [0, 1], got ", min_tpr);
 }
 
-inline void check_pauc_exp_args(double margin, double lambda) {
+// Every argument check shared by the CPU and CUDA paths of pauc_exp_rows / pauc_exp_cols.
+struct PaucExpInputs {
+  at::Tensor scores, labels;  // contiguous, 1-D; label values are checked by each backend's label pass
+  PaucSurrogate sur;
+};
+inline PaucExpInputs check_pauc_exp_inputs(const at::Tensor& scores, const at::Tensor& labels, double margin,
+                                           double lambda, std::string_view surrogate) {
+  PaucExpInputs in;
+  in.scores = check_binary_scores(scores);
+  in.labels = check_binary_labels(labels, in.scores);
   TORCH_CHECK_VALUE(std::isfinite(margin), "margin must be finite, got ", margin);
   TORCH_CHECK_VALUE(std::isfinite(lambda) && lambda > 0.0, "Lambda must be finite and > 0, got ", lambda);
+  in.sur = parse_pauc_surrogate(surrogate);
+  return in;
 }
 
 }  // namespace torchauc

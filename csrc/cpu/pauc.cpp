@@ -414,11 +414,9 @@ struct ExpArgs {
 
 ExpArgs exp_args(const at::Tensor& scores_in, const at::Tensor& labels_in, double margin, double lambda,
                  c10::string_view surrogate) {
-  const at::Tensor scores = check_binary_scores(scores_in);
-  const at::Tensor labels = check_binary_labels(labels_in, scores);
-  check_pauc_exp_args(margin, lambda);
+  const auto [scores, labels, sur] = check_pauc_exp_inputs(scores_in, labels_in, margin, lambda, surrogate);
   ExpArgs a;
-  a.sur = parse_pauc_surrogate(surrogate);
+  a.sur = sur;
   a.y = binary_labels_cpu(labels);
   a.s64 = scores.to(at::kDouble).contiguous();
   a.n = scores.numel();

@@ -96,12 +96,8 @@ std::tuple<at::Tensor, at::Tensor> multiclass_auc_loss_cuda(
     const at::Tensor& scores_in, const at::Tensor& labels_in, c10::optional<int64_t> ignore_index,
     c10::string_view activation_name, c10::string_view surrogate_name, c10::string_view mode_name, double margin,
     c10::string_view normalization_name, bool compute_grad) {
-  const McActivation act = parse_mc_activation(activation_name);
-  const McSurrogate sur = parse_mc_surrogate(surrogate_name);
-  const McMode mode = parse_mc_mode(mode_name);
-  const McNorm norm = parse_mc_norm(normalization_name);
-  TORCH_CHECK_VALUE(std::isfinite(margin), "margin must be finite, got ", margin);
-  const McShape sh = check_mc_inputs(scores_in, labels_in);
+  const auto [act, sur, mode, norm, sh] =
+      check_mc_args(scores_in, labels_in, activation_name, surrogate_name, mode_name, margin, normalization_name);
   const c10::cuda::CUDAGuard guard(scores_in.device());
   const cudaStream_t stream = c10::cuda::getCurrentCUDAStream();
   const at::Tensor scores = scores_in.contiguous();

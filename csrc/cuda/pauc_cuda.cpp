@@ -68,11 +68,9 @@ struct CudaCompact {
 
 CudaCompact compact_cuda(const at::Tensor& scores_in, const at::Tensor& labels_in, double margin, double lambda,
                          c10::string_view surrogate) {
-  const at::Tensor scores = check_binary_scores(scores_in);
-  const at::Tensor labels = check_binary_labels(labels_in, scores);
-  check_pauc_exp_args(margin, lambda);
+  const auto [scores, labels, sur] = check_pauc_exp_inputs(scores_in, labels_in, margin, lambda, surrogate);
   CudaCompact C;
-  C.sur = parse_pauc_surrogate(surrogate);
+  C.sur = sur;
   C.use_double = scores.scalar_type() == at::kDouble;
   C.n = scores.numel();
   const at::Tensor pos = binary_mask_cuda(labels);
