@@ -46,7 +46,7 @@ def test_class_bbox_matches_brute_force(device, ldtype):
     labels = torch.randint(0, 6, (3, 37, 70), generator=g)
     labels[labels == 5] = 255
     labels[2] = 255  # an image with nothing but ignore
-    stats, invalid = OPS.tmb_class_bbox(labels.to(ldtype).to(device), 5, 255)
+    stats, invalid = OPS.memory_bank_class_bbox(labels.to(ldtype).to(device), 5, 255)
     stats = stats.cpu()
     assert invalid.cpu().tolist() == [0, 0, 0]
     for b in range(3):
@@ -60,7 +60,7 @@ def test_class_bbox_matches_brute_force(device, ldtype):
 
 def test_class_bbox_counts_invalid_labels(device):
     labels = torch.tensor([[[0, 7, 7], [255, -3, 1]]], device=device)
-    _, invalid = OPS.tmb_class_bbox(labels, 2, 255)
+    _, invalid = OPS.memory_bank_class_bbox(labels, 2, 255)
     assert invalid.cpu().tolist() == [3]
 
 
@@ -70,7 +70,7 @@ def test_gather_copies_crops_and_masks(device):
     req = torch.tensor([[0, 0, 2, 3, 5, 7, 0], [1, 2, 0, 10, 20, 4, 35]], device=device)
     pool_img = torch.full((200, 3), -9.0, device=device)
     pool_mask = torch.zeros(200, dtype=torch.bool, device=device)
-    OPS.tmb_gather(images, labels, req, pool_img, pool_mask)
+    OPS.memory_bank_gather(images, labels, req, pool_img, pool_mask)
     for b, cls, y0, x0, h, w, off in req.tolist():
         crop = images[b, :, y0 : y0 + h, x0 : x0 + w]
         torch.testing.assert_close(pool_img[off : off + h * w].T.reshape(3, h, w), crop, rtol=0, atol=0)
@@ -101,7 +101,7 @@ def test_paste_of_whole_image_entry_matches_resize_then_paste(device, dtype, p):
     pool_img = src[0].reshape(3, -1).T.contiguous()
     req = torch.tensor([[0, 3, oy, ox, h2, w2, 41, 53, 0, 0, 41, 53, 0]])
     img, lab = dst.clone().to(device), dst_lab.clone().to(device)
-    OPS.tmb_paste(img, lab, pool_img.to(device), mask.reshape(-1).to(device), req.to(device))
+    OPS.memory_bank_paste(img, lab, pool_img.to(device), mask.reshape(-1).to(device), req.to(device))
     want_img, want_lab = whole_image_paste(dst[0], dst_lab[0], src[0], mask, 3, p, oy, ox)
     assert torch.equal(lab[0].cpu(), want_lab)
     assert torch.equal(img[0].cpu(), want_img)
@@ -114,7 +114,7 @@ def test_paste_later_requests_overwrite_earlier(device):
     pool_mask = torch.ones(2, dtype=torch.bool, device=device)
     # two 1x1 entries pasted at the same place: the second wins
     req = torch.tensor([[0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0], [0, 2, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1]])
-    OPS.tmb_paste(img, lab, pool_img, pool_mask, req.to(device))
+    OPS.memory_bank_paste(img, lab, pool_img, pool_mask, req.to(device))
     assert lab[0, 1, 1].item() == 2 and img[0, 0, 1, 1].item() == 2.0
     assert int((lab != 0).sum()) == 1
 
@@ -123,33 +123,33 @@ def test_ops_reject_bad_requests():
     img, lab = torch.zeros(1, 3, 8, 8), torch.zeros(1, 8, 8, dtype=torch.long)
     pool_img, pool_mask = torch.zeros(10, 3), torch.zeros(10, dtype=torch.bool)
     with pytest.raises(ValueError, match="outside the 8x8 image"):
-        OPS.tmb_gather(img, lab, torch.tensor([[0, 1, 5, 5, 4, 4, 0]]), pool_img, pool_mask)
+        OPS.memory_bank_gather(img, lab, torch.tensor([[0, 1, 5, 5, 4, 4, 0]]), pool_img, pool_mask)
     with pytest.raises(ValueError, match="pool"):
-        OPS.tmb_gather(img, lab, torch.tensor([[0, 1, 0, 0, 4, 4, 0]]), pool_img, pool_mask)
+        OPS.memory_bank_gather(img, lab, torch.tensor([[0, 1, 0, 0, 4, 4, 0]]), pool_img, pool_mask)
     with pytest.raises(ValueError, match="image index"):
-        OPS.tmb_gather(img, lab, torch.tensor([[3, 1, 0, 0, 1, 1, 0]]), pool_img, pool_mask)
+        OPS.memory_bank_gather(img, lab, torch.tensor([[3, 1, 0, 0, 1, 1, 0]]), pool_img, pool_mask)
     with pytest.raises(ValueError, match="requests must be an int64"):
-        OPS.tmb_gather(img, lab, torch.zeros(1, 6, dtype=torch.long), pool_img, pool_mask)
+        OPS.memory_bank_gather(img, lab, torch.zeros(1, 6, dtype=torch.long), pool_img, pool_mask)
     with pytest.raises(ValueError, match="pool_img must have the images' dtype"):
-        OPS.tmb_gather(img, lab, torch.zeros(0, 7, dtype=torch.long), pool_img.double(), pool_mask)
+        OPS.memory_bank_gather(img, lab, torch.zeros(0, 7, dtype=torch.long), pool_img.double(), pool_mask)
     with pytest.raises(ValueError, match="sorted by image"):
         rows = torch.tensor([[1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 0], [0, 1, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 0]])
-        OPS.tmb_paste(torch.zeros(2, 3, 8, 8), torch.zeros(2, 8, 8, dtype=torch.long), pool_img, pool_mask, rows)
+        OPS.memory_bank_paste(torch.zeros(2, 3, 8, 8), torch.zeros(2, 8, 8, dtype=torch.long), pool_img, pool_mask, rows)
     with pytest.raises(ValueError, match="does not fit"):
-        OPS.tmb_paste(img, lab.to(torch.uint8), pool_img, pool_mask,
+        OPS.memory_bank_paste(img, lab.to(torch.uint8), pool_img, pool_mask,
                       torch.tensor([[0, 300, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 0]]))
     with pytest.raises(ValueError, match="integer tensor"):
-        OPS.tmb_class_bbox(torch.zeros(1, 2, 2), 3, 255)
+        OPS.memory_bank_class_bbox(torch.zeros(1, 2, 2), 3, 255)
 
 
 def test_opcheck():
     images, labels = blob_batch(2, 12, 14, 5, [3, 4], seed=2)
-    torch.library.opcheck(OPS.tmb_class_bbox, (labels, 5, 255))
+    torch.library.opcheck(OPS.memory_bank_class_bbox, (labels, 5, 255))
     req = torch.tensor([[0, 0, 1, 1, 3, 4, 0]])
-    torch.library.opcheck(OPS.tmb_gather, (images, labels, req, torch.zeros(20, 3), torch.zeros(20, dtype=torch.bool)))
+    torch.library.opcheck(OPS.memory_bank_gather, (images, labels, req, torch.zeros(20, 3), torch.zeros(20, dtype=torch.bool)))
     preq = torch.tensor([[1, 4, 2, 2, 3, 4, 3, 4, 0, 0, 3, 4, 0]])
     pool_img, pool_mask = torch.randn(12, 3), torch.ones(12, dtype=torch.bool)
-    torch.library.opcheck(OPS.tmb_paste, (images.clone(), labels.clone(), pool_img, pool_mask, preq))
+    torch.library.opcheck(OPS.memory_bank_paste, (images.clone(), labels.clone(), pool_img, pool_mask, preq))
 
 
 # ------------------------------------------------------------------------------ bank vs reference

@@ -114,8 +114,8 @@ def test_auroc_opcheck(device):
     S = torch.randn(64, 4, dtype=torch.float64, device=device)
     Y = torch.randint(0, 4, (64,), device=device)
     torch.library.opcheck(torch.ops.torchauc.auroc_multiclass_stats, (S, Y, None, -100))
-    torch.library.opcheck(torch.ops.torchauc.partial_auroc_stats, (s, y, 0.5, 0.2))
-    torch.library.opcheck(torch.ops.torchauc.roc_partial_area, (s, y, w, 0.5))
+    torch.library.opcheck(torch.ops.torchauc.auroc_partial_stats, (s, y, 0.5, 0.2))
+    torch.library.opcheck(torch.ops.torchauc.auroc_partial_area, (s, y, w, 0.5))
 
 
 @settings(max_examples=40, deadline=None)
@@ -166,7 +166,7 @@ def test_partial_rounding_and_undefined(device):
     # 10 positives, min_tpr = 0.7 keeps floor(0.3 * 10) = 3 (not 2 from 2.9999999999999996)
     s = torch.arange(20, dtype=torch.float64, device=device)
     y = torch.tensor([1] * 10 + [0] * 10, device=device)
-    st_ = torch.ops.torchauc.partial_auroc_stats(s, y, 0.3, 0.7)
+    st_ = torch.ops.torchauc.auroc_partial_stats(s, y, 0.3, 0.7)
     assert st_[1].item() == 3 and st_[2].item() == 3
     with pytest.raises(ValueError, match="keeps 0 positives"):
         F.partial_auroc(s, y, 0.3, 0.95)

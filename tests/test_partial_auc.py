@@ -121,8 +121,8 @@ def test_opcheck():
     s, y = batch(40)
     yb = y.bool()
     torch.library.opcheck(torch.ops.torchauc.partial_auc_select.default, (s, y, 0.3, 0.2, "floor"))
-    torch.library.opcheck(torch.ops.torchauc.pauc_exp_rows.default, (s, yb, 1.0, 0.5, "squared_hinge"))
-    torch.library.opcheck(torch.ops.torchauc.pauc_exp_cols.default, (s, yb, torch.rand(40, dtype=torch.float64),
+    torch.library.opcheck(torch.ops.torchauc.partial_auc_exp_rows.default, (s, yb, 1.0, 0.5, "squared_hinge"))
+    torch.library.opcheck(torch.ops.torchauc.partial_auc_exp_cols.default, (s, yb, torch.rand(40, dtype=torch.float64),
                                                                      1.0, 0.5, "hinge"))
 
 
@@ -420,7 +420,7 @@ def test_select_signed_zero_ties_and_nan_positives(dtype):
 
 
 def _exp_stats_brute(s, y, scale, margin, lam, surrogate):
-    """float64 pair-matrix versions of pauc_exp_rows (shift, r0, r1, r2) and pauc_exp_cols."""
+    """float64 pair-matrix versions of partial_auc_exp_rows (shift, r0, r1, r2) and partial_auc_exp_cols."""
     s, pos = s.double(), y.bool()
     x, z = s[pos], s[~pos]
     d = margin - x[:, None] + z[None, :]
@@ -444,8 +444,8 @@ def test_exp_rows_cols_with_inactive_pairs(surrogate, dtype, margin, spread):
     s[:5] = 0.25  # ties across classes
     scale = torch.rand(n, generator=g, dtype=torch.float64)
     lam = 0.7
-    sh, r0, r1, r2 = torch.ops.torchauc.pauc_exp_rows(s, y, margin, lam, surrogate)
-    col = torch.ops.torchauc.pauc_exp_cols(s, y, scale, margin, lam, surrogate)
+    sh, r0, r1, r2 = torch.ops.torchauc.partial_auc_exp_rows(s, y, margin, lam, surrogate)
+    col = torch.ops.torchauc.partial_auc_exp_cols(s, y, scale, margin, lam, surrogate)
     ref = _exp_stats_brute(s, y, scale, margin, lam, surrogate)
     # float32: the exponent l / lambda (up to ~260 here) carries a rounding error of a few ulp of its
     # size, which becomes a relative error of the exp of that size
@@ -465,8 +465,8 @@ def test_exp_rows_cols_float32_block_expansion(surrogate, lam):
     s = torch.sigmoid(torch.randn(n, generator=g) * 2)
     y = torch.rand(n, generator=g) < 0.15
     scale = torch.rand(n, generator=g, dtype=torch.float64)
-    sh, r0, r1, r2 = torch.ops.torchauc.pauc_exp_rows(s, y, 1.0, lam, surrogate)
-    col = torch.ops.torchauc.pauc_exp_cols(s, y, scale, 1.0, lam, surrogate)
+    sh, r0, r1, r2 = torch.ops.torchauc.partial_auc_exp_rows(s, y, 1.0, lam, surrogate)
+    col = torch.ops.torchauc.partial_auc_exp_cols(s, y, scale, 1.0, lam, surrogate)
     ref = _exp_stats_brute(s, y, scale, 1.0, lam, surrogate)
     f32_rtol = 4e-7 * max(1.0, float(ref[0].max()))
     for ours, want in zip((sh[y], r0[y], r1[y], r2[y], col[~y]), ref):
@@ -477,12 +477,12 @@ def test_exp_rows_cols_nan_and_one_class():
     s = torch.rand(50, dtype=torch.float64)
     y = torch.rand(50) < 0.4
     s[3] = float("nan")
-    sh, r0, r1, r2 = torch.ops.torchauc.pauc_exp_rows(s, y, 1.0, 1.0, "squared_hinge")
+    sh, r0, r1, r2 = torch.ops.torchauc.partial_auc_exp_rows(s, y, 1.0, 1.0, "squared_hinge")
     assert torch.isnan(r0[y]).all() and torch.isnan(sh[y]).all()
-    col = torch.ops.torchauc.pauc_exp_cols(s, y, torch.ones(50, dtype=torch.float64), 1.0, 1.0, "hinge")
+    col = torch.ops.torchauc.partial_auc_exp_cols(s, y, torch.ones(50, dtype=torch.float64), 1.0, 1.0, "hinge")
     assert torch.isnan(col[~y]).all()
     # no negatives: the row sums are empty (0), no shift
-    sh, r0, _, _ = torch.ops.torchauc.pauc_exp_rows(torch.rand(6), torch.ones(6, dtype=torch.bool), 1.0, 1.0, "hinge")
+    sh, r0, _, _ = torch.ops.torchauc.partial_auc_exp_rows(torch.rand(6), torch.ones(6, dtype=torch.bool), 1.0, 1.0, "hinge")
     assert float(r0.abs().sum()) == 0.0 and float(sh.abs().sum()) == 0.0
 
 

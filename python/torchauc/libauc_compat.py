@@ -179,7 +179,7 @@ class _ExpRowsLoss(nn.Module):
 
     def _rows(self, b):
         s = b.s.detach()
-        shift, r0, r1, r2 = torch.ops.torchauc.pauc_exp_rows(s, b.pos, self.margin, self.Lambda, self.surr_loss)
+        shift, r0, r1, r2 = torch.ops.torchauc.partial_auc_exp_rows(s, b.pos, self.margin, self.Lambda, self.surr_loss)
         p = b.pos.to(shift.device)
         return shift[p], r0[p], r1[p], r2[p]
 
@@ -200,7 +200,7 @@ class _ExpRowsLoss(nn.Module):
         s = b.s.detach()
         full = torch.zeros(s.numel(), dtype=torch.float64, device=s.device)
         full[b.pos] = alpha
-        col = torch.ops.torchauc.pauc_exp_cols(s, b.pos, full, self.margin, self.Lambda, self.surr_loss)
+        col = torch.ops.torchauc.partial_auc_exp_cols(s, b.pos, full, self.margin, self.Lambda, self.surr_loss)
         grad = col  # d/dz_j at negatives: + sum_i a_i e_ij l'_ij
         grad[b.pos] = -alpha * r1  # d/dx_i at positives: - a_i sum_j e_ij l'_ij
         return _with_gradient(b.s, value, grad / denom)

@@ -340,7 +340,7 @@ class TMemoryBank(torch.nn.Module):
             labs = lab.contiguous()
             self._ensure_pool(imgs)
             dev = imgs.device
-            stats, invalid = torch.ops.torchauc.tmb_class_bbox(labs, self.num_classes, self.ignore_index)
+            stats, invalid = torch.ops.torchauc.memory_bank_class_bbox(labs, self.num_classes, self.ignore_index)
             host = torch.cat([stats.index_select(1, self.tail_classes.to(dev)).reshape(b, k * 5),
                               invalid.view(b, 1)], 1).cpu()
             if bool((host[:, -1] > 0).any()):
@@ -385,7 +385,7 @@ class TMemoryBank(torch.nn.Module):
                 write_row = torch.full((b, k), -1, dtype=torch.long)
                 write_row[wb, wk] = torch.arange(n_new)
                 gather_req = torch.stack([wb, self.tail_classes[wk], y0, x0, ch_, cw_, offs], 1)
-                torch.ops.torchauc.tmb_gather(imgs, labs, gather_req.to(dev), self._pool_img, self._pool_mask)
+                torch.ops.torchauc.memory_bank_gather(imgs, labs, gather_req.to(dev), self._pool_img, self._pool_mask)
                 self._pool_end += total
 
             # ---- paste decisions
@@ -414,7 +414,7 @@ class TMemoryBank(torch.nn.Module):
                 paste_req = torch.stack(
                     [pb, cls, oy, ox, rh, rw, meta[:, _SRC_H], meta[:, _SRC_W], meta[:, _Y0], meta[:, _X0],
                      meta[:, _H], meta[:, _W], meta[:, _OFF]], 1)
-                torch.ops.torchauc.tmb_paste(imgs, labs, self._pool_img, self._pool_mask, paste_req.to(dev))
+                torch.ops.torchauc.memory_bank_paste(imgs, labs, self._pool_img, self._pool_mask, paste_req.to(dev))
                 self.last_pastes = torch.stack([pb, cls, entry, oy, ox, src_b], 1)
 
             # ---- commit: the last write to each (class, slot) stays

@@ -14,11 +14,11 @@ def _multiclass_fake(scores, labels, weights, ignore_index):
     return scores.new_empty((c, c), dtype=torch.float64), scores.new_empty((c,), dtype=torch.float64)
 
 
-@torch.library.register_fake("torchauc::partial_auroc_stats")
+@torch.library.register_fake("torchauc::auroc_partial_stats")
 def _partial_fake(scores, labels, max_fpr, min_tpr):
     return scores.new_empty((5,), dtype=torch.float64)
 
 
-@torch.library.register_fake("torchauc::roc_partial_area")
+@torch.library.register_fake("torchauc::auroc_partial_area")
 def _area_fake(scores, labels, weights, max_fpr):
     return scores.new_empty((3,), dtype=torch.float64)

@@ -105,7 +105,7 @@ def partial_auroc(scores, labels, max_fpr=1.0, min_tpr=0.0, normalize=True, *, m
             raise ValueError("mcclish=True is the one-way partial AUROC of scikit-learn; it needs min_tpr=0")
         if max_fpr == 1.0:
             return auroc(scores, labels, sample_weights, on_undefined=on_undefined)
-        st = torch.ops.torchauc.roc_partial_area(scores, labels, sample_weights, max_fpr)
+        st = torch.ops.torchauc.auroc_partial_area(scores, labels, sample_weights, max_fpr)
         if not bool(st[1] > 0) or not bool(st[2] > 0):
             _undefined(on_undefined, "partial_auroc is undefined when only one class is present in labels")
             return st[0]
@@ -114,7 +114,7 @@ def partial_auroc(scores, labels, max_fpr=1.0, min_tpr=0.0, normalize=True, *, m
     if sample_weights is not None:
         raise ValueError("sample_weights is only supported with mcclish=True (the two-way subset "
                          "selection of spec section 3 is defined on counts)")
-    st = torch.ops.torchauc.partial_auroc_stats(scores, labels, max_fpr, min_tpr)
+    st = torch.ops.torchauc.auroc_partial_stats(scores, labels, max_fpr, min_tpr)
     u, kpos, kneg, npos, nneg = st.unbind(0)
     if not bool(kpos > 0) or not bool(kneg > 0):
         _undefined(on_undefined, f"partial_auroc is undefined: it keeps {int(kpos)} positives and "

@@ -1,0 +1,42 @@
+// Argument parsing and checks of the partial-AUC ops, shared by the CPU kernels and the CUDA glue.
+#pragma once
+#include <c10/util/Exception.h>
+#include <cmath>
+#include <string>
+#include <string_view>
+#include "core/checks.h"
+#include "partial_auc/math.h"
+
+namespace torchauc::partial_auc {
+
+inline Rounding parse_rounding(std::string_view name) {
+  if (name == "floor") return Rounding::Floor;
+  if (name == "ceil") return Rounding::Ceil;
+  if (name == "round") return Rounding::Round;
+  TORCH_CHECK_VALUE(false, "rounding must be one of 'floor', 'ceil', 'round'; got '", std::string(name), "'");
+}
+
+inline Surrogate parse_surrogate(std::string_view name) {
+  if (name == "squared_hinge") return Surrogate::SquaredHinge;
+  if (name == "hinge") return Surrogate::Hinge;
+  TORCH_CHECK_VALUE(false, "surrogate must be 'squared_hinge' or 'hinge' for the exp-weighted partial AUC ",
+                    "losses; got '", std::string(name), "'");
+}
+
+// Every argument check shared by the CPU and CUDA paths of partial_auc_exp_rows / partial_auc_exp_cols.
+struct ExpInputs {
+  at::Tensor scores, labels;  // contiguous, 1-D; label values are checked by each backend's label pass
+  Surrogate sur;
+};
+inline ExpInputs check_exp_inputs(const at::Tensor& scores, const at::Tensor& labels, double margin,
+                                           double lambda, std::string_view surrogate) {
+  ExpInputs in;
+  in.scores = check_binary_scores(scores);
+  in.labels = check_binary_labels(labels, in.scores);
+  TORCH_CHECK_VALUE(std::isfinite(margin), "margin must be finite, got ", margin);
+  TORCH_CHECK_VALUE(std::isfinite(lambda) && lambda > 0.0, "Lambda must be finite and > 0, got ", lambda);
+  in.sur = parse_surrogate(surrogate);
+  return in;
+}
+
+}  // namespace torchauc::partial_auc

@@ -1,0 +1,88 @@
+// CUDA kernels of the partial-AUC exp row/column sums: one block per row (or column), a strided
+// loop over the other class, a shared-memory tree reduction in double. Deterministic, no atomics.
+#include "core/launch.cuh"
+#include "partial_auc/cuda.h"
+#include "partial_auc/math.h"
+
+namespace torchauc::partial_auc {
+namespace cuda {
+namespace {
+
+template <Surrogate S, typename T>
+__global__ void rows_kernel(const T* k, const T* c, const int64_t* pidx, int64_t np, const T* z, int64_t nn,
+                            T il, double* out0, double* out1, double* out2) {
+  __shared__ Doubles<3> sh[kThreads];
+  for (int64_t r = blockIdx.x; r < np; r += gridDim.x) {
+    Doubles<3> acc = {{0.0, 0.0, 0.0}};
+    const T kr = k[r], cr = c[r];
+    for (int64_t j = threadIdx.x; j < nn; j += blockDim.x) {
+      T l, dl;
+      pauc_surrogate<S, T>(kr + z[j], &l, &dl);
+      const T e = exp(l * il - cr);
+      acc.v[0] += static_cast<double>(e);
+      acc.v[1] += static_cast<double>(e * dl);
+      acc.v[2] += static_cast<double>(e * l);
+    }
+    acc = block_reduce(acc, SumOp{}, sh);
+    if (threadIdx.x == 0) {
+      out0[pidx[r]] = acc.v[0];
+      out1[pidx[r]] = acc.v[1];
+      out2[pidx[r]] = acc.v[2];
+    }
+  }
+}
+
+template <Surrogate S, typename T>
+__global__ void cols_kernel(const T* k, const T* c, const T* alpha, int64_t np, const T* z, const int64_t* nidx,
+                            int64_t nn, T il, double* out) {
+  __shared__ double sh[kThreads];
+  for (int64_t q = blockIdx.x; q < nn; q += gridDim.x) {
+    double acc = 0.0;
+    const T zq = z[q];
+    for (int64_t r = threadIdx.x; r < np; r += blockDim.x) {
+      T l, dl;
+      pauc_surrogate<S, T>(k[r] + zq, &l, &dl);
+      acc += static_cast<double>(alpha[r] * exp(l * il - c[r]) * dl);
+    }
+    acc = block_reduce(acc, SumOp{}, sh);
+    if (threadIdx.x == 0) out[nidx[q]] = acc;
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void launch_exp_rows(int surrogate, const T* k, const T* c, const int64_t* pidx, int64_t np, const T* z,
+                          int64_t nn, T il, double* out0, double* out1, double* out2, cudaStream_t stream) {
+  if (np == 0) return;
+  if (surrogate == 0)
+    rows_kernel<Surrogate::SquaredHinge, T>
+        <<<grid_for(np, 1), kThreads, 0, stream>>>(k, c, pidx, np, z, nn, il, out0, out1, out2);
+  else
+    rows_kernel<Surrogate::Hinge, T>
+        <<<grid_for(np, 1), kThreads, 0, stream>>>(k, c, pidx, np, z, nn, il, out0, out1, out2);
+}
+
+template <typename T>
+void launch_exp_cols(int surrogate, const T* k, const T* c, const T* alpha, int64_t np, const T* z,
+                          const int64_t* nidx, int64_t nn, T il, double* out, cudaStream_t stream) {
+  if (nn == 0) return;
+  if (surrogate == 0)
+    cols_kernel<Surrogate::SquaredHinge, T>
+        <<<grid_for(nn, 1), kThreads, 0, stream>>>(k, c, alpha, np, z, nidx, nn, il, out);
+  else
+    cols_kernel<Surrogate::Hinge, T>
+        <<<grid_for(nn, 1), kThreads, 0, stream>>>(k, c, alpha, np, z, nidx, nn, il, out);
+}
+
+#define TAUC_INSTANTIATE(T)                                                                              \
+  template void launch_exp_rows<T>(int, const T*, const T*, const int64_t*, int64_t, const T*, int64_t, \
+                                        T, double*, double*, double*, cudaStream_t);                     \
+  template void launch_exp_cols<T>(int, const T*, const T*, const T*, int64_t, const T*, const int64_t*, \
+                                        int64_t, T, double*, cudaStream_t);
+TAUC_INSTANTIATE(float)
+TAUC_INSTANTIATE(double)
+#undef TAUC_INSTANTIATE
+
+}  // namespace cuda
+}  // namespace torchauc::partial_auc

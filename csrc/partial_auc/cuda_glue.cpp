@@ -1,0 +1,135 @@
+// CUDA glue of the partial-AUC family: checks, compaction and allocation in ATen, kernels in cuda.cu.
+// partial_auc_select on CUDA is a composition of stable ATen sorts (CUB radix sort underneath): the
+// same order as the CPU nth_element path (hardness, then index), so the masks agree exactly.
+#include <ATen/ATen.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#include <torch/library.h>
+
+#include "core/checks.h"
+#include "core/cuda_glue.h"
+#include "core/labels.h"
+#include "partial_auc/cuda.h"
+#include "partial_auc/args.h"
+
+namespace torchauc::partial_auc {
+namespace {
+
+at::Tensor partial_auc_select_cuda(const at::Tensor& scores_in, const at::Tensor& labels_in, double max_fpr,
+                                   double min_tpr, c10::string_view rounding_name) {
+  const c10::cuda::CUDAGuard guard(scores_in.device());
+  const at::Tensor scores = check_binary_scores(scores_in);
+  const at::Tensor labels = check_binary_labels(labels_in, scores);
+  check_partial_bounds(max_fpr, min_tpr, /*allow_empty=*/true);
+  const Rounding rounding = parse_rounding(rounding_name);
+  const BinaryLabels lab = binary_labels(labels);
+  const at::Tensor pos = lab.y.to(at::kBool);
+  const int64_t n = scores.numel(), n_pos = lab.n_pos, n_neg = n - n_pos;
+  const at::Tensor s = scores.to(at::kDouble);
+  // hardness: negatives by score, positives by -score; NaN hardest. Three stable sorts give the
+  // order (class, NaN first, hardness descending, index ascending).
+  const at::Tensor isnan = at::isnan(s);
+  const at::Tensor hard = at::where(isnan, at::zeros_like(s), at::where(pos, -s, s));
+  at::Tensor order = std::get<1>(at::sort(-hard, /*stable=*/true, /*dim=*/0, /*descending=*/false));
+  auto resort = [&](const at::Tensor& key) {
+    return order.index_select(0, std::get<1>(at::sort(key.index_select(0, order), true, 0, false)));
+  };
+  order = resort(at::logical_not(isnan).to(at::kLong));
+  order = resort(pos.to(at::kLong));
+  // rank within the class, from the position in `order` (negatives first, then positives)
+  const at::Tensor position = at::arange(n, s.options().dtype(at::kLong));
+  const at::Tensor sorted_pos = pos.index_select(0, order);
+  const at::Tensor rank = at::where(sorted_pos, position - n_neg, position);
+  const at::Tensor keep = at::where(sorted_pos, rank < kept_count(1.0 - min_tpr, n_pos, rounding),
+                                    rank < kept_count(max_fpr, n_neg, rounding));
+  at::Tensor mask = at::zeros({n}, scores.options().dtype(at::kBool));
+  mask.index_put_({order}, keep);
+  return mask;
+}
+
+struct CudaCompact {
+  at::Tensor k, c, z, pidx, nidx;
+  Surrogate sur;
+  bool use_double;
+  int64_t n;
+};
+
+CudaCompact compact_cuda(const at::Tensor& scores_in, const at::Tensor& labels_in, double margin, double lambda,
+                         c10::string_view surrogate) {
+  const auto [scores, labels, sur] = check_exp_inputs(scores_in, labels_in, margin, lambda, surrogate);
+  CudaCompact C;
+  C.sur = sur;
+  C.use_double = scores.scalar_type() == at::kDouble;
+  C.n = scores.numel();
+  const at::Tensor pos = binary_labels(labels).y.to(at::kBool);
+  C.pidx = at::nonzero(pos).reshape({-1});
+  C.nidx = at::nonzero(at::logical_not(pos)).reshape({-1});
+  const at::Tensor s = scores.to(at::kDouble);
+  const at::Tensor zs = s.index_select(0, C.nidx);
+  const at::Tensor ks = margin - s.index_select(0, C.pidx);
+  at::Tensor cs = at::zeros_like(ks);
+  if (zs.numel() > 0) {
+    const at::Tensor h = at::clamp_min(ks + zs.max(), 0.0);
+    cs = (C.sur == Surrogate::SquaredHinge ? h * h : h) / lambda;
+  }
+  const auto T = C.use_double ? at::kDouble : at::kFloat;
+  C.k = ks.to(T).contiguous();
+  C.c = cs.to(T).contiguous();
+  C.z = zs.to(T).contiguous();
+  return C;
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> partial_auc_exp_rows_cuda(const at::Tensor& scores,
+                                                                               const at::Tensor& labels,
+                                                                               double margin, double lambda,
+                                                                               c10::string_view surrogate) {
+  const c10::cuda::CUDAGuard guard(scores.device());
+  const CudaCompact C = compact_cuda(scores, labels, margin, lambda, surrogate);
+  const auto opts = scores.options().dtype(at::kDouble);
+  at::Tensor sh = at::zeros({C.n}, opts), r0 = at::zeros({C.n}, opts), r1 = at::zeros({C.n}, opts),
+             r2 = at::zeros({C.n}, opts);
+  sh.index_put_({C.pidx}, C.c.to(at::kDouble));
+  const auto stream = c10::cuda::getCurrentCUDAStream().stream();
+  const int sur = static_cast<int>(C.sur);
+  if (C.use_double)
+    cuda::launch_exp_rows<double>(sur, C.k.data_ptr<double>(), C.c.data_ptr<double>(), C.pidx.data_ptr<int64_t>(),
+                                       C.k.numel(), C.z.data_ptr<double>(), C.z.numel(), 1.0 / lambda,
+                                       r0.data_ptr<double>(), r1.data_ptr<double>(), r2.data_ptr<double>(), stream);
+  else
+    cuda::launch_exp_rows<float>(sur, C.k.data_ptr<float>(), C.c.data_ptr<float>(), C.pidx.data_ptr<int64_t>(),
+                                      C.k.numel(), C.z.data_ptr<float>(), C.z.numel(), static_cast<float>(1.0 / lambda),
+                                      r0.data_ptr<double>(), r1.data_ptr<double>(), r2.data_ptr<double>(), stream);
+  check_launch("partial_auc_exp_rows");
+  return {sh, r0, r1, r2};
+}
+
+at::Tensor partial_auc_exp_cols_cuda(const at::Tensor& scores, const at::Tensor& labels, const at::Tensor& row_scale,
+                              double margin, double lambda, c10::string_view surrogate) {
+  const c10::cuda::CUDAGuard guard(scores.device());
+  const CudaCompact C = compact_cuda(scores, labels, margin, lambda, surrogate);
+  const auto rs = check_sample_weights(row_scale, scores, "row_scale");
+  const at::Tensor alpha = rs->index_select(0, C.pidx).to(C.k.scalar_type()).contiguous();
+  at::Tensor col = at::zeros({C.n}, scores.options().dtype(at::kDouble));
+  const auto stream = c10::cuda::getCurrentCUDAStream().stream();
+  const int sur = static_cast<int>(C.sur);
+  if (C.use_double)
+    cuda::launch_exp_cols<double>(sur, C.k.data_ptr<double>(), C.c.data_ptr<double>(), alpha.data_ptr<double>(),
+                                       C.k.numel(), C.z.data_ptr<double>(), C.nidx.data_ptr<int64_t>(), C.z.numel(),
+                                       1.0 / lambda, col.data_ptr<double>(), stream);
+  else
+    cuda::launch_exp_cols<float>(sur, C.k.data_ptr<float>(), C.c.data_ptr<float>(), alpha.data_ptr<float>(),
+                                      C.k.numel(), C.z.data_ptr<float>(), C.nidx.data_ptr<int64_t>(), C.z.numel(),
+                                      static_cast<float>(1.0 / lambda), col.data_ptr<double>(), stream);
+  check_launch("partial_auc_exp_cols");
+  return col;
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(torchauc, CUDA, m) {
+  m.impl("partial_auc_select", &partial_auc_select_cuda);
+  m.impl("partial_auc_exp_rows", &partial_auc_exp_rows_cuda);
+  m.impl("partial_auc_exp_cols", &partial_auc_exp_cols_cuda);
+}
+
+}  // namespace torchauc::partial_auc
