@@ -3,7 +3,7 @@ LibAUC do) and the best pure-PyTorch closed form, float32 scores, 10% positives.
 import torch
 
 import torchauc
-from torchauc import reference as R
+from torchauc.reference import pairwise as R
 
 from harness import Case
 
@@ -38,7 +38,7 @@ def cases(device, quick):
         margin = 1.0 if surrogate != "exp" else 0.5
 
         def ours_fn(x, y, sur, m=margin):
-            return torchauc.functional.pairwise_auc_loss(x, y, sur, m)
+            return torchauc.functional.pairwise_auc_loss(x, y, surrogate=sur, margin=m)
 
         def pair_fn(x, y, sur, m=margin):
             return R.pairwise_auc_loss(x, y, sur, m)

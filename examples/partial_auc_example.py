@@ -22,7 +22,7 @@ MAX_FPR, MIN_TPR = 0.3, 0.7
 
 def tpauc(y, s, max_fpr=MAX_FPR, min_tpr=MIN_TPR):
     """Normalised two-way pAUC: AUROC on the selected hard positives x hard negatives."""
-    mask = torchauc.functional.partial_auc_select(torch.as_tensor(s), torch.as_tensor(y), max_fpr, min_tpr).numpy()
+    mask = torchauc.functional.partial_auc_select(torch.as_tensor(s), torch.as_tensor(y), max_fpr=max_fpr, min_tpr=min_tpr).numpy()
     return roc_auc_score(y[mask], s[mask])
 
 

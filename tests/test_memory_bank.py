@@ -8,7 +8,7 @@ import torch
 
 import torchauc
 from torchauc import TMemoryBank
-from torchauc import reference as R
+from torchauc.reference import memory_bank as R
 
 OPS = torch.ops.torchauc
 
@@ -196,7 +196,7 @@ def replay(ref, rng, images, labels, pastes, tail):
 def test_bank_matches_official_reference_bit_for_bit(device, p_resize, p_sample, dtype):
     tail = [5, 6, 7, 8, 9]
     # memory_size large enough that no store fills up: no replacement draws to replay
-    bank = TMemoryBank(10, tail, memory_size=64, p_sample=p_sample, p_resize=p_resize, seed=11)
+    bank = TMemoryBank(10, tail, memory_size=64, p_sample=p_sample, p_resize=p_resize, seed=11, ignore_index=255)
     rng = ScriptedRandom()
     ref = R.TMemoryBankReference(10, tail, memory_size=64, p_sample=p_sample, p_resize=p_resize, rng=rng,
                                  alias_stored_images=False)
@@ -231,7 +231,7 @@ def test_reference_alias_reproduces_official_defect():
 
 # ------------------------------------------------------------------------------ bank invariants
 def test_capacity_and_fill_order(device):
-    bank = TMemoryBank(6, [4, 5], memory_size=3, p_sample=1, seed=0)
+    bank = TMemoryBank(6, [4, 5], memory_size=3, p_sample=1, seed=0, ignore_index=255)
     for step in range(6):
         img = torch.full((1, 3, 8, 8), float(step), device=device)
         lab = torch.zeros(1, 8, 8, dtype=torch.long, device=device)
@@ -245,7 +245,7 @@ def test_capacity_and_fill_order(device):
 
 def test_random_slot_replacement_is_uniform():
     m, n = 5, 1500
-    bank = TMemoryBank(3, [2], memory_size=m, seed=1)
+    bank = TMemoryBank(3, [2], memory_size=m, seed=1, ignore_index=255)
     lab = torch.zeros(1, 4, 4, dtype=torch.long)
     lab[0, 1, 1] = 2
     counts = torch.zeros(m)
@@ -264,7 +264,7 @@ def test_random_slot_replacement_is_uniform():
 
 def test_batch_writes_to_one_class_follow_image_order():
     """Two images of one batch with the same tail class fill consecutive slots, in order."""
-    bank = TMemoryBank(3, [2], memory_size=4, seed=0)
+    bank = TMemoryBank(3, [2], memory_size=4, seed=0, ignore_index=255)
     img = torch.arange(2.0).view(2, 1, 1, 1).expand(2, 1, 5, 5).contiguous()
     lab = torch.zeros(2, 5, 5, dtype=torch.long)
     lab[:, 2, 2] = 2
@@ -273,7 +273,7 @@ def test_batch_writes_to_one_class_follow_image_order():
 
 
 def test_entries_are_bbox_crops_with_exact_masks(device):
-    bank = TMemoryBank(5, [4], p_resize=1.0, seed=0)
+    bank = TMemoryBank(5, [4], p_resize=1.0, seed=0, ignore_index=255)
     img = torch.randn(1, 3, 64, 80, device=device)
     lab = torch.zeros(1, 64, 80, dtype=torch.long, device=device)
     lab[0, 10:20, 30:35] = 4
@@ -291,7 +291,7 @@ def test_entries_are_bbox_crops_with_exact_masks(device):
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.uint8])
 def test_p_resize_one_pastes_exact_mask_at_original_position(device, dtype):
-    bank = TMemoryBank(5, [3, 4], p_sample=1, p_resize=1.0, seed=3)
+    bank = TMemoryBank(5, [3, 4], p_sample=1, p_resize=1.0, seed=3, ignore_index=255)
     src = (torch.rand(1, 3, 32, 32, device=device) * 255).to(dtype)
     src_lab = torch.zeros(1, 32, 32, dtype=torch.long, device=device)
     src_lab[0, 5:12, 7:9] = 3
@@ -312,7 +312,7 @@ def test_p_resize_one_pastes_exact_mask_at_original_position(device, dtype):
 
 def test_never_pastes_classes_already_present(device):
     tail = list(range(4, 12))
-    bank = TMemoryBank(12, tail, p_sample=1.0, p_resize=0.5, seed=4)
+    bank = TMemoryBank(12, tail, p_sample=1.0, p_resize=0.5, seed=4, ignore_index=255)
     for step in range(6):
         images, labels = blob_batch(4, 30, 30, 12, tail, blobs=4, seed=step)
         present = [set(torch.unique(labels[b]).tolist()) for b in range(4)]
@@ -342,7 +342,7 @@ def test_ignore_index_is_never_stored_and_may_be_overwritten(device):
 
 
 def test_no_aliasing_of_the_batch(device):
-    bank = TMemoryBank(4, [2, 3], p_resize=1.0, seed=0)
+    bank = TMemoryBank(4, [2, 3], p_resize=1.0, seed=0, ignore_index=255)
     img = torch.randn(2, 3, 10, 10, device=device)
     lab = torch.zeros(2, 10, 10, dtype=torch.long, device=device)
     lab[0, 1:4, 1:4] = 2
@@ -377,31 +377,31 @@ def assert_same_runs(a, b):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.uint8])
 def test_seeded_reproducibility(device, dtype):
     tail = [5, 6, 7, 8, 9]
-    runs = [run_batches(TMemoryBank(10, tail, memory_size=2, p_sample=0.5, p_resize=0.6, seed=9), device,
+    runs = [run_batches(TMemoryBank(10, tail, memory_size=2, p_sample=0.5, p_resize=0.6, seed=9, ignore_index=255), device,
                         range(5), tail, dtype) for _ in range(2)]
     assert_same_runs(*runs)
-    other = run_batches(TMemoryBank(10, tail, memory_size=2, p_sample=0.5, p_resize=0.6, seed=10), device,
+    other = run_batches(TMemoryBank(10, tail, memory_size=2, p_sample=0.5, p_resize=0.6, seed=10, ignore_index=255), device,
                         range(5), tail, dtype)
     assert any(not torch.equal(a[2], b[2]) for a, b in zip(runs[0], other))
 
 
 def test_state_dict_round_trip_reproduces_later_behaviour(device):
     tail = [5, 6, 7, 8, 9]
-    empty = TMemoryBank(10, tail, seed=0)
-    fresh = TMemoryBank(10, tail, seed=5)
+    empty = TMemoryBank(10, tail, seed=0, ignore_index=255)
+    fresh = TMemoryBank(10, tail, seed=5, ignore_index=255)
     fresh.load_state_dict(empty.state_dict())  # an empty bank round-trips too
     assert_same_runs(run_batches(empty, device, [0], tail), run_batches(fresh, device, [0], tail))
-    bank = TMemoryBank(10, tail, memory_size=2, p_sample=0.5, p_resize=0.6, seed=1)
+    bank = TMemoryBank(10, tail, memory_size=2, p_sample=0.5, p_resize=0.6, seed=1, ignore_index=255)
     run_batches(bank, device, range(4), tail)
     buf = io.BytesIO()
     torch.save(bank.state_dict(), buf)
     buf.seek(0)
-    clone = TMemoryBank(10, tail, memory_size=2, p_sample=0.5, p_resize=0.6, seed=999)
+    clone = TMemoryBank(10, tail, memory_size=2, p_sample=0.5, p_resize=0.6, seed=999, ignore_index=255)
     clone.load_state_dict(torch.load(buf, weights_only=False))
     assert torch.equal(clone.sizes, bank.sizes)
     assert_same_runs(run_batches(bank, device, range(4, 8), tail), run_batches(clone, device, range(4, 8), tail))
     with pytest.raises(ValueError, match="memory_size"):
-        TMemoryBank(10, tail, memory_size=3, p_sample=0.5, p_resize=0.6).load_state_dict(bank.state_dict())
+        TMemoryBank(10, tail, memory_size=3, p_sample=0.5, p_resize=0.6, ignore_index=255).load_state_dict(bank.state_dict())
 
 
 def test_pool_is_reclaimed_without_changing_behaviour(monkeypatch):
@@ -409,7 +409,7 @@ def test_pool_is_reclaimed_without_changing_behaviour(monkeypatch):
     the live data and change nothing: a bank that never repacks gives the same results."""
     monkeypatch.setattr(torchauc.memory_bank, "_MIN_POOL", 64)
     tail = [5, 6, 7, 8, 9]
-    kw = dict(memory_size=2, p_sample=0.6, p_resize=0.5, seed=0)
+    kw = dict(memory_size=2, p_sample=0.6, p_resize=0.5, seed=0, ignore_index=255)
     bank, roomy = TMemoryBank(10, tail, **kw), TMemoryBank(10, tail, **kw)
     roomy._ensure_pool(torch.zeros(1, 3, 1, 1))
     roomy._reserve(10**6)
@@ -425,7 +425,7 @@ def test_pool_is_reclaimed_without_changing_behaviour(monkeypatch):
 
 def test_non_contiguous_and_channel_first_labels(device):
     tail = [3]
-    bank = TMemoryBank(4, tail, p_resize=1.0, seed=0)
+    bank = TMemoryBank(4, tail, p_resize=1.0, seed=0, ignore_index=255)
     lab = torch.zeros(1, 8, 8, dtype=torch.long, device=device)
     lab[0, 1:3, 1:3] = 3
     bank.update(torch.randn(1, 3, 8, 8, device=device), lab)
@@ -437,14 +437,14 @@ def test_non_contiguous_and_channel_first_labels(device):
 
 def test_argument_errors():
     with pytest.raises(ValueError, match="tail_classes"):
-        TMemoryBank(5, [5])
+        TMemoryBank(5, [5], ignore_index=255)
     with pytest.raises(ValueError, match="p_resize"):
-        TMemoryBank(5, [4], p_resize=1.5)
+        TMemoryBank(5, [4], p_resize=1.5, ignore_index=255)
     with pytest.raises(ValueError, match="p_sample"):
-        TMemoryBank(5, [4], p_sample=-0.1)
+        TMemoryBank(5, [4], p_sample=-0.1, ignore_index=255)
     with pytest.raises(ValueError, match="ignore_index"):
         TMemoryBank(5, [4], ignore_index=2)
-    bank = TMemoryBank(5, [4])
+    bank = TMemoryBank(5, [4], ignore_index=255)
     with pytest.raises(ValueError, match="labels must have shape"):
         bank(torch.zeros(1, 3, 4, 4), torch.zeros(1, 4, 5, dtype=torch.long))
     with pytest.raises(TypeError, match="labels must be an integer"):
@@ -461,6 +461,6 @@ def test_argument_errors():
 @pytest.mark.skipif(not torch.cuda.is_available() or not torchauc.cuda_available(), reason="needs CUDA")
 def test_cuda_matches_cpu():
     tail = [5, 6, 7, 8, 9]
-    cpu = run_batches(TMemoryBank(10, tail, memory_size=2, p_sample=0.5, p_resize=0.4, seed=3), "cpu", range(4), tail)
-    gpu = run_batches(TMemoryBank(10, tail, memory_size=2, p_sample=0.5, p_resize=0.4, seed=3), "cuda", range(4), tail)
+    cpu = run_batches(TMemoryBank(10, tail, memory_size=2, p_sample=0.5, p_resize=0.4, seed=3, ignore_index=255), "cpu", range(4), tail)
+    gpu = run_batches(TMemoryBank(10, tail, memory_size=2, p_sample=0.5, p_resize=0.4, seed=3, ignore_index=255), "cuda", range(4), tail)
     assert_same_runs(cpu, gpu)

@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 import torchauc
 from torchauc import functional as F
-from torchauc import libauc_compat as C
+from torchauc.compat import libauc as C
 from torchauc import losses
-from torchauc import reference as R
+from torchauc.reference import partial_auc as R
 from torchauc.optim import ASGDA
 
 
@@ -37,7 +37,7 @@ def value_and_grad(fn, s, *args, **kw):
 @pytest.mark.parametrize("rounding", ["floor", "ceil", "round"])
 def test_select_matches_explicit_sort(device, max_fpr, min_tpr, ties, rounding):
     s, y = batch(101, ties=ties, device=device)
-    ours = F.partial_auc_select(s, y, max_fpr, min_tpr, rounding)
+    ours = F.partial_auc_select(s, y, max_fpr=max_fpr, min_tpr=min_tpr, rounding=rounding)
     assert torch.equal(ours.cpu(), R.partial_auc_select(s.cpu(), y.cpu(), max_fpr, min_tpr, rounding))
 
 
@@ -45,23 +45,23 @@ def test_select_tie_rule_and_counts(device):
     s = torch.tensor([0.5, 0.5, 0.5, 0.5, 0.9, 0.1], device=device)
     y = torch.tensor([0, 0, 0, 0, 1, 1], device=device)
     # 4 negatives, all tied: floor(0.5 * 4) = 2 -> the two smallest indices
-    assert F.partial_auc_select(s, y, 0.5).cpu().tolist() == [True, True, False, False, True, True]
+    assert F.partial_auc_select(s, y, max_fpr=0.5).cpu().tolist() == [True, True, False, False, True, True]
     # 0.29 * 100 counts as 29 (binary rounding absorbed)
     s2 = torch.arange(100, dtype=torch.float64, device=device)
-    assert int(F.partial_auc_select(s2, torch.zeros(100, device=device), 0.29).sum()) == 29
+    assert int(F.partial_auc_select(s2, torch.zeros(100, device=device), max_fpr=0.29).sum()) == 29
     # NaN counts as the hardest negative
     s3 = torch.tensor([0.1, float("nan"), 0.9], device=device)
-    assert F.partial_auc_select(s3, torch.zeros(3, device=device), 0.34).cpu().tolist() == [False, True, False]
+    assert F.partial_auc_select(s3, torch.zeros(3, device=device), max_fpr=0.34).cpu().tolist() == [False, True, False]
 
 
 def test_select_errors():
     s, y = batch(10)
     with pytest.raises(ValueError, match="max_fpr"):
-        F.partial_auc_select(s, y, 1.5)
+        F.partial_auc_select(s, y, max_fpr=1.5)
     with pytest.raises(ValueError, match="min_tpr"):
-        F.partial_auc_select(s, y, 0.5, -0.1)
+        F.partial_auc_select(s, y, max_fpr=0.5, min_tpr=-0.1)
     with pytest.raises(ValueError, match="rounding"):
-        F.partial_auc_select(s, y, 0.5, rounding="up")
+        F.partial_auc_select(s, y, max_fpr=0.5, rounding="up")
     with pytest.raises(ValueError, match="labels"):
         torch.ops.torchauc.partial_auc_select(s, y + 2, 0.5, 0.0, "floor")
 
@@ -75,7 +75,7 @@ def test_select_hypothesis(n, beta, alpha, seed, ties):
     if ties:
         s = torch.round(s * 3) / 3
     y = (torch.rand(n, generator=g) < 0.5).long()
-    assert torch.equal(F.partial_auc_select(s, y, beta, alpha), R.partial_auc_select(s, y, beta, alpha))
+    assert torch.equal(F.partial_auc_select(s, y, max_fpr=beta, min_tpr=alpha), R.partial_auc_select(s, y, beta, alpha))
 
 
 # ------------------------------------------------------------------ hard top-k loss
@@ -84,7 +84,7 @@ def test_select_hypothesis(n, beta, alpha, seed, ties):
 @pytest.mark.parametrize("ties", [False, True])
 def test_partial_auc_loss_matches_pair_matrix(device, surrogate, max_fpr, min_tpr, ties):
     s, y = batch(90, ties=ties, device=device)
-    ours = value_and_grad(F.partial_auc_loss, s, y, max_fpr, min_tpr, surrogate, 0.8)
+    ours = value_and_grad(F.partial_auc_loss, s, y, max_fpr=max_fpr, min_tpr=min_tpr, surrogate=surrogate, margin=0.8)
     ref = value_and_grad(R.partial_auc_loss, s.cpu(), y.cpu(), max_fpr, min_tpr, surrogate, 0.8)
     torch.testing.assert_close(ours[0].cpu(), ref[0], rtol=1e-9, atol=1e-12)
     torch.testing.assert_close(ours[1].cpu(), ref[1], rtol=1e-9, atol=1e-12)
@@ -93,28 +93,28 @@ def test_partial_auc_loss_matches_pair_matrix(device, surrogate, max_fpr, min_tp
 def test_partial_auc_loss_edge_counts(device):
     s, y = batch(40, device=device)
     # k = 0 (floor(0.01 * n-)): loss 0, zero gradient; one-class batch likewise
-    for args in ((0.01,), (0.5, 1.0)):
-        v, g = value_and_grad(F.partial_auc_loss, s, y, *args)
+    for kw in (dict(max_fpr=0.01), dict(max_fpr=0.5, min_tpr=1.0)):
+        v, g = value_and_grad(F.partial_auc_loss, s, y, **kw)
         assert float(v) == 0.0 and float(g.abs().sum()) == 0.0
-    v, g = value_and_grad(F.partial_auc_loss, s, torch.ones_like(y), 0.5)
+    v, g = value_and_grad(F.partial_auc_loss, s, torch.ones_like(y), max_fpr=0.5)
     assert float(v) == 0.0 and float(g.abs().sum()) == 0.0
     # k = n: the full AUC loss
-    full = F.pairwise_auc_loss(s, y, "square", 1.0)
-    torch.testing.assert_close(F.partial_auc_loss(s, y, 1.0), full)
+    full = F.pairwise_auc_loss(s, y, surrogate="square", margin=1.0)
+    torch.testing.assert_close(F.partial_auc_loss(s, y, max_fpr=1.0), full)
     # k = 1 negative: only the hardest negative gets a gradient
-    _, g = value_and_grad(F.partial_auc_loss, s, y, 1.0 / int((y == 0).sum()) + 1e-12)
+    _, g = value_and_grad(F.partial_auc_loss, s, y, max_fpr=1.0 / int((y == 0).sum()) + 1e-12)
     assert int(((g != 0) & (y == 0)).sum()) == 1
 
 
 def test_partial_auc_loss_gradcheck_and_dtypes():
     s, y = batch(30)
     s = s.requires_grad_()
-    assert torch.autograd.gradcheck(lambda t: F.partial_auc_loss(t, y, 0.4, 0.3, "squared_hinge"), (s,))
+    assert torch.autograd.gradcheck(lambda t: F.partial_auc_loss(t, y, max_fpr=0.4, min_tpr=0.3, surrogate="squared_hinge"), (s,))
     for dt in (torch.float32, torch.float16, torch.bfloat16):
-        v = F.partial_auc_loss(s.detach().to(dt), y, 0.4)
+        v = F.partial_auc_loss(s.detach().to(dt), y, max_fpr=0.4)
         assert v.dtype == dt and torch.isfinite(v)
-    m = losses.PartialAUCLoss(0.3, 0.2, "hinge")
-    torch.testing.assert_close(m(s.detach(), y), F.partial_auc_loss(s.detach(), y, 0.3, 0.2, "hinge"))
+    m = losses.PartialAUCLoss(0.3, min_tpr=0.2, surrogate="hinge")
+    torch.testing.assert_close(m(s.detach(), y), F.partial_auc_loss(s.detach(), y, max_fpr=0.3, min_tpr=0.2, surrogate="hinge"))
 
 
 def test_opcheck():
@@ -129,7 +129,7 @@ def test_opcheck():
 def test_hard_topk_large_n_runs():
     s = torch.randn(200_000)
     y = (torch.rand(200_000) < 0.1).long()
-    v = F.partial_auc_loss(s.requires_grad_(), y, 0.05, 0.2, "squared_hinge")
+    v = F.partial_auc_loss(s.requires_grad_(), y, max_fpr=0.05, min_tpr=0.2, surrogate="squared_hinge")
     v.backward()
     assert torch.isfinite(v) and torch.isfinite(s.grad).all()
 
@@ -140,7 +140,7 @@ def test_hard_topk_large_n_runs():
 @pytest.mark.parametrize("gamma,margin", [(0.5, 1.0), (2.0, None), (1.0, 0.3)])
 def test_relaxed_tpauc_matches_pair_matrix(device, weight, auc_type, gamma, margin):
     s, y = batch(80, device=device)
-    loss = losses.RelaxedTPAUCLoss(weight, gamma, margin, auc_type)
+    loss = losses.RelaxedTPAUCLoss(weight, gamma=gamma, margin=margin, auc_type=auc_type)
     m = gamma if margin is None else margin
     ours = value_and_grad(loss, s, y)
     ref = value_and_grad(R.relaxed_tpauc_loss, s.cpu(), y.cpu(), weight, gamma, m, auc_type)
@@ -150,17 +150,17 @@ def test_relaxed_tpauc_matches_pair_matrix(device, weight, auc_type, gamma, marg
 
 def test_relaxed_tpauc_gradcheck_warmup_one_class():
     s, y = batch(25)
-    loss = losses.RelaxedTPAUCLoss("exp", 0.7, auc_type="TP")
+    loss = losses.RelaxedTPAUCLoss("exp", gamma=0.7, auc_type="TP")
     assert torch.autograd.gradcheck(lambda t: loss(t, y), (s.clone().requires_grad_(),))
-    warm = losses.RelaxedTPAUCLoss("poly", 0.5, warmup_epochs=3)
-    torch.testing.assert_close(warm(s, y, epoch=1), F.pairwise_auc_loss(s, y, "square", 1.0))
+    warm = losses.RelaxedTPAUCLoss("poly", gamma=0.5, warmup_epochs=3)
+    torch.testing.assert_close(warm(s, y, epoch=1), F.pairwise_auc_loss(s, y, surrogate="square", margin=1.0))
     bce = losses.RelaxedTPAUCLoss(warmup_epochs=3, warmup_loss=torch.nn.BCELoss())
     torch.testing.assert_close(bce(s, y, epoch=0), torch.nn.BCELoss()(s, y.double()))
     assert float(loss(s, torch.zeros_like(y))) == 0.0
 
 
 def test_relaxed_tpauc_vs_xcurve_base_formula():
-    # XCurve 1.1.0 RelaxedPAUCLoss raises NameError on construction (spec anchors Part 1 §7.3);
+    # XCurve 1.1.0 RelaxedPAUCLoss raises NameError on construction (a defect of the package);
     # its BaseAUCLoss.forward with the RelaxedPAUCLoss.re_weight is the formula, checked by binding.
     from XCurve.AUROC.losses.PartialAUROC import BaseAUCLoss, RelaxedPAUCLoss
 
@@ -171,7 +171,7 @@ def test_relaxed_tpauc_vs_xcurve_base_formula():
         x = BaseAUCLoss(gamma=0.6, weight_scheme=scheme)
         x.AUC_type = typ
         x.re_weight = RelaxedPAUCLoss.re_weight.__get__(x)
-        ours = losses.RelaxedTPAUCLoss(scheme, 0.6, margin=None, auc_type=typ)(s, y)
+        ours = losses.RelaxedTPAUCLoss(scheme, gamma=0.6, margin=None, auc_type=typ)(s, y)
         torch.testing.assert_close(ours, x(s, y), rtol=1e-5, atol=1e-7)
 
 
@@ -195,7 +195,7 @@ def test_ins_relaxed_matches_xcurve_and_saddle(cpu_xcurve):
     s, y = batch(70)
     for scheme, typ in (("Poly", "TP"), (None, "OP")):
         x = X(gamma=0.8, weight_scheme=scheme, AUC_type=typ, reg_a=0.1, reg_b=0.2)
-        ours = losses.InsRelaxedPAUCLoss(0.8, scheme, typ, reg_a=0.1, reg_b=0.2)
+        ours = losses.InsRelaxedPAUCLoss(0.8, weight=scheme, auc_type=typ, reg_a=0.1, reg_b=0.2)
         with torch.no_grad():
             x.a.copy_(torch.randn(10, dtype=torch.float64))
             x.b.copy_(torch.randn(8, dtype=torch.float64))
@@ -209,13 +209,13 @@ def test_ins_relaxed_matches_xcurve_and_saddle(cpu_xcurve):
         torch.testing.assert_close(s2.grad, s1.grad)
         torch.testing.assert_close(ours.b.grad, x.b.grad)
     # at the saddle point it equals the relaxed TPAUC with margin 1
-    ours = losses.InsRelaxedPAUCLoss(0.8, "poly", "TP")
+    ours = losses.InsRelaxedPAUCLoss(0.8, weight="poly", auc_type="TP")
     ours.reset_to_saddle(s, y)
-    torch.testing.assert_close(ours(s, y), losses.RelaxedTPAUCLoss("poly", 0.8, 1.0, "TP")(s, y))
+    torch.testing.assert_close(ours(s, y), losses.RelaxedTPAUCLoss("poly", gamma=0.8, margin=1.0, auc_type="TP")(s, y))
 
 
 def test_sgd4minmax_ascends_on_b():
-    loss = losses.InsRelaxedPAUCLoss(1.0, "exp", "TP")
+    loss = losses.InsRelaxedPAUCLoss(1.0, weight="exp", auc_type="TP")
     w = torch.nn.Parameter(torch.ones(3))
     opt = torchauc.optim.SGD4MinMaxPAUC([w], loss.a, loss.b, lr=0.1, epoch_to_opt=0)
     w.grad = torch.ones(3)
@@ -263,7 +263,7 @@ def _pauci_run(all_descent, weight_decay, xcurve):
         hp = dict(device="cpu", nu=0.05, lam=0.02, k=1.0, m=100.0, c1=3.0, c2=3.0)
         opt = XASGDA(groups, weight_decay=weight_decay, hparams=hp)
     else:
-        loss = losses.PAUCILoss(0.5, 0.5).double()
+        loss = losses.PAUCILoss(0.5, min_tpr=0.5).double()
         opt = ASGDA([dict(params=model.parameters(), name="net")] + loss.asgda_groups(), nu=0.05, k=1.0, m=100.0,
                     weight_decay=weight_decay, all_descent=all_descent, eta_power=0.333)
     for t in range(5):
@@ -415,7 +415,7 @@ def test_select_signed_zero_ties_and_nan_positives(dtype):
     s = torch.tensor([0.0, -0.0, 0.0, -0.0, float("nan"), 0.5, -0.0, 0.0], dtype=dtype)
     y = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
     for beta, alpha in ((0.5, 0.0), (0.25, 0.5), (0.75, 0.25)):
-        ours = F.partial_auc_select(s, y, beta, alpha)
+        ours = F.partial_auc_select(s, y, max_fpr=beta, min_tpr=alpha)
         assert torch.equal(ours, R.partial_auc_select(s.double(), y, beta, alpha)), (beta, alpha)
 
 
@@ -491,10 +491,10 @@ def test_partial_auc_loss_compacted_matches_weighted():
     s, y = batch(500, ties=True)
     for surrogate in ("square", "squared_hinge", "logistic"):
         for reduction in ("mean", "sum"):
-            mask = F.partial_auc_select(s, y, 0.2, 0.3)
+            mask = F.partial_auc_select(s, y, max_fpr=0.2, min_tpr=0.3)
             w = mask.double()
-            want = value_and_grad(F.pairwise_auc_loss, s, y, surrogate, 1.0, w, w, reduction)
-            ours = value_and_grad(F.partial_auc_loss, s, y, 0.2, 0.3, surrogate, 1.0, "floor", reduction)
+            want = value_and_grad(F.pairwise_auc_loss, s, y, surrogate=surrogate, margin=1.0, pos_weights=w, neg_weights=w, reduction=reduction)
+            ours = value_and_grad(F.partial_auc_loss, s, y, max_fpr=0.2, min_tpr=0.3, surrogate=surrogate, margin=1.0, rounding="floor", reduction=reduction)
             torch.testing.assert_close(ours[0], want[0], rtol=1e-12, atol=1e-12)
             torch.testing.assert_close(ours[1], want[1], rtol=1e-12, atol=1e-12)
             assert float(ours[1][~mask].abs().sum()) == 0.0

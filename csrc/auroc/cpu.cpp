@@ -280,7 +280,7 @@ void sort_binary(const at::Tensor& scores_in, const at::Tensor& labels_in, const
   });
 }
 
-// Two-way partial AUC (spec/methods.md section 3): keep the k+ = floor((1 - min_tpr) n+) lowest
+// Two-way partial AUC (the OPAUC/TPAUC metric of Yang et al., ICML 2021): keep the k+ = floor((1 - min_tpr) n+) lowest
 // positives and the k- = floor(max_fpr n-) highest negatives, U on that subset (ties 1/2).
 // Returns float64 (5,): [U_sub, k+, k-, n+, n-].
 at::Tensor auroc_partial_stats_cpu(const at::Tensor& scores, const at::Tensor& labels, double max_fpr,

@@ -1,4 +1,8 @@
-"""torchauc: exact, fast C++/CUDA AUC-family losses and metrics for PyTorch."""
+"""torchauc: exact, fast C++/CUDA AUC-family losses and metrics for PyTorch.
+
+One module per method family (:mod:`.pairwise`, :mod:`.partial_auc`, :mod:`.multiclass`,
+:mod:`.auroc`, :mod:`.memory_bank`); :mod:`.functional`, :mod:`.losses` and :mod:`.metrics` re-export
+them. The pure-PyTorch references (:mod:`torchauc.reference`) are not imported here."""
 import torch
 
 from ._loader import load_ops as _load_ops
@@ -6,7 +10,8 @@ from ._loader import load_ops as _load_ops
 _load_ops()
 
 from . import _ops  # noqa: E402,F401  (fake impls and autograd of every op)
-from . import functional, libauc_compat, losses, memory_bank, metrics, optim, partial_auc, reference  # noqa: E402
+from . import auroc, compat, functional, libauc_compat, losses, memory_bank, metrics, multiclass, optim  # noqa: E402
+from . import pairwise, partial_auc  # noqa: E402
 from .memory_bank import TMemoryBank  # noqa: E402
 
 __version__ = "0.1.0"
@@ -24,15 +29,18 @@ def cuda_available() -> bool:
 
 
 __all__ = [
+    "pairwise",
+    "partial_auc",
+    "multiclass",
+    "auroc",
+    "memory_bank",
     "functional",
     "losses",
-    "reference",
-    "partial_auc",
-    "libauc_compat",
-    "optim",
-    "memory_bank",
-    "TMemoryBank",
     "metrics",
+    "optim",
+    "compat",
+    "libauc_compat",
+    "TMemoryBank",
     "cuda_available",
     "op_names",
     "__version__",

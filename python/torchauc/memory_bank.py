@@ -1,4 +1,4 @@
-"""AUCSeg T-Memory Bank (Han et al., NeurIPS 2024; spec/methods.md section 2.2) on batched tensors.
+"""AUCSeg T-Memory Bank (Han et al., NeurIPS 2024) on batched tensors.
 
 ``TMemoryBank`` keeps, for every tail class, up to ``memory_size`` stored objects (the bounding-box
 crop of an image and the exact mask of the class in it) and pastes stored objects of tail classes
@@ -42,18 +42,34 @@ images are interpolated in float and rounded to nearest (cv2 uses 11-bit fixed-p
 difference of at most 1 grey level).
 """
 import math
-from typing import Optional, Sequence
+from typing import NamedTuple, Optional, Sequence
 
 import torch
 
-from . import _validate as V
+from ._core import validate as V
 
-# Column layouts of the request tables (csrc/common/memory_bank_math.h).
+# Column layouts of the request tables (csrc/memory_bank/math.h).
 _GATHER_FIELDS = 7  # image, class, y0, x0, h, w, offset
 _PASTE_FIELDS = 13  # image, class, oy, ox, rh, rw, src_h, src_w, y0, x0, h, w, offset
 # Per stored entry (self._meta[k, slot]): pool offset, crop top-left, crop size, source image size.
 _OFF, _Y0, _X0, _H, _W, _SRC_H, _SRC_W = range(7)
 _MIN_POOL = 1 << 16  # pixels
+
+
+class _Draws(NamedTuple):
+    slot: torch.Tensor  # (B, K) slot overwritten when a class store is full
+    order: torch.Tensor  # (B, K) keys ranking the absent classes
+    entry: torch.Tensor  # (B, K) which stored entry to paste
+    offset: torch.Tensor  # (B, K, 2) paste position
+
+
+class _Writes(NamedTuple):
+    slot: torch.Tensor  # (B, K) slot a present object is written to
+    size_seen: torch.Tensor  # (B, K) store size when image b pastes
+    wb: torch.Tensor  # image of each write
+    wk: torch.Tensor  # tail index of each write
+    meta: Optional[torch.Tensor]  # (writes, 7) entry metadata, None when nothing was written
+    row: Optional[torch.Tensor]  # (B, K) write number of (image, class), -1 if none
 
 
 def _crop_margins(n: int, p: float):
@@ -72,7 +88,8 @@ class TMemoryBank(torch.nn.Module):
         p_sample: fraction of the absent tail classes pasted per image, ``ceil(n_missing * p_sample)``
             (a fraction, not a probability), in [0, 1].
         p_resize: resize factor of the stored objects, in (0, 1] (1 keeps the stored position).
-        ignore_index: label value that is never stored (may be overwritten by pastes).
+        ignore_index: label value that is never stored (may be overwritten by pastes); None (default)
+            ignores nothing. AUCSeg's mmseg pipelines use 255.
         seed: seed of the bank's random generator (None: nondeterministic).
 
     Call ``bank(images, labels)`` on a training batch after augmentation: images (B, ch, H, W) uint8
@@ -88,7 +105,7 @@ class TMemoryBank(torch.nn.Module):
         memory_size: int = 5,
         p_sample: float = 1.0,
         p_resize: float = 1.0,
-        ignore_index: int = 255,
+        ignore_index: Optional[int] = None,
         seed: Optional[int] = None,
     ):
         super().__init__()
@@ -107,10 +124,11 @@ class TMemoryBank(torch.nn.Module):
         p_resize = V.finite_float(p_resize, "p_resize")
         if not 0.0 < p_resize <= 1.0:
             raise ValueError(f"p_resize must be in (0, 1], got {p_resize}")
-        if 0 <= int(ignore_index) < num_classes:
+        ignore_index = V.optional_int(ignore_index, "ignore_index")
+        if ignore_index is not None and 0 <= ignore_index < num_classes:
             raise ValueError(f"ignore_index must lie outside [0, {num_classes}), got {ignore_index}")
         self.num_classes, self.memory_size = num_classes, memory_size
-        self.p_sample, self.p_resize, self.ignore_index = p_sample, p_resize, int(ignore_index)
+        self.p_sample, self.p_resize, self.ignore_index = p_sample, p_resize, ignore_index
         self.tail_classes = torch.tensor(tail, dtype=torch.long)
         self._generator = torch.Generator()
         if seed is None:
@@ -327,111 +345,134 @@ class TMemoryBank(torch.nn.Module):
         self._meta, self._pool_end = meta, live
 
     def _step(self, images, labels, update, paste):
+        """One call: store the batch's tail objects (update), plan and apply the pastes (paste), then
+        commit the stores; the pastes of image b see the stores of images 0..b (official order)."""
         lab = self._check_batch(images, labels)
         b, ch, h, w = images.shape
         self.last_pastes = torch.zeros(0, 6, dtype=torch.long)
         if b == 0 or h == 0 or w == 0:
             return images, labels
-        k, m, p = len(self.tail_classes), self.memory_size, self.p_resize
-        if update and (math.floor(h * p) < 1 or math.floor(w * p) < 1):
-            raise ValueError(f"p_resize={p} shrinks {h}x{w} images to nothing")
+        if update and (math.floor(h * self.p_resize) < 1 or math.floor(w * self.p_resize) < 1):
+            raise ValueError(f"p_resize={self.p_resize} shrinks {h}x{w} images to nothing")
         with torch.no_grad():
-            imgs = images.contiguous()
-            labs = lab.contiguous()
+            imgs, labs = images.contiguous(), lab.contiguous()
             self._ensure_pool(imgs)
-            dev = imgs.device
-            stats, invalid = torch.ops.torchauc.memory_bank_class_bbox(labs, self.num_classes, self.ignore_index)
-            host = torch.cat([stats.index_select(1, self.tail_classes.to(dev)).reshape(b, k * 5),
-                              invalid.view(b, 1)], 1).cpu()
-            if bool((host[:, -1] > 0).any()):
-                bad = int((host[:, -1] > 0).nonzero()[0, 0])
-                raise ValueError(f"labels of image {bad} hold values outside [0, {self.num_classes}) that are not "
-                                 f"ignore_index={self.ignore_index}")
-            st = host[:, :-1].reshape(b, k, 5)
-            present = st[..., 0] > 0
-            g = self._generator
-            # fixed-shape draws: the stream of random numbers does not depend on the batch content
-            r_slot = torch.randint(m, (b, k), generator=g)
-            keys = torch.rand((b, k), generator=g, dtype=torch.float64)
-            u_entry = torch.rand((b, k), generator=g, dtype=torch.float64)
-            u_off = torch.rand((b, k, 2), generator=g, dtype=torch.float64)
-            images_idx = torch.arange(b)
-
-            # ---- update bookkeeping: write j of class c goes to slot n0 + j while there is room
-            n0 = self._sizes
-            if update:
-                cum = present.long().cumsum(0)
-                order = n0 + cum - 1
-                slot = torch.where(order < m, order, r_slot)
-                size_seen = (n0 + cum).clamp(max=m)  # store size when image b pastes
-                wb, wk = present.nonzero(as_tuple=True)
-            else:
-                size_seen = n0.expand(b, k)
-                wb = wk = torch.zeros(0, dtype=torch.long)
-            n_new = wb.numel()
-            if n_new:
-                lo_y, hi_y = _crop_margins(h, p)
-                lo_x, hi_x = _crop_margins(w, p)
-                bb = st[wb, wk]
-                y0 = (bb[:, 1] - lo_y).clamp(min=0)
-                x0 = (bb[:, 3] - lo_x).clamp(min=0)
-                ch_ = (bb[:, 2] + hi_y).clamp(max=h - 1) - y0 + 1
-                cw_ = (bb[:, 4] + hi_x).clamp(max=w - 1) - x0 + 1
-                npix = ch_ * cw_
-                total = int(npix.sum())
-                self._reserve(total)
-                offs = self._pool_end + torch.cumsum(npix, 0) - npix
-                new_meta = torch.stack([offs, y0, x0, ch_, cw_, torch.full_like(y0, h), torch.full_like(y0, w)], 1)
-                write_row = torch.full((b, k), -1, dtype=torch.long)
-                write_row[wb, wk] = torch.arange(n_new)
-                gather_req = torch.stack([wb, self.tail_classes[wk], y0, x0, ch_, cw_, offs], 1)
-                torch.ops.torchauc.memory_bank_gather(imgs, labs, gather_req.to(dev), self._pool_img, self._pool_mask)
-                self._pool_end += total
-
-            # ---- paste decisions
+            present, bbox = self._tail_presence(labs)
+            draws = self._draws(b)
+            writes = self._store(imgs, labs, present, bbox, draws) if update else None
             if paste:
-                n_pick = torch.ceil((~present).sum(1).double() * self.p_sample).long()  # official math.ceil
-                ranked = keys.masked_fill(present, 2.0).argsort(1)  # absent classes first, random order
-                pb, rank = (torch.arange(k)[None, :] < n_pick[:, None]).nonzero(as_tuple=True)
-                pk = ranked[pb, rank]
-                size = size_seen[pb, pk]
-                keep = size > 0
-                pb, pk, size = pb[keep], pk[keep], size[keep]
-            if paste and pb.numel():
-                entry = torch.minimum((u_entry[pb, pk] * size).floor().long(), size - 1)
-                meta = self._meta[pk, entry]
-                src_b = torch.full_like(pb, -1)
-                if n_new:  # the latest write to (class, entry) at or before image b, if any
-                    cand = present[:, pk].T & (slot[:, pk].T == entry[:, None]) & (images_idx[None, :] <= pb[:, None])
-                    src_b = torch.where(cand, images_idx[None, :], -1).amax(1)
-                    fresh = src_b >= 0
-                    meta[fresh] = new_meta[write_row[src_b[fresh], pk[fresh]]]
-                rh = torch.floor(meta[:, _SRC_H].double() * p).long()
-                rw = torch.floor(meta[:, _SRC_W].double() * p).long()
-                oy = self._offsets(u_off[pb, pk, 0], h - rh)
-                ox = self._offsets(u_off[pb, pk, 1], w - rw)
-                cls = self.tail_classes[pk]
-                paste_req = torch.stack(
-                    [pb, cls, oy, ox, rh, rw, meta[:, _SRC_H], meta[:, _SRC_W], meta[:, _Y0], meta[:, _X0],
-                     meta[:, _H], meta[:, _W], meta[:, _OFF]], 1)
-                torch.ops.torchauc.memory_bank_paste(imgs, labs, self._pool_img, self._pool_mask, paste_req.to(dev))
-                self.last_pastes = torch.stack([pb, cls, entry, oy, ox, src_b], 1)
-
-            # ---- commit: the last write to each (class, slot) stays
-            if n_new:
-                ws = slot[wb, wk]
-                key = wk * m + ws
-                last = torch.full((k * m,), -1, dtype=torch.long).scatter_reduce(0, key, wb, "amax")
-                final = last[key] == wb
-                self._meta[wk[final], ws[final]] = new_meta[final]
-                self._sizes = size_seen[-1].clone()
-
+                self._paste(imgs, labs, present, writes, draws)
+            if writes is not None:
+                self._commit(writes)
             if paste:
                 if imgs.data_ptr() != images.data_ptr() or not images.is_contiguous():
                     images.copy_(imgs)
                 if labs.data_ptr() != labels.data_ptr() or not labels.is_contiguous():
                     labels.copy_(labs.view(labels.shape))
         return images, labels
+
+    def _tail_presence(self, labs):
+        """(present (B, K) bool, bbox (B, K, 5) [count, ymin, ymax, xmin, xmax]) of the tail classes,
+        on the host; labels outside [0, C) that are not ignore_index raise."""
+        b, k = labs.shape[0], len(self.tail_classes)
+        stats, invalid = torch.ops.torchauc.memory_bank_class_bbox(labs, self.num_classes,
+                                                                   V.ignore_arg(self.ignore_index))
+        host = torch.cat([stats.index_select(1, self.tail_classes.to(labs.device)).reshape(b, k * 5),
+                          invalid.view(b, 1)], 1).cpu()
+        if bool((host[:, -1] > 0).any()):
+            bad = int((host[:, -1] > 0).nonzero()[0, 0])
+            raise ValueError(f"labels of image {bad} hold values outside [0, {self.num_classes}) that are not "
+                             f"ignore_index={self.ignore_index}")
+        bbox = host[:, :-1].reshape(b, k, 5)
+        return bbox[..., 0] > 0, bbox
+
+    def _draws(self, b):
+        """The batch's random numbers, drawn in fixed shapes so the generator's stream does not
+        depend on the batch content."""
+        k, g = len(self.tail_classes), self._generator
+        return _Draws(slot=torch.randint(self.memory_size, (b, k), generator=g),
+                      order=torch.rand((b, k), generator=g, dtype=torch.float64),
+                      entry=torch.rand((b, k), generator=g, dtype=torch.float64),
+                      offset=torch.rand((b, k, 2), generator=g, dtype=torch.float64))
+
+    def _store(self, imgs, labs, present, bbox, draws):
+        """Gather the crops of every present tail object into the pool; image b's j-th object of class
+        c goes to slot size + j while there is room, else to a random slot. Returns the writes, to
+        be committed after the pastes."""
+        b, _, h, w = imgs.shape
+        k, m, p = len(self.tail_classes), self.memory_size, self.p_resize
+        cum = present.long().cumsum(0)
+        order = self._sizes + cum - 1
+        slot = torch.where(order < m, order, draws.slot)
+        size_seen = (self._sizes + cum).clamp(max=m)  # store size when image b pastes
+        wb, wk = present.nonzero(as_tuple=True)
+        if wb.numel() == 0:
+            return _Writes(slot, size_seen, wb, wk, None, None)
+        lo_y, hi_y = _crop_margins(h, p)
+        lo_x, hi_x = _crop_margins(w, p)
+        bb = bbox[wb, wk]
+        y0 = (bb[:, 1] - lo_y).clamp(min=0)
+        x0 = (bb[:, 3] - lo_x).clamp(min=0)
+        crop_h = (bb[:, 2] + hi_y).clamp(max=h - 1) - y0 + 1
+        crop_w = (bb[:, 4] + hi_x).clamp(max=w - 1) - x0 + 1
+        npix = crop_h * crop_w
+        total = int(npix.sum())
+        self._reserve(total)
+        offs = self._pool_end + torch.cumsum(npix, 0) - npix
+        meta = torch.stack([offs, y0, x0, crop_h, crop_w, torch.full_like(y0, h), torch.full_like(y0, w)], 1)
+        row = torch.full((b, k), -1, dtype=torch.long)
+        row[wb, wk] = torch.arange(wb.numel())
+        request = torch.stack([wb, self.tail_classes[wk], y0, x0, crop_h, crop_w, offs], 1)
+        torch.ops.torchauc.memory_bank_gather(imgs, labs, request.to(imgs.device), self._pool_img, self._pool_mask)
+        self._pool_end += total
+        return _Writes(slot, size_seen, wb, wk, meta, row)
+
+    def _paste(self, imgs, labs, present, writes, draws):
+        """Pick ceil(p_sample * #absent) absent tail classes per image, a random stored entry of each
+        (as the store stood at that image), a random offset, and paste them all in one op."""
+        b, _, h, w = imgs.shape
+        k, p = len(self.tail_classes), self.p_resize
+        size_seen = self._sizes.expand(b, k) if writes is None else writes.size_seen
+        n_pick = torch.ceil((~present).sum(1).double() * self.p_sample).long()  # official math.ceil
+        ranked = draws.order.masked_fill(present, 2.0).argsort(1)  # absent classes first, random order
+        pb, rank = (torch.arange(k)[None, :] < n_pick[:, None]).nonzero(as_tuple=True)
+        pk = ranked[pb, rank]
+        size = size_seen[pb, pk]
+        keep = size > 0
+        pb, pk, size = pb[keep], pk[keep], size[keep]
+        if pb.numel() == 0:
+            return
+        entry = torch.minimum((draws.entry[pb, pk] * size).floor().long(), size - 1)
+        meta = self._meta[pk, entry]
+        src_b = torch.full_like(pb, -1)
+        if writes is not None and writes.meta is not None:  # the latest write to (class, entry) at or before b
+            images_idx = torch.arange(b)
+            cand = (present[:, pk].T & (writes.slot[:, pk].T == entry[:, None])
+                    & (images_idx[None, :] <= pb[:, None]))
+            src_b = torch.where(cand, images_idx[None, :], -1).amax(1)
+            fresh = src_b >= 0
+            meta[fresh] = writes.meta[writes.row[src_b[fresh], pk[fresh]]]
+        rh = torch.floor(meta[:, _SRC_H].double() * p).long()
+        rw = torch.floor(meta[:, _SRC_W].double() * p).long()
+        oy = self._offsets(draws.offset[pb, pk, 0], h - rh)
+        ox = self._offsets(draws.offset[pb, pk, 1], w - rw)
+        cls = self.tail_classes[pk]
+        request = torch.stack([pb, cls, oy, ox, rh, rw, meta[:, _SRC_H], meta[:, _SRC_W], meta[:, _Y0],
+                               meta[:, _X0], meta[:, _H], meta[:, _W], meta[:, _OFF]], 1)
+        torch.ops.torchauc.memory_bank_paste(imgs, labs, self._pool_img, self._pool_mask, request.to(imgs.device))
+        self.last_pastes = torch.stack([pb, cls, entry, oy, ox, src_b], 1)
+
+    def _commit(self, writes):
+        """Keep the last write to each (class, slot) and the new store sizes."""
+        if writes.meta is None:
+            return
+        k, m = len(self.tail_classes), self.memory_size
+        ws = writes.slot[writes.wb, writes.wk]
+        key = writes.wk * m + ws
+        last = torch.full((k * m,), -1, dtype=torch.long).scatter_reduce(0, key, writes.wb, "amax")
+        final = last[key] == writes.wb
+        self._meta[writes.wk[final], ws[final]] = writes.meta[final]
+        self._sizes = writes.size_seen[-1].clone()
 
     @staticmethod
     def _offsets(u, room):

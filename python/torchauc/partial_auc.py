@@ -16,20 +16,12 @@ import math
 import torch
 from torch import nn
 
-from . import _validate as V
-from .functional import pairwise_auc_loss
-
-ROUNDINGS = ("floor", "ceil", "round")
-
-
-def _fraction(value, name):
-    v = V.finite_float(value, name)
-    if not 0.0 <= v <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {value}")
-    return v
+from ._core import options as O
+from ._core import validate as V
+from .pairwise import pairwise_auc_loss
 
 
-def partial_auc_select(scores, labels, max_fpr, min_tpr=0.0, rounding="floor"):
+def partial_auc_select(scores, labels, *, max_fpr, min_tpr=0.0, rounding="floor"):
     r"""Boolean mask (n,) of the samples inside the partial-AUC region.
 
     Keeps the ``k- = R(max_fpr * n-)`` highest-scored negatives and the ``k+ = R((1 - min_tpr) * n+)``
@@ -44,22 +36,14 @@ def partial_auc_select(scores, labels, max_fpr, min_tpr=0.0, rounding="floor"):
     """
     V.tensor(scores, "scores")
     V.tensor(labels, "labels")
-    max_fpr = _fraction(max_fpr, "max_fpr")
-    min_tpr = _fraction(min_tpr, "min_tpr")
-    V.choice(rounding, ROUNDINGS, "rounding")
+    max_fpr = V.fraction(max_fpr, "max_fpr")
+    min_tpr = V.fraction(min_tpr, "min_tpr")
+    V.option(rounding, O.ROUNDING)
     return torch.ops.torchauc.partial_auc_select(scores.detach(), labels, max_fpr, min_tpr, rounding)
 
 
-def partial_auc_loss(
-    scores,
-    labels,
-    max_fpr,
-    min_tpr=0.0,
-    surrogate="square",
-    margin=1.0,
-    rounding="floor",
-    reduction="mean",
-):
+def partial_auc_loss(scores, labels, *, max_fpr, min_tpr=0.0, surrogate="square", margin=1.0, rounding="floor",
+                     reduction="mean"):
     r"""Hard top-k partial AUC loss: the pairwise AUC loss over the selected pairs only.
 
     .. math::
@@ -70,47 +54,45 @@ def partial_auc_loss(
     all positives, one-way OPAUC); see :func:`partial_auc_select` for the counts and the tie rule.
     The gradient of an unselected sample is exactly zero (the selection is treated as constant, as
     in every top-k pAUC method). ``surrogate``, ``margin`` and ``reduction`` are those of
-    :func:`torchauc.functional.pairwise_auc_loss` (square/exp O(n), hinge/squared_hinge O(n log n),
+    :func:`torchauc.pairwise.pairwise_auc_loss` (square/exp O(n), hinge/squared_hinge O(n log n),
     logistic/sigmoid tiled), plus the O(n) selection. On CPU the selected samples are compacted
     first, so the pairwise part costs O(k log k) in the k = k+ + k- selected samples.
 
     k = 0 (e.g. ``floor(0.1 * 5)``) or a batch without positives or negatives gives loss 0 with zero
     gradient; ``max_fpr = 1, min_tpr = 0`` is the full AUC loss.
     """
-    mask = partial_auc_select(scores, labels, max_fpr, min_tpr, rounding)
+    mask = partial_auc_select(scores, labels, max_fpr=max_fpr, min_tpr=min_tpr, rounding=rounding)
     if mask.device.type == "cpu":
         # compact the selected samples (k+ + k- of n) before the pairwise op: its sort then runs on
         # the selection only; unselected samples get the exact zero gradient of index_select
         keep = mask.nonzero().reshape(-1)
         return pairwise_auc_loss(scores.reshape(-1).index_select(0, keep), labels.reshape(-1).index_select(0, keep),
-                                 surrogate, margin, None, None, reduction)
+                                 surrogate=surrogate, margin=margin, reduction=reduction)
     # on CUDA the mask becomes 0/1 weights (a compaction would need a host sync for its size)
     w = mask.to(scores.dtype if scores.is_floating_point() else torch.float32)
-    return pairwise_auc_loss(scores, labels, surrogate, margin, w, w, reduction)
+    return pairwise_auc_loss(scores, labels, surrogate=surrogate, margin=margin, pos_weights=w, neg_weights=w,
+                             reduction=reduction)
 
 
 class PartialAUCLoss(nn.Module):
     """Module form of :func:`partial_auc_loss` (hard top-k OPAUC/TPAUC)."""
 
-    def __init__(self, max_fpr, min_tpr=0.0, surrogate="square", margin=1.0, rounding="floor", reduction="mean"):
+    def __init__(self, max_fpr, *, min_tpr=0.0, surrogate="square", margin=1.0, rounding="floor", reduction="mean"):
         super().__init__()
-        self.max_fpr = _fraction(max_fpr, "max_fpr")
-        self.min_tpr = _fraction(min_tpr, "min_tpr")
-        self.surrogate = V.choice(surrogate, V.SURROGATES, "surrogate")
+        self.max_fpr = V.fraction(max_fpr, "max_fpr")
+        self.min_tpr = V.fraction(min_tpr, "min_tpr")
+        self.surrogate = V.option(surrogate, O.PAIRWISE_SURROGATE)
         self.margin = V.finite_float(margin, "margin")
-        self.rounding = V.choice(rounding, ROUNDINGS, "rounding")
-        self.reduction = V.choice(reduction, V.REDUCTIONS, "reduction")
+        self.rounding = V.option(rounding, O.ROUNDING)
+        self.reduction = V.option(reduction, O.REDUCTION)
 
     def forward(self, scores, labels):
-        return partial_auc_loss(
-            scores, labels, self.max_fpr, self.min_tpr, self.surrogate, self.margin, self.rounding, self.reduction
-        )
+        return partial_auc_loss(scores, labels, max_fpr=self.max_fpr, min_tpr=self.min_tpr, surrogate=self.surrogate,
+                                margin=self.margin, rounding=self.rounding, reduction=self.reduction)
 
 
 # ---------------------------------------------------------------------------------------------
 # Relaxed TPAUC (ICML 2021) and its instance-wise form (TPAMI 2022)
-
-WEIGHTS = ("poly", "exp")
 
 
 def tpauc_weights(scores, weight="poly", gamma=1.0, eps=1e-6):
@@ -151,25 +133,25 @@ class RelaxedTPAUCLoss(nn.Module):
             instead (XCurve ``E_k`` + ``first_state_loss``).
         eps: the poly-weight offset (1e-6 as in both official codes).
 
-    ``forward(scores, labels, epoch=0)``: scores are probabilities in [0, 1] (sigmoid outputs),
+    ``forward(scores, labels, *, epoch=0)``: scores are probabilities in [0, 1] (sigmoid outputs),
     shape (n,) or (n, 1). Gradients flow through the weights (not detached), as in the paper's code.
     A one-class batch gives 0 (XCurve returns NaN). Cost: 6 weighted sums through
-    :func:`torchauc.functional.pairwise_auc_loss` (square surrogate), no pair matrix.
+    :func:`torchauc.pairwise.pairwise_auc_loss` (square surrogate), no pair matrix.
     """
 
-    def __init__(self, weight="poly", gamma=1.0, margin=1.0, auc_type="TP", warmup_epochs=0, warmup_loss=None,
+    def __init__(self, weight="poly", *, gamma=1.0, margin=1.0, auc_type="TP", warmup_epochs=0, warmup_loss=None,
                  eps=1e-6):
         super().__init__()
         weight = {"Poly": "poly", "Exp": "exp"}.get(weight, weight)
-        self.weight = V.choice(weight, WEIGHTS, "weight")
+        self.weight = V.option(weight, O.TPAUC_WEIGHT)
         self.gamma = V.finite_float(gamma, "gamma")
         self.margin = None if margin is None else V.finite_float(margin, "margin")
-        self.auc_type = V.choice(auc_type, ("OP", "TP"), "auc_type")
+        self.auc_type = V.option(auc_type, O.AUC_TYPE)
         self.warmup_epochs = int(warmup_epochs)
         self.warmup_loss = warmup_loss
         self.eps = V.finite_float(eps, "eps")
 
-    def forward(self, scores, labels, epoch=0):
+    def forward(self, scores, labels, *, epoch=0):
         V.tensor(scores, "scores")
         V.tensor(labels, "labels")
         warm = epoch < self.warmup_epochs
@@ -183,7 +165,8 @@ class RelaxedTPAUCLoss(nn.Module):
             vp, vn = tpauc_weights(s, self.weight, self.gamma, self.eps)
             if self.auc_type == "OP":
                 vp = None
-        total = pairwise_auc_loss(s, labels, "square", m, vp, vn, "sum")
+        total = pairwise_auc_loss(s, labels, surrogate="square", margin=m, pos_weights=vp, neg_weights=vn,
+                                  reduction="sum")
         npos, nneg = _class_counts(labels, total.dtype)
         return total / torch.clamp_min(npos * nneg, 1)
 
@@ -220,16 +203,16 @@ class InsRelaxedPAUCLoss(nn.Module):
     ``init="saddle"`` in :meth:`reset_to_saddle` sets them to the batch saddle point.
 
     ``weight`` defaults to ``"exp"`` (XCurve's ``weight_scheme=None`` silently means Exp).
-    ``forward(scores, labels, epoch=0)``; a class absent from the batch contributes zero statistics.
+    ``forward(scores, labels, *, epoch=0)``; a class absent from the batch contributes zero statistics.
     """
 
-    def __init__(self, gamma=1.0, weight="exp", auc_type="OP", reg_a=0.0, reg_b=0.0, warmup_epochs=0,
+    def __init__(self, gamma=1.0, *, weight="exp", auc_type="OP", reg_a=0.0, reg_b=0.0, warmup_epochs=0,
                  warmup_loss=None, eps=1e-6):
         super().__init__()
         weight = {"Poly": "poly", "Exp": "exp", None: "exp"}.get(weight, weight)
-        self.weight = V.choice(weight, WEIGHTS, "weight")
+        self.weight = V.option(weight, O.TPAUC_WEIGHT)
         self.gamma = V.finite_float(gamma, "gamma")
-        self.auc_type = V.choice(auc_type, ("OP", "TP"), "auc_type")
+        self.auc_type = V.option(auc_type, O.AUC_TYPE)
         self.reg_a = V.finite_float(reg_a, "reg_a")
         self.reg_b = V.finite_float(reg_b, "reg_b")
         self.warmup_epochs = int(warmup_epochs)
@@ -251,7 +234,7 @@ class InsRelaxedPAUCLoss(nn.Module):
         return (vp.sum() / npos, vn.sum() / nneg, (vp * s).sum() / npos, (vn * s).sum() / nneg,
                 (vp * s * s).sum() / npos, (vn * s * s).sum() / nneg)
 
-    def forward(self, scores, labels, epoch=0):
+    def forward(self, scores, labels, *, epoch=0):
         if epoch < self.warmup_epochs and self.warmup_loss is not None:
             return self.warmup_loss(scores, labels.to(scores.dtype))
         cp, cn, fp, fn, fp2, fn2 = self.statistics(scores, labels)
@@ -308,10 +291,10 @@ class PAUCILoss(nn.Module):
     ``forward(scores, labels)`` with sigmoid scores. An absent class contributes 0 to its mean.
     """
 
-    def __init__(self, max_fpr, min_tpr=0.0, kappa=2.0):
+    def __init__(self, max_fpr, *, min_tpr=0.0, kappa=2.0):
         super().__init__()
-        self.max_fpr = _fraction(max_fpr, "max_fpr")
-        self.min_tpr = _fraction(min_tpr, "min_tpr")
+        self.max_fpr = V.fraction(max_fpr, "max_fpr")
+        self.min_tpr = V.fraction(min_tpr, "min_tpr")
         if self.max_fpr <= 0 or self.min_tpr >= 1:
             raise ValueError("PAUCILoss needs max_fpr > 0 and min_tpr < 1")
         self.kappa = V.finite_float(kappa, "kappa")

@@ -1,6 +1,7 @@
-"""Fake (shape-only) impls and autograd registrations, one module per op family."""
-from . import pairwise  # noqa: F401
-from . import pauc  # noqa: F401  (partial AUC family)
-from . import memory_bank  # noqa: F401
-from . import multiclass  # noqa: F401  (multiclass branch)
-from . import metrics  # noqa: F401  (AUROC metric ops, issue 3)
+"""Fake (shape-only) impls and autograd registrations of the compiled ops, one module per op family
+(``_ops/<family>.py``); every module here is imported, so a new family only adds its file."""
+import importlib
+import pkgutil
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")

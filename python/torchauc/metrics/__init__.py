@@ -1,15 +1,7 @@
-"""Exact AUROC metrics on CPU and GPU: functional (``torchauc.metrics.functional``) and stateful
-classes (``update`` / ``compute`` / ``reset``, DDP-aware). See ``functional`` for the definitions."""
-from . import functional, reference
-from .stateful import AUROC, MulticlassAUROC, MultilabelAUROC, OpenworldAUROC, PartialAUROC, PixelAUROC
+"""Every metric, re-exported: ``torchauc.metrics.functional`` (functional forms) and the stateful
+classes. The AUROC family lives in :mod:`torchauc.auroc`."""
+from ..auroc import AUROC, MulticlassAUROC, MultilabelAUROC, OpenworldAUROC, PartialAUROC, PixelAUROC
+from . import functional
 
-__all__ = [
-    "functional",
-    "reference",
-    "AUROC",
-    "PartialAUROC",
-    "MulticlassAUROC",
-    "MultilabelAUROC",
-    "PixelAUROC",
-    "OpenworldAUROC",
-]
+__all__ = ["functional", "AUROC", "PartialAUROC", "MulticlassAUROC", "MultilabelAUROC", "PixelAUROC",
+           "OpenworldAUROC"]

@@ -1,4 +1,4 @@
 """Optimizers of the minimax AUC-family methods."""
-from .minmax import ASGDA, SGD4MinMaxPAUC  # noqa: F401  (partial AUC family)
+from .partial_auc import ASGDA, SGD4MinMaxPAUC
 
 __all__ = ["ASGDA", "SGD4MinMaxPAUC"]

@@ -2,6 +2,8 @@
 sort-based pure-PyTorch baseline (what a user would write by hand)."""
 import torch
 
+from .partial_auc import kept_count
+
 
 def _heaviside(t):
     return (t > 0).double() + 0.5 * (t == 0).double()
@@ -17,12 +19,12 @@ def auroc_pairs(scores, labels, sample_weights=None):
 
 
 def partial_auroc_pairs(scores, labels, max_fpr, min_tpr, normalize=True):
-    """Spec section 3 by brute force: keep floor((1-min_tpr) n+) lowest positives and
+    """The two-way partial AUROC by brute force: keep floor((1-min_tpr) n+) lowest positives and
     floor(max_fpr n-) highest negatives (python ints), pair-matrix rank sum on the subset."""
     s, y = scores.reshape(-1).double(), labels.reshape(-1).bool()
     x, z = torch.sort(s[y]).values, torch.sort(s[~y], descending=True).values
-    kp = int((1.0 - min_tpr) * x.numel() + 1e-9)
-    kn = int(max_fpr * z.numel() + 1e-9)
+    kp = kept_count(1.0 - min_tpr, x.numel())
+    kn = kept_count(max_fpr, z.numel())
     u = _heaviside(x[:kp][:, None] - z[:kn][None, :]).sum()
     return u / (kp * kn) if normalize else u / (x.numel() * z.numel())
 

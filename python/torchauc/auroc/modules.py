@@ -7,8 +7,9 @@ streams too large to keep, ``AUROC(bins=...)`` keeps two fixed histograms (O(bin
 communication); its error bound is returned by ``error_bound()``."""
 import torch
 
-from .. import _validate as V
-from . import _distributed as D
+from .._core import distributed as D
+from .._core import options as O
+from .._core import validate as V
 from . import functional as F
 
 
@@ -63,16 +64,16 @@ class _ExactMetric(torch.nn.Module):
 
 
 class AUROC(_ExactMetric):
-    """Binary AUROC (:func:`torchauc.metrics.functional.auroc`).
+    """Binary AUROC (:func:`torchauc.auroc.functional.auroc`).
 
-    ``update(scores, labels, sample_weights=None)``. With ``bins=None`` (default) the value is exact.
+    ``update(scores, labels, *, sample_weights=None)``. With ``bins=None`` (default) the value is exact.
     With ``bins=B`` the scores are counted into B equal-width bins over ``score_range`` (scores
     outside are clamped into the edge bins); the binned AUROC counts every pair inside one bin as a
     tie, so ``|binned - exact| <= error_bound() = 0.5 * sum_b P_b N_b / (P N)`` (P_b, N_b the positive
     and negative weight of bin b). Memory and DDP communication are O(B) (one all_reduce).
     """
 
-    def __init__(self, bins=None, score_range=(0.0, 1.0), on_undefined="raise", dist_sync=True):
+    def __init__(self, *, bins=None, score_range=(0.0, 1.0), on_undefined="raise", dist_sync=True):
         self.bins = None if bins is None else int(bins)
         if self.bins is not None and self.bins < 1:
             raise ValueError(f"bins must be a positive integer or None, got {bins}")
@@ -80,7 +81,7 @@ class AUROC(_ExactMetric):
         if not lo < hi:
             raise ValueError(f"score_range must be (low, high) with low < high, got {score_range}")
         self.score_range = (lo, hi)
-        self.on_undefined = V.choice(on_undefined, F.UNDEFINED, "on_undefined")
+        self.on_undefined = V.option(on_undefined, O.ON_UNDEFINED)
         super().__init__(dist_sync)
 
     def reset(self):
@@ -88,7 +89,7 @@ class AUROC(_ExactMetric):
         if self.bins is not None:
             self._hist = torch.zeros(2, self.bins, dtype=torch.float64)
 
-    def update(self, scores, labels, sample_weights=None):
+    def update(self, scores, labels, *, sample_weights=None):
         if self.bins is None:
             self._append(sample_weights, scores=scores.reshape(-1), labels=labels.reshape(-1))
             return
@@ -136,29 +137,29 @@ class AUROC(_ExactMetric):
         h = self._synced_hist()
         return F._ratio(0.5 * (h[0] * h[1]).sum(), h[0].sum() * h[1].sum())
 
-    def forward(self, scores, labels, sample_weights=None):
+    def forward(self, scores, labels, *, sample_weights=None):
         if self.bins is None:
-            return super().forward(scores, labels, sample_weights)
+            return super().forward(scores, labels, sample_weights=sample_weights)
         h = self._histogram(scores, labels, sample_weights)
         self._hist = self._hist.to(h.device) + h
         return self._hist_value(h)
 
     def _value(self, scores, labels, sample_weights):
-        return F.auroc(scores, labels, sample_weights, on_undefined=self.on_undefined)
+        return F.auroc(scores, labels, sample_weights=sample_weights, on_undefined=self.on_undefined)
 
 
 class PartialAUROC(_ExactMetric):
-    """Partial AUROC (:func:`torchauc.metrics.functional.partial_auroc`), exact.
+    """Partial AUROC (:func:`torchauc.auroc.functional.partial_auroc`), exact.
 
-    ``update(scores, labels, sample_weights=None)`` (weights with ``mcclish=True`` only)."""
+    ``update(scores, labels, *, sample_weights=None)`` (weights with ``mcclish=True`` only)."""
 
-    def __init__(self, max_fpr=1.0, min_tpr=0.0, normalize=True, mcclish=False, on_undefined="raise",
+    def __init__(self, *, max_fpr=1.0, min_tpr=0.0, normalize=True, mcclish=False, on_undefined="raise",
                  dist_sync=True):
         self.kw = dict(max_fpr=max_fpr, min_tpr=min_tpr, normalize=normalize, mcclish=mcclish,
-                       on_undefined=V.choice(on_undefined, F.UNDEFINED, "on_undefined"))
+                       on_undefined=V.option(on_undefined, O.ON_UNDEFINED))
         super().__init__(dist_sync)
 
-    def update(self, scores, labels, sample_weights=None):
+    def update(self, scores, labels, *, sample_weights=None):
         self._append(sample_weights, scores=scores.reshape(-1), labels=labels.reshape(-1))
 
     def _value(self, scores, labels, sample_weights):
@@ -166,17 +167,17 @@ class PartialAUROC(_ExactMetric):
 
 
 class MulticlassAUROC(_ExactMetric):
-    """Multiclass AUROC (:func:`torchauc.metrics.functional.multiclass_auroc`), exact.
+    """Multiclass AUROC (:func:`torchauc.auroc.functional.multiclass_auroc`), exact.
 
-    ``update(scores (N, C), labels (N,), sample_weights=None)``."""
+    ``update(scores (N, C), labels (N,), *, sample_weights=None)``."""
 
-    def __init__(self, average="ovo", weighting="macro", ignore_index=None, on_undefined="raise", dist_sync=True):
-        self.kw = dict(average=V.choice(average, ("ovo", "ova", "ovr"), "average"),
-                       weighting=V.choice(weighting, ("macro", "weighted", "none"), "weighting"),
-                       ignore_index=ignore_index, on_undefined=V.choice(on_undefined, F.UNDEFINED, "on_undefined"))
+    def __init__(self, *, mode="ovo", average="macro", ignore_index=None, on_undefined="raise", dist_sync=True):
+        self.kw = dict(mode=V.option(mode, O.MODE), average=V.option(average, O.AVERAGE),
+                       ignore_index=V.optional_int(ignore_index, "ignore_index"),
+                       on_undefined=V.option(on_undefined, O.ON_UNDEFINED))
         super().__init__(dist_sync)
 
-    def update(self, scores, labels, sample_weights=None):
+    def update(self, scores, labels, *, sample_weights=None):
         if scores.dim() != 2:
             raise ValueError(f"scores must have shape (N, C), got {tuple(scores.shape)}")
         self._append(sample_weights, scores=scores, labels=labels.reshape(-1))
@@ -186,16 +187,16 @@ class MulticlassAUROC(_ExactMetric):
 
 
 class MultilabelAUROC(_ExactMetric):
-    """Multilabel AUROC (:func:`torchauc.metrics.functional.multilabel_auroc`), exact.
+    """Multilabel AUROC (:func:`torchauc.auroc.functional.multilabel_auroc`), exact.
 
-    ``update(scores (N, L), labels (N, L), sample_weights=None)``."""
+    ``update(scores (N, L), labels (N, L), *, sample_weights=None)``."""
 
-    def __init__(self, average="macro", on_undefined="raise", dist_sync=True):
-        self.kw = dict(average=V.choice(average, ("macro", "weighted", "micro", "none"), "average"),
-                       on_undefined=V.choice(on_undefined, F.UNDEFINED, "on_undefined"))
+    def __init__(self, *, average="macro", on_undefined="raise", dist_sync=True):
+        self.kw = dict(average=V.option(average, O.MULTILABEL_AVERAGE),
+                       on_undefined=V.option(on_undefined, O.ON_UNDEFINED))
         super().__init__(dist_sync)
 
-    def update(self, scores, labels, sample_weights=None):
+    def update(self, scores, labels, *, sample_weights=None):
         self._append(sample_weights, scores=scores, labels=labels)
 
     def _value(self, scores, labels, sample_weights):
@@ -203,14 +204,14 @@ class MultilabelAUROC(_ExactMetric):
 
 
 class PixelAUROC(_ExactMetric):
-    """Pixel-level one-vs-rest AUROC (:func:`torchauc.metrics.functional.pixel_auroc`), exact.
+    """Pixel-level one-vs-rest AUROC (:func:`torchauc.auroc.functional.pixel_auroc`), exact.
 
     ``update(logits (B, C, H, W), labels (B, H, W))``. Batches of one spatial size are kept as
     they come (read in place at compute); mixed sizes or several ranks fall back to (pixels, C)."""
 
-    def __init__(self, ignore_index=255, average="macro", on_undefined="nan", dist_sync=True):
-        self.kw = dict(ignore_index=ignore_index, average=V.choice(average, ("macro", "weighted", "none"), "average"),
-                       on_undefined=V.choice(on_undefined, F.UNDEFINED, "on_undefined"))
+    def __init__(self, *, ignore_index=None, average="macro", on_undefined="raise", dist_sync=True):
+        self.kw = dict(ignore_index=V.optional_int(ignore_index, "ignore_index"), average=V.option(average, O.AVERAGE),
+                       on_undefined=V.option(on_undefined, O.ON_UNDEFINED))
         super().__init__(dist_sync)
 
     def update(self, logits, labels):
@@ -231,14 +232,14 @@ class PixelAUROC(_ExactMetric):
 
 
 class OpenworldAUROC(_ExactMetric):
-    """OpenworldAUC (:func:`torchauc.metrics.functional.openworld_auroc`), exact.
+    """OpenworldAUC (:func:`torchauc.auroc.functional.openworld_auroc`), exact.
 
     ``update(scores, is_base, correct)``."""
 
     _states = ("scores", "is_base", "correct")
 
-    def __init__(self, on_undefined="raise", dist_sync=True):
-        self.on_undefined = V.choice(on_undefined, F.UNDEFINED, "on_undefined")
+    def __init__(self, *, on_undefined="raise", dist_sync=True):
+        self.on_undefined = V.option(on_undefined, O.ON_UNDEFINED)
         super().__init__(dist_sync)
 
     def update(self, scores, is_base, correct):

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 import torchauc
 from torchauc import functional as F
-from torchauc import reference as R
+from torchauc.reference import pairwise as R
 
 SURROGATES = ["square", "exp", "hinge", "squared_hinge", "logistic", "sigmoid"]
 
@@ -28,7 +28,7 @@ def both(scores, labels, surrogate, margin, a=None, b=None, reduction="mean"):
         s = scores.detach().clone().requires_grad_()
         aa = a.detach().clone().requires_grad_() if a is not None else None
         bb = b.detach().clone().requires_grad_() if b is not None else None
-        loss = fn(s, labels, surrogate, margin, aa, bb, reduction)
+        loss = fn(s, labels, surrogate=surrogate, margin=margin, pos_weights=aa, neg_weights=bb, reduction=reduction)
         loss.backward()
         out.append((loss.detach(), s.grad, aa.grad if aa is not None else None, bb.grad if bb is not None else None))
     return out
@@ -78,7 +78,7 @@ def test_hard_batches(device, surrogate, kind):
 def test_one_class_batch_is_zero_with_zero_grad(device, surrogate, only):
     s = torch.randn(20, dtype=torch.float64, device=device, requires_grad=True)
     y = torch.full((20,), only, device=device)
-    loss = F.pairwise_auc_loss(s, y, surrogate)
+    loss = F.pairwise_auc_loss(s, y, surrogate=surrogate)
     loss.backward()
     assert loss.item() == 0.0
     assert torch.equal(s.grad, torch.zeros_like(s))
@@ -89,7 +89,7 @@ def test_nan_scores_give_nan(device, surrogate):
     s, y = make_batch(30, device=device)
     s[5] = float("nan")
     s.requires_grad_()
-    loss = F.pairwise_auc_loss(s, y, surrogate)
+    loss = F.pairwise_auc_loss(s, y, surrogate=surrogate)
     loss.backward()
     assert torch.isnan(loss)
     assert torch.isnan(s.grad).all()
@@ -101,7 +101,7 @@ def test_logistic_and_exp_do_not_overflow(device, surrogate):
     s = torch.tensor([-100.0, 0.0, 50.0, 100.0], dtype=torch.float32, device=device)
     y = torch.tensor([1, 0, 1, 0], device=device)
     m = 1.0 if surrogate != "exp" else 0.1  # exp(0.5 * 200) overflows float32 by definition
-    loss = F.pairwise_auc_loss(s, y, surrogate, m)
+    loss = F.pairwise_auc_loss(s, y, surrogate=surrogate, margin=m)
     ref = R.pairwise_auc_loss(s.double(), y, surrogate, m)
     torch.testing.assert_close(loss.double().cpu(), ref.cpu(), rtol=1e-5, atol=1e-6)
 
@@ -115,7 +115,7 @@ def test_low_precision_inputs(device, surrogate, dtype):
     ref = R.pairwise_auc_loss(sr, y, surrogate, 1.0)
     ref.backward()
     s.requires_grad_()
-    loss = F.pairwise_auc_loss(s, y, surrogate, 1.0)
+    loss = F.pairwise_auc_loss(s, y, surrogate=surrogate, margin=1.0)
     loss.backward()
     assert loss.dtype == dtype and s.grad.dtype == dtype
     tol = {torch.float32: 1e-5, torch.float16: 2e-3, torch.bfloat16: 1e-2}[dtype]
@@ -126,15 +126,15 @@ def test_low_precision_inputs(device, surrogate, dtype):
 @pytest.mark.parametrize("surrogate", SURROGATES)
 def test_label_dtypes_shapes_and_strides(device, surrogate):
     s, y = make_batch(64, device=device)
-    base = F.pairwise_auc_loss(s, y, surrogate)
+    base = F.pairwise_auc_loss(s, y, surrogate=surrogate)
     for labels in (y.bool(), y.int(), y.float(), y.to(torch.uint8), y.view(-1, 1)):
-        torch.testing.assert_close(F.pairwise_auc_loss(s, labels, surrogate), base)
-    torch.testing.assert_close(F.pairwise_auc_loss(s.view(-1, 1), y, surrogate), base)
+        torch.testing.assert_close(F.pairwise_auc_loss(s, labels, surrogate=surrogate), base)
+    torch.testing.assert_close(F.pairwise_auc_loss(s.view(-1, 1), y, surrogate=surrogate), base)
     wide = torch.zeros(64, 3, dtype=s.dtype, device=device)
     wide[:, 1] = s
     strided = wide[:, 1]  # non-contiguous view
     assert not strided.is_contiguous()
-    torch.testing.assert_close(F.pairwise_auc_loss(strided, y, surrogate), base)
+    torch.testing.assert_close(F.pairwise_auc_loss(strided, y, surrogate=surrogate), base)
 
 
 @pytest.mark.parametrize("surrogate", SURROGATES)
@@ -143,7 +143,7 @@ def test_gradcheck(device, surrogate):
     s += 0.01 * torch.arange(24, dtype=s.dtype, device=device)  # keep hinge kinks away from pairs
     a = torch.rand(24, dtype=torch.float64, device=device) + 0.5
     b = torch.rand(24, dtype=torch.float64, device=device) + 0.5
-    fn = lambda s_, a_, b_: F.pairwise_auc_loss(s_, y, surrogate, 0.37, a_, b_)  # noqa: E731
+    fn = lambda s_, a_, b_: F.pairwise_auc_loss(s_, y, surrogate=surrogate, margin=0.37, pos_weights=a_, neg_weights=b_)  # noqa: E731
     assert torch.autograd.gradcheck(fn, (s.requires_grad_(), a.requires_grad_(), b.requires_grad_()))
 
 
@@ -176,7 +176,7 @@ def test_torch_compile_fullgraph(device):
 def test_module_matches_functional(device):
     s, y = make_batch(33, device=device)
     m = torchauc.losses.AUCLoss("logistic", margin=2.0, reduction="sum")
-    torch.testing.assert_close(m(s, y), F.pairwise_auc_loss(s, y, "logistic", 2.0, reduction="sum"))
+    torch.testing.assert_close(m(s, y), F.pairwise_auc_loss(s, y, surrogate="logistic", margin=2.0, reduction="sum"))
     assert "logistic" in repr(m)
 
 
@@ -200,22 +200,22 @@ def test_property_matches_reference(n, pos_frac, seed, surrogate, margin, ties):
 def test_property_shift_invariance(n, seed, surrogate):
     # the loss depends on score differences only
     s, y = make_batch(n, seed=seed)
-    a = F.pairwise_auc_loss(s, y, surrogate)
-    b = F.pairwise_auc_loss(s + 3.25, y, surrogate)
+    a = F.pairwise_auc_loss(s, y, surrogate=surrogate)
+    b = F.pairwise_auc_loss(s + 3.25, y, surrogate=surrogate)
     torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9)
 
 
 def test_matches_closed_form_baseline():
     s, y = make_batch(500)
     for sur in ["square", "exp", "hinge", "squared_hinge"]:
-        torch.testing.assert_close(F.pairwise_auc_loss(s, y, sur), R.pairwise_auc_loss_closed_form(s, y, sur))
+        torch.testing.assert_close(F.pairwise_auc_loss(s, y, surrogate=sur), R.pairwise_auc_loss_closed_form(s, y, sur))
 
 
 # ---------------------------------------------------------------- errors name the argument
 def test_errors():
     s, y = make_batch(10)
     with pytest.raises(ValueError, match="surrogate"):
-        F.pairwise_auc_loss(s, y, "cubic")
+        F.pairwise_auc_loss(s, y, surrogate="cubic")
     with pytest.raises(ValueError, match="reduction"):
         F.pairwise_auc_loss(s, y, reduction="none")
     with pytest.raises(ValueError, match="margin"):

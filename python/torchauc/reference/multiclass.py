@@ -1,4 +1,4 @@
-"""Pure-PyTorch references of the multiclass / pixel-level AUC loss (exported by torchauc.reference).
+"""Pure-PyTorch references of the multiclass / pixel-level AUC loss.
 
 - ``multiclass_auc_loss_pairs``: the definition, pair by pair (float64 test oracle; a Python loop over
   class pairs, each an N_i x N_j pair matrix).

@@ -79,16 +79,16 @@ def test_other_classes(device):
     g = torch.Generator().manual_seed(2)
     S = torch.softmax(torch.randn(300, 4, generator=g, dtype=torch.float64), 1).to(device)
     Y = torch.randint(0, 4, (300,), generator=g).to(device)
-    mc = M.MulticlassAUROC("ovo")
+    mc = M.MulticlassAUROC(mode="ovo")
     mc.update(S[:100], Y[:100])
     mc.update(S[100:], Y[100:])
-    assert abs(float(mc.compute()) - float(F.multiclass_auroc(S, Y, "ovo"))) < 1e-12
+    assert abs(float(mc.compute()) - float(F.multiclass_auroc(S, Y, mode="ovo"))) < 1e-12
 
     s, y = S[:, 0], (Y == 0).long()
     pm = M.PartialAUROC(max_fpr=0.3, min_tpr=0.2)
     pm.update(s[:150], y[:150])
     pm.update(s[150:], y[150:])
-    assert abs(float(pm.compute()) - float(F.partial_auroc(s, y, 0.3, 0.2))) < 1e-12
+    assert abs(float(pm.compute()) - float(F.partial_auroc(s, y, max_fpr=0.3, min_tpr=0.2))) < 1e-12
 
     L = (torch.rand(300, 3, generator=g) < 0.5).long().to(device)
     ml = M.MultilabelAUROC()
@@ -97,12 +97,12 @@ def test_other_classes(device):
 
     logits = torch.randn(2, 4, 5, 6, generator=g).to(device)
     labels = torch.randint(0, 4, (2, 5, 6), generator=g).to(device)
-    px = M.PixelAUROC()
+    px = M.PixelAUROC(ignore_index=255, on_undefined="nan")
     px.update(logits, labels)
     px.update(logits[:, :, :3], labels[:, :3])  # a different spatial size
     flat = torch.cat([logits.movedim(1, -1).reshape(-1, 4), logits[:, :, :3].movedim(1, -1).reshape(-1, 4)])
     lab = torch.cat([labels.reshape(-1), labels[:, :3].reshape(-1)])
-    assert abs(float(px.compute()) - float(F.multiclass_auroc(flat, lab, "ova"))) < 1e-12
+    assert abs(float(px.compute()) - float(F.multiclass_auroc(flat, lab, mode="ova"))) < 1e-12
 
     ow = M.OpenworldAUROC()
     c = torch.rand(300, generator=g).to(device) < 0.8
@@ -123,7 +123,7 @@ def _ddp_worker(rank, world, port, results):
         torch.set_num_threads(1)
         data = batches(4, seed=3)
         exact, binned = M.AUROC(), M.AUROC(bins=64)
-        mc = M.MulticlassAUROC("ova")
+        mc = M.MulticlassAUROC(mode="ova")
         g = torch.Generator().manual_seed(4)
         S = torch.rand(200, 3, generator=g, dtype=torch.float64)
         Y = torch.randint(0, 3, (200,), generator=g)
@@ -152,7 +152,7 @@ def test_ddp_gloo_two_ranks():
     g = torch.Generator().manual_seed(4)
     S = torch.rand(200, 3, generator=g, dtype=torch.float64)
     Y = torch.randint(0, 3, (200,), generator=g)
-    mc = float(F.multiclass_auroc(S, Y, "ova"))  # order-invariant: gathered rank order is fine
+    mc = float(F.multiclass_auroc(S, Y, mode="ova"))  # order-invariant: gathered rank order is fine
     for rank in range(world):
         e, b, m = results[rank]
         assert abs(e - exact) < 1e-12

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
 from torchauc.metrics import functional as F
-from torchauc.metrics import reference as R
+from torchauc.reference import auroc as R
 
 TOL = dict(rtol=0, atol=1e-12)
 
@@ -33,7 +33,7 @@ def close(a, b, tol=1e-12):
 @pytest.mark.parametrize("n", [2, 7, 1000, 70000])
 def test_auroc_matches_sklearn(device, ties, weighted, n):
     s, y, w = binary_batch(n, seed=n, ties=ties, device=device)
-    ours = F.auroc(s, y, w if weighted else None)
+    ours = F.auroc(s, y, sample_weights=w if weighted else None)
     ref = roc_auc_score(y.cpu().numpy(), s.cpu().numpy(), sample_weight=w.cpu().numpy() if weighted else None)
     close(ours, ref)
     assert ours.dtype == torch.float64 and ours.device.type == device
@@ -78,7 +78,7 @@ def test_auroc_noncontiguous(device):
 
 def test_auroc_pair_definition(device):
     s, y, w = binary_batch(300, seed=4, ties=2, device=device)
-    close(F.auroc(s, y, w), R.auroc_pairs(s, y, w))
+    close(F.auroc(s, y, sample_weights=w), R.auroc_pairs(s, y, w))
     close(R.auroc_sort(s, y), R.auroc_pairs(s, y))
 
 
@@ -104,7 +104,7 @@ def test_auroc_undefined_and_errors(device):
     with pytest.raises(ValueError, match="on_undefined"):
         F.auroc(s, y, on_undefined="zero")
     with pytest.raises(ValueError, match="sample_weights must be non-negative"):
-        F.auroc(s, y, -torch.ones(10, dtype=torch.float64, device=device))
+        F.auroc(s, y, sample_weights=-torch.ones(10, dtype=torch.float64, device=device))
 
 
 def test_auroc_opcheck(device):
@@ -139,7 +139,7 @@ def test_auroc_properties(n, levels, seed):
 @pytest.mark.parametrize("weighted", [False, True])
 def test_partial_mcclish_matches_sklearn(device, ties, max_fpr, weighted):
     s, y, w = binary_batch(3000, seed=6, ties=ties, device=device)
-    ours = F.partial_auroc(s, y, max_fpr, mcclish=True, sample_weights=w if weighted else None)
+    ours = F.partial_auroc(s, y, max_fpr=max_fpr, mcclish=True, sample_weights=w if weighted else None)
     ref = roc_auc_score(y.cpu().numpy(), s.cpu().numpy(), max_fpr=max_fpr,
                         sample_weight=w.cpu().numpy() if weighted else None)
     close(ours, ref, 1e-12)
@@ -150,7 +150,7 @@ def test_partial_mcclish_matches_sklearn(device, ties, max_fpr, weighted):
 def test_two_way_partial_matches_definitions(device, ties, max_fpr, min_tpr):
     s, y, _ = binary_batch(997, seed=7, ties=ties, device=device)
     for normalize in (True, False):
-        close(F.partial_auroc(s, y, max_fpr, min_tpr, normalize),
+        close(F.partial_auroc(s, y, max_fpr=max_fpr, min_tpr=min_tpr, normalize=normalize),
               R.partial_auroc_pairs(s.cpu(), y.cpu(), max_fpr, min_tpr, normalize))
     # XCurve's PartialAUROC(min_tpr = kept positive fraction, max_fpr) = ours with min_tpr = 1 - kept
     from XCurve.Metrics import PartialAUROC
@@ -159,7 +159,7 @@ def test_two_way_partial_matches_definitions(device, ties, max_fpr, min_tpr):
     npos = int(y.sum())
     if abs(kept * npos - round(kept * npos)) > 1e-6:  # XCurve floors without slack; compare off the edge
         ref = PartialAUROC(y.cpu().numpy(), s.cpu().numpy(), kept, max_fpr)
-        close(F.partial_auroc(s, y, max_fpr, min_tpr), ref)
+        close(F.partial_auroc(s, y, max_fpr=max_fpr, min_tpr=min_tpr), ref)
 
 
 def test_partial_rounding_and_undefined(device):
@@ -169,16 +169,16 @@ def test_partial_rounding_and_undefined(device):
     st_ = torch.ops.torchauc.auroc_partial_stats(s, y, 0.3, 0.7)
     assert st_[1].item() == 3 and st_[2].item() == 3
     with pytest.raises(ValueError, match="keeps 0 positives"):
-        F.partial_auroc(s, y, 0.3, 0.95)
-    assert torch.isnan(F.partial_auroc(s, y, 0.05, 0.0, on_undefined="nan"))
+        F.partial_auroc(s, y, max_fpr=0.3, min_tpr=0.95)
+    assert torch.isnan(F.partial_auroc(s, y, max_fpr=0.05, min_tpr=0.0, on_undefined="nan"))
     with pytest.raises(ValueError, match="max_fpr must be in"):
-        F.partial_auroc(s, y, 0.0)
+        F.partial_auroc(s, y, max_fpr=0.0)
     with pytest.raises(ValueError, match="min_tpr must be in"):
-        F.partial_auroc(s, y, 0.5, 1.0)
+        F.partial_auroc(s, y, max_fpr=0.5, min_tpr=1.0)
     with pytest.raises(ValueError, match="needs min_tpr=0"):
-        F.partial_auroc(s, y, 0.5, 0.5, mcclish=True)
+        F.partial_auroc(s, y, max_fpr=0.5, min_tpr=0.5, mcclish=True)
     with pytest.raises(ValueError, match="only supported with mcclish"):
-        F.partial_auroc(s, y, 0.5, sample_weights=torch.ones(20, dtype=torch.float64, device=device))
+        F.partial_auroc(s, y, max_fpr=0.5, sample_weights=torch.ones(20, dtype=torch.float64, device=device))
 
 
 def test_partial_vs_libauc(device):
@@ -186,7 +186,7 @@ def test_partial_vs_libauc(device):
 
     s, y, _ = binary_batch(4096, seed=8, device=device)
     ref = pauc_roc_score(y.cpu().numpy(), s.cpu().numpy(), max_fpr=0.3)
-    close(F.partial_auroc(s, y, 0.3, mcclish=True), np.asarray(ref).reshape(-1)[0])
+    close(F.partial_auroc(s, y, max_fpr=0.3, mcclish=True), np.asarray(ref).reshape(-1)[0])
 
 
 # ------------------------------------------------------------------------------------ multiclass
@@ -209,12 +209,12 @@ def test_multiclass_matches_sklearn(device, C, ties, weighting):
     Sn, Yn = S.cpu().numpy(), Y.cpu().numpy()
     if C == 2:  # scikit-learn treats 2 classes as binary: both averages equal the binary AUROC
         ref = roc_auc_score(Yn, Sn[:, 1])
-        close(F.multiclass_auroc(S, Y, "ovo", weighting), ref)
-        close(F.multiclass_auroc(S, Y, "ova", "macro"), ref)
+        close(F.multiclass_auroc(S, Y, mode="ovo", average=weighting), ref)
+        close(F.multiclass_auroc(S, Y, mode="ova", average="macro"), ref)
         return
-    close(F.multiclass_auroc(S, Y, "ovo", weighting), roc_auc_score(Yn, Sn, multi_class="ovo", average=weighting))
-    close(F.multiclass_auroc(S, Y, "ovr", weighting), roc_auc_score(Yn, Sn, multi_class="ovr", average=weighting))
-    per = F.multiclass_auroc(S, Y, "ova", "none")
+    close(F.multiclass_auroc(S, Y, mode="ovo", average=weighting), roc_auc_score(Yn, Sn, multi_class="ovo", average=weighting))
+    close(F.multiclass_auroc(S, Y, mode="ova", average=weighting), roc_auc_score(Yn, Sn, multi_class="ovr", average=weighting))
+    per = F.multiclass_auroc(S, Y, mode="ova", average="none")
     for c in range(C):
         close(per[c], roc_auc_score(Yn == c, Sn[:, c]))
 
@@ -223,9 +223,9 @@ def test_multiclass_weighted_ovr_and_pairs(device):
     S, Y = multiclass_batch(400, 5, seed=9, ties=4, device=device)
     w = torch.rand(400, dtype=torch.float64, device=device)
     ref = roc_auc_score(Y.cpu().numpy(), S.cpu().numpy(), multi_class="ovr", sample_weight=w.cpu().numpy())
-    close(F.multiclass_auroc(S, Y, "ova", sample_weights=w), ref)
-    close(F.multiclass_auroc(S, Y, "ovo"), R.hand_till_pairs(S.cpu(), Y.cpu()))
-    A = F.multiclass_auroc(S, Y, "ovo", "none")
+    close(F.multiclass_auroc(S, Y, mode="ova", sample_weights=w), ref)
+    close(F.multiclass_auroc(S, Y, mode="ovo"), R.hand_till_pairs(S.cpu(), Y.cpu()))
+    A = F.multiclass_auroc(S, Y, mode="ovo", average="none")
     assert A.shape == (5, 5) and torch.isnan(A.diagonal()).all()
 
 
@@ -234,21 +234,21 @@ def test_multiclass_vs_xcurve_without_ties(device):
 
     S, Y = multiclass_batch(500, 6, seed=10, device=device)
     ref = AUROC(Y.cpu().numpy(), S.cpu().numpy(), multi_type="ovo", acc=True)
-    close(F.multiclass_auroc(S, Y, "ovo"), ref, 1e-9)
+    close(F.multiclass_auroc(S, Y, mode="ovo"), ref, 1e-9)
 
 
 def test_multiclass_absent_class_and_errors(device):
     S, Y = multiclass_batch(100, 4, seed=11, device=device)
     Y = torch.where(Y == 3, torch.zeros_like(Y), Y)
     with pytest.raises(ValueError, match="absent classes \\[3\\]"):
-        F.multiclass_auroc(S, Y, "ovo")
+        F.multiclass_auroc(S, Y, mode="ovo")
     with pytest.raises(ValueError, match="undefined for classes \\[3\\]"):
-        F.multiclass_auroc(S, Y, "ova")
-    A = F.multiclass_auroc(S, Y, "ovo", "none", on_undefined="nan")
+        F.multiclass_auroc(S, Y, mode="ova")
+    A = F.multiclass_auroc(S, Y, mode="ovo", average="none", on_undefined="nan")
     assert torch.isnan(A[3]).all() and torch.isnan(A[:, 3]).all()
     pairs = [(A[i, j] + A[j, i]) / 2 for i in range(3) for j in range(i + 1, 3)]
-    close(F.multiclass_auroc(S, Y, "ovo", on_undefined="nan"), sum(pairs) / 3)
-    per = F.multiclass_auroc(S, Y, "ova", "none", on_undefined="nan")
+    close(F.multiclass_auroc(S, Y, mode="ovo", on_undefined="nan"), sum(pairs) / 3)
+    per = F.multiclass_auroc(S, Y, mode="ova", average="none", on_undefined="nan")
     assert torch.isnan(per[3]) and not torch.isnan(per[:3]).any()
     with pytest.raises(ValueError, match="class indices in \\[0, 4\\)"):
         F.multiclass_auroc(S, Y + 4)
@@ -264,7 +264,7 @@ def test_multiclass_low_precision(device, dtype):
     S = S.to(dtype)
     Sn, Yn = S.float().double().cpu().numpy(), Y.cpu().numpy()  # the float32 values of the inputs
     ref = np.mean([roc_auc_score(Yn == c, Sn[:, c]) for c in range(5)])
-    close(F.multiclass_auroc(S, Y, "ova"), ref)
+    close(F.multiclass_auroc(S, Y, mode="ova"), ref)
 
 
 # ------------------------------------------------------------------------------------ multilabel / pixel
@@ -275,8 +275,8 @@ def test_multilabel_matches_sklearn(device, average):
     L = (torch.rand(500, 6, generator=g) < 0.3).long()
     w = torch.rand(500, generator=g, dtype=torch.float64)
     ref = roc_auc_score(L.numpy(), S.numpy(), average=average, sample_weight=w.numpy())
-    close(F.multilabel_auroc(S.to(device), L.to(device), average, sample_weights=w.to(device)), ref)
-    per = F.multilabel_auroc(S.to(device), L.to(device), "none")
+    close(F.multilabel_auroc(S.to(device), L.to(device), average=average, sample_weights=w.to(device)), ref)
+    per = F.multilabel_auroc(S.to(device), L.to(device), average="none")
     for j in range(6):
         close(per[j], roc_auc_score(L[:, j].numpy(), S[:, j].numpy()))
 
@@ -288,18 +288,18 @@ def test_pixel_auroc(device):
     labels = torch.randint(0, C, (B, H, W), generator=g)
     labels[0, :2] = 255
     labels[labels == 4] = 1  # class 4 absent
-    per = F.pixel_auroc(logits.to(device), labels.to(device), average="none")
+    per = F.pixel_auroc(logits.to(device), labels.to(device), average="none", ignore_index=255, on_undefined="nan")
     flat = logits.movedim(1, -1).reshape(-1, C).numpy()
     lab = labels.reshape(-1).numpy()
     keep = lab != 255
     for c in range(4):
         close(per[c], roc_auc_score(lab[keep] == c, flat[keep, c]))
     assert torch.isnan(per[4])
-    close(F.pixel_auroc(logits.to(device), labels.to(device)), per[:4].mean())
+    close(F.pixel_auroc(logits.to(device), labels.to(device), ignore_index=255, on_undefined="nan"), per[:4].mean())
     with pytest.raises(ValueError, match="absent"):
-        F.pixel_auroc(logits.to(device), labels.to(device), on_undefined="raise")
+        F.pixel_auroc(logits.to(device), labels.to(device), on_undefined="raise", ignore_index=255)
     with pytest.raises(ValueError, match="logits must have shape"):
-        F.pixel_auroc(logits[:, :, 0, 0].to(device), labels[:, 0, 0].to(device))
+        F.pixel_auroc(logits[:, :, 0, 0].to(device), labels[:, 0, 0].to(device), ignore_index=255, on_undefined="nan")
 
 
 # ------------------------------------------------------------------------------------ open world

@@ -1,0 +1,269 @@
+r"""Exact AUROC metrics (functional). Every value is a Mann-Whitney rank sum with ties counted 1/2,
+computed by one sort per score column in C++ (CPU: parallel radix sort; CUDA: CUB radix sort), so
+
+.. math::
+    \mathrm{AUC} = \frac{\sum_{p \in P}\sum_{q \in N} w_p w_q\,H(s_p - s_q)}{\sum_P w_p \sum_N w_q},
+    \qquad H(t) = 1\ (t > 0),\ \tfrac12\ (t = 0),\ 0\ (t < 0),
+
+which equals scikit-learn's ``roc_auc_score`` (trapezoidal ROC area) exactly, weights included.
+
+Undefined values (one class present, an absent class, an empty partial-AUC subset) raise
+``ValueError`` by default; ``on_undefined="nan"`` returns NaN instead (averages then skip the
+undefined terms). NaN scores are an error naming ``scores``. Results are float64 0-dim tensors
+(or vectors / matrices for ``average="none"``) on the scores' device; the undefined-case check
+reads a few numbers back to the host (one sync per call).
+"""
+import torch
+
+from .._core import options as O
+from .._core import validate as V
+
+
+def _common(scores, labels, sample_weights, on_undefined):
+    V.tensor(scores, "scores")
+    V.tensor(labels, "labels")
+    V.optional_tensor(sample_weights, "sample_weights")
+    V.option(on_undefined, O.ON_UNDEFINED)
+    if not scores.is_floating_point():
+        raise TypeError(f"scores must be a floating point tensor, got {scores.dtype}")
+    if scores.device.type != "cpu" and bool(torch.isnan(scores).any()):
+        # the CPU kernels detect NaN after sorting, at no extra cost
+        raise ValueError("scores contains NaN; AUROC is undefined for NaN scores")
+
+
+def _undefined(on_undefined, message):
+    if on_undefined == "raise":
+        raise ValueError(message + " (pass on_undefined='nan' to get NaN instead)")
+
+
+def _ratio(num, den):
+    """num / den with NaN where den == 0."""
+    nan = torch.full_like(num, float("nan"))
+    return torch.where(den > 0, num / torch.where(den > 0, den, torch.ones_like(den)), nan)
+
+
+def _nanmean(values, weights=None):
+    ok = ~torch.isnan(values)
+    if weights is None:
+        weights = torch.ones_like(values)
+    w = torch.where(ok, weights, torch.zeros_like(weights))
+    v = torch.where(ok, values, torch.zeros_like(values))
+    total = w.sum()
+    return (v * w).sum() / total if bool(total > 0) else values.new_tensor(float("nan"))
+
+
+# ---------------------------------------------------------------------------------------- binary
+def auroc(scores, labels, *, sample_weights=None, on_undefined="raise"):
+    """Exact binary AUROC (ties 1/2), equal to ``sklearn.metrics.roc_auc_score`` with and without
+    ``sample_weights``.
+
+    Args:
+        scores: (n,) or (n, 1) float16/bfloat16/float32/float64 (float16/bfloat16 are compared as
+            float32, float64 as float64).
+        labels: (n,) or (n, 1) bool/int/float in {0, 1}; 1 marks a positive.
+        sample_weights: optional (n,) non-negative weights.
+        on_undefined: ``"raise"`` (default: ValueError when all samples have one class) or ``"nan"``.
+    """
+    _common(scores, labels, sample_weights, on_undefined)
+    if scores.dim() == 2 and scores.shape[1] != 1:
+        raise ValueError(f"scores must have shape (n,) or (n, 1), got {tuple(scores.shape)}; "
+                         "use multilabel_auroc or multiclass_auroc for several columns")
+    st = torch.ops.torchauc.auroc_binary_stats(scores.reshape(-1), labels.reshape(-1), sample_weights)[0]
+    u, p, n = st[0], st[1], st[2]
+    if not bool(p > 0) or not bool(n > 0):
+        _undefined(on_undefined, "auroc is undefined when only one class is present in labels "
+                   f"(positive weight {float(p)}, negative weight {float(n)})")
+    return _ratio(u, p * n)
+
+
+def partial_auroc(scores, labels, *, max_fpr=1.0, min_tpr=0.0, normalize=True, mcclish=False, sample_weights=None,
+                  on_undefined="raise"):
+    r"""One-way (FPR <= max_fpr) and two-way (TPR >= min_tpr, FPR <= max_fpr) partial AUROC.
+
+    Default (``mcclish=False``): the OPAUC/TPAUC metric of Yang et al. (ICML 2021). Keep the
+    ``k+ = floor((1 - min_tpr) * n+)`` lowest-scored positives and the ``k- = floor(max_fpr * n-)``
+    highest-scored negatives (floor with a 1e-9 slack, so 0.3 * 10 keeps 3), and take the rank sum
+    U on that subset (ties 1/2). ``normalize=True`` returns ``U / (k+ k-)`` (in [0, 1]; XCurve's
+    ``PartialAUROC(min_tpr=1 - min_tpr, max_fpr)``), ``normalize=False`` the area of that ROC region,
+    ``U / (n+ n-)``. Undefined when k+ = 0 or k- = 0. No sample weights on this path.
+
+    ``mcclish=True`` (one-way only, ``min_tpr=0``): scikit-learn's ``roc_auc_score(max_fpr=...)``,
+    the ROC area over FPR in [0, max_fpr] with the curve interpolated at max_fpr, McClish-standardised
+    to ``0.5 (1 + (A - max_fpr^2 / 2) / (max_fpr - max_fpr^2 / 2))``; ``max_fpr=1`` gives the
+    plain AUROC. Sample weights are supported (as in scikit-learn).
+    """
+    _common(scores, labels, sample_weights, on_undefined)
+    max_fpr = V.fraction(max_fpr, "max_fpr", low_open=True)
+    min_tpr = V.fraction(min_tpr, "min_tpr", high_open=True)
+    if mcclish:
+        if min_tpr != 0.0:
+            raise ValueError("mcclish=True is the one-way partial AUROC of scikit-learn; it needs min_tpr=0")
+        if max_fpr == 1.0:
+            return auroc(scores, labels, sample_weights=sample_weights, on_undefined=on_undefined)
+        st = torch.ops.torchauc.auroc_partial_area(scores, labels, sample_weights, max_fpr)
+        if not bool(st[1] > 0) or not bool(st[2] > 0):
+            _undefined(on_undefined, "partial_auroc is undefined when only one class is present in labels")
+            return st[0]
+        lo, hi = 0.5 * max_fpr * max_fpr, max_fpr
+        return 0.5 * (1.0 + (st[0] - lo) / (hi - lo))
+    if sample_weights is not None:
+        raise ValueError("sample_weights is only supported with mcclish=True (the two-way subset "
+                         "selection of the OPAUC/TPAUC metric is defined on counts)")
+    st = torch.ops.torchauc.auroc_partial_stats(scores, labels, max_fpr, min_tpr)
+    u, kpos, kneg, npos, nneg = st.unbind(0)
+    if not bool(kpos > 0) or not bool(kneg > 0):
+        _undefined(on_undefined, f"partial_auroc is undefined: it keeps {int(kpos)} positives and "
+                   f"{int(kneg)} negatives (k+ = floor((1 - min_tpr) n+), k- = floor(max_fpr n-))")
+    return _ratio(u, kpos * kneg) if normalize else _ratio(u, npos * nneg)
+
+
+# ---------------------------------------------------------------------------------------- multiclass
+def _multiclass_table(scores, labels, sample_weights, ignore_index):
+    """U (C, C) with U[i, j] = sum over (p in i, q in j) of w_p w_q H(s_pi - s_qi), W (C,)."""
+    if scores.dim() < 2:
+        raise ValueError(f"scores must have shape (N, C) or (B, C, *spatial), got {tuple(scores.shape)}")
+    w = None if sample_weights is None else sample_weights.reshape(labels.shape)
+    return torch.ops.torchauc.auroc_multiclass_stats(scores, labels, w, V.ignore_arg(ignore_index))
+
+
+def _ova(U, W, average, on_undefined):
+    neg = W.sum() - W
+    num = U.sum(1)  # diagonal is 0
+    per_class = _ratio(num, W * neg)
+    if bool(torch.isnan(per_class).any()):
+        bad = torch.nonzero(torch.isnan(per_class)).reshape(-1).tolist()
+        _undefined(on_undefined, f"one-vs-rest AUROC is undefined for classes {bad} (absent from labels, "
+                   "or the only class present)")
+    if average == "none":
+        return per_class
+    return _nanmean(per_class, W if average == "weighted" else None)
+
+
+def _ovo(U, W, average, on_undefined):
+    A = _ratio(U, W[:, None] * W[None, :])  # A[i, j] = A(i|j), NaN when class i or j is absent
+    C = W.numel()
+    eye = torch.eye(C, dtype=torch.bool, device=A.device)
+    A = A.masked_fill(eye, float("nan"))
+    absent = torch.nonzero(W <= 0).reshape(-1).tolist()
+    if absent:
+        _undefined(on_undefined, f"one-vs-one AUROC is undefined for absent classes {absent}")
+    if average == "none":
+        return A
+    pair = (A + A.T) / 2  # Hand & Till's A(i, j), upper triangle used
+    iu = torch.triu_indices(C, C, 1, device=A.device)
+    vals = pair[iu[0], iu[1]]
+    weights = (W[iu[0]] + W[iu[1]]) if average == "weighted" else None
+    return _nanmean(vals, weights)
+
+
+def multiclass_auroc(scores, labels, *, mode="ovo", average="macro", sample_weights=None, ignore_index=None,
+                     on_undefined="raise"):
+    r"""Multiclass AUROC from one batched sort of every score column (no loop over classes or pairs).
+
+    ``mode="ovo"``: Hand & Till's M = 2/(C(C-1)) sum_{i<j} (A(i|j) + A(j|i)) / 2 with
+    A(i|j) = P(s_i(x_p) > s_i(x_q)) for p in class i, q in class j (ties 1/2); equal to scikit-learn
+    ``roc_auc_score(multi_class="ovo")``; ``average="weighted"`` weights pair (i, j) by
+    n_i + n_j (scikit-learn's prevalence weighting); ``"none"`` returns the (C, C) matrix A(i|j)
+    (diagonal NaN).
+    ``mode="ova"``: class c against the rest (scikit-learn's ``multi_class="ovr"``); ``average``
+    ``"macro"``, ``"weighted"`` (by class prevalence) or ``"none"`` (the (C,) vector).
+
+    Args:
+        scores: (N, C), or (B, C, *spatial) read in place. Any real scores (scikit-learn requires
+            rows of probabilities; we do not).
+        labels: (N,) (or (B, *spatial)) integer class indices in [0, C).
+        sample_weights: optional per-sample weights (scikit-learn supports them only for ovr).
+        ignore_index: label value to skip (None: none).
+        on_undefined: an absent class raises ValueError; ``"nan"`` gives NaN for its terms and the
+            averages skip them.
+    """
+    _common(scores, labels, sample_weights, on_undefined)
+    V.option(mode, O.MODE)
+    V.option(average, O.AVERAGE)
+    U, W = _multiclass_table(scores, labels, sample_weights, ignore_index)
+    if mode == "ovo":
+        return _ovo(U, W, average, on_undefined)
+    return _ova(U, W, average, on_undefined)
+
+
+def pixel_auroc(logits, labels, *, ignore_index=None, average="macro", on_undefined="raise"):
+    """Per-class one-vs-rest AUROC over all pixels of a segmentation batch, reading (B, C, H, W) in place.
+
+    Class c's AUROC ranks every non-ignored pixel by ``logits[:, c]`` (pass probabilities instead if
+    you want them ranked: softmax is not monotone per column). ``average``: ``"macro"`` (mean over
+    the classes that are defined), ``"weighted"`` (by pixel count) or ``"none"`` (the (C,) vector).
+    A class absent from the labels raises ValueError (the default of every metric); in segmentation,
+    where that is usual, pass ``on_undefined="nan"``: the class gets NaN and the averages skip it
+    (AUCSeg's rule). ``ignore_index``: label of pixels to skip (None: none; mmseg uses 255).
+    """
+    _common(logits, labels, None, on_undefined)
+    if logits.dim() < 3:
+        raise ValueError(f"logits must have shape (B, C, H, W) (or (B, C, *spatial)), got {tuple(logits.shape)}")
+    V.option(average, O.AVERAGE)
+    U, W = _multiclass_table(logits, labels, None, ignore_index)
+    return _ova(U, W, average, on_undefined)
+
+
+def multilabel_auroc(scores, labels, *, average="macro", sample_weights=None, on_undefined="raise"):
+    """AUROC of every label column of (N, L) scores against (N, L) 0/1 labels, in one batched sort.
+
+    ``average``: ``"macro"`` mean over labels, ``"weighted"`` by positive weight per label,
+    ``"micro"`` (all entries as one binary problem), ``"none"`` (the (L,) vector): scikit-learn's
+    ``roc_auc_score`` on multilabel indicators. A label column with one class present raises
+    (``on_undefined="nan"``: NaN, skipped by the averages).
+    """
+    _common(scores, labels, sample_weights, on_undefined)
+    V.option(average, O.MULTILABEL_AVERAGE)
+    if scores.dim() != 2 or labels.shape != scores.shape:
+        raise ValueError(f"scores and labels must both have shape (N, L); got {tuple(scores.shape)} "
+                         f"and {tuple(labels.shape)}")
+    if average == "micro":
+        w = None
+        if sample_weights is not None:
+            w = sample_weights.reshape(-1, 1).expand(scores.shape).reshape(-1)
+        return auroc(scores.reshape(-1), labels.reshape(-1), sample_weights=w, on_undefined=on_undefined)
+    st = torch.ops.torchauc.auroc_binary_stats(scores, labels, sample_weights)
+    per_label = _ratio(st[:, 0], st[:, 1] * st[:, 2])
+    if bool(torch.isnan(per_label).any()):
+        bad = torch.nonzero(torch.isnan(per_label)).reshape(-1).tolist()
+        _undefined(on_undefined, f"multilabel_auroc is undefined for label columns {bad} (one class present)")
+    if average == "none":
+        return per_label
+    return _nanmean(per_label, st[:, 1] if average == "weighted" else None)
+
+
+# ---------------------------------------------------------------------------------------- open world
+def openworld_auroc(scores, is_base, correct, *, on_undefined="raise"):
+    r"""OpenworldAUC (Wang et al., ICML 2025):
+
+    .. math::
+        \frac{1}{n_b n_n}\sum_{i \in \text{base}}\sum_{j \in \text{new}}
+        \mathbb 1[g(x_i) = y_i]\,\mathbb 1[h(x_j) = y_j]\,H(r(x_i) - r(x_j))
+
+    with ties 1/2 (what the official score-replacement trick gives through scikit-learn).
+
+    Args:
+        scores: (n,) base-vs-new detection score r (higher means base).
+        is_base: (n,) bool/0-1, 1 for base-class samples, 0 for new-class samples.
+        correct: (n,) bool/0-1, whether the sample's classifier (base classifier g for base samples,
+            new classifier h for new samples) predicted its label.
+    Undefined (ValueError, or NaN with ``on_undefined="nan"``) without base or without new samples.
+    """
+    _common(scores, is_base, None, on_undefined)
+    V.tensor(correct, "correct")
+    if correct.numel() != scores.numel():
+        raise ValueError(f"correct must have one entry per score ({scores.numel()}), got {correct.numel()}")
+    c = correct.reshape(-1)
+    if c.dtype != torch.bool:
+        if bool(((c != 0) & (c != 1)).any()):
+            raise ValueError("correct must contain only 0 and 1 (or False/True)")
+        c = c != 0
+    st = torch.ops.torchauc.auroc_binary_stats(scores.reshape(-1), is_base.reshape(-1), c.double())[0]
+    nb = (is_base.reshape(-1) != 0).sum().double()
+    nn = is_base.numel() - nb
+    if not bool(nb > 0) or not bool(nn > 0):
+        _undefined(on_undefined, "openworld_auroc is undefined without both base and new samples")
+    return _ratio(st[0], nb * nn)
+
+
+__all__ = ["auroc", "partial_auroc", "multiclass_auroc", "multilabel_auroc", "pixel_auroc", "openworld_auroc"]

@@ -1,0 +1,276 @@
+r"""LibAUC-compatible partial AUC losses, exact and without pair matrices.
+
+Drop-in replacements for ``libauc.losses.pAUC_CVaR_Loss`` (SOPA), ``pAUC_DRO_Loss`` (SOPA-s) and
+``tpAUC_KL_Loss`` (SOTA-s) of LibAUC 2.0.1: same class names, constructor arguments and defaults,
+same ``forward(y_pred, y_true, index)`` and the same values and gradients on LibAUC's valid paths.
+A user changes ``from libauc.losses import pAUC_DRO_Loss`` to
+``from torchauc.compat.libauc import pAUC_DRO_Loss`` (or the older ``torchauc.libauc_compat``) and
+keeps training.
+
+What is computed (l_ij = surrogate(margin - (s_i - s_j)) for positive i, negative j; squared hinge
+by default): the per-positive statistics over all negatives, then LibAUC's update of the per-sample
+state, then LibAUC's returned "loss" -- a surrogate whose *gradient* is the algorithm's stochastic
+gradient estimator (its value is not the pAUC objective):
+
+* CVaR: p_ij = 1[l_ij > s_i] with the old thresholds s (``u_pos``), then
+  s_i <- s_i - eta (1 - sum_j p_ij / (beta n-)), loss = mean_ij(p_ij l_ij) / beta.
+  Exact in O(n log n): l is monotone in s_j, so {j : l_ij > s_i} is a suffix of the sorted
+  negatives (sort + suffix sums + binary search).
+* DRO: u_i <- (1 - gamma) u_i + gamma mean_j exp(l_ij / Lambda), loss = mean_ij (e_ij / u_i)(det) l_ij.
+* KL: u_i as DRO with gamma0, w <- (1 - gamma1) w + gamma1 mean_i u_i^(Lambda/tau),
+  loss = mean_ij (u_i^(Lambda/tau - 1) e_ij / w)(det) l_ij.
+  DRO/KL run two tiled C++/CUDA passes with O(n) memory (per-positive row sums, per-negative
+  column sums) and a per-row max shift, so exp(l / Lambda) never overflows.
+
+Differences from LibAUC 2.0.1 (its documented defects, fixed):
+
+* State is registered buffers: saved in ``state_dict``, moved by ``.to()``; it is NOT updated in
+  ``eval()`` mode or under ``torch.no_grad()`` (the returned value is the same as in training).
+* DRO/KL keep their state in the log domain (``log_u_pos``, ``log_w``, float64); ``u_pos`` and ``w``
+  are read-only properties. LibAUC gives inf/NaN when exp(l / Lambda) overflows float32 (e.g.
+  Lambda = 0.1 on logits); ours stays finite and equals LibAUC wherever LibAUC is finite.
+* The returned dtype follows ``y_pred`` (LibAUC always returns float32).
+* A batch without positives or without negatives returns 0 with zero gradient and leaves the state
+  untouched (LibAUC raises AssertionError or returns NaN).
+* Only the ``squared_hinge`` (default) and ``hinge`` surrogates are supported (others raise).
+* ``torch.distributed`` all-gather is not performed (each rank uses its own batch).
+"""
+import math
+
+import torch
+from torch import nn
+
+from .._core import options as O
+from .._core import validate as V
+
+
+def _default_device(device):
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _positive(value, name, upper=None):
+    v = V.finite_float(value, name)
+    if v <= 0 or (upper is not None and v > upper):
+        rng = f"(0, {upper}]" if upper is not None else "> 0"
+        raise ValueError(f"{name} must be in {rng}, got {value}")
+    return v
+
+
+class _Batch:
+    """Flattened inputs of one call: scores, 0/1 labels, positive mask, positive indices."""
+
+    def __init__(self, y_pred, y_true, index, state):
+        V.tensor(y_pred, "y_pred")
+        V.tensor(y_true, "y_true")
+        V.tensor(index, "index")
+        if not y_pred.is_floating_point():
+            raise TypeError(f"y_pred must be a floating point tensor, got {y_pred.dtype}")
+        self.s = y_pred.reshape(-1)
+        self.y = y_true.reshape(-1)
+        if self.y.numel() != self.s.numel():
+            raise ValueError(f"y_true must have as many elements as y_pred ({self.s.numel()}), got {self.y.numel()}")
+        if state.device != self.s.device:
+            raise ValueError(f"the loss state is on {state.device} but y_pred is on {self.s.device}; "
+                             "move the loss with .to(device) (or pass device= at construction)")
+        self.pos = self.y == 1
+        idx = index.reshape(-1)
+        self.index = (idx[self.pos] if idx.numel() == self.s.numel() else idx).to(state.device).long()
+        self.npos = int(self.pos.sum())
+        self.nneg = self.s.numel() - self.npos
+        self.empty = self.npos == 0 or self.nneg == 0
+        if not self.empty and self.index.numel() != self.npos:
+            raise ValueError(f"index must have one entry per sample ({self.s.numel()}) or per positive "
+                             f"({self.npos}), got {idx.numel()}")
+
+    def zero(self):
+        return (self.s * 0).sum()
+
+
+def _with_gradient(scores, value, grad):
+    """A 0-dim tensor equal to ``value`` whose gradient w.r.t. ``scores`` is ``grad`` (constant)."""
+    value = value.to(scores.dtype)
+    if not (torch.is_grad_enabled() and scores.requires_grad):
+        return value
+    g = grad.to(scores.dtype).detach()
+    lin = (scores * g).sum()
+    return value + (lin - lin.detach())
+
+
+class pAUC_CVaR_Loss(nn.Module):
+    r"""SOPA one-way partial AUC loss (Zhu et al., ICML 2022), LibAUC-compatible and exact.
+
+    Args (LibAUC 2.0.1 names and defaults): ``data_len`` (dataset size, the state length),
+    ``pos_len`` (stored, unused, as in LibAUC), ``num_neg=None`` (used when ``auto=False``),
+    ``margin=1.0``, ``beta=0.2`` (FPR range), ``eta=0.1`` (step size of the thresholds),
+    ``surr_loss='squared_hinge'`` (or ``'hinge'``), ``device=None`` (CUDA if available).
+
+    State: buffer ``u_pos`` (data_len, 1) float32, the CVaR thresholds s_i (zeros at start).
+    ``forward(y_pred, y_true, index, auto=True)``: ``index`` holds dataset indices for the whole
+    batch or for its positives only. Returns mean_ij(p_ij l_ij)/beta with p_ij = 1[l_ij > s_i]
+    (old s), computed with a sort of the negatives and suffix sums, O(n log n), no pair matrix.
+    """
+
+    def __init__(self, data_len, pos_len=None, num_neg=None, margin=1.0, beta=0.2, eta=0.1,
+                 surr_loss="squared_hinge", device=None):
+        super().__init__()
+        self.data_len = int(data_len)
+        self.pos_len = pos_len
+        self.num_neg = num_neg
+        self.margin = V.finite_float(margin, "margin")
+        self.beta = _positive(beta, "beta", 1.0)
+        self.eta = V.finite_float(eta, "eta")
+        self.surr_loss = V.option(surr_loss, O.LIBAUC_SURROGATE)
+        self.register_buffer("u_pos", torch.zeros(self.data_len, 1, device=_default_device(device)))
+
+    def forward(self, y_pred, y_true, index, auto=True, **kwargs):
+        b = _Batch(y_pred, y_true, index, self.u_pos)
+        if b.empty:
+            return b.zero()
+        num_neg = b.nneg if auto else float(self.num_neg)
+        s64 = b.s.to(torch.float64)
+        x, z = s64[b.pos], s64[~b.pos]
+        u = self.u_pos[b.index, 0].to(torch.float64)
+        zs, _ = torch.sort(z.detach())
+        k = self.margin - x.detach()  # l_ij = g(k_i + z_j), nondecreasing in z_j
+        # p_ij = 1[g(k_i + z_j) > u_i]: all pairs when u_i < 0, else z_j > g^{-1}(u_i) - k_i
+        ginv = torch.sqrt(torch.clamp_min(u, 0)) if self.surr_loss == "squared_hinge" else torch.clamp_min(u, 0)
+        first = torch.searchsorted(zs, ginv - k, right=True)
+        count = torch.where(u < 0, torch.full_like(first, z.numel()), z.numel() - first)
+        # pairs with k + z <= 0 contribute no value or gradient, so the same suffix serves u < 0
+        loss = self._suffix_sum(x, z, first) / (self.beta * b.npos * b.nneg)
+        if self.training and torch.is_grad_enabled() and not torch.is_inference_mode_enabled():
+            new = u - self.eta * (1 - count.to(torch.float64) / (self.beta * num_neg))
+            self.u_pos[b.index, 0] = new.to(self.u_pos.dtype)
+        return loss.to(y_pred.dtype)
+
+    def _suffix_sum(self, x, z, first):
+        """sum_i sum_{j: rank(z_j) >= first_i} l(m - x_i + z_j), differentiable in x and z."""
+        zs, _ = torch.sort(z)  # differentiable sort
+        zero = zs.new_zeros(1)
+        c0 = (zs.numel() - first).to(zs.dtype)
+        c1 = torch.cat([torch.flip(torch.cumsum(torch.flip(zs, [0]), 0), [0]), zero])[first]
+        k = self.margin - x
+        if self.surr_loss == "hinge":
+            return (k * c0 + c1).sum()
+        c2 = torch.cat([torch.flip(torch.cumsum(torch.flip(zs * zs, [0]), 0), [0]), zero])[first]
+        return (k * k * c0 + 2 * k * c1 + c2).sum()
+
+
+class _ExpRowsLoss(nn.Module):
+    """Shared machinery of the DRO and KL losses: exp row sums, log-domain state, gradient."""
+
+    def _setup(self, data_len, margin, Lambda, surr_loss, device):
+        self.data_len = int(data_len)
+        self.margin = V.finite_float(margin, "margin")
+        self.Lambda = _positive(Lambda, "Lambda")
+        self.surr_loss = V.option(surr_loss, O.LIBAUC_SURROGATE)
+        dev = _default_device(device)
+        self.register_buffer("log_u_pos", torch.full((self.data_len, 1), -math.inf, dtype=torch.float64, device=dev))
+
+    @property
+    def u_pos(self):
+        """The moving averages u_i (data_len, 1), float32 as in LibAUC (read-only view of log_u_pos)."""
+        return torch.exp(self.log_u_pos).float()
+
+    def _updating(self):
+        return self.training and torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
+
+    def _rows(self, b):
+        s = b.s.detach()
+        shift, r0, r1, r2 = torch.ops.torchauc.partial_auc_exp_rows(s, b.pos, self.margin, self.Lambda, self.surr_loss)
+        p = b.pos.to(shift.device)
+        return shift[p], r0[p], r1[p], r2[p]
+
+    def _new_log_u(self, b, gamma, shift, r0):
+        old = self.log_u_pos[b.index, 0]
+        batch = math.log(gamma) + shift + torch.log(r0) - math.log(b.nneg)
+        if gamma >= 1.0:
+            return batch
+        return torch.logaddexp(math.log1p(-gamma) + old, batch)
+
+    def _finish(self, b, row_log_scale, r1, r2, shift):
+        """loss = sum_i a_i r2_i / (n+ n-) with a_i = exp(row_log_scale_i + shift_i), and its gradient."""
+        alpha = torch.exp(row_log_scale + shift)
+        denom = b.npos * b.nneg
+        value = (alpha * r2).sum() / denom
+        if not (torch.is_grad_enabled() and b.s.requires_grad):
+            return value.to(b.s.dtype)
+        s = b.s.detach()
+        full = torch.zeros(s.numel(), dtype=torch.float64, device=s.device)
+        full[b.pos] = alpha
+        col = torch.ops.torchauc.partial_auc_exp_cols(s, b.pos, full, self.margin, self.Lambda, self.surr_loss)
+        grad = col  # d/dz_j at negatives: + sum_i a_i e_ij l'_ij
+        grad[b.pos] = -alpha * r1  # d/dx_i at positives: - a_i sum_j e_ij l'_ij
+        return _with_gradient(b.s, value, grad / denom)
+
+
+class pAUC_DRO_Loss(_ExpRowsLoss):
+    r"""SOPA-s one-way partial AUC loss (KL-DRO; Zhu et al., ICML 2022), LibAUC-compatible and exact.
+
+    Args (LibAUC 2.0.1 names and defaults): ``data_len``, ``gamma=0.9`` (moving-average weight, in
+    (0, 1]), ``margin=1.0``, ``Lambda=1.0`` (KL temperature), ``surr_loss='squared_hinge'`` (or
+    ``'hinge'``), ``device=None`` (CUDA if available).
+
+    State: buffer ``log_u_pos`` (data_len, 1) float64 = log u_i (u = 0 at start); ``u_pos`` property.
+    ``forward(y_pred, y_true, index)``. Cost: two tiled passes over the n+ x n- pairs with O(n) memory.
+    """
+
+    def __init__(self, data_len, gamma=0.9, margin=1.0, Lambda=1.0, surr_loss="squared_hinge", device=None):
+        super().__init__()
+        self.gamma = _positive(gamma, "gamma", 1.0)
+        self._setup(data_len, margin, Lambda, surr_loss, device)
+
+    def forward(self, y_pred, y_true, index, **kwargs):
+        b = _Batch(y_pred, y_true, index, self.log_u_pos)
+        if b.empty:
+            return b.zero()
+        shift, r0, r1, r2 = self._rows(b)
+        log_u = self._new_log_u(b, self.gamma, shift, r0)
+        if self._updating():
+            self.log_u_pos[b.index, 0] = log_u
+        return self._finish(b, -log_u, r1, r2, shift)
+
+
+class tpAUC_KL_Loss(_ExpRowsLoss):
+    r"""SOTA-s two-way partial AUC loss (KL-DRO on both sides; Zhu et al., ICML 2022),
+    LibAUC-compatible and exact.
+
+    Args (LibAUC 2.0.1 names and defaults): ``data_len``, ``tau=1.0``, ``Lambda=1.0``,
+    ``gammas=(0.9, 0.9)`` (moving-average weights of u and w, in (0, 1]), ``margin=1.0``,
+    ``surr_loss='squared_hinge'`` (or ``'hinge'``), ``device=None``.
+
+    State: buffers ``log_u_pos`` (data_len, 1) and ``log_w`` (scalar), float64, log domain
+    (u = w = 0 at start); ``u_pos`` and ``w`` properties.
+    """
+
+    def __init__(self, data_len, tau=1.0, Lambda=1.0, gammas=(0.9, 0.9), margin=1.0, surr_loss="squared_hinge",
+                 device=None):
+        super().__init__()
+        self.tau = _positive(tau, "tau")
+        self.gamma0 = _positive(gammas[0], "gammas[0]", 1.0)
+        self.gamma1 = _positive(gammas[1], "gammas[1]", 1.0)
+        self._setup(data_len, margin, Lambda, surr_loss, device)
+        self.register_buffer("log_w", torch.tensor(-math.inf, dtype=torch.float64, device=self.log_u_pos.device))
+
+    @property
+    def w(self):
+        return torch.exp(self.log_w).float()
+
+    def forward(self, y_pred, y_true, index, **kwargs):
+        b = _Batch(y_pred, y_true, index, self.log_u_pos)
+        if b.empty:
+            return b.zero()
+        shift, r0, r1, r2 = self._rows(b)
+        log_u = self._new_log_u(b, self.gamma0, shift, r0)
+        ratio = self.Lambda / self.tau
+        batch_w = math.log(self.gamma1) + torch.logsumexp(ratio * log_u, 0) - math.log(b.npos)
+        log_w = batch_w if self.gamma1 >= 1.0 else torch.logaddexp(math.log1p(-self.gamma1) + self.log_w, batch_w)
+        if self._updating():
+            self.log_u_pos[b.index, 0] = log_u
+            self.log_w.copy_(log_w)
+        return self._finish(b, (ratio - 1) * log_u - log_w, r1, r2, shift)
+
+
+__all__ = ["pAUC_CVaR_Loss", "pAUC_DRO_Loss", "tpAUC_KL_Loss"]

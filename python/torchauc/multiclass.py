@@ -1,0 +1,155 @@
+"""Multiclass and pixel-level AUC losses: :func:`multiclass_auc_loss` / :class:`MultiClassAUCLoss` on
+(N, C) scores, :func:`pixel_auc_loss` / :class:`AUCSegLoss` (AUCSeg) on (B, C, H, W) logits."""
+import torch
+from torch import nn
+
+from ._core import options as O
+from ._core import validate as V
+
+
+def multiclass_auc_loss(scores, labels, *, surrogate="square", mode="ovo", margin=1.0, ignore_index=None,
+                        normalization="present"):
+    r"""Multiclass AUC loss (Yang et al., *Learning with Multiclass AUC*, TPAMI 2021), exact, with
+    no one-hot, no pair matrix and no loop over classes.
+
+    .. math::
+        L = \frac{1}{F}\sum_{i}\sum_{p:\,y_p=i}\sum_{q:\,y_q\ne i} w_{i,y_q}\,
+            \ell(s_{p,i} - s_{q,i}),\qquad
+        w_{ij} = \frac{1}{N_i N_j}\ (\text{ovo}),\quad \frac{1}{N_i (N - N_i)}\ (\text{ova})
+
+    Args:
+        scores: (N, C) scores, float16/bfloat16/float32/float64, any stride. XCurve feeds softmax
+            probabilities; any real scores work.
+        labels: (N,) or (N, 1) integer class indices in [0, C) (or ``ignore_index``).
+        surrogate: ``"square"`` l(t) = 1/2 (m - t)^2 (the 1/2 of XCurve/AUCSeg); ``"exp"``
+            exp(-m t) (overflow-safe); ``"hinge"`` max(0, m - t), exact via per-class sorts;
+            ``"linear"`` m - t: what XCurve/AUCSeg call "hinge" (no clamp), with the N_i factor their
+            negative term misses restored. It equals the hinge only when m >= max(s_p - s_q).
+        mode: ``"ovo"`` (Hand & Till's M, default) or ``"ova"``.
+        margin: the margin m (XCurve's ``gamma``), a finite float.
+        ignore_index: label value whose samples are skipped (None: none).
+        normalization: how F is chosen, with C_b the number of classes present in the batch:
+            ``"present"`` (default): ovo F = C_b (C_b - 1) (AUCSeg), ova F = C_b (a mean over classes);
+            ``"xcurve"``: ovo F = C (C - 1) over all columns, ova F = 1 (a sum over classes), as in
+            XCurve (and AUCSeg's ova). Equal to XCurve whenever every class is present; where XCurve
+            returns NaN (an absent class gives N_i = 0) the absent class's term is skipped here.
+
+    Classes absent from the batch (after ``ignore_index``) add no term and are not counted in C_b;
+    fewer than two classes present gives loss 0 with zero gradient. NaN scores give a NaN loss.
+    Returns a 0-dim tensor of the scores' dtype (accumulated in float64 on CPU). Differentiable once.
+    Memory beyond the inputs: O(C) column statistics and 8 bytes per sample, plus the gradient
+    (square, exp, linear); the hinge sorts one column at a time per thread (O(N) per thread).
+    """
+    V.tensor(scores, "scores")
+    V.tensor(labels, "labels")
+    if scores.dim() != 2:
+        raise ValueError(
+            f"scores must have shape (N, C), got {tuple(scores.shape)}; for (B, C, H, W) logits use "
+            "torchauc.multiclass.pixel_auc_loss"
+        )
+    return _multiclass_op(scores, labels, ignore_index, "none", surrogate, mode, margin, normalization)
+
+
+def pixel_auc_loss(logits, labels, *, ignore_index=None, activation="sigmoid", surrogate="square", mode="ovo",
+                   margin=1.0, normalization="present"):
+    r"""AUCSeg's pixel-level AUC loss (Han et al., NeurIPS 2024): the multiclass AUC loss over all
+    non-ignored pixels of the batch, scored by the per-class sigmoid of the logits.
+
+    Reads the (B, C, H, W) logits in place (no transpose, no one-hot), fuses the sigmoid, skips
+    ``ignore_index`` pixels and writes d loss / d logits directly. With the defaults it equals
+    AUCSeg's ``SquareAUCLoss(num_classes=C)`` (before ``loss_weight``) with ``ignore_index=255``; see
+    :func:`multiclass_auc_loss` for ``surrogate``, ``mode``, ``margin`` and ``normalization``
+    (AUCSeg's ``transform='ova'`` sums over classes: use ``normalization="xcurve"`` to match it).
+
+    Args:
+        logits: (B, C, H, W) (or any (B, C, *spatial)) float16/bfloat16/float32/float64.
+        labels: (B, H, W) integer class indices in [0, C) or ``ignore_index``. The spatial sizes must
+            match: upsample the logits to the label size first (AUCSeg's head does, bilinearly).
+        ignore_index: label of pixels to skip (None: keep every pixel; mmseg and AUCSeg use 255).
+        activation: ``"sigmoid"`` (AUCSeg) or ``"none"`` (logits are already scores).
+    """
+    V.tensor(logits, "logits")
+    V.tensor(labels, "labels")
+    if logits.dim() < 3:
+        raise ValueError(
+            f"logits must have shape (B, C, H, W), got {tuple(logits.shape)}; for (N, C) scores use "
+            "torchauc.multiclass.multiclass_auc_loss"
+        )
+    V.option(activation, O.ACTIVATION)
+    return _multiclass_op(logits, labels, ignore_index, activation, surrogate, mode, margin, normalization)
+
+
+def _multiclass_op(scores, labels, ignore_index, activation, surrogate, mode, margin, normalization):
+    V.option(surrogate, O.MULTICLASS_SURROGATE)
+    V.option(mode, O.MODE)
+    V.option(normalization, O.NORMALIZATION)
+    ignore_index = V.optional_int(ignore_index, "ignore_index")
+    margin = V.finite_float(margin, "margin")
+    grad = V.needs_grad(scores)
+    return torch.ops.torchauc.multiclass_auc_loss(
+        scores, labels, ignore_index, activation, surrogate, mode, margin, normalization, grad
+    )[0]
+
+
+class MultiClassAUCLoss(nn.Module):
+    """Multiclass AUC loss (see :func:`multiclass_auc_loss`).
+
+    ``forward(scores (N, C), labels (N,))``. Drop-in for XCurve's ``SquareAUCLoss`` / ``ExpAUCLoss``
+    (``num_classes > 2``, ``gamma`` = ``margin``, ``transform`` = ``mode``) with
+    ``normalization="xcurve"``; XCurve's ``HingeAUCLoss`` is ``surrogate="linear"`` with its missing
+    N_i factor restored. ``num_classes`` (optional) is checked against ``scores.shape[1]``.
+    """
+
+    def __init__(self, num_classes=None, *, surrogate="square", mode="ovo", margin=1.0, ignore_index=None,
+                 normalization="present"):
+        super().__init__()
+        self.num_classes = V.optional_int(num_classes, "num_classes")
+        self.surrogate = V.option(surrogate, O.MULTICLASS_SURROGATE)
+        self.mode = V.option(mode, O.MODE)
+        self.margin = V.finite_float(margin, "margin")
+        self.ignore_index = V.optional_int(ignore_index, "ignore_index")
+        self.normalization = V.option(normalization, O.NORMALIZATION)
+
+    def _check_classes(self, x, name):
+        if self.num_classes is not None and x.dim() >= 2 and x.shape[1] != self.num_classes:
+            raise ValueError(f"{name} has {x.shape[1]} class columns, but num_classes={self.num_classes}")
+
+    def forward(self, scores, labels):
+        self._check_classes(scores, "scores")
+        return multiclass_auc_loss(scores, labels, surrogate=self.surrogate, mode=self.mode, margin=self.margin,
+                                   ignore_index=self.ignore_index, normalization=self.normalization)
+
+    def extra_repr(self):
+        return (f"num_classes={self.num_classes}, surrogate={self.surrogate!r}, mode={self.mode!r}, "
+                f"margin={self.margin}, normalization={self.normalization!r}")
+
+
+class AUCSegLoss(MultiClassAUCLoss):
+    """AUCSeg's pixel-level AUC loss (see :func:`pixel_auc_loss`) times ``loss_weight`` (4.0 for
+    ADE20K, 1.0 for Cityscapes and COCO-Stuff in the official configs).
+
+    ``forward(logits (B, C, H, W), labels (B, H, W), *, ignore_index=None)``; a given
+    ``ignore_index`` overrides the module's. With ``ignore_index=255`` (mmseg's and AUCSeg's ignore
+    label) it has the value of AUCSeg's ``SquareAUCLoss(num_classes, loss_weight=...)``.
+    """
+
+    def __init__(self, num_classes=None, *, surrogate="square", mode="ovo", margin=1.0, ignore_index=None,
+                 loss_weight=1.0, activation="sigmoid", normalization="present"):
+        super().__init__(num_classes, surrogate=surrogate, mode=mode, margin=margin, ignore_index=ignore_index,
+                         normalization=normalization)
+        self.loss_weight = V.finite_float(loss_weight, "loss_weight")
+        self.activation = V.option(activation, O.ACTIVATION)
+
+    def forward(self, logits, labels, *, ignore_index=None):
+        self._check_classes(logits, "logits")
+        ignore = self.ignore_index if ignore_index is None else ignore_index
+        loss = pixel_auc_loss(logits, labels, ignore_index=ignore, activation=self.activation,
+                              surrogate=self.surrogate, mode=self.mode, margin=self.margin,
+                              normalization=self.normalization)
+        return loss * self.loss_weight
+
+    def extra_repr(self):
+        return super().extra_repr() + f", ignore_index={self.ignore_index}, loss_weight={self.loss_weight}"
+
+
+__all__ = ["multiclass_auc_loss", "pixel_auc_loss", "MultiClassAUCLoss", "AUCSegLoss"]
