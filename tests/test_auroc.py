@@ -107,17 +107,6 @@ def test_auroc_undefined_and_errors(device):
         F.auroc(s, y, sample_weights=-torch.ones(10, dtype=torch.float64, device=device))
 
 
-def test_auroc_opcheck(device):
-    s, y, w = binary_batch(64, seed=5, device=device)
-    torch.library.opcheck(torch.ops.torchauc.auroc_binary_stats, (s, y, w))
-    torch.library.opcheck(torch.ops.torchauc.auroc_binary_stats, (torch.stack([s, -s], 1), torch.stack([y, y], 1), None))
-    S = torch.randn(64, 4, dtype=torch.float64, device=device)
-    Y = torch.randint(0, 4, (64,), device=device)
-    torch.library.opcheck(torch.ops.torchauc.auroc_multiclass_stats, (S, Y, None, -100))
-    torch.library.opcheck(torch.ops.torchauc.auroc_partial_stats, (s, y, 0.5, 0.2))
-    torch.library.opcheck(torch.ops.torchauc.auroc_partial_area, (s, y, w, 0.5))
-
-
 @settings(max_examples=40, deadline=None)
 @given(
     n=st.integers(2, 200),

@@ -142,16 +142,6 @@ def test_ops_reject_bad_requests():
         OPS.memory_bank_class_bbox(torch.zeros(1, 2, 2), 3, 255)
 
 
-def test_opcheck():
-    images, labels = blob_batch(2, 12, 14, 5, [3, 4], seed=2)
-    torch.library.opcheck(OPS.memory_bank_class_bbox, (labels, 5, 255))
-    req = torch.tensor([[0, 0, 1, 1, 3, 4, 0]])
-    torch.library.opcheck(OPS.memory_bank_gather, (images, labels, req, torch.zeros(20, 3), torch.zeros(20, dtype=torch.bool)))
-    preq = torch.tensor([[1, 4, 2, 2, 3, 4, 3, 4, 0, 0, 3, 4, 0]])
-    pool_img, pool_mask = torch.randn(12, 3), torch.ones(12, dtype=torch.bool)
-    torch.library.opcheck(OPS.memory_bank_paste, (images.clone(), labels.clone(), pool_img, pool_mask, preq))
-
-
 # ------------------------------------------------------------------------------ bank vs reference
 class ScriptedRandom:
     """random.Random stand-in for the reference that replays the decisions our bank made."""

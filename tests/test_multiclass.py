@@ -237,18 +237,6 @@ def test_gradcheck(device, surrogate, mode):
     assert torch.autograd.gradcheck(fn, (x.requires_grad_(),))
 
 
-@pytest.mark.parametrize("surrogate", SURROGATES)
-def test_opcheck(device, surrogate):
-    s, y = make_mc(30, 4, device=device)
-    x, lab = make_pix(2, 3, 4, 4, device=device)
-    for args in [
-        (s.requires_grad_(), y, None, "none", surrogate, "ovo", 1.0, "present", True),
-        (s.detach(), y, 3, "none", surrogate, "ova", 0.5, "xcurve", False),
-        (x.requires_grad_(), lab, 255, "sigmoid", surrogate, "ovo", 1.0, "present", True),
-    ]:
-        torch.library.opcheck(torch.ops.torchauc.multiclass_auc_loss, args)
-
-
 def test_torch_compile_fullgraph(device):
     x, y = make_pix(2, 4, 5, 5, dtype=torch.float32, device=device)
     loss_fn = torchauc.losses.AUCSegLoss(num_classes=4, loss_weight=2.0, ignore_index=255)

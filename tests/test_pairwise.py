@@ -147,18 +147,6 @@ def test_gradcheck(device, surrogate):
     assert torch.autograd.gradcheck(fn, (s.requires_grad_(), a.requires_grad_(), b.requires_grad_()))
 
 
-@pytest.mark.parametrize("surrogate", SURROGATES)
-def test_opcheck(device, surrogate):
-    s, y = make_batch(40, device=device)
-    a = torch.rand(40, dtype=torch.float64, device=device)
-    for args in [
-        (s.requires_grad_(), y, None, None, surrogate, 1.0, "mean", True),
-        (s.detach(), y, a.requires_grad_(), a.detach(), surrogate, 0.5, "sum", True),
-        (s.detach(), y, None, None, surrogate, 1.0, "mean", False),
-    ]:
-        torch.library.opcheck(torch.ops.torchauc.pairwise_auc_loss, args)
-
-
 def test_torch_compile_fullgraph(device):
     s, y = make_batch(50, dtype=torch.float32, device=device)
     loss_fn = torchauc.losses.AUCLoss("squared_hinge")

@@ -1,0 +1,193 @@
+"""The LibAUC drop-ins (compat.libauc) and their exp row/column ops, against LibAUC 2.0.1 and pair matrices."""
+import pytest
+import torch
+
+import torchauc
+from torchauc.compat import libauc as C
+from torchauc.reference import partial_auc as R
+
+from partial_auc_common import batch, value_and_grad
+
+
+# ------------------------------------------------------------------ LibAUC-compatible losses
+def _libauc(name, n, **kw):
+    import libauc.losses as L
+
+    return getattr(L, name)(data_len=n, device="cpu", **kw), getattr(C, name)(data_len=n, device="cpu", **kw)
+
+
+CASES = [("pAUC_CVaR_Loss", dict(pos_len=10, beta=0.3, eta=0.5)), ("pAUC_CVaR_Loss", dict(pos_len=10, surr_loss="hinge")),
+         ("pAUC_DRO_Loss", dict(Lambda=0.7, gamma=0.6)), ("pAUC_DRO_Loss", dict(surr_loss="hinge")),
+         ("tpAUC_KL_Loss", dict(tau=0.8, Lambda=0.6, gammas=(0.5, 0.7))), ("tpAUC_KL_Loss", dict(margin=0.6))]
+
+
+@pytest.mark.parametrize("name,kw", CASES)
+@pytest.mark.parametrize("full_index", [True, False])
+def test_libauc_equal_values_grads_state(name, kw, full_index):
+    n = 200
+    ref, ours = _libauc(name, n, **kw)
+    g = torch.Generator().manual_seed(3)
+    for _ in range(4):
+        s = torch.rand(n, generator=g)
+        y = (torch.rand(n, generator=g) < 0.3).long()
+        idx = torch.randperm(n, generator=g)
+        if not full_index:
+            idx = idx[y == 1]
+        s1, s2 = s.clone().requires_grad_(), s.clone().requires_grad_()
+        l1, l2 = ref(s1, y, idx), ours(s2, y, idx)
+        l1.backward()
+        l2.backward()
+        torch.testing.assert_close(l2, l1, rtol=2e-6, atol=1e-7)
+        torch.testing.assert_close(s2.grad, s1.grad, rtol=1e-5, atol=1e-7)
+        torch.testing.assert_close(ours.u_pos, ref.u_pos, rtol=2e-6, atol=1e-6)
+    if name == "tpAUC_KL_Loss":
+        torch.testing.assert_close(ours.w, ref.w.float(), rtol=2e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", ["pAUC_CVaR_Loss", "pAUC_DRO_Loss", "tpAUC_KL_Loss"])
+def test_libauc_float64_vs_pair_matrix(device, name):
+    n = 120
+    s, y = batch(n, device=device)
+    idx = torch.arange(n, device=device)
+    kw = dict(pos_len=1) if name == "pAUC_CVaR_Loss" else {}
+    ours = getattr(C, name)(data_len=n, device=device, **kw)
+    pos = (y == 1).cpu()
+    u = torch.zeros(int(pos.sum()), dtype=torch.float64)
+    w = torch.zeros((), dtype=torch.float64)
+    for step in range(3):
+        s_step = (s + 0.1 * step).clamp(0, 1)
+        v, gr = value_and_grad(ours, s_step, y, idx)
+        if name == "pAUC_CVaR_Loss":
+            ref_fn = lambda t: R.pauc_cvar_step(t, y.cpu(), u)
+        elif name == "pAUC_DRO_Loss":
+            ref_fn = lambda t: R.pauc_dro_step(t, y.cpu(), u)
+        else:
+            ref_fn = lambda t: R.tpauc_kl_step(t, y.cpu(), u, w)
+        t = s_step.cpu().clone().requires_grad_()
+        out = ref_fn(t)
+        out[0].backward()
+        torch.testing.assert_close(v.cpu(), out[0].detach(), rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(gr.cpu(), t.grad, rtol=1e-9, atol=1e-12)
+        u = out[1].detach()
+        if name == "tpAUC_KL_Loss":
+            w = out[2].detach()
+        torch.testing.assert_close(ours.u_pos[pos.to(device), 0].cpu().double(), u, rtol=1e-6, atol=1e-7)
+
+
+def test_libauc_state_semantics(device):
+    loss = C.pAUC_DRO_Loss(data_len=50, device=device)
+    assert set(loss.state_dict()) == {"log_u_pos"}
+    s, y = batch(50, device=device)
+    idx = torch.arange(50, device=device)
+    loss.eval()
+    v_eval = loss(s, y, idx)
+    assert torch.isinf(loss.log_u_pos).all()  # untouched in eval mode
+    loss.train()
+    v_train = loss(s, y, idx)
+    torch.testing.assert_close(v_eval, v_train)
+    assert torch.isfinite(loss.log_u_pos[y.bool()]).all()
+    loss2 = C.pAUC_DRO_Loss(data_len=50, device=device)
+    loss2.load_state_dict(loss.state_dict())
+    torch.testing.assert_close(loss2.u_pos, loss.u_pos)
+    kl = C.tpAUC_KL_Loss(data_len=50, device=device).to(torch.device(device))
+    assert set(kl.state_dict()) == {"log_u_pos", "log_w"}
+    cv = C.pAUC_CVaR_Loss(50, 10, device=device)
+    with torch.no_grad():
+        cv(s, y, idx)
+    assert float(cv.u_pos.abs().sum()) == 0.0
+
+
+def test_libauc_no_overflow_where_libauc_is_nan():
+    import libauc.losses as L
+
+    g = torch.Generator().manual_seed(0)
+    s = torch.rand(100, generator=g) * 6 - 3  # logits
+    y = (torch.rand(100, generator=g) < 0.3).long()
+    idx = torch.arange(100)
+    assert torch.isnan(L.pAUC_DRO_Loss(100, Lambda=0.1, device="cpu")(s, y, idx))
+    for name in ("pAUC_DRO_Loss", "tpAUC_KL_Loss"):
+        t = s.clone().requires_grad_()
+        v = getattr(C, name)(100, Lambda=0.1, device="cpu")(t, y, idx)
+        v.backward()
+        assert torch.isfinite(v) and torch.isfinite(t.grad).all()
+
+
+@pytest.mark.parametrize("name", ["pAUC_CVaR_Loss", "pAUC_DRO_Loss", "tpAUC_KL_Loss"])
+def test_libauc_one_class_and_errors(name):
+    kw = dict(pos_len=1) if name == "pAUC_CVaR_Loss" else {}
+    loss = getattr(C, name)(data_len=20, device="cpu", **kw)
+    s = torch.rand(20, requires_grad=True)
+    for y in (torch.zeros(20), torch.ones(20)):
+        v = loss(s, y, torch.arange(20))
+        v.backward()
+        assert float(v) == 0.0 and float(s.grad.abs().sum()) == 0.0
+    with pytest.raises(ValueError, match="surr_loss"):
+        getattr(C, name)(data_len=20, device="cpu", surr_loss="logistic", **kw)
+    with pytest.raises(ValueError, match="y_true"):
+        loss(s, torch.zeros(19), torch.arange(20))
+
+def _exp_stats_brute(s, y, scale, margin, lam, surrogate):
+    """float64 pair-matrix versions of partial_auc_exp_rows (shift, r0, r1, r2) and partial_auc_exp_cols."""
+    s, pos = s.double(), y.bool()
+    x, z = s[pos], s[~pos]
+    d = margin - x[:, None] + z[None, :]
+    h = d.clamp_min(0)
+    l, dl = (h * h, 2 * h) if surrogate == "squared_hinge" else (h, (d > 0).double())
+    c = (l / lam).max(1).values
+    e = torch.exp(l / lam - c[:, None])
+    col = (scale[pos][:, None] * e * dl).sum(0)
+    return c, e.sum(1), (e * dl).sum(1), (e * l).sum(1), col
+
+
+@pytest.mark.parametrize("surrogate", ["squared_hinge", "hinge"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("margin,spread", [(1.0, 1.0), (0.3, 3.0), (-0.5, 2.0)])
+def test_exp_rows_cols_with_inactive_pairs(surrogate, dtype, margin, spread):
+    # logits with a small (or negative) margin: many pairs have l = 0 and are counted, not summed
+    g = torch.Generator().manual_seed(7)
+    n = 3000
+    s = (torch.randn(n, generator=g, dtype=torch.float64) * spread).to(dtype)
+    y = (torch.rand(n, generator=g) < 0.3)
+    s[:5] = 0.25  # ties across classes
+    scale = torch.rand(n, generator=g, dtype=torch.float64)
+    lam = 0.7
+    sh, r0, r1, r2 = torch.ops.torchauc.partial_auc_exp_rows(s, y, margin, lam, surrogate)
+    col = torch.ops.torchauc.partial_auc_exp_cols(s, y, scale, margin, lam, surrogate)
+    ref = _exp_stats_brute(s, y, scale, margin, lam, surrogate)
+    # float32: the exponent l / lambda (up to ~260 here) carries a rounding error of a few ulp of its
+    # size, which becomes a relative error of the exp of that size
+    f32_rtol = 4e-7 * max(1.0, float(ref[0].max()))
+    tol = dict(rtol=1e-10, atol=1e-12) if dtype == torch.float64 else dict(rtol=f32_rtol, atol=1e-6)
+    for ours, want in zip((sh[y], r0[y], r1[y], r2[y], col[~y]), ref):
+        torch.testing.assert_close(ours, want, **tol)
+
+
+@pytest.mark.parametrize("surrogate", ["squared_hinge", "hinge"])
+@pytest.mark.parametrize("lam", [1.0, 0.1])
+def test_exp_rows_cols_float32_block_expansion(surrogate, lam):
+    # float32, every pair active and large classes: the CPU kernel sums whole block pairs by the
+    # factored Taylor expansion (csrc/cpu/pauc_expand.h) instead of pair by pair
+    g = torch.Generator().manual_seed(11)
+    n = 6000
+    s = torch.sigmoid(torch.randn(n, generator=g) * 2)
+    y = torch.rand(n, generator=g) < 0.15
+    scale = torch.rand(n, generator=g, dtype=torch.float64)
+    sh, r0, r1, r2 = torch.ops.torchauc.partial_auc_exp_rows(s, y, 1.0, lam, surrogate)
+    col = torch.ops.torchauc.partial_auc_exp_cols(s, y, scale, 1.0, lam, surrogate)
+    ref = _exp_stats_brute(s, y, scale, 1.0, lam, surrogate)
+    f32_rtol = 4e-7 * max(1.0, float(ref[0].max()))
+    for ours, want in zip((sh[y], r0[y], r1[y], r2[y], col[~y]), ref):
+        torch.testing.assert_close(ours, want, rtol=f32_rtol, atol=1e-6)
+
+
+def test_exp_rows_cols_nan_and_one_class():
+    s = torch.rand(50, dtype=torch.float64)
+    y = torch.rand(50) < 0.4
+    s[3] = float("nan")
+    sh, r0, r1, r2 = torch.ops.torchauc.partial_auc_exp_rows(s, y, 1.0, 1.0, "squared_hinge")
+    assert torch.isnan(r0[y]).all() and torch.isnan(sh[y]).all()
+    col = torch.ops.torchauc.partial_auc_exp_cols(s, y, torch.ones(50, dtype=torch.float64), 1.0, 1.0, "hinge")
+    assert torch.isnan(col[~y]).all()
+    # no negatives: the row sums are empty (0), no shift
+    sh, r0, _, _ = torch.ops.torchauc.partial_auc_exp_rows(torch.rand(6), torch.ones(6, dtype=torch.bool), 1.0, 1.0, "hinge")
+    assert float(r0.abs().sum()) == 0.0 and float(sh.abs().sum()) == 0.0
