@@ -9,7 +9,7 @@ NVCC       := $(shell command -v nvcc 2>/dev/null)
 CUDA_CHECK := $(if $(NVCC),ON,OFF)
 PYTEST_ARGS ?=
 
-.PHONY: all env build test bench wheel-check gpu-check clean
+.PHONY: all env build test bench lint format wheel-check gpu-check clean
 
 all: test
 
@@ -30,6 +30,21 @@ test: build
 
 bench: build
 	$(PY) benchmarks/run.py
+
+# Style: ruff (lint + format) for Python, clang-format for C++/CUDA; configured in pyproject.toml and
+# .clang-format, checked by CI. `make format` applies both.
+PY_SRC := $(wildcard python tests benchmarks examples tools)
+CXX_SRC = $(shell git ls-files 'csrc/*.h' 'csrc/*.cpp' 'csrc/*.cu' 'csrc/*.cuh')
+
+lint: env
+	$(VENV)/bin/ruff check $(PY_SRC)
+	$(VENV)/bin/ruff format --check $(PY_SRC)
+	$(VENV)/bin/clang-format --dry-run -Werror $(CXX_SRC)
+
+format: env
+	$(VENV)/bin/ruff check --fix $(PY_SRC)
+	$(VENV)/bin/ruff format $(PY_SRC)
+	$(VENV)/bin/clang-format -i $(CXX_SRC)
 
 # The artifact users get: build a wheel, install it into a fresh environment, import it, run an op.
 wheel-check: env

@@ -3,9 +3,10 @@
 Targets (same run, medians): binary n = 2^23 >= 5x faster than torchmetrics; multiclass ovo
 65536 x 100 >= 50x faster than scikit-learn; on a GPU, binary n = 1e8 within 2x of a device radix
 sort of n float keys (baseline ``torch.sort``)."""
-import torch
 
+import torch
 from harness import Case
+
 from torchauc.metrics import functional as F
 from torchauc.reference import auroc as R
 
@@ -54,35 +55,61 @@ def cases(device, quick):
         }
         if tm_binary is not None:
             base["torchmetrics"] = lambda s=s, y=y: tm_binary(s, y)
-        out.append(Case("auroc", "auroc (binary)", f"n=2^{n.bit_length() - 1}",
-                        lambda s=s, y=y: F.auroc(s, y), base, repeats=5))
+        out.append(
+            Case(
+                "auroc", "auroc (binary)", f"n=2^{n.bit_length() - 1}", lambda s=s, y=y: F.auroc(s, y), base, repeats=5
+            )
+        )
 
     n = 1 << 16 if quick else 1 << 20
     s, y = _binary(n, device, seed=2)
     sn, yn = s.cpu().numpy(), y.cpu().numpy()
-    out.append(Case("auroc", "partial_auroc mcclish max_fpr=0.3", f"n=2^{n.bit_length() - 1}",
-                    lambda: F.partial_auroc(s, y, max_fpr=0.3, mcclish=True),
-                    {"sklearn max_fpr": lambda: sk(yn, sn, max_fpr=0.3)}, repeats=5))
+    out.append(
+        Case(
+            "auroc",
+            "partial_auroc mcclish max_fpr=0.3",
+            f"n=2^{n.bit_length() - 1}",
+            lambda: F.partial_auroc(s, y, max_fpr=0.3, mcclish=True),
+            {"sklearn max_fpr": lambda: sk(yn, sn, max_fpr=0.3)},
+            repeats=5,
+        )
+    )
     try:
         from XCurve.Metrics import PartialAUROC as XPartial
 
         xbase = {"XCurve PartialAUROC": lambda: XPartial(yn, sn, 0.5, 0.3)}
     except ImportError:
         xbase = {}
-    out.append(Case("auroc", "partial_auroc two-way (0.3, 0.5)", f"n=2^{n.bit_length() - 1}",
-                    lambda: F.partial_auroc(s, y, max_fpr=0.3, min_tpr=0.5), xbase, repeats=5))
+    out.append(
+        Case(
+            "auroc",
+            "partial_auroc two-way (0.3, 0.5)",
+            f"n=2^{n.bit_length() - 1}",
+            lambda: F.partial_auroc(s, y, max_fpr=0.3, min_tpr=0.5),
+            xbase,
+            repeats=5,
+        )
+    )
 
     n, C = (4096, 10) if quick else (65536, 100)
     S, Y = _multiclass(n, C, device)
     Sn, Yn = S.cpu().numpy(), Y.cpu().numpy()
-    out.append(Case("auroc", "multiclass_auroc ovo", f"{n}x{C}",
-                    lambda: F.multiclass_auroc(S, Y, mode="ovo"),
-                    {"sklearn ovo": lambda: sk(Yn, Sn, multi_class="ovo")}, repeats=5))
+    out.append(
+        Case(
+            "auroc",
+            "multiclass_auroc ovo",
+            f"{n}x{C}",
+            lambda: F.multiclass_auroc(S, Y, mode="ovo"),
+            {"sklearn ovo": lambda: sk(Yn, Sn, multi_class="ovo")},
+            repeats=5,
+        )
+    )
     base = {"sklearn ovr": lambda: sk(Yn, Sn, multi_class="ovr")}
     if tm_multiclass is not None:
         base["torchmetrics"] = lambda S=S, Y=Y, C=C: tm_multiclass(S, Y, num_classes=C, average="macro")
-    out.append(Case("auroc", "multiclass_auroc ova", f"{n}x{C}",
-                    lambda: F.multiclass_auroc(S, Y, mode="ova"), base, repeats=5))
+    out.append(
+        Case("auroc", "multiclass_auroc ova", f"{n}x{C}", lambda: F.multiclass_auroc(S, Y, mode="ova"), base, repeats=5)
+    )
 
     B, C, H = (2, 19, 64) if quick else (8, 19, 128)
     g = torch.Generator().manual_seed(3)
@@ -91,14 +118,31 @@ def cases(device, quick):
     base = {}
     if tm_multiclass is not None:
         base["torchmetrics (N,C) copy"] = lambda C=C: tm_multiclass(
-            logits.movedim(1, -1).reshape(-1, C), labels.reshape(-1), num_classes=C, average="macro")
-    out.append(Case("auroc", "pixel_auroc", f"{B}x{C}x{H}x{H}",
-                    lambda: F.pixel_auroc(logits, labels, ignore_index=255, on_undefined="nan"), base, repeats=5))
+            logits.movedim(1, -1).reshape(-1, C), labels.reshape(-1), num_classes=C, average="macro"
+        )
+    out.append(
+        Case(
+            "auroc",
+            "pixel_auroc",
+            f"{B}x{C}x{H}x{H}",
+            lambda: F.pixel_auroc(logits, labels, ignore_index=255, on_undefined="nan"),
+            base,
+            repeats=5,
+        )
+    )
 
     if device == "cuda":
         n = 1 << 20 if quick else 100_000_000
         s, y = _binary(n, device, seed=4)
-        out.append(Case("auroc", "auroc (binary) vs device sort", f"n={n:.0e}",
-                        lambda: F.auroc(s, y), {"torch.sort (radix) of n keys": lambda: torch.sort(s)},
-                        repeats=5, rtol=None))
+        out.append(
+            Case(
+                "auroc",
+                "auroc (binary) vs device sort",
+                f"n={n:.0e}",
+                lambda: F.auroc(s, y),
+                {"torch.sort (radix) of n keys": lambda: torch.sort(s)},
+                repeats=5,
+                rtol=None,
+            )
+        )
     return out

@@ -7,11 +7,12 @@ path), ``per-image, vectorised map`` is the same without the pixel loop (a stron
 baseline). Every timed call first restores the batch from a pristine copy (the same copy in every
 column; its cost is the "batch copy" row). Synthetic label maps: head-class bands plus elliptic blobs
 of tail classes; the banks are warmed up on other batches so their stores are full."""
+
 import random
 
+import harness
 import torch
 
-import harness
 from torchauc import TMemoryBank
 from torchauc.reference.memory_bank import TMemoryBankReference
 
@@ -26,7 +27,7 @@ def synthetic_batch(b, h, w, num_classes, tail, blobs, seed):
     yy, xx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
     for i in range(b):
         cuts = sorted(torch.randint(1, h, (3,), generator=g).tolist())
-        for j, (lo, hi) in enumerate(zip([0] + cuts, cuts + [h])):
+        for lo, hi in zip([0] + cuts, cuts + [h]):
             labels[i, lo:hi] = head[int(torch.randint(len(head), (), generator=g))]
         labels[i, :, -8:] = 255  # padding
         for _ in range(blobs):
@@ -86,23 +87,31 @@ def _case(name, cfg, b, h, w, blobs, quick, device):
         return run
 
     size = f"{name} {b}x{h}x{w}"
-    note = (f"C={cfg['num_classes']}, {len(cfg['tail'])} tail, M={cfg['memory_size']}, "
-            f"p_sample={cfg['p_sample']}, p_resize={cfg['p_resize']}")
-    baselines = {"official per-image": per_image(TMemoryBankReference),
-                 "per-image, vectorised map": per_image(VectorisedMapReference)}
+    note = (
+        f"C={cfg['num_classes']}, {len(cfg['tail'])} tail, M={cfg['memory_size']}, "
+        f"p_sample={cfg['p_sample']}, p_resize={cfg['p_resize']}"
+    )
+    baselines = {
+        "official per-image": per_image(TMemoryBankReference),
+        "per-image, vectorised map": per_image(VectorisedMapReference),
+    }
     if device != "cpu":
         baselines = {f"{k} (CPU)": v for k, v in baselines.items()}
     return [
-        harness.Case("memory_bank", "update+paste", size, ours, baselines, repeats=3 if quick else 7, rtol=None,
-                     note=note),
+        harness.Case(
+            "memory_bank", "update+paste", size, ours, baselines, repeats=3 if quick else 7, rtol=None, note=note
+        ),
         harness.Case("memory_bank", "batch copy (in every row)", size, copy_only, {}, repeats=7, rtol=None),
     ]
 
 
 def cases(device, quick):
     if quick:
-        return _case("ADE-like", ADE, 2, 128, 128, 6, quick, device) + _case("City-like", CITY, 2, 128, 128, 3,
-                                                                            quick, device)
-    return (_case("ADE-like", ADE, 8, 512, 512, 6, quick, device)
-            + _case("City-like", CITY, 8, 512, 512, 3, quick, device)
-            + _case("City-like", CITY, 2, 1024, 1024, 3, quick, device))
+        return _case("ADE-like", ADE, 2, 128, 128, 6, quick, device) + _case(
+            "City-like", CITY, 2, 128, 128, 3, quick, device
+        )
+    return (
+        _case("ADE-like", ADE, 8, 512, 512, 6, quick, device)
+        + _case("City-like", CITY, 8, 512, 512, 3, quick, device)
+        + _case("City-like", CITY, 2, 1024, 1024, 3, quick, device)
+    )

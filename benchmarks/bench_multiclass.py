@@ -2,12 +2,13 @@
 loss vs the official formulation (torchauc.reference.multiclass.aucseg_auc_loss, a line-for-line copy
 of AUCSeg's auc_loss.py). Forward + backward; the multiclass cases run on 1 thread, as XCurve's
 published timing (1.8 s at N = 4096, C = 1000) was measured."""
+
 import contextlib
 
 import torch
+from harness import Case
 
 import torchauc
-from harness import Case
 from torchauc.reference import multiclass as R
 
 
@@ -55,7 +56,7 @@ def _multiclass_cases(device, quick):
 
     n = 512 if quick else 4096
     out = []
-    for c in ((10, 100) if quick else (10, 100, 1000)):
+    for c in (10, 100) if quick else (10, 100, 1000):
         g = torch.Generator().manual_seed(c)
         p = torch.softmax(torch.randn(n, c, generator=g), 1).to(device).requires_grad_()
         # every class present (XCurve is NaN otherwise): a permutation of a balanced label vector
@@ -63,13 +64,20 @@ def _multiclass_cases(device, quick):
         ours = torchauc.losses.MultiClassAUCLoss(c, surrogate="square", normalization="xcurve")
         official = SquareAUCLoss(num_classes=c)
         threads = 1 if device == "cpu" else None
-        out.append(Case(
-            family="multiclass", op="multiclass_auc_loss square ovo", size=f"N={n} C={c}",
-            ours=_fwd_bwd(ours, p, y, threads=threads),
-            baselines={"XCurve SquareAUCLoss": _fwd_bwd(official, p, y, threads=threads, device=device,
-                                                        xcurve=True)},
-            repeats=5, rtol=1e-4, note="1 thread" if device == "cpu" else "",
-        ))
+        out.append(
+            Case(
+                family="multiclass",
+                op="multiclass_auc_loss square ovo",
+                size=f"N={n} C={c}",
+                ours=_fwd_bwd(ours, p, y, threads=threads),
+                baselines={
+                    "XCurve SquareAUCLoss": _fwd_bwd(official, p, y, threads=threads, device=device, xcurve=True)
+                },
+                repeats=5,
+                rtol=1e-4,
+                note="1 thread" if device == "cpu" else "",
+            )
+        )
     return out
 
 
@@ -82,13 +90,19 @@ def _aucseg_cases(device, quick):
     y[torch.rand(b, h, w, generator=g) < 0.05] = 255
     y = y.to(device)
     ours = torchauc.losses.AUCSegLoss(c, ignore_index=255)
-    return [Case(
-        family="multiclass", op="pixel_auc_loss (AUCSeg square)", size=f"B={b} C={c} {h}x{w}",
-        ours=_fwd_bwd(ours, x, y),
-        baselines={"AUCSeg official formula": _fwd_bwd(R.aucseg_auc_loss, x, y)},
-        repeats=5 if quick else 3, baseline_repeats=None if quick else 1, rtol=1e-4,
-        note="fp32 logits, 5% ignored, 10 classes absent",
-    )]
+    return [
+        Case(
+            family="multiclass",
+            op="pixel_auc_loss (AUCSeg square)",
+            size=f"B={b} C={c} {h}x{w}",
+            ours=_fwd_bwd(ours, x, y),
+            baselines={"AUCSeg official formula": _fwd_bwd(R.aucseg_auc_loss, x, y)},
+            repeats=5 if quick else 3,
+            baseline_repeats=None if quick else 1,
+            rtol=1e-4,
+            note="fp32 logits, 5% ignored, 10 classes absent",
+        )
+    ]
 
 
 def cases(device, quick):

@@ -1,11 +1,11 @@
 """Binary pairwise AUC loss: forward+backward, ours vs the pair-matrix baseline (what XCurve and
 LibAUC do) and the best pure-PyTorch closed form, float32 scores, 10% positives."""
+
 import torch
+from harness import Case
 
 import torchauc
 from torchauc.reference import pairwise as R
-
-from harness import Case
 
 CLOSED_FORM = ("square", "exp", "hinge", "squared_hinge")
 PAIR_MATRIX_MAX_N = 32768  # 3.3k x 29.5k pairs: ~2-3 GB of pair matrices, as far as this machine goes
@@ -53,13 +53,26 @@ def cases(device, quick):
             base = {"pair matrix": fwd_bwd(pair_fn, s, y, surrogate) if n <= PAIR_MATRIX_MAX_N else None}
             if surrogate in CLOSED_FORM:
                 base["pytorch closed form"] = fwd_bwd(closed_fn, s, y, surrogate)
-            note = "O(n)" if surrogate in ("square", "exp") else ("O(n log n)" if surrogate in CLOSED_FORM else "tiled O(n+ n-), O(n) memory")
+            note = (
+                "O(n)"
+                if surrogate in ("square", "exp")
+                else ("O(n log n)" if surrogate in CLOSED_FORM else "tiled O(n+ n-), O(n) memory")
+            )
             if device == "cuda" and n >= 10_000_000:
                 # device yardsticks for the bandwidth / sort targets (not value-checked)
                 base["device copy of scores"] = lambda s=s: s.clone()
                 base["device sort of scores"] = lambda s=s: torch.sort(s)[0]
             reps = 5 if n <= 1_000_000 else 3
-            out.append(Case("pairwise", f"pairwise_auc_loss[{surrogate}]", f"n={n}",
-                            fwd_bwd(ours_fn, s, y, surrogate), base, repeats=reps, note=note,
-                            rtol=1e-4 if device == "cpu" or n < 10_000_000 else None))
+            out.append(
+                Case(
+                    "pairwise",
+                    f"pairwise_auc_loss[{surrogate}]",
+                    f"n={n}",
+                    fwd_bwd(ours_fn, s, y, surrogate),
+                    base,
+                    repeats=reps,
+                    note=note,
+                    rtol=1e-4 if device == "cpu" or n < 10_000_000 else None,
+                )
+            )
     return out

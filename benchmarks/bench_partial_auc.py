@@ -1,9 +1,10 @@
 """Partial AUC family: ours vs XCurve's relaxed TPAUC and LibAUC's SOPA/SOPA-s/SOTA-s (pair matrices),
 and the hard top-k loss at n = 1e7 (ours only). Forward + backward, values checked."""
+
 import torch
+from harness import Case
 
 import torchauc
-from harness import Case
 from torchauc.compat import libauc as C
 from torchauc.reference import partial_auc as R
 
@@ -52,31 +53,79 @@ def cases(device, quick):
     s, y = _data(n, 0.2, device=device)
     ours = torchauc.losses.RelaxedTPAUCLoss("poly", gamma=1.0, margin=None, auc_type="TP")
     x = _xcurve_relaxed()
-    out.append(Case("partial_auc", "RelaxedTPAUCLoss (TP, poly)", f"n={n}", _fb(lambda t, y=y: ours(t, y), s),
-                    {"XCurve RelaxedPAUCLoss (bound BaseAUCLoss)": _fb(lambda t, y=y: x(t, y), s)}, repeats=5,
-                    note="XCurve class raises NameError; its BaseAUCLoss code bound to re_weight"))
+    out.append(
+        Case(
+            "partial_auc",
+            "RelaxedTPAUCLoss (TP, poly)",
+            f"n={n}",
+            _fb(lambda t, y=y: ours(t, y), s),
+            {"XCurve RelaxedPAUCLoss (bound BaseAUCLoss)": _fb(lambda t, y=y: x(t, y), s)},
+            repeats=5,
+            note="XCurve class raises NameError; its BaseAUCLoss code bound to re_weight",
+        )
+    )
     # LibAUC pAUC losses (pair matrices: ~10 GB at n = 65536; repeats=1)
     n = 4096 if quick else 65536
     s, y = _data(n, 0.1, seed=1, device=device)
     idx = torch.arange(n, device=device)
     for name, kw in (("pAUC_CVaR_Loss", dict(pos_len=int(y.sum()))), ("pAUC_DRO_Loss", {}), ("tpAUC_KL_Loss", {})):
         ref, mine = _libauc_pair(name, n, device, **kw)
-        out.append(Case("partial_auc", f"{name} (LibAUC drop-in)", f"n={n}", _fb(lambda t, m=mine, y=y, idx=idx: m(t, y, idx), s),
-                        {f"libauc {name}": _fb(lambda t, r=ref, y=y, idx=idx: r(t, y, idx), s)},
-                        repeats=3, baseline_repeats=3 if quick else 1, rtol=1e-3,
-                        note="state advances per call on both sides; first-call values compared"))
+        out.append(
+            Case(
+                "partial_auc",
+                f"{name} (LibAUC drop-in)",
+                f"n={n}",
+                _fb(lambda t, m=mine, y=y, idx=idx: m(t, y, idx), s),
+                {f"libauc {name}": _fb(lambda t, r=ref, y=y, idx=idx: r(t, y, idx), s)},
+                repeats=3,
+                baseline_repeats=3 if quick else 1,
+                rtol=1e-3,
+                note="state advances per call on both sides; first-call values compared",
+            )
+        )
     # hard top-k loss at n = 1e7 (ours only), and the selection kernel alone
     n = 100_000 if quick else 10_000_000
     s, y = _data(n, 0.1, seed=2, device=device)
-    out.append(Case("partial_auc", "partial_auc_loss (top-k, squared_hinge, FPR<=0.1, TPR>=0.5)", f"n={n}",
-                    _fb(lambda t, y=y: torchauc.functional.partial_auc_loss(t, y, max_fpr=0.1, min_tpr=0.5, surrogate="squared_hinge"), s), {},
-                    repeats=3))
-    out.append(Case("partial_auc", "partial_auc_select", f"n={n}",
-                    lambda s=s, y=y: torchauc.functional.partial_auc_select(s, y, max_fpr=0.1, min_tpr=0.5).sum(), {}, repeats=3))
+    out.append(
+        Case(
+            "partial_auc",
+            "partial_auc_loss (top-k, squared_hinge, FPR<=0.1, TPR>=0.5)",
+            f"n={n}",
+            _fb(
+                lambda t, y=y: torchauc.functional.partial_auc_loss(
+                    t, y, max_fpr=0.1, min_tpr=0.5, surrogate="squared_hinge"
+                ),
+                s,
+            ),
+            {},
+            repeats=3,
+        )
+    )
+    out.append(
+        Case(
+            "partial_auc",
+            "partial_auc_select",
+            f"n={n}",
+            lambda s=s, y=y: torchauc.functional.partial_auc_select(s, y, max_fpr=0.1, min_tpr=0.5).sum(),
+            {},
+            repeats=3,
+        )
+    )
     if quick:
         n = 2000
         s, y = _data(n, 0.3, seed=3, device=device)
-        out.append(Case("partial_auc", "partial_auc_loss vs pair-matrix reference", f"n={n}",
-                        _fb(lambda t, y=y: torchauc.functional.partial_auc_loss(t, y, max_fpr=0.3, min_tpr=0.0, surrogate="square"), s),
-                        {"reference (pair matrix)": _fb(lambda t, y=y: R.partial_auc_loss(t, y, 0.3), s)}))
+        out.append(
+            Case(
+                "partial_auc",
+                "partial_auc_loss vs pair-matrix reference",
+                f"n={n}",
+                _fb(
+                    lambda t, y=y: torchauc.functional.partial_auc_loss(
+                        t, y, max_fpr=0.3, min_tpr=0.0, surrogate="square"
+                    ),
+                    s,
+                ),
+                {"reference (pair matrix)": _fb(lambda t, y=y: R.partial_auc_loss(t, y, 0.3), s)},
+            )
+        )
     return out

@@ -4,12 +4,13 @@ A module exposes ``cases(device, quick)`` returning ``Case`` objects: one op at 
 implementation and named baselines (callables that run forward+backward, or whatever the case times).
 Each callable is timed in this process (median of repeats after a warm-up) with its peak memory, and
 ``check`` (if given) compares the values so a speed-up never hides a wrong number."""
+
 import dataclasses
 import os
 import platform
 import statistics
 import time
-from typing import Callable, Dict, Optional
+from collections.abc import Callable
 
 import torch
 
@@ -20,16 +21,16 @@ class Case:
     op: str
     size: str
     ours: Callable[[], object]
-    baselines: Dict[str, Optional[Callable[[], object]]]
+    baselines: dict[str, Callable[[], object] | None]
     repeats: int = 5
     note: str = ""
     # a baseline set to None is reported as skipped (too large to run here), with `skip_reason`
     skip_reason: str = "pair matrix too large"
     # relative tolerance for value agreement of every baseline with ours (None: no check)
-    rtol: Optional[float] = 1e-4
+    rtol: float | None = 1e-4
     # repeats for the baselines (default min(repeats, 3)); 1 times a single cold call, for baselines
     # that take minutes or gigabytes
-    baseline_repeats: Optional[int] = None
+    baseline_repeats: int | None = None
 
 
 def _rss_kib(field):

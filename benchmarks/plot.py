@@ -1,4 +1,5 @@
 """PNG plot of a benchmark run: time vs size per op, ours (solid) vs baselines (dashed), log-log."""
+
 import re
 from collections import defaultdict
 
@@ -35,15 +36,20 @@ def plot(rows, path, machine):
             if (f, o) != (fam, op):
                 continue
             pts.sort()
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], "-o" if impl == "torchauc" else "--x",
-                    label=impl, markersize=3)
+            ax.plot(
+                [p[0] for p in pts],
+                [p[1] for p in pts],
+                "-o" if impl == "torchauc" else "--x",
+                label=impl,
+                markersize=3,
+            )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(f"{fam}: {op}", fontsize=9)
         ax.set_xlabel("n")
         ax.set_ylabel("seconds")
         ax.legend(fontsize=7)
-    for ax in list(axes.flat)[len(ops):]:
+    for ax in list(axes.flat)[len(ops) :]:
         ax.axis("off")
     fig.suptitle(f"torchauc vs baselines on {machine}", fontsize=10)
     fig.tight_layout()

@@ -1,5 +1,6 @@
 """`make bench`: runs every benchmarks/bench_*.py, prints a table, writes
 benchmarks/results/<machine>.md and a PNG plot. Usage: run.py [--device cpu|cuda] [--quick] [--only NAME]."""
+
 import argparse
 import importlib
 import os
@@ -65,16 +66,22 @@ def main():
         c = row["case"]
         t, m = row["ours"]
         if not row["base"]:
-            lines.append(f"| {c.family} | {c.op} | {c.size} | {harness.fmt_time(t)} | {harness.fmt_mem(m)} "
-                         f"| - | - | - | - | {c.note} |")
+            lines.append(
+                f"| {c.family} | {c.op} | {c.size} | {harness.fmt_time(t)} | {harness.fmt_mem(m)} "
+                f"| - | - | - | - | {c.note} |"
+            )
         for bname, res in row["base"].items():
             if res is None:
-                lines.append(f"| {c.family} | {c.op} | {c.size} | {harness.fmt_time(t)} | {harness.fmt_mem(m)} "
-                             f"| {bname} | skipped | - | - | {c.skip_reason} |")
+                lines.append(
+                    f"| {c.family} | {c.op} | {c.size} | {harness.fmt_time(t)} | {harness.fmt_mem(m)} "
+                    f"| {bname} | skipped | - | - | {c.skip_reason} |"
+                )
             else:
                 tb, mb = res
-                lines.append(f"| {c.family} | {c.op} | {c.size} | {harness.fmt_time(t)} | {harness.fmt_mem(m)} "
-                             f"| {bname} | {harness.fmt_time(tb)} | {harness.fmt_mem(mb)} | {tb / t:.1f}x | {c.note} |")
+                lines.append(
+                    f"| {c.family} | {c.op} | {c.size} | {harness.fmt_time(t)} | {harness.fmt_mem(m)} "
+                    f"| {bname} | {harness.fmt_time(tb)} | {harness.fmt_mem(mb)} | {tb / t:.1f}x | {c.note} |"
+                )
     text = "\n".join(lines) + "\n"
     print(text)
     suffix = ("-" + args.only.replace(",", "-") if args.only else "") + ("-quick" if args.quick else "")

@@ -7,6 +7,7 @@ then BCE keeps training (the baseline) and each AUC loss fine-tunes a copy for t
 
     .venv/bin/python examples/partial_auc_example.py       (under a minute on 2 CPU cores)
 """
+
 import copy
 
 import torch
@@ -22,7 +23,9 @@ MAX_FPR, MIN_TPR = 0.3, 0.7
 
 def tpauc(y, s, max_fpr=MAX_FPR, min_tpr=MIN_TPR):
     """Normalised two-way pAUC: AUROC on the selected hard positives x hard negatives."""
-    mask = torchauc.functional.partial_auc_select(torch.as_tensor(s), torch.as_tensor(y), max_fpr=max_fpr, min_tpr=min_tpr).numpy()
+    mask = torchauc.functional.partial_auc_select(
+        torch.as_tensor(s), torch.as_tensor(y), max_fpr=max_fpr, min_tpr=min_tpr
+    ).numpy()
     return roc_auc_score(y[mask], s[mask])
 
 
@@ -45,7 +48,7 @@ def fit(model, kind, Xtr, ytr, epochs, lr, batch, seed):
     for _ in range(epochs):
         perm = torch.randperm(n)
         for b in range(0, n, batch):
-            idx = perm[b:b + batch]
+            idx = perm[b : b + batch]
             logit = model(Xtr[idx]).reshape(-1)
             if kind == "bce":
                 loss = loss_fn(logit, ytr[idx].float())
@@ -60,8 +63,9 @@ def fit(model, kind, Xtr, ytr, epochs, lr, batch, seed):
 
 
 def main():
-    X, y = make_classification(n_samples=12000, n_features=20, n_informative=6, weights=[0.95, 0.05], flip_y=0.0,
-                               class_sep=0.8, random_state=0)
+    X, y = make_classification(
+        n_samples=12000, n_features=20, n_informative=6, weights=[0.95, 0.05], flip_y=0.0, class_sep=0.8, random_state=0
+    )
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.4, stratify=y, random_state=0)
     Xtr, Xte = torch.tensor(Xtr, dtype=torch.float32), torch.tensor(Xte, dtype=torch.float32)
     ytr = torch.tensor(ytr)
@@ -70,14 +74,22 @@ def main():
     net = torch.nn.Sequential(torch.nn.Linear(Xtr.shape[1], 32), torch.nn.ReLU(), torch.nn.Linear(32, 1))
     warm = fit(net, "bce", Xtr, ytr, epochs=8, lr=1e-2, batch=256, seed=0)  # shared BCE warm-up
     print(f"{'loss (after BCE warm-up)':26s} {'AUROC':>7s} {'OPAUC(0.3)':>11s} {'TPAUC(0.3,0.7)':>15s}")
-    for kind in ("bce", "opauc top-k", "tpauc top-k", "relaxed tpauc", "sopa-s (libauc drop-in)",
-                 "sota-s (libauc drop-in)"):
+    for kind in (
+        "bce",
+        "opauc top-k",
+        "tpauc top-k",
+        "relaxed tpauc",
+        "sopa-s (libauc drop-in)",
+        "sota-s (libauc drop-in)",
+    ):
         model = fit(copy.deepcopy(warm), kind, Xtr, ytr, epochs=10, lr=1e-3, batch=512, seed=1)
         with torch.no_grad():
             s = model(Xte).reshape(-1).numpy()
         # OPAUC: sklearn's McClish-standardised partial AUROC; TPAUC: normalised on the hard subset
-        print(f"{kind:26s} {roc_auc_score(yte, s):7.4f} {roc_auc_score(yte, s, max_fpr=MAX_FPR):11.4f} "
-              f"{tpauc(yte, s):15.4f}")
+        print(
+            f"{kind:26s} {roc_auc_score(yte, s):7.4f} {roc_auc_score(yte, s, max_fpr=MAX_FPR):11.4f} "
+            f"{tpauc(yte, s):15.4f}"
+        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Data and gradient helpers shared by the partial AUC tests (test_partial_auc_*.py)."""
+
 import torch
 
 

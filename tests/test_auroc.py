@@ -1,4 +1,5 @@
 """Exact AUROC metrics vs scikit-learn, XCurve, LibAUC and float64 pair-matrix definitions."""
+
 import numpy as np
 import pytest
 import torch
@@ -129,8 +130,9 @@ def test_auroc_properties(n, levels, seed):
 def test_partial_mcclish_matches_sklearn(device, ties, max_fpr, weighted):
     s, y, w = binary_batch(3000, seed=6, ties=ties, device=device)
     ours = F.partial_auroc(s, y, max_fpr=max_fpr, mcclish=True, sample_weights=w if weighted else None)
-    ref = roc_auc_score(y.cpu().numpy(), s.cpu().numpy(), max_fpr=max_fpr,
-                        sample_weight=w.cpu().numpy() if weighted else None)
+    ref = roc_auc_score(
+        y.cpu().numpy(), s.cpu().numpy(), max_fpr=max_fpr, sample_weight=w.cpu().numpy() if weighted else None
+    )
     close(ours, ref, 1e-12)
 
 
@@ -139,8 +141,10 @@ def test_partial_mcclish_matches_sklearn(device, ties, max_fpr, weighted):
 def test_two_way_partial_matches_definitions(device, ties, max_fpr, min_tpr):
     s, y, _ = binary_batch(997, seed=7, ties=ties, device=device)
     for normalize in (True, False):
-        close(F.partial_auroc(s, y, max_fpr=max_fpr, min_tpr=min_tpr, normalize=normalize),
-              R.partial_auroc_pairs(s.cpu(), y.cpu(), max_fpr, min_tpr, normalize))
+        close(
+            F.partial_auroc(s, y, max_fpr=max_fpr, min_tpr=min_tpr, normalize=normalize),
+            R.partial_auroc_pairs(s.cpu(), y.cpu(), max_fpr, min_tpr, normalize),
+        )
     # XCurve's PartialAUROC(min_tpr = kept positive fraction, max_fpr) = ours with min_tpr = 1 - kept
     from XCurve.Metrics import PartialAUROC
 
@@ -201,8 +205,14 @@ def test_multiclass_matches_sklearn(device, C, ties, weighting):
         close(F.multiclass_auroc(S, Y, mode="ovo", average=weighting), ref)
         close(F.multiclass_auroc(S, Y, mode="ova", average="macro"), ref)
         return
-    close(F.multiclass_auroc(S, Y, mode="ovo", average=weighting), roc_auc_score(Yn, Sn, multi_class="ovo", average=weighting))
-    close(F.multiclass_auroc(S, Y, mode="ova", average=weighting), roc_auc_score(Yn, Sn, multi_class="ovr", average=weighting))
+    close(
+        F.multiclass_auroc(S, Y, mode="ovo", average=weighting),
+        roc_auc_score(Yn, Sn, multi_class="ovo", average=weighting),
+    )
+    close(
+        F.multiclass_auroc(S, Y, mode="ova", average=weighting),
+        roc_auc_score(Yn, Sn, multi_class="ovr", average=weighting),
+    )
     per = F.multiclass_auroc(S, Y, mode="ova", average="none")
     for c in range(C):
         close(per[c], roc_auc_score(Yn == c, Sn[:, c]))

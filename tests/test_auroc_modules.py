@@ -1,4 +1,5 @@
 """Stateful AUROC metrics: accumulation, reset, binned mode and its error bound, DDP (gloo, 2 CPU ranks)."""
+
 import socket
 
 import pytest

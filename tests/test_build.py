@@ -1,4 +1,5 @@
 """Build-system behaviour that users rely on: loud failures instead of silent CPU-only builds."""
+
 import os
 import shutil
 import subprocess

@@ -1,5 +1,6 @@
 """AUCSeg T-Memory Bank: ops vs brute force, the bank vs the per-image official reference (replayed
 random decisions, bit-exact), and the bank's invariants (capacity, replacement, masks, state)."""
+
 import io
 
 import numpy as np
@@ -30,7 +31,10 @@ def blob_batch(b, h, w, num_classes, tail, blobs=3, seed=0, dtype=torch.float32,
         for _ in range(int(torch.randint(0, blobs + 1, (), generator=g))):
             c = tail[torch.randint(len(tail), (), generator=g)]
             cy, cx = torch.randint(h, (), generator=g), torch.randint(w, (), generator=g)
-            ry, rx = torch.randint(2, max(3, h // 4), (), generator=g), torch.randint(2, max(3, w // 4), (), generator=g)
+            ry, rx = (
+                torch.randint(2, max(3, h // 4), (), generator=g),
+                torch.randint(2, max(3, w // 4), (), generator=g),
+            )
             labels[i][((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1] = c
     if dtype == torch.uint8:
         images = torch.randint(0, 256, (b, 3, h, w), generator=g, dtype=torch.uint8)
@@ -134,10 +138,13 @@ def test_ops_reject_bad_requests():
         OPS.memory_bank_gather(img, lab, torch.zeros(0, 7, dtype=torch.long), pool_img.double(), pool_mask)
     with pytest.raises(ValueError, match="sorted by image"):
         rows = torch.tensor([[1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 0], [0, 1, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 0]])
-        OPS.memory_bank_paste(torch.zeros(2, 3, 8, 8), torch.zeros(2, 8, 8, dtype=torch.long), pool_img, pool_mask, rows)
+        OPS.memory_bank_paste(
+            torch.zeros(2, 3, 8, 8), torch.zeros(2, 8, 8, dtype=torch.long), pool_img, pool_mask, rows
+        )
     with pytest.raises(ValueError, match="does not fit"):
-        OPS.memory_bank_paste(img, lab.to(torch.uint8), pool_img, pool_mask,
-                      torch.tensor([[0, 300, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 0]]))
+        OPS.memory_bank_paste(
+            img, lab.to(torch.uint8), pool_img, pool_mask, torch.tensor([[0, 300, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 0]])
+        )
     with pytest.raises(ValueError, match="integer tensor"):
         OPS.memory_bank_class_bbox(torch.zeros(1, 2, 2), 3, 255)
 
@@ -188,8 +195,9 @@ def test_bank_matches_official_reference_bit_for_bit(device, p_resize, p_sample,
     # memory_size large enough that no store fills up: no replacement draws to replay
     bank = TMemoryBank(10, tail, memory_size=64, p_sample=p_sample, p_resize=p_resize, seed=11, ignore_index=255)
     rng = ScriptedRandom()
-    ref = R.TMemoryBankReference(10, tail, memory_size=64, p_sample=p_sample, p_resize=p_resize, rng=rng,
-                                 alias_stored_images=False)
+    ref = R.TMemoryBankReference(
+        10, tail, memory_size=64, p_sample=p_sample, p_resize=p_resize, rng=rng, alias_stored_images=False
+    )
     n_pastes = 0
     for step in range(3):
         images, labels = blob_batch(4, 36, 44, 10, tail, blobs=2, seed=100 + step, dtype=dtype)
@@ -347,7 +355,9 @@ def test_no_aliasing_of_the_batch(device):
     img.fill_(7.0)
     lab.fill_(1)
     y0, x0 = e["top_left"]
-    assert torch.equal(bank.stored(2)[0]["image"], before[0, :, y0 : y0 + e["mask"].shape[0], x0 : x0 + e["mask"].shape[1]])
+    assert torch.equal(
+        bank.stored(2)[0]["image"], before[0, :, y0 : y0 + e["mask"].shape[0], x0 : x0 + e["mask"].shape[1]]
+    )
 
 
 def run_batches(bank, device, seeds, tail, dtype=torch.float32):
@@ -367,11 +377,24 @@ def assert_same_runs(a, b):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.uint8])
 def test_seeded_reproducibility(device, dtype):
     tail = [5, 6, 7, 8, 9]
-    runs = [run_batches(TMemoryBank(10, tail, memory_size=2, p_sample=0.5, p_resize=0.6, seed=9, ignore_index=255), device,
-                        range(5), tail, dtype) for _ in range(2)]
+    runs = [
+        run_batches(
+            TMemoryBank(10, tail, memory_size=2, p_sample=0.5, p_resize=0.6, seed=9, ignore_index=255),
+            device,
+            range(5),
+            tail,
+            dtype,
+        )
+        for _ in range(2)
+    ]
     assert_same_runs(*runs)
-    other = run_batches(TMemoryBank(10, tail, memory_size=2, p_sample=0.5, p_resize=0.6, seed=10, ignore_index=255), device,
-                        range(5), tail, dtype)
+    other = run_batches(
+        TMemoryBank(10, tail, memory_size=2, p_sample=0.5, p_resize=0.6, seed=10, ignore_index=255),
+        device,
+        range(5),
+        tail,
+        dtype,
+    )
     assert any(not torch.equal(a[2], b[2]) for a, b in zip(runs[0], other))
 
 
@@ -391,7 +414,9 @@ def test_state_dict_round_trip_reproduces_later_behaviour(device):
     assert torch.equal(clone.sizes, bank.sizes)
     assert_same_runs(run_batches(bank, device, range(4, 8), tail), run_batches(clone, device, range(4, 8), tail))
     with pytest.raises(ValueError, match="memory_size"):
-        TMemoryBank(10, tail, memory_size=3, p_sample=0.5, p_resize=0.6, ignore_index=255).load_state_dict(bank.state_dict())
+        TMemoryBank(10, tail, memory_size=3, p_sample=0.5, p_resize=0.6, ignore_index=255).load_state_dict(
+            bank.state_dict()
+        )
 
 
 def test_pool_is_reclaimed_without_changing_behaviour(monkeypatch):
@@ -451,6 +476,16 @@ def test_argument_errors():
 @pytest.mark.skipif(not torch.cuda.is_available() or not torchauc.cuda_available(), reason="needs CUDA")
 def test_cuda_matches_cpu():
     tail = [5, 6, 7, 8, 9]
-    cpu = run_batches(TMemoryBank(10, tail, memory_size=2, p_sample=0.5, p_resize=0.4, seed=3, ignore_index=255), "cpu", range(4), tail)
-    gpu = run_batches(TMemoryBank(10, tail, memory_size=2, p_sample=0.5, p_resize=0.4, seed=3, ignore_index=255), "cuda", range(4), tail)
+    cpu = run_batches(
+        TMemoryBank(10, tail, memory_size=2, p_sample=0.5, p_resize=0.4, seed=3, ignore_index=255),
+        "cpu",
+        range(4),
+        tail,
+    )
+    gpu = run_batches(
+        TMemoryBank(10, tail, memory_size=2, p_sample=0.5, p_resize=0.4, seed=3, ignore_index=255),
+        "cuda",
+        range(4),
+        tail,
+    )
     assert_same_runs(cpu, gpu)

@@ -1,4 +1,5 @@
 """Multiclass and pixel-level (AUCSeg) AUC loss vs float64 pair loops, XCurve and AUCSeg, on every device."""
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -48,7 +49,9 @@ def assert_same(ours, ref, rtol=1e-9, atol=1e-12):
 @pytest.mark.parametrize("normalization", NORMS)
 def test_multiclass_matches_pair_loop(device, surrogate, mode, normalization):
     s, y = make_mc(90, 6, absent=(2,), device=device)
-    ours = value_and_grad(F.multiclass_auc_loss, s, y, surrogate=surrogate, mode=mode, margin=0.7, normalization=normalization)
+    ours = value_and_grad(
+        F.multiclass_auc_loss, s, y, surrogate=surrogate, mode=mode, margin=0.7, normalization=normalization
+    )
     ref = value_and_grad(R.multiclass_auc_loss_pairs, s, y, surrogate, mode, 0.7, normalization=normalization)
     assert_same(ours, ref)
 
@@ -58,8 +61,9 @@ def test_multiclass_matches_pair_loop(device, surrogate, mode, normalization):
 def test_pixel_matches_pair_loop(device, surrogate, mode):
     x, y = make_pix(2, 5, 6, 7, absent=(1,), device=device)
     ours = value_and_grad(F.pixel_auc_loss, x, y, surrogate=surrogate, mode=mode, margin=0.6, ignore_index=255)
-    ref = value_and_grad(R.multiclass_auc_loss_pairs, x, y, surrogate, mode, 0.6, ignore_index=255,
-                         activation="sigmoid")
+    ref = value_and_grad(
+        R.multiclass_auc_loss_pairs, x, y, surrogate, mode, 0.6, ignore_index=255, activation="sigmoid"
+    )
     assert_same(ours, ref)
     assert torch.all(ours[1].permute(1, 0, 2, 3)[:, y == 255] == 0)  # ignored pixels get no gradient
 
@@ -71,7 +75,9 @@ def test_matches_aucseg_official(device, surrogate, transform):
     x, y = make_pix(2, 7, 8, 9, absent=(0, 4), device=device)
     norm = "present" if transform == "ovo" else "xcurve"
     ours_sur = "linear" if surrogate == "hinge" else surrogate
-    ours = value_and_grad(F.pixel_auc_loss, x, y, surrogate=ours_sur, mode=transform, normalization=norm, ignore_index=255)
+    ours = value_and_grad(
+        F.pixel_auc_loss, x, y, surrogate=ours_sur, mode=transform, normalization=norm, ignore_index=255
+    )
     ref = value_and_grad(R.aucseg_auc_loss, x, y, surrogate, 1.0, transform)
     if surrogate != "hinge":
         assert_same(ours, ref)
@@ -135,14 +141,20 @@ def test_matches_installed_xcurve(xcurve_on_cpu, name, surrogate, transform):
     p = torch.softmax(s, 1)
     official = getattr(xcurve_on_cpu, name)(num_classes=4, gamma=0.8, transform=transform)
     ref = official(p, y).reshape(())
-    ours = torchauc.losses.MultiClassAUCLoss(4, surrogate=surrogate, mode=transform, margin=0.8, normalization="xcurve")(p, y)
+    ours = torchauc.losses.MultiClassAUCLoss(
+        4, surrogate=surrogate, mode=transform, margin=0.8, normalization="xcurve"
+    )(p, y)
     torch.testing.assert_close(ours, ref, rtol=1e-5, atol=1e-6)
-    torch.testing.assert_close(R.xcurve_multiclass_auc_loss(p, y, surrogate, 0.8, transform).reshape(()), ref,
-                               rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(
+        R.xcurve_multiclass_auc_loss(p, y, surrogate, 0.8, transform).reshape(()), ref, rtol=1e-5, atol=1e-6
+    )
     # XCurve is NaN when a class is absent; ours skips the class
     y2 = torch.where(y == 2, 1, y)
     assert torch.isnan(official(p, y2)).all()
-    assert torch.isfinite(ours := F.multiclass_auc_loss(p, y2, surrogate=surrogate, mode=transform, margin=0.8)) and ours > 0
+    assert (
+        torch.isfinite(ours := F.multiclass_auc_loss(p, y2, surrogate=surrogate, mode=transform, margin=0.8))
+        and ours > 0
+    )
 
 
 @pytest.mark.parametrize("surrogate", SURROGATES)
@@ -178,8 +190,9 @@ def test_exp_does_not_overflow(device):
 def test_low_precision_logits(device, surrogate, dtype):
     x, y = make_pix(2, 4, 8, 8, absent=(2,), device=device)
     x = x.to(dtype)
-    ref = value_and_grad(R.multiclass_auc_loss_pairs, x.double(), y, surrogate, "ovo", 1.0, ignore_index=255,
-                         activation="sigmoid")
+    ref = value_and_grad(
+        R.multiclass_auc_loss_pairs, x.double(), y, surrogate, "ovo", 1.0, ignore_index=255, activation="sigmoid"
+    )
     loss, grad = value_and_grad(F.pixel_auc_loss, x, y, surrogate=surrogate, ignore_index=255)
     assert loss.dtype == dtype and grad.dtype == dtype
     tol = {torch.float32: 1e-5, torch.float16: 2e-3, torch.bfloat16: 1e-2}[dtype]
@@ -278,15 +291,24 @@ def test_property_matches_pair_loop(n, c, seed, surrogate, mode, normalization, 
 
 
 @settings(max_examples=20, deadline=None)
-@given(n=st.integers(2, 40), c=st.integers(2, 5), seed=st.integers(0, 10_000),
-       surrogate=st.sampled_from(SURROGATES), shift=st.floats(-5, 5))
+@given(
+    n=st.integers(2, 40),
+    c=st.integers(2, 5),
+    seed=st.integers(0, 10_000),
+    surrogate=st.sampled_from(SURROGATES),
+    shift=st.floats(-5, 5),
+)
 def test_property_column_shift_invariance(n, c, seed, surrogate, shift):
     # pairs compare scores within one column: shifting a column leaves the loss unchanged
     s, y = make_mc(n, c, seed=seed)
     shifted = s.clone()
     shifted[:, 0] += shift
-    torch.testing.assert_close(F.multiclass_auc_loss(s, y, surrogate=surrogate), F.multiclass_auc_loss(shifted, y, surrogate=surrogate),
-                               rtol=1e-9, atol=1e-9)
+    torch.testing.assert_close(
+        F.multiclass_auc_loss(s, y, surrogate=surrogate),
+        F.multiclass_auc_loss(shifted, y, surrogate=surrogate),
+        rtol=1e-9,
+        atol=1e-9,
+    )
 
 
 # ---------------------------------------------------------------- errors name the argument
@@ -337,8 +359,11 @@ def _per_class_pairs(s, y, surrogate, mode, margin):
     for i in present:
         pos = y == i
         x, z, yz = s[pos, i], s[~pos, i], y[~pos]
-        w = 1.0 / (counts[i] * counts[yz]) if mode == "ovo" else (1.0 / (counts[i] * (len(y) - counts[i]))).expand(
-            len(yz))
+        w = (
+            1.0 / (counts[i] * counts[yz])
+            if mode == "ovo"
+            else (1.0 / (counts[i] * (len(y) - counts[i]))).expand(len(yz))
+        )
         total = total + (w[None, :] * _surrogate(surrogate, margin, x[:, None] - z[None, :])).sum()
     cb = len(present)
     return total / (cb * (cb - 1) if mode == "ovo" else cb)

@@ -2,6 +2,7 @@
 torch.library.opcheck (schema, fake impl, autograd registration, AOT dispatch) and
 torch.compile(fullgraph=True) against eager, on every device. A registered op without an entry in
 SAMPLES fails test_every_op_has_samples, so no family can skip its contract."""
+
 import pytest
 import torch
 
@@ -29,9 +30,11 @@ def _pairwise(device):
     a = torch.rand(40, dtype=torch.float64, device=device)
     out = []
     for sur in SURROGATES:
-        out += [(s.clone().requires_grad_(), y, None, None, sur, 1.0, "mean", True),
-                (s, y, a.clone().requires_grad_(), a, sur, 0.5, "sum", True),
-                (s, y, None, None, sur, 1.0, "mean", False)]
+        out += [
+            (s.clone().requires_grad_(), y, None, None, sur, 1.0, "mean", True),
+            (s, y, a.clone().requires_grad_(), a, sur, 0.5, "sum", True),
+            (s, y, None, None, sur, 1.0, "mean", False),
+        ]
     return out
 
 
@@ -61,9 +64,11 @@ def _multiclass(device):
     lab = lab.to(device)
     out = []
     for sur in MC_SURROGATES:
-        out += [(s.clone().requires_grad_(), y, None, "none", sur, "ovo", 1.0, "present", True),
-                (s, y, 3, "none", sur, "ova", 0.5, "xcurve", False),
-                (x.clone().requires_grad_(), lab, 255, "sigmoid", sur, "ovo", 1.0, "present", True)]
+        out += [
+            (s.clone().requires_grad_(), y, None, "none", sur, "ovo", 1.0, "present", True),
+            (s, y, 3, "none", sur, "ova", 0.5, "xcurve", False),
+            (x.clone().requires_grad_(), lab, 255, "sigmoid", sur, "ovo", 1.0, "present", True),
+        ]
     return out
 
 
@@ -142,10 +147,12 @@ def test_every_op_has_samples():
 
 def _fresh(args):
     """Copies of the tensor arguments (mutating ops and autograd leaves must not share state)."""
+
     def copy(a):
         if not isinstance(a, torch.Tensor):
             return a
         return a.detach().clone().requires_grad_(a.requires_grad)
+
     return tuple(copy(a) for a in args)
 
 

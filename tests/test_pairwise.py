@@ -1,4 +1,5 @@
 """Binary pairwise AUC loss vs the float64 pair-matrix reference, on every device."""
+
 import pytest
 import torch
 from hypothesis import given, settings

@@ -1,6 +1,7 @@
 """Parity with the libraries our users come from (installed --no-deps as oracles): XCurve 1.1.0 and
 LibAUC 2.0.1. Where they are wrong (XCurve's binary hinge, LibAUC's overflowing logistic) we check
 the documented difference instead."""
+
 import pytest
 import torch
 
@@ -24,7 +25,9 @@ def test_xcurve_square_is_half_of_ours(gamma):
     p, t = probs()
     p = p.float()  # XCurve's square path only runs in float32
     x = xcurve_losses.SquareAUCLoss(num_classes=2, gamma=gamma)(p, t)
-    torch.testing.assert_close(0.5 * F.pairwise_auc_loss(p, t, surrogate="square", margin=gamma), x, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(
+        0.5 * F.pairwise_auc_loss(p, t, surrogate="square", margin=gamma), x, rtol=1e-5, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("gamma", [1.0, 0.5, 2.0])
@@ -46,8 +49,10 @@ def test_xcurve_hinge_defect_is_not_reproduced():
     assert not torch.isclose(ours, x.to(torch.float64), rtol=1e-3)
 
 
-@pytest.mark.parametrize("surr, ours_name", [("squared_hinge", "squared_hinge"), ("squared", "square"),
-                                             ("hinge", "hinge"), ("logistic", "logistic")])
+@pytest.mark.parametrize(
+    "surr, ours_name",
+    [("squared_hinge", "squared_hinge"), ("squared", "square"), ("hinge", "hinge"), ("logistic", "logistic")],
+)
 @pytest.mark.parametrize("hparam", [1.0, 0.7])
 def test_libauc_pairwise_matches(surr, ours_name, hparam):
     p, t = probs(seed=3)

@@ -1,12 +1,11 @@
 """The LibAUC drop-ins (compat.libauc) and their exp row/column ops, against LibAUC 2.0.1 and pair matrices."""
+
 import pytest
 import torch
+from partial_auc_common import batch, value_and_grad
 
-import torchauc
 from torchauc.compat import libauc as C
 from torchauc.reference import partial_auc as R
-
-from partial_auc_common import batch, value_and_grad
 
 
 # ------------------------------------------------------------------ LibAUC-compatible losses
@@ -16,9 +15,14 @@ def _libauc(name, n, **kw):
     return getattr(L, name)(data_len=n, device="cpu", **kw), getattr(C, name)(data_len=n, device="cpu", **kw)
 
 
-CASES = [("pAUC_CVaR_Loss", dict(pos_len=10, beta=0.3, eta=0.5)), ("pAUC_CVaR_Loss", dict(pos_len=10, surr_loss="hinge")),
-         ("pAUC_DRO_Loss", dict(Lambda=0.7, gamma=0.6)), ("pAUC_DRO_Loss", dict(surr_loss="hinge")),
-         ("tpAUC_KL_Loss", dict(tau=0.8, Lambda=0.6, gammas=(0.5, 0.7))), ("tpAUC_KL_Loss", dict(margin=0.6))]
+CASES = [
+    ("pAUC_CVaR_Loss", dict(pos_len=10, beta=0.3, eta=0.5)),
+    ("pAUC_CVaR_Loss", dict(pos_len=10, surr_loss="hinge")),
+    ("pAUC_DRO_Loss", dict(Lambda=0.7, gamma=0.6)),
+    ("pAUC_DRO_Loss", dict(surr_loss="hinge")),
+    ("tpAUC_KL_Loss", dict(tau=0.8, Lambda=0.6, gammas=(0.5, 0.7))),
+    ("tpAUC_KL_Loss", dict(margin=0.6)),
+]
 
 
 @pytest.mark.parametrize("name,kw", CASES)
@@ -126,6 +130,7 @@ def test_libauc_one_class_and_errors(name):
     with pytest.raises(ValueError, match="y_true"):
         loss(s, torch.zeros(19), torch.arange(20))
 
+
 def _exp_stats_brute(s, y, scale, margin, lam, surrogate):
     """float64 pair-matrix versions of partial_auc_exp_rows (shift, r0, r1, r2) and partial_auc_exp_cols."""
     s, pos = s.double(), y.bool()
@@ -147,7 +152,7 @@ def test_exp_rows_cols_with_inactive_pairs(surrogate, dtype, margin, spread):
     g = torch.Generator().manual_seed(7)
     n = 3000
     s = (torch.randn(n, generator=g, dtype=torch.float64) * spread).to(dtype)
-    y = (torch.rand(n, generator=g) < 0.3)
+    y = torch.rand(n, generator=g) < 0.3
     s[:5] = 0.25  # ties across classes
     scale = torch.rand(n, generator=g, dtype=torch.float64)
     lam = 0.7
@@ -189,5 +194,7 @@ def test_exp_rows_cols_nan_and_one_class():
     col = torch.ops.torchauc.partial_auc_exp_cols(s, y, torch.ones(50, dtype=torch.float64), 1.0, 1.0, "hinge")
     assert torch.isnan(col[~y]).all()
     # no negatives: the row sums are empty (0), no shift
-    sh, r0, _, _ = torch.ops.torchauc.partial_auc_exp_rows(torch.rand(6), torch.ones(6, dtype=torch.bool), 1.0, 1.0, "hinge")
+    sh, r0, _, _ = torch.ops.torchauc.partial_auc_exp_rows(
+        torch.rand(6), torch.ones(6, dtype=torch.bool), 1.0, 1.0, "hinge"
+    )
     assert float(r0.abs().sum()) == 0.0 and float(sh.abs().sum()) == 0.0

@@ -1,14 +1,14 @@
 """PAUCI (PAUCILoss) and its optimizer ASGDA, against XCurve."""
+
 import math
 
 import pytest
 import torch
+from partial_auc_common import batch
 
 import torchauc
 from torchauc import losses
 from torchauc.optim import ASGDA
-
-from partial_auc_common import batch
 
 
 # ------------------------------------------------------------------ PAUCI + ASGDA
@@ -44,13 +44,21 @@ def _pauci_run(all_descent, weight_decay, xcurve):
             setattr(loss, n, getattr(loss, n).double().detach().requires_grad_())
         groups = [dict(params=model.parameters(), name="net")] + [
             dict(params=[getattr(loss, n)], name=n, clip=torchauc.partial_auc.PAUCI_CLIP[n])
-            for n in ("a", "b", "g", "s_p", "s_n", "lam_a", "lam_b")]
+            for n in ("a", "b", "g", "s_p", "s_n", "lam_a", "lam_b")
+        ]
         hp = dict(device="cpu", nu=0.05, lam=0.02, k=1.0, m=100.0, c1=3.0, c2=3.0)
         opt = XASGDA(groups, weight_decay=weight_decay, hparams=hp)
     else:
         loss = losses.PAUCILoss(0.5, min_tpr=0.5).double()
-        opt = ASGDA([dict(params=model.parameters(), name="net")] + loss.asgda_groups(), nu=0.05, k=1.0, m=100.0,
-                    weight_decay=weight_decay, all_descent=all_descent, eta_power=0.333)
+        opt = ASGDA(
+            [dict(params=model.parameters(), name="net")] + loss.asgda_groups(),
+            nu=0.05,
+            k=1.0,
+            m=100.0,
+            weight_decay=weight_decay,
+            all_descent=all_descent,
+            eta_power=0.333,
+        )
     for t in range(5):
         for pre in (True, False):
             for p in list(model.parameters()) + [getattr(loss, n) for n in ("a", "b", "g")]:

@@ -1,13 +1,13 @@
 """Relaxed TPAUC (RelaxedTPAUCLoss), its instance-wise form (InsRelaxedPAUCLoss) and SGD4MinMaxPAUC."""
+
 import pytest
 import torch
+from partial_auc_common import batch, value_and_grad
 
 import torchauc
 from torchauc import functional as F
 from torchauc import losses
 from torchauc.reference import partial_auc as R
-
-from partial_auc_common import batch, value_and_grad
 
 
 # ------------------------------------------------------------------ relaxed TPAUC

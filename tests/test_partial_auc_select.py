@@ -1,14 +1,13 @@
 """Hard top-k selection (partial_auc_select): counts, tie rule, NaN, dtypes, against an explicit sort."""
+
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from partial_auc_common import batch
 
-import torchauc
 from torchauc import functional as F
 from torchauc.reference import partial_auc as R
-
-from partial_auc_common import batch
 
 
 # ------------------------------------------------------------------ selection
@@ -47,8 +46,9 @@ def test_select_errors():
 
 
 @settings(max_examples=40, deadline=None)
-@given(n=st.integers(1, 60), beta=st.floats(0, 1), alpha=st.floats(0, 1), seed=st.integers(0, 10**6),
-       ties=st.booleans())
+@given(
+    n=st.integers(1, 60), beta=st.floats(0, 1), alpha=st.floats(0, 1), seed=st.integers(0, 10**6), ties=st.booleans()
+)
 def test_select_hypothesis(n, beta, alpha, seed, ties):
     g = torch.Generator().manual_seed(seed)
     s = torch.rand(n, generator=g, dtype=torch.float64)
@@ -56,6 +56,7 @@ def test_select_hypothesis(n, beta, alpha, seed, ties):
         s = torch.round(s * 3) / 3
     y = (torch.rand(n, generator=g) < 0.5).long()
     assert torch.equal(F.partial_auc_select(s, y, max_fpr=beta, min_tpr=alpha), R.partial_auc_select(s, y, beta, alpha))
+
 
 # ------------------------------------------------------------------ kernel paths (sorted / counted)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16, torch.float64])

@@ -1,13 +1,12 @@
 """Hard top-k partial AUC loss (partial_auc_loss / PartialAUCLoss) against the pair matrix."""
+
 import pytest
 import torch
+from partial_auc_common import batch, value_and_grad
 
-import torchauc
 from torchauc import functional as F
 from torchauc import losses
 from torchauc.reference import partial_auc as R
-
-from partial_auc_common import batch, value_and_grad
 
 
 # ------------------------------------------------------------------ hard top-k loss
@@ -41,12 +40,16 @@ def test_partial_auc_loss_edge_counts(device):
 def test_partial_auc_loss_gradcheck_and_dtypes():
     s, y = batch(30)
     s = s.requires_grad_()
-    assert torch.autograd.gradcheck(lambda t: F.partial_auc_loss(t, y, max_fpr=0.4, min_tpr=0.3, surrogate="squared_hinge"), (s,))
+    assert torch.autograd.gradcheck(
+        lambda t: F.partial_auc_loss(t, y, max_fpr=0.4, min_tpr=0.3, surrogate="squared_hinge"), (s,)
+    )
     for dt in (torch.float32, torch.float16, torch.bfloat16):
         v = F.partial_auc_loss(s.detach().to(dt), y, max_fpr=0.4)
         assert v.dtype == dt and torch.isfinite(v)
     m = losses.PartialAUCLoss(0.3, min_tpr=0.2, surrogate="hinge")
-    torch.testing.assert_close(m(s.detach(), y), F.partial_auc_loss(s.detach(), y, max_fpr=0.3, min_tpr=0.2, surrogate="hinge"))
+    torch.testing.assert_close(
+        m(s.detach(), y), F.partial_auc_loss(s.detach(), y, max_fpr=0.3, min_tpr=0.2, surrogate="hinge")
+    )
 
 
 def test_hard_topk_large_n_runs():
@@ -56,6 +59,7 @@ def test_hard_topk_large_n_runs():
     v.backward()
     assert torch.isfinite(v) and torch.isfinite(s.grad).all()
 
+
 def test_partial_auc_loss_compacted_matches_weighted():
     # the CPU path compacts the selection; the CUDA path weights by the 0/1 mask: same numbers
     s, y = batch(500, ties=True)
@@ -63,8 +67,27 @@ def test_partial_auc_loss_compacted_matches_weighted():
         for reduction in ("mean", "sum"):
             mask = F.partial_auc_select(s, y, max_fpr=0.2, min_tpr=0.3)
             w = mask.double()
-            want = value_and_grad(F.pairwise_auc_loss, s, y, surrogate=surrogate, margin=1.0, pos_weights=w, neg_weights=w, reduction=reduction)
-            ours = value_and_grad(F.partial_auc_loss, s, y, max_fpr=0.2, min_tpr=0.3, surrogate=surrogate, margin=1.0, rounding="floor", reduction=reduction)
+            want = value_and_grad(
+                F.pairwise_auc_loss,
+                s,
+                y,
+                surrogate=surrogate,
+                margin=1.0,
+                pos_weights=w,
+                neg_weights=w,
+                reduction=reduction,
+            )
+            ours = value_and_grad(
+                F.partial_auc_loss,
+                s,
+                y,
+                max_fpr=0.2,
+                min_tpr=0.3,
+                surrogate=surrogate,
+                margin=1.0,
+                rounding="floor",
+                reduction=reduction,
+            )
             torch.testing.assert_close(ours[0], want[0], rtol=1e-12, atol=1e-12)
             torch.testing.assert_close(ours[1], want[1], rtol=1e-12, atol=1e-12)
             assert float(ours[1][~mask].abs().sum()) == 0.0

@@ -3,15 +3,27 @@
 One module per method family (:mod:`.pairwise`, :mod:`.partial_auc`, :mod:`.multiclass`,
 :mod:`.auroc`, :mod:`.memory_bank`); :mod:`.functional`, :mod:`.losses` and :mod:`.metrics` re-export
 them. The pure-PyTorch references (:mod:`torchauc.reference`) are not imported here."""
+
 import torch
 
 from ._loader import load_ops as _load_ops
 
 _load_ops()
 
-from . import _ops  # noqa: E402,F401  (fake impls and autograd of every op)
-from . import auroc, compat, functional, libauc_compat, losses, memory_bank, metrics, multiclass, optim  # noqa: E402
-from . import pairwise, partial_auc  # noqa: E402
+from . import (  # noqa: E402  # noqa: E402
+    _ops,  # noqa: E402,F401  (fake impls and autograd of every op)
+    auroc,
+    compat,
+    functional,
+    libauc_compat,
+    losses,
+    memory_bank,
+    metrics,
+    multiclass,
+    optim,
+    pairwise,
+    partial_auc,
+)
 from .memory_bank import TMemoryBank  # noqa: E402
 
 __version__ = "0.1.0"

@@ -1,5 +1,6 @@
 """Loads the compiled ops library (a plain shared object: no Python C API, so no Python headers are
 needed to build it). Searching the package's __path__ also covers editable installs."""
+
 import os
 
 import torch

@@ -1,5 +1,6 @@
 """Every functional loss, re-exported from its family module (torchauc.pairwise, .partial_auc,
 .multiclass); the metrics' functional forms are torchauc.metrics.functional."""
+
 from .multiclass import multiclass_auc_loss, pixel_auc_loss
 from .pairwise import pairwise_auc_loss
 from .partial_auc import partial_auc_loss, partial_auc_select

@@ -41,8 +41,10 @@ p_resize = 0.5 exactly takes cv2's INTER_AREA fast path (same average, other rou
 images are interpolated in float and rounded to nearest (cv2 uses 11-bit fixed-point weights, a
 difference of at most 1 grey level).
 """
+
 import math
-from typing import NamedTuple, Optional, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 
@@ -68,8 +70,8 @@ class _Writes(NamedTuple):
     size_seen: torch.Tensor  # (B, K) store size when image b pastes
     wb: torch.Tensor  # image of each write
     wk: torch.Tensor  # tail index of each write
-    meta: Optional[torch.Tensor]  # (writes, 7) entry metadata, None when nothing was written
-    row: Optional[torch.Tensor]  # (B, K) write number of (image, class), -1 if none
+    meta: torch.Tensor | None  # (writes, 7) entry metadata, None when nothing was written
+    row: torch.Tensor | None  # (B, K) write number of (image, class), -1 if none
 
 
 def _crop_margins(n: int, p: float):
@@ -105,8 +107,8 @@ class TMemoryBank(torch.nn.Module):
         memory_size: int = 5,
         p_sample: float = 1.0,
         p_resize: float = 1.0,
-        ignore_index: Optional[int] = None,
-        seed: Optional[int] = None,
+        ignore_index: int | None = None,
+        seed: int | None = None,
     ):
         super().__init__()
         if not isinstance(num_classes, int) or num_classes < 1:
@@ -138,8 +140,8 @@ class TMemoryBank(torch.nn.Module):
         k = len(tail)
         self._sizes = torch.zeros(k, dtype=torch.long)  # entries per tail class
         self._meta = torch.zeros(k, memory_size, 7, dtype=torch.long)
-        self._pool_img: Optional[torch.Tensor] = None  # (capacity, ch), images' dtype and device
-        self._pool_mask: Optional[torch.Tensor] = None  # (capacity,) bool
+        self._pool_img: torch.Tensor | None = None  # (capacity, ch), images' dtype and device
+        self._pool_mask: torch.Tensor | None = None  # (capacity,) bool
         self._pool_end = 0
         # pastes of the last call: [image, class, entry, oy, ox, source image in the batch or -1]
         self.last_pastes = torch.zeros(0, 6, dtype=torch.long)
@@ -163,7 +165,7 @@ class TMemoryBank(torch.nn.Module):
         return self._sizes.clone()
 
     @property
-    def device(self) -> Optional[torch.device]:
+    def device(self) -> torch.device | None:
         return None if self._pool_img is None else self._pool_img.device
 
     def stored(self, cls: int):
@@ -218,9 +220,7 @@ class TMemoryBank(torch.nn.Module):
             raise ValueError("TMemoryBank state must come from TMemoryBank.state_dict() (version 1)")
         for key, value in self._config().items():
             if state["config"].get(key) != value:
-                raise ValueError(
-                    f"TMemoryBank state has {key}={state['config'].get(key)!r}, this bank has {value!r}"
-                )
+                raise ValueError(f"TMemoryBank state has {key}={state['config'].get(key)!r}, this bank has {value!r}")
         device = self.device
         self._sizes = state["sizes"].to("cpu", torch.long).clone()
         self._meta = state["meta"].to("cpu", torch.long).clone()
@@ -261,8 +261,10 @@ class TMemoryBank(torch.nn.Module):
         else:
             lab = labels
         if lab.shape != (b, h, w):
-            raise ValueError(f"labels must have shape (B, H, W) or (B, 1, H, W) matching images {tuple(images.shape)}, "
-                             f"got {tuple(labels.shape)}")
+            raise ValueError(
+                f"labels must have shape (B, H, W) or (B, 1, H, W) matching images {tuple(images.shape)}, "
+                f"got {tuple(labels.shape)}"
+            )
         if images.dtype != torch.uint8 and not images.dtype.is_floating_point:
             raise TypeError(f"images must be uint8 or floating point, got {images.dtype}")
         if labels.dtype == torch.bool or labels.dtype.is_floating_point or labels.dtype.is_complex:
@@ -271,11 +273,15 @@ class TMemoryBank(torch.nn.Module):
             raise ValueError(f"images and labels must be on one device, got {images.device} and {labels.device}")
         if self._pool_img is not None and bool((self._sizes > 0).any()):
             if images.device != self._pool_img.device:
-                raise ValueError(f"images are on {images.device} but the bank is on {self._pool_img.device}; "
-                                 "move it with bank.to(device)")
+                raise ValueError(
+                    f"images are on {images.device} but the bank is on {self._pool_img.device}; "
+                    "move it with bank.to(device)"
+                )
             if images.dtype != self._pool_img.dtype or ch != self._pool_img.shape[1]:
-                raise ValueError(f"the bank stores {self._pool_img.shape[1]}-channel {self._pool_img.dtype} images, "
-                                 f"got {ch}-channel {images.dtype}")
+                raise ValueError(
+                    f"the bank stores {self._pool_img.shape[1]}-channel {self._pool_img.dtype} images, "
+                    f"got {ch}-channel {images.dtype}"
+                )
         return lab
 
     def _ensure_pool(self, images):
@@ -375,14 +381,18 @@ class TMemoryBank(torch.nn.Module):
         """(present (B, K) bool, bbox (B, K, 5) [count, ymin, ymax, xmin, xmax]) of the tail classes,
         on the host; labels outside [0, C) that are not ignore_index raise."""
         b, k = labs.shape[0], len(self.tail_classes)
-        stats, invalid = torch.ops.torchauc.memory_bank_class_bbox(labs, self.num_classes,
-                                                                   V.ignore_arg(self.ignore_index))
-        host = torch.cat([stats.index_select(1, self.tail_classes.to(labs.device)).reshape(b, k * 5),
-                          invalid.view(b, 1)], 1).cpu()
+        stats, invalid = torch.ops.torchauc.memory_bank_class_bbox(
+            labs, self.num_classes, V.ignore_arg(self.ignore_index)
+        )
+        host = torch.cat(
+            [stats.index_select(1, self.tail_classes.to(labs.device)).reshape(b, k * 5), invalid.view(b, 1)], 1
+        ).cpu()
         if bool((host[:, -1] > 0).any()):
             bad = int((host[:, -1] > 0).nonzero()[0, 0])
-            raise ValueError(f"labels of image {bad} hold values outside [0, {self.num_classes}) that are not "
-                             f"ignore_index={self.ignore_index}")
+            raise ValueError(
+                f"labels of image {bad} hold values outside [0, {self.num_classes}) that are not "
+                f"ignore_index={self.ignore_index}"
+            )
         bbox = host[:, :-1].reshape(b, k, 5)
         return bbox[..., 0] > 0, bbox
 
@@ -390,10 +400,12 @@ class TMemoryBank(torch.nn.Module):
         """The batch's random numbers, drawn in fixed shapes so the generator's stream does not
         depend on the batch content."""
         k, g = len(self.tail_classes), self._generator
-        return _Draws(slot=torch.randint(self.memory_size, (b, k), generator=g),
-                      order=torch.rand((b, k), generator=g, dtype=torch.float64),
-                      entry=torch.rand((b, k), generator=g, dtype=torch.float64),
-                      offset=torch.rand((b, k, 2), generator=g, dtype=torch.float64))
+        return _Draws(
+            slot=torch.randint(self.memory_size, (b, k), generator=g),
+            order=torch.rand((b, k), generator=g, dtype=torch.float64),
+            entry=torch.rand((b, k), generator=g, dtype=torch.float64),
+            offset=torch.rand((b, k, 2), generator=g, dtype=torch.float64),
+        )
 
     def _store(self, imgs, labs, present, bbox, draws):
         """Gather the crops of every present tail object into the pool; image b's j-th object of class
@@ -447,8 +459,7 @@ class TMemoryBank(torch.nn.Module):
         src_b = torch.full_like(pb, -1)
         if writes is not None and writes.meta is not None:  # the latest write to (class, entry) at or before b
             images_idx = torch.arange(b)
-            cand = (present[:, pk].T & (writes.slot[:, pk].T == entry[:, None])
-                    & (images_idx[None, :] <= pb[:, None]))
+            cand = present[:, pk].T & (writes.slot[:, pk].T == entry[:, None]) & (images_idx[None, :] <= pb[:, None])
             src_b = torch.where(cand, images_idx[None, :], -1).amax(1)
             fresh = src_b >= 0
             meta[fresh] = writes.meta[writes.row[src_b[fresh], pk[fresh]]]
@@ -457,8 +468,24 @@ class TMemoryBank(torch.nn.Module):
         oy = self._offsets(draws.offset[pb, pk, 0], h - rh)
         ox = self._offsets(draws.offset[pb, pk, 1], w - rw)
         cls = self.tail_classes[pk]
-        request = torch.stack([pb, cls, oy, ox, rh, rw, meta[:, _SRC_H], meta[:, _SRC_W], meta[:, _Y0],
-                               meta[:, _X0], meta[:, _H], meta[:, _W], meta[:, _OFF]], 1)
+        request = torch.stack(
+            [
+                pb,
+                cls,
+                oy,
+                ox,
+                rh,
+                rw,
+                meta[:, _SRC_H],
+                meta[:, _SRC_W],
+                meta[:, _Y0],
+                meta[:, _X0],
+                meta[:, _H],
+                meta[:, _W],
+                meta[:, _OFF],
+            ],
+            1,
+        )
         torch.ops.torchauc.memory_bank_paste(imgs, labs, self._pool_img, self._pool_mask, request.to(imgs.device))
         self.last_pastes = torch.stack([pb, cls, entry, oy, ox, src_b], 1)
 

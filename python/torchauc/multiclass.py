@@ -1,5 +1,6 @@
 """Multiclass and pixel-level AUC losses: :func:`multiclass_auc_loss` / :class:`MultiClassAUCLoss` on
 (N, C) scores, :func:`pixel_auc_loss` / :class:`AUCSegLoss` (AUCSeg) on (B, C, H, W) logits."""
+
 import torch
 from torch import nn
 
@@ -7,8 +8,9 @@ from ._core import options as O
 from ._core import validate as V
 
 
-def multiclass_auc_loss(scores, labels, *, surrogate="square", mode="ovo", margin=1.0, ignore_index=None,
-                        normalization="present"):
+def multiclass_auc_loss(
+    scores, labels, *, surrogate="square", mode="ovo", margin=1.0, ignore_index=None, normalization="present"
+):
     r"""Multiclass AUC loss (Yang et al., *Learning with Multiclass AUC*, TPAMI 2021), exact, with
     no one-hot, no pair matrix and no loop over classes.
 
@@ -50,8 +52,17 @@ def multiclass_auc_loss(scores, labels, *, surrogate="square", mode="ovo", margi
     return _multiclass_op(scores, labels, ignore_index, "none", surrogate, mode, margin, normalization)
 
 
-def pixel_auc_loss(logits, labels, *, ignore_index=None, activation="sigmoid", surrogate="square", mode="ovo",
-                   margin=1.0, normalization="present"):
+def pixel_auc_loss(
+    logits,
+    labels,
+    *,
+    ignore_index=None,
+    activation="sigmoid",
+    surrogate="square",
+    mode="ovo",
+    margin=1.0,
+    normalization="present",
+):
     r"""AUCSeg's pixel-level AUC loss (Han et al., NeurIPS 2024): the multiclass AUC loss over all
     non-ignored pixels of the batch, scored by the per-class sigmoid of the logits.
 
@@ -100,8 +111,16 @@ class MultiClassAUCLoss(nn.Module):
     N_i factor restored. ``num_classes`` (optional) is checked against ``scores.shape[1]``.
     """
 
-    def __init__(self, num_classes=None, *, surrogate="square", mode="ovo", margin=1.0, ignore_index=None,
-                 normalization="present"):
+    def __init__(
+        self,
+        num_classes=None,
+        *,
+        surrogate="square",
+        mode="ovo",
+        margin=1.0,
+        ignore_index=None,
+        normalization="present",
+    ):
         super().__init__()
         self.num_classes = V.optional_int(num_classes, "num_classes")
         self.surrogate = V.option(surrogate, O.MULTICLASS_SURROGATE)
@@ -116,12 +135,21 @@ class MultiClassAUCLoss(nn.Module):
 
     def forward(self, scores, labels):
         self._check_classes(scores, "scores")
-        return multiclass_auc_loss(scores, labels, surrogate=self.surrogate, mode=self.mode, margin=self.margin,
-                                   ignore_index=self.ignore_index, normalization=self.normalization)
+        return multiclass_auc_loss(
+            scores,
+            labels,
+            surrogate=self.surrogate,
+            mode=self.mode,
+            margin=self.margin,
+            ignore_index=self.ignore_index,
+            normalization=self.normalization,
+        )
 
     def extra_repr(self):
-        return (f"num_classes={self.num_classes}, surrogate={self.surrogate!r}, mode={self.mode!r}, "
-                f"margin={self.margin}, normalization={self.normalization!r}")
+        return (
+            f"num_classes={self.num_classes}, surrogate={self.surrogate!r}, mode={self.mode!r}, "
+            f"margin={self.margin}, normalization={self.normalization!r}"
+        )
 
 
 class AUCSegLoss(MultiClassAUCLoss):
@@ -133,19 +161,42 @@ class AUCSegLoss(MultiClassAUCLoss):
     label) it has the value of AUCSeg's ``SquareAUCLoss(num_classes, loss_weight=...)``.
     """
 
-    def __init__(self, num_classes=None, *, surrogate="square", mode="ovo", margin=1.0, ignore_index=None,
-                 loss_weight=1.0, activation="sigmoid", normalization="present"):
-        super().__init__(num_classes, surrogate=surrogate, mode=mode, margin=margin, ignore_index=ignore_index,
-                         normalization=normalization)
+    def __init__(
+        self,
+        num_classes=None,
+        *,
+        surrogate="square",
+        mode="ovo",
+        margin=1.0,
+        ignore_index=None,
+        loss_weight=1.0,
+        activation="sigmoid",
+        normalization="present",
+    ):
+        super().__init__(
+            num_classes,
+            surrogate=surrogate,
+            mode=mode,
+            margin=margin,
+            ignore_index=ignore_index,
+            normalization=normalization,
+        )
         self.loss_weight = V.finite_float(loss_weight, "loss_weight")
         self.activation = V.option(activation, O.ACTIVATION)
 
     def forward(self, logits, labels, *, ignore_index=None):
         self._check_classes(logits, "logits")
         ignore = self.ignore_index if ignore_index is None else ignore_index
-        loss = pixel_auc_loss(logits, labels, ignore_index=ignore, activation=self.activation,
-                              surrogate=self.surrogate, mode=self.mode, margin=self.margin,
-                              normalization=self.normalization)
+        loss = pixel_auc_loss(
+            logits,
+            labels,
+            ignore_index=ignore,
+            activation=self.activation,
+            surrogate=self.surrogate,
+            mode=self.mode,
+            margin=self.margin,
+            normalization=self.normalization,
+        )
         return loss * self.loss_weight
 
     def extra_repr(self):

@@ -1,4 +1,5 @@
 """Binary pairwise AUC loss: :func:`pairwise_auc_loss` and its module :class:`AUCLoss`."""
+
 import torch
 from torch import nn
 
@@ -6,8 +7,9 @@ from ._core import options as O
 from ._core import validate as V
 
 
-def pairwise_auc_loss(scores, labels, *, surrogate="square", margin=1.0, pos_weights=None, neg_weights=None,
-                      reduction="mean"):
+def pairwise_auc_loss(
+    scores, labels, *, surrogate="square", margin=1.0, pos_weights=None, neg_weights=None, reduction="mean"
+):
     r"""Binary pairwise AUC loss over all positive/negative pairs, without a pair matrix.
 
     .. math::
@@ -62,8 +64,15 @@ class AUCLoss(nn.Module):
         self.reduction = V.option(reduction, O.REDUCTION)
 
     def forward(self, scores, labels, *, pos_weights=None, neg_weights=None):
-        return pairwise_auc_loss(scores, labels, surrogate=self.surrogate, margin=self.margin,
-                                 pos_weights=pos_weights, neg_weights=neg_weights, reduction=self.reduction)
+        return pairwise_auc_loss(
+            scores,
+            labels,
+            surrogate=self.surrogate,
+            margin=self.margin,
+            pos_weights=pos_weights,
+            neg_weights=neg_weights,
+            reduction=self.reduction,
+        )
 
     def extra_repr(self):
         return f"surrogate={self.surrogate!r}, margin={self.margin}, reduction={self.reduction!r}"

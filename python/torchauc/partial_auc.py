@@ -11,7 +11,6 @@ Conventions. Labels are 0/1 (1 = positive). ``max_fpr`` is the FPR bound (the fr
 kept); ``min_tpr`` is the TPR bound, so ``1 - min_tpr`` is the fraction of positives kept (XCurve's
 and the TPAUC metric's ``alpha`` is that kept fraction, i.e. ``alpha = 1 - min_tpr``).
 """
-import math
 
 import torch
 from torch import nn
@@ -42,8 +41,9 @@ def partial_auc_select(scores, labels, *, max_fpr, min_tpr=0.0, rounding="floor"
     return torch.ops.torchauc.partial_auc_select(scores.detach(), labels, max_fpr, min_tpr, rounding)
 
 
-def partial_auc_loss(scores, labels, *, max_fpr, min_tpr=0.0, surrogate="square", margin=1.0, rounding="floor",
-                     reduction="mean"):
+def partial_auc_loss(
+    scores, labels, *, max_fpr, min_tpr=0.0, surrogate="square", margin=1.0, rounding="floor", reduction="mean"
+):
     r"""Hard top-k partial AUC loss: the pairwise AUC loss over the selected pairs only.
 
     .. math::
@@ -66,12 +66,18 @@ def partial_auc_loss(scores, labels, *, max_fpr, min_tpr=0.0, surrogate="square"
         # compact the selected samples (k+ + k- of n) before the pairwise op: its sort then runs on
         # the selection only; unselected samples get the exact zero gradient of index_select
         keep = mask.nonzero().reshape(-1)
-        return pairwise_auc_loss(scores.reshape(-1).index_select(0, keep), labels.reshape(-1).index_select(0, keep),
-                                 surrogate=surrogate, margin=margin, reduction=reduction)
+        return pairwise_auc_loss(
+            scores.reshape(-1).index_select(0, keep),
+            labels.reshape(-1).index_select(0, keep),
+            surrogate=surrogate,
+            margin=margin,
+            reduction=reduction,
+        )
     # on CUDA the mask becomes 0/1 weights (a compaction would need a host sync for its size)
     w = mask.to(scores.dtype if scores.is_floating_point() else torch.float32)
-    return pairwise_auc_loss(scores, labels, surrogate=surrogate, margin=margin, pos_weights=w, neg_weights=w,
-                             reduction=reduction)
+    return pairwise_auc_loss(
+        scores, labels, surrogate=surrogate, margin=margin, pos_weights=w, neg_weights=w, reduction=reduction
+    )
 
 
 class PartialAUCLoss(nn.Module):
@@ -87,8 +93,16 @@ class PartialAUCLoss(nn.Module):
         self.reduction = V.option(reduction, O.REDUCTION)
 
     def forward(self, scores, labels):
-        return partial_auc_loss(scores, labels, max_fpr=self.max_fpr, min_tpr=self.min_tpr, surrogate=self.surrogate,
-                                margin=self.margin, rounding=self.rounding, reduction=self.reduction)
+        return partial_auc_loss(
+            scores,
+            labels,
+            max_fpr=self.max_fpr,
+            min_tpr=self.min_tpr,
+            surrogate=self.surrogate,
+            margin=self.margin,
+            rounding=self.rounding,
+            reduction=self.reduction,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -139,8 +153,9 @@ class RelaxedTPAUCLoss(nn.Module):
     :func:`torchauc.pairwise.pairwise_auc_loss` (square surrogate), no pair matrix.
     """
 
-    def __init__(self, weight="poly", *, gamma=1.0, margin=1.0, auc_type="TP", warmup_epochs=0, warmup_loss=None,
-                 eps=1e-6):
+    def __init__(
+        self, weight="poly", *, gamma=1.0, margin=1.0, auc_type="TP", warmup_epochs=0, warmup_loss=None, eps=1e-6
+    ):
         super().__init__()
         weight = {"Poly": "poly", "Exp": "exp"}.get(weight, weight)
         self.weight = V.option(weight, O.TPAUC_WEIGHT)
@@ -165,14 +180,17 @@ class RelaxedTPAUCLoss(nn.Module):
             vp, vn = tpauc_weights(s, self.weight, self.gamma, self.eps)
             if self.auc_type == "OP":
                 vp = None
-        total = pairwise_auc_loss(s, labels, surrogate="square", margin=m, pos_weights=vp, neg_weights=vn,
-                                  reduction="sum")
+        total = pairwise_auc_loss(
+            s, labels, surrogate="square", margin=m, pos_weights=vp, neg_weights=vn, reduction="sum"
+        )
         npos, nneg = _class_counts(labels, total.dtype)
         return total / torch.clamp_min(npos * nneg, 1)
 
     def extra_repr(self):
-        return (f"weight={self.weight!r}, gamma={self.gamma}, margin={self.margin}, auc_type={self.auc_type!r}, "
-                f"warmup_epochs={self.warmup_epochs}")
+        return (
+            f"weight={self.weight!r}, gamma={self.gamma}, margin={self.margin}, auc_type={self.auc_type!r}, "
+            f"warmup_epochs={self.warmup_epochs}"
+        )
 
 
 def _w(x, y):
@@ -206,8 +224,18 @@ class InsRelaxedPAUCLoss(nn.Module):
     ``forward(scores, labels, *, epoch=0)``; a class absent from the batch contributes zero statistics.
     """
 
-    def __init__(self, gamma=1.0, *, weight="exp", auc_type="OP", reg_a=0.0, reg_b=0.0, warmup_epochs=0,
-                 warmup_loss=None, eps=1e-6):
+    def __init__(
+        self,
+        gamma=1.0,
+        *,
+        weight="exp",
+        auc_type="OP",
+        reg_a=0.0,
+        reg_b=0.0,
+        warmup_epochs=0,
+        warmup_loss=None,
+        eps=1e-6,
+    ):
         super().__init__()
         weight = {"Poly": "poly", "Exp": "exp", None: "exp"}.get(weight, weight)
         self.weight = V.option(weight, O.TPAUC_WEIGHT)
@@ -231,17 +259,28 @@ class InsRelaxedPAUCLoss(nn.Module):
         pf, nf = pos.to(s.dtype), (~pos).to(s.dtype)
         npos, nneg = torch.clamp_min(pf.sum(), 1), torch.clamp_min(nf.sum(), 1)
         vp, vn = vp * pf, vn * nf
-        return (vp.sum() / npos, vn.sum() / nneg, (vp * s).sum() / npos, (vn * s).sum() / nneg,
-                (vp * s * s).sum() / npos, (vn * s * s).sum() / nneg)
+        return (
+            vp.sum() / npos,
+            vn.sum() / nneg,
+            (vp * s).sum() / npos,
+            (vn * s).sum() / nneg,
+            (vp * s * s).sum() / npos,
+            (vn * s * s).sum() / nneg,
+        )
 
     def forward(self, scores, labels, *, epoch=0):
         if epoch < self.warmup_epochs and self.warmup_loss is not None:
             return self.warmup_loss(scores, labels.to(scores.dtype))
         cp, cn, fp, fn, fp2, fn2 = self.statistics(scores, labels)
         a, b = self.a, self.b
-        loss = (0.5 * _v(b[0], a[0], a[1], cp, cn) - _v(a[2], b[1], b[2], cn, fp) + _v(b[3], a[3], a[4], cp, fn)
-                + 0.5 * _v(b[4], a[5], a[6], cn, fp2) + 0.5 * _v(b[5], a[7], a[8], cp, fn2)
-                - _v(a[9], b[6], b[7], fp, fn))
+        loss = (
+            0.5 * _v(b[0], a[0], a[1], cp, cn)
+            - _v(a[2], b[1], b[2], cn, fp)
+            + _v(b[3], a[3], a[4], cp, fn)
+            + 0.5 * _v(b[4], a[5], a[6], cn, fp2)
+            + 0.5 * _v(b[5], a[7], a[8], cp, fn2)
+            - _v(a[9], b[6], b[7], fp, fn)
+        )
         return loss + self.reg_a * a.square().sum() - self.reg_b * b.square().sum()
 
     @torch.no_grad()
@@ -263,8 +302,15 @@ class InsRelaxedPAUCLoss(nn.Module):
 # PAUCI (NeurIPS 2022)
 
 _PAUCI_INIT = {"a": 0.5, "b": 0.5, "g": 1.0, "s_p": 0.5, "s_n": 0.5, "lam_a": 0.0, "lam_b": 0.0}
-PAUCI_CLIP = {"a": (0.0, 1.0), "b": (0.0, 1.0), "g": (-1.0, 1.0), "s_p": (-4.0, 1.0), "s_n": (0.0, 5.0),
-              "lam_a": (0.0, 1e9), "lam_b": (0.0, 1e9)}
+PAUCI_CLIP = {
+    "a": (0.0, 1.0),
+    "b": (0.0, 1.0),
+    "g": (-1.0, 1.0),
+    "s_p": (-4.0, 1.0),
+    "s_n": (0.0, 5.0),
+    "lam_a": (0.0, 1e9),
+    "lam_b": (0.0, 1e9),
+}
 # The paper maximises over g (the square-AUC dual variable, -g^2 term). The multipliers lam_a, lam_b
 # enforce constraints of the max player (g >= b - 1, g >= -a) and are therefore minimised.
 PAUCI_MAXIMIZE = ("g",)
@@ -314,7 +360,7 @@ class PAUCILoss(nn.Module):
         npos, nneg = torch.clamp_min(pf.sum(), 1), torch.clamp_min(nf.sum(), 1)
         k, g2 = self.kappa, 2 * (1 + self.g)
         neg_term = _softplus_k((s - self.b) ** 2 + g2 * s - self.s_n, k)
-        res = self.s_n + (neg_term * nf).sum() / nneg / self.max_fpr - self.g ** 2 - self.lam_b * (self.b - 1 - self.g)
+        res = self.s_n + (neg_term * nf).sum() / nneg / self.max_fpr - self.g**2 - self.lam_b * (self.b - 1 - self.g)
         pos_core = (s - self.a) ** 2 - g2 * s
         if self.two_way:
             alpha = 1.0 - self.min_tpr
@@ -326,8 +372,10 @@ class PAUCILoss(nn.Module):
 
     def asgda_groups(self, **options):
         """One parameter group per scalar: ``name``, ``clip`` (official range), ``maximize``."""
-        return [dict(params=[getattr(self, n)], name=n, clip=PAUCI_CLIP[n], maximize=n in PAUCI_MAXIMIZE, **options)
-                for n in _PAUCI_INIT]
+        return [
+            dict(params=[getattr(self, n)], name=n, clip=PAUCI_CLIP[n], maximize=n in PAUCI_MAXIMIZE, **options)
+            for n in _PAUCI_INIT
+        ]
 
     @torch.no_grad()
     def clip_(self):

@@ -1,4 +1,5 @@
 """State synchronisation of the stateful metrics across torch.distributed ranks."""
+
 import torch
 import torch.distributed as dist
 

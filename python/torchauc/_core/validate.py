@@ -1,5 +1,6 @@
 """Python-side argument checks shared by every loss and metric; each error names the argument.
 C++ re-checks shapes and values (labels, sizes) where the data is."""
+
 import math
 
 import torch

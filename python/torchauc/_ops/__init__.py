@@ -1,5 +1,6 @@
 """Fake (shape-only) impls and autograd registrations of the compiled ops, one module per op family
 (``_ops/<family>.py``); every module here is imported, so a new family only adds its file."""
+
 import importlib
 import pkgutil
 

@@ -1,4 +1,5 @@
 """AUROC metric ops: fake (shape-only) impls. Metrics are not differentiable, so no autograd."""
+
 import torch
 
 

@@ -1,5 +1,6 @@
 """T-Memory Bank ops (memory_bank_*): fake impls only. The ops copy data (no gradient): they are called
 under torch.no_grad() by torchauc.memory_bank.TMemoryBank and have no autograd formula."""
+
 import torch
 
 

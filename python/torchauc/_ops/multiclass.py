@@ -2,6 +2,7 @@
 
 The op is fused: one call returns the loss and d loss / d scores (computed from O(C) column stats in
 the same call), so backward only scales the saved gradient by the incoming one. Differentiable once."""
+
 import torch
 
 _OP = "torchauc::multiclass_auc_loss"
@@ -38,8 +39,9 @@ def _backward(ctx, g_loss, _g_grad):
 def _is_one(g):
     """True when the incoming gradient is exactly 1, checked only on plain (eager, not traced) CPU tensors,
     where that costs no device sync and guards on no data."""
-    return (type(g) is torch.Tensor and g.device.type == "cpu" and g.numel() == 1 and not g.requires_grad
-            and bool(g == 1))
+    return (
+        type(g) is torch.Tensor and g.device.type == "cpu" and g.numel() == 1 and not g.requires_grad and bool(g == 1)
+    )
 
 
 torch.library.register_autograd(_OP, _backward, setup_context=_setup_context)

@@ -3,6 +3,7 @@
 The op is fused: one call returns the loss and its gradients (w.r.t. scores and the optional weights),
 so backward is a scale by the incoming gradient, with no second pass over the data. The returned
 gradients are constants for autograd: the loss is differentiable once (no double backward)."""
+
 import torch
 
 _OP = "torchauc::pairwise_auc_loss"

@@ -1,6 +1,7 @@
 """Partial-AUC ops: fake (shape-only) impls. The three ops return selections and statistics that the
 losses in torchauc.partial_auc / torchauc.compat.libauc combine into values and gradients; they are
 not differentiable themselves (the losses never pass tensors that require grad into them)."""
+
 import torch
 
 

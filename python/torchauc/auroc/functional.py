@@ -13,6 +13,7 @@ undefined terms). NaN scores are an error naming ``scores``. Results are float64
 (or vectors / matrices for ``average="none"``) on the scores' device; the undefined-case check
 reads a few numbers back to the host (one sync per call).
 """
+
 import torch
 
 from .._core import options as O
@@ -66,18 +67,32 @@ def auroc(scores, labels, *, sample_weights=None, on_undefined="raise"):
     """
     _common(scores, labels, sample_weights, on_undefined)
     if scores.dim() == 2 and scores.shape[1] != 1:
-        raise ValueError(f"scores must have shape (n,) or (n, 1), got {tuple(scores.shape)}; "
-                         "use multilabel_auroc or multiclass_auroc for several columns")
+        raise ValueError(
+            f"scores must have shape (n,) or (n, 1), got {tuple(scores.shape)}; "
+            "use multilabel_auroc or multiclass_auroc for several columns"
+        )
     st = torch.ops.torchauc.auroc_binary_stats(scores.reshape(-1), labels.reshape(-1), sample_weights)[0]
     u, p, n = st[0], st[1], st[2]
     if not bool(p > 0) or not bool(n > 0):
-        _undefined(on_undefined, "auroc is undefined when only one class is present in labels "
-                   f"(positive weight {float(p)}, negative weight {float(n)})")
+        _undefined(
+            on_undefined,
+            "auroc is undefined when only one class is present in labels "
+            f"(positive weight {float(p)}, negative weight {float(n)})",
+        )
     return _ratio(u, p * n)
 
 
-def partial_auroc(scores, labels, *, max_fpr=1.0, min_tpr=0.0, normalize=True, mcclish=False, sample_weights=None,
-                  on_undefined="raise"):
+def partial_auroc(
+    scores,
+    labels,
+    *,
+    max_fpr=1.0,
+    min_tpr=0.0,
+    normalize=True,
+    mcclish=False,
+    sample_weights=None,
+    on_undefined="raise",
+):
     r"""One-way (FPR <= max_fpr) and two-way (TPR >= min_tpr, FPR <= max_fpr) partial AUROC.
 
     Default (``mcclish=False``): the OPAUC/TPAUC metric of Yang et al. (ICML 2021). Keep the
@@ -107,13 +122,18 @@ def partial_auroc(scores, labels, *, max_fpr=1.0, min_tpr=0.0, normalize=True, m
         lo, hi = 0.5 * max_fpr * max_fpr, max_fpr
         return 0.5 * (1.0 + (st[0] - lo) / (hi - lo))
     if sample_weights is not None:
-        raise ValueError("sample_weights is only supported with mcclish=True (the two-way subset "
-                         "selection of the OPAUC/TPAUC metric is defined on counts)")
+        raise ValueError(
+            "sample_weights is only supported with mcclish=True (the two-way subset "
+            "selection of the OPAUC/TPAUC metric is defined on counts)"
+        )
     st = torch.ops.torchauc.auroc_partial_stats(scores, labels, max_fpr, min_tpr)
     u, kpos, kneg, npos, nneg = st.unbind(0)
     if not bool(kpos > 0) or not bool(kneg > 0):
-        _undefined(on_undefined, f"partial_auroc is undefined: it keeps {int(kpos)} positives and "
-                   f"{int(kneg)} negatives (k+ = floor((1 - min_tpr) n+), k- = floor(max_fpr n-))")
+        _undefined(
+            on_undefined,
+            f"partial_auroc is undefined: it keeps {int(kpos)} positives and "
+            f"{int(kneg)} negatives (k+ = floor((1 - min_tpr) n+), k- = floor(max_fpr n-))",
+        )
     return _ratio(u, kpos * kneg) if normalize else _ratio(u, npos * nneg)
 
 
@@ -132,8 +152,10 @@ def _ova(U, W, average, on_undefined):
     per_class = _ratio(num, W * neg)
     if bool(torch.isnan(per_class).any()):
         bad = torch.nonzero(torch.isnan(per_class)).reshape(-1).tolist()
-        _undefined(on_undefined, f"one-vs-rest AUROC is undefined for classes {bad} (absent from labels, "
-                   "or the only class present)")
+        _undefined(
+            on_undefined,
+            f"one-vs-rest AUROC is undefined for classes {bad} (absent from labels, or the only class present)",
+        )
     if average == "none":
         return per_class
     return _nanmean(per_class, W if average == "weighted" else None)
@@ -156,8 +178,9 @@ def _ovo(U, W, average, on_undefined):
     return _nanmean(vals, weights)
 
 
-def multiclass_auroc(scores, labels, *, mode="ovo", average="macro", sample_weights=None, ignore_index=None,
-                     on_undefined="raise"):
+def multiclass_auroc(
+    scores, labels, *, mode="ovo", average="macro", sample_weights=None, ignore_index=None, on_undefined="raise"
+):
     r"""Multiclass AUROC from one batched sort of every score column (no loop over classes or pairs).
 
     ``mode="ovo"``: Hand & Till's M = 2/(C(C-1)) sum_{i<j} (A(i|j) + A(j|i)) / 2 with
@@ -215,8 +238,9 @@ def multilabel_auroc(scores, labels, *, average="macro", sample_weights=None, on
     _common(scores, labels, sample_weights, on_undefined)
     V.option(average, O.MULTILABEL_AVERAGE)
     if scores.dim() != 2 or labels.shape != scores.shape:
-        raise ValueError(f"scores and labels must both have shape (N, L); got {tuple(scores.shape)} "
-                         f"and {tuple(labels.shape)}")
+        raise ValueError(
+            f"scores and labels must both have shape (N, L); got {tuple(scores.shape)} and {tuple(labels.shape)}"
+        )
     if average == "micro":
         w = None
         if sample_weights is not None:

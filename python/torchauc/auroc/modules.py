@@ -5,6 +5,7 @@ updates and returns the value of the batch alone (torchmetrics' interface, witho
 The exact metrics keep every score (O(n) memory, ``all_gather`` of the states at compute). For
 streams too large to keep, ``AUROC(bins=...)`` keeps two fixed histograms (O(bins) memory and
 communication); its error bound is returned by ``error_bound()``."""
+
 import torch
 
 from .._core import distributed as D
@@ -42,11 +43,14 @@ class _ExactMetric(torch.nn.Module):
         states = {k: self._cat(k, v) for k, v in self._data.items()}
         weights = None
         if any(w is not None for w in self._weights):  # updates without weights count 1 per sample
-            weights = torch.cat([
-                w.reshape(-1).double() if w is not None
-                else torch.ones(x.shape[0], dtype=torch.float64, device=x.device)
-                for w, x in zip(self._weights, first)
-            ])
+            weights = torch.cat(
+                [
+                    w.reshape(-1).double()
+                    if w is not None
+                    else torch.ones(x.shape[0], dtype=torch.float64, device=x.device)
+                    for w, x in zip(self._weights, first)
+                ]
+            )
         if self.dist_sync and D.world_size() > 1:
             states = {k: D.gather_cat(v) for k, v in states.items()}
             if weights is not None:
@@ -153,10 +157,16 @@ class PartialAUROC(_ExactMetric):
 
     ``update(scores, labels, *, sample_weights=None)`` (weights with ``mcclish=True`` only)."""
 
-    def __init__(self, *, max_fpr=1.0, min_tpr=0.0, normalize=True, mcclish=False, on_undefined="raise",
-                 dist_sync=True):
-        self.kw = dict(max_fpr=max_fpr, min_tpr=min_tpr, normalize=normalize, mcclish=mcclish,
-                       on_undefined=V.option(on_undefined, O.ON_UNDEFINED))
+    def __init__(
+        self, *, max_fpr=1.0, min_tpr=0.0, normalize=True, mcclish=False, on_undefined="raise", dist_sync=True
+    ):
+        self.kw = dict(
+            max_fpr=max_fpr,
+            min_tpr=min_tpr,
+            normalize=normalize,
+            mcclish=mcclish,
+            on_undefined=V.option(on_undefined, O.ON_UNDEFINED),
+        )
         super().__init__(dist_sync)
 
     def update(self, scores, labels, *, sample_weights=None):
@@ -172,9 +182,12 @@ class MulticlassAUROC(_ExactMetric):
     ``update(scores (N, C), labels (N,), *, sample_weights=None)``."""
 
     def __init__(self, *, mode="ovo", average="macro", ignore_index=None, on_undefined="raise", dist_sync=True):
-        self.kw = dict(mode=V.option(mode, O.MODE), average=V.option(average, O.AVERAGE),
-                       ignore_index=V.optional_int(ignore_index, "ignore_index"),
-                       on_undefined=V.option(on_undefined, O.ON_UNDEFINED))
+        self.kw = dict(
+            mode=V.option(mode, O.MODE),
+            average=V.option(average, O.AVERAGE),
+            ignore_index=V.optional_int(ignore_index, "ignore_index"),
+            on_undefined=V.option(on_undefined, O.ON_UNDEFINED),
+        )
         super().__init__(dist_sync)
 
     def update(self, scores, labels, *, sample_weights=None):
@@ -192,8 +205,9 @@ class MultilabelAUROC(_ExactMetric):
     ``update(scores (N, L), labels (N, L), *, sample_weights=None)``."""
 
     def __init__(self, *, average="macro", on_undefined="raise", dist_sync=True):
-        self.kw = dict(average=V.option(average, O.MULTILABEL_AVERAGE),
-                       on_undefined=V.option(on_undefined, O.ON_UNDEFINED))
+        self.kw = dict(
+            average=V.option(average, O.MULTILABEL_AVERAGE), on_undefined=V.option(on_undefined, O.ON_UNDEFINED)
+        )
         super().__init__(dist_sync)
 
     def update(self, scores, labels, *, sample_weights=None):
@@ -210,8 +224,11 @@ class PixelAUROC(_ExactMetric):
     they come (read in place at compute); mixed sizes or several ranks fall back to (pixels, C)."""
 
     def __init__(self, *, ignore_index=None, average="macro", on_undefined="raise", dist_sync=True):
-        self.kw = dict(ignore_index=V.optional_int(ignore_index, "ignore_index"), average=V.option(average, O.AVERAGE),
-                       on_undefined=V.option(on_undefined, O.ON_UNDEFINED))
+        self.kw = dict(
+            ignore_index=V.optional_int(ignore_index, "ignore_index"),
+            average=V.option(average, O.AVERAGE),
+            on_undefined=V.option(on_undefined, O.ON_UNDEFINED),
+        )
         super().__init__(dist_sync)
 
     def update(self, logits, labels):

@@ -35,6 +35,7 @@ Differences from LibAUC 2.0.1 (its documented defects, fixed):
 * Only the ``squared_hinge`` (default) and ``hinge`` surrogates are supported (others raise).
 * ``torch.distributed`` all-gather is not performed (each rank uses its own batch).
 """
+
 import math
 
 import torch
@@ -72,8 +73,10 @@ class _Batch:
         if self.y.numel() != self.s.numel():
             raise ValueError(f"y_true must have as many elements as y_pred ({self.s.numel()}), got {self.y.numel()}")
         if state.device != self.s.device:
-            raise ValueError(f"the loss state is on {state.device} but y_pred is on {self.s.device}; "
-                             "move the loss with .to(device) (or pass device= at construction)")
+            raise ValueError(
+                f"the loss state is on {state.device} but y_pred is on {self.s.device}; "
+                "move the loss with .to(device) (or pass device= at construction)"
+            )
         self.pos = self.y == 1
         idx = index.reshape(-1)
         self.index = (idx[self.pos] if idx.numel() == self.s.numel() else idx).to(state.device).long()
@@ -81,8 +84,10 @@ class _Batch:
         self.nneg = self.s.numel() - self.npos
         self.empty = self.npos == 0 or self.nneg == 0
         if not self.empty and self.index.numel() != self.npos:
-            raise ValueError(f"index must have one entry per sample ({self.s.numel()}) or per positive "
-                             f"({self.npos}), got {idx.numel()}")
+            raise ValueError(
+                f"index must have one entry per sample ({self.s.numel()}) or per positive "
+                f"({self.npos}), got {idx.numel()}"
+            )
 
     def zero(self):
         return (self.s * 0).sum()
@@ -112,8 +117,17 @@ class pAUC_CVaR_Loss(nn.Module):
     (old s), computed with a sort of the negatives and suffix sums, O(n log n), no pair matrix.
     """
 
-    def __init__(self, data_len, pos_len=None, num_neg=None, margin=1.0, beta=0.2, eta=0.1,
-                 surr_loss="squared_hinge", device=None):
+    def __init__(
+        self,
+        data_len,
+        pos_len=None,
+        num_neg=None,
+        margin=1.0,
+        beta=0.2,
+        eta=0.1,
+        surr_loss="squared_hinge",
+        device=None,
+    ):
         super().__init__()
         self.data_len = int(data_len)
         self.pos_len = pos_len
@@ -245,8 +259,9 @@ class tpAUC_KL_Loss(_ExpRowsLoss):
     (u = w = 0 at start); ``u_pos`` and ``w`` properties.
     """
 
-    def __init__(self, data_len, tau=1.0, Lambda=1.0, gammas=(0.9, 0.9), margin=1.0, surr_loss="squared_hinge",
-                 device=None):
+    def __init__(
+        self, data_len, tau=1.0, Lambda=1.0, gammas=(0.9, 0.9), margin=1.0, surr_loss="squared_hinge", device=None
+    ):
         super().__init__()
         self.tau = _positive(tau, "tau")
         self.gamma0 = _positive(gammas[0], "gammas[0]", 1.0)

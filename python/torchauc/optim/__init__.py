@@ -1,4 +1,5 @@
 """Optimizers of the minimax AUC-family methods."""
+
 from .partial_auc import ASGDA, SGD4MinMaxPAUC
 
 __all__ = ["ASGDA", "SGD4MinMaxPAUC"]

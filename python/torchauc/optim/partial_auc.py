@@ -5,6 +5,7 @@ r"""Optimizers for the partial-AUC minimax losses.
 * :class:`SGD4MinMaxPAUC`: SGD with descent on ``a`` and ascent on ``b`` for
   :class:`torchauc.losses.InsRelaxedPAUCLoss` (XCurve ``SGD4MinMaxPAUC``).
 """
+
 import torch
 from torch.optim import Optimizer
 
@@ -34,8 +35,9 @@ class ASGDA(Optimizer):
     as in the paper).
     """
 
-    def __init__(self, params, nu=0.02, k=1.0, m=500.0, c1=3.0, c2=3.0, weight_decay=0.0, all_descent=False,
-                 eta_power=1.0 / 3.0):
+    def __init__(
+        self, params, nu=0.02, k=1.0, m=500.0, c1=3.0, c2=3.0, weight_decay=0.0, all_descent=False, eta_power=1.0 / 3.0
+    ):
         for name, v in (("nu", nu), ("k", k), ("m", m), ("c1", c1), ("c2", c2)):
             if not (v == v and v >= 0):
                 raise ValueError(f"{name} must be >= 0, got {v}")
@@ -93,12 +95,24 @@ class SGD4MinMaxPAUC(Optimizer):
     (XCurve raises).
     """
 
-    def __init__(self, params, a, b, lr=1e-2, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0,
-                 clip_value=5.0, epoch_to_opt=10):
+    def __init__(
+        self,
+        params,
+        a,
+        b,
+        lr=1e-2,
+        momentum=0.0,
+        dampening=0.0,
+        nesterov=False,
+        weight_decay=0.0,
+        clip_value=5.0,
+        epoch_to_opt=10,
+    ):
         if lr < 0:
             raise ValueError(f"lr must be >= 0, got {lr}")
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
-                                      weight_decay=weight_decay))
+        super().__init__(
+            params, dict(lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov, weight_decay=weight_decay)
+        )
         self.a, self.b = a, b
         self.lr, self.clip_value, self.epoch_to_opt = lr, float(clip_value), int(epoch_to_opt)
 

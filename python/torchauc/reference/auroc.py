@@ -1,5 +1,6 @@
 """Pure-PyTorch AUROC definitions: the test oracles (float64 pair matrices, small n) and a
 sort-based pure-PyTorch baseline (what a user would write by hand)."""
+
 import torch
 
 from .partial_auc import kept_count

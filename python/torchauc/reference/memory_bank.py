@@ -12,6 +12,7 @@ arithmetic of INTER_LINEAR / INTER_NEAREST with an explicit output size); see ``
 ``resize_nearest``. ``alias_stored_images=True`` reproduces the official aliasing (stored images are
 the very tensors that are pasted on afterwards); False stores copies, as ``TMemoryBank`` does.
 """
+
 import math
 import random
 
@@ -65,8 +66,17 @@ class TMemoryBankReference:
     """Official per-sample T-Memory Bank. ``__call__(img, gt)``: img (ch, H, W) tensor (CPU), gt
     (1, H, W) integer tensor; both modified in place and returned."""
 
-    def __init__(self, num_classes, small_index, memory_size=5, p_sample=1, p_resize=0.1, ignore_index=255,
-                 rng=None, alias_stored_images=True):
+    def __init__(
+        self,
+        num_classes,
+        small_index,
+        memory_size=5,
+        p_sample=1,
+        p_resize=0.1,
+        ignore_index=255,
+        rng=None,
+        alias_stored_images=True,
+    ):
         self.num_classes = num_classes
         self.small_index = list(small_index)
         self.memory_size = memory_size

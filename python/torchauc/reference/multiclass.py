@@ -10,6 +10,7 @@
   NCHW flattening, ignore_index pixels dropped, absent classes skipped, C_b in place of C).
 These two are the official formulations (one-hot Y, a Python loop over classes), used as the
 benchmark baselines."""
+
 import torch
 
 
@@ -25,8 +26,16 @@ def _surrogate(surrogate, margin, t):
     raise ValueError(f"unknown surrogate {surrogate!r}")
 
 
-def multiclass_auc_loss_pairs(scores, labels, surrogate="square", mode="ovo", margin=1.0, ignore_index=None,
-                              normalization="present", activation="none"):
+def multiclass_auc_loss_pairs(
+    scores,
+    labels,
+    surrogate="square",
+    mode="ovo",
+    margin=1.0,
+    ignore_index=None,
+    normalization="present",
+    activation="none",
+):
     """Brute force over every (positive, negative) pair of every class; scores (N, C) or (B, C, *)."""
     if scores.dim() > 2:  # (B, C, *) -> (B * prod(*), C)
         scores = scores.movedim(1, -1).reshape(-1, scores.shape[1])
@@ -103,8 +112,7 @@ def xcurve_multiclass_auc_loss(pred, target, surrogate="square", gamma=1.0, tran
 
 
 # ---------------------------------------------------------------- AUCSeg auc_loss.py
-def aucseg_auc_loss(pred, target, surrogate="square", gamma=1.0, transform="ovo", ignore_index=255,
-                    loss_weight=1.0):
+def aucseg_auc_loss(pred, target, surrogate="square", gamma=1.0, transform="ovo", ignore_index=255, loss_weight=1.0):
     """AUCSeg ``{Square,Exp,Hinge}AUCLoss(num_classes=C, ...)(seg_logit, seg_label)``, C > 2."""
     num_classes = pred.shape[1]
     pred = torch.sigmoid(pred)

@@ -3,6 +3,7 @@
 Two kinds per op: the literal pair-matrix definition (what XCurve/LibAUC do), and, where one exists,
 the best pure-PyTorch closed form (O(n) moments or sort + prefix sums), so benchmarks compare against
 the strongest baseline a user could write by hand."""
+
 import torch
 import torch.nn.functional as TF
 

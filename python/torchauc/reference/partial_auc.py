@@ -1,5 +1,6 @@
 """Pure-PyTorch references of the partial AUC family: explicit selection by a full sort and
 pair-matrix losses (what XCurve and LibAUC compute), as test oracles and benchmark baselines."""
+
 import math
 
 import torch
@@ -84,5 +85,12 @@ def tpauc_kl_step(scores, labels, u, w, margin=1.0, tau=1.0, Lambda=1.0, gammas=
     return (p * l).mean(), new_u, new_w
 
 
-__all__ = ["kept_count", "partial_auc_select", "partial_auc_loss", "relaxed_tpauc_loss", "pauc_cvar_step",
-           "pauc_dro_step", "tpauc_kl_step"]
+__all__ = [
+    "kept_count",
+    "partial_auc_select",
+    "partial_auc_loss",
+    "relaxed_tpauc_loss",
+    "pauc_cvar_step",
+    "pauc_dro_step",
+    "tpauc_kl_step",
+]
