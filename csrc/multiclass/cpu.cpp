@@ -118,12 +118,15 @@ inline void activate_tile(const scalar_t* x, int64_t len, acc_t<scalar_t>* v, ac
   }
 }
 
-// Visits the activated scores of samples [n0, n1) and columns [c0, c1) as
-// visit(label, column, v, dv, flat element index); ignored samples are skipped. Activations run over
-// contiguous tiles (a row's columns when S = 1, a column's pixels otherwise), then the visits.
-template <Activation ACT, typename scalar_t, typename V>
-inline void for_each_value(const Input<scalar_t>& in, int64_t n0, int64_t n1, int64_t c0, int64_t c1,
-                           const V& visit) {
+// The one traversal of the scores: walks samples [n0, n1) x columns [c0, c1) in contiguous tiles of
+// activated values v and derivatives dv (kTile at most) and hands each tile over:
+//   S == 1 ((N, C) rows): row_tile(n, y, cb, len, v, dv) for columns [cb, cb + len) of sample n
+//     (ignored samples are skipped);
+//   S > 1 (NCHW): column_tile(c, n, base, len, v, dv) for samples [n, n + len) of column c, whose
+//     scores start at flat index base (labels in.y + n may be ignored, -1), then column_done(c).
+template <Activation ACT, typename scalar_t, typename RowTile, typename ColumnTile, typename ColumnDone>
+inline void for_each_tile(const Input<scalar_t>& in, int64_t n0, int64_t n1, int64_t c0, int64_t c1,
+                          const RowTile& row_tile, const ColumnTile& column_tile, const ColumnDone& column_done) {
   using T = acc_t<scalar_t>;
   const int64_t C = in.C, S = in.S;
   T buf[kTile], dbuf[kTile];
@@ -134,7 +137,7 @@ inline void for_each_value(const Input<scalar_t>& in, int64_t n0, int64_t n1, in
       for (int64_t cb = c0; cb < c1; cb += kTile) {
         const int64_t len = std::min(c1 - cb, kTile);
         activate_tile<ACT>(in.x + n * C + cb, len, buf, dbuf);
-        for (int64_t t = 0; t < len; ++t) visit(y, cb + t, buf[t], dbuf[t], n * C + cb + t);
+        row_tile(n, y, cb, len, buf, dbuf);
       }
     }
     return;
@@ -145,13 +148,31 @@ inline void for_each_value(const Input<scalar_t>& in, int64_t n0, int64_t n1, in
       const int64_t len = std::min({n1 - n, S - s0, kTile});
       const int64_t base = (b * C + c) * S + s0;
       activate_tile<ACT>(in.x + base, len, buf, dbuf);
-      const int32_t* ys = in.y + n;
-      for (int64_t t = 0; t < len; ++t) {
-        if (ys[t] >= 0) visit(ys[t], c, buf[t], dbuf[t], base + t);
-      }
+      column_tile(c, n, base, len, buf, dbuf);
       n += len;
     }
+    column_done(c);
   }
+}
+
+// Visits the activated scores of samples [n0, n1) and columns [c0, c1) one by one as
+// visit(label, column, v, dv, flat element index); ignored samples are skipped.
+template <Activation ACT, typename scalar_t, typename V>
+inline void for_each_value(const Input<scalar_t>& in, int64_t n0, int64_t n1, int64_t c0, int64_t c1,
+                           const V& visit) {
+  const int64_t C = in.C;
+  for_each_tile<ACT>(
+      in, n0, n1, c0, c1,
+      [&](int64_t n, int32_t y, int64_t cb, int64_t len, const auto* v, const auto* dv) {
+        for (int64_t t = 0; t < len; ++t) visit(y, cb + t, v[t], dv[t], n * C + cb + t);
+      },
+      [&](int64_t c, int64_t n, int64_t base, int64_t len, const auto* v, const auto* dv) {
+        const int32_t* ys = in.y + n;
+        for (int64_t t = 0; t < len; ++t) {
+          if (ys[t] >= 0) visit(ys[t], c, v[t], dv[t], base + t);
+        }
+      },
+      [](int64_t) {});
 }
 
 // ---------------------------------------------------------------- square, linear, exp: column stats
@@ -181,38 +202,27 @@ void moment_stats(const Input<scalar_t>& in, const double* r, double* st) {
     double* u2 = u1 + C;
     double* d1 = u2 + C;
     double* d2 = d1 + C;
-    T buf[kTile], dbuf[kTile];
-    if (S == 1) {
-      for (int64_t n = n0; n < n1; ++n) {
-        const int32_t y = in.y[n];
-        if (y < 0) continue;
-        for (int64_t cb = c0; cb < c1; cb += kTile) {
-          const int64_t len = std::min(c1 - cb, kTile);
-          activate_tile<ACT>(in.x + n * C + cb, len, buf, dbuf);
-          mc_moments_row(buf, len, y - cb, r[n], u1 + cb, u2 + cb);
+    double acc[4] = {0.0, 0.0, 0.0, 0.0};  // the current column's sums (S > 1)
+    for_each_tile<ACT>(
+        in, n0, n1, c0, c1,
+        [&](int64_t n, int32_t y, int64_t cb, int64_t len, const T* v, const T*) {
+          mc_moments_row(v, len, y - cb, r[n], u1 + cb, u2 + cb);
           if (y >= cb && y < cb + len) {
-            const double v = static_cast<double>(buf[y - cb]);
-            d1[y] += v;
-            d2[y] += v * v;
+            const double vy = static_cast<double>(v[y - cb]);
+            d1[y] += vy;
+            d2[y] += vy * vy;
           }
-        }
-      }
-      return;
-    }
-    for (int64_t c = c0; c < c1; ++c) {
-      double acc[4] = {0.0, 0.0, 0.0, 0.0};
-      for (int64_t n = n0; n < n1;) {
-        const int64_t b = n / S, s0 = n % S;
-        const int64_t len = std::min({n1 - n, S - s0, kTile});
-        activate_tile<ACT>(in.x + (b * C + c) * S + s0, len, buf, dbuf);
-        mc_moments_column(buf, in.y + n, r + n, len, static_cast<int32_t>(c), acc);
-        n += len;
-      }
-      u1[c] += acc[0];
-      u2[c] += acc[1];
-      d1[c] += acc[2];
-      d2[c] += acc[3];
-    }
+        },
+        [&](int64_t c, int64_t n, int64_t, int64_t len, const T* v, const T*) {
+          mc_moments_column(v, in.y + n, r + n, len, static_cast<int32_t>(c), acc);
+        },
+        [&](int64_t c) {
+          u1[c] += acc[0];
+          u2[c] += acc[1];
+          d1[c] += acc[2];
+          d2[c] += acc[3];
+          std::fill(acc, acc + 4, 0.0);
+        });
   });
   std::fill(st, st + 4 * C, 0.0);
   for (int64_t k = 0; k < w.K; ++k)
@@ -234,30 +244,17 @@ void exp_stats(const Input<scalar_t>& in, const double* lr, double m, LseCell* p
       if (y == c) lse_add(p[c], -m * v);
       else lse_add(q[c], m * v + l);
     };
-    T buf[kTile], dbuf[kTile];
-    if (S == 1) {
-      for (int64_t n = n0; n < n1; ++n) {
-        const int32_t y = in.y[n];
-        if (y < 0) continue;
-        for (int64_t cb = c0; cb < c1; cb += kTile) {
-          const int64_t len = std::min(c1 - cb, kTile);
-          activate_tile<ACT>(in.x + n * C + cb, len, buf, dbuf);
-          for (int64_t t = 0; t < len; ++t) add(y, cb + t, static_cast<double>(buf[t]), lr[n]);
-        }
-      }
-      return;
-    }
-    for (int64_t c = c0; c < c1; ++c) {
-      for (int64_t n = n0; n < n1;) {
-        const int64_t b = n / S, s0 = n % S;
-        const int64_t len = std::min({n1 - n, S - s0, kTile});
-        activate_tile<ACT>(in.x + (b * C + c) * S + s0, len, buf, dbuf);
-        for (int64_t t = 0; t < len; ++t) {
-          if (in.y[n + t] >= 0) add(in.y[n + t], c, static_cast<double>(buf[t]), lr[n + t]);
-        }
-        n += len;
-      }
-    }
+    for_each_tile<ACT>(
+        in, n0, n1, c0, c1,
+        [&](int64_t n, int32_t y, int64_t cb, int64_t len, const T* v, const T*) {
+          for (int64_t t = 0; t < len; ++t) add(y, cb + t, static_cast<double>(v[t]), lr[n]);
+        },
+        [&](int64_t c, int64_t n, int64_t, int64_t len, const T* v, const T*) {
+          for (int64_t t = 0; t < len; ++t) {
+            if (in.y[n + t] >= 0) add(in.y[n + t], c, static_cast<double>(v[t]), lr[n + t]);
+          }
+        },
+        [](int64_t) {});
   });
   std::fill(pos, pos + C, lse_empty());
   std::fill(neg, neg + C, lse_empty());
