@@ -1,98 +1,52 @@
 """The one table of option choices. Every functional, loss module and metric validates its string
 options against an entry here, and the README's conventions table is this table printed
-(``python -m torchauc._core.options``; a test keeps the two equal)."""
+(``python -m torchauc._core``; a test keeps the two equal)."""
 
 from typing import NamedTuple
 
 
 class Option(NamedTuple):
     name: str  # the keyword argument
-    choices: tuple
-    default: str
+    choices: tuple  # the first is the default
     where: str  # which functions take it
     meaning: str
 
+    @property
+    def default(self):
+        return self.choices[0]
 
-PAIRWISE_SURROGATE = Option(
-    "surrogate",
-    ("square", "exp", "hinge", "squared_hinge", "logistic", "sigmoid"),
-    "square",
-    "pairwise_auc_loss, partial_auc_loss, AUCLoss, PartialAUCLoss",
-    "pair loss l(m, s_pos - s_neg)",
-)
-REDUCTION = Option("reduction", ("mean", "sum"), "mean", "pairwise and partial AUC losses", "weighted pair mean or sum")
-MULTICLASS_SURROGATE = Option(
-    "surrogate",
-    ("square", "exp", "hinge", "linear"),
-    "square",
-    "multiclass_auc_loss, pixel_auc_loss, MultiClassAUCLoss, AUCSegLoss",
-    "linear is XCurve/AUCSeg's unclamped 'hinge'",
-)
-MODE = Option(
-    "mode", ("ovo", "ova"), "ovo", "multiclass/pixel losses, multiclass_auroc", "one-vs-one (Hand & Till) or one-vs-all"
-)
-NORMALIZATION = Option(
-    "normalization",
-    ("present", "xcurve"),
-    "present",
-    "multiclass/pixel losses",
-    "divide by the classes present, or by all C as XCurve",
-)
-ACTIVATION = Option(
-    "activation", ("none", "sigmoid"), "sigmoid", "pixel_auc_loss, AUCSegLoss", "fused per-class sigmoid of the logits"
-)
-ROUNDING = Option(
-    "rounding",
-    ("floor", "ceil", "round"),
-    "floor",
-    "partial_auc_select/loss",
-    "kept count R(max_fpr n-), R((1 - min_tpr) n+)",
-)
-TPAUC_WEIGHT = Option(
-    "weight", ("poly", "exp"), "poly", "RelaxedTPAUCLoss, InsRelaxedPAUCLoss", "soft selection weight of a sample"
-)
-AUC_TYPE = Option(
-    "auc_type", ("OP", "TP"), "TP", "RelaxedTPAUCLoss, InsRelaxedPAUCLoss", "one-way or two-way partial AUC"
-)
-LIBAUC_SURROGATE = Option(
-    "surr_loss", ("squared_hinge", "hinge"), "squared_hinge", "compat.libauc pAUC losses", "LibAUC's pair surrogate"
-)
-ON_UNDEFINED = Option(
-    "on_undefined", ("raise", "nan"), "raise", "every metric", "ValueError, or NaN (averages then skip the term)"
-)
-AVERAGE = Option(
-    "average",
-    ("macro", "weighted", "none"),
-    "macro",
-    "multiclass_auroc, pixel_auroc (multilabel_auroc adds micro)",
-    "mean over classes, prevalence-weighted, or per class",
-)
-MULTILABEL_AVERAGE = AVERAGE._replace(choices=("macro", "weighted", "micro", "none"), where="multilabel_auroc")
 
-TABLE = (
-    PAIRWISE_SURROGATE,
-    REDUCTION,
-    MULTICLASS_SURROGATE,
-    MODE,
-    NORMALIZATION,
-    ACTIVATION,
-    ROUNDING,
-    TPAUC_WEIGHT,
-    AUC_TYPE,
-    LIBAUC_SURROGATE,
-    ON_UNDEFINED,
-    AVERAGE,
-)
+def _opt(name, choices, where, meaning):
+    return Option(name, tuple(choices.split()), where, meaning)
+
+
+# fmt: off
+PAIRWISE_SURROGATE = _opt("surrogate", "square exp hinge squared_hinge logistic sigmoid",
+                          "pairwise and partial AUC losses", "pair loss l(m, s_pos - s_neg)")
+REDUCTION = _opt("reduction", "mean sum", "pairwise and partial AUC losses", "weighted pair mean or sum")
+MULTICLASS_SURROGATE = _opt("surrogate", "square exp hinge linear", "multiclass/pixel losses and modules",
+                            "linear is XCurve/AUCSeg's unclamped 'hinge'")
+MODE = _opt("mode", "ovo ova", "multiclass/pixel losses, multiclass_auroc", "one-vs-one (Hand & Till) or one-vs-all")
+NORMALIZATION = _opt("normalization", "present xcurve", "multiclass/pixel losses",
+                     "divide by the classes present, or by all C as XCurve")
+ACTIVATION = _opt("activation", "sigmoid none", "pixel_auc_loss, AUCSegLoss", "fused per-class sigmoid of the logits")
+ROUNDING = _opt("rounding", "floor ceil round", "partial_auc_select/loss", "kept R(max_fpr n-), R((1 - min_tpr) n+)")
+TPAUC_WEIGHT = _opt("weight", "poly exp", "RelaxedTPAUCLoss (InsRelaxedPAUCLoss: exp)", "soft selection weight")
+AUC_TYPE = _opt("auc_type", "TP OP", "RelaxedTPAUCLoss (InsRelaxedPAUCLoss: OP)", "two-way or one-way partial AUC")
+LIBAUC_SURROGATE = _opt("surr_loss", "squared_hinge hinge", "compat.libauc pAUC losses", "LibAUC's pair surrogate")
+ON_UNDEFINED = _opt("on_undefined", "raise nan", "every metric", "ValueError, or NaN (averages then skip the term)")
+AVERAGE = _opt("average", "macro weighted none", "multiclass_auroc, pixel_auroc (multilabel_auroc adds micro)",
+               "mean over classes, prevalence-weighted, or per class")
+MULTILABEL_AVERAGE = _opt("average", "macro weighted micro none", "multilabel_auroc", AVERAGE.meaning)
+# fmt: on
+
+TABLE = (PAIRWISE_SURROGATE, REDUCTION, MULTICLASS_SURROGATE, MODE, NORMALIZATION, ACTIVATION, ROUNDING,
+         TPAUC_WEIGHT, AUC_TYPE, LIBAUC_SURROGATE, ON_UNDEFINED, AVERAGE)  # fmt: skip
 
 
 def markdown_table():
     rows = ["| option | choices (default first) | where | meaning |", "|---|---|---|---|"]
     for o in TABLE:
-        ordered = (o.default,) + tuple(c for c in o.choices if c != o.default)
-        choices = ", ".join(f"`{c}`" for c in ordered)
+        choices = ", ".join(f"`{c}`" for c in o.choices)
         rows.append(f"| `{o.name}` | {choices} | {o.where} | {o.meaning} |")
     return "\n".join(rows)
-
-
-if __name__ == "__main__":
-    print(markdown_table())
