@@ -30,3 +30,12 @@ def all_reduce_sum(t):
     out = t.clone()
     dist.all_reduce(out)
     return out
+
+
+def all_reduce_max(t):
+    """Elementwise maximum of t over ranks (a copy; t is unchanged)."""
+    if world_size() == 1:
+        return t
+    out = t.clone()
+    dist.all_reduce(out, op=dist.ReduceOp.MAX)
+    return out

@@ -34,14 +34,18 @@ ROUNDING = _opt("rounding", "floor ceil round", "partial_auc_select/loss", "kept
 TPAUC_WEIGHT = _opt("weight", "poly exp", "RelaxedTPAUCLoss (InsRelaxedPAUCLoss: exp)", "soft selection weight")
 AUC_TYPE = _opt("auc_type", "TP OP", "RelaxedTPAUCLoss (InsRelaxedPAUCLoss: OP)", "two-way or one-way partial AUC")
 LIBAUC_SURROGATE = _opt("surr_loss", "squared_hinge hinge", "compat.libauc pAUC losses", "LibAUC's pair surrogate")
-ON_UNDEFINED = _opt("on_undefined", "raise nan", "every metric", "ValueError, or NaN (averages then skip the term)")
-AVERAGE = _opt("average", "macro weighted none", "multiclass_auroc, pixel_auroc (multilabel_auroc adds micro)",
-               "mean over classes, prevalence-weighted, or per class")
-MULTILABEL_AVERAGE = _opt("average", "macro weighted micro none", "multilabel_auroc", AVERAGE.meaning)
+ON_UNDEFINED = _opt("on_undefined", "raise warn nan", "every metric",
+                    "ValueError; or NaN with a warning (averages NaN), or silent NaN (averages skip it)")
+AVERAGE = _opt("average", "macro weighted none", "pixel_auroc", "mean over classes, prevalence-weighted, or per class")
+MULTICLASS_AVERAGE = _opt("average", "macro weighted micro none", "multiclass_auroc (micro: ova only)",
+                          "micro: every (sample, class) entry as one binary problem")
+MULTILABEL_AVERAGE = _opt("average", "macro weighted micro samples none", "multilabel_auroc",
+                          "samples: mean of each sample's AUROC over its labels")
 # fmt: on
 
 TABLE = (PAIRWISE_SURROGATE, REDUCTION, MULTICLASS_SURROGATE, MODE, NORMALIZATION, ACTIVATION, ROUNDING,
-         TPAUC_WEIGHT, AUC_TYPE, LIBAUC_SURROGATE, ON_UNDEFINED, AVERAGE)  # fmt: skip
+         TPAUC_WEIGHT, AUC_TYPE, LIBAUC_SURROGATE, ON_UNDEFINED, AVERAGE, MULTICLASS_AVERAGE,
+         MULTILABEL_AVERAGE)  # fmt: skip
 
 
 def markdown_table():

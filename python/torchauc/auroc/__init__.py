@@ -2,7 +2,15 @@
 (:mod:`.modules`: update / compute / reset, DDP-aware), which compute through the same functions."""
 
 from . import functional
-from .functional import auroc, multiclass_auroc, multilabel_auroc, openworld_auroc, partial_auroc, pixel_auroc
+from .functional import (
+    UndefinedMetricWarning,
+    auroc,
+    multiclass_auroc,
+    multilabel_auroc,
+    openworld_auroc,
+    partial_auroc,
+    pixel_auroc,
+)
 from .modules import AUROC, MulticlassAUROC, MultilabelAUROC, OpenworldAUROC, PartialAUROC, PixelAUROC
 
 __all__ = [
@@ -19,4 +27,5 @@ __all__ = [
     "MultilabelAUROC",
     "PixelAUROC",
     "OpenworldAUROC",
+    "UndefinedMetricWarning",
 ]

@@ -8,11 +8,17 @@ computed by one sort per score column in C++ (CPU: parallel radix sort; CUDA: CU
 which equals scikit-learn's ``roc_auc_score`` (trapezoidal ROC area) exactly, weights included.
 
 Undefined values (one class present, an absent class, an empty partial-AUC subset) raise
-``ValueError`` by default; ``on_undefined="nan"`` returns NaN instead (averages then skip the
-undefined terms). NaN scores are an error naming ``scores``. Results are float64 0-dim tensors
-(or vectors / matrices for ``average="none"``) on the scores' device; the undefined-case check
-reads a few numbers back to the host (one sync per call).
+``ValueError`` by default; ``on_undefined="warn"`` warns (:class:`UndefinedMetricWarning`) and
+returns NaN, and averages over classes or labels are then NaN too (scikit-learn 1.9);
+``on_undefined="nan"`` returns NaN silently and the averages skip the undefined terms. NaN scores
+are an error naming ``scores``; +-inf scores are ranked (above / below every finite score, tied
+with each other). Sample weights may have any scale: they are divided by their maximum first, which
+leaves every AUROC unchanged and keeps the weight products finite. Results are float64 0-dim
+tensors (or vectors / matrices for ``average="none"``) on the scores' device; the undefined-case
+check reads a few numbers back to the host (one sync per call).
 """
+
+import warnings
 
 import torch
 
@@ -20,21 +26,51 @@ from .._core import options as O
 from .._core import validate as V
 
 
-def _common(scores, labels, sample_weights, on_undefined):
+class UndefinedMetricWarning(UserWarning):
+    """An AUROC value is undefined and NaN is returned (``on_undefined="warn"``)."""
+
+
+def _common(scores, labels, sample_weights, on_undefined, samples=None):
+    """Checks shared by every metric; returns the sample weights as float64 scaled to max 1 (or None).
+    ``samples``: the number of samples the weights must match (default: labels.numel())."""
     V.tensor(scores, "scores")
     V.tensor(labels, "labels")
     V.optional_tensor(sample_weights, "sample_weights")
     V.option(on_undefined, O.ON_UNDEFINED)
     if not scores.is_floating_point():
         raise TypeError(f"scores must be a floating point tensor, got {scores.dtype}")
+    if labels.device != scores.device:
+        raise ValueError(f"labels must be on the scores' device {scores.device}, got {labels.device}")
     if scores.device.type != "cpu" and bool(torch.isnan(scores).any()):
         # the CPU kernels detect NaN after sorting, at no extra cost
         raise ValueError("scores contains NaN; AUROC is undefined for NaN scores")
+    return _scaled_weights(sample_weights, labels.numel() if samples is None else samples, scores.device)
+
+
+def _scaled_weights(w, n, device):
+    if w is None:
+        return None
+    if w.is_complex() or w.dtype == torch.bool:
+        raise TypeError(f"sample_weights must be a real tensor, got {w.dtype}")
+    if w.numel() != n or w.dim() > 2 or (w.dim() == 2 and w.shape[1] != 1):
+        raise ValueError(f"sample_weights must have shape (n,) with one weight per sample (n = {n}), got "
+                         f"{tuple(w.shape)}")  # fmt: skip
+    if w.device != device:
+        raise ValueError(f"sample_weights must be on the scores' device {device}, got {w.device}")
+    w = w.reshape(-1).to(torch.float64)
+    if n == 0:
+        return w
+    if not bool(torch.isfinite(w).all()) or bool((w < 0).any()):
+        raise ValueError("sample_weights must be non-negative and finite")
+    top = w.max()
+    return w / top if bool(top > 0) else w
 
 
 def _undefined(on_undefined, message):
     if on_undefined == "raise":
-        raise ValueError(message + " (pass on_undefined='nan' to get NaN instead)")
+        raise ValueError(message + " (pass on_undefined='warn' or 'nan' to get NaN instead)")
+    if on_undefined == "warn":
+        warnings.warn(message + "; returning NaN", UndefinedMetricWarning, stacklevel=3)
 
 
 def _ratio(num, den):
@@ -43,10 +79,15 @@ def _ratio(num, den):
     return torch.where(den > 0, num / torch.where(den > 0, den, torch.ones_like(den)), nan)
 
 
-def _nanmean(values, weights=None):
-    ok = ~torch.isnan(values)
+def _average(values, weights, on_undefined):
+    """(Weighted) mean of per-class values. NaN terms propagate with on_undefined="warn" (scikit-learn)
+    and are skipped with "nan"."""
     if weights is None:
         weights = torch.ones_like(values)
+    weights = weights / weights.max().clamp_min(torch.finfo(weights.dtype).tiny)  # no overflow in v * w
+    if on_undefined == "warn":
+        return (values * weights).sum() / weights.sum()
+    ok = ~torch.isnan(values)
     w = torch.where(ok, weights, torch.zeros_like(weights))
     v = torch.where(ok, values, torch.zeros_like(values))
     total = w.sum()
@@ -62,10 +103,13 @@ def auroc(scores, labels, *, sample_weights=None, on_undefined="raise"):
         scores: (n,) or (n, 1) float16/bfloat16/float32/float64 (float16/bfloat16 are compared as
             float32, float64 as float64).
         labels: (n,) or (n, 1) bool/int/float in {0, 1}; 1 marks a positive.
-        sample_weights: optional (n,) non-negative weights.
-        on_undefined: ``"raise"`` (default: ValueError when all samples have one class) or ``"nan"``.
+        sample_weights: optional (n,) finite non-negative weights, of any scale.
+        on_undefined: ``"raise"`` (default: ValueError when all samples have one class), ``"warn"``
+            or ``"nan"``.
     """
-    _common(scores, labels, sample_weights, on_undefined)
+    sample_weights = _common(scores, labels, sample_weights, on_undefined)
+    if labels.numel() != scores.numel():
+        raise ValueError(f"labels must have the shape of scores {tuple(scores.shape)}, got {tuple(labels.shape)}")
     if scores.dim() == 2 and scores.shape[1] != 1:
         raise ValueError(
             f"scores must have shape (n,) or (n, 1), got {tuple(scores.shape)}; "
@@ -107,7 +151,9 @@ def partial_auroc(
     to ``0.5 (1 + (A - max_fpr^2 / 2) / (max_fpr - max_fpr^2 / 2))``; ``max_fpr=1`` gives the
     plain AUROC. Sample weights are supported (as in scikit-learn).
     """
-    _common(scores, labels, sample_weights, on_undefined)
+    sample_weights = _common(scores, labels, sample_weights, on_undefined)
+    if labels.numel() != scores.numel():
+        raise ValueError(f"labels must have the shape of scores {tuple(scores.shape)}, got {tuple(labels.shape)}")
     max_fpr = V.fraction(max_fpr, "max_fpr", low_open=True)
     min_tpr = V.fraction(min_tpr, "min_tpr", high_open=True)
     if mcclish:
@@ -140,10 +186,39 @@ def partial_auroc(
 # ---------------------------------------------------------------------------------------- multiclass
 def _multiclass_table(scores, labels, sample_weights, ignore_index):
     """U (C, C) with U[i, j] = sum over (p in i, q in j) of w_p w_q H(s_pi - s_qi), W (C,)."""
-    if scores.dim() < 2:
-        raise ValueError(f"scores must have shape (N, C) or (B, C, *spatial), got {tuple(scores.shape)}")
     w = None if sample_weights is None else sample_weights.reshape(labels.shape)
     return torch.ops.torchauc.auroc_multiclass_stats(scores, labels, w, V.ignore_arg(ignore_index))
+
+
+def _check_class_scores(scores, labels, name):
+    """(B, C, *spatial) scores and (B, *spatial) labels of the multiclass and pixel metrics."""
+    if scores.dim() < 2:
+        raise ValueError(f"{name} must have shape (N, C) or (B, C, *spatial), got {tuple(scores.shape)}")
+    want = (scores.shape[0],) + tuple(scores.shape[2:])
+    if tuple(labels.shape) != want and not (scores.dim() == 2 and tuple(labels.shape) == (scores.shape[0], 1)):
+        raise ValueError(f"labels must have shape {want} ({name} without the class dim 1), got {tuple(labels.shape)}")
+
+
+def _class_positions(labels, classes, C, ignore_index):
+    """labels mapped to their position in ``classes`` (the class of each score column), ignore_index
+    kept; a label not listed is a ValueError. O(N log C): a sort of the classes and a search."""
+    V.tensor(classes, "classes")
+    classes = classes.reshape(-1).to(labels.device)
+    if classes.numel() != C:
+        raise ValueError(f"classes must name one class per score column ({C}), got {classes.numel()}")
+    if classes.is_floating_point() or classes.is_complex():
+        raise TypeError(f"classes must be an integer tensor, got {classes.dtype}")
+    ordered, perm = classes.long().sort()
+    if C > 1 and bool((ordered[1:] == ordered[:-1]).any()):
+        raise ValueError("classes must be distinct")
+    lab = labels.long()
+    idx = torch.searchsorted(ordered, lab).clamp_max(C - 1)
+    listed = ordered[idx] == lab
+    keep = listed if ignore_index is None else listed | (lab == ignore_index)
+    if not bool(keep.all()):
+        bad = lab[~keep][0].item()
+        raise ValueError(f"labels holds {bad}, which is not in classes (and not ignore_index)")
+    return torch.where(listed, perm[idx], lab)
 
 
 def _ova(U, W, average, on_undefined):
@@ -158,7 +233,7 @@ def _ova(U, W, average, on_undefined):
         )
     if average == "none":
         return per_class
-    return _nanmean(per_class, W if average == "weighted" else None)
+    return _average(per_class, W if average == "weighted" else None, on_undefined)
 
 
 def _ovo(U, W, average, on_undefined):
@@ -174,12 +249,36 @@ def _ovo(U, W, average, on_undefined):
     pair = (A + A.T) / 2  # Hand & Till's A(i, j), upper triangle used
     iu = torch.triu_indices(C, C, 1, device=A.device)
     vals = pair[iu[0], iu[1]]
-    weights = (W[iu[0]] + W[iu[1]]) if average == "weighted" else None
-    return _nanmean(vals, weights)
+    return _average(vals, (W[iu[0]] + W[iu[1]]) if average == "weighted" else None, on_undefined)
+
+
+def _ova_micro(scores, labels, sample_weights, ignore_index, on_undefined):
+    """One-vs-rest micro average: every (sample, class) entry as one binary problem over the N x C
+    scores, positive where the class is the sample's label. Needs the N x C indicator (int8)."""
+    scores = scores.movedim(1, -1).reshape(-1, scores.shape[1])
+    lab = labels.reshape(-1)
+    keep = None if ignore_index is None else lab != ignore_index
+    if keep is not None:
+        scores, lab = scores[keep], lab[keep]
+        sample_weights = None if sample_weights is None else sample_weights[keep]
+    if lab.numel() and (bool((lab < 0).any()) or bool((lab >= scores.shape[1]).any())):
+        raise ValueError(f"labels must be class indices in [0, {scores.shape[1]})")
+    indicator = torch.zeros(scores.shape, dtype=torch.int8, device=scores.device)
+    indicator.scatter_(1, lab.long().view(-1, 1), 1)
+    w = None if sample_weights is None else sample_weights.view(-1, 1).expand(scores.shape).reshape(-1)
+    return auroc(scores.reshape(-1), indicator.reshape(-1), sample_weights=w, on_undefined=on_undefined)
 
 
 def multiclass_auroc(
-    scores, labels, *, mode="ovo", average="macro", sample_weights=None, ignore_index=None, on_undefined="raise"
+    scores,
+    labels,
+    *,
+    mode="ovo",
+    average="macro",
+    sample_weights=None,
+    ignore_index=None,
+    classes=None,
+    on_undefined="raise",
 ):
     r"""Multiclass AUROC from one batched sort of every score column (no loop over classes or pairs).
 
@@ -189,20 +288,42 @@ def multiclass_auroc(
     n_i + n_j (scikit-learn's prevalence weighting); ``"none"`` returns the (C, C) matrix A(i|j)
     (diagonal NaN).
     ``mode="ova"``: class c against the rest (scikit-learn's ``multi_class="ovr"``); ``average``
-    ``"macro"``, ``"weighted"`` (by class prevalence) or ``"none"`` (the (C,) vector).
+    ``"macro"``, ``"weighted"`` (by class prevalence), ``"micro"`` (every (sample, class) entry as
+    one binary problem) or ``"none"`` (the (C,) vector).
 
     Args:
         scores: (N, C), or (B, C, *spatial) read in place. Any real scores (scikit-learn requires
             rows of probabilities; we do not).
-        labels: (N,) (or (B, *spatial)) integer class indices in [0, C).
+        labels: (N,) (or (B, *spatial)) integer class labels: indices in [0, C), or the values listed
+            in ``classes``.
         sample_weights: optional per-sample weights (scikit-learn supports them only for ovr).
         ignore_index: label value to skip (None: none).
-        on_undefined: an absent class raises ValueError; ``"nan"`` gives NaN for its terms and the
-            averages skip them.
+        classes: optional (C,) distinct integer labels, the class of each score column (scikit-learn's
+            ``labels=``): classes listed but absent from ``labels`` are undefined terms, and a label
+            that is not listed is an error.
+        on_undefined: an absent class raises ValueError; ``"warn"`` / ``"nan"`` give NaN for its terms
+            (``"warn"``: the averages are NaN too; ``"nan"``: the averages skip them).
+    With C = 2 columns the value is the mean of the two one-vs-rest (or one-vs-one) AUROCs, which is
+    the binary AUROC only when the rows are complementary probabilities: a warning says so.
     """
-    _common(scores, labels, sample_weights, on_undefined)
+    sample_weights = _common(scores, labels, sample_weights, on_undefined)
     V.option(mode, O.MODE)
-    V.option(average, O.AVERAGE)
+    V.option(average, O.MULTICLASS_AVERAGE)
+    _check_class_scores(scores, labels, "scores")
+    ignore_index = V.optional_int(ignore_index, "ignore_index")
+    if average == "micro" and mode != "ova":
+        raise ValueError("average='micro' is defined for mode='ova' only")
+    if scores.shape[1] == 2:
+        warnings.warn(
+            "multiclass_auroc with 2 score columns averages the two classes' AUROCs; for a binary problem "
+            "use auroc(scores[:, 1], labels == 1) (equal when the rows are complementary probabilities)",
+            UserWarning,
+            stacklevel=2,
+        )
+    if classes is not None:
+        labels = _class_positions(labels, classes, scores.shape[1], ignore_index)
+    if average == "micro":
+        return _ova_micro(scores, labels, sample_weights, ignore_index, on_undefined)
     U, W = _multiclass_table(scores, labels, sample_weights, ignore_index)
     if mode == "ovo":
         return _ovo(U, W, average, on_undefined)
@@ -222,6 +343,8 @@ def pixel_auroc(logits, labels, *, ignore_index=None, average="macro", on_undefi
     _common(logits, labels, None, on_undefined)
     if logits.dim() < 3:
         raise ValueError(f"logits must have shape (B, C, H, W) (or (B, C, *spatial)), got {tuple(logits.shape)}")
+    _check_class_scores(logits, labels, "logits")
+    ignore_index = V.optional_int(ignore_index, "ignore_index")
     V.option(average, O.AVERAGE)
     U, W = _multiclass_table(logits, labels, None, ignore_index)
     return _ova(U, W, average, on_undefined)
@@ -231,16 +354,24 @@ def multilabel_auroc(scores, labels, *, average="macro", sample_weights=None, on
     """AUROC of every label column of (N, L) scores against (N, L) 0/1 labels, in one batched sort.
 
     ``average``: ``"macro"`` mean over labels, ``"weighted"`` by positive weight per label,
-    ``"micro"`` (all entries as one binary problem), ``"none"`` (the (L,) vector): scikit-learn's
-    ``roc_auc_score`` on multilabel indicators. A label column with one class present raises
-    (``on_undefined="nan"``: NaN, skipped by the averages).
+    ``"micro"`` (all entries as one binary problem), ``"samples"`` (the mean over samples of each
+    sample's AUROC across its labels), ``"none"`` (the (L,) vector): scikit-learn's ``roc_auc_score``
+    on multilabel indicators. A column (or, for ``"samples"``, a row) with one class present is
+    undefined: ValueError, or NaN with ``on_undefined="warn"`` / ``"nan"``.
     """
-    _common(scores, labels, sample_weights, on_undefined)
+    if isinstance(scores, torch.Tensor) and isinstance(labels, torch.Tensor) and labels.shape != scores.shape:
+        raise ValueError(f"labels must have the shape of scores {tuple(scores.shape)}, got {tuple(labels.shape)}")
+    sample_weights = _common(scores, labels, sample_weights, on_undefined, samples=scores.shape[0])
     V.option(average, O.MULTILABEL_AVERAGE)
-    if scores.dim() != 2 or labels.shape != scores.shape:
-        raise ValueError(
-            f"scores and labels must both have shape (N, L); got {tuple(scores.shape)} and {tuple(labels.shape)}"
-        )
+    if scores.dim() != 2:
+        raise ValueError(f"scores must have shape (N, L), got {tuple(scores.shape)}")
+    if average == "samples":
+        st = torch.ops.torchauc.auroc_binary_stats(scores.t(), labels.t(), None)
+        per_sample = _ratio(st[:, 0], st[:, 1] * st[:, 2])
+        if bool(torch.isnan(per_sample).any()):
+            bad = torch.nonzero(torch.isnan(per_sample)).reshape(-1).tolist()[:10]
+            _undefined(on_undefined, f"multilabel_auroc(average='samples') is undefined for samples {bad} (one class)")
+        return _average(per_sample, sample_weights, on_undefined)
     if average == "micro":
         w = None
         if sample_weights is not None:
@@ -253,7 +384,7 @@ def multilabel_auroc(scores, labels, *, average="macro", sample_weights=None, on
         _undefined(on_undefined, f"multilabel_auroc is undefined for label columns {bad} (one class present)")
     if average == "none":
         return per_label
-    return _nanmean(per_label, st[:, 1] if average == "weighted" else None)
+    return _average(per_label, st[:, 1] if average == "weighted" else None, on_undefined)
 
 
 # ---------------------------------------------------------------------------------------- open world
@@ -274,6 +405,8 @@ def openworld_auroc(scores, is_base, correct, *, on_undefined="raise"):
     Undefined (ValueError, or NaN with ``on_undefined="nan"``) without base or without new samples.
     """
     _common(scores, is_base, None, on_undefined)
+    if is_base.numel() != scores.numel():
+        raise ValueError(f"is_base must have one entry per score ({scores.numel()}), got {is_base.numel()}")
     V.tensor(correct, "correct")
     if correct.numel() != scores.numel():
         raise ValueError(f"correct must have one entry per score ({scores.numel()}), got {correct.numel()}")
@@ -290,4 +423,12 @@ def openworld_auroc(scores, is_base, correct, *, on_undefined="raise"):
     return _ratio(st[0], nb * nn)
 
 
-__all__ = ["auroc", "partial_auroc", "multiclass_auroc", "multilabel_auroc", "pixel_auroc", "openworld_auroc"]
+__all__ = [
+    "auroc",
+    "partial_auroc",
+    "multiclass_auroc",
+    "multilabel_auroc",
+    "pixel_auroc",
+    "openworld_auroc",
+    "UndefinedMetricWarning",
+]

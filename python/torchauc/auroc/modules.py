@@ -30,8 +30,18 @@ class _ExactMetric(torch.nn.Module):
 
     def _append(self, sample_weights=None, **tensors):
         for k, v in tensors.items():
-            self._data[k].append(V.tensor(v, k).detach())
-        self._weights.append(None if sample_weights is None else V.tensor(sample_weights, "sample_weights").detach())
+            V.tensor(v, k)
+        n = next(iter(tensors.values())).shape[0]
+        for k, v in tensors.items():
+            if v.shape[0] != n:
+                raise ValueError(f"{k} must have one entry per sample ({n}), got {v.shape[0]}")
+        if sample_weights is not None:
+            V.tensor(sample_weights, "sample_weights")
+            if sample_weights.numel() != n:
+                raise ValueError(f"sample_weights must have one entry per sample ({n}), got {sample_weights.numel()}")
+        for k, v in tensors.items():
+            self._data[k].append(v.detach())
+        self._weights.append(None if sample_weights is None else sample_weights.detach())
 
     def _cat(self, name, parts):
         return torch.cat(parts, 0)
@@ -91,15 +101,25 @@ class AUROC(_ExactMetric):
     def reset(self):
         super().reset()
         if self.bins is not None:
+            # the weight histograms are self._hist * self._scale: weights of any scale add up without
+            # overflow or underflow (each batch is scaled by its largest weight first)
             self._hist = torch.zeros(2, self.bins, dtype=torch.float64)
+            self._scale = 0.0
 
     def update(self, scores, labels, *, sample_weights=None):
         if self.bins is None:
             self._append(sample_weights, scores=scores.reshape(-1), labels=labels.reshape(-1))
             return
-        self._hist = self._hist.to(scores.device) + self._histogram(scores, labels, sample_weights)
+        self._add(*self._histogram(scores, labels, sample_weights))
+
+    def _add(self, h, scale):
+        hist = self._hist.to(h.device)
+        if scale > self._scale:
+            hist, self._scale = hist * (self._scale / scale), scale
+        self._hist = hist + h * (scale / self._scale) if scale > 0 else hist
 
     def _histogram(self, scores, labels, sample_weights):
+        """(histograms (2, bins) of the positive and negative weights scaled to max 1, the scale)."""
         V.tensor(scores, "scores")
         V.tensor(labels, "labels")
         s, y = scores.detach().reshape(-1).double(), labels.detach().reshape(-1)
@@ -111,14 +131,21 @@ class AUROC(_ExactMetric):
             raise ValueError("labels must contain only 0 and 1 (or False/True)")
         lo, hi = self.score_range
         idx = ((s - lo) * (self.bins / (hi - lo))).floor().clamp(0, self.bins - 1).long()
-        w = torch.ones_like(s) if sample_weights is None else sample_weights.detach().reshape(-1).double()
+        scale = 1.0
+        if sample_weights is None:
+            w = torch.ones_like(s)
+        else:
+            V.tensor(sample_weights, "sample_weights")
+            scale = float(sample_weights.detach().double().max()) if sample_weights.numel() else 0.0
+            w = F._scaled_weights(sample_weights.detach(), s.numel(), s.device)
         pos = y != 0
         h = torch.zeros(2, self.bins, dtype=torch.float64, device=s.device)
         h[0].index_add_(0, idx[pos], w[pos])
         h[1].index_add_(0, idx[~pos], w[~pos])
-        return h
+        return h, scale
 
     def _hist_value(self, h):
+        h = h / h.max().clamp_min(torch.finfo(h.dtype).tiny)  # products below stay finite
         pos, neg = h[0], h[1]
         above = pos.flip(0).cumsum(0).flip(0) - pos  # positive weight in higher bins
         P, N = pos.sum(), neg.sum()
@@ -127,7 +154,11 @@ class AUROC(_ExactMetric):
         return F._ratio((neg * (above + 0.5 * pos)).sum(), P * N)
 
     def _synced_hist(self):
-        return D.all_reduce_sum(self._hist) if self.dist_sync else self._hist
+        """The histograms (up to one common scale) over every rank."""
+        if not self.dist_sync or D.world_size() == 1:
+            return self._hist
+        top = float(D.all_reduce_max(torch.tensor([self._scale], dtype=torch.float64, device=self._hist.device)))
+        return D.all_reduce_sum(self._hist * (self._scale / top) if top > 0 else self._hist)
 
     def compute(self):
         if self.bins is not None:
@@ -139,13 +170,14 @@ class AUROC(_ExactMetric):
         if self.bins is None:
             raise ValueError("error_bound() is defined for the binned mode (bins=...) only; the default is exact")
         h = self._synced_hist()
+        h = h / h.max().clamp_min(torch.finfo(h.dtype).tiny)
         return F._ratio(0.5 * (h[0] * h[1]).sum(), h[0].sum() * h[1].sum())
 
     def forward(self, scores, labels, *, sample_weights=None):
         if self.bins is None:
             return super().forward(scores, labels, sample_weights=sample_weights)
-        h = self._histogram(scores, labels, sample_weights)
-        self._hist = self._hist.to(h.device) + h
+        h, scale = self._histogram(scores, labels, sample_weights)
+        self._add(h, scale)
         return self._hist_value(h)
 
     def _value(self, scores, labels, sample_weights):
@@ -179,13 +211,17 @@ class PartialAUROC(_ExactMetric):
 class MulticlassAUROC(_ExactMetric):
     """Multiclass AUROC (:func:`torchauc.auroc.functional.multiclass_auroc`), exact.
 
-    ``update(scores (N, C), labels (N,), *, sample_weights=None)``."""
+    ``update(scores (N, C), labels (N,), *, sample_weights=None)``; ``classes``: the class of each
+    score column, as in the functional form."""
 
-    def __init__(self, *, mode="ovo", average="macro", ignore_index=None, on_undefined="raise", dist_sync=True):
+    def __init__(
+        self, *, mode="ovo", average="macro", ignore_index=None, classes=None, on_undefined="raise", dist_sync=True
+    ):
         self.kw = dict(
             mode=V.option(mode, O.MODE),
-            average=V.option(average, O.AVERAGE),
+            average=V.option(average, O.MULTICLASS_AVERAGE),
             ignore_index=V.optional_int(ignore_index, "ignore_index"),
+            classes=None if classes is None else V.tensor(classes, "classes"),
             on_undefined=V.option(on_undefined, O.ON_UNDEFINED),
         )
         super().__init__(dist_sync)
