@@ -50,6 +50,8 @@ def sklearn_roc_auc_score(
     w = None if sample_weight is None else _tensor(np.asarray(sample_weight, dtype=np.float64))
     kind = type_of_target(y_true, input_name="y_true")
     if kind == "multilabel-indicator":
+        if max_fpr is not None and max_fpr != 1:
+            raise ValueError("torchauc's McClish partial AUROC (max_fpr) is binary only")
         avg = "none" if average is None else average
         fn = functools.partial(F.multilabel_auroc, _tensor(y_score), _tensor(y_true), average=avg, sample_weights=w)
         return _result(_undefined_as_sklearn(lambda: fn(on_undefined="warn")))
@@ -120,6 +122,18 @@ INTENDED_DIFFERENCES = [
     ("test_multiclass_ovo_roc_auc_toydata_binary", "", "a class listed in classes= but absent from the labels "
      "is an undefined term (NaN with a warning, or an error); scikit-learn's ovo averages the present pairs",
      TEXT),
+    *(
+        (f"test_sklearn_common[{test}-partial_roc_auc", "", "the McClish partial AUROC (max_fpr) is binary only in "
+         "torchauc (no per-label partial AUROC): multilabel input raises ValueError", ValueError)
+        for test in ("test_averaging_multilabel", "test_continuous_multilabel_multioutput_permutations_invariance",
+                     "test_multilabel_sample_weight_invariance")
+    ),
+    ("test_sklearn_common[test_binary_sample_weight_invariance", "", "a weight vector of the wrong length is a "
+     "ValueError with torchauc's text (it names sample_weights)", TEXT),
+    ("test_sklearn_common[test_multiclass_sample_weight_invariance", "", "a weight vector of the wrong length is a "
+     "ValueError with torchauc's text (it names sample_weights)", TEXT),
+    ("test_sklearn_common[test_multilabel_sample_weight_invariance", "", "a weight vector of the wrong length is a "
+     "ValueError with torchauc's text (it names sample_weights)", TEXT),
 ]  # fmt: skip
 
 
@@ -133,7 +147,7 @@ def _torchauc_roc_auc_score(monkeypatch, request):
     monkeypatch.setattr(ranking, "roc_auc_score", sklearn_roc_auc_score)
     name = request.node.name
     for test, case, reason, raises in INTENDED_DIFFERENCES:
-        if (name == test or name.startswith(test + "[")) and case in name:
+        if (name == test or name.startswith(test + "[") or ("[" in test and name.startswith(test))) and case in name:
             request.applymarker(pytest.mark.xfail(reason=reason, raises=raises, strict=True))
             break
 
@@ -144,3 +158,56 @@ for _name in SUITE:
 
 def test_the_suite_is_not_empty():
     assert len(SUITE) >= 10, SUITE
+
+
+# ---------------------------------------------------------------------------------------------------
+# The roc_auc cases of sklearn/metrics/tests/test_common.py: its name-parametrised tests look the
+# metric up in ALL_METRICS / CONTINUOUS_CLASSIFICATION_METRICS at call time, so those entries are
+# swapped for the adapter (same keywords) and the tests run for every roc_auc name they list.
+common = importlib.import_module("sklearn.metrics.tests.test_common")
+ROC_NAMES = sorted(n for n in common.ALL_METRICS if "roc_auc" in n)
+
+
+def _adapted(metric):
+    if not isinstance(metric, functools.partial):
+        return sklearn_roc_auc_score
+    return functools.partial(sklearn_roc_auc_score, *metric.args, **metric.keywords)
+
+
+ADAPTED = {name: _adapted(common.CONTINUOUS_CLASSIFICATION_METRICS[name]) for name in ROC_NAMES}
+
+
+def _name_cases():
+    cases = []
+    for test, fn in sorted(vars(common).items()):
+        marks = (
+            [m for m in getattr(fn, "pytestmark", []) if m.name == "parametrize"] if test.startswith("test_") else []
+        )
+        if len(marks) == 1 and marks[0].args[0] == "name":
+            cases += [pytest.param(test, name, id=f"{test}-{name}") for name in marks[0].args[1] if name in ROC_NAMES]
+    return cases
+
+
+@pytest.mark.parametrize("test, name", _name_cases())
+def test_sklearn_common(test, name, monkeypatch):
+    for table in (common.ALL_METRICS, common.CONTINUOUS_CLASSIFICATION_METRICS):
+        for key in ROC_NAMES:
+            monkeypatch.setitem(table, key, ADAPTED[key])
+    getattr(common, test)(name)
+
+
+@pytest.mark.parametrize("y_true, y_score", common.invalids_nan_inf)
+@pytest.mark.parametrize("name", ROC_NAMES)
+def test_sklearn_common_inf_nan_input(name, y_true, y_score):
+    # test_common's test_continuous_inf_nan_input with the adapter: NaN scores are an error
+    metric = ADAPTED[name]
+    if np.isnan(np.asarray(y_score, dtype=float)).any() or np.isnan(np.asarray(y_true, dtype=float)).any():
+        with pytest.raises(ValueError):
+            metric(y_true, y_score)
+    else:  # +-inf: ranked (an intended difference: scikit-learn raises)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                metric(y_true, y_score)
+            except ValueError as e:  # only for input kinds the metric does not take
+                assert "multi_class" in str(e) or "labels" in str(e) or "shape" in str(e), e
