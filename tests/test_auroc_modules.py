@@ -118,12 +118,17 @@ def _free_port():
         return sock.getsockname()[1]
 
 
+def _weights(i):
+    return torch.rand(250, generator=torch.Generator().manual_seed(100 + i), dtype=torch.float64)
+
+
 def _ddp_worker(rank, world, port, results):
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
     try:
         torch.set_num_threads(1)
         data = batches(4, seed=3)
         exact, binned = M.AUROC(), M.AUROC(bins=64)
+        exact_w, binned_w = M.AUROC(), M.AUROC(bins=64)  # weights at 1e150: the scale must not matter
         mc = M.MulticlassAUROC(mode="ova")
         g = torch.Generator().manual_seed(4)
         S = torch.rand(200, 3, generator=g, dtype=torch.float64)
@@ -132,8 +137,11 @@ def _ddp_worker(rank, world, port, results):
             if i % world == rank:  # each rank sees its own batches; rank 1 gets a smaller one
                 exact.update(s[: 250 - 50 * rank], y[: 250 - 50 * rank])
                 binned.update(s[: 250 - 50 * rank], y[: 250 - 50 * rank])
+                w = _weights(i)[: 250 - 50 * rank] * 1e150
+                exact_w.update(s[: 250 - 50 * rank], y[: 250 - 50 * rank], sample_weights=w)
+                binned_w.update(s[: 250 - 50 * rank], y[: 250 - 50 * rank], sample_weights=w)
         mc.update(S[rank::world], Y[rank::world])
-        results[rank] = (float(exact.compute()), float(binned.compute()), float(mc.compute()))
+        results[rank] = tuple(float(m.compute()) for m in (exact, binned, mc, exact_w, binned_w))
     finally:
         dist.destroy_process_group()
 
@@ -154,8 +162,14 @@ def test_ddp_gloo_two_ranks():
     S = torch.rand(200, 3, generator=g, dtype=torch.float64)
     Y = torch.randint(0, 3, (200,), generator=g)
     mc = float(F.multiclass_auroc(S, Y, mode="ova"))  # order-invariant: gathered rank order is fine
+    w_all = torch.cat([_weights(i)[: 250 - 50 * (i % world)] for i in range(len(data))])
+    exact_w = roc_auc_score(y_all, s_all, sample_weight=w_all)
+    binned_w = M.AUROC(bins=64)
+    binned_w.update(s_all, y_all, sample_weights=w_all)
     for rank in range(world):
-        e, b, m = results[rank]
+        e, b, m, ew, bw = results[rank]
         assert abs(e - exact) < 1e-12
         assert abs(b - float(binned.compute())) < 1e-12
         assert abs(m - mc) < 1e-12
+        assert abs(ew - exact_w) < 1e-12
+        assert abs(bw - float(binned_w.compute())) < 1e-12
