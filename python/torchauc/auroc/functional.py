@@ -82,6 +82,8 @@ def _ratio(num, den):
 def _average(values, weights, on_undefined):
     """(Weighted) mean of per-class values. NaN terms propagate with on_undefined="warn" (scikit-learn)
     and are skipped with "nan"."""
+    if values.numel() == 0:
+        return values.new_tensor(float("nan"))
     if weights is None:
         weights = torch.ones_like(values)
     weights = weights / weights.max().clamp_min(torch.finfo(weights.dtype).tiny)  # no overflow in v * w
