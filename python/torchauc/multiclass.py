@@ -159,28 +159,12 @@ class AUCSegLoss(MultiClassAUCLoss):
     ``forward(logits (B, C, H, W), labels (B, H, W), *, ignore_index=None)``; a given
     ``ignore_index`` overrides the module's. With ``ignore_index=255`` (mmseg's and AUCSeg's ignore
     label) it has the value of AUCSeg's ``SquareAUCLoss(num_classes, loss_weight=...)``.
+    ``surrogate``, ``mode``, ``margin``, ``ignore_index`` and ``normalization`` are those of
+    :class:`MultiClassAUCLoss`.
     """
 
-    def __init__(
-        self,
-        num_classes=None,
-        *,
-        surrogate="square",
-        mode="ovo",
-        margin=1.0,
-        ignore_index=None,
-        loss_weight=1.0,
-        activation="sigmoid",
-        normalization="present",
-    ):
-        super().__init__(
-            num_classes,
-            surrogate=surrogate,
-            mode=mode,
-            margin=margin,
-            ignore_index=ignore_index,
-            normalization=normalization,
-        )
+    def __init__(self, num_classes=None, *, loss_weight=1.0, activation="sigmoid", **options):
+        super().__init__(num_classes, **options)
         self.loss_weight = V.finite_float(loss_weight, "loss_weight")
         self.activation = V.option(activation, O.ACTIVATION)
 

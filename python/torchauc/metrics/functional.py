@@ -1,5 +1,6 @@
 """Every functional metric, re-exported from its family (torchauc.auroc)."""
 
-from ..auroc.functional import auroc, multiclass_auroc, multilabel_auroc, openworld_auroc, partial_auroc, pixel_auroc
+from ..auroc import functional as _auroc
+from ..auroc.functional import *  # noqa: F403
 
-__all__ = ["auroc", "partial_auroc", "multiclass_auroc", "multilabel_auroc", "pixel_auroc", "openworld_auroc"]
+__all__ = [name for name in _auroc.__all__ if name != "UndefinedMetricWarning"]
