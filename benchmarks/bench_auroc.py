@@ -117,8 +117,11 @@ def cases(device, quick):
     labels = torch.randint(0, C, (B, H, H), generator=g).to(device)
     base = {}
     if tm_multiclass is not None:
+        # torchmetrics softmaxes scores outside [0, 1]; the sigmoid keeps each column's order (so the
+        # per-class AUROCs) and lands in [0, 1]
+        probs = torch.sigmoid(logits)
         base["torchmetrics (N,C) copy"] = lambda C=C: tm_multiclass(
-            logits.movedim(1, -1).reshape(-1, C), labels.reshape(-1), num_classes=C, average="macro"
+            probs.movedim(1, -1).reshape(-1, C), labels.reshape(-1), num_classes=C, average="macro"
         )
     out.append(
         Case(

@@ -53,7 +53,7 @@ def _case(name, cfg, b, h, w, blobs, quick, device):
     warm = [synthetic_batch(b, h, w, cfg["num_classes"], cfg["tail"], blobs, seed=s) for s in range(1, 4)]
     kw = dict(memory_size=cfg["memory_size"], p_sample=cfg["p_sample"], p_resize=cfg["p_resize"])
 
-    bank = TMemoryBank(cfg["num_classes"], cfg["tail"], seed=0, **kw)
+    bank = TMemoryBank(cfg["num_classes"], cfg["tail"], seed=0, ignore_index=255, **kw)
     work_i, work_l = images.to(device).clone(), labels.to(device).clone()
     src_i, src_l = images.to(device), labels.to(device)
     for wi, wl in warm:
