@@ -15,7 +15,10 @@ namespace torchauc::memory_bank {
 namespace cuda {
 namespace {
 
-constexpr int64_t kSegment = 32;  // pixels scanned per thread in the bbox kernel
+#ifndef TORCHAUC_BBOX_SEGMENT
+#define TORCHAUC_BBOX_SEGMENT 32
+#endif
+constexpr int64_t kSegment = TORCHAUC_BBOX_SEGMENT;  // pixels scanned per thread in the bbox kernel
 
 // Image dtypes: uint8 or floating.
 template <typename F>
@@ -185,7 +188,7 @@ void launch_gather(Dtype it, Dtype lt, const void* images, const void* labels, i
                        int64_t H, int64_t W, const int64_t* requests, int64_t R, void* pool_img, bool* pool_mask,
                        int64_t P, cudaStream_t stream) {
   if (R == 0) return;
-  const dim3 grid(32, static_cast<unsigned>(std::min<int64_t>(R, 65535)));
+  const dim3 grid(static_cast<unsigned>(std::min<int64_t>(32, kMaxGrid)), static_cast<unsigned>(std::min<int64_t>(R, kMaxGridY)));
   visit_image(it, [&](auto itag) {
     using I = typename decltype(itag)::type;
     visit_integral(lt, [&](auto ltag) {
