@@ -24,7 +24,10 @@
 
 namespace torchauc {
 
-constexpr int kThreads = 256;  // threads per block of every kernel that does not say otherwise
+#ifndef TORCHAUC_THREADS
+#define TORCHAUC_THREADS 256  // a power of two (block_reduce)
+#endif
+constexpr int kThreads = TORCHAUC_THREADS;  // threads per block of every kernel that does not say otherwise
 constexpr int64_t kMaxGrid = TORCHAUC_MAX_GRID;
 constexpr int64_t kMaxGridY = TORCHAUC_MAX_GRID_Y;  // at most 65535 (the hardware limit of grid.y)
 
