@@ -14,6 +14,7 @@
 #include <memory>
 #include <random>
 #include <sstream>
+#include <unordered_map>
 #include <vector>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -37,11 +38,8 @@ thread_local std::atomic<const ThreadVars*> t_current{nullptr};
 namespace {
 
 constexpr int64_t kMaxSharedBytes = 48 * 1024;  // static shared memory without an opt-in
-#if defined(CUDASIM_ASAN) || defined(CUDASIM_TSAN)
-constexpr size_t kStackBytes = 512 * 1024;
-#else
+// Fiber stacks. ASan clears a stack's shadow at every swapcontext, so its stacks stay small.
 constexpr size_t kStackBytes = 128 * 1024;
-#endif
 
 std::atomic<int> g_schedule{0};
 std::atomic<uint64_t> g_seed{0}, g_launches{0};
@@ -50,12 +48,26 @@ thread_local std::string t_last_detail;
 
 enum State : int { kReady, kBarrier, kDone, kFailed };
 
+// A value the harness shares between fibers without ordering them: relaxed atomic accesses, which
+// TSan does not count as synchronisation (only barriers and kernel ends order CUDA threads).
+template <typename T>
+struct Relaxed {
+  std::atomic<T> v;
+  Relaxed(T x = T()) : v(x) {}
+  operator T() const { return v.load(std::memory_order_relaxed); }
+  Relaxed& operator=(T x) {
+    v.store(x, std::memory_order_relaxed);
+    return *this;
+  }
+  T load() const { return *this; }
+};
+
 struct Fiber {
   ucontext_t ctx;
   ThreadVars vars;
-  std::atomic<int> state{kReady};
-  std::atomic<const char*> site_file{nullptr};
-  std::atomic<int> site_line{0};
+  Relaxed<int> state{kReady};
+  Relaxed<const char*> site_file{nullptr};
+  Relaxed<int> site_line{0};
   std::exception_ptr error;
   void* stack = nullptr;
   bool started = false;
@@ -87,16 +99,16 @@ struct Launch {
   void* sched_asan_fake = nullptr;
   const void* main_bottom = nullptr;
   size_t main_size = 0;
-  std::atomic<Fiber*> current{nullptr};
+  Relaxed<Fiber*> current{nullptr};
   std::vector<SharedVar> shared;  // this block's __shared__ variables
   int64_t shared_bytes = 0;
   std::vector<void*> stack_pool;      // stacks free for reuse (not under TSan)
   std::vector<void*> deferred_frees;  // freed after the launch (TSan: no false races on reuse)
   std::vector<std::unique_ptr<Fiber[]>> deferred_fibers;  // TSan: freed after the launch
-  char* barrier_sync = nullptr;  // TSan sync address of the running block's barrier
+  Relaxed<char*> barrier_sync{nullptr};  // TSan sync address of the running block's barrier
   char end_sync = 0;             // TSan sync address of the kernel's end
 };
-thread_local Launch* t_launch = nullptr;
+thread_local Relaxed<Launch*> t_launch{nullptr};
 
 void tsan_acquire(void* p) {
 #ifdef CUDASIM_TSAN
@@ -134,9 +146,9 @@ std::string where(const Launch& L) {
   return std::string(L.kernel) + " launched at " + L.file + ":" + std::to_string(L.line);
 }
 
-// Back to the scheduler; returns when the scheduler resumes this fiber (not when dying).
-void switch_to_scheduler(Launch& L, Fiber& f, bool dying) {
-  asan_start(dying ? nullptr : &f.asan_fake, L.main_bottom, L.main_size);
+// Back to the scheduler; returns when the scheduler resumes this fiber.
+void switch_to_scheduler(Launch& L, Fiber& f) {
+  asan_start(&f.asan_fake, L.main_bottom, L.main_size);
 #ifdef CUDASIM_TSAN
   __tsan_switch_to_fiber(L.sched_tsan, __tsan_switch_to_fiber_no_sync);
 #endif
@@ -145,10 +157,10 @@ void switch_to_scheduler(Launch& L, Fiber& f, bool dying) {
 }
 
 void fiber_entry() {
-  Launch& L = *t_launch;
+  tsan_acquire(&t_launch);  // what the host did before this thread's start (the launch, its setup)
+  Launch& L = *t_launch.load();
   Fiber& f = *L.current.load();
   asan_finish(nullptr, &L.main_bottom, &L.main_size);
-  tsan_acquire(&f);  // what the host did before the launch, and this fiber's setup
   try {
     L.body->run();
     f.state = kDone;
@@ -156,9 +168,34 @@ void fiber_entry() {
     f.error = std::current_exception();
     f.state = kFailed;
   }
-  tsan_release(&L.end_sync);  // the kernel's end orders it before the host's next step
-  switch_to_scheduler(L, f, /*dying=*/true);
+  // Read what the switch needs before the release: after it, the host may reuse L's memory.
+  ucontext_t* sched = &L.sched;
+  const void* bottom = L.main_bottom;
+  const size_t size = L.main_size;
+#ifdef CUDASIM_TSAN
+  void* sched_fiber = L.sched_tsan;
+#endif
+  tsan_release(&L.end_sync);  // the kernel's end orders this thread before the host's next step
+  asan_start(nullptr, bottom, size);
+#ifdef CUDASIM_TSAN
+  __tsan_switch_to_fiber(sched_fiber, __tsan_switch_to_fiber_no_sync);
+#endif
+  swapcontext(&f.ctx, sched);
 }
+
+#ifdef CUDASIM_TSAN
+// One TSan fiber per CUDA (block, thread), reused by later launches: the kernel boundary orders
+// them anyway, and creating one per thread and launch exhausts TSan's memory.
+void* tsan_fiber(const std::string& name) {
+  static thread_local std::unordered_map<std::string, void*> fibers;
+  void*& f = fibers[name];
+  if (!f) {
+    f = __tsan_create_fiber(0);
+    __tsan_set_fiber_name(f, name.c_str());
+  }
+  return f;
+}
+#endif
 
 void* take_stack(Launch& L) {
   if (!L.stack_pool.empty()) {
@@ -183,11 +220,9 @@ void resume(Launch& L, Fiber& f) {
     f.ctx.uc_link = nullptr;
     makecontext(&f.ctx, fiber_entry, 0);
 #ifdef CUDASIM_TSAN
-    f.tsan = __tsan_create_fiber(0);
-    const std::string name = "cuda block " + triple(f.vars.bid) + " thread " + triple(f.vars.tid);
-    __tsan_set_fiber_name(f.tsan, name.c_str());
+    f.tsan = tsan_fiber("cuda block " + triple(f.vars.bid) + " thread " + triple(f.vars.tid));
 #endif
-    tsan_release(&f);
+    tsan_release(&t_launch);
   }
   asan_start(&L.sched_asan_fake, f.stack, kStackBytes);
 #ifdef CUDASIM_TSAN
@@ -260,7 +295,6 @@ void run_block(Launch& L, const ThreadVars& base, std::mt19937_64& rng) {
       if (st == kDone) {
 #ifdef CUDASIM_TSAN
         L.deferred_frees.push_back(f.stack);  // no reuse: TSan would see the reuse as a race
-        __tsan_destroy_fiber(f.tsan);
 #else
         L.stack_pool.push_back(f.stack);
 #endif
@@ -390,7 +424,7 @@ bool run_launch(const char* kernel, const char* file, int line, const Config& cf
 }
 
 void* shared_storage(const void* tag, size_t bytes, size_t align) {
-  Launch* L = t_launch;
+  Launch* L = t_launch.load();
   if (!L || !L->current) throw Error("cudasim: __shared__ variable used outside a kernel");
 #ifdef CUDASIM_TSAN  // harness bookkeeping and the poison fill are not the kernel's accesses
   AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
@@ -421,15 +455,16 @@ void* shared_storage(const void* tag, size_t bytes, size_t align) {
 }  // namespace detail
 
 void syncthreads(const char* file, int line) {
-  Launch* L = t_launch;
+  Launch* L = t_launch.load();
   if (!L || !L->current) throw Error(std::string("cudasim: __syncthreads() outside a kernel at ") + file);
   Fiber& f = *L->current.load();
-  f.site_file.store(file);
-  f.site_line.store(line);
+  f.site_file = file;
+  f.site_line = line;
   f.state = kBarrier;
-  tsan_release(L->barrier_sync);
-  switch_to_scheduler(*L, f, /*dying=*/false);
-  tsan_acquire(L->barrier_sync);
+  char* sync = L->barrier_sync;
+  tsan_release(sync);
+  switch_to_scheduler(*L, f);
+  tsan_acquire(sync);
 }
 
 }  // namespace cudasim
