@@ -136,20 +136,22 @@ def _(g):
 for i, (n, cols) in enumerate(itertools.product(SIZES, [None, 3])):
     dtype = FLOATS[i % 4]
 
-    @case("auroc_binary_stats", f"n{n}-cols{cols}-{str(dtype)[6:]}")
-    def _(g, n=n, cols=cols, dtype=dtype, i=i):
+    nan = i % 4 == 2  # NaN scores: a ValueError on every device
+
+    @case("auroc_binary_stats", f"n{n}-cols{cols}-{str(dtype)[6:]}-nan{int(nan)}")
+    def _(g, n=n, cols=cols, dtype=dtype, nan=nan, i=i):
         w = weights(g, n) if i % 3 == 1 else None
-        return (scores(g, n, dtype, cols=cols), binary_labels(g, n, LABEL_DTYPES[i % 5], cols=cols), w)
+        return (scores(g, n, dtype, nan=nan, cols=cols), binary_labels(g, n, LABEL_DTYPES[i % 5], cols=cols), w)
 
 
 AUROC_MC_SHAPES = [(1, 2), (257, 3), (1000, 4), (300, 6), (2, 5, 7, 9), (3, 3, 1, 85)]
 for i, shape in enumerate(AUROC_MC_SHAPES):
     dtype = FLOATS[i % 4]
 
-    @case("auroc_multiclass_stats", f"{'x'.join(map(str, shape))}-{str(dtype)[6:]}")
+    @case("auroc_multiclass_stats", f"{'x'.join(map(str, shape))}-{str(dtype)[6:]}-nan{int(i == 2)}")
     def _(g, shape=shape, dtype=dtype, i=i):
         C, lshape = shape[1], (shape[0], *shape[2:])
-        x = scores(g, int(torch.tensor(shape).prod()), dtype).view(shape)
+        x = scores(g, int(torch.tensor(shape).prod()), dtype, nan=i == 2).view(shape)
         y = torch.randint(0, C, lshape, generator=g)
         y = torch.where(torch.rand(lshape, generator=g) < 0.1, torch.full_like(y, -100), y)
         w = weights(g, y.numel()).view(lshape) if i % 2 else None
@@ -159,15 +161,18 @@ for i, shape in enumerate(AUROC_MC_SHAPES):
 for i, n in enumerate(SIZES):
     dtype = FLOATS[i % 4]
 
-    @case("auroc_partial_stats", f"n{n}-{str(dtype)[6:]}")
-    def _(g, n=n, dtype=dtype, i=i):
-        fpr, tpr = [(0.3, 0.5), (1.0, 0.0), (0.05, 0.9)][i % 3]
-        return (scores(g, n, dtype), binary_labels(g, n, LABEL_DTYPES[i % 5], p=0.4), fpr, tpr)
+    nan = i % 3 == 1
 
-    @case("auroc_partial_area", f"n{n}-{str(dtype)[6:]}")
-    def _(g, n=n, dtype=dtype, i=i):
+    @case("auroc_partial_stats", f"n{n}-{str(dtype)[6:]}-nan{int(nan)}")
+    def _(g, n=n, dtype=dtype, nan=nan, i=i):
+        fpr, tpr = [(0.3, 0.5), (1.0, 0.0), (0.05, 0.9)][i % 3]
+        return (scores(g, n, dtype, nan=nan), binary_labels(g, n, LABEL_DTYPES[i % 5], p=0.4), fpr, tpr)
+
+    @case("auroc_partial_area", f"n{n}-{str(dtype)[6:]}-nan{int(nan)}")
+    def _(g, n=n, dtype=dtype, nan=nan, i=i):
         w = weights(g, n) if i % 2 else None
-        return (scores(g, n, dtype), binary_labels(g, n, LABEL_DTYPES[i % 5], p=0.4), w, [0.3, 1.0, 0.01][i % 3])
+        return (scores(g, n, dtype, nan=nan), binary_labels(g, n, LABEL_DTYPES[i % 5], p=0.4), w,
+                [0.3, 1.0, 0.01][i % 3])
 
 
 # ---------------------------------------------------------------- memory bank
