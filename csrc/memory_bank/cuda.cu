@@ -146,7 +146,10 @@ __global__ void paste_kernel(I* images, L* labels, int64_t B, int64_t CH, int64_
     int64_t hit = -1;
     for (int64_t r = starts[b]; r < starts[b + 1]; ++r) {
       const int64_t* q = req + r * kPasteFields;
-      if (q[kPImage] == b && covers(q, pool_mask, P, Y, X)) hit = r;
+      // a class the label type cannot hold is an invalid row too (the CPU kernel rejects it)
+      if (q[kPImage] == b && static_cast<int64_t>(static_cast<L>(q[kPClass])) == q[kPClass] &&
+          covers(q, pool_mask, P, Y, X))
+        hit = r;
     }
     if (hit < 0) continue;
     const int64_t* q = req + hit * kPasteFields;

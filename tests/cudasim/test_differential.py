@@ -297,6 +297,20 @@ def test_cuda_kernel_matches_cpu(op, cid, deterministic, schedule):
         assert_same(cpu, sim, f"{op}[{cid}, {schedule}]", input_tol)
 
 
+def test_paste_skips_a_class_the_labels_cannot_hold():
+    # the CPU kernel rejects such a row; the CUDA kernel skips invalid rows (no host sync) and used
+    # to write the class truncated (300 -> 44 in uint8 labels)
+    img, lab = torch.rand(1, 2, 4, 4), torch.zeros(1, 4, 4, dtype=torch.uint8)
+    req = torch.tensor([[0, 300, 0, 0, 4, 4, 4, 4, 0, 0, 4, 4, 0], [0, 7, 0, 0, 4, 4, 4, 4, 0, 0, 2, 2, 0]])
+    pool_img, pool_mask = torch.rand(30, 2), torch.ones(30, dtype=torch.bool)
+    with pytest.raises(ValueError, match="does not fit"):
+        CPU.memory_bank_paste(img.clone(), lab.clone(), pool_img, pool_mask, req)
+    _, (img_out, lab_out, *_) = _simlib.call_cuda("memory_bank_paste", (img.clone(), lab.clone(), pool_img, pool_mask, req))
+    want_img, want_lab = img.clone(), lab.clone()
+    CPU.memory_bank_paste(want_img, want_lab, pool_img, pool_mask, req[1:])
+    assert torch.equal(lab_out, want_lab) and torch.equal(img_out, want_img)
+
+
 def test_every_cuda_op_has_differential_cases():
     ops = _simlib.cuda_op_names()
     assert ops, "no op with a CUDA kernel found"
