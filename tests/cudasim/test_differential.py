@@ -229,6 +229,34 @@ for i, ((B, H, W), R) in enumerate(itertools.product(BANK_SHAPES[1:], [1, 3, 7])
         return (img, lab, pool_img, pool_mask, torch.tensor(rows, dtype=torch.int64).view(-1, 13))
 
 
+# ---------------------------------------------------------------- edge cases
+EMPTY, EMPTY_Y = torch.empty(0), torch.empty(0, dtype=torch.int64)
+SIGNED_ZEROS_INF = torch.tensor([float("inf"), -float("inf"), 0.0, -0.0, 1.0, float("inf"), -0.0, 0.0])
+SIGNED_ZEROS_Y = torch.tensor([1, 0, 1, 0, 0, 1, 1, 0])
+for sur in PAIR_SURROGATES:
+    case("pairwise_auc_loss", f"{sur}-empty")(lambda g, sur=sur: (EMPTY, EMPTY_Y, None, None, sur, 1.0, "mean", True))
+    case("pairwise_auc_loss", f"{sur}-inf-signed-zeros")(
+        lambda g, sur=sur: (SIGNED_ZEROS_INF, SIGNED_ZEROS_Y, None, None, sur, 1.0, "mean", True))
+    case("pairwise_auc_loss", f"{sur}-strided-big-margin")(
+        lambda g, sur=sur: (scores(g, 300, torch.float32)[::2], binary_labels(g, 150), weights(g, 300, torch.float32)[::2], None, sur,
+                            30.0, "sum", True))
+case("auroc_binary_stats", "empty")(lambda g: (EMPTY, EMPTY_Y, None))
+case("auroc_binary_stats", "inf-signed-zeros")(lambda g: (SIGNED_ZEROS_INF, SIGNED_ZEROS_Y, None))
+case("auroc_partial_area", "inf-signed-zeros")(lambda g: (SIGNED_ZEROS_INF, SIGNED_ZEROS_Y, None, 0.5))
+case("auroc_multiclass_stats", "empty-spatial")(
+    lambda g: (torch.randn(4, 3, 0), torch.empty(4, 0, dtype=torch.int64), None, -100))
+for sur in ["square", "exp", "hinge", "linear"]:
+    case("multiclass_auc_loss", f"{sur}-empty")(
+        lambda g, sur=sur: (torch.empty(0, 3), EMPTY_Y, None, "none", sur, "ovo", 1.0, "present", True))
+    case("multiclass_auc_loss", f"{sur}-all-ignored")(
+        lambda g, sur=sur: (torch.randn(6, 3), torch.full((6,), 255), 255, "sigmoid", sur, "ovo", 1.0, "xcurve", True))
+    case("multiclass_auc_loss", f"{sur}-inf")(
+        lambda g, sur=sur: (torch.tensor([[float("inf"), 0.0], [0.0, -float("inf")], [1.0, 2.0]]), torch.tensor([0, 1, 1]),
+                            None, "sigmoid", sur, "ova", 1.0, "present", True))
+case("memory_bank_class_bbox", "empty")(lambda g: (torch.zeros(2, 0, 4, dtype=torch.int64), 3, 255))
+case("memory_bank_class_bbox", "negative-labels")(lambda g: (torch.randint(-3, 5, (2, 9, 70), generator=g), 3, -1))
+
+
 # ---------------------------------------------------------------- comparison
 def tolerance(dtype):
     return {torch.float64: 1e-9, torch.float32: 2e-4, torch.float16: 2e-3, torch.bfloat16: 1.6e-2}.get(dtype, 0.0)
