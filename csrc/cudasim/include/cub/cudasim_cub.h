@@ -58,6 +58,13 @@ inline bool sizing_call(void* tmp, size_t& bytes, size_t need, cudaError_t* err)
   return false;
 }
 
+// Checks and the two-call protocol of a scan or sum over n items: true when the caller computes now
+// (else *err is the result: sized, or invalid).
+inline bool begin_sum(void* tmp, size_t& bytes, int64_t n, bool pointers_ok, cudaError_t* err) {
+  *err = n < 0 || !pointers_ok ? cudaErrorInvalidValue : cudaSuccess;
+  return *err == cudaSuccess && !sizing_call(tmp, bytes, 256 + 16 * size_t(n / 128 + 1), err);
+}
+
 template <typename K, typename V>
 cudaError_t sort_range(const K* kin, K* kout, const V* vin, V* vout, int64_t lo, int64_t hi, int begin_bit,
                        int end_bit) {
@@ -137,9 +144,8 @@ struct DeviceScan {
   static cudaError_t InclusiveSum(void* d_temp_storage, size_t& temp_storage_bytes, const InT* d_in, OutT* d_out,
                                   NumItemsT num_items, cudaStream_t = 0) {
     const int64_t n = static_cast<int64_t>(num_items);
-    cudaError_t err = n < 0 || (n > 0 && (!d_in || !d_out)) ? cudaErrorInvalidValue : cudaSuccess;
-    if (err != cudaSuccess || cudasim_detail::sizing_call(d_temp_storage, temp_storage_bytes, 256 + 16 * size_t(n / 128 + 1), &err))
-      return err;
+    cudaError_t err;
+    if (!cudasim_detail::begin_sum(d_temp_storage, temp_storage_bytes, n, n == 0 || (d_in && d_out), &err)) return err;
     InT acc{};
     for (int64_t i = 0; i < n; ++i) {
       acc = i == 0 ? d_in[0] : InT(acc + d_in[i]);
@@ -155,9 +161,8 @@ struct DeviceReduce {
   static cudaError_t Sum(void* d_temp_storage, size_t& temp_storage_bytes, const InT* d_in, OutT* d_out,
                          NumItemsT num_items, cudaStream_t = 0) {
     const int64_t n = static_cast<int64_t>(num_items);
-    cudaError_t err = n < 0 || !d_out || (n > 0 && !d_in) ? cudaErrorInvalidValue : cudaSuccess;
-    if (err != cudaSuccess || cudasim_detail::sizing_call(d_temp_storage, temp_storage_bytes, 256 + 8 * size_t(n / 128 + 1), &err))
-      return err;
+    cudaError_t err;
+    if (!cudasim_detail::begin_sum(d_temp_storage, temp_storage_bytes, n, d_out && (n == 0 || d_in), &err)) return err;
     InT acc{};
     for (int64_t i = 0; i < n; ++i) acc = InT(acc + d_in[i]);
     *d_out = static_cast<OutT>(acc);
