@@ -73,7 +73,7 @@ if [ "$DRY" = 1 ]; then
   exit $status
 fi
 export TORCHAUC_DIFF_DEVICE=cuda
-step differential 60 $PY -m pytest -q -x -p no:cacheprovider "$DIFF"
+step differential 60 $PY -m pytest -q -p no:cacheprovider "$DIFF"
 step tests 120 $PY -m pytest -q -p no:cacheprovider --ignore=tests/cudasim tests
 step memcheck 60 compute-sanitizer --tool memcheck --error-exitcode 3 $PY -m pytest -q -x -p no:cacheprovider "$DIFF"
 step racecheck 45 compute-sanitizer --tool racecheck --error-exitcode 3 $PY -m pytest -q -x -p no:cacheprovider \
