@@ -8,8 +8,11 @@ PIP        := $(PY) -m pip
 NVCC       := $(shell command -v nvcc 2>/dev/null)
 CUDA_CHECK := $(if $(NVCC),ON,OFF)
 PYTEST_ARGS ?=
+# The CUDA kernels run on the CPU (csrc/cudasim, tests/cudasim): its build folder and test setup.
+SIM_DIR    := build/cudasim
+SIM_ENV    := TORCHAUC_CUDASIM_LIB=$(CURDIR)/$(SIM_DIR)/libtorchauc_cudasim.so TORCHAUC_CUDASIM_REQUIRED=1
 
-.PHONY: all env build test bench lint format wheel-check gpu-check clean
+.PHONY: all env build test test-cuda-sim cuda-sim-build bench lint format wheel-check gpu-check clean
 
 all: test
 
@@ -25,8 +28,23 @@ env: $(VENV)/.stamp
 build: env
 	TORCHAUC_CUDA_COMPILE_CHECK=$(CUDA_CHECK) $(PIP) install -q --no-build-isolation --no-deps .
 
-test: build
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+test: test-cuda-sim
+	$(PY) -m pytest -q --ignore=tests/cudasim $(PYTEST_ARGS)
+
+# The simulated CUDA library (beside the normal one, never installed) and the sanitizer drivers.
+cuda-sim-build: env
+	$(VENV)/bin/cmake -S . -B $(SIM_DIR) -G Ninja -DCMAKE_MAKE_PROGRAM=$(CURDIR)/$(VENV)/bin/ninja \
+	  -DTORCHAUC_CUDASIM=ON -DPython_EXECUTABLE=$(CURDIR)/$(PY) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	nice $(VENV)/bin/cmake --build $(SIM_DIR) --target torchauc_cudasim cudasim_driver_asan cudasim_driver_tsan
+
+# Every CUDA kernel, run on the CPU: the kernel driver under ASan + UBSan and under TSan, the
+# differential suite against the CPU kernels (three schedules), and the check that it catches
+# deliberate kernel bugs (tools/cudasim_mutants.sh).
+test-cuda-sim: build cuda-sim-build
+	$(SIM_DIR)/cudasim_driver_asan
+	$(SIM_DIR)/cudasim_driver_tsan
+	$(SIM_ENV) $(PY) -m pytest -q tests/cudasim
+	tools/cudasim_mutants.sh $(SIM_DIR) $(PY)
 
 bench: build
 	$(PY) benchmarks/run.py

@@ -1,26 +1,85 @@
 #!/usr/bin/env bash
-# One call on a GPU machine (no network; torch, pytest, hypothesis, scikit-learn there already):
-# build against that torch with CUDA required, check the CUDA kernels are registered, run the whole
-# test suite (every device-parametrised test runs on cuda too), then the GPU benchmarks.
-# Results go to $OUT (the device tool's folder) or benchmarks/results/.
-set -euo pipefail
+# `make gpu-check`: one call on a lent GPU machine (no network; torch, nvcc, cmake, ninja, pytest,
+# hypothesis, scikit-learn there already), inside 8 minutes:
+#   1. build against that torch with CUDA required, for this GPU's architecture only, all cores
+#   2. check that every op has a CUDA kernel
+#   3. the differential cases of tests/cudasim against the CPU kernels on the real GPU
+#      (TORCHAUC_DIFF_DEVICE=cuda), then the whole test suite (every device test runs on cuda too)
+#   4. the differential cases under compute-sanitizer memcheck, then racecheck
+#   5. the quick GPU benchmarks, one family at a time
+# Each step has a time limit and appends its outcome and duration to $DEST/gpu-check-<gpu>.md as it
+# ends, and every log goes to $DEST, so a run cut short still leaves its results. DEST is $OUT (the
+# device tool's folder) or benchmarks/results/. GPU_CHECK_DRY=1 (the rehearsal on a machine without a
+# GPU) runs the build and skips the steps that need a GPU.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 DEST=${OUT:-benchmarks/results}
 mkdir -p "$DEST"
 export PYTHONUNBUFFERED=1
-nvidia-smi -L || true
-TORCHAUC_REQUIRE_CUDA=ON $PY -m pip install -q --no-build-isolation --no-deps --no-index . 2>&1 | tail -5
-$PY - <<'PY'
+DRY=${GPU_CHECK_DRY:-0}
+START=$(date +%s)
+if [ "$DRY" = 1 ]; then
+  GPU=dry-run
+  ARCH=${GPU_ARCH:-90}
+else
+  GPU=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1 | tr ' ' '-')
+  ARCH=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d '.')
+fi
+REPORT="$DEST/gpu-check-$GPU.md"
+printf '# gpu-check on %s (sm_%s)\n\n| step | result | seconds |\n|---|---|---|\n' "$GPU" "$ARCH" >"$REPORT"
+status=0
+
+BUDGET=${GPU_CHECK_BUDGET:-470}  # seconds for all steps (the device tool allows 10 minutes a call)
+# step NAME LIMIT_S CMD...: runs CMD with a time limit (never past the budget), logs to
+# $DEST/gpu-check-NAME.log, reports.
+step() {
+  local name=$1 limit=$2
+  shift 2
+  local t0=$(date +%s) rc left=$(( BUDGET - ($(date +%s) - START) ))
+  [ "$limit" -gt "$left" ] && limit=$left
+  if [ "$limit" -lt 15 ]; then
+    echo "| $name | not run (out of time) | 0 |" >>"$REPORT"
+    status=1
+    return 1
+  fi
+  echo "== $name (limit ${limit}s, $(( $(date +%s) - START ))s elapsed)"
+  timeout --kill-after=10 "$limit" "$@" >"$DEST/gpu-check-$name.log" 2>&1
+  rc=$?
+  tail -5 "$DEST/gpu-check-$name.log"
+  local result=ok
+  [ $rc -eq 124 ] || [ $rc -eq 137 ] && result="timed out"
+  [ $rc -ne 0 ] && [ "$result" = ok ] && result="failed (exit $rc)"
+  [ $rc -ne 0 ] && status=1
+  echo "| $name | $result | $(( $(date +%s) - t0 )) |" >>"$REPORT"
+  return $rc
+}
+skip() { echo "| $1 | skipped (no GPU) | 0 |" >>"$REPORT"; }
+
+nvidia-smi -L 2>/dev/null || true
+step build "${GPU_CHECK_BUILD_LIMIT:-200}" env TORCHAUC_REQUIRE_CUDA=ON CMAKE_ARGS="-DCMAKE_CUDA_ARCHITECTURES=$ARCH" \
+  CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" $PY -m pip install -v --no-build-isolation --no-deps --no-index . || exit 1
+step registered 30 $PY -c '
 import torch, torchauc
 ops = torchauc.op_names()
 missing = [n for n in ops if not torch._C._dispatch_has_kernel_for_dispatch_key(f"torchauc::{n}", "CUDA")]
-print("torch", torch.__version__, "device", torch.cuda.get_device_name(), "ops", ops)
+print("torch", torch.__version__, "ops", ops)
 assert torchauc.cuda_available() and not missing, f"CUDA kernels missing for {missing}"
-PY
-set +e
-$PY -m pytest -q -x -p no:cacheprovider tests 2>&1 | tee "$DEST/gpu-tests.log" | tail -25
-tests_rc=${PIPESTATUS[0]}
-set -e
-$PY benchmarks/run.py --device cuda ${BENCH_ARGS:-} --out "$DEST/gpu-$($PY -c 'import torch; print(torch.cuda.get_device_name().replace(" ", "-"))').md"
-exit "$tests_rc"
+' || exit 1
+DIFF="tests/cudasim/test_differential.py"
+if [ "$DRY" = 1 ]; then
+  for s in differential tests memcheck racecheck bench; do skip $s; done
+  echo "dry run: $(( $(date +%s) - START ))s; $REPORT"
+  exit $status
+fi
+export TORCHAUC_DIFF_DEVICE=cuda
+step differential 60 $PY -m pytest -q -p no:cacheprovider "$DIFF"
+step tests 120 $PY -m pytest -q -p no:cacheprovider --ignore=tests/cudasim tests
+step memcheck 60 compute-sanitizer --tool memcheck --error-exitcode 3 $PY -m pytest -q -x -p no:cacheprovider "$DIFF"
+step racecheck 45 compute-sanitizer --tool racecheck --error-exitcode 3 $PY -m pytest -q -x -p no:cacheprovider \
+  "$DIFF" -k "pairwise or partial_auc_exp or multiclass"
+for fam in pairwise metrics pauc multiclass memory_bank; do
+  step "bench-$fam" 120 $PY benchmarks/run.py --device cuda --quick --only "$fam" --out "$DEST/gpu-$GPU-$fam.md"
+done
+echo "gpu-check: $(( $(date +%s) - START ))s, exit $status; $REPORT"
+exit $status

@@ -68,4 +68,11 @@ inline at::Tensor weights_f64(const c10::optional<at::Tensor>& w, const at::Tens
   return d;
 }
 
+// NaN scores have no rank: every AUROC op rejects them, the CPU kernels while sorting, the CUDA glue
+// with check_no_nan (one host sync).
+constexpr const char* kNanScores = "scores contains NaN; AUROC is undefined for NaN scores";
+inline void check_no_nan(const at::Tensor& scores) {
+  TORCH_CHECK_VALUE(!at::isnan(scores).any().item<bool>(), kNanScores);
+}
+
 }  // namespace torchauc::auroc

@@ -70,8 +70,7 @@ SortedColumn sort_column(int64_t n, const ScoreKeys& sk, const KeyFn& key_of, co
     });
     radix_sort<uint64_t, NoPayload>(c.a.get(), nullptr, tmp.get(), nullptr, n, 32, 64);
   }
-  TORCH_CHECK_VALUE(n == 0 || (c.key(0) >= sk.kmin && c.key(n - 1) <= sk.kmax),
-                    "scores contains NaN; AUROC is undefined for NaN scores");
+  TORCH_CHECK_VALUE(n == 0 || (c.key(0) >= sk.kmin && c.key(n - 1) <= sk.kmax), kNanScores);
   return c;
 }
 

@@ -22,7 +22,10 @@ namespace {
 
 // Columns are sorted in batches of at most 2^26 items (one column may be larger): bounds the scratch
 // memory (about 90 bytes per item) and keeps the segmented sort's int item count far from overflow.
-constexpr int64_t kMaxBatchItems = int64_t(1) << 26;
+#ifndef TORCHAUC_AUROC_BATCH_ITEMS
+#define TORCHAUC_AUROC_BATCH_ITEMS (int64_t(1) << 26)
+#endif
+constexpr int64_t kMaxBatchItems = TORCHAUC_AUROC_BATCH_ITEMS;
 
 #define TAUC_CUDA_TRY(expr)              \
   do {                                   \
@@ -116,7 +119,10 @@ struct GroupView {
 };
 
 // Non-deterministic path: block-local shared accumulation (G <= kSharedGroups), then float atomics.
-constexpr int kSharedGroups = 512;
+#ifndef TORCHAUC_AUROC_SHARED_GROUPS
+#define TORCHAUC_AUROC_SHARED_GROUPS 512
+#endif
+constexpr int kSharedGroups = TORCHAUC_AUROC_SHARED_GROUPS;
 __global__ void contributions_atomic_kernel(Groups G, GroupView V, const int64_t* vals, int64_t n, int64_t k0,
                                             int64_t ngroups, double* U, double* W) {
   __shared__ double su[kSharedGroups], sw[kSharedGroups];
@@ -267,7 +273,7 @@ cudaError_t rank_table_impl(const RankTableArgs& a, ScratchAllocator& alloc, cud
   const int64_t n = a.n;
   if (n == 0 || a.K == 0) return cudaSuccess;
   // grid.y carries the column of a batch: at most 65535 columns per batch
-  const int64_t per_batch = std::max<int64_t>(1, std::min<int64_t>({a.K, kMaxBatchItems / n, int64_t(65535)}));
+  const int64_t per_batch = std::max<int64_t>(1, std::min<int64_t>({a.K, kMaxBatchItems / n, kMaxGridY}));
   const Groups G{a.y01, a.cls, a.weights, a.K};
   for (int64_t k0 = 0; k0 < a.K; k0 += per_batch) {
     const int64_t kb = std::min(per_batch, a.K - k0), nb = kb * n;
@@ -280,7 +286,7 @@ cudaError_t rank_table_impl(const RankTableArgs& a, ScratchAllocator& alloc, cud
     TAUC_CUDA_TRY(inclusive_sum(pw, pincl, nb, alloc, stream));
     const GroupView V{sb.gid, sb.ghead, sb.gtail, pincl};
     if (!a.deterministic) {
-      const dim3 grid(static_cast<unsigned>(std::min<int64_t>((n + kThreads - 1) / kThreads, 4096)),
+      const dim3 grid(static_cast<unsigned>(std::min<int64_t>((n + kThreads - 1) / kThreads, std::min<int64_t>(4096, kMaxGrid))),
                       static_cast<unsigned>(kb));
       contributions_atomic_kernel<<<grid, kThreads, 0, stream>>>(G, V, sb.vals, n, k0, a.G, a.U, a.W);
     } else {

@@ -35,6 +35,7 @@ at::Tensor auroc_binary_stats_cuda(const at::Tensor& scores_in, const at::Tensor
                                    const c10::optional<at::Tensor>& weights) {
   c10::cuda::CUDAGuard guard(scores_in.device());
   const BinaryColumns in = check_binary_columns(scores_in, labels_in);
+  check_no_nan(in.scores);
   const at::Tensor y8 = binary_labels(in.labels).y;
   const at::Tensor w = weights_f64(weights, in.scores.select(1, 0), "sample_weights");
   const auto f64 = in.scores.options().dtype(at::kDouble);
@@ -53,6 +54,7 @@ std::tuple<at::Tensor, at::Tensor> auroc_multiclass_stats_cuda(const at::Tensor&
                                                               int64_t ignore_index) {
   c10::cuda::CUDAGuard guard(scores_in.device());
   const MulticlassLayout in = check_multiclass_layout(scores_in, labels_in);
+  check_no_nan(in.scores);
   const at::Tensor cls = class_labels(in.labels, in.C, ignore_index);
   const at::Tensor w = weights_f64(weights, in.labels, "sample_weights");
   const auto f64 = in.scores.options().dtype(at::kDouble);
@@ -72,6 +74,7 @@ at::Tensor auroc_partial_stats_cuda(const at::Tensor& scores_in, const at::Tenso
   c10::cuda::CUDAGuard guard(scores_in.device());
   check_partial_bounds(max_fpr, min_tpr, /*allow_empty=*/false);
   const at::Tensor s = check_binary_scores(scores_in);
+  check_no_nan(s);
   const at::Tensor y8 = binary_labels(check_binary_labels(labels_in, s)).y;
   const at::Tensor pos = y8.nonzero().select(1, 0), neg = y8.eq(0).nonzero().select(1, 0);
   const int64_t npos = pos.numel(), nneg = neg.numel();
@@ -89,6 +92,7 @@ at::Tensor auroc_partial_area_cuda(const at::Tensor& scores_in, const at::Tensor
   c10::cuda::CUDAGuard guard(scores_in.device());
   check_partial_bounds(max_fpr, 0.0, /*allow_empty=*/false);
   const at::Tensor s = check_binary_scores(scores_in);
+  check_no_nan(s);
   const at::Tensor y8 = binary_labels(check_binary_labels(labels_in, s)).y;
   const at::Tensor w = weights_f64(weights, s, "sample_weights");
   at::Tensor out = at::zeros({3}, s.options().dtype(at::kDouble));

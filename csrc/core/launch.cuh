@@ -11,16 +11,25 @@
 
 #include "core/dtype.h"
 
-// Most blocks a launch asks for; kernels cover the rest with grid-stride loops. Overridable at
-// compile time so a test build can make it tiny and run the wrap-around paths at small sizes.
+// Most blocks a launch asks for (grid.x, and grid.y where a kernel loops over it); kernels cover
+// the rest with grid-stride loops. Overridable at compile time, like the other kernel caps (batch
+// sizes, shared-memory group limits: TORCHAUC_* in the .cu files), so the CPU simulation build
+// (csrc/cudasim) makes them tiny and runs the wrap-around, multi-batch and fallback paths at test sizes.
 #ifndef TORCHAUC_MAX_GRID
 #define TORCHAUC_MAX_GRID 65535
+#endif
+#ifndef TORCHAUC_MAX_GRID_Y
+#define TORCHAUC_MAX_GRID_Y 65535
 #endif
 
 namespace torchauc {
 
-constexpr int kThreads = 256;  // threads per block of every kernel that does not say otherwise
+#ifndef TORCHAUC_THREADS
+#define TORCHAUC_THREADS 256  // a power of two (block_reduce)
+#endif
+constexpr int kThreads = TORCHAUC_THREADS;  // threads per block of every kernel that does not say otherwise
 constexpr int64_t kMaxGrid = TORCHAUC_MAX_GRID;
+constexpr int64_t kMaxGridY = TORCHAUC_MAX_GRID_Y;  // at most 65535 (the hardware limit of grid.y)
 
 // Blocks for `items` work items at `per_block` items each: at least 1, at most `cap`.
 inline unsigned grid_for(int64_t items, int64_t per_block = kThreads, int64_t cap = kMaxGrid) {

@@ -15,7 +15,10 @@ namespace torchauc::memory_bank {
 namespace cuda {
 namespace {
 
-constexpr int64_t kSegment = 32;  // pixels scanned per thread in the bbox kernel
+#ifndef TORCHAUC_BBOX_SEGMENT
+#define TORCHAUC_BBOX_SEGMENT 32
+#endif
+constexpr int64_t kSegment = TORCHAUC_BBOX_SEGMENT;  // pixels scanned per thread in the bbox kernel
 
 // Image dtypes: uint8 or floating.
 template <typename F>
@@ -143,7 +146,10 @@ __global__ void paste_kernel(I* images, L* labels, int64_t B, int64_t CH, int64_
     int64_t hit = -1;
     for (int64_t r = starts[b]; r < starts[b + 1]; ++r) {
       const int64_t* q = req + r * kPasteFields;
-      if (q[kPImage] == b && covers(q, pool_mask, P, Y, X)) hit = r;
+      // a class the label type cannot hold is an invalid row too (the CPU kernel rejects it)
+      if (q[kPImage] == b && static_cast<int64_t>(static_cast<L>(q[kPClass])) == q[kPClass] &&
+          covers(q, pool_mask, P, Y, X))
+        hit = r;
     }
     if (hit < 0) continue;
     const int64_t* q = req + hit * kPasteFields;
@@ -185,7 +191,7 @@ void launch_gather(Dtype it, Dtype lt, const void* images, const void* labels, i
                        int64_t H, int64_t W, const int64_t* requests, int64_t R, void* pool_img, bool* pool_mask,
                        int64_t P, cudaStream_t stream) {
   if (R == 0) return;
-  const dim3 grid(32, static_cast<unsigned>(std::min<int64_t>(R, 65535)));
+  const dim3 grid(static_cast<unsigned>(std::min<int64_t>(32, kMaxGrid)), static_cast<unsigned>(std::min<int64_t>(R, kMaxGridY)));
   visit_image(it, [&](auto itag) {
     using I = typename decltype(itag)::type;
     visit_integral(lt, [&](auto ltag) {

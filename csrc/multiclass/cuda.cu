@@ -176,7 +176,11 @@ __global__ void grad_kernel(const T* x, const int32_t* y32, const double* r, con
 
 int64_t mc_stats_parts(int64_t Ns, int64_t C, int64_t S) {
   // enough blocks to fill a GPU: rows ~ 1k samples per part, pixels ~ 16 per thread per part
+#ifdef TORCHAUC_MC_PART_SAMPLES
+  const int64_t per = TORCHAUC_MC_PART_SAMPLES;
+#else
   const int64_t per = S == 1 ? 1024 : 16 * kThreads;
+#endif
   const int64_t want = S == 1 ? std::max<int64_t>(1, 2048 / ((C + kThreads - 1) / kThreads)) : std::max<int64_t>(1, 2048 / C);
   return std::max<int64_t>(1, std::min<int64_t>(want, (Ns + per - 1) / per));
 }

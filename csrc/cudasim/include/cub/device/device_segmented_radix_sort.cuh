@@ -1,0 +1,3 @@
+// cudasim shadow: see cub/cudasim_cub.h.
+#pragma once
+#include <cub/cudasim_cub.h>

@@ -1,0 +1,348 @@
+"""Every op with a CUDA kernel, run through the CPU simulation of its CUDA glue and kernels
+(torch.ops.torchauc_cudasim.*), against its CPU kernel (torch.ops.torchauc.*): the same outputs
+(loss ops are fused, so that is values and gradients) on small random inputs with ties, weights,
+NaN, odd sizes and every dtype, under the forward, reverse and seeded random schedules."""
+import itertools
+import zlib
+
+import pytest
+import torch
+
+import _simlib
+
+CPU = torch.ops.torchauc
+SIMULATED = _simlib.DEVICE != "cuda"
+FLOATS = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
+SIZES = [1, 2, 255, 256, 257, 1000, 1537]
+LABEL_DTYPES = [torch.int64, torch.bool, torch.float32, torch.uint8, torch.int32]
+CASES = {}  # op name -> {case id: function(generator) -> args}
+
+
+def case(op, cid):
+    def register(make):
+        CASES.setdefault(op, {})[cid] = make
+        return make
+
+    return register
+
+
+def gen_for(cid):
+    return torch.Generator().manual_seed(zlib.crc32(cid.encode()))
+
+
+def scores(g, n, dtype, ties=True, nan=False, cols=None):
+    shape = (n,) if cols is None else (n, cols)
+    x = torch.randn(shape, generator=g, dtype=torch.float64)
+    if ties:  # about half the values from a small grid: many ties, exact in every dtype
+        grid = torch.randint(-4, 5, shape, generator=g).double() / 4
+        x = torch.where(torch.rand(shape, generator=g) < 0.5, grid, x)
+    if nan and n > 0:
+        x.view(-1)[torch.randint(0, x.numel(), (1,), generator=g)] = float("nan")
+    return x.to(dtype)
+
+
+def binary_labels(g, n, dtype=torch.int64, p=0.3, cols=None):
+    shape = (n,) if cols is None else (n, cols)
+    y = torch.rand(shape, generator=g) < p
+    return y.to(dtype)
+
+
+def weights(g, n, dtype=torch.float64):
+    return (torch.rand(n, generator=g, dtype=torch.float64) + 0.1).to(dtype)
+
+
+# ---------------------------------------------------------------- pairwise
+PAIR_SURROGATES = ["square", "exp", "hinge", "squared_hinge", "logistic", "sigmoid"]
+for i, (sur, n) in enumerate(itertools.product(PAIR_SURROGATES, SIZES)):
+    dtype, ldt = FLOATS[i % 4], LABEL_DTYPES[i % 5]
+    w = ["none", "both", "pos"][i % 3]
+    nan = i % 7 == 3
+
+    @case("pairwise_auc_loss", f"{sur}-n{n}-{str(dtype)[6:]}-w{w}-nan{int(nan)}")
+    def _(g, sur=sur, n=n, dtype=dtype, ldt=ldt, w=w, nan=nan, i=i):
+        s = scores(g, n, dtype, nan=nan)
+        a = weights(g, n, dtype) if w != "none" else None
+        b = weights(g, n, dtype) if w == "both" else None
+        margin = [1.0, 0.5, 2.0][i % 3]
+        return (s, binary_labels(g, n, ldt), a, b, sur, margin, ["mean", "sum"][i % 2], i % 5 != 4)
+
+
+for sur in PAIR_SURROGATES:
+    @case("pairwise_auc_loss", f"{sur}-one-class-column")
+    def _(g, sur=sur):
+        return (scores(g, 9, torch.float32).view(9, 1), torch.ones(9, 1), None, None, sur, 1.0, "mean", True)
+
+
+@case("pairwise_auc_loss", "bad-label")
+def _(g):
+    return (scores(g, 5, torch.float32), torch.tensor([0, 1, 2, 0, 1]), None, None, "square", 1.0, "mean", True)
+
+
+# ---------------------------------------------------------------- partial AUC
+for i, n in enumerate(SIZES + [33]):
+    rounding = ["floor", "ceil", "round"][i % 3]
+    dtype = FLOATS[i % 4]
+
+    @case("partial_auc_select", f"n{n}-{rounding}-{str(dtype)[6:]}")
+    def _(g, n=n, rounding=rounding, dtype=dtype, i=i):
+        fpr, tpr = [(0.3, 0.5), (1.0, 0.0), (0.0, 1.0), (0.77, 0.1)][i % 4]
+        return (scores(g, n, dtype, nan=i % 3 == 1), binary_labels(g, n, LABEL_DTYPES[i % 5], p=0.4), fpr, tpr,
+                rounding)
+
+for op in ["partial_auc_exp_rows", "partial_auc_exp_cols"]:
+    for i, n in enumerate(SIZES):
+        sur, dtype = ["squared_hinge", "hinge"][i % 2], [torch.float32, torch.float64][(i // 2) % 2]
+
+        @case(op, f"n{n}-{sur}-{str(dtype)[6:]}")
+        def _(g, op=op, n=n, sur=sur, dtype=dtype, i=i):
+            s = torch.sigmoid(scores(g, n, torch.float64)).to(dtype)
+            y = binary_labels(g, n, p=0.3)
+            margin, lam = [(1.0, 1.0), (0.6, 0.1), (2.0, 5.0)][i % 3]
+            if op == "partial_auc_exp_rows":
+                return (s, y, margin, lam, sur)
+            return (s, y, weights(g, n, dtype), margin, lam, sur)
+
+
+# ---------------------------------------------------------------- multiclass
+MC_SHAPES = [(1, 3), (2, 2), (255, 4), (257, 3), (1000, 5), (2, 4, 5, 7), (1, 3, 16, 17), (3, 1)]
+for i, (sur, act, mode, norm) in enumerate(
+    itertools.product(["square", "exp", "hinge", "linear"], ["none", "sigmoid"], ["ovo", "ova"], ["present", "xcurve"])
+):
+    shape, dtype = MC_SHAPES[i % len(MC_SHAPES)], FLOATS[i % 4]
+    ignore = i % 3 == 0
+
+    @case("multiclass_auc_loss", f"{sur}-{act}-{mode}-{norm}-{'x'.join(map(str, shape))}-{str(dtype)[6:]}")
+    def _(g, sur=sur, act=act, mode=mode, norm=norm, shape=shape, dtype=dtype, ignore=ignore, i=i):
+        C = shape[1]
+        x = scores(g, shape[0] * C * int(torch.tensor(shape[2:]).prod()), dtype, nan=i % 11 == 5)
+        x = x.view(shape[0], C, *shape[2:])
+        if len(shape) == 2:
+            x = x.view(shape)
+        lshape = (shape[0], *shape[2:])
+        y = torch.randint(0, C, lshape, generator=g)
+        if ignore:
+            y = torch.where(torch.rand(lshape, generator=g) < 0.2, torch.full_like(y, 255), y)
+        y = y.to([torch.int64, torch.int32, torch.uint8][i % 3])
+        return (x, y, 255 if ignore else None, act, sur, mode, [1.0, 0.5][i % 2], norm, i % 4 != 3)
+
+
+@case("multiclass_auc_loss", "bad-label")
+def _(g):
+    return (scores(g, 12, torch.float32).view(4, 3), torch.tensor([0, 1, 3, 2]), None, "none", "square", "ovo", 1.0,
+            "present", True)
+
+
+# ---------------------------------------------------------------- AUROC metrics
+for i, (n, cols) in enumerate(itertools.product(SIZES, [None, 3])):
+    dtype = FLOATS[i % 4]
+
+    nan = i % 4 == 2  # NaN scores: a ValueError on every device
+
+    @case("auroc_binary_stats", f"n{n}-cols{cols}-{str(dtype)[6:]}-nan{int(nan)}")
+    def _(g, n=n, cols=cols, dtype=dtype, nan=nan, i=i):
+        w = weights(g, n) if i % 3 == 1 else None
+        return (scores(g, n, dtype, nan=nan, cols=cols), binary_labels(g, n, LABEL_DTYPES[i % 5], cols=cols), w)
+
+
+AUROC_MC_SHAPES = [(1, 2), (257, 3), (1000, 4), (300, 6), (2, 5, 7, 9), (3, 3, 1, 85)]
+for i, shape in enumerate(AUROC_MC_SHAPES):
+    dtype = FLOATS[i % 4]
+
+    @case("auroc_multiclass_stats", f"{'x'.join(map(str, shape))}-{str(dtype)[6:]}-nan{int(i == 2)}")
+    def _(g, shape=shape, dtype=dtype, i=i):
+        C, lshape = shape[1], (shape[0], *shape[2:])
+        x = scores(g, int(torch.tensor(shape).prod()), dtype, nan=i == 2).view(shape)
+        y = torch.randint(0, C, lshape, generator=g)
+        y = torch.where(torch.rand(lshape, generator=g) < 0.1, torch.full_like(y, -100), y)
+        w = weights(g, y.numel()).view(lshape) if i % 2 else None
+        return (x, y, w, -100)
+
+
+for i, n in enumerate(SIZES):
+    dtype = FLOATS[i % 4]
+
+    nan = i % 3 == 1
+
+    @case("auroc_partial_stats", f"n{n}-{str(dtype)[6:]}-nan{int(nan)}")
+    def _(g, n=n, dtype=dtype, nan=nan, i=i):
+        fpr, tpr = [(0.3, 0.5), (1.0, 0.0), (0.05, 0.9)][i % 3]
+        return (scores(g, n, dtype, nan=nan), binary_labels(g, n, LABEL_DTYPES[i % 5], p=0.4), fpr, tpr)
+
+    @case("auroc_partial_area", f"n{n}-{str(dtype)[6:]}-nan{int(nan)}")
+    def _(g, n=n, dtype=dtype, nan=nan, i=i):
+        w = weights(g, n) if i % 2 else None
+        return (scores(g, n, dtype, nan=nan), binary_labels(g, n, LABEL_DTYPES[i % 5], p=0.4), w,
+                [0.3, 1.0, 0.01][i % 3])
+
+
+# ---------------------------------------------------------------- memory bank
+BANK_SHAPES = [(1, 1, 1), (2, 7, 13), (3, 16, 33), (1, 40, 64)]
+for i, (B, H, W) in enumerate(BANK_SHAPES):
+    ldt = [torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64][i % 5]
+
+    @case("memory_bank_class_bbox", f"{B}x{H}x{W}-{str(ldt)[6:]}")
+    def _(g, B=B, H=H, W=W, ldt=ldt):
+        lab = torch.randint(0, 4, (B, H, W), generator=g)  # runs of equal labels come from the 0..3 range
+        lab[torch.rand(B, H, W, generator=g) < 0.05] = 9  # outside num_classes: counted as invalid
+        lab[torch.rand(B, H, W, generator=g) < 0.05] = 7  # ignore_index
+        return (lab.to(ldt), 5, 7)
+
+
+def gather_requests(g, B, H, W, R):
+    rows, off = [], 0
+    for _ in range(R):
+        h, w = int(torch.randint(1, H + 1, (1,), generator=g)), int(torch.randint(1, W + 1, (1,), generator=g))
+        y0, x0 = int(torch.randint(0, H - h + 1, (1,), generator=g)), int(torch.randint(0, W - w + 1, (1,), generator=g))
+        rows.append([int(torch.randint(0, B, (1,), generator=g)), int(torch.randint(0, 4, (1,), generator=g)), y0, x0,
+                     h, w, off])
+        off += h * w
+    return torch.tensor(rows, dtype=torch.int64).view(R, 7), off
+
+
+IMAGE_DTYPES = [torch.uint8, torch.float32, torch.float64, torch.float16, torch.bfloat16]
+for i, ((B, H, W), R) in enumerate(itertools.product(BANK_SHAPES[1:], [1, 3, 7])):
+    idt = IMAGE_DTYPES[i % 5]
+
+    @case("memory_bank_gather", f"{B}x{H}x{W}-R{R}-{str(idt)[6:]}")
+    def _(g, B=B, H=H, W=W, R=R, idt=idt, i=i):
+        req, P = gather_requests(g, B, H, W, R)
+        img = (torch.rand(B, 3, H, W, generator=g) * 255).to(idt)
+        lab = torch.randint(0, 4, (B, H, W), generator=g).to([torch.int64, torch.uint8, torch.int32][i % 3])
+        return (img, lab, req, torch.zeros(P + 5, 3, dtype=idt), torch.zeros(P + 5, dtype=torch.bool))
+
+    @case("memory_bank_paste", f"{B}x{H}x{W}-R{R}-{str(idt)[6:]}")
+    def _(g, B=B, H=H, W=W, R=R, idt=idt, i=i):
+        P = 400
+        pool_img = (torch.rand(P, 3, generator=g) * 255).to(idt)
+        pool_mask = torch.rand(P, generator=g) < 0.7
+        rows = []
+        for b in sorted(int(v) for v in torch.randint(0, B, (R,), generator=g)):
+            sh, sw = int(torch.randint(1, 12, (1,), generator=g)), int(torch.randint(1, 12, (1,), generator=g))
+            h, w = int(torch.randint(1, sh + 1, (1,), generator=g)), int(torch.randint(1, sw + 1, (1,), generator=g))
+            y0, x0 = int(torch.randint(0, sh - h + 1, (1,), generator=g)), int(torch.randint(0, sw - w + 1, (1,), generator=g))
+            rh, rw = int(torch.randint(1, 2 * sh + 1, (1,), generator=g)), int(torch.randint(1, 2 * sw + 1, (1,), generator=g))
+            oy, ox = int(torch.randint(-3, H, (1,), generator=g)), int(torch.randint(-3, W, (1,), generator=g))
+            off = int(torch.randint(0, P - h * w + 1, (1,), generator=g))
+            rows.append([b, int(torch.randint(0, 100, (1,), generator=g)), oy, ox, rh, rw, sh, sw, y0, x0, h, w, off])
+        img = (torch.rand(B, 3, H, W, generator=g) * 255).to(idt)
+        lab = torch.randint(0, 4, (B, H, W), generator=g).to([torch.int64, torch.uint8, torch.int16][i % 3])
+        return (img, lab, pool_img, pool_mask, torch.tensor(rows, dtype=torch.int64).view(-1, 13))
+
+
+# ---------------------------------------------------------------- edge cases
+EMPTY, EMPTY_Y = torch.empty(0), torch.empty(0, dtype=torch.int64)
+SIGNED_ZEROS_INF = torch.tensor([float("inf"), -float("inf"), 0.0, -0.0, 1.0, float("inf"), -0.0, 0.0])
+SIGNED_ZEROS_Y = torch.tensor([1, 0, 1, 0, 0, 1, 1, 0])
+for sur in PAIR_SURROGATES:
+    case("pairwise_auc_loss", f"{sur}-empty")(lambda g, sur=sur: (EMPTY, EMPTY_Y, None, None, sur, 1.0, "mean", True))
+    case("pairwise_auc_loss", f"{sur}-inf-signed-zeros")(
+        lambda g, sur=sur: (SIGNED_ZEROS_INF, SIGNED_ZEROS_Y, None, None, sur, 1.0, "mean", True))
+    case("pairwise_auc_loss", f"{sur}-strided-big-margin")(
+        lambda g, sur=sur: (scores(g, 300, torch.float32)[::2], binary_labels(g, 150), weights(g, 300, torch.float32)[::2], None, sur,
+                            30.0, "sum", True))
+case("auroc_binary_stats", "empty")(lambda g: (EMPTY, EMPTY_Y, None))
+case("auroc_binary_stats", "inf-signed-zeros")(lambda g: (SIGNED_ZEROS_INF, SIGNED_ZEROS_Y, None))
+case("auroc_partial_area", "inf-signed-zeros")(lambda g: (SIGNED_ZEROS_INF, SIGNED_ZEROS_Y, None, 0.5))
+case("auroc_multiclass_stats", "empty-spatial")(
+    lambda g: (torch.randn(4, 3, 0), torch.empty(4, 0, dtype=torch.int64), None, -100))
+for sur in ["square", "exp", "hinge", "linear"]:
+    case("multiclass_auc_loss", f"{sur}-empty")(
+        lambda g, sur=sur: (torch.empty(0, 3), EMPTY_Y, None, "none", sur, "ovo", 1.0, "present", True))
+    case("multiclass_auc_loss", f"{sur}-all-ignored")(
+        lambda g, sur=sur: (torch.randn(6, 3), torch.full((6,), 255), 255, "sigmoid", sur, "ovo", 1.0, "xcurve", True))
+    case("multiclass_auc_loss", f"{sur}-inf")(
+        lambda g, sur=sur: (torch.tensor([[float("inf"), 0.0], [0.0, -float("inf")], [1.0, 2.0]]), torch.tensor([0, 1, 1]),
+                            None, "sigmoid", sur, "ova", 1.0, "present", True))
+case("memory_bank_class_bbox", "empty")(lambda g: (torch.zeros(2, 0, 4, dtype=torch.int64), 3, 255))
+case("memory_bank_class_bbox", "negative-labels")(lambda g: (torch.randint(-3, 5, (2, 9, 70), generator=g), 3, -1))
+
+
+# ---------------------------------------------------------------- comparison
+def tolerance(dtype):
+    return {torch.float64: 1e-9, torch.float32: 2e-4, torch.float16: 2e-3, torch.bfloat16: 1.6e-2}.get(dtype, 0.0)
+
+
+def assert_same(cpu, sim, where, input_tol=0.0):
+    """Equal outputs: integers exactly, floats to the rounding of the output dtype or of the least
+    precise floating input (a float32 op may return float64 sums), relative to the output's scale."""
+    if isinstance(cpu, (tuple, list)):
+        assert len(cpu) == len(sim), where
+        for k, (c, s) in enumerate(zip(cpu, sim)):
+            assert_same(c, s, f"{where}[{k}]", input_tol)
+        return
+    if not isinstance(cpu, torch.Tensor):
+        assert cpu == sim, where
+        return
+    assert cpu.dtype == sim.dtype and cpu.shape == sim.shape, f"{where}: {cpu.dtype}{tuple(cpu.shape)} vs {sim.dtype}{tuple(sim.shape)}"
+    tol = tolerance(cpu.dtype)
+    if tol == 0.0:  # integer / bool outputs
+        assert torch.equal(cpu, sim), f"{where}: {cpu} vs {sim}"
+        return
+    tol = max(tol, input_tol)
+    finite = cpu.detach().double().abs().nan_to_num(0.0, 0.0, 0.0)
+    scale = float(finite.max()) if finite.numel() else 0.0
+    torch.testing.assert_close(sim, cpu, rtol=tol, atol=tol * max(scale, 1e-300), equal_nan=True, msg=lambda m: f"{where}: {m}")
+
+
+def clone_args(args):
+    return tuple(a.clone() if isinstance(a, torch.Tensor) else a for a in args)
+
+
+def run(call):
+    """(outputs, None) or (None, the exception)."""
+    try:
+        return call(), None
+    except (RuntimeError, ValueError, TypeError, IndexError) as e:
+        return None, e
+
+
+# the AUROC kernels also have a deterministic path (torch.use_deterministic_algorithms)
+ALL_CASES = [(op, cid, det) for op, cases in sorted(CASES.items()) for cid in cases
+             for det in ([False, True] if op.startswith("auroc") else [False])]
+
+
+@pytest.mark.parametrize("op,cid,deterministic", ALL_CASES,
+                         ids=[f"{op}-{cid}" + ("-deterministic" if det else "") for op, cid, det in ALL_CASES])
+def test_cuda_kernel_matches_cpu(op, cid, deterministic, schedule):
+    args = CASES[op][cid](gen_for(cid))
+    prev = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(deterministic)
+    try:
+        cpu_args = clone_args(args)
+        cpu, cpu_err = run(lambda: (getattr(CPU, op)(*cpu_args), [a for a in cpu_args if isinstance(a, torch.Tensor)]))
+        sim_args = clone_args(args)
+        if SIMULATED:
+            torch.ops.cudasim.take_pending_error()
+        sim, sim_err = run(lambda: _simlib.call_cuda(op, sim_args))
+        pending = torch.ops.cudasim.take_pending_error() if SIMULATED else ""
+    finally:
+        torch.use_deterministic_algorithms(prev)
+    assert not pending, f"a launch error was left unchecked by the glue: {pending}"
+    assert type(cpu_err) is type(sim_err), f"CPU raised {cpu_err!r}, CUDA raised {sim_err!r}"
+    if cpu_err is None:
+        input_tol = max([tolerance(a.dtype) for a in args if isinstance(a, torch.Tensor) and a.is_floating_point()],
+                        default=0.0)
+        assert_same(cpu, sim, f"{op}[{cid}, {schedule}]", input_tol)
+
+
+def test_paste_skips_a_class_the_labels_cannot_hold():
+    # the CPU kernel rejects such a row; the CUDA kernel skips invalid rows (no host sync) and used
+    # to write the class truncated (300 -> 44 in uint8 labels)
+    img, lab = torch.rand(1, 2, 4, 4), torch.zeros(1, 4, 4, dtype=torch.uint8)
+    req = torch.tensor([[0, 300, 0, 0, 4, 4, 4, 4, 0, 0, 4, 4, 0], [0, 7, 0, 0, 4, 4, 4, 4, 0, 0, 2, 2, 0]])
+    pool_img, pool_mask = torch.rand(30, 2), torch.ones(30, dtype=torch.bool)
+    with pytest.raises(ValueError, match="does not fit"):
+        CPU.memory_bank_paste(img.clone(), lab.clone(), pool_img, pool_mask, req)
+    _, (img_out, lab_out, *_) = _simlib.call_cuda("memory_bank_paste", (img.clone(), lab.clone(), pool_img, pool_mask, req))
+    want_img, want_lab = img.clone(), lab.clone()
+    CPU.memory_bank_paste(want_img, want_lab, pool_img, pool_mask, req[1:])
+    assert torch.equal(lab_out, want_lab) and torch.equal(img_out, want_img)
+
+
+def test_every_cuda_op_has_differential_cases():
+    ops = _simlib.cuda_op_names()
+    assert ops, "no op with a CUDA kernel found"
+    missing = [op for op in ops if not CASES.get(op)]
+    assert not missing, f"ops with a CUDA kernel but no differential case: {missing}"
+    stale = sorted(set(CASES) - set(ops))
+    assert not stale, f"differential cases for ops without a CUDA kernel: {stale}"
