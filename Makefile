@@ -60,8 +60,8 @@ lint: env
 	$(VENV)/bin/clang-format --dry-run -Werror $(CXX_SRC)
 
 format: env
-	$(VENV)/bin/ruff check --fix $(PY_SRC)
 	$(VENV)/bin/ruff format $(PY_SRC)
+	$(VENV)/bin/ruff check --fix $(PY_SRC)
 	$(VENV)/bin/clang-format -i $(CXX_SRC)
 
 # The artifact users get: build a wheel, install it into a fresh environment, import it, run an op.

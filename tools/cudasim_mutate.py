@@ -4,6 +4,7 @@ suite catches such bugs (tools/cudasim_mutants.sh). Each mutation must match exa
 
 Usage: cudasim_mutate.py MUTATION SRC DST
 """
+
 import os
 import sys
 

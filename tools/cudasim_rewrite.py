@@ -14,6 +14,7 @@ __shared__ declarations with initialisers. Comments and strings are not parsed: 
 
 Usage: cudasim_rewrite.py SRC.cu OUT.cc [DISPLAY_PATH]
 """
+
 import re
 import sys
 

@@ -21,12 +21,12 @@ inline BinaryColumns check_binary_columns(const at::Tensor& scores, const at::Te
                     scores.sizes());
   TORCH_CHECK_VALUE(!at::isComplexType(labels.scalar_type()), "labels must be real or bool, got ",
                     labels.scalar_type());
-  TORCH_CHECK_VALUE(labels.device() == scores.device(), "labels must be on the scores' device ",
-                    scores.device(), ", got ", labels.device());
+  TORCH_CHECK_VALUE(labels.device() == scores.device(), "labels must be on the scores' device ", scores.device(),
+                    ", got ", labels.device());
   const int64_t n = scores.size(0);
   const int64_t L = scores.dim() == 2 ? scores.size(1) : 1;
-  const bool same = labels.sizes() == scores.sizes() ||
-                    (L == 1 && labels.numel() == n && (labels.dim() == 1 || labels.dim() == 2));
+  const bool same =
+      labels.sizes() == scores.sizes() || (L == 1 && labels.numel() == n && (labels.dim() == 1 || labels.dim() == 2));
   TORCH_CHECK_VALUE(same, "labels must have the shape of scores ", scores.sizes(), ", got ", labels.sizes());
   return {scores.reshape({n, L}).contiguous(), labels.reshape({n, L}).contiguous(), n, L};
 }
@@ -42,12 +42,11 @@ inline MulticlassLayout check_multiclass_layout(const at::Tensor& scores, const 
   TORCH_CHECK_VALUE(at::isFloatingType(scores.scalar_type()),
                     "scores must be a floating point tensor (float16/bfloat16/float32/float64), got ",
                     scores.scalar_type());
-  TORCH_CHECK_VALUE(scores.dim() >= 2, "scores must have shape (N, C) or (B, C, *spatial), got ",
-                    scores.sizes());
+  TORCH_CHECK_VALUE(scores.dim() >= 2, "scores must have shape (N, C) or (B, C, *spatial), got ", scores.sizes());
   TORCH_CHECK_VALUE(!at::isFloatingType(labels.scalar_type()) && !at::isComplexType(labels.scalar_type()),
                     "labels must hold integer class indices, got ", labels.scalar_type());
-  TORCH_CHECK_VALUE(labels.device() == scores.device(), "labels must be on the scores' device ",
-                    scores.device(), ", got ", labels.device());
+  TORCH_CHECK_VALUE(labels.device() == scores.device(), "labels must be on the scores' device ", scores.device(),
+                    ", got ", labels.device());
   const int64_t B = scores.size(0), C = scores.size(1);
   TORCH_CHECK_VALUE(C >= 2, "scores must have at least 2 class columns (dim 1), got ", C);
   std::vector<int64_t> want{B};

@@ -15,9 +15,9 @@
 #include <memory>
 #include <vector>
 
-#include "core/checks.h"
-#include "auroc/math.h"
 #include "auroc/args.h"
+#include "auroc/math.h"
+#include "core/checks.h"
 #include "core/labels.h"
 #include "core/radix_sort.h"
 
@@ -77,19 +77,21 @@ SortedColumn sort_column(int64_t n, const ScoreKeys& sk, const KeyFn& key_of, co
 // Sorts one column whose sample i has sort key key_of(i) and group group_code(i) (-1: ignored),
 // then calls body(column, group_of(payload), weight_of(payload)).
 template <typename KeyFn, typename GroupFn, typename Body>
-void with_sorted_column(int64_t n, const ScoreKeys& sk, const KeyFn& key_of, const GroupFn& group_code,
-                        const double* w, const Body& body) {
+void with_sorted_column(int64_t n, const ScoreKeys& sk, const KeyFn& key_of, const GroupFn& group_code, const double* w,
+                        const Body& body) {
   if (w == nullptr) {
     const SortedColumn col =
         sort_column(n, sk, key_of, [&](int64_t i) { return static_cast<uint32_t>(group_code(i)); });
-    body(col, [](uint32_t p) -> int64_t { return p == kIgnored ? -1 : static_cast<int64_t>(p); },
-         [](uint32_t) { return 1.0; });
+    body(
+        col, [](uint32_t p) -> int64_t { return p == kIgnored ? -1 : static_cast<int64_t>(p); },
+        [](uint32_t) { return 1.0; });
   } else {
     TORCH_CHECK_VALUE(n < (int64_t(1) << 32),
                       "sample_weights: weighted AUROC on the CPU supports up to 2^32 - 1 samples, got ", n);
     const SortedColumn col = sort_column(n, sk, key_of, [](int64_t i) { return static_cast<uint32_t>(i); });
-    body(col, [&](uint32_t p) -> int64_t { return group_code(static_cast<int64_t>(p)); },
-         [w](uint32_t p) { return w[p]; });
+    body(
+        col, [&](uint32_t p) -> int64_t { return group_code(static_cast<int64_t>(p)); },
+        [w](uint32_t p) { return w[p]; });
   }
 }
 
@@ -108,8 +110,8 @@ std::vector<int64_t> group_aligned_chunks(const SortedColumn& c, int64_t parts) 
 
 // The tie-group walk of one sorted column: U[j] (j != pos) and the group totals W[j].
 template <typename GroupFn, typename WeightFn>
-void rank_table(const SortedColumn& c, int64_t G, int64_t pos, const GroupFn& group_of,
-                const WeightFn& weight_of, double* U, double* W) {
+void rank_table(const SortedColumn& c, int64_t G, int64_t pos, const GroupFn& group_of, const WeightFn& weight_of,
+                double* U, double* W) {
   const int64_t n = c.size();
   const int64_t parts = (at::in_parallel_region() || n < (1 << 16)) ? 1 : at::get_num_threads();
   const std::vector<int64_t> b = group_aligned_chunks(c, parts);
@@ -216,8 +218,7 @@ at::Tensor auroc_binary_stats_cpu(const at::Tensor& scores_in, const at::Tensor&
   with_score_keys(in.scores, [&](auto key_at, const ScoreKeys& sk) {
     for_each_column(L, n, [&](int64_t k) {
       with_sorted_column(
-          n, sk, [&](int64_t i) { return key_at(i * L + k); },
-          [&](int64_t i) -> int64_t { return y[i * L + k]; }, wp,
+          n, sk, [&](int64_t i) { return key_at(i * L + k); }, [&](int64_t i) -> int64_t { return y[i * L + k]; }, wp,
           [&](const SortedColumn& col, auto group_of, auto weight_of) {
             double U[2], W[2];
             rank_table(col, 2, 1, group_of, weight_of, U, W);
@@ -234,10 +235,9 @@ at::Tensor auroc_binary_stats_cpu(const at::Tensor& scores_in, const at::Tensor&
 // scores (B, C, *) read in place, labels (B, *) class indices (ignore_index skipped), weights like
 // labels. Returns U (C, C) with U[i][j] = sum_{p in i, q in j} w_p w_q H(s_{p,i} - s_{q,i})
 // (diagonal 0) and W (C,) the class weight totals.
-std::tuple<at::Tensor, at::Tensor> auroc_multiclass_stats_cpu(const at::Tensor& scores_in,
-                                                             const at::Tensor& labels_in,
-                                                             const c10::optional<at::Tensor>& weights,
-                                                             int64_t ignore_index) {
+std::tuple<at::Tensor, at::Tensor> auroc_multiclass_stats_cpu(const at::Tensor& scores_in, const at::Tensor& labels_in,
+                                                              const c10::optional<at::Tensor>& weights,
+                                                              int64_t ignore_index) {
   const MulticlassLayout in = check_multiclass_layout(scores_in, labels_in);
   const int64_t C = in.C, M = in.M, n = in.n;
   const at::Tensor cls = class_labels(in.labels, C, ignore_index);
@@ -274,16 +274,14 @@ void sort_binary(const at::Tensor& scores_in, const at::Tensor& labels_in, const
   const at::Tensor s = check_binary_scores(scores_in);
   const int8_t* y = y8.data_ptr<int8_t>();
   with_score_keys(s, [&](auto key_at, const ScoreKeys& sk) {
-    with_sorted_column(
-        s.numel(), sk, key_at, [&](int64_t i) -> int64_t { return y[i]; }, w, body);
+    with_sorted_column(s.numel(), sk, key_at, [&](int64_t i) -> int64_t { return y[i]; }, w, body);
   });
 }
 
 // Two-way partial AUC (the OPAUC/TPAUC metric of Yang et al., ICML 2021): keep the k+ = floor((1 - min_tpr) n+) lowest
 // positives and the k- = floor(max_fpr n-) highest negatives, U on that subset (ties 1/2).
 // Returns float64 (5,): [U_sub, k+, k-, n+, n-].
-at::Tensor auroc_partial_stats_cpu(const at::Tensor& scores, const at::Tensor& labels, double max_fpr,
-                                   double min_tpr) {
+at::Tensor auroc_partial_stats_cpu(const at::Tensor& scores, const at::Tensor& labels, double max_fpr, double min_tpr) {
   check_partial_bounds(max_fpr, min_tpr, /*allow_empty=*/false);
   const at::Tensor s = check_binary_scores(scores);
   const at::Tensor y8 = binary_labels(check_binary_labels(labels, s)).y;
@@ -329,7 +327,7 @@ at::Tensor auroc_partial_stats_cpu(const at::Tensor& scores, const at::Tensor& l
 // linear inside tie groups and interpolated at max_fpr, as scikit-learn's roc_auc_score(max_fpr).
 // Returns float64 (3,): [area, W_pos, W_neg] (area NaN when a class has zero weight).
 at::Tensor auroc_partial_area_cpu(const at::Tensor& scores, const at::Tensor& labels,
-                                const c10::optional<at::Tensor>& weights, double max_fpr) {
+                                  const c10::optional<at::Tensor>& weights, double max_fpr) {
   check_partial_bounds(max_fpr, 0.0, /*allow_empty=*/false);
   const at::Tensor s = check_binary_scores(scores);
   const at::Tensor y8 = binary_labels(check_binary_labels(labels, s)).y;

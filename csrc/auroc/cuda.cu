@@ -27,9 +27,9 @@ namespace {
 #endif
 constexpr int64_t kMaxBatchItems = TORCHAUC_AUROC_BATCH_ITEMS;
 
-#define TAUC_CUDA_TRY(expr)              \
-  do {                                   \
-    cudaError_t err_ = (expr);           \
+#define TAUC_CUDA_TRY(expr)               \
+  do {                                    \
+    cudaError_t err_ = (expr);            \
     if (err_ != cudaSuccess) return err_; \
   } while (0)
 
@@ -44,8 +44,8 @@ __device__ __forceinline__ double load_score(const void* p, Dtype t, int64_t off
 
 // keys[t], vals[t] for t = kl * n + i (column k0 + kl).
 template <typename KeyT>
-__global__ void load_keys_kernel(const void* scores, Dtype type, int64_t n, int64_t K, int64_t M,
-                                 int64_t k0, int64_t nb, KeyT* keys, int64_t* vals) {
+__global__ void load_keys_kernel(const void* scores, Dtype type, int64_t n, int64_t K, int64_t M, int64_t k0,
+                                 int64_t nb, KeyT* keys, int64_t* vals) {
   for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < nb; t += int64_t(gridDim.x) * blockDim.x) {
     const int64_t k = k0 + t / n, i = t % n;
     const int64_t b = i / M;
@@ -68,8 +68,8 @@ __global__ void head_flags_kernel(const KeyT* keys, int64_t n, int64_t nb, int64
 
 // gid holds inclusive counts of heads: group of t is gid[t] - 1.
 template <typename KeyT>
-__global__ void group_bounds_kernel(const KeyT* keys, int64_t n, int64_t nb, const int64_t* gid,
-                                    int64_t* ghead, int64_t* gtail) {
+__global__ void group_bounds_kernel(const KeyT* keys, int64_t n, int64_t nb, const int64_t* gid, int64_t* ghead,
+                                    int64_t* gtail) {
   for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < nb; t += int64_t(gridDim.x) * blockDim.x) {
     const int64_t g = gid[t] - 1;
     if (t % n == 0 || keys[t] != keys[t - 1]) ghead[g] = t;
@@ -91,8 +91,8 @@ struct Groups {
 
 // pw[t] = weight of t if it belongs to its column's positive group, else 0 (nw: the negatives,
 // binary only, used by the ROC area).
-__global__ void side_weights_kernel(Groups G, const int64_t* vals, int64_t n, int64_t k0, int64_t nb,
-                                    double* pw, double* nw) {
+__global__ void side_weights_kernel(Groups G, const int64_t* vals, int64_t n, int64_t k0, int64_t nb, double* pw,
+                                    double* nw) {
   for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < nb; t += int64_t(gridDim.x) * blockDim.x) {
     const int64_t k = k0 + t / n, i = vals[t];
     const int64_t g = G.group(k, i);
@@ -185,8 +185,8 @@ __global__ void contributions_store_kernel(Groups G, GroupView V, const int64_t*
 }
 
 // Deterministic path, step 2: block (j, kl) sums column kl's entries of group j in a fixed order.
-__global__ void group_reduce_kernel(const double* contrib, const double* cw, const int32_t* grp, int64_t n,
-                                    int64_t k0, int64_t ngroups, double* U, double* W) {
+__global__ void group_reduce_kernel(const double* contrib, const double* cw, const int32_t* grp, int64_t n, int64_t k0,
+                                    int64_t ngroups, double* U, double* W) {
   __shared__ Doubles<2> sh[kThreads];
   const int64_t j = blockIdx.x, kl = blockIdx.y;
   Doubles<2> acc = {{0.0, 0.0}};
@@ -218,8 +218,8 @@ T* take(ScratchAllocator& alloc, int64_t count) {
 }
 
 template <typename KeyT>
-cudaError_t sort_batch(const void* scores, Dtype type, int64_t n, int64_t K, int64_t M, int64_t k0,
-                       int64_t kb, ScratchAllocator& alloc, cudaStream_t stream, SortedBatch<KeyT>* out) {
+cudaError_t sort_batch(const void* scores, Dtype type, int64_t n, int64_t K, int64_t M, int64_t k0, int64_t kb,
+                       ScratchAllocator& alloc, cudaStream_t stream, SortedBatch<KeyT>* out) {
   const int64_t nb = kb * n;
   KeyT* keys_in = take<KeyT>(alloc, nb);
   int64_t* vals_in = take<int64_t>(alloc, nb);
@@ -256,8 +256,7 @@ cudaError_t sort_batch(const void* scores, Dtype type, int64_t n, int64_t K, int
   TAUC_CUDA_TRY(cub::DeviceScan::InclusiveSum(nullptr, bytes, head, out->gid, nb, stream));
   void* tmp = alloc.allocate(bytes);
   TAUC_CUDA_TRY(cub::DeviceScan::InclusiveSum(tmp, bytes, head, out->gid, nb, stream));
-  group_bounds_kernel<KeyT><<<grid_for(nb), kThreads, 0, stream>>>(out->keys, n, nb, out->gid, out->ghead,
-                                                                    out->gtail);
+  group_bounds_kernel<KeyT><<<grid_for(nb), kThreads, 0, stream>>>(out->keys, n, nb, out->gid, out->ghead, out->gtail);
   return cudaGetLastError();
 }
 
@@ -286,8 +285,9 @@ cudaError_t rank_table_impl(const RankTableArgs& a, ScratchAllocator& alloc, cud
     TAUC_CUDA_TRY(inclusive_sum(pw, pincl, nb, alloc, stream));
     const GroupView V{sb.gid, sb.ghead, sb.gtail, pincl};
     if (!a.deterministic) {
-      const dim3 grid(static_cast<unsigned>(std::min<int64_t>((n + kThreads - 1) / kThreads, std::min<int64_t>(4096, kMaxGrid))),
-                      static_cast<unsigned>(kb));
+      const dim3 grid(
+          static_cast<unsigned>(std::min<int64_t>((n + kThreads - 1) / kThreads, std::min<int64_t>(4096, kMaxGrid))),
+          static_cast<unsigned>(kb));
       contributions_atomic_kernel<<<grid, kThreads, 0, stream>>>(G, V, sb.vals, n, k0, a.G, a.U, a.W);
     } else {
       double* contrib = take<double>(alloc, nb);
@@ -333,8 +333,7 @@ __global__ void totals_kernel(const double* pincl, const double* nincl, int64_t 
 
 template <typename KeyT>
 cudaError_t roc_area_impl(const void* scores, Dtype type, int64_t n, const int8_t* y01, const double* weights,
-                          double max_fpr, double* area, double* totals, ScratchAllocator& alloc,
-                          cudaStream_t stream) {
+                          double max_fpr, double* area, double* totals, ScratchAllocator& alloc, cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
   SortedBatch<KeyT> sb;
   TAUC_CUDA_TRY(sort_batch<KeyT>(scores, type, n, 1, 1, 0, 1, alloc, stream, &sb));
@@ -348,8 +347,8 @@ cudaError_t roc_area_impl(const void* scores, Dtype type, int64_t n, const int8_
   TAUC_CUDA_TRY(inclusive_sum(pw, pincl, n, alloc, stream));
   TAUC_CUDA_TRY(inclusive_sum(nw, nincl, n, alloc, stream));
   double* contrib = pw;  // pw is no longer needed
-  roc_segments_kernel<<<grid_for(n), kThreads, 0, stream>>>(GroupView{sb.gid, sb.ghead, sb.gtail, pincl}, nincl,
-                                                               n, max_fpr, contrib);
+  roc_segments_kernel<<<grid_for(n), kThreads, 0, stream>>>(GroupView{sb.gid, sb.ghead, sb.gtail, pincl}, nincl, n,
+                                                            max_fpr, contrib);
   TAUC_CUDA_TRY(cudaGetLastError());
   size_t bytes = 0;
   TAUC_CUDA_TRY(cub::DeviceReduce::Sum(nullptr, bytes, contrib, area, n, stream));
@@ -362,16 +361,14 @@ cudaError_t roc_area_impl(const void* scores, Dtype type, int64_t n, const int8_
 }  // namespace
 
 cudaError_t auroc_rank_table(const RankTableArgs& a, ScratchAllocator& alloc, cudaStream_t stream) {
-  return a.type == Dtype::F64 ? rank_table_impl<double>(a, alloc, stream)
-                                     : rank_table_impl<float>(a, alloc, stream);
+  return a.type == Dtype::F64 ? rank_table_impl<double>(a, alloc, stream) : rank_table_impl<float>(a, alloc, stream);
 }
 
-cudaError_t auroc_partial_area(const void* scores, Dtype type, int64_t n, const int8_t* y01,
-                             const double* weights, double max_fpr, double* area, double* totals,
-                             ScratchAllocator& alloc, cudaStream_t stream) {
-  return type == Dtype::F64
-             ? roc_area_impl<double>(scores, type, n, y01, weights, max_fpr, area, totals, alloc, stream)
-             : roc_area_impl<float>(scores, type, n, y01, weights, max_fpr, area, totals, alloc, stream);
+cudaError_t auroc_partial_area(const void* scores, Dtype type, int64_t n, const int8_t* y01, const double* weights,
+                               double max_fpr, double* area, double* totals, ScratchAllocator& alloc,
+                               cudaStream_t stream) {
+  return type == Dtype::F64 ? roc_area_impl<double>(scores, type, n, y01, weights, max_fpr, area, totals, alloc, stream)
+                            : roc_area_impl<float>(scores, type, n, y01, weights, max_fpr, area, totals, alloc, stream);
 }
 
 }  // namespace cuda

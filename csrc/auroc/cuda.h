@@ -41,9 +41,9 @@ cudaError_t auroc_rank_table(const RankTableArgs& a, ScratchAllocator& alloc, cu
 // One column (n,) of scores with 0/1 labels and optional weights: the area under the ROC curve over
 // FPR in [0, max_fpr] (linear inside tie groups, interpolated at max_fpr) into *area, and the
 // class weight totals into totals[0] (positives), totals[1] (negatives).
-cudaError_t auroc_partial_area(const void* scores, Dtype type, int64_t n, const int8_t* y01,
-                             const double* weights, double max_fpr, double* area, double* totals,
-                             ScratchAllocator& alloc, cudaStream_t stream);
+cudaError_t auroc_partial_area(const void* scores, Dtype type, int64_t n, const int8_t* y01, const double* weights,
+                               double max_fpr, double* area, double* totals, ScratchAllocator& alloc,
+                               cudaStream_t stream);
 
 }  // namespace cuda
 }  // namespace torchauc::auroc

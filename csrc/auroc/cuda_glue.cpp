@@ -1,5 +1,7 @@
 // CUDA glue of the AUROC metric ops: argument checks, label validation (ATen ops on the device, one
 // sync to report a bad value), scratch allocation from the caching allocator, kernel launch.
+#include "core/cuda_glue.h"
+
 #include <ATen/ATen.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -9,11 +11,10 @@
 #include <vector>
 
 #include "auroc/args.h"
-#include "core/checks.h"
-#include "core/cuda_glue.h"
-#include "core/labels.h"
-#include "auroc/math.h"
 #include "auroc/cuda.h"
+#include "auroc/math.h"
+#include "core/checks.h"
+#include "core/labels.h"
 
 namespace torchauc::auroc {
 namespace {
@@ -41,17 +42,25 @@ at::Tensor auroc_binary_stats_cuda(const at::Tensor& scores_in, const at::Tensor
   const auto f64 = in.scores.options().dtype(at::kDouble);
   at::Tensor U = at::zeros({in.cols, 2}, f64), W = at::zeros({in.cols, 2}, f64);
   TorchScratch scratch(in.scores);
-  cuda::RankTableArgs a{in.scores.data_ptr(), dtype_of(in.scores, "scores"), in.n, in.cols, 1, 2,
-                        y8.data_ptr<int8_t>(), nullptr, w.defined() ? w.data_ptr<double>() : nullptr,
-                        U.data_ptr<double>(), W.data_ptr<double>(), deterministic()};
+  cuda::RankTableArgs a{in.scores.data_ptr(),
+                        dtype_of(in.scores, "scores"),
+                        in.n,
+                        in.cols,
+                        1,
+                        2,
+                        y8.data_ptr<int8_t>(),
+                        nullptr,
+                        w.defined() ? w.data_ptr<double>() : nullptr,
+                        U.data_ptr<double>(),
+                        W.data_ptr<double>(),
+                        deterministic()};
   check_cuda(cuda::auroc_rank_table(a, scratch, c10::cuda::getCurrentCUDAStream().stream()), "auroc_binary_stats");
   return at::stack({U.select(1, 0), W.select(1, 1), W.select(1, 0)}, 1);
 }
 
-std::tuple<at::Tensor, at::Tensor> auroc_multiclass_stats_cuda(const at::Tensor& scores_in,
-                                                              const at::Tensor& labels_in,
-                                                              const c10::optional<at::Tensor>& weights,
-                                                              int64_t ignore_index) {
+std::tuple<at::Tensor, at::Tensor> auroc_multiclass_stats_cuda(const at::Tensor& scores_in, const at::Tensor& labels_in,
+                                                               const c10::optional<at::Tensor>& weights,
+                                                               int64_t ignore_index) {
   c10::cuda::CUDAGuard guard(scores_in.device());
   const MulticlassLayout in = check_multiclass_layout(scores_in, labels_in);
   check_no_nan(in.scores);
@@ -60,9 +69,18 @@ std::tuple<at::Tensor, at::Tensor> auroc_multiclass_stats_cuda(const at::Tensor&
   const auto f64 = in.scores.options().dtype(at::kDouble);
   at::Tensor U = at::zeros({in.C, in.C}, f64), W = at::zeros({in.C, in.C}, f64);
   TorchScratch scratch(in.scores);
-  cuda::RankTableArgs a{in.scores.data_ptr(), dtype_of(in.scores, "scores"), in.n, in.C, in.M, in.C,
-                        nullptr, cls.data_ptr<int32_t>(), w.defined() ? w.data_ptr<double>() : nullptr,
-                        U.data_ptr<double>(), W.data_ptr<double>(), deterministic()};
+  cuda::RankTableArgs a{in.scores.data_ptr(),
+                        dtype_of(in.scores, "scores"),
+                        in.n,
+                        in.C,
+                        in.M,
+                        in.C,
+                        nullptr,
+                        cls.data_ptr<int32_t>(),
+                        w.defined() ? w.data_ptr<double>() : nullptr,
+                        U.data_ptr<double>(),
+                        W.data_ptr<double>(),
+                        deterministic()};
   check_cuda(cuda::auroc_rank_table(a, scratch, c10::cuda::getCurrentCUDAStream().stream()), "auroc_multiclass_stats");
   return {U, W.select(0, 0).clone()};
 }
@@ -83,12 +101,12 @@ at::Tensor auroc_partial_stats_cuda(const at::Tensor& scores_in, const at::Tenso
   keep.index_fill_(0, pos.index_select(0, std::get<1>(s.index_select(0, pos).topk(kpos, 0, false))), 1.0);
   keep.index_fill_(0, neg.index_select(0, std::get<1>(s.index_select(0, neg).topk(kneg, 0, true))), 1.0);
   const at::Tensor st = auroc_binary_stats_cuda(s, y8, keep);
-  return at::cat({st.select(1, 0),
-                  at::tensor({double(kpos), double(kneg), double(npos), double(nneg)}, keep.options())});
+  return at::cat(
+      {st.select(1, 0), at::tensor({double(kpos), double(kneg), double(npos), double(nneg)}, keep.options())});
 }
 
 at::Tensor auroc_partial_area_cuda(const at::Tensor& scores_in, const at::Tensor& labels_in,
-                                 const c10::optional<at::Tensor>& weights, double max_fpr) {
+                                   const c10::optional<at::Tensor>& weights, double max_fpr) {
   c10::cuda::CUDAGuard guard(scores_in.device());
   check_partial_bounds(max_fpr, 0.0, /*allow_empty=*/false);
   const at::Tensor s = check_binary_scores(scores_in);
@@ -99,9 +117,9 @@ at::Tensor auroc_partial_area_cuda(const at::Tensor& scores_in, const at::Tensor
   TorchScratch scratch(s);
   double* o = out.data_ptr<double>();
   check_cuda(cuda::auroc_partial_area(s.data_ptr(), dtype_of(s, "scores"), s.numel(), y8.data_ptr<int8_t>(),
-                               w.defined() ? w.data_ptr<double>() : nullptr, max_fpr, o, o + 1, scratch,
-                               c10::cuda::getCurrentCUDAStream().stream()),
-        "auroc_partial_area");
+                                      w.defined() ? w.data_ptr<double>() : nullptr, max_fpr, o, o + 1, scratch,
+                                      c10::cuda::getCurrentCUDAStream().stream()),
+             "auroc_partial_area");
   const at::Tensor undefined = out.narrow(0, 1, 2).eq(0).any();
   out.narrow(0, 0, 1).masked_fill_(undefined, std::numeric_limits<double>::quiet_NaN());
   return out;

@@ -4,6 +4,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+
 #include "core/kept_count.h"
 #include "core/macros.h"
 #include "core/sort_keys.h"
@@ -14,9 +15,7 @@ namespace torchauc::auroc {
 // (p_above) and inside it (p_tie). A negative of weight w in the group adds
 // w * (p_above + p_tie / 2) to the Mann-Whitney count U = sum_{p pos, q neg} w_p w_q H(s_p - s_q),
 // H(t) = 1 (t > 0), 1/2 (t == 0), 0 (t < 0).
-TAUC_HD double tie_group_pairs(double w_neg, double p_above, double p_tie) {
-  return w_neg * (p_above + 0.5 * p_tie);
-}
+TAUC_HD double tie_group_pairs(double w_neg, double p_above, double p_tie) { return w_neg * (p_above + 0.5 * p_tie); }
 
 // Area under the ROC segment from (x0, y0) to (x1, y1) (x = FPR, y = TPR, x0 <= x1) restricted to
 // x <= beta, with the segment interpolated linearly at beta (what scikit-learn's max_fpr does).

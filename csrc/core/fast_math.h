@@ -4,6 +4,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+
 #include "core/macros.h"
 
 namespace torchauc {

@@ -17,9 +17,12 @@ TAUC_HD int64_t kept_count(double fraction, int64_t n, Rounding r = Rounding::Fl
   const double x = fraction * static_cast<double>(n);
   const double slack = 1e-9 * (x > 1.0 ? x : 1.0);
   double k;
-  if (r == Rounding::Floor) k = floor(x + slack);
-  else if (r == Rounding::Ceil) k = ceil(x - slack);
-  else k = floor(x + 0.5 + slack);
+  if (r == Rounding::Floor)
+    k = floor(x + slack);
+  else if (r == Rounding::Ceil)
+    k = ceil(x - slack);
+  else
+    k = floor(x + 0.5 + slack);
   if (k < 0.0) k = 0.0;
   if (k > static_cast<double>(n)) k = static_cast<double>(n);
   return static_cast<int64_t>(k);

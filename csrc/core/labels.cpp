@@ -20,16 +20,15 @@ void record_first(std::atomic<int64_t>& slot, int64_t i) {
 }
 
 [[noreturn]] void throw_bad_binary_label(const char* name, double value, int64_t index) {
-  TORCH_CHECK_VALUE(false, name, " must contain only 0 and 1 (or False/True); found ", value, " at index ",
-                    index);
+  TORCH_CHECK_VALUE(false, name, " must contain only 0 and 1 (or False/True); found ", value, " at index ", index);
   __builtin_unreachable();
 }
 
-[[noreturn]] void throw_bad_class_label(const char* name, int64_t C, c10::optional<int64_t> ignore,
-                                        int64_t value, int64_t index) {
+[[noreturn]] void throw_bad_class_label(const char* name, int64_t C, c10::optional<int64_t> ignore, int64_t value,
+                                        int64_t index) {
   TORCH_CHECK_VALUE(false, name, " must be class indices in [0, ", C, ")",
-                    ignore ? " or ignore_index (" + std::to_string(*ignore) + ")" : std::string(), "; found ",
-                    value, " at flat index ", index);
+                    ignore ? " or ignore_index (" + std::to_string(*ignore) + ")" : std::string(), "; found ", value,
+                    " at flat index ", index);
   __builtin_unreachable();
 }
 

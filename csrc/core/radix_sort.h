@@ -1,8 +1,8 @@
 // Stable parallel LSD radix sort on the CPU. kBits-bit digits: 8 (256 buckets keep the scatter's
-// write streams in cache) for large arrays, 11 (fewer passes) for arrays that fit in cache. Each pass: per-chunk digit histograms, one prefix over (digit, chunk), a stable
-// parallel scatter. Only the bits [begin_bit, end_bit) of the key are sorted, so a key can carry a
-// payload in its low bits; passes whose digit is equal for every key are skipped. Inside an
-// enclosing at::parallel_for region it runs on one thread.
+// write streams in cache) for large arrays, 11 (fewer passes) for arrays that fit in cache. Each pass: per-chunk digit
+// histograms, one prefix over (digit, chunk), a stable parallel scatter. Only the bits [begin_bit, end_bit) of the key
+// are sorted, so a key can carry a payload in its low bits; passes whose digit is equal for every key are skipped.
+// Inside an enclosing at::parallel_for region it runs on one thread.
 #pragma once
 #include <ATen/Parallel.h>
 

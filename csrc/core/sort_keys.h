@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <type_traits>
+
 #include "core/macros.h"
 
 namespace torchauc {
@@ -36,8 +37,10 @@ using sort_key_t = std::conditional_t<sizeof(K) == 4, uint32_t, uint64_t>;
 
 template <typename K>
 TAUC_HD sort_key_t<K> sort_key(K x) {
-  if constexpr (sizeof(K) == 4) return float_sort_key(x);
-  else return double_sort_key(x);
+  if constexpr (sizeof(K) == 4)
+    return float_sort_key(x);
+  else
+    return double_sort_key(x);
 }
 
 template <typename K>

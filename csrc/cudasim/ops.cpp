@@ -20,9 +20,12 @@ std::string selftest(c10::string_view name) { return cudasim_selftest::run(std::
 void configure(c10::string_view schedule, int64_t seed) {
   const std::string s(schedule);
   cudasim::Schedule sched = cudasim::Schedule::Forward;
-  if (s == "reverse") sched = cudasim::Schedule::Reverse;
-  else if (s == "random") sched = cudasim::Schedule::Random;
-  else TORCH_CHECK_VALUE(s == "forward", "schedule must be forward, reverse or random, got '", s, "'");
+  if (s == "reverse")
+    sched = cudasim::Schedule::Reverse;
+  else if (s == "random")
+    sched = cudasim::Schedule::Random;
+  else
+    TORCH_CHECK_VALUE(s == "forward", "schedule must be forward, reverse or random, got '", s, "'");
   cudasim::configure(sched, static_cast<uint64_t>(seed));
 }
 

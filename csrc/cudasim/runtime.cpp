@@ -3,8 +3,6 @@
 // annotations that let AddressSanitizer and ThreadSanitizer follow the CUDA threads (under TSan
 // every CUDA thread is a named fiber; only barriers, kernel boundaries and atomics order them).
 // Not emulated: see cudasim.h.
-#include "cudasim/cudasim.h"
-
 #include <ucontext.h>
 
 #include <algorithm>
@@ -16,6 +14,8 @@
 #include <sstream>
 #include <unordered_map>
 #include <vector>
+
+#include "cudasim/cudasim.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/common_interface_defs.h>
@@ -102,11 +102,11 @@ struct Launch {
   Relaxed<Fiber*> current{nullptr};
   std::vector<SharedVar> shared;  // this block's __shared__ variables
   int64_t shared_bytes = 0;
-  std::vector<void*> stack_pool;      // stacks free for reuse (not under TSan)
-  std::vector<void*> deferred_frees;  // freed after the launch (TSan: no false races on reuse)
+  std::vector<void*> stack_pool;                          // stacks free for reuse (not under TSan)
+  std::vector<void*> deferred_frees;                      // freed after the launch (TSan: no false races on reuse)
   std::vector<std::unique_ptr<Fiber[]>> deferred_fibers;  // TSan: freed after the launch
-  Relaxed<char*> barrier_sync{nullptr};  // TSan sync address of the running block's barrier
-  char end_sync = 0;             // TSan sync address of the kernel's end
+  Relaxed<char*> barrier_sync{nullptr};                   // TSan sync address of the running block's barrier
+  char end_sync = 0;                                      // TSan sync address of the kernel's end
 };
 thread_local Relaxed<Launch*> t_launch{nullptr};
 
@@ -315,13 +315,16 @@ void run_block(Launch& L, const ThreadVars& base, std::mt19937_64& rng) {
       }
     }
     if (waiting == 0) break;
-    auto site = [](const Fiber& f) { return std::string(f.site_file.load()) + ":" + std::to_string(f.site_line.load()); };
+    auto site = [](const Fiber& f) {
+      return std::string(f.site_file.load()) + ":" + std::to_string(f.site_line.load());
+    };
     if (done > 0)
       fail("barrier divergence: " + std::to_string(waiting) + " threads wait at __syncthreads() at " +
            site(*first_wait) + " (first: thread " + triple(first_wait->vars.tid) + ") but " + std::to_string(done) +
            " have exited (first: thread " + triple(first_done->vars.tid) + ")");
     for (int64_t t = 0; t < nt; ++t)
-      if (const Fiber& f = fibers[t]; f.site_file.load() != first_wait->site_file.load() || f.site_line.load() != first_wait->site_line.load())
+      if (const Fiber& f = fibers[t];
+          f.site_file.load() != first_wait->site_file.load() || f.site_line.load() != first_wait->site_line.load())
         fail("barrier divergence: thread " + triple(first_wait->vars.tid) + " waits at " + site(*first_wait) +
              ", thread " + triple(f.vars.tid) + " at " + site(f));
     for (int64_t t = 0; t < nt; ++t) fibers[t].state = kReady;
@@ -351,8 +354,10 @@ std::string config_error(const Config& c) {
   if (b.x < 1 || b.x > 1024) e << "block.x = " << b.x << " outside [1, 1024]; ";
   if (b.y < 1 || b.y > 1024) e << "block.y = " << b.y << " outside [1, 1024]; ";
   if (b.z < 1 || b.z > 64) e << "block.z = " << b.z << " outside [1, 64]; ";
-  if (b.x >= 1 && b.y >= 1 && b.z >= 1 && b.x * b.y * b.z > 1024) e << "block has " << b.x * b.y * b.z << " > 1024 threads; ";
-  if (c.shmem < 0 || c.shmem > kMaxSharedBytes) e << "dynamic shared memory " << c.shmem << " bytes outside [0, 48 KiB]; ";
+  if (b.x >= 1 && b.y >= 1 && b.z >= 1 && b.x * b.y * b.z > 1024)
+    e << "block has " << b.x * b.y * b.z << " > 1024 threads; ";
+  if (c.shmem < 0 || c.shmem > kMaxSharedBytes)
+    e << "dynamic shared memory " << c.shmem << " bytes outside [0, 48 KiB]; ";
   return e.str();
 }
 
@@ -447,8 +452,7 @@ void* shared_storage(const void* tag, size_t bytes, size_t align) {
   AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
 #endif
   if (!p)
-    throw Error("static __shared__ memory of the block exceeds 48 KiB (" + std::to_string(L->shared_bytes) +
-                " bytes)");
+    throw Error("static __shared__ memory of the block exceeds 48 KiB (" + std::to_string(L->shared_bytes) + " bytes)");
   return p;
 }
 

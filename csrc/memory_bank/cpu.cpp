@@ -14,8 +14,8 @@
 #include <type_traits>
 #include <vector>
 
-#include "memory_bank/math.h"
 #include "memory_bank/args.h"
+#include "memory_bank/math.h"
 
 namespace torchauc::memory_bank {
 namespace {
@@ -24,7 +24,7 @@ namespace {
 constexpr int64_t kRowsPerChunk = 64;
 
 std::tuple<at::Tensor, at::Tensor> memory_bank_class_bbox_cpu(const at::Tensor& labels_in, int64_t num_classes,
-                                                       int64_t ignore_index) {
+                                                              int64_t ignore_index) {
   check_labels(labels_in);
   TORCH_CHECK_VALUE(num_classes >= 1, "num_classes must be >= 1, got ", num_classes);
   const at::Tensor labels = labels_in.contiguous();
@@ -97,14 +97,12 @@ std::tuple<at::Tensor, at::Tensor> memory_bank_class_bbox_cpu(const at::Tensor& 
 void check_gather_rows(const int64_t* R, int64_t n, int64_t B, int64_t H, int64_t W, int64_t P) {
   for (int64_t r = 0; r < n; ++r) {
     const int64_t* q = R + r * kGatherFields;
-    const int64_t b = q[kGImage], y0 = q[kGY0], x0 = q[kGX0], h = q[kGH],
-                  w = q[kGW], off = q[kGOffset];
+    const int64_t b = q[kGImage], y0 = q[kGY0], x0 = q[kGX0], h = q[kGH], w = q[kGW], off = q[kGOffset];
     TORCH_CHECK_VALUE(b >= 0 && b < B, "requests[", r, "]: image index ", b, " outside [0, ", B, ")");
     TORCH_CHECK_VALUE(h >= 1 && w >= 1 && y0 >= 0 && x0 >= 0 && y0 + h <= H && x0 + w <= W, "requests[", r,
-                      "]: crop (y0=", y0, ", x0=", x0, ", h=", h, ", w=", w, ") outside the ", H, "x", W,
-                      " image");
-    TORCH_CHECK_VALUE(off >= 0 && off + h * w <= P, "requests[", r, "]: pool range [", off, ", ",
-                      off + h * w, ") outside the pool of ", P, " pixels");
+                      "]: crop (y0=", y0, ", x0=", x0, ", h=", h, ", w=", w, ") outside the ", H, "x", W, " image");
+    TORCH_CHECK_VALUE(off >= 0 && off + h * w <= P, "requests[", r, "]: pool range [", off, ", ", off + h * w,
+                      ") outside the pool of ", P, " pixels");
   }
 }
 
@@ -116,7 +114,7 @@ std::vector<int64_t> row_prefix(const int64_t* R, int64_t n, int fields, int h_f
 }
 
 void memory_bank_gather_cpu(const at::Tensor& images_in, const at::Tensor& labels_in, const at::Tensor& requests_in,
-                    const at::Tensor& pool_img, const at::Tensor& pool_mask) {
+                            const at::Tensor& pool_img, const at::Tensor& pool_mask) {
   check_images(images_in, labels_in);
   check_requests(requests_in, kGatherFields, images_in);
   check_pool(pool_img, pool_mask, images_in);
@@ -177,20 +175,18 @@ void check_paste_rows(const int64_t* R, int64_t n, int64_t B, int64_t P) {
                       "requests must be sorted by image index (row ", r, ")");
     TORCH_CHECK_VALUE(static_cast<int64_t>(static_cast<scalar_t>(cls)) == cls, "requests[", r, "]: class ", cls,
                       " does not fit the labels' dtype");
-    TORCH_CHECK_VALUE(q[kPRH] >= 1 && q[kPRW] >= 1 && q[kPSrcH] >= 1 && q[kPSrcW] >= 1,
-                      "requests[", r, "]: resized and source sizes must be >= 1");
+    TORCH_CHECK_VALUE(q[kPRH] >= 1 && q[kPRW] >= 1 && q[kPSrcH] >= 1 && q[kPSrcW] >= 1, "requests[", r,
+                      "]: resized and source sizes must be >= 1");
     const int64_t y0 = q[kPY0], x0 = q[kPX0], h = q[kPH], w = q[kPW], off = q[kPOffset];
-    TORCH_CHECK_VALUE(h >= 1 && w >= 1 && y0 >= 0 && x0 >= 0 && y0 + h <= q[kPSrcH] &&
-                          x0 + w <= q[kPSrcW],
-                      "requests[", r, "]: crop (y0=", y0, ", x0=", x0, ", h=", h, ", w=", w,
-                      ") outside its source image");
+    TORCH_CHECK_VALUE(h >= 1 && w >= 1 && y0 >= 0 && x0 >= 0 && y0 + h <= q[kPSrcH] && x0 + w <= q[kPSrcW], "requests[",
+                      r, "]: crop (y0=", y0, ", x0=", x0, ", h=", h, ", w=", w, ") outside its source image");
     TORCH_CHECK_VALUE(off >= 0 && off + h * w <= P, "requests[", r, "]: pool range [", off, ", ", off + h * w,
                       ") outside the pool of ", P, " pixels");
   }
 }
 
 void memory_bank_paste_cpu(const at::Tensor& images, const at::Tensor& labels, const at::Tensor& pool_img_in,
-                   const at::Tensor& pool_mask_in, const at::Tensor& requests_in) {
+                           const at::Tensor& pool_mask_in, const at::Tensor& requests_in) {
   check_images(images, labels);
   check_requests(requests_in, kPasteFields, images);
   check_pool(pool_img_in, pool_mask_in, images);
@@ -209,57 +205,59 @@ void memory_bank_paste_cpu(const at::Tensor& images, const at::Tensor& labels, c
     std::vector<int64_t> start(static_cast<size_t>(B + 1), 0);  // requests of image b: [start[b], start[b+1])
     for (int64_t r = 0; r < n; ++r) ++start[R[r * kPasteFields + kPImage] + 1];
     for (int64_t b = 0; b < B; ++b) start[b + 1] += start[b];
-    AT_DISPATCH_FLOATING_TYPES_AND3(at::kHalf, at::kBFloat16, at::kByte, images.scalar_type(), "memory_bank_paste", [&] {
-      using img_t = scalar_t;
-      using acc_t = std::conditional_t<std::is_same_v<img_t, double>, double, float>;
-      img_t* X = images.data_ptr<img_t>();
-      const img_t* PI = pool_img_in.const_data_ptr<img_t>();
-      // one task per destination row: requests of that image in order, so later pastes win
-      at::parallel_for(0, B * H, 16, [&](int64_t t0, int64_t t1) {
-        for (int64_t t = t0; t < t1; ++t) {
-          const int64_t b = t / H, Y = t % H;
-          for (int64_t r = start[b]; r < start[b + 1]; ++r) {
-            const int64_t* q = R + r * kPasteFields;
-            const int64_t dy = Y - q[kPOY];
-            if (dy < 0 || dy >= q[kPRH]) continue;
-            const int64_t src_h = q[kPSrcH], src_w = q[kPSrcW];
-            const int64_t y0 = q[kPY0], x0 = q[kPX0], h = q[kPH], w = q[kPW];
-            const double scale_y = resize_scale(src_h, q[kPRH]);
-            const int64_t sy = nearest_source(dy, scale_y, src_h);
-            if (sy < y0 || sy >= y0 + h) continue;
-            const LinearTap ty = linear_source(dy, scale_y, src_h);
-            const int64_t ry0 = std::clamp(ty.i0, y0, y0 + h - 1) - y0, ry1 = std::clamp(ty.i1, y0, y0 + h - 1) - y0;
-            const double scale_x = resize_scale(src_w, q[kPRW]);
-            const int64_t ox = q[kPOX], off = q[kPOffset];
-            int64_t lo, hi;
-            destination_range(x0, x0 + w - 1, scale_x, q[kPRW], lo, hi);
-            lo = std::max(lo, -ox);
-            hi = std::min(hi, W - 1 - ox);
-            const bool* mrow = M + off + (sy - y0) * w;
-            const lab_t cls = static_cast<lab_t>(q[kPClass]);
-            for (int64_t dx = lo; dx <= hi; ++dx) {
-              const int64_t sx = nearest_source(dx, scale_x, src_w);
-              if (sx < x0 || sx >= x0 + w || !mrow[sx - x0]) continue;
-              const LinearTap tx = linear_source(dx, scale_x, src_w);
-              const int64_t rx0 = std::clamp(tx.i0, x0, x0 + w - 1) - x0;
-              const int64_t rx1 = std::clamp(tx.i1, x0, x0 + w - 1) - x0;
-              const img_t* p00 = PI + (off + ry0 * w + rx0) * CH;
-              const img_t* p01 = PI + (off + ry0 * w + rx1) * CH;
-              const img_t* p10 = PI + (off + ry1 * w + rx0) * CH;
-              const img_t* p11 = PI + (off + ry1 * w + rx1) * CH;
-              const int64_t X_ = ox + dx;
-              for (int64_t c = 0; c < CH; ++c) {
-                const acc_t v = bilinear<acc_t>(static_cast<acc_t>(p00[c]), static_cast<acc_t>(p01[c]),
-                                                     static_cast<acc_t>(p10[c]), static_cast<acc_t>(p11[c]),
-                                                     tx.w1, ty.w1);
-                X[((b * CH + c) * H + Y) * W + X_] = store_pixel<img_t, acc_t>(v);
+    AT_DISPATCH_FLOATING_TYPES_AND3(
+        at::kHalf, at::kBFloat16, at::kByte, images.scalar_type(), "memory_bank_paste", [&] {
+          using img_t = scalar_t;
+          using acc_t = std::conditional_t<std::is_same_v<img_t, double>, double, float>;
+          img_t* X = images.data_ptr<img_t>();
+          const img_t* PI = pool_img_in.const_data_ptr<img_t>();
+          // one task per destination row: requests of that image in order, so later pastes win
+          at::parallel_for(0, B * H, 16, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; ++t) {
+              const int64_t b = t / H, Y = t % H;
+              for (int64_t r = start[b]; r < start[b + 1]; ++r) {
+                const int64_t* q = R + r * kPasteFields;
+                const int64_t dy = Y - q[kPOY];
+                if (dy < 0 || dy >= q[kPRH]) continue;
+                const int64_t src_h = q[kPSrcH], src_w = q[kPSrcW];
+                const int64_t y0 = q[kPY0], x0 = q[kPX0], h = q[kPH], w = q[kPW];
+                const double scale_y = resize_scale(src_h, q[kPRH]);
+                const int64_t sy = nearest_source(dy, scale_y, src_h);
+                if (sy < y0 || sy >= y0 + h) continue;
+                const LinearTap ty = linear_source(dy, scale_y, src_h);
+                const int64_t ry0 = std::clamp(ty.i0, y0, y0 + h - 1) - y0,
+                              ry1 = std::clamp(ty.i1, y0, y0 + h - 1) - y0;
+                const double scale_x = resize_scale(src_w, q[kPRW]);
+                const int64_t ox = q[kPOX], off = q[kPOffset];
+                int64_t lo, hi;
+                destination_range(x0, x0 + w - 1, scale_x, q[kPRW], lo, hi);
+                lo = std::max(lo, -ox);
+                hi = std::min(hi, W - 1 - ox);
+                const bool* mrow = M + off + (sy - y0) * w;
+                const lab_t cls = static_cast<lab_t>(q[kPClass]);
+                for (int64_t dx = lo; dx <= hi; ++dx) {
+                  const int64_t sx = nearest_source(dx, scale_x, src_w);
+                  if (sx < x0 || sx >= x0 + w || !mrow[sx - x0]) continue;
+                  const LinearTap tx = linear_source(dx, scale_x, src_w);
+                  const int64_t rx0 = std::clamp(tx.i0, x0, x0 + w - 1) - x0;
+                  const int64_t rx1 = std::clamp(tx.i1, x0, x0 + w - 1) - x0;
+                  const img_t* p00 = PI + (off + ry0 * w + rx0) * CH;
+                  const img_t* p01 = PI + (off + ry0 * w + rx1) * CH;
+                  const img_t* p10 = PI + (off + ry1 * w + rx0) * CH;
+                  const img_t* p11 = PI + (off + ry1 * w + rx1) * CH;
+                  const int64_t X_ = ox + dx;
+                  for (int64_t c = 0; c < CH; ++c) {
+                    const acc_t v =
+                        bilinear<acc_t>(static_cast<acc_t>(p00[c]), static_cast<acc_t>(p01[c]),
+                                        static_cast<acc_t>(p10[c]), static_cast<acc_t>(p11[c]), tx.w1, ty.w1);
+                    X[((b * CH + c) * H + Y) * W + X_] = store_pixel<img_t, acc_t>(v);
+                  }
+                  L[(b * H + Y) * W + X_] = cls;
+                }
               }
-              L[(b * H + Y) * W + X_] = cls;
             }
-          }
-        }
-      });
-    });
+          });
+        });
   });
 }
 

@@ -23,8 +23,10 @@ constexpr int64_t kSegment = TORCHAUC_BBOX_SEGMENT;  // pixels scanned per threa
 // Image dtypes: uint8 or floating.
 template <typename F>
 void visit_image(Dtype t, F&& f) {
-  if (t == Dtype::U8) f(TypeTag<uint8_t>{});
-  else visit_floating(t, f);
+  if (t == Dtype::U8)
+    f(TypeTag<uint8_t>{});
+  else
+    visit_floating(t, f);
 }
 
 // ------------------------------------------------------------------ image element conversions
@@ -65,11 +67,9 @@ __device__ __forceinline__ __nv_bfloat16 store_acc<__nv_bfloat16>(float v) {
 // ------------------------------------------------------------------ class bbox
 template <typename L>
 __global__ void class_bbox_kernel(const L* __restrict__ labels, int64_t B, int64_t H, int64_t W, int64_t C,
-                                  int64_t ignore_index, int64_t nseg, long long* stats,
-                                  unsigned long long* invalid) {
+                                  int64_t ignore_index, int64_t nseg, long long* stats, unsigned long long* invalid) {
   const int64_t total = B * H * nseg;
-  for (int64_t t = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; t < total;
-       t += (int64_t)gridDim.x * blockDim.x) {
+  for (int64_t t = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; t < total; t += (int64_t)gridDim.x * blockDim.x) {
     const int64_t row = t / nseg, seg = t % nseg;
     const int64_t b = row / H, y = row % H;
     const int64_t xb = seg * kSegment, xe = min(W, xb + kSegment);
@@ -102,11 +102,9 @@ __global__ void gather_kernel(const I* __restrict__ images, const L* __restrict_
     const int64_t* q = req + r * kGatherFields;
     const int64_t b = q[kGImage], cls = q[kGClass], y0 = q[kGY0], x0 = q[kGX0];
     const int64_t h = q[kGH], w = q[kGW], off = q[kGOffset];
-    if (b < 0 || b >= B || h < 1 || w < 1 || y0 < 0 || x0 < 0 || y0 + h > H || x0 + w > W || off < 0 ||
-        off + h * w > P)
+    if (b < 0 || b >= B || h < 1 || w < 1 || y0 < 0 || x0 < 0 || y0 + h > H || x0 + w > W || off < 0 || off + h * w > P)
       continue;
-    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < h * w;
-         i += (int64_t)gridDim.x * blockDim.x) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < h * w; i += (int64_t)gridDim.x * blockDim.x) {
       const int64_t y = y0 + i / w, x = x0 + i % w;
       pool_mask[off + i] = static_cast<int64_t>(labels[(b * H + y) * W + x]) == cls;
       for (int64_t c = 0; c < CH; ++c) pool_img[(off + i) * CH + c] = images[((b * CH + c) * H + y) * W + x];
@@ -140,8 +138,7 @@ __global__ void paste_kernel(I* images, L* labels, int64_t B, int64_t CH, int64_
                              const int64_t* __restrict__ req, const int64_t* __restrict__ starts) {
   using A = typename Acc<I>::type;
   const int64_t total = B * H * W;
-  for (int64_t t = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; t < total;
-       t += (int64_t)gridDim.x * blockDim.x) {
+  for (int64_t t = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; t < total; t += (int64_t)gridDim.x * blockDim.x) {
     const int64_t b = t / (H * W), Y = (t / W) % H, X = t % W;
     int64_t hit = -1;
     for (int64_t r = starts[b]; r < starts[b + 1]; ++r) {
@@ -164,8 +161,7 @@ __global__ void paste_kernel(I* images, L* labels, int64_t B, int64_t CH, int64_
     const I* p10 = pool_img + (off + ry1 * w + rx0) * CH;
     const I* p11 = pool_img + (off + ry1 * w + rx1) * CH;
     for (int64_t c = 0; c < CH; ++c) {
-      const A v = bilinear<A>(load_acc(p00[c]), load_acc(p01[c]), load_acc(p10[c]), load_acc(p11[c]), tx.w1,
-                                   ty.w1);
+      const A v = bilinear<A>(load_acc(p00[c]), load_acc(p01[c]), load_acc(p10[c]), load_acc(p11[c]), tx.w1, ty.w1);
       images[((b * CH + c) * H + Y) * W + X] = store_acc<I>(v);
     }
     labels[(b * H + Y) * W + X] = static_cast<L>(q[kPClass]);
@@ -174,8 +170,8 @@ __global__ void paste_kernel(I* images, L* labels, int64_t B, int64_t CH, int64_
 
 }  // namespace
 
-void launch_class_bbox(Dtype lt, const void* labels, int64_t B, int64_t H, int64_t W, int64_t C,
-                           int64_t ignore_index, int64_t* stats, int64_t* invalid, cudaStream_t stream) {
+void launch_class_bbox(Dtype lt, const void* labels, int64_t B, int64_t H, int64_t W, int64_t C, int64_t ignore_index,
+                       int64_t* stats, int64_t* invalid, cudaStream_t stream) {
   const int64_t nseg = (W + kSegment - 1) / kSegment;
   const int64_t total = B * H * nseg;
   if (total == 0) return;
@@ -187,34 +183,35 @@ void launch_class_bbox(Dtype lt, const void* labels, int64_t B, int64_t H, int64
   });
 }
 
-void launch_gather(Dtype it, Dtype lt, const void* images, const void* labels, int64_t B, int64_t CH,
-                       int64_t H, int64_t W, const int64_t* requests, int64_t R, void* pool_img, bool* pool_mask,
-                       int64_t P, cudaStream_t stream) {
+void launch_gather(Dtype it, Dtype lt, const void* images, const void* labels, int64_t B, int64_t CH, int64_t H,
+                   int64_t W, const int64_t* requests, int64_t R, void* pool_img, bool* pool_mask, int64_t P,
+                   cudaStream_t stream) {
   if (R == 0) return;
-  const dim3 grid(static_cast<unsigned>(std::min<int64_t>(32, kMaxGrid)), static_cast<unsigned>(std::min<int64_t>(R, kMaxGridY)));
+  const dim3 grid(static_cast<unsigned>(std::min<int64_t>(32, kMaxGrid)),
+                  static_cast<unsigned>(std::min<int64_t>(R, kMaxGridY)));
   visit_image(it, [&](auto itag) {
     using I = typename decltype(itag)::type;
     visit_integral(lt, [&](auto ltag) {
       using L = typename decltype(ltag)::type;
       gather_kernel<I, L><<<grid, kThreads, 0, stream>>>(static_cast<const I*>(images), static_cast<const L*>(labels),
-                                                         B, CH, H, W, requests, R, static_cast<I*>(pool_img),
-                                                         pool_mask, P);
+                                                         B, CH, H, W, requests, R, static_cast<I*>(pool_img), pool_mask,
+                                                         P);
     });
   });
 }
 
-void launch_paste(Dtype it, Dtype lt, void* images, void* labels, int64_t B, int64_t CH, int64_t H,
-                      int64_t W, const void* pool_img, const bool* pool_mask, int64_t P, const int64_t* requests,
-                      const int64_t* starts, cudaStream_t stream) {
+void launch_paste(Dtype it, Dtype lt, void* images, void* labels, int64_t B, int64_t CH, int64_t H, int64_t W,
+                  const void* pool_img, const bool* pool_mask, int64_t P, const int64_t* requests,
+                  const int64_t* starts, cudaStream_t stream) {
   const int64_t total = B * H * W;
   if (total == 0) return;
   visit_image(it, [&](auto itag) {
     using I = typename decltype(itag)::type;
     visit_integral(lt, [&](auto ltag) {
       using L = typename decltype(ltag)::type;
-      paste_kernel<I, L><<<grid_for(total), kThreads, 0, stream>>>(
-          static_cast<I*>(images), static_cast<L*>(labels), B, CH, H, W, static_cast<const I*>(pool_img), pool_mask,
-          P, requests, starts);
+      paste_kernel<I, L><<<grid_for(total), kThreads, 0, stream>>>(static_cast<I*>(images), static_cast<L*>(labels), B,
+                                                                   CH, H, W, static_cast<const I*>(pool_img), pool_mask,
+                                                                   P, requests, starts);
     });
   });
 }

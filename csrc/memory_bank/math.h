@@ -5,6 +5,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+
 #include "core/macros.h"
 
 namespace torchauc::memory_bank {
@@ -17,7 +18,20 @@ enum GatherField : int { kGImage = 0, kGClass, kGY0, kGX0, kGH, kGW, kGOffset, k
 // resized as the whole source image would be to rh x rw and written at (oy, ox) of image `image`
 // wherever the resized mask is set; rows are applied in order (later rows overwrite earlier ones).
 enum PasteField : int {
-  kPImage = 0, kPClass, kPOY, kPOX, kPRH, kPRW, kPSrcH, kPSrcW, kPY0, kPX0, kPH, kPW, kPOffset, kPasteFields
+  kPImage = 0,
+  kPClass,
+  kPOY,
+  kPOX,
+  kPRH,
+  kPRW,
+  kPSrcH,
+  kPSrcW,
+  kPY0,
+  kPX0,
+  kPH,
+  kPW,
+  kPOffset,
+  kPasteFields
 };
 
 // cv::resize with an explicit dsize: inv_scale = dst / src, and both interpolations use
@@ -56,8 +70,10 @@ TAUC_HD LinearTap linear_source(int64_t d, double scale, int64_t n_src) {
 template <typename T>
 TAUC_HD T mul_rn(T a, T b) {
 #if defined(__CUDA_ARCH__)
-  if constexpr (sizeof(T) == sizeof(double)) return __dmul_rn(a, b);
-  else return __fmul_rn(a, b);
+  if constexpr (sizeof(T) == sizeof(double))
+    return __dmul_rn(a, b);
+  else
+    return __fmul_rn(a, b);
 #else
   return a * b;
 #endif
@@ -65,8 +81,10 @@ TAUC_HD T mul_rn(T a, T b) {
 template <typename T>
 TAUC_HD T add_rn(T a, T b) {
 #if defined(__CUDA_ARCH__)
-  if constexpr (sizeof(T) == sizeof(double)) return __dadd_rn(a, b);
-  else return __fadd_rn(a, b);
+  if constexpr (sizeof(T) == sizeof(double))
+    return __dadd_rn(a, b);
+  else
+    return __fadd_rn(a, b);
 #else
   return a + b;
 #endif
@@ -97,8 +115,7 @@ TAUC_HD Acc bilinear(Acc v00, Acc v01, Acc v10, Acc v11, float wx, float wy) {
 
 // Range of destination indices [lo, hi] whose nearest source index can fall in [s0, s1]
 // (a superset, never empty-checked: callers test nearest_source exactly), clipped to [0, n_dst).
-TAUC_HD void destination_range(int64_t s0, int64_t s1, double scale, int64_t n_dst, int64_t& lo,
-                               int64_t& hi) {
+TAUC_HD void destination_range(int64_t s0, int64_t s1, double scale, int64_t n_dst, int64_t& lo, int64_t& hi) {
   lo = (int64_t)floor((double)s0 / scale) - 1;
   hi = (int64_t)ceil((double)(s1 + 1) / scale) + 1;
   if (lo < 0) lo = 0;

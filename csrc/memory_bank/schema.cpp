@@ -9,10 +9,12 @@ TORCH_LIBRARY_FRAGMENT(torchauc, m) {
   m.def("memory_bank_class_bbox(Tensor labels, int num_classes, int ignore_index) -> (Tensor, Tensor)");
   // Copy the crops of (R, 7) requests [image, class, y0, x0, h, w, offset] of images (B, ch, H, W)
   // and their masks (labels == class) into pool_img (P, ch) / pool_mask (P,) at `offset`.
-  m.def("memory_bank_gather(Tensor images, Tensor labels, Tensor requests, Tensor(a!) pool_img, "
-        "Tensor(b!) pool_mask) -> ()");
+  m.def(
+      "memory_bank_gather(Tensor images, Tensor labels, Tensor requests, Tensor(a!) pool_img, "
+      "Tensor(b!) pool_mask) -> ()");
   // Paste (R, 13) requests [image, class, oy, ox, rh, rw, src_h, src_w, y0, x0, h, w, offset]
   // (sorted by image; later rows overwrite earlier ones) into images / labels in place.
-  m.def("memory_bank_paste(Tensor(a!) images, Tensor(b!) labels, Tensor pool_img, Tensor pool_mask, "
-        "Tensor requests) -> ()");
+  m.def(
+      "memory_bank_paste(Tensor(a!) images, Tensor(b!) labels, Tensor pool_img, Tensor pool_mask, "
+      "Tensor requests) -> ()");
 }

@@ -1,9 +1,11 @@
 // Argument parsing and shape checks of multiclass_auc_loss, shared by the CPU kernel and the CUDA glue.
 #pragma once
-#include <cmath>
 #include <ATen/ATen.h>
+
+#include <cmath>
 #include <string>
 #include <string_view>
+
 #include "multiclass/math.h"
 
 namespace torchauc::multiclass {
@@ -13,8 +15,8 @@ inline Surrogate parse_mc_surrogate(std::string_view name) {
   if (name == "exp") return Surrogate::Exp;
   if (name == "hinge") return Surrogate::Hinge;
   if (name == "linear") return Surrogate::Linear;
-  TORCH_CHECK_VALUE(false, "surrogate must be one of 'square', 'exp', 'hinge', 'linear'; got '",
-                    std::string(name), "'");
+  TORCH_CHECK_VALUE(false, "surrogate must be one of 'square', 'exp', 'hinge', 'linear'; got '", std::string(name),
+                    "'");
 }
 
 inline Mode parse_mc_mode(std::string_view name) {
@@ -50,15 +52,15 @@ inline Shape check_mc_inputs(const at::Tensor& scores, const at::Tensor& labels)
   TORCH_CHECK_VALUE(!at::isFloatingType(labels.scalar_type()) && !at::isComplexType(labels.scalar_type()) &&
                         labels.scalar_type() != at::kBool,
                     "labels must be an integer tensor of class indices, got ", labels.scalar_type());
-  TORCH_CHECK_VALUE(labels.device() == scores.device(), "labels must be on the scores' device ",
-                    scores.device(), ", got ", labels.device());
+  TORCH_CHECK_VALUE(labels.device() == scores.device(), "labels must be on the scores' device ", scores.device(),
+                    ", got ", labels.device());
   Shape sh{scores.size(0), scores.size(1), 1};
   TORCH_CHECK_VALUE(sh.C >= 1, "scores must have at least one class column, got ", scores.sizes());
   if (scores.dim() == 2) {
     const bool ok = (labels.dim() == 1 && labels.size(0) == sh.B) ||
                     (labels.dim() == 2 && labels.size(0) == sh.B && labels.size(1) == 1);
-    TORCH_CHECK_VALUE(ok, "labels must have shape (N,) = (", sh.B, ",) for scores of shape ", scores.sizes(),
-                      ", got ", labels.sizes());
+    TORCH_CHECK_VALUE(ok, "labels must have shape (N,) = (", sh.B, ",) for scores of shape ", scores.sizes(), ", got ",
+                      labels.sizes());
     return sh;
   }
   for (int64_t d = 2; d < scores.dim(); ++d) sh.S *= scores.size(d);
@@ -67,8 +69,8 @@ inline Shape check_mc_inputs(const at::Tensor& scores, const at::Tensor& labels)
   if (!ok) {
     std::vector<int64_t> want{sh.B};
     for (int64_t d = 2; d < scores.dim(); ++d) want.push_back(scores.size(d));
-    TORCH_CHECK_VALUE(false, "labels must have shape (B, *spatial) = ", at::IntArrayRef(want),
-                      " matching logits ", scores.sizes(), ", got ", labels.sizes(),
+    TORCH_CHECK_VALUE(false, "labels must have shape (B, *spatial) = ", at::IntArrayRef(want), " matching logits ",
+                      scores.sizes(), ", got ", labels.sizes(),
                       ". If the logits come from a decode head at a lower resolution, upsample them to the "
                       "label size first (e.g. torch.nn.functional.interpolate(logits, size=labels.shape[-2:], "
                       "mode='bilinear', align_corners=False)), as AUCSeg's head does before its loss.");
@@ -85,10 +87,13 @@ struct Args {
   Shape shape;
 };
 inline Args check_mc_args(const at::Tensor& scores, const at::Tensor& labels, std::string_view activation,
-                            std::string_view surrogate, std::string_view mode, double margin,
-                            std::string_view normalization) {
-  Args a{parse_mc_activation(activation), parse_mc_surrogate(surrogate), parse_mc_mode(mode),
-           parse_mc_norm(normalization), {}};
+                          std::string_view surrogate, std::string_view mode, double margin,
+                          std::string_view normalization) {
+  Args a{parse_mc_activation(activation),
+         parse_mc_surrogate(surrogate),
+         parse_mc_mode(mode),
+         parse_mc_norm(normalization),
+         {}};
   TORCH_CHECK_VALUE(std::isfinite(margin), "margin must be finite, got ", margin);
   a.shape = check_mc_inputs(scores, labels);
   return a;

@@ -19,12 +19,12 @@
 #include <limits>
 #include <vector>
 
-#include "multiclass/math.h"
-#include "pairwise/math.h"
+#include "core/labels.h"
+#include "multiclass/args.h"
 #include "multiclass/cpu_sigmoid.h"
 #include "multiclass/cpu_tiles.h"
-#include "multiclass/args.h"
-#include "core/labels.h"
+#include "multiclass/math.h"
+#include "pairwise/math.h"
 
 namespace torchauc::multiclass {
 namespace {
@@ -80,8 +80,8 @@ struct Work {
 // (N, C) rows are walked whole (a column block would stride over every row's page once per block),
 // so their parallelism comes from ~256k-element sample chunks; NCHW planes by column and chunk.
 Work mc_work(int64_t ns, int64_t C, int64_t S) {
-  const int64_t by_size = S == 1 ? std::max<int64_t>(1, (ns * C + (int64_t(1) << 18) - 1) >> 18)
-                                 : std::max<int64_t>(1, (ns + 4095) / 4096);
+  const int64_t by_size =
+      S == 1 ? std::max<int64_t>(1, (ns * C + (int64_t(1) << 18) - 1) >> 18) : std::max<int64_t>(1, (ns + 4095) / 4096);
   Work w;
   w.K = std::min<int64_t>(by_size, 16);
   w.chunk = std::max<int64_t>(1, (ns + w.K - 1) / w.K);
@@ -158,8 +158,7 @@ inline void for_each_tile(const Input<scalar_t>& in, int64_t n0, int64_t n1, int
 // Visits the activated scores of samples [n0, n1) and columns [c0, c1) one by one as
 // visit(label, column, v, dv, flat element index); ignored samples are skipped.
 template <Activation ACT, typename scalar_t, typename V>
-inline void for_each_value(const Input<scalar_t>& in, int64_t n0, int64_t n1, int64_t c0, int64_t c1,
-                           const V& visit) {
+inline void for_each_value(const Input<scalar_t>& in, int64_t n0, int64_t n1, int64_t c0, int64_t c1, const V& visit) {
   const int64_t C = in.C;
   for_each_tile<ACT>(
       in, n0, n1, c0, c1,
@@ -241,8 +240,10 @@ void exp_stats(const Input<scalar_t>& in, const double* lr, double m, LseCell* p
     LseCell* p = part.data() + k * 2 * C;
     LseCell* q = p + C;
     auto add = [&](int32_t y, int64_t c, double v, double l) {
-      if (y == c) lse_add(p[c], -m * v);
-      else lse_add(q[c], m * v + l);
+      if (y == c)
+        lse_add(p[c], -m * v);
+      else
+        lse_add(q[c], m * v + l);
     };
     for_each_tile<ACT>(
         in, n0, n1, c0, c1,
@@ -336,15 +337,14 @@ void grad_pass(const Input<scalar_t>& in, const double* cf, const double* r, dou
 // Column i: positives u = m - x (weight 1), negatives z with weight w_{i, y}; the pair is active iff
 // u + z > 0. Returns scale * L_i and writes scale * dL/dx * act'(x) into g at column i.
 template <Activation ACT, typename scalar_t>
-double hinge_column(const Input<scalar_t>& in, int64_t i, const double* N, double Ntot, double Cb, Mode mode,
-                    double m, double scale, scalar_t* g) {
+double hinge_column(const Input<scalar_t>& in, int64_t i, const double* N, double Ntot, double Cb, Mode mode, double m,
+                    double scale, scalar_t* g) {
   using T = acc_t<scalar_t>;
   const int64_t C = in.C, ns = in.B * in.S;
   const Column col = mc_column(mode, N[i], Ntot, Cb, scale);
   const bool active = col.active;
   std::vector<double> w_of(C);
-  for (int64_t j = 0; j < C; ++j)
-    w_of[j] = j == i || !(N[j] > 0.0) ? 0.0 : mc_sample_weight(mode, N[j]) * col.kappa;
+  for (int64_t j = 0; j < C; ++j) w_of[j] = j == i || !(N[j] > 0.0) ? 0.0 : mc_sample_weight(mode, N[j]) * col.kappa;
   auto visit_column = [&](const auto& f) { for_each_value<ACT>(in, 0, ns, i, i + 1, f); };
 
   std::vector<double> pos;
@@ -356,8 +356,10 @@ double hinge_column(const Input<scalar_t>& in, int64_t i, const double* N, doubl
     visit_column([&](int32_t y, int64_t, T v, T, int64_t) {
       const double d = static_cast<double>(v);
       has_nan |= std::isnan(d);
-      if (y == i) pos.push_back(m - d);
-      else if (w_of[y] != 0.0) neg.emplace_back(d, w_of[y]);
+      if (y == i)
+        pos.push_back(m - d);
+      else if (w_of[y] != 0.0)
+        neg.emplace_back(d, w_of[y]);
     });
   }
   if (!active || has_nan) {
@@ -405,8 +407,8 @@ double hinge_column(const Input<scalar_t>& in, int64_t i, const double* N, doubl
 }
 
 template <Activation ACT, typename scalar_t>
-double hinge_all(const Input<scalar_t>& in, const double* N, double Ntot, double Cb, Mode mode, double m,
-                 double scale, scalar_t* g) {
+double hinge_all(const Input<scalar_t>& in, const double* N, double Ntot, double Cb, Mode mode, double m, double scale,
+                 scalar_t* g) {
   const int64_t C = in.C;
   std::vector<double> Lcol(C, 0.0);
   at::parallel_for(0, C, 1, [&](int64_t b, int64_t e) {
@@ -420,8 +422,8 @@ double hinge_all(const Input<scalar_t>& in, const double* N, double Ntot, double
 // ---------------------------------------------------------------- square, linear, exp: driver
 // One pass of column stats (O(C) memory), an O(C) epilogue, one gradient pass.
 template <Activation ACT, typename scalar_t>
-double column_loss(const Input<scalar_t>& in, Surrogate sur, const double* N, double Ntot, double Cb,
-                   Mode mode, double m, double scale, scalar_t* g) {
+double column_loss(const Input<scalar_t>& in, Surrogate sur, const double* N, double Ntot, double Cb, Mode mode,
+                   double m, double scale, scalar_t* g) {
   const int64_t C = in.C, ns = in.B * in.S;
   const bool ex = sur == Surrogate::Exp;
   const std::vector<double> r = sample_weights(in.y, ns, N, mode, ex);
@@ -451,8 +453,10 @@ double column_loss(const Input<scalar_t>& in, Surrogate sur, const double* N, do
     }
   }
   if (g) {
-    if (ex) grad_pass<ACT, true>(in, cf.data(), r.data(), m, g);
-    else grad_pass<ACT, false>(in, cf.data(), r.data(), m, g);
+    if (ex)
+      grad_pass<ACT, true>(in, cf.data(), r.data(), m, g);
+    else
+      grad_pass<ACT, false>(in, cf.data(), r.data(), m, g);
   }
   double L = 0.0;
   for (double v : Lcol) L += v;
@@ -460,10 +464,12 @@ double column_loss(const Input<scalar_t>& in, Surrogate sur, const double* N, do
 }
 
 // ---------------------------------------------------------------- op
-std::tuple<at::Tensor, at::Tensor> multiclass_auc_loss_cpu(
-    const at::Tensor& scores_in, const at::Tensor& labels_in, c10::optional<int64_t> ignore_index,
-    c10::string_view activation_name, c10::string_view surrogate_name, c10::string_view mode_name,
-    double margin, c10::string_view normalization_name, bool compute_grad) {
+std::tuple<at::Tensor, at::Tensor> multiclass_auc_loss_cpu(const at::Tensor& scores_in, const at::Tensor& labels_in,
+                                                           c10::optional<int64_t> ignore_index,
+                                                           c10::string_view activation_name,
+                                                           c10::string_view surrogate_name, c10::string_view mode_name,
+                                                           double margin, c10::string_view normalization_name,
+                                                           bool compute_grad) {
   const auto [act, sur, mode, norm, sh] =
       check_mc_args(scores_in, labels_in, activation_name, surrogate_name, mode_name, margin, normalization_name);
   const at::Tensor scores = scores_in.contiguous();
@@ -473,9 +479,9 @@ std::tuple<at::Tensor, at::Tensor> multiclass_auc_loss_cpu(
   const double scale = mc_scale(mode, norm, sh.C, Cb);
 
   // the hinge writes only non-ignored samples, the other paths every element
-  at::Tensor grad = !compute_grad ? at::empty({0}, scores.options())
+  at::Tensor grad = !compute_grad             ? at::empty({0}, scores.options())
                     : sur == Surrogate::Hinge ? at::zeros(scores.sizes(), scores.options())
-                                                : at::empty(scores.sizes(), scores.options());
+                                              : at::empty(scores.sizes(), scores.options());
   double L = 0.0;
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, scores.scalar_type(), "multiclass_auc_loss", [&] {
     const Input<scalar_t> in{scores.data_ptr<scalar_t>(), lab.y.data_ptr<int32_t>(), sh.B, sh.C, sh.S};
@@ -484,11 +490,10 @@ std::tuple<at::Tensor, at::Tensor> multiclass_auc_loss_cpu(
     auto run = [&](auto act_tag) {
       constexpr Activation ACT = decltype(act_tag)::value;
       return sur == Surrogate::Hinge ? hinge_all<ACT>(in, N, Ntot, Cb, mode, margin, scale, g)
-                                       : column_loss<ACT>(in, sur, N, Ntot, Cb, mode, margin, scale, g);
+                                     : column_loss<ACT>(in, sur, N, Ntot, Cb, mode, margin, scale, g);
     };
-    L = act == Activation::Sigmoid
-            ? run(std::integral_constant<Activation, Activation::Sigmoid>{})
-            : run(std::integral_constant<Activation, Activation::None>{});
+    L = act == Activation::Sigmoid ? run(std::integral_constant<Activation, Activation::Sigmoid>{})
+                                   : run(std::integral_constant<Activation, Activation::None>{});
   });
   at::Tensor loss = at::full({}, L, scores.options().dtype(at::kDouble)).to(scores.scalar_type());
   return {loss, grad};

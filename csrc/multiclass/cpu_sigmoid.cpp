@@ -3,6 +3,7 @@
 #include "multiclass/cpu_sigmoid.h"
 
 #include <cmath>
+
 #include "core/fast_math.h"
 
 namespace torchauc::multiclass {

@@ -73,8 +73,7 @@ inline void moments_row(const T* v, int64_t len, int64_t y, double r, double* u1
 }
 
 template <typename T>
-inline void grad_column(const T* v, T* dv, const int32_t* y, const double* r, int64_t len, int32_t c,
-                        const Coef& cf) {
+inline void grad_column(const T* v, T* dv, const int32_t* y, const double* r, int64_t len, int32_t c, const Coef& cf) {
 #pragma omp simd
   for (int64_t t = 0; t < len; ++t) {
     const double x = static_cast<double>(v[t]);
@@ -115,12 +114,12 @@ TAUC_CLONES void mc_moments_row(const float* v, int64_t len, int64_t y, double r
 TAUC_CLONES void mc_moments_row(const double* v, int64_t len, int64_t y, double r, double* u1, double* u2) {
   moments_row(v, len, y, r, u1, u2);
 }
-TAUC_CLONES void mc_grad_column(const float* v, float* dv, const int32_t* y, const double* r, int64_t len,
-                                int32_t c, const Coef& cf) {
+TAUC_CLONES void mc_grad_column(const float* v, float* dv, const int32_t* y, const double* r, int64_t len, int32_t c,
+                                const Coef& cf) {
   grad_column(v, dv, y, r, len, c, cf);
 }
-TAUC_CLONES void mc_grad_column(const double* v, double* dv, const int32_t* y, const double* r, int64_t len,
-                                int32_t c, const Coef& cf) {
+TAUC_CLONES void mc_grad_column(const double* v, double* dv, const int32_t* y, const double* r, int64_t len, int32_t c,
+                                const Coef& cf) {
   grad_column(v, dv, y, r, len, c, cf);
 }
 TAUC_CLONES void mc_grad_row(const float* v, float* dv, int64_t len, int64_t y, double r, const double* ad,

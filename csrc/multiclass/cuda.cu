@@ -122,8 +122,8 @@ __global__ void reduce_parts_kernel(const double* part, int64_t C, int64_t G, do
   for (int q = 0; q < 4; ++q) stats[q * C + c] = s.v[q];
 }
 
-__global__ void epilogue_kernel(Surrogate sur, Mode mode, Norm norm, int64_t C, const double* N,
-                                const double* st, double m, double* coef, double* Lcol) {
+__global__ void epilogue_kernel(Surrogate sur, Mode mode, Norm norm, int64_t C, const double* N, const double* st,
+                                double m, double* coef, double* Lcol) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i >= C) return;
   double Cb, Ntot;
@@ -181,12 +181,13 @@ int64_t mc_stats_parts(int64_t Ns, int64_t C, int64_t S) {
 #else
   const int64_t per = S == 1 ? 1024 : 16 * kThreads;
 #endif
-  const int64_t want = S == 1 ? std::max<int64_t>(1, 2048 / ((C + kThreads - 1) / kThreads)) : std::max<int64_t>(1, 2048 / C);
+  const int64_t want =
+      S == 1 ? std::max<int64_t>(1, 2048 / ((C + kThreads - 1) / kThreads)) : std::max<int64_t>(1, 2048 / C);
   return std::max<int64_t>(1, std::min<int64_t>(want, (Ns + per - 1) / per));
 }
 
-void mc_stats_launch(Dtype dtype, const void* x, const int32_t* y32, const double* r, int64_t Bn, int64_t C,
-                     int64_t S, int64_t G, int activation, bool exp_stats, double margin, double* part, double* stats,
+void mc_stats_launch(Dtype dtype, const void* x, const int32_t* y32, const double* r, int64_t Bn, int64_t C, int64_t S,
+                     int64_t G, int activation, bool exp_stats, double margin, double* part, double* stats,
                      cudaStream_t stream) {
   const Activation act = static_cast<Activation>(activation);
   const int64_t Ns = Bn * S;
@@ -195,16 +196,22 @@ void mc_stats_launch(Dtype dtype, const void* x, const int32_t* y32, const doubl
     const T_* xs = static_cast<const T_*>(x);
     if (S == 1) {
       const int64_t blocks = ((C + kThreads - 1) / kThreads) * G;
-      if (exp_stats) stats_rows_kernel<T_, true><<<blocks, kThreads, 0, stream>>>(xs, y32, r, Ns, C, G, act, margin, part);
-      else stats_rows_kernel<T_, false><<<blocks, kThreads, 0, stream>>>(xs, y32, r, Ns, C, G, act, margin, part);
+      if (exp_stats)
+        stats_rows_kernel<T_, true><<<blocks, kThreads, 0, stream>>>(xs, y32, r, Ns, C, G, act, margin, part);
+      else
+        stats_rows_kernel<T_, false><<<blocks, kThreads, 0, stream>>>(xs, y32, r, Ns, C, G, act, margin, part);
     } else {
       const int64_t blocks = C * G;
-      if (exp_stats) stats_pixels_kernel<T_, true><<<blocks, kThreads, 0, stream>>>(xs, y32, r, Ns, C, S, G, act, margin, part);
-      else stats_pixels_kernel<T_, false><<<blocks, kThreads, 0, stream>>>(xs, y32, r, Ns, C, S, G, act, margin, part);
+      if (exp_stats)
+        stats_pixels_kernel<T_, true><<<blocks, kThreads, 0, stream>>>(xs, y32, r, Ns, C, S, G, act, margin, part);
+      else
+        stats_pixels_kernel<T_, false><<<blocks, kThreads, 0, stream>>>(xs, y32, r, Ns, C, S, G, act, margin, part);
     }
   });
-  if (exp_stats) reduce_parts_kernel<true><<<grid_for(C), kThreads, 0, stream>>>(part, C, G, stats);
-  else reduce_parts_kernel<false><<<grid_for(C), kThreads, 0, stream>>>(part, C, G, stats);
+  if (exp_stats)
+    reduce_parts_kernel<true><<<grid_for(C), kThreads, 0, stream>>>(part, C, G, stats);
+  else
+    reduce_parts_kernel<false><<<grid_for(C), kThreads, 0, stream>>>(part, C, G, stats);
 }
 
 void mc_epilogue_launch(int surrogate, int mode, int normalization, int64_t C, const double* counts,
@@ -217,16 +224,17 @@ void mc_epilogue_launch(int surrogate, int mode, int normalization, int64_t C, c
 }
 
 void mc_grad_launch(Dtype dtype, const void* x, const int32_t* y32, const double* r, const double* coef, int64_t Bn,
-                    int64_t C, int64_t S, int activation, bool exp_stats, double margin, void* g,
-                    cudaStream_t stream) {
+                    int64_t C, int64_t S, int activation, bool exp_stats, double margin, void* g, cudaStream_t stream) {
   const Activation act = static_cast<Activation>(activation);
   const int64_t total = Bn * C * S;
   visit_floating(dtype, [&](auto tag) {
     using T_ = typename decltype(tag)::type;
     const T_* xs = static_cast<const T_*>(x);
     T_* gs = static_cast<T_*>(g);
-    if (exp_stats) grad_kernel<T_, true><<<grid_for(total), kThreads, 0, stream>>>(xs, y32, r, coef, total, C, S, act, margin, gs);
-    else grad_kernel<T_, false><<<grid_for(total), kThreads, 0, stream>>>(xs, y32, r, coef, total, C, S, act, margin, gs);
+    if (exp_stats)
+      grad_kernel<T_, true><<<grid_for(total), kThreads, 0, stream>>>(xs, y32, r, coef, total, C, S, act, margin, gs);
+    else
+      grad_kernel<T_, false><<<grid_for(total), kThreads, 0, stream>>>(xs, y32, r, coef, total, C, S, act, margin, gs);
   });
 }
 

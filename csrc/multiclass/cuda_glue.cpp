@@ -3,6 +3,8 @@
 // cuda.cu. The exact hinge runs on ATen ops here: one
 // segmented sort of all columns at once (a (C, N) transposed copy, O(N C) memory), suffix sums and
 // batched searchsorted; no loop over classes.
+#include "core/cuda_glue.h"
+
 #include <ATen/ATen.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -11,17 +13,17 @@
 #include <cmath>
 #include <limits>
 
-#include "multiclass/cuda.h"
-#include "multiclass/args.h"
-#include "core/cuda_glue.h"
 #include "core/labels.h"
+#include "multiclass/args.h"
+#include "multiclass/cuda.h"
 
 namespace torchauc::multiclass {
 namespace {
 
 // Exact hinge with ATen ops; v (Ns, C) activated scores (double), dv their derivative.
 std::pair<at::Tensor, at::Tensor> mc_hinge_aten(const at::Tensor& v, const at::Tensor& dv, const at::Tensor& y,
-                                                const at::Tensor& valid, const at::Tensor& counts, Mode mode, Norm norm, double m) {
+                                                const at::Tensor& valid, const at::Tensor& counts, Mode mode, Norm norm,
+                                                double m) {
   const int64_t C = v.size(1);
   const auto f64 = v.options();
   const at::Tensor Ni = counts.view({C, 1}), Nj = counts.view({1, C});
@@ -30,8 +32,10 @@ std::pair<at::Tensor, at::Tensor> mc_hinge_aten(const at::Tensor& v, const at::T
   at::Tensor omega = mode == Mode::Ovo ? (Ni * Nj).reciprocal() : (Ni * (Ntot - Ni)).reciprocal().expand({C, C});
   omega = at::where(Ni.gt(0).logical_and(Nj.gt(0)).logical_and(eye.logical_not()), omega, at::zeros({}, f64));
   at::Tensor F;
-  if (norm == Norm::Present) F = mode == Mode::Ovo ? Cb * (Cb - 1) : at::where(Cb.ge(2), Cb, at::zeros({}, f64));
-  else F = at::full({}, mode == Mode::Ovo ? double(C) * double(C - 1) : 1.0, f64);
+  if (norm == Norm::Present)
+    F = mode == Mode::Ovo ? Cb * (Cb - 1) : at::where(Cb.ge(2), Cb, at::zeros({}, f64));
+  else
+    F = at::full({}, mode == Mode::Ovo ? double(C) * double(C - 1) : 1.0, f64);
   const at::Tensor scale = at::where(F.gt(0), F.reciprocal(), at::zeros({}, f64));
 
   // column-major views: row i of (C, N) is column i
@@ -67,10 +71,12 @@ std::pair<at::Tensor, at::Tensor> mc_hinge_aten(const at::Tensor& v, const at::T
   return {L, g.t() * dv};
 }
 
-std::tuple<at::Tensor, at::Tensor> multiclass_auc_loss_cuda(
-    const at::Tensor& scores_in, const at::Tensor& labels_in, c10::optional<int64_t> ignore_index,
-    c10::string_view activation_name, c10::string_view surrogate_name, c10::string_view mode_name, double margin,
-    c10::string_view normalization_name, bool compute_grad) {
+std::tuple<at::Tensor, at::Tensor> multiclass_auc_loss_cuda(const at::Tensor& scores_in, const at::Tensor& labels_in,
+                                                            c10::optional<int64_t> ignore_index,
+                                                            c10::string_view activation_name,
+                                                            c10::string_view surrogate_name, c10::string_view mode_name,
+                                                            double margin, c10::string_view normalization_name,
+                                                            bool compute_grad) {
   const auto [act, sur, mode, norm, sh] =
       check_mc_args(scores_in, labels_in, activation_name, surrogate_name, mode_name, margin, normalization_name);
   const c10::cuda::CUDAGuard guard(scores_in.device());
@@ -81,11 +87,11 @@ std::tuple<at::Tensor, at::Tensor> multiclass_auc_loss_cuda(
   const at::Tensor y32 = class_labels(labels_in, C, ignore_index), valid = y32.ge(0);
   const at::Tensor ylong = y32.to(at::kLong);
   // class counts (integer scatter: exact), as doubles
-  const at::Tensor counts = at::zeros({C + 1}, ylong.options())
-                                .scatter_add_(0, at::where(valid, ylong, at::full({}, C, ylong.options())),
-                                              at::ones_like(ylong))
-                                .narrow(0, 0, C)
-                                .to(at::kDouble);
+  const at::Tensor counts =
+      at::zeros({C + 1}, ylong.options())
+          .scatter_add_(0, at::where(valid, ylong, at::full({}, C, ylong.options())), at::ones_like(ylong))
+          .narrow(0, 0, C)
+          .to(at::kDouble);
 
   if (sur == Surrogate::Hinge) {
     // (Ns, C) activated scores in double (a transposed copy for NCHW)
@@ -118,7 +124,8 @@ std::tuple<at::Tensor, at::Tensor> multiclass_auc_loss_cuda(
     check_launch("multiclass_auc_loss");
   } else {
     stats.zero_();
-    if (ex) stats.view({4, C}).index_fill_(0, at::tensor({0, 2}, ylong.options()), -std::numeric_limits<double>::infinity());
+    if (ex)
+      stats.view({4, C}).index_fill_(0, at::tensor({0, 2}, ylong.options()), -std::numeric_limits<double>::infinity());
   }
   cuda::mc_epilogue_launch(static_cast<int>(sur), static_cast<int>(mode), static_cast<int>(norm), C,
                            counts.data_ptr<double>(), stats.data_ptr<double>(), margin, coef.data_ptr<double>(),
@@ -128,8 +135,9 @@ std::tuple<at::Tensor, at::Tensor> multiclass_auc_loss_cuda(
   if (compute_grad) {
     grad = at::empty(scores.sizes(), scores.options());
     if (grad.numel() > 0) {
-      cuda::mc_grad_launch(dt, scores.data_ptr(), y32.data_ptr<int32_t>(), r.data_ptr<double>(), coef.data_ptr<double>(),
-                           sh.B, C, sh.S, static_cast<int>(act), ex, margin, grad.data_ptr(), stream);
+      cuda::mc_grad_launch(dt, scores.data_ptr(), y32.data_ptr<int32_t>(), r.data_ptr<double>(),
+                           coef.data_ptr<double>(), sh.B, C, sh.S, static_cast<int>(act), ex, margin, grad.data_ptr(),
+                           stream);
       check_launch("multiclass_auc_loss");
     }
   }

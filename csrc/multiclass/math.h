@@ -29,6 +29,7 @@
 #pragma once
 #include <math.h>
 #include <stdint.h>
+
 #include "core/fast_math.h"
 #include "core/macros.h"
 
@@ -93,13 +94,13 @@ struct Coef {
 //   L_i = 1/2 (W sum u^2 + 2 sum u * sum w z + N_i sum w z^2)      (square)
 //   L_i = W sum u + N_i sum w z                                     (linear)
 // where sum w z = kappa u1 and sum w z^2 = kappa u2. Returns scale * L_i.
-TAUC_HD double mc_moment_column(Surrogate sur, const Column& col, double Ni, double u1, double u2, double d1,
-                                double d2, double m, double scale, Coef* cf) {
+TAUC_HD double mc_moment_column(Surrogate sur, const Column& col, double Ni, double u1, double u2, double d1, double d2,
+                                double m, double scale, Coef* cf) {
   *cf = Coef{0.0, 0.0, 0.0, 0.0};
   if (!col.active) return 0.0;
   const double W = col.W, k = col.kappa;
   const double Z1 = k * u1, Z2 = k * u2;
-  const double P1 = m * Ni - d1;                    // sum u
+  const double P1 = m * Ni - d1;                     // sum u
   const double P2 = m * m * Ni - 2.0 * m * d1 + d2;  // sum u^2
   if (sur == Surrogate::Square) {
     *cf = Coef{W * scale, -(W * m + Z1) * scale, Ni * k * scale, P1 * k * scale};

@@ -37,9 +37,8 @@ struct PairwiseArgs {
 };
 
 inline PairwiseArgs check_pairwise_args(const at::Tensor& scores, const at::Tensor& labels,
-                                        const c10::optional<at::Tensor>& pos_w,
-                                        const c10::optional<at::Tensor>& neg_w, std::string_view surrogate,
-                                        double margin, std::string_view reduction) {
+                                        const c10::optional<at::Tensor>& pos_w, const c10::optional<at::Tensor>& neg_w,
+                                        std::string_view surrogate, double margin, std::string_view reduction) {
   PairwiseArgs a{parse_surrogate(surrogate), parse_reduction(reduction), check_binary_scores(scores), {}, {}, {}};
   a.labels = check_binary_labels(labels, a.scores);
   a.pos_w = check_sample_weights(pos_w, a.scores, "pos_weights");

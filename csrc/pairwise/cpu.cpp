@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "core/checks.h"
-#include "pairwise/math.h"
 #include "core/labels.h"
 #include "core/radix_sort.h"
 #include "pairwise/args.h"
+#include "pairwise/math.h"
 
 namespace torchauc::pairwise {
 namespace {
@@ -132,8 +132,10 @@ PairwiseSums exp_sums(const BinaryView& v, double m, Reduction red, double* dS_d
   const Max2 cmax = chunked_reduce(
       v.n, Max2{ninf, ninf},
       [&](int64_t i, Max2& acc) {
-        if (v.y[i]) acc[0] = std::max(acc[0], -m * v.s[i]);
-        else acc[1] = std::max(acc[1], m * v.s[i]);
+        if (v.y[i])
+          acc[0] = std::max(acc[0], -m * v.s[i]);
+        else
+          acc[1] = std::max(acc[1], m * v.s[i]);
       },
       [](const Max2& x, const Max2& y) { return Max2{std::max(x[0], y[0]), std::max(x[1], y[1])}; });
   const Sums4 sums = chunked_reduce(
@@ -229,8 +231,9 @@ PairwiseSums hinge_sums(const BinaryView& v, const K* s, double m, int power, do
   if (np == 0 || nn == 0) return out;
   out.S = chunked_sum(np, [&](int64_t lo, int64_t hi) {
     const double first = static_cast<double>(xs[lo]) - m;
-    int64_t r = std::upper_bound(zs.begin(), zs.end(), first,
-                                 [](double t, K z) { return t < static_cast<double>(z); }) - zs.begin();
+    int64_t r =
+        std::upper_bound(zs.begin(), zs.end(), first, [](double t, K z) { return t < static_cast<double>(z); }) -
+        zs.begin();
     double acc = 0.0;
     for (int64_t i = lo; i < hi; ++i) {
       const double x = static_cast<double>(xs[i]);
@@ -249,8 +252,9 @@ PairwiseSums hinge_sums(const BinaryView& v, const K* s, double m, int power, do
   if (dS_dx) {
     chunked_sum(nn, [&](int64_t lo, int64_t hi) {
       const double first = static_cast<double>(zs[lo]) + m;
-      int64_t r = std::lower_bound(xs.begin(), xs.end(), first,
-                                   [](K x, double t) { return static_cast<double>(x) < t; }) - xs.begin();
+      int64_t r =
+          std::lower_bound(xs.begin(), xs.end(), first, [](K x, double t) { return static_cast<double>(x) < t; }) -
+          xs.begin();
       for (int64_t j = lo; j < hi; ++j) {
         const double z = static_cast<double>(zs[j]);
         while (r < np && static_cast<double>(xs[r]) < z + m) ++r;  // positives with x < z + m
@@ -293,8 +297,8 @@ constexpr int64_t kTile = 2048;  // negatives per inner block; row partials go t
 // One positive (key p, weight a) against negatives [j0, j1): returns the row sums (value, d/dv)
 // and adds a * (value, d/dv) into the column accumulators.
 template <Surrogate S, typename T>
-__attribute__((always_inline)) inline void tile_row(T p, T a, const T* q, const T* b, int64_t j0,
-                                                    int64_t j1, T* col_l, T* col_d, T* row_l, T* row_d) {
+__attribute__((always_inline)) inline void tile_row(T p, T a, const T* q, const T* b, int64_t j0, int64_t j1, T* col_l,
+                                                    T* col_d, T* row_l, T* row_d) {
   T rl = 0, rd = 0;
 #pragma omp simd reduction(+ : rl, rd)
   for (int64_t j = j0; j < j1; ++j) {
@@ -310,22 +314,23 @@ __attribute__((always_inline)) inline void tile_row(T p, T a, const T* q, const 
 }
 
 // The float instantiations are compiled twice (AVX2 and baseline) and picked at load time.
-#define TAUC_TILE_ROW_F32(NAME, S)                                                                  \
-  __attribute__((target_clones("avx2", "default"))) void NAME(                                    \
-      float p, float a, const float* q, const float* b, int64_t j0, int64_t j1, float* cl, float* cd, \
-      float* rl, float* rd) {                                                                      \
-    tile_row<S, float>(p, a, q, b, j0, j1, cl, cd, rl, rd);                                        \
+#define TAUC_TILE_ROW_F32(NAME, S)                                                                                     \
+  __attribute__((target_clones("avx2", "default"))) void NAME(float p, float a, const float* q, const float* b,        \
+                                                              int64_t j0, int64_t j1, float* cl, float* cd, float* rl, \
+                                                              float* rd) {                                             \
+    tile_row<S, float>(p, a, q, b, j0, j1, cl, cd, rl, rd);                                                            \
   }
 TAUC_TILE_ROW_F32(tile_row_logistic_f32, Surrogate::Logistic)
 TAUC_TILE_ROW_F32(tile_row_sigmoid_f32, Surrogate::Sigmoid)
 #undef TAUC_TILE_ROW_F32
 
 template <Surrogate S, typename T>
-void tile_row_dispatch(T p, T a, const T* q, const T* b, int64_t j0, int64_t j1, T* cl, T* cd, T* rl,
-                       T* rd) {
+void tile_row_dispatch(T p, T a, const T* q, const T* b, int64_t j0, int64_t j1, T* cl, T* cd, T* rl, T* rd) {
   if constexpr (std::is_same_v<T, float>) {
-    if constexpr (S == Surrogate::Logistic) tile_row_logistic_f32(p, a, q, b, j0, j1, cl, cd, rl, rd);
-    else tile_row_sigmoid_f32(p, a, q, b, j0, j1, cl, cd, rl, rd);
+    if constexpr (S == Surrogate::Logistic)
+      tile_row_logistic_f32(p, a, q, b, j0, j1, cl, cd, rl, rd);
+    else
+      tile_row_sigmoid_f32(p, a, q, b, j0, j1, cl, cd, rl, rd);
   } else {
     tile_row<S, T>(p, a, q, b, j0, j1, cl, cd, rl, rd);
   }
@@ -350,8 +355,8 @@ PairwiseSums tiled_sums(const BinaryView& v, double m, double* dS_dx, double* dS
       double sl = 0.0, sd = 0.0;
       for (int64_t j0 = 0; j0 < nn; j0 += kTile) {
         T rl, rd;
-        tile_row_dispatch<S, T>(P.key[i], P.w[i], N.key.data(), N.w.data(), j0, std::min(nn, j0 + kTile),
-                                cl, cd, &rl, &rd);
+        tile_row_dispatch<S, T>(P.key[i], P.w[i], N.key.data(), N.w.data(), j0, std::min(nn, j0 + kTile), cl, cd, &rl,
+                                &rd);
         sl += rl;
         sd += rd;
       }
@@ -396,14 +401,14 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> pairwise_auc_loss_cpu
   const bool sorted_path = sur == Surrogate::Hinge || sur == Surrogate::SquaredHinge;
   // Sort-based paths read raw scores (float keys sort in half the radix passes); the others float64.
   const at::Tensor s_in = sorted_path && scores.scalar_type() != at::kDouble ? scores.to(at::kFloat).contiguous()
-                                                                            : scores.to(at::kDouble).contiguous();
+                                                                             : scores.to(at::kDouble).contiguous();
   const at::Tensor a64 = pos_w ? pos_w->to(at::kDouble).contiguous() : at::Tensor();
   const at::Tensor b64 = neg_w ? neg_w->to(at::kDouble).contiguous() : at::Tensor();
   const int64_t n = scores.numel();
   const auto f64 = scores.options().dtype(at::kDouble);
   const BinaryView v{s_in.scalar_type() == at::kDouble ? s_in.data_ptr<double>() : nullptr, y.data_ptr<int8_t>(),
-                     a64.defined() ? a64.data_ptr<double>() : nullptr,
-                     b64.defined() ? b64.data_ptr<double>() : nullptr, n};
+                     a64.defined() ? a64.data_ptr<double>() : nullptr, b64.defined() ? b64.data_ptr<double>() : nullptr,
+                     n};
 
   at::Tensor dS_dx, dS_dw;
   double* px = nullptr;

@@ -96,8 +96,10 @@ struct ExpMax {  // side maxima of the keys p = -m x, q = m z
   __device__ Acc<2> identity() const { return Acc<2>{{-INFINITY, -INFINITY}}; }
   __device__ void add(int64_t i, Acc<2>& acc) const {
     const double s = static_cast<double>(in.s[i]);
-    if (in.y[i]) acc.v[0] = fmax(acc.v[0], -in.margin * s);
-    else acc.v[1] = fmax(acc.v[1], in.margin * s);
+    if (in.y[i])
+      acc.v[0] = fmax(acc.v[0], -in.margin * s);
+    else
+      acc.v[1] = fmax(acc.v[1], in.margin * s);
   }
 };
 
@@ -227,8 +229,8 @@ struct ArraySample {
 template <typename T, typename SampleFn>
 __global__ void finish_kernel(int64_t n, const int8_t* y, SampleFn fn, const PairwiseScalars* sc, int reduction,
                               bool has_nan, PairwiseOutputs<T> out) {
-  const GradScale g = finish_reduction(static_cast<Reduction>(reduction), sc->S, sc->A, sc->B,
-                                       sc->prescaled != 0.0, sc->prescaled_loss, has_nan);
+  const GradScale g = finish_reduction(static_cast<Reduction>(reduction), sc->S, sc->A, sc->B, sc->prescaled != 0.0,
+                                       sc->prescaled_loss, has_nan);
   if (blockIdx.x == 0 && threadIdx.x == 0) *out.loss = static_cast<T>(g.loss);
   if (!out.grad_s) return;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
@@ -244,8 +246,8 @@ __global__ void finish_kernel(int64_t n, const int8_t* y, SampleFn fn, const Pai
 }
 
 template <typename T, typename SampleFn>
-void finish(int64_t n, const int8_t* y, const SampleFn& fn, const PairwiseScalars* sc, int reduction,
-            bool has_nan, const PairwiseOutputs<T>& out, cudaStream_t stream) {
+void finish(int64_t n, const int8_t* y, const SampleFn& fn, const PairwiseScalars* sc, int reduction, bool has_nan,
+            const PairwiseOutputs<T>& out, cudaStream_t stream) {
   const int blocks = out.grad_s ? num_blocks(n) : 1;
   finish_kernel<<<blocks, kThreads, 0, stream>>>(n, y, fn, sc, reduction, has_nan, out);
 }
@@ -255,8 +257,10 @@ __device__ int64_t upper_bound(const double* keys, int64_t len, double t) {
   int64_t lo = 0, hi = len;
   while (lo < hi) {
     const int64_t mid = lo + (hi - lo) / 2;
-    if (keys[mid] <= t) lo = mid + 1;
-    else hi = mid;
+    if (keys[mid] <= t)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return lo;
 }
@@ -342,17 +346,17 @@ void launch_pairwise_moments(int surrogate, int reduction, bool has_nan, const P
 
 void launch_hinge_query(int power, const double* s, const int8_t* y, const double* a, const double* b, int64_t n,
                         double margin, const double* pos_keys, const double* pos_suffix, int64_t n_pos,
-                        const double* neg_keys, const double* neg_suffix, int64_t n_neg, double* dS_dx,
-                        double* dS_dw, cudaStream_t stream) {
+                        const double* neg_keys, const double* neg_suffix, int64_t n_neg, double* dS_dx, double* dS_dw,
+                        cudaStream_t stream) {
   if (n == 0) return;
-  hinge_query_kernel<<<num_blocks(n), kThreads, 0, stream>>>(power, s, y, a, b, n, margin, pos_keys, pos_suffix,
-                                                            n_pos, neg_keys, neg_suffix, n_neg, dS_dx, dS_dw);
+  hinge_query_kernel<<<num_blocks(n), kThreads, 0, stream>>>(power, s, y, a, b, n, margin, pos_keys, pos_suffix, n_pos,
+                                                             neg_keys, neg_suffix, n_neg, dS_dx, dS_dw);
 }
 
 template <typename T>
 void launch_tiled_side(int surrogate, const T* own_key, const T* own_w, const int64_t* own_idx, int64_t n_own,
-                       const T* other_key, const T* other_w, int64_t n_other, double key_sign_margin,
-                       double* dS_dx, double* dS_dw, cudaStream_t stream) {
+                       const T* other_key, const T* other_w, int64_t n_other, double key_sign_margin, double* dS_dx,
+                       double* dS_dw, cudaStream_t stream) {
   if (n_own == 0) return;
   const int64_t blocks = (n_own + kThreads - 1) / kThreads;
   if (surrogate == static_cast<int>(Surrogate::Logistic))
@@ -370,12 +374,12 @@ void launch_pairwise_finish(int reduction, bool has_nan, const int8_t* y, int64_
   finish(n, y, ArraySample{dS_dx, dS_dw}, sc, reduction, has_nan, out, stream);
 }
 
-#define TAUC_INSTANTIATE(T)                                                                                    \
-  template void launch_pairwise_moments<T>(int, int, bool, const PairwiseInputs<T>&, PairwiseScalars*, double*, \
-                                           const PairwiseOutputs<T>&, cudaStream_t);                          \
-  template void launch_tiled_side<T>(int, const T*, const T*, const int64_t*, int64_t, const T*, const T*,     \
-                                     int64_t, double, double*, double*, cudaStream_t);                        \
-  template void launch_pairwise_finish<T>(int, bool, const int8_t*, int64_t, const double*, const double*,     \
+#define TAUC_INSTANTIATE(T)                                                                                         \
+  template void launch_pairwise_moments<T>(int, int, bool, const PairwiseInputs<T>&, PairwiseScalars*, double*,     \
+                                           const PairwiseOutputs<T>&, cudaStream_t);                                \
+  template void launch_tiled_side<T>(int, const T*, const T*, const int64_t*, int64_t, const T*, const T*, int64_t, \
+                                     double, double*, double*, cudaStream_t);                                       \
+  template void launch_pairwise_finish<T>(int, bool, const int8_t*, int64_t, const double*, const double*,          \
                                           const PairwiseScalars*, const PairwiseOutputs<T>&, cudaStream_t);
 TAUC_INSTANTIATE(float)
 TAUC_INSTANTIATE(double)

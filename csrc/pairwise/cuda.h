@@ -2,6 +2,7 @@
 // nvcc-compiled .cu and the torch-facing glue). T is float or double (the compute type).
 #pragma once
 #include <cuda_runtime.h>
+
 #include <cstdint>
 
 namespace torchauc::pairwise {
@@ -48,18 +49,18 @@ int64_t pairwise_partials_size(int64_t n);
 // hinge / squared hinge: per-sample query of the opposite side, given each side's keys sorted
 // ascending (positives: u = m - x, negatives: z) and suffix moments (len + 1 rows of 3 doubles).
 // Writes dS/dscore and dS/dweight (double, length n).
-void launch_hinge_query(int power, const double* s, const int8_t* y, const double* a, const double* b,
-                        int64_t n, double margin, const double* pos_keys, const double* pos_suffix,
-                        int64_t n_pos, const double* neg_keys, const double* neg_suffix, int64_t n_neg,
-                        double* dS_dx, double* dS_dw, cudaStream_t stream);
+void launch_hinge_query(int power, const double* s, const int8_t* y, const double* a, const double* b, int64_t n,
+                        double margin, const double* pos_keys, const double* pos_suffix, int64_t n_pos,
+                        const double* neg_keys, const double* neg_suffix, int64_t n_neg, double* dS_dx, double* dS_dw,
+                        cudaStream_t stream);
 
 // logistic (surrogate 4) / sigmoid (5): for every sample of one side (key k, weight w, index idx),
 // L = sum over the other side of w' l(k + k'), D = sum w' l'(k + k'); writes dS_dw[idx] = L and
 // dS_dx[idx] = key_sign_margin * w * D. Launch once per side.
 template <typename T>
-void launch_tiled_side(int surrogate, const T* own_key, const T* own_w, const int64_t* own_idx,
-                       int64_t n_own, const T* other_key, const T* other_w, int64_t n_other,
-                       double key_sign_margin, double* dS_dx, double* dS_dw, cudaStream_t stream);
+void launch_tiled_side(int surrogate, const T* own_key, const T* own_w, const int64_t* own_idx, int64_t n_own,
+                       const T* other_key, const T* other_w, int64_t n_other, double key_sign_margin, double* dS_dx,
+                       double* dS_dw, cudaStream_t stream);
 
 // Reduced loss and gradients from per-sample dS arrays (hinge and tiled paths) and scalars->S, A, B.
 template <typename T>

@@ -2,6 +2,8 @@
 // sorting/compaction steps done with ATen (CUB underneath), and the launches of cuda.cu.
 // Host syncs: one for the label verdict and positive count, one for the NaN check, and for the
 // tiled surrogates the compaction (nonzero).
+#include "core/cuda_glue.h"
+
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
 #include <c10/cuda/CUDAGuard.h>
@@ -11,10 +13,9 @@
 #include <cmath>
 
 #include "core/checks.h"
-#include "core/cuda_glue.h"
 #include "core/labels.h"
-#include "pairwise/cuda.h"
 #include "pairwise/args.h"
+#include "pairwise/cuda.h"
 
 namespace torchauc::pairwise {
 namespace {
@@ -72,7 +73,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> pairwise_auc_loss_cud
     const cuda::PairwiseOutputs<scalar_t> out{loss.data_ptr<scalar_t>(), mut_ptr_or_null<scalar_t>(gs),
                                               mut_ptr_or_null<scalar_t>(ga), mut_ptr_or_null<scalar_t>(gb)};
     if (sur == Surrogate::Square || sur == Surrogate::Exp) {
-      const cuda::PairwiseInputs<scalar_t> in{s.data_ptr<scalar_t>(), y, ptr_or_null<scalar_t>(a),
+      const cuda::PairwiseInputs<scalar_t> in{s.data_ptr<scalar_t>(),   y, ptr_or_null<scalar_t>(a),
                                               ptr_or_null<scalar_t>(b), n, margin};
       at::Tensor partials = at::empty({cuda::pairwise_partials_size(n)}, f64);
       cuda::launch_pairwise_moments<scalar_t>(static_cast<int>(sur), static_cast<int>(red), has_nan, in, sc,
@@ -93,8 +94,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> pairwise_auc_loss_cud
         cuda::launch_hinge_query(sur == Surrogate::Hinge ? 1 : 2, s64.data_ptr<double>(), y, ptr_or_null<double>(a64),
                                  ptr_or_null<double>(b64), n, margin, P.first.data_ptr<double>(),
                                  P.second.data_ptr<double>(), n_pos, N.first.data_ptr<double>(),
-                                 N.second.data_ptr<double>(), n_neg, dS_dx.data_ptr<double>(),
-                                 dS_dw.data_ptr<double>(), stream);
+                                 N.second.data_ptr<double>(), n_neg, dS_dx.data_ptr<double>(), dS_dw.data_ptr<double>(),
+                                 stream);
       } else {
         const at::Tensor pidx = at::nonzero(pos).squeeze(1), nidx = at::nonzero(neg).squeeze(1);
         const at::Tensor pk = (s.index_select(0, pidx) * (-margin)).contiguous();
@@ -123,8 +124,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> pairwise_auc_loss_cud
 
   const auto empty = scores.options();
   at::Tensor g_s = compute_grad ? gs.to(scores.scalar_type()).view(scores_in.sizes()) : at::empty({0}, empty);
-  at::Tensor g_a = (compute_grad && pos_w) ? ga.to(pos_w->scalar_type()).view(pos_w_in->sizes()) : at::empty({0}, empty);
-  at::Tensor g_b = (compute_grad && neg_w) ? gb.to(neg_w->scalar_type()).view(neg_w_in->sizes()) : at::empty({0}, empty);
+  at::Tensor g_a =
+      (compute_grad && pos_w) ? ga.to(pos_w->scalar_type()).view(pos_w_in->sizes()) : at::empty({0}, empty);
+  at::Tensor g_b =
+      (compute_grad && neg_w) ? gb.to(neg_w->scalar_type()).view(neg_w_in->sizes()) : at::empty({0}, empty);
   return {loss.to(scores.scalar_type()), g_s, g_a, g_b};
 }
 

@@ -49,8 +49,7 @@ TAUC_HD double exp_sample_factor(double k, const ExpSide& O, double log_scale) {
 // Given the suffix moments (m0, m1, m2) = sum over the opposite-side samples with key > -k of
 // (w, w k', w k'^2), the sample with key k gets:
 //   value V(k) = sum w' (k + k')^p,   dV/dk = p * sum w' (k + k')^(p-1).
-TAUC_HD void hinge_sample(int power, double k, double m0, double m1, double m2, double* value,
-                          double* dvalue_dk) {
+TAUC_HD void hinge_sample(int power, double k, double m0, double m1, double m2, double* value, double* dvalue_dk) {
   if (power == 1) {
     *value = k * m0 + m1;
     *dvalue_dk = m0;
@@ -86,8 +85,8 @@ TAUC_HD void tiled_surrogate(T v, T* value, T* dvalue_dv) {
 struct GradScale {
   double loss, grad_scale, pos_shift, neg_shift;
 };
-TAUC_HD GradScale finish_reduction(Reduction r, double S, double A, double B, bool prescaled,
-                                   double prescaled_loss, bool has_nan) {
+TAUC_HD GradScale finish_reduction(Reduction r, double S, double A, double B, bool prescaled, double prescaled_loss,
+                                   bool has_nan) {
   if (has_nan) {
     const double nan = NAN;
     return GradScale{nan, nan, 0.0, 0.0};

@@ -1,9 +1,11 @@
 // Argument parsing and checks of the partial-AUC ops, shared by the CPU kernels and the CUDA glue.
 #pragma once
 #include <c10/util/Exception.h>
+
 #include <cmath>
 #include <string>
 #include <string_view>
+
 #include "core/checks.h"
 #include "partial_auc/math.h"
 
@@ -28,8 +30,8 @@ struct ExpInputs {
   at::Tensor scores, labels;  // contiguous, 1-D; label values are checked by each backend's label pass
   Surrogate sur;
 };
-inline ExpInputs check_exp_inputs(const at::Tensor& scores, const at::Tensor& labels, double margin,
-                                           double lambda, std::string_view surrogate) {
+inline ExpInputs check_exp_inputs(const at::Tensor& scores, const at::Tensor& labels, double margin, double lambda,
+                                  std::string_view surrogate) {
   ExpInputs in;
   in.scores = check_binary_scores(scores);
   in.labels = check_binary_labels(labels, in.scores);

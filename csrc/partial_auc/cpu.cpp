@@ -8,25 +8,24 @@
 //    into blocks and every all-active block pair that is big enough is summed in O(|I| + |J|) by the
 //    factored expansion of cpu_expand.h (double); float64 inputs stay pair by pair.
 #include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 
-#include <ATen/Dispatch.h>
-
 #include <algorithm>
-#include <functional>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
 
 #include "core/checks.h"
 #include "core/fast_math.h"
-#include "partial_auc/math.h"
 #include "core/labels.h"
-#include "partial_auc/cpu_expand.h"
 #include "core/radix_sort.h"
 #include "partial_auc/args.h"
+#include "partial_auc/cpu_expand.h"
+#include "partial_auc/math.h"
 
 namespace torchauc::partial_auc {
 namespace {
@@ -114,8 +113,8 @@ constexpr int64_t kTile = 2048;  // inner block; float block partials are accumu
 
 // Row sums of one positive (key k = margin - x, shift c) over negatives z[j0, j1).
 template <Surrogate S, typename T>
-__attribute__((always_inline)) inline void rows_tile(T k, T c, T inv_lambda, const T* z, int64_t j0, int64_t j1,
-                                                     T* r0, T* r1, T* r2) {
+__attribute__((always_inline)) inline void rows_tile(T k, T c, T inv_lambda, const T* z, int64_t j0, int64_t j1, T* r0,
+                                                     T* r1, T* r2) {
   T a0 = 0, a1 = 0, a2 = 0;
 #pragma omp simd reduction(+ : a0, a1, a2)
   for (int64_t j = j0; j < j1; ++j) {
@@ -133,8 +132,8 @@ __attribute__((always_inline)) inline void rows_tile(T k, T c, T inv_lambda, con
 
 // Column sum of one negative z over positives [i0, i1): sum alpha_i exp(l / lambda - c_i) l'.
 template <Surrogate S, typename T>
-__attribute__((always_inline)) inline T cols_tile(T z, T inv_lambda, const T* k, const T* c, const T* alpha,
-                                                  int64_t i0, int64_t i1) {
+__attribute__((always_inline)) inline T cols_tile(T z, T inv_lambda, const T* k, const T* c, const T* alpha, int64_t i0,
+                                                  int64_t i1) {
   T acc = 0;
 #pragma omp simd reduction(+ : acc)
   for (int64_t i = i0; i < i1; ++i) {
@@ -146,14 +145,14 @@ __attribute__((always_inline)) inline T cols_tile(T z, T inv_lambda, const T* k,
 }
 
 // float instantiations compiled for AVX2 and baseline, picked at load time
-#define TAUC_PAUC_F32(SUFFIX, S)                                                                        \
-  __attribute__((target_clones("avx2", "default"))) void rows_tile_##SUFFIX(                         \
+#define TAUC_PAUC_F32(SUFFIX, S)                                                                             \
+  __attribute__((target_clones("avx2", "default"))) void rows_tile_##SUFFIX(                                 \
       float k, float c, float il, const float* z, int64_t j0, int64_t j1, float* r0, float* r1, float* r2) { \
-    rows_tile<S, float>(k, c, il, z, j0, j1, r0, r1, r2);                                               \
-  }                                                                                                     \
-  __attribute__((target_clones("avx2", "default"))) float cols_tile_##SUFFIX(                        \
-      float z, float il, const float* k, const float* c, const float* a, int64_t i0, int64_t i1) {     \
-    return cols_tile<S, float>(z, il, k, c, a, i0, i1);                                                 \
+    rows_tile<S, float>(k, c, il, z, j0, j1, r0, r1, r2);                                                    \
+  }                                                                                                          \
+  __attribute__((target_clones("avx2", "default"))) float cols_tile_##SUFFIX(                                \
+      float z, float il, const float* k, const float* c, const float* a, int64_t i0, int64_t i1) {           \
+    return cols_tile<S, float>(z, il, k, c, a, i0, i1);                                                      \
   }
 TAUC_PAUC_F32(sqh, Surrogate::SquaredHinge)
 TAUC_PAUC_F32(hinge, Surrogate::Hinge)
@@ -162,8 +161,10 @@ TAUC_PAUC_F32(hinge, Surrogate::Hinge)
 template <Surrogate S, typename T>
 void rows_dispatch(T k, T c, T il, const T* z, int64_t j0, int64_t j1, T* r0, T* r1, T* r2) {
   if constexpr (std::is_same_v<T, float>) {
-    if constexpr (S == Surrogate::SquaredHinge) rows_tile_sqh(k, c, il, z, j0, j1, r0, r1, r2);
-    else rows_tile_hinge(k, c, il, z, j0, j1, r0, r1, r2);
+    if constexpr (S == Surrogate::SquaredHinge)
+      rows_tile_sqh(k, c, il, z, j0, j1, r0, r1, r2);
+    else
+      rows_tile_hinge(k, c, il, z, j0, j1, r0, r1, r2);
   } else {
     rows_tile<S, T>(k, c, il, z, j0, j1, r0, r1, r2);
   }
@@ -172,8 +173,10 @@ void rows_dispatch(T k, T c, T il, const T* z, int64_t j0, int64_t j1, T* r0, T*
 template <Surrogate S, typename T>
 T cols_dispatch(T z, T il, const T* k, const T* c, const T* a, int64_t i0, int64_t i1) {
   if constexpr (std::is_same_v<T, float>) {
-    if constexpr (S == Surrogate::SquaredHinge) return cols_tile_sqh(z, il, k, c, a, i0, i1);
-    else return cols_tile_hinge(z, il, k, c, a, i0, i1);
+    if constexpr (S == Surrogate::SquaredHinge)
+      return cols_tile_sqh(z, il, k, c, a, i0, i1);
+    else
+      return cols_tile_hinge(z, il, k, c, a, i0, i1);
   } else {
     return cols_tile<S, T>(z, il, k, c, a, i0, i1);
   }
@@ -197,8 +200,7 @@ struct Sorted {
 };
 
 template <typename T>
-Sorted<T> sort_classes(const double* s, const int8_t* y, int64_t n, double margin, double inv_lambda,
-                       Surrogate sur) {
+Sorted<T> sort_classes(const double* s, const int8_t* y, int64_t n, double margin, double inv_lambda, Surrogate sur) {
   Sorted<T> out;
   std::vector<T> z, nk;
   for (int64_t i = 0; i < n; ++i) {
@@ -261,25 +263,27 @@ void parallel_by_work(int64_t m, W work, F fn) {
 template <Surrogate S, typename T>
 void rows_impl(const Sorted<T>& C, T il, double* shift, double* r0, double* r1, double* r2) {
   const int64_t np = C.nk.size(), nn = C.z.size();
-  parallel_by_work(np, [&](int64_t r) { return nn - C.first[r]; }, [&](int64_t ib, int64_t ie) {
-    for (int64_t r = ib; r < ie; ++r) {
-      const T k = -C.nk[r];
-      const int64_t f = C.first[r];
-      double s0 = static_cast<double>(f) * std::exp(-static_cast<double>(C.c[r])), s1 = 0.0, s2 = 0.0;
-      for (int64_t j0 = f; j0 < nn; j0 += kTile) {
-        T a0, a1, a2;
-        rows_dispatch<S, T>(k, C.c[r], il, C.z.data(), j0, std::min(nn, j0 + kTile), &a0, &a1, &a2);
-        s0 += a0;
-        s1 += a1;
-        s2 += a2;
-      }
-      const int64_t o = C.pidx[r];
-      shift[o] = C.c[r];
-      r0[o] = s0;
-      r1[o] = s1;
-      r2[o] = s2;
-    }
-  });
+  parallel_by_work(
+      np, [&](int64_t r) { return nn - C.first[r]; },
+      [&](int64_t ib, int64_t ie) {
+        for (int64_t r = ib; r < ie; ++r) {
+          const T k = -C.nk[r];
+          const int64_t f = C.first[r];
+          double s0 = static_cast<double>(f) * std::exp(-static_cast<double>(C.c[r])), s1 = 0.0, s2 = 0.0;
+          for (int64_t j0 = f; j0 < nn; j0 += kTile) {
+            T a0, a1, a2;
+            rows_dispatch<S, T>(k, C.c[r], il, C.z.data(), j0, std::min(nn, j0 + kTile), &a0, &a1, &a2);
+            s0 += a0;
+            s1 += a1;
+            s2 += a2;
+          }
+          const int64_t o = C.pidx[r];
+          shift[o] = C.c[r];
+          r0[o] = s0;
+          r1[o] = s1;
+          r2[o] = s2;
+        }
+      });
 }
 
 template <Surrogate S, typename T>
@@ -287,15 +291,17 @@ void cols_impl(const Sorted<T>& C, const std::vector<T>& alpha, T il, double* co
   const int64_t nn = C.z.size();
   std::vector<T> k(C.nk.size());
   for (size_t r = 0; r < k.size(); ++r) k[r] = -C.nk[r];
-  parallel_by_work(nn, [&](int64_t j) { return C.count[j]; }, [&](int64_t jb, int64_t je) {
-    for (int64_t j = jb; j < je; ++j) {
-      const int64_t np = C.count[j];
-      double acc = 0.0;
-      for (int64_t i0 = 0; i0 < np; i0 += kTile)
-        acc += cols_dispatch<S, T>(C.z[j], il, k.data(), C.c.data(), alpha.data(), i0, std::min(np, i0 + kTile));
-      col[C.nidx[j]] = acc;
-    }
-  });
+  parallel_by_work(
+      nn, [&](int64_t j) { return C.count[j]; },
+      [&](int64_t jb, int64_t je) {
+        for (int64_t j = jb; j < je; ++j) {
+          const int64_t np = C.count[j];
+          double acc = 0.0;
+          for (int64_t i0 = 0; i0 < np; i0 += kTile)
+            acc += cols_dispatch<S, T>(C.z[j], il, k.data(), C.c.data(), alpha.data(), i0, std::min(np, i0 + kTile));
+          col[C.nidx[j]] = acc;
+        }
+      });
 }
 
 // float inputs: the pairs are grouped into block pairs (pauc_expand.h); all-active block pairs where
@@ -322,8 +328,8 @@ void rows_blocked(const Sorted<float>& C, double il, double* shift, double* r0, 
         for (int64_t r = I.b; r < I.e && run_b < run_e; ++r) {
           for (int64_t j0 = std::max(run_b, C.first[r]); j0 < run_e; j0 += kTile) {
             float a0, a1, a2;
-            rows_dispatch<S, float>(k[r], C.c[r], static_cast<float>(il), C.z.data(), j0,
-                                    std::min(run_e, j0 + kTile), &a0, &a1, &a2);
+            rows_dispatch<S, float>(k[r], C.c[r], static_cast<float>(il), C.z.data(), j0, std::min(run_e, j0 + kTile),
+                                    &a0, &a1, &a2);
             s0[r] += a0;
             s1[r] += a1;
             s2[r] += a2;
@@ -336,8 +342,8 @@ void rows_blocked(const Sorted<float>& C, double il, double* shift, double* r0, 
         const double z0 = 0.5 * (J.lo + J.hi);
         if (J.lo > I.hi && expansion_ok(S, il, k0 + z0, wI, J.hi - J.lo, I.e - I.b, J.e - J.b)) {
           flush();
-          expand_rows<S, float>(il, k.data(), C.c.data(), I.b, I.e, k0, C.z.data(), J.b, J.e, z0, s0.data(),
-                                s1.data(), s2.data());
+          expand_rows<S, float>(il, k.data(), C.c.data(), I.b, I.e, k0, C.z.data(), J.b, J.e, z0, s0.data(), s1.data(),
+                                s2.data());
           continue;
         }
         if (run_b == run_e) run_b = J.b;
@@ -402,7 +408,8 @@ inline bool blocks_pay(const Sorted<float>& C, Surrogate sur, double il) {
   const double w = pauc_block_width(sur, il);
   const int64_t np = C.nk.size(), nn = C.z.size();
   return pauc_block_coverage(pauc_blocks(C.nk, w, kBlockCap), np) *
-             pauc_block_coverage(pauc_blocks(C.z, w, kBlockCap), nn) >= 0.5;
+             pauc_block_coverage(pauc_blocks(C.z, w, kBlockCap), nn) >=
+         0.5;
 }
 
 struct ExpArgs {
@@ -435,13 +442,19 @@ void rows_typed(const ExpArgs& a, double margin, double il, double* sh, double* 
   const bool sqh = a.sur == Surrogate::SquaredHinge;
   if constexpr (std::is_same_v<T, float>) {
     if (!blocks_pay(C, a.sur, il)) {
-      if (sqh) rows_impl<Surrogate::SquaredHinge, T>(C, T(il), sh, r0, r1, r2);
-      else rows_impl<Surrogate::Hinge, T>(C, T(il), sh, r0, r1, r2);
-    } else if (sqh) rows_blocked<Surrogate::SquaredHinge>(C, il, sh, r0, r1, r2);
-    else rows_blocked<Surrogate::Hinge>(C, il, sh, r0, r1, r2);
+      if (sqh)
+        rows_impl<Surrogate::SquaredHinge, T>(C, T(il), sh, r0, r1, r2);
+      else
+        rows_impl<Surrogate::Hinge, T>(C, T(il), sh, r0, r1, r2);
+    } else if (sqh)
+      rows_blocked<Surrogate::SquaredHinge>(C, il, sh, r0, r1, r2);
+    else
+      rows_blocked<Surrogate::Hinge>(C, il, sh, r0, r1, r2);
   } else {
-    if (sqh) rows_impl<Surrogate::SquaredHinge, T>(C, T(il), sh, r0, r1, r2);
-    else rows_impl<Surrogate::Hinge, T>(C, T(il), sh, r0, r1, r2);
+    if (sqh)
+      rows_impl<Surrogate::SquaredHinge, T>(C, T(il), sh, r0, r1, r2);
+    else
+      rows_impl<Surrogate::Hinge, T>(C, T(il), sh, r0, r1, r2);
   }
 }
 
@@ -457,38 +470,48 @@ void cols_typed(const ExpArgs& a, const double* scale, double margin, double il,
   const bool sqh = a.sur == Surrogate::SquaredHinge;
   if constexpr (std::is_same_v<T, float>) {
     if (!blocks_pay(C, a.sur, il)) {
-      if (sqh) cols_impl<Surrogate::SquaredHinge, T>(C, alpha, T(il), col);
-      else cols_impl<Surrogate::Hinge, T>(C, alpha, T(il), col);
-    } else if (sqh) cols_blocked<Surrogate::SquaredHinge>(C, alpha, il, col);
-    else cols_blocked<Surrogate::Hinge>(C, alpha, il, col);
+      if (sqh)
+        cols_impl<Surrogate::SquaredHinge, T>(C, alpha, T(il), col);
+      else
+        cols_impl<Surrogate::Hinge, T>(C, alpha, T(il), col);
+    } else if (sqh)
+      cols_blocked<Surrogate::SquaredHinge>(C, alpha, il, col);
+    else
+      cols_blocked<Surrogate::Hinge>(C, alpha, il, col);
   } else {
-    if (sqh) cols_impl<Surrogate::SquaredHinge, T>(C, alpha, T(il), col);
-    else cols_impl<Surrogate::Hinge, T>(C, alpha, T(il), col);
+    if (sqh)
+      cols_impl<Surrogate::SquaredHinge, T>(C, alpha, T(il), col);
+    else
+      cols_impl<Surrogate::Hinge, T>(C, alpha, T(il), col);
   }
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> partial_auc_exp_rows_cpu(const at::Tensor& scores,
-                                                                              const at::Tensor& labels,
-                                                                              double margin, double lambda,
-                                                                              c10::string_view surrogate) {
+                                                                                    const at::Tensor& labels,
+                                                                                    double margin, double lambda,
+                                                                                    c10::string_view surrogate) {
   const ExpArgs a = exp_args(scores, labels, margin, lambda, surrogate);
   const auto opts = a.s64.options();
   at::Tensor sh = at::zeros({a.n}, opts), r0 = at::zeros({a.n}, opts), r1 = at::zeros({a.n}, opts),
              r2 = at::zeros({a.n}, opts);
   double* p[4] = {sh.data_ptr<double>(), r0.data_ptr<double>(), r1.data_ptr<double>(), r2.data_ptr<double>()};
-  if (a.use_double) rows_typed<double>(a, margin, 1.0 / lambda, p[0], p[1], p[2], p[3]);
-  else rows_typed<float>(a, margin, 1.0 / lambda, p[0], p[1], p[2], p[3]);
+  if (a.use_double)
+    rows_typed<double>(a, margin, 1.0 / lambda, p[0], p[1], p[2], p[3]);
+  else
+    rows_typed<float>(a, margin, 1.0 / lambda, p[0], p[1], p[2], p[3]);
   return {sh, r0, r1, r2};
 }
 
 at::Tensor partial_auc_exp_cols_cpu(const at::Tensor& scores, const at::Tensor& labels, const at::Tensor& row_scale_in,
-                             double margin, double lambda, c10::string_view surrogate) {
+                                    double margin, double lambda, c10::string_view surrogate) {
   const ExpArgs a = exp_args(scores, labels, margin, lambda, surrogate);
   const auto rs = check_sample_weights(row_scale_in, a.s64, "row_scale");
   const at::Tensor scale = rs->to(at::kDouble).contiguous();
   at::Tensor col = at::zeros({a.n}, a.s64.options());
-  if (a.use_double) cols_typed<double>(a, scale.data_ptr<double>(), margin, 1.0 / lambda, col.data_ptr<double>());
-  else cols_typed<float>(a, scale.data_ptr<double>(), margin, 1.0 / lambda, col.data_ptr<double>());
+  if (a.use_double)
+    cols_typed<double>(a, scale.data_ptr<double>(), margin, 1.0 / lambda, col.data_ptr<double>());
+  else
+    cols_typed<float>(a, scale.data_ptr<double>(), margin, 1.0 / lambda, col.data_ptr<double>());
   return col;
 }
 

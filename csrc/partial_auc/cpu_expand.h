@@ -81,7 +81,8 @@ inline void pauc_taylor(double il, double* cp) {
 }
 
 // Row sums over the all-active block pair: adds sum_j e, sum_j e l', sum_j e l of each row i in
-// [ib, ie) to s0, s1, s2 (indexed by sorted row; l' = 1, l = d for hinge, l' = 2d, l = d^2 else). k: positive keys, c: row shifts, z: negatives.
+// [ib, ie) to s0, s1, s2 (indexed by sorted row; l' = 1, l = d for hinge, l' = 2d, l = d^2 else). k: positive keys, c:
+// row shifts, z: negatives.
 template <Surrogate S, typename T>
 void expand_rows(double il, const T* k, const T* c, int64_t ib, int64_t ie, double k0, const T* z, int64_t jb,
                  int64_t je, double z0, double* s0, double* s1, double* s2) {

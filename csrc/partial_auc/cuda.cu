@@ -9,8 +9,8 @@ namespace cuda {
 namespace {
 
 template <Surrogate S, typename T>
-__global__ void rows_kernel(const T* k, const T* c, const int64_t* pidx, int64_t np, const T* z, int64_t nn,
-                            T il, double* out0, double* out1, double* out2) {
+__global__ void rows_kernel(const T* k, const T* c, const int64_t* pidx, int64_t np, const T* z, int64_t nn, T il,
+                            double* out0, double* out1, double* out2) {
   __shared__ Doubles<3> sh[kThreads];
   for (int64_t r = blockIdx.x; r < np; r += gridDim.x) {
     Doubles<3> acc = {{0.0, 0.0, 0.0}};
@@ -52,8 +52,8 @@ __global__ void cols_kernel(const T* k, const T* c, const T* alpha, int64_t np, 
 }  // namespace
 
 template <typename T>
-void launch_exp_rows(int surrogate, const T* k, const T* c, const int64_t* pidx, int64_t np, const T* z,
-                          int64_t nn, T il, double* out0, double* out1, double* out2, cudaStream_t stream) {
+void launch_exp_rows(int surrogate, const T* k, const T* c, const int64_t* pidx, int64_t np, const T* z, int64_t nn,
+                     T il, double* out0, double* out1, double* out2, cudaStream_t stream) {
   if (np == 0) return;
   if (surrogate == 0)
     rows_kernel<Surrogate::SquaredHinge, T>
@@ -64,22 +64,21 @@ void launch_exp_rows(int surrogate, const T* k, const T* c, const int64_t* pidx,
 }
 
 template <typename T>
-void launch_exp_cols(int surrogate, const T* k, const T* c, const T* alpha, int64_t np, const T* z,
-                          const int64_t* nidx, int64_t nn, T il, double* out, cudaStream_t stream) {
+void launch_exp_cols(int surrogate, const T* k, const T* c, const T* alpha, int64_t np, const T* z, const int64_t* nidx,
+                     int64_t nn, T il, double* out, cudaStream_t stream) {
   if (nn == 0) return;
   if (surrogate == 0)
     cols_kernel<Surrogate::SquaredHinge, T>
         <<<grid_for(nn, 1), kThreads, 0, stream>>>(k, c, alpha, np, z, nidx, nn, il, out);
   else
-    cols_kernel<Surrogate::Hinge, T>
-        <<<grid_for(nn, 1), kThreads, 0, stream>>>(k, c, alpha, np, z, nidx, nn, il, out);
+    cols_kernel<Surrogate::Hinge, T><<<grid_for(nn, 1), kThreads, 0, stream>>>(k, c, alpha, np, z, nidx, nn, il, out);
 }
 
-#define TAUC_INSTANTIATE(T)                                                                              \
-  template void launch_exp_rows<T>(int, const T*, const T*, const int64_t*, int64_t, const T*, int64_t, \
-                                        T, double*, double*, double*, cudaStream_t);                     \
-  template void launch_exp_cols<T>(int, const T*, const T*, const T*, int64_t, const T*, const int64_t*, \
-                                        int64_t, T, double*, cudaStream_t);
+#define TAUC_INSTANTIATE(T)                                                                                          \
+  template void launch_exp_rows<T>(int, const T*, const T*, const int64_t*, int64_t, const T*, int64_t, T, double*,  \
+                                   double*, double*, cudaStream_t);                                                  \
+  template void launch_exp_cols<T>(int, const T*, const T*, const T*, int64_t, const T*, const int64_t*, int64_t, T, \
+                                   double*, cudaStream_t);
 TAUC_INSTANTIATE(float)
 TAUC_INSTANTIATE(double)
 #undef TAUC_INSTANTIATE

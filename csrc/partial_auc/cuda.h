@@ -2,6 +2,7 @@
 // nvcc-compiled .cu and the torch-facing glue). T is float or double (the compute type).
 #pragma once
 #include <cuda_runtime.h>
+
 #include <cstdint>
 
 namespace torchauc::partial_auc {
@@ -11,14 +12,13 @@ namespace cuda {
 // out0[pidx[r]] = sum_j e_rj, out1[...] = sum_j e_rj l'_rj, out2[...] = sum_j e_rj l_rj, with
 // e = exp(l / lambda - c). surrogate: 0 squared_hinge, 1 hinge. Outputs are float64 (n,).
 template <typename T>
-void launch_exp_rows(int surrogate, const T* k, const T* c, const int64_t* pidx, int64_t np, const T* z,
-                          int64_t nn, T inv_lambda, double* out0, double* out1, double* out2,
-                          cudaStream_t stream);
+void launch_exp_rows(int surrogate, const T* k, const T* c, const int64_t* pidx, int64_t np, const T* z, int64_t nn,
+                     T inv_lambda, double* out0, double* out1, double* out2, cudaStream_t stream);
 
 // For each negative q < nn: out[nidx[q]] = sum_r alpha[r] e_rq l'_rq.
 template <typename T>
-void launch_exp_cols(int surrogate, const T* k, const T* c, const T* alpha, int64_t np, const T* z,
-                          const int64_t* nidx, int64_t nn, T inv_lambda, double* out, cudaStream_t stream);
+void launch_exp_cols(int surrogate, const T* k, const T* c, const T* alpha, int64_t np, const T* z, const int64_t* nidx,
+                     int64_t nn, T inv_lambda, double* out, cudaStream_t stream);
 
 }  // namespace cuda
 }  // namespace torchauc::partial_auc

@@ -1,16 +1,17 @@
 // CUDA glue of the partial-AUC family: checks, compaction and allocation in ATen, kernels in cuda.cu.
 // partial_auc_select on CUDA is a composition of stable ATen sorts (CUB radix sort underneath): the
 // same order as the CPU nth_element path (hardness, then index), so the masks agree exactly.
+#include "core/cuda_glue.h"
+
 #include <ATen/ATen.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <torch/library.h>
 
 #include "core/checks.h"
-#include "core/cuda_glue.h"
 #include "core/labels.h"
-#include "partial_auc/cuda.h"
 #include "partial_auc/args.h"
+#include "partial_auc/cuda.h"
 
 namespace torchauc::partial_auc {
 namespace {
@@ -80,9 +81,9 @@ CudaCompact compact_cuda(const at::Tensor& scores_in, const at::Tensor& labels_i
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> partial_auc_exp_rows_cuda(const at::Tensor& scores,
-                                                                               const at::Tensor& labels,
-                                                                               double margin, double lambda,
-                                                                               c10::string_view surrogate) {
+                                                                                     const at::Tensor& labels,
+                                                                                     double margin, double lambda,
+                                                                                     c10::string_view surrogate) {
   const c10::cuda::CUDAGuard guard(scores.device());
   const CudaCompact C = compact_cuda(scores, labels, margin, lambda, surrogate);
   const auto opts = scores.options().dtype(at::kDouble);
@@ -93,18 +94,18 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> partial_auc_exp_rows_
   const int sur = static_cast<int>(C.sur);
   if (C.use_double)
     cuda::launch_exp_rows<double>(sur, C.k.data_ptr<double>(), C.c.data_ptr<double>(), C.pidx.data_ptr<int64_t>(),
-                                       C.k.numel(), C.z.data_ptr<double>(), C.z.numel(), 1.0 / lambda,
-                                       r0.data_ptr<double>(), r1.data_ptr<double>(), r2.data_ptr<double>(), stream);
+                                  C.k.numel(), C.z.data_ptr<double>(), C.z.numel(), 1.0 / lambda, r0.data_ptr<double>(),
+                                  r1.data_ptr<double>(), r2.data_ptr<double>(), stream);
   else
     cuda::launch_exp_rows<float>(sur, C.k.data_ptr<float>(), C.c.data_ptr<float>(), C.pidx.data_ptr<int64_t>(),
-                                      C.k.numel(), C.z.data_ptr<float>(), C.z.numel(), static_cast<float>(1.0 / lambda),
-                                      r0.data_ptr<double>(), r1.data_ptr<double>(), r2.data_ptr<double>(), stream);
+                                 C.k.numel(), C.z.data_ptr<float>(), C.z.numel(), static_cast<float>(1.0 / lambda),
+                                 r0.data_ptr<double>(), r1.data_ptr<double>(), r2.data_ptr<double>(), stream);
   check_launch("partial_auc_exp_rows");
   return {sh, r0, r1, r2};
 }
 
 at::Tensor partial_auc_exp_cols_cuda(const at::Tensor& scores, const at::Tensor& labels, const at::Tensor& row_scale,
-                              double margin, double lambda, c10::string_view surrogate) {
+                                     double margin, double lambda, c10::string_view surrogate) {
   const c10::cuda::CUDAGuard guard(scores.device());
   const CudaCompact C = compact_cuda(scores, labels, margin, lambda, surrogate);
   const auto rs = check_sample_weights(row_scale, scores, "row_scale");
@@ -114,12 +115,12 @@ at::Tensor partial_auc_exp_cols_cuda(const at::Tensor& scores, const at::Tensor&
   const int sur = static_cast<int>(C.sur);
   if (C.use_double)
     cuda::launch_exp_cols<double>(sur, C.k.data_ptr<double>(), C.c.data_ptr<double>(), alpha.data_ptr<double>(),
-                                       C.k.numel(), C.z.data_ptr<double>(), C.nidx.data_ptr<int64_t>(), C.z.numel(),
-                                       1.0 / lambda, col.data_ptr<double>(), stream);
+                                  C.k.numel(), C.z.data_ptr<double>(), C.nidx.data_ptr<int64_t>(), C.z.numel(),
+                                  1.0 / lambda, col.data_ptr<double>(), stream);
   else
     cuda::launch_exp_cols<float>(sur, C.k.data_ptr<float>(), C.c.data_ptr<float>(), alpha.data_ptr<float>(),
-                                      C.k.numel(), C.z.data_ptr<float>(), C.nidx.data_ptr<int64_t>(), C.z.numel(),
-                                      static_cast<float>(1.0 / lambda), col.data_ptr<double>(), stream);
+                                 C.k.numel(), C.z.data_ptr<float>(), C.nidx.data_ptr<int64_t>(), C.z.numel(),
+                                 static_cast<float>(1.0 / lambda), col.data_ptr<double>(), stream);
   check_launch("partial_auc_exp_cols");
   return col;
 }

@@ -9,6 +9,7 @@
 //    c = l(margin - x + z_max) / lambda, and every exp(l / lambda - c) lies in (0, 1] (no overflow).
 #pragma once
 #include <math.h>
+
 #include "core/kept_count.h"
 #include "core/macros.h"
 

@@ -9,10 +9,12 @@ TORCH_LIBRARY_FRAGMENT(torchauc, m) {
   // Per-positive exp row sums of l_ij = surrogate(margin - s_i + s_j) (squared_hinge|hinge), float64 (n,)
   // each, zero at negatives: shift c_i = max_j l_ij / Lambda, r0 = sum_j e_ij, r1 = sum_j e_ij l'_ij,
   // r2 = sum_j e_ij l_ij with e_ij = exp(l_ij / Lambda - c_i).
-  m.def("partial_auc_exp_rows(Tensor scores, Tensor labels, float margin, float Lambda, str surrogate) "
-        "-> (Tensor, Tensor, Tensor, Tensor)");
+  m.def(
+      "partial_auc_exp_rows(Tensor scores, Tensor labels, float margin, float Lambda, str surrogate) "
+      "-> (Tensor, Tensor, Tensor, Tensor)");
   // Per-negative column sums sum_i row_scale_i e_ij l'_ij (same e_ij as above), float64 (n,), zero at
   // positives.
-  m.def("partial_auc_exp_cols(Tensor scores, Tensor labels, Tensor row_scale, float margin, float Lambda, "
-        "str surrogate) -> Tensor");
+  m.def(
+      "partial_auc_exp_cols(Tensor scores, Tensor labels, Tensor row_scale, float margin, float Lambda, "
+      "str surrogate) -> Tensor");
 }

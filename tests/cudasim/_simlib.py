@@ -4,6 +4,7 @@ installed package, loaded without importing the Python package) against torch.op
 build/cudasim/; TORCHAUC_CUDASIM_LIB points elsewhere, e.g. at a mutant). With
 TORCHAUC_DIFF_DEVICE=cuda (benchmarks/gpu.sh on a GPU machine) the same cases compare the CPU
 kernels against the real CUDA kernels instead."""
+
 import importlib.util
 import os
 from pathlib import Path
@@ -43,8 +44,11 @@ def cuda_op_names():
     names = {n.split("::")[1].split(".")[0] for n in torch._C._dispatch_get_all_op_names()}
     if DEVICE == "cuda":
         return sorted(n for n in names if torch._C._dispatch_has_kernel_for_dispatch_key(f"torchauc::{n}", "CUDA"))
-    return sorted(n.split("::")[1].split(".")[0] for n in torch._C._dispatch_get_all_op_names()
-                  if n.startswith("torchauc_cudasim::"))
+    return sorted(
+        n.split("::")[1].split(".")[0]
+        for n in torch._C._dispatch_get_all_op_names()
+        if n.startswith("torchauc_cudasim::")
+    )
 
 
 def _to(x, device):

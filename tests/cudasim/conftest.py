@@ -1,7 +1,6 @@
+import _simlib
 import pytest
 import torch
-
-import _simlib
 
 _simlib.load()
 SEED = _simlib.seed()

@@ -2,13 +2,13 @@
 (torch.ops.torchauc_cudasim.*), against its CPU kernel (torch.ops.torchauc.*): the same outputs
 (loss ops are fused, so that is values and gradients) on small random inputs with ties, weights,
 NaN, odd sizes and every dtype, under the forward, reverse and seeded random schedules."""
+
 import itertools
 import zlib
 
+import _simlib
 import pytest
 import torch
-
-import _simlib
 
 CPU = torch.ops.torchauc
 SIMULATED = _simlib.DEVICE != "cuda"
@@ -68,6 +68,7 @@ for i, (sur, n) in enumerate(itertools.product(PAIR_SURROGATES, SIZES)):
 
 
 for sur in PAIR_SURROGATES:
+
     @case("pairwise_auc_loss", f"{sur}-one-class-column")
     def _(g, sur=sur):
         return (scores(g, 9, torch.float32).view(9, 1), torch.ones(9, 1), None, None, sur, 1.0, "mean", True)
@@ -86,8 +87,14 @@ for i, n in enumerate(SIZES + [33]):
     @case("partial_auc_select", f"n{n}-{rounding}-{str(dtype)[6:]}")
     def _(g, n=n, rounding=rounding, dtype=dtype, i=i):
         fpr, tpr = [(0.3, 0.5), (1.0, 0.0), (0.0, 1.0), (0.77, 0.1)][i % 4]
-        return (scores(g, n, dtype, nan=i % 3 == 1), binary_labels(g, n, LABEL_DTYPES[i % 5], p=0.4), fpr, tpr,
-                rounding)
+        return (
+            scores(g, n, dtype, nan=i % 3 == 1),
+            binary_labels(g, n, LABEL_DTYPES[i % 5], p=0.4),
+            fpr,
+            tpr,
+            rounding,
+        )
+
 
 for op in ["partial_auc_exp_rows", "partial_auc_exp_cols"]:
     for i, n in enumerate(SIZES):
@@ -128,8 +135,17 @@ for i, (sur, act, mode, norm) in enumerate(
 
 @case("multiclass_auc_loss", "bad-label")
 def _(g):
-    return (scores(g, 12, torch.float32).view(4, 3), torch.tensor([0, 1, 3, 2]), None, "none", "square", "ovo", 1.0,
-            "present", True)
+    return (
+        scores(g, 12, torch.float32).view(4, 3),
+        torch.tensor([0, 1, 3, 2]),
+        None,
+        "none",
+        "square",
+        "ovo",
+        1.0,
+        "present",
+        True,
+    )
 
 
 # ---------------------------------------------------------------- AUROC metrics
@@ -171,8 +187,12 @@ for i, n in enumerate(SIZES):
     @case("auroc_partial_area", f"n{n}-{str(dtype)[6:]}-nan{int(nan)}")
     def _(g, n=n, dtype=dtype, nan=nan, i=i):
         w = weights(g, n) if i % 2 else None
-        return (scores(g, n, dtype, nan=nan), binary_labels(g, n, LABEL_DTYPES[i % 5], p=0.4), w,
-                [0.3, 1.0, 0.01][i % 3])
+        return (
+            scores(g, n, dtype, nan=nan),
+            binary_labels(g, n, LABEL_DTYPES[i % 5], p=0.4),
+            w,
+            [0.3, 1.0, 0.01][i % 3],
+        )
 
 
 # ---------------------------------------------------------------- memory bank
@@ -192,9 +212,21 @@ def gather_requests(g, B, H, W, R):
     rows, off = [], 0
     for _ in range(R):
         h, w = int(torch.randint(1, H + 1, (1,), generator=g)), int(torch.randint(1, W + 1, (1,), generator=g))
-        y0, x0 = int(torch.randint(0, H - h + 1, (1,), generator=g)), int(torch.randint(0, W - w + 1, (1,), generator=g))
-        rows.append([int(torch.randint(0, B, (1,), generator=g)), int(torch.randint(0, 4, (1,), generator=g)), y0, x0,
-                     h, w, off])
+        y0, x0 = (
+            int(torch.randint(0, H - h + 1, (1,), generator=g)),
+            int(torch.randint(0, W - w + 1, (1,), generator=g)),
+        )
+        rows.append(
+            [
+                int(torch.randint(0, B, (1,), generator=g)),
+                int(torch.randint(0, 4, (1,), generator=g)),
+                y0,
+                x0,
+                h,
+                w,
+                off,
+            ]
+        )
         off += h * w
     return torch.tensor(rows, dtype=torch.int64).view(R, 7), off
 
@@ -219,8 +251,14 @@ for i, ((B, H, W), R) in enumerate(itertools.product(BANK_SHAPES[1:], [1, 3, 7])
         for b in sorted(int(v) for v in torch.randint(0, B, (R,), generator=g)):
             sh, sw = int(torch.randint(1, 12, (1,), generator=g)), int(torch.randint(1, 12, (1,), generator=g))
             h, w = int(torch.randint(1, sh + 1, (1,), generator=g)), int(torch.randint(1, sw + 1, (1,), generator=g))
-            y0, x0 = int(torch.randint(0, sh - h + 1, (1,), generator=g)), int(torch.randint(0, sw - w + 1, (1,), generator=g))
-            rh, rw = int(torch.randint(1, 2 * sh + 1, (1,), generator=g)), int(torch.randint(1, 2 * sw + 1, (1,), generator=g))
+            y0, x0 = (
+                int(torch.randint(0, sh - h + 1, (1,), generator=g)),
+                int(torch.randint(0, sw - w + 1, (1,), generator=g)),
+            )
+            rh, rw = (
+                int(torch.randint(1, 2 * sh + 1, (1,), generator=g)),
+                int(torch.randint(1, 2 * sw + 1, (1,), generator=g)),
+            )
             oy, ox = int(torch.randint(-3, H, (1,), generator=g)), int(torch.randint(-3, W, (1,), generator=g))
             off = int(torch.randint(0, P - h * w + 1, (1,), generator=g))
             rows.append([b, int(torch.randint(0, 100, (1,), generator=g)), oy, ox, rh, rw, sh, sw, y0, x0, h, w, off])
@@ -236,23 +274,46 @@ SIGNED_ZEROS_Y = torch.tensor([1, 0, 1, 0, 0, 1, 1, 0])
 for sur in PAIR_SURROGATES:
     case("pairwise_auc_loss", f"{sur}-empty")(lambda g, sur=sur: (EMPTY, EMPTY_Y, None, None, sur, 1.0, "mean", True))
     case("pairwise_auc_loss", f"{sur}-inf-signed-zeros")(
-        lambda g, sur=sur: (SIGNED_ZEROS_INF, SIGNED_ZEROS_Y, None, None, sur, 1.0, "mean", True))
+        lambda g, sur=sur: (SIGNED_ZEROS_INF, SIGNED_ZEROS_Y, None, None, sur, 1.0, "mean", True)
+    )
     case("pairwise_auc_loss", f"{sur}-strided-big-margin")(
-        lambda g, sur=sur: (scores(g, 300, torch.float32)[::2], binary_labels(g, 150), weights(g, 300, torch.float32)[::2], None, sur,
-                            30.0, "sum", True))
+        lambda g, sur=sur: (
+            scores(g, 300, torch.float32)[::2],
+            binary_labels(g, 150),
+            weights(g, 300, torch.float32)[::2],
+            None,
+            sur,
+            30.0,
+            "sum",
+            True,
+        )
+    )
 case("auroc_binary_stats", "empty")(lambda g: (EMPTY, EMPTY_Y, None))
 case("auroc_binary_stats", "inf-signed-zeros")(lambda g: (SIGNED_ZEROS_INF, SIGNED_ZEROS_Y, None))
 case("auroc_partial_area", "inf-signed-zeros")(lambda g: (SIGNED_ZEROS_INF, SIGNED_ZEROS_Y, None, 0.5))
 case("auroc_multiclass_stats", "empty-spatial")(
-    lambda g: (torch.randn(4, 3, 0), torch.empty(4, 0, dtype=torch.int64), None, -100))
+    lambda g: (torch.randn(4, 3, 0), torch.empty(4, 0, dtype=torch.int64), None, -100)
+)
 for sur in ["square", "exp", "hinge", "linear"]:
     case("multiclass_auc_loss", f"{sur}-empty")(
-        lambda g, sur=sur: (torch.empty(0, 3), EMPTY_Y, None, "none", sur, "ovo", 1.0, "present", True))
+        lambda g, sur=sur: (torch.empty(0, 3), EMPTY_Y, None, "none", sur, "ovo", 1.0, "present", True)
+    )
     case("multiclass_auc_loss", f"{sur}-all-ignored")(
-        lambda g, sur=sur: (torch.randn(6, 3), torch.full((6,), 255), 255, "sigmoid", sur, "ovo", 1.0, "xcurve", True))
+        lambda g, sur=sur: (torch.randn(6, 3), torch.full((6,), 255), 255, "sigmoid", sur, "ovo", 1.0, "xcurve", True)
+    )
     case("multiclass_auc_loss", f"{sur}-inf")(
-        lambda g, sur=sur: (torch.tensor([[float("inf"), 0.0], [0.0, -float("inf")], [1.0, 2.0]]), torch.tensor([0, 1, 1]),
-                            None, "sigmoid", sur, "ova", 1.0, "present", True))
+        lambda g, sur=sur: (
+            torch.tensor([[float("inf"), 0.0], [0.0, -float("inf")], [1.0, 2.0]]),
+            torch.tensor([0, 1, 1]),
+            None,
+            "sigmoid",
+            sur,
+            "ova",
+            1.0,
+            "present",
+            True,
+        )
+    )
 case("memory_bank_class_bbox", "empty")(lambda g: (torch.zeros(2, 0, 4, dtype=torch.int64), 3, 255))
 case("memory_bank_class_bbox", "negative-labels")(lambda g: (torch.randint(-3, 5, (2, 9, 70), generator=g), 3, -1))
 
@@ -273,7 +334,9 @@ def assert_same(cpu, sim, where, input_tol=0.0):
     if not isinstance(cpu, torch.Tensor):
         assert cpu == sim, where
         return
-    assert cpu.dtype == sim.dtype and cpu.shape == sim.shape, f"{where}: {cpu.dtype}{tuple(cpu.shape)} vs {sim.dtype}{tuple(sim.shape)}"
+    assert cpu.dtype == sim.dtype and cpu.shape == sim.shape, (
+        f"{where}: {cpu.dtype}{tuple(cpu.shape)} vs {sim.dtype}{tuple(sim.shape)}"
+    )
     tol = tolerance(cpu.dtype)
     if tol == 0.0:  # integer / bool outputs
         assert torch.equal(cpu, sim), f"{where}: {cpu} vs {sim}"
@@ -281,7 +344,9 @@ def assert_same(cpu, sim, where, input_tol=0.0):
     tol = max(tol, input_tol)
     finite = cpu.detach().double().abs().nan_to_num(0.0, 0.0, 0.0)
     scale = float(finite.max()) if finite.numel() else 0.0
-    torch.testing.assert_close(sim, cpu, rtol=tol, atol=tol * max(scale, 1e-300), equal_nan=True, msg=lambda m: f"{where}: {m}")
+    torch.testing.assert_close(
+        sim, cpu, rtol=tol, atol=tol * max(scale, 1e-300), equal_nan=True, msg=lambda m: f"{where}: {m}"
+    )
 
 
 def clone_args(args):
@@ -297,12 +362,19 @@ def run(call):
 
 
 # the AUROC kernels also have a deterministic path (torch.use_deterministic_algorithms)
-ALL_CASES = [(op, cid, det) for op, cases in sorted(CASES.items()) for cid in cases
-             for det in ([False, True] if op.startswith("auroc") else [False])]
+ALL_CASES = [
+    (op, cid, det)
+    for op, cases in sorted(CASES.items())
+    for cid in cases
+    for det in ([False, True] if op.startswith("auroc") else [False])
+]
 
 
-@pytest.mark.parametrize("op,cid,deterministic", ALL_CASES,
-                         ids=[f"{op}-{cid}" + ("-deterministic" if det else "") for op, cid, det in ALL_CASES])
+@pytest.mark.parametrize(
+    "op,cid,deterministic",
+    ALL_CASES,
+    ids=[f"{op}-{cid}" + ("-deterministic" if det else "") for op, cid, det in ALL_CASES],
+)
 def test_cuda_kernel_matches_cpu(op, cid, deterministic, schedule):
     args = CASES[op][cid](gen_for(cid))
     prev = torch.are_deterministic_algorithms_enabled()
@@ -320,8 +392,9 @@ def test_cuda_kernel_matches_cpu(op, cid, deterministic, schedule):
     assert not pending, f"a launch error was left unchecked by the glue: {pending}"
     assert type(cpu_err) is type(sim_err), f"CPU raised {cpu_err!r}, CUDA raised {sim_err!r}"
     if cpu_err is None:
-        input_tol = max([tolerance(a.dtype) for a in args if isinstance(a, torch.Tensor) and a.is_floating_point()],
-                        default=0.0)
+        input_tol = max(
+            [tolerance(a.dtype) for a in args if isinstance(a, torch.Tensor) and a.is_floating_point()], default=0.0
+        )
         assert_same(cpu, sim, f"{op}[{cid}, {schedule}]", input_tol)
 
 
@@ -333,7 +406,9 @@ def test_paste_skips_a_class_the_labels_cannot_hold():
     pool_img, pool_mask = torch.rand(30, 2), torch.ones(30, dtype=torch.bool)
     with pytest.raises(ValueError, match="does not fit"):
         CPU.memory_bank_paste(img.clone(), lab.clone(), pool_img, pool_mask, req)
-    _, (img_out, lab_out, *_) = _simlib.call_cuda("memory_bank_paste", (img.clone(), lab.clone(), pool_img, pool_mask, req))
+    _, (img_out, lab_out, *_) = _simlib.call_cuda(
+        "memory_bank_paste", (img.clone(), lab.clone(), pool_img, pool_mask, req)
+    )
     want_img, want_lab = img.clone(), lab.clone()
     CPU.memory_bank_paste(want_img, want_lab, pool_img, pool_mask, req[1:])
     assert torch.equal(lab_out, want_lab) and torch.equal(img_out, want_img)

@@ -1,9 +1,9 @@
 """The CUDA simulation harness itself (csrc/cudasim): what it reports on deliberately broken kernels
 (tests/cudasim/selftest.cu), that the schedules change the thread order, and bit-exact fp16/bf16."""
-import pytest
-import torch
 
 import _simlib
+import pytest
+import torch
 
 if _simlib.DEVICE == "cuda":
     pytest.skip("harness self-tests run in the simulation only", allow_module_level=True)
@@ -60,8 +60,14 @@ def test_schedules_expose_a_missing_barrier():
 def test_fp16_bf16_conversions_are_bit_exact():
     g = torch.Generator().manual_seed(0)
     bits = torch.randint(-(2**31), 2**31, (200_000,), generator=g, dtype=torch.int64).to(torch.int32)
-    x = torch.cat([bits.view(torch.float32), torch.tensor([0.0, -0.0, 65504.0, 65520.0, 65519.99, 2.0**-25,
-                                                            2.0**-24, 3 * 2.0**-26, float("inf"), -float("inf")])])
+    x = torch.cat(
+        [
+            bits.view(torch.float32),
+            torch.tensor(
+                [0.0, -0.0, 65504.0, 65520.0, 65519.99, 2.0**-25, 2.0**-24, 3 * 2.0**-26, float("inf"), -float("inf")]
+            ),
+        ]
+    )
     x = torch.cat([x, torch.randn(100_000, generator=g) * 1e-5, torch.randn(100_000, generator=g) * 1e4])
     for bf16, dt in [(False, torch.float16), (True, torch.bfloat16)]:
         ours = torch.ops.cudasim.to_half_bits(x, bf16)

@@ -22,8 +22,10 @@ inline __nv_bfloat16 __float2bfloat16_rn(float f) {
   uint32_t x;
   std::memcpy(&x, &f, 4);
   __nv_bfloat16 h;
-  if ((x & 0x7fffffffu) > 0x7f800000u) h.__x = 0x7fff;
-  else h.__x = uint16_t((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
+  if ((x & 0x7fffffffu) > 0x7f800000u)
+    h.__x = 0x7fff;
+  else
+    h.__x = uint16_t((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
   return h;
 }
 inline __nv_bfloat16 __float2bfloat16(float f) { return __float2bfloat16_rn(f); }

@@ -43,8 +43,8 @@ inline __half __float2half_rn(float f) {
   if (ax > 0x7f800000u) {
     h.__x = 0x7fff;  // NaN
   } else if (ax >= 0x477ff000u) {
-    h.__x = sign | 0x7c00u;  // rounds to infinity (or is infinity)
-  } else if (ax >= 0x38800000u) {  // normal half: drop 13 bits, round to nearest even
+    h.__x = sign | 0x7c00u;               // rounds to infinity (or is infinity)
+  } else if (ax >= 0x38800000u) {         // normal half: drop 13 bits, round to nearest even
     const uint32_t r = ax - 0x38000000u;  // rebias the exponent (127 - 15 = 112 -> << 23)
     const uint32_t base = r >> 13, rem = r & 0x1fffu;
     h.__x = uint16_t(sign | (base + (rem > 0x1000u || (rem == 0x1000u && (base & 1u)))));

@@ -4,10 +4,10 @@
 // faults. Not emulated: device memory (host memory is used), streams and events, device math
 // accuracy (host libm), FMA contraction (the __*_rn intrinsics are plain host operations).
 #pragma once
-#include <cmath>
 #include <math.h>  // the C++ wrapper: float overloads of exp, log, ... in the global namespace
 
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -74,20 +74,20 @@ CUDASIM_ATOMIC_ADD(unsigned long long)
 CUDASIM_ATOMIC_ADD(float)
 CUDASIM_ATOMIC_ADD(double)
 #undef CUDASIM_ATOMIC_ADD
-#define CUDASIM_ATOMIC_MINMAX(T)                                                             \
-  inline T atomicMin(T* p, T v) {                                                            \
-    auto a = cudasim::atomic_at(p);                                                          \
-    T cur = a.load(std::memory_order_relaxed);                                               \
-    while (v < cur && !a.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {         \
-    }                                                                                        \
-    return cur;                                                                              \
-  }                                                                                          \
-  inline T atomicMax(T* p, T v) {                                                            \
-    auto a = cudasim::atomic_at(p);                                                          \
-    T cur = a.load(std::memory_order_relaxed);                                               \
-    while (v > cur && !a.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {         \
-    }                                                                                        \
-    return cur;                                                                              \
+#define CUDASIM_ATOMIC_MINMAX(T)                                                     \
+  inline T atomicMin(T* p, T v) {                                                    \
+    auto a = cudasim::atomic_at(p);                                                  \
+    T cur = a.load(std::memory_order_relaxed);                                       \
+    while (v < cur && !a.compare_exchange_weak(cur, v, std::memory_order_relaxed)) { \
+    }                                                                                \
+    return cur;                                                                      \
+  }                                                                                  \
+  inline T atomicMax(T* p, T v) {                                                    \
+    auto a = cudasim::atomic_at(p);                                                  \
+    T cur = a.load(std::memory_order_relaxed);                                       \
+    while (v > cur && !a.compare_exchange_weak(cur, v, std::memory_order_relaxed)) { \
+    }                                                                                \
+    return cur;                                                                      \
   }
 CUDASIM_ATOMIC_MINMAX(int)
 CUDASIM_ATOMIC_MINMAX(unsigned int)

@@ -7,14 +7,14 @@
 // input's type. Not emulated: CUB's real temp sizes, its parallel summation order (sums here are
 // sequential), DoubleBuffer overloads, sorts in descending order.
 #pragma once
+#include <cuda_runtime.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <numeric>
 #include <type_traits>
 #include <vector>
-
-#include <cuda_runtime.h>
 
 namespace cub {
 namespace cudasim_detail {
