@@ -41,9 +41,6 @@ def _common(scores, labels, sample_weights, on_undefined, samples=None):
         raise TypeError(f"scores must be a floating point tensor, got {scores.dtype}")
     if labels.device != scores.device:
         raise ValueError(f"labels must be on the scores' device {scores.device}, got {labels.device}")
-    if scores.device.type != "cpu" and bool(torch.isnan(scores).any()):
-        # the CPU kernels detect NaN after sorting, at no extra cost
-        raise ValueError("scores contains NaN; AUROC is undefined for NaN scores")
     return _scaled_weights(sample_weights, labels.numel() if samples is None else samples, scores.device)
 
 
