@@ -421,3 +421,20 @@ def test_every_cuda_op_has_differential_cases():
     assert not missing, f"ops with a CUDA kernel but no differential case: {missing}"
     stale = sorted(set(CASES) - set(ops))
     assert not stale, f"differential cases for ops without a CUDA kernel: {stale}"
+
+
+# CUDA ops whose glue is ATen only (no .cu kernel of their own), and why
+ATEN_ONLY = {"partial_auc_select": "three stable ATen sorts give the CPU kernel's exact order"}
+
+
+@pytest.mark.skipif(not SIMULATED, reason="counts the harness's launches")
+@pytest.mark.parametrize("op", [op for op in _simlib.cuda_op_names() if op not in ATEN_ONLY] if SIMULATED else [])
+def test_differential_cases_reach_the_kernels(op):
+    # the cases must run the op's .cu kernels, not only the ATen steps of its glue
+    torch.ops.cudasim.configure("forward", 0)  # resets the launch counter
+    for cid, make in CASES[op].items():
+        try:
+            _simlib.call_cuda(op, clone_args(make(gen_for(cid))))
+        except (ValueError, RuntimeError):
+            pass  # cases of invalid input raise on both sides
+    assert torch.ops.cudasim.launch_count() > 0, f"no differential case of {op} launched a CUDA kernel"
