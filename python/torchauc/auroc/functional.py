@@ -57,10 +57,10 @@ def _scaled_weights(w, n, device):
     w = w.reshape(-1).to(torch.float64)
     if n == 0:
         return w
-    if not bool(torch.isfinite(w).all()) or bool((w < 0).any()):
+    if not bool((torch.isfinite(w) & (w >= 0)).all()):  # the one host sync of the weights
         raise ValueError("sample_weights must be non-negative and finite")
     top = w.max()
-    return w / top if bool(top > 0) else w
+    return w / torch.where(top > 0, top, torch.ones_like(top))
 
 
 def _undefined(on_undefined, message):
