@@ -284,9 +284,10 @@ void sort_binary(const at::Tensor& scores_in, const at::Tensor& labels_in, const
 at::Tensor auroc_partial_stats_cpu(const at::Tensor& scores, const at::Tensor& labels, double max_fpr, double min_tpr) {
   check_partial_bounds(max_fpr, min_tpr, /*allow_empty=*/false);
   const at::Tensor s = check_binary_scores(scores);
-  const at::Tensor y8 = binary_labels(check_binary_labels(labels, s)).y;
+  const BinaryLabels lab = binary_labels(check_binary_labels(labels, s));
+  const at::Tensor& y8 = lab.y;
   const int64_t n = s.numel();
-  const int64_t npos = y8.sum().item<int64_t>();
+  const int64_t npos = lab.n_pos;
   const int64_t nneg = n - npos;
   const int64_t kpos = kept_count(1.0 - min_tpr, npos);
   const int64_t kneg = kept_count(max_fpr, nneg);

@@ -92,11 +92,9 @@ at::Tensor partial_auc_select_cpu(const at::Tensor& scores_in, const at::Tensor&
   const at::Tensor labels = check_binary_labels(labels_in, scores);
   check_partial_bounds(max_fpr, min_tpr, /*allow_empty=*/true);
   const Rounding rounding = parse_rounding(rounding_name);
-  const at::Tensor y = binary_labels(labels).y;
-  const int8_t* yy = y.data_ptr<int8_t>();
-  const int64_t n = scores.numel();
-  int64_t npos = 0;
-  for (int64_t i = 0; i < n; ++i) npos += yy[i];
+  const BinaryLabels lab = binary_labels(labels);
+  const int8_t* yy = lab.y.data_ptr<int8_t>();
+  const int64_t n = scores.numel(), npos = lab.n_pos;
 
   at::Tensor mask = at::empty({n}, scores.options().dtype(at::kBool));
   bool* m = mask.data_ptr<bool>();
