@@ -7,6 +7,8 @@
 #      (TORCHAUC_DIFF_DEVICE=cuda), then the whole test suite (every device test runs on cuda too)
 #   4. the differential cases under compute-sanitizer memcheck, then racecheck
 #   5. the quick GPU benchmarks, one family at a time
+#   6. the CUDA wheel (incremental on the step-1 build; auditwheel-repaired when auditwheel is there),
+#      its file name (version +torchX.Y.cuNNN and platform tag) recorded in the report
 # Each step has a time limit and appends its outcome and duration to $DEST/gpu-check-<gpu>.md as it
 # ends, and every log goes to $DEST, so a run cut short still leaves its results. DEST is $OUT (the
 # device tool's folder) or benchmarks/results/. GPU_CHECK_DRY=1 (the rehearsal on a machine without a
@@ -66,8 +68,25 @@ missing = [n for n in ops if not torch._C._dispatch_has_kernel_for_dispatch_key(
 print("torch", torch.__version__, "ops", ops)
 assert torchauc.cuda_available() and not missing, f"CUDA kernels missing for {missing}"
 ' || exit 1
+# The CUDA wheel from the build of step 1 (same CMAKE_ARGS: no reconfigure), repaired to a manylinux
+# tag with torch's and CUDA's libraries excluded when auditwheel is installed; its name goes in the report.
+cuda_wheel() {
+  rm -rf "$DEST/wheel"
+  step wheel 120 env TORCHAUC_REQUIRE_CUDA=ON CMAKE_ARGS="-DCMAKE_CUDA_ARCHITECTURES=$ARCH" \
+    CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" $PY -m pip wheel --no-build-isolation --no-deps --no-index . \
+    -w "$DEST/wheel/raw" || return
+  if $PY -m auditwheel --version >/dev/null 2>&1; then
+    step auditwheel 60 $PY -m auditwheel repair -w "$DEST/wheel" --exclude 'libtorch*.so' --exclude 'libc10*.so' \
+      --exclude 'libgomp.so.1' --exclude 'libcudart.so.*' "$DEST"/wheel/raw/*.whl
+  fi
+  for w in "$DEST"/wheel/*.whl "$DEST"/wheel/raw/*.whl; do
+    [ -e "$w" ] && echo "| wheel file | $(basename "$w") | - |" >>"$REPORT"
+  done
+}
+
 DIFF="tests/cudasim/test_differential.py"
 if [ "$DRY" = 1 ]; then
+  cuda_wheel
   for s in differential tests memcheck racecheck bench; do skip $s; done
   echo "dry run: $(( $(date +%s) - START ))s; $REPORT"
   exit $status
@@ -78,8 +97,10 @@ step tests 120 $PY -m pytest -q -p no:cacheprovider --ignore=tests/cudasim tests
 step memcheck 60 compute-sanitizer --tool memcheck --error-exitcode 3 $PY -m pytest -q -x -p no:cacheprovider "$DIFF"
 step racecheck 45 compute-sanitizer --tool racecheck --error-exitcode 3 $PY -m pytest -q -x -p no:cacheprovider \
   "$DIFF" -k "pairwise or partial_auc_exp or multiclass"
-for fam in pairwise metrics pauc multiclass memory_bank; do
-  step "bench-$fam" 120 $PY benchmarks/run.py --device cuda --quick --only "$fam" --out "$DEST/gpu-$GPU-$fam.md"
+for fam in $($PY -m torchauc.bench --list); do
+  step "bench-$fam" 120 $PY benchmarks/run.py --device cuda --quick --only "$fam" --no-progress \
+    --out "$DEST/gpu-$GPU-$fam.md"
 done
+cuda_wheel
 echo "gpu-check: $(( $(date +%s) - START ))s, exit $status; $REPORT"
 exit $status

@@ -5,10 +5,11 @@ Targets (same run, medians): binary n = 2^23 >= 5x faster than torchmetrics; mul
 sort of n float keys (baseline ``torch.sort``)."""
 
 import torch
-from harness import Case
 
 from torchauc.metrics import functional as F
 from torchauc.reference import auroc as R
+
+from .harness import Case
 
 
 def _binary(n, device, seed=0):

@@ -2,11 +2,12 @@
 and the hard top-k loss at n = 1e7 (ours only). Forward + backward, values checked."""
 
 import torch
-from harness import Case
 
 import torchauc
 from torchauc.compat import libauc as C
 from torchauc.reference import partial_auc as R
+
+from .harness import Case
 
 
 def _data(n, pos_frac, seed=0, device="cpu"):

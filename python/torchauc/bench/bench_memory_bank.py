@@ -10,11 +10,12 @@ of tail classes; the banks are warmed up on other batches so their stores are fu
 
 import random
 
-import harness
 import torch
 
 from torchauc import TMemoryBank
 from torchauc.reference.memory_bank import TMemoryBankReference
+
+from . import harness
 
 ADE = dict(num_classes=150, tail=list(range(26, 150)), memory_size=5, p_sample=0.05, p_resize=0.4)
 CITY = dict(num_classes=19, tail=[6, 12, 14, 15, 16, 17, 18], memory_size=5, p_sample=1.0, p_resize=1.0)

@@ -2,10 +2,11 @@
 LibAUC do) and the best pure-PyTorch closed form, float32 scores, 10% positives."""
 
 import torch
-from harness import Case
 
 import torchauc
 from torchauc.reference import pairwise as R
+
+from .harness import Case
 
 CLOSED_FORM = ("square", "exp", "hinge", "squared_hinge")
 PAIR_MATRIX_MAX_N = 32768  # 3.3k x 29.5k pairs: ~2-3 GB of pair matrices, as far as this machine goes

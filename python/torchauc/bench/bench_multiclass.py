@@ -6,10 +6,11 @@ published timing (1.8 s at N = 4096, C = 1000) was measured."""
 import contextlib
 
 import torch
-from harness import Case
 
 import torchauc
 from torchauc.reference import multiclass as R
+
+from .harness import Case
 
 
 @contextlib.contextmanager
