@@ -9,8 +9,15 @@ from ._core import validate as V
 
 
 def multiclass_auc_loss(
-    scores, labels, *, surrogate="square", mode="ovo", margin=1.0, ignore_index=None, normalization="present"
-):
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    surrogate: str = "square",
+    mode: str = "ovo",
+    margin: float = 1.0,
+    ignore_index: int | None = None,
+    normalization: str = "present",
+) -> torch.Tensor:
     r"""Multiclass AUC loss (Yang et al., *Learning with Multiclass AUC*, TPAMI 2021), exact, with
     no one-hot, no pair matrix and no loop over classes.
 
@@ -53,16 +60,16 @@ def multiclass_auc_loss(
 
 
 def pixel_auc_loss(
-    logits,
-    labels,
+    logits: torch.Tensor,
+    labels: torch.Tensor,
     *,
-    ignore_index=None,
-    activation="sigmoid",
-    surrogate="square",
-    mode="ovo",
-    margin=1.0,
-    normalization="present",
-):
+    ignore_index: int | None = None,
+    activation: str = "sigmoid",
+    surrogate: str = "square",
+    mode: str = "ovo",
+    margin: float = 1.0,
+    normalization: str = "present",
+) -> torch.Tensor:
     r"""AUCSeg's pixel-level AUC loss (Han et al., NeurIPS 2024): the multiclass AUC loss over all
     non-ignored pixels of the batch, scored by the per-class sigmoid of the logits.
 
@@ -73,7 +80,7 @@ def pixel_auc_loss(
     (AUCSeg's ``transform='ova'`` sums over classes: use ``normalization="xcurve"`` to match it).
 
     Args:
-        logits: (B, C, H, W) (or any (B, C, *spatial)) float16/bfloat16/float32/float64.
+        logits: (B, C, H, W) (or any ``(B, C, *spatial)``) float16/bfloat16/float32/float64.
         labels: (B, H, W) integer class indices in [0, C) or ``ignore_index``. The spatial sizes must
             match: upsample the logits to the label size first (AUCSeg's head does, bilinearly).
         ignore_index: label of pixels to skip (None: keep every pixel; mmseg and AUCSeg use 255).

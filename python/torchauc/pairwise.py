@@ -8,8 +8,15 @@ from ._core import validate as V
 
 
 def pairwise_auc_loss(
-    scores, labels, *, surrogate="square", margin=1.0, pos_weights=None, neg_weights=None, reduction="mean"
-):
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    surrogate: str = "square",
+    margin: float = 1.0,
+    pos_weights: torch.Tensor | None = None,
+    neg_weights: torch.Tensor | None = None,
+    reduction: str = "mean",
+) -> torch.Tensor:
     r"""Binary pairwise AUC loss over all positive/negative pairs, without a pair matrix.
 
     .. math::
@@ -63,7 +70,14 @@ class AUCLoss(nn.Module):
         self.margin = V.finite_float(margin, "margin")
         self.reduction = V.option(reduction, O.REDUCTION)
 
-    def forward(self, scores, labels, *, pos_weights=None, neg_weights=None):
+    def forward(
+        self,
+        scores: torch.Tensor,
+        labels: torch.Tensor,
+        *,
+        pos_weights: torch.Tensor | None = None,
+        neg_weights: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         return pairwise_auc_loss(
             scores,
             labels,

@@ -20,7 +20,9 @@ from ._core import validate as V
 from .pairwise import pairwise_auc_loss
 
 
-def partial_auc_select(scores, labels, *, max_fpr, min_tpr=0.0, rounding="floor"):
+def partial_auc_select(
+    scores: torch.Tensor, labels: torch.Tensor, *, max_fpr: float, min_tpr: float = 0.0, rounding: str = "floor"
+) -> torch.Tensor:
     r"""Boolean mask (n,) of the samples inside the partial-AUC region.
 
     Keeps the ``k- = R(max_fpr * n-)`` highest-scored negatives and the ``k+ = R((1 - min_tpr) * n+)``
@@ -42,8 +44,16 @@ def partial_auc_select(scores, labels, *, max_fpr, min_tpr=0.0, rounding="floor"
 
 
 def partial_auc_loss(
-    scores, labels, *, max_fpr, min_tpr=0.0, surrogate="square", margin=1.0, rounding="floor", reduction="mean"
-):
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    max_fpr: float,
+    min_tpr: float = 0.0,
+    surrogate: str = "square",
+    margin: float = 1.0,
+    rounding: str = "floor",
+    reduction: str = "mean",
+) -> torch.Tensor:
     r"""Hard top-k partial AUC loss: the pairwise AUC loss over the selected pairs only.
 
     .. math::

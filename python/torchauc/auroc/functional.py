@@ -94,7 +94,13 @@ def _average(values, weights, on_undefined):
 
 
 # ---------------------------------------------------------------------------------------- binary
-def auroc(scores, labels, *, sample_weights=None, on_undefined="raise"):
+def auroc(
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    sample_weights: torch.Tensor | None = None,
+    on_undefined: str = "raise",
+) -> torch.Tensor:
     """Exact binary AUROC (ties 1/2), equal to ``sklearn.metrics.roc_auc_score`` with and without
     ``sample_weights``.
 
@@ -126,16 +132,16 @@ def auroc(scores, labels, *, sample_weights=None, on_undefined="raise"):
 
 
 def partial_auroc(
-    scores,
-    labels,
+    scores: torch.Tensor,
+    labels: torch.Tensor,
     *,
-    max_fpr=1.0,
-    min_tpr=0.0,
-    normalize=True,
-    mcclish=False,
-    sample_weights=None,
-    on_undefined="raise",
-):
+    max_fpr: float = 1.0,
+    min_tpr: float = 0.0,
+    normalize: bool = True,
+    mcclish: bool = False,
+    sample_weights: torch.Tensor | None = None,
+    on_undefined: str = "raise",
+) -> torch.Tensor:
     r"""One-way (FPR <= max_fpr) and two-way (TPR >= min_tpr, FPR <= max_fpr) partial AUROC.
 
     Default (``mcclish=False``): the OPAUC/TPAUC metric of Yang et al. (ICML 2021). Keep the
@@ -269,16 +275,16 @@ def _ova_micro(scores, labels, sample_weights, ignore_index, on_undefined):
 
 
 def multiclass_auroc(
-    scores,
-    labels,
+    scores: torch.Tensor,
+    labels: torch.Tensor,
     *,
-    mode="ovo",
-    average="macro",
-    sample_weights=None,
-    ignore_index=None,
-    classes=None,
-    on_undefined="raise",
-):
+    mode: str = "ovo",
+    average: str = "macro",
+    sample_weights: torch.Tensor | None = None,
+    ignore_index: int | None = None,
+    classes: torch.Tensor | None = None,
+    on_undefined: str = "raise",
+) -> torch.Tensor:
     r"""Multiclass AUROC from one batched sort of every score column (no loop over classes or pairs).
 
     ``mode="ovo"``: Hand & Till's M = 2/(C(C-1)) sum_{i<j} (A(i|j) + A(j|i)) / 2 with
@@ -291,9 +297,9 @@ def multiclass_auroc(
     one binary problem) or ``"none"`` (the (C,) vector).
 
     Args:
-        scores: (N, C), or (B, C, *spatial) read in place. Any real scores (scikit-learn requires
+        scores: (N, C), or ``(B, C, *spatial)`` read in place. Any real scores (scikit-learn requires
             rows of probabilities; we do not).
-        labels: (N,) (or (B, *spatial)) integer class labels: indices in [0, C), or the values listed
+        labels: (N,) (or ``(B, *spatial)``) integer class labels: indices in [0, C), or the values listed
             in ``classes``.
         sample_weights: optional per-sample weights (scikit-learn supports them only for ovr).
         ignore_index: label value to skip (None: none).
@@ -329,7 +335,14 @@ def multiclass_auroc(
     return _ova(U, W, average, on_undefined)
 
 
-def pixel_auroc(logits, labels, *, ignore_index=None, average="macro", on_undefined="raise"):
+def pixel_auroc(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    ignore_index: int | None = None,
+    average: str = "macro",
+    on_undefined: str = "raise",
+) -> torch.Tensor:
     """Per-class one-vs-rest AUROC over all pixels of a segmentation batch, reading (B, C, H, W) in place.
 
     Class c's AUROC ranks every non-ignored pixel by ``logits[:, c]`` (pass probabilities instead if
@@ -349,7 +362,14 @@ def pixel_auroc(logits, labels, *, ignore_index=None, average="macro", on_undefi
     return _ova(U, W, average, on_undefined)
 
 
-def multilabel_auroc(scores, labels, *, average="macro", sample_weights=None, on_undefined="raise"):
+def multilabel_auroc(
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    average: str = "macro",
+    sample_weights: torch.Tensor | None = None,
+    on_undefined: str = "raise",
+) -> torch.Tensor:
     """AUROC of every label column of (N, L) scores against (N, L) 0/1 labels, in one batched sort.
 
     ``average``: ``"macro"`` mean over labels, ``"weighted"`` by positive weight per label,
@@ -387,7 +407,9 @@ def multilabel_auroc(scores, labels, *, average="macro", sample_weights=None, on
 
 
 # ---------------------------------------------------------------------------------------- open world
-def openworld_auroc(scores, is_base, correct, *, on_undefined="raise"):
+def openworld_auroc(
+    scores: torch.Tensor, is_base: torch.Tensor, correct: torch.Tensor, *, on_undefined: str = "raise"
+) -> torch.Tensor:
     r"""OpenworldAUC (Wang et al., ICML 2025):
 
     .. math::

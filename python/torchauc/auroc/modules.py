@@ -166,7 +166,7 @@ class AUROC(_ExactMetric):
         return super().compute()
 
     def error_bound(self):
-        """Upper bound of |binned AUROC - exact AUROC| for the data seen (binned mode only)."""
+        """Upper bound of ``|binned AUROC - exact AUROC|`` for the data seen (binned mode only)."""
         if self.bins is None:
             raise ValueError("error_bound() is defined for the binned mode (bins=...) only; the default is exact")
         h = self._synced_hist()
