@@ -54,10 +54,15 @@ def versions() -> str:
 
 def run_cases(cases, device, progress=True):
     """Times every case: rows of {case, ours: (s, bytes), base: {name: (s, bytes) | None}}, mismatches."""
-    from tqdm import tqdm
+    try:
+        from tqdm import tqdm
+
+        cases = tqdm(cases, desc="benchmarks", unit="case", disable=not progress)
+    except ImportError:  # the progress bar is optional (pip install torchauc[bench])
+        pass
 
     rows, failures = [], []
-    for case in tqdm(cases, desc="benchmarks", unit="case", disable=not progress):
+    for case in cases:
         t_ours, m_ours, v_ours = harness.measure(case.ours, case.repeats, device)
         row: dict[str, Any] = dict(case=case, ours=(t_ours, m_ours), base={})
         for bname, fn in case.baselines.items():
