@@ -74,30 +74,30 @@ def plot(rows, path, machine):
         return []
     cols = min(3, len(ops))
     nrows = (len(ops) + cols - 1) // cols
-    fig, axes = plt.subplots(nrows, cols, figsize=(5 * cols, 3.8 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, cols, figsize=(5 * cols, 3.8 * nrows), squeeze=False, layout="constrained")
     for ax, ((fam, op), op_rows) in zip(axes.flat, ops.items()):
         _panel(ax, fam, op, op_rows)
     for ax in list(axes.flat)[len(ops) :]:
         ax.axis("off")
     fig.suptitle(f"torchauc vs baselines on {machine}", fontsize=10)
-    fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
     written = [path]
 
     bars = summary(rows)
     if bars:
-        fig, ax = plt.subplots(figsize=(8, 0.35 * len(bars) + 1.2))
+        fig, ax = plt.subplots(figsize=(11, 0.35 * len(bars) + 1.2), layout="constrained")
         y = range(len(bars))
         h = ax.barh(y, [b[1] for b in bars], color="tab:green")
         ax.bar_label(h, [f"{b[1]:.3g}x vs {b[2]}" for b in bars], fontsize=7, padding=2)
         ax.set_yticks(list(y), [b[0] for b in bars], fontsize=7)
         ax.invert_yaxis()
         ax.set_xscale("log")
+        lo, hi = min(b[1] for b in bars), max(b[1] for b in bars)
+        ax.set_xlim(min(lo, 1.0) / 1.5, max(hi, 1.0) * 60)  # room for the labels right of the bars
         ax.axvline(1.0, color="grey", lw=0.8)
         ax.set_xlabel("speed-up over the fastest baseline (log scale)")
         ax.set_title(f"torchauc speed-up per op on {machine}", fontsize=10)
-        fig.tight_layout()
         summary_path = path.with_name(path.stem + "-summary.png")
         fig.savefig(summary_path, dpi=110)
         plt.close(fig)
