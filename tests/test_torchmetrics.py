@@ -237,3 +237,25 @@ def test_lightning_self_log(tmp_path):
     labels = torch.cat([t for _, t in model.seen])
     assert len(model.seen) == 2
     assert logged == pytest.approx(float(M.functional.auroc(scores, labels)), abs=1e-6)
+
+
+def test_wrap_makes_a_new_stateful_metric_in_one_line():
+    from torchauc.auroc import modules
+
+    class MeanScoreOfPositives(modules._ExactMetric):  # a stand-in for a metric another family adds
+        def update(self, scores, labels, *, sample_weights=None):
+            self._append(sample_weights, scores=scores.reshape(-1), labels=labels.reshape(-1))
+
+        def _value(self, scores, labels, sample_weights):
+            w = torch.ones_like(scores, dtype=torch.float64) if sample_weights is None else sample_weights
+            return (scores.double() * w * labels).sum() / (w * labels).sum()
+
+    Wrapped = T.wrap(MeanScoreOfPositives)
+    assert issubclass(Wrapped, torchmetrics.Metric) and Wrapped.__name__ == "MeanScoreOfPositives"
+    ours, wrapped = MeanScoreOfPositives(), Wrapped()
+    for i in range(2):
+        s, y = _binary(50, 60 + i)
+        w = torch.rand(50, dtype=torch.float64, generator=torch.Generator().manual_seed(i))
+        ours.update(s, y, sample_weights=w)
+        wrapped.update(s, y, sample_weights=w)
+    assert float(wrapped.compute()) == pytest.approx(float(ours.compute()), abs=1e-12)

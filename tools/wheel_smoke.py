@@ -22,4 +22,4 @@ metrics = MetricCollection({"auroc": AUROC(), "pauc": PartialAUROC(max_fpr=0.5)}
 metrics.update(s.detach(), y)
 values = {k: float(v) for k, v in metrics.compute().items()}
 assert values["auroc"] == 1.0, values
-print("wheel ok:", torchauc.__version__, torchauc.__file__, f"loss {float(loss):.4f}", values, info)
+print("wheel ok:", torchauc.__version__, torchauc.__file__, f"loss {float(loss.detach()):.4f}", values, info)
