@@ -7,8 +7,8 @@
 #      (TORCHAUC_DIFF_DEVICE=cuda), then the whole test suite (every device test runs on cuda too)
 #   4. the differential cases under compute-sanitizer memcheck, then racecheck
 #   5. the quick GPU benchmarks, one family at a time
-#   6. the CUDA wheel (incremental on the step-1 build; auditwheel-repaired when auditwheel is there),
-#      its file name (version +torchX.Y.cuNNN and platform tag) recorded in the report
+# and, after step 2, the CUDA wheel (incremental on the step-1 build; auditwheel-repaired when auditwheel
+# is there), its file name (version +torchX.Y.cuNNN and platform tag) recorded in the report
 # Each step has a time limit and appends its outcome and duration to $DEST/gpu-check-<gpu>.md as it
 # ends, and every log goes to $DEST, so a run cut short still leaves its results. DEST is $OUT (the
 # device tool's folder) or benchmarks/results/. GPU_CHECK_DRY=1 (the rehearsal on a machine without a
@@ -85,8 +85,8 @@ cuda_wheel() {
 }
 
 DIFF="tests/cudasim/test_differential.py"
+cuda_wheel  # early: the incremental rebuild takes seconds, and the tag is recorded even if a later step runs long
 if [ "$DRY" = 1 ]; then
-  cuda_wheel
   for s in differential tests memcheck racecheck bench; do skip $s; done
   echo "dry run: $(( $(date +%s) - START ))s; $REPORT"
   exit $status
@@ -101,6 +101,5 @@ for fam in $($PY -m torchauc.bench --list); do
   step "bench-$fam" 120 $PY benchmarks/run.py --device cuda --quick --only "$fam" --no-progress \
     --out "$DEST/gpu-$GPU-$fam.md"
 done
-cuda_wheel
 echo "gpu-check: $(( $(date +%s) - START ))s, exit $status; $REPORT"
 exit $status
