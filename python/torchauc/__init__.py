@@ -24,6 +24,7 @@ from . import (  # noqa: E402  # noqa: E402
     pairwise,
     partial_auc,
 )
+from . import openworld  # noqa: E402
 from .memory_bank import TMemoryBank  # noqa: E402
 
 __version__ = "0.1.0"
@@ -56,4 +57,5 @@ __all__ = [
     "cuda_available",
     "op_names",
     "__version__",
+    "openworld",
 ]

@@ -5,6 +5,8 @@ from .compat.libauc import pAUC_CVaR_Loss, pAUC_DRO_Loss, tpAUC_KL_Loss
 from .multiclass import AUCSegLoss, MultiClassAUCLoss
 from .pairwise import AUCLoss
 from .partial_auc import InsRelaxedPAUCLoss, PartialAUCLoss, PAUCILoss, RelaxedTPAUCLoss
+from .openworld import GMoPLoss
+from .partial_auc import UPAUCILoss
 
 __all__ = [
     "AUCLoss",
@@ -17,4 +19,6 @@ __all__ = [
     "tpAUC_KL_Loss",
     "MultiClassAUCLoss",
     "AUCSegLoss",
+    "UPAUCILoss",
+    "GMoPLoss",
 ]
