@@ -78,7 +78,11 @@ def test_gmop_errors_name_the_argument():
 
 # ------------------------------------------------------------------ metrics
 def _brute(s, b, c):
-    return (RA.openworld_auroc_pairs(s, b, c), RA.openworld_opt_pairs(s, b, c, "a"), RA.openworld_opt_pairs(s, b, c, "g"))
+    return (
+        RA.openworld_auroc_pairs(s, b, c),
+        RA.openworld_opt_pairs(s, b, c, "a"),
+        RA.openworld_opt_pairs(s, b, c, "g"),
+    )
 
 
 @settings(max_examples=60, deadline=None)

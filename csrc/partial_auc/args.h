@@ -55,8 +55,8 @@ inline UpauciInputs check_upauci_inputs(const at::Tensor& scores, const at::Tens
   TORCH_CHECK_VALUE(params.dim() == 1 && params.numel() == kUpauciParams && params.scalar_type() == at::kDouble,
                     "params must be a float64 tensor of shape (7,) (a, b, gamma, s, s', theta_a, theta_b), got ",
                     params.scalar_type(), " ", params.sizes());
-  TORCH_CHECK_VALUE(params.device() == in.scores.device(), "params must be on the scores' device ",
-                    in.scores.device(), ", got ", params.device());
+  TORCH_CHECK_VALUE(params.device() == in.scores.device(), "params must be on the scores' device ", in.scores.device(),
+                    ", got ", params.device());
   check_partial_bounds(max_fpr, min_tpr, /*allow_empty=*/false);
   TORCH_CHECK_VALUE(std::isfinite(omega) && omega >= 0.0, "omega must be finite and >= 0, got ", omega);
   in.two_way = min_tpr > 0.0;

@@ -81,7 +81,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> partial_auc_upauci_cp
     return {out, at::empty({0}, in.scores.options()), at::empty({0}, in.scores.options()),
             at::empty({0}, params.options())};
   }
-  return {out, gs.to(scores_in.scalar_type()).view(scores_in.sizes()), gc.to(weights_in.scalar_type()).view(weights_in.sizes()), gp};
+  return {out, gs.to(scores_in.scalar_type()).view(scores_in.sizes()),
+          gc.to(weights_in.scalar_type()).view(weights_in.sizes()), gp};
 }
 
 }  // namespace

@@ -118,11 +118,11 @@ void launch_exp_cols(int surrogate, const T* k, const T* c, const T* alpha, int6
     cols_kernel<Surrogate::Hinge, T><<<grid_for(nn, 1), kThreads, 0, stream>>>(k, c, alpha, np, z, nidx, nn, il, out);
 }
 
-#define TAUC_INSTANTIATE(T)                                                                                          \
-  template void launch_exp_rows<T>(int, const T*, const T*, const int64_t*, int64_t, const T*, int64_t, T, double*,  \
-                                   double*, double*, cudaStream_t);                                                  \
-  template void launch_exp_cols<T>(int, const T*, const T*, const T*, int64_t, const T*, const int64_t*, int64_t, T, \
-                                   double*, cudaStream_t);                                                  \
+#define TAUC_INSTANTIATE(T)                                                                                            \
+  template void launch_exp_rows<T>(int, const T*, const T*, const int64_t*, int64_t, const T*, int64_t, T, double*,    \
+                                   double*, double*, cudaStream_t);                                                    \
+  template void launch_exp_cols<T>(int, const T*, const T*, const T*, int64_t, const T*, const int64_t*, int64_t, T,   \
+                                   double*, cudaStream_t);                                                             \
   template void launch_upauci<T>(const UpauciCoef&, const double*, double, const T*, const int8_t*, const T*, int64_t, \
                                  T*, T*, double*, double*, cudaStream_t);
 TAUC_INSTANTIATE(float)

@@ -20,11 +20,11 @@ from . import (  # noqa: E402  # noqa: E402
     memory_bank,
     metrics,
     multiclass,
+    openworld,  # noqa: E402
     optim,
     pairwise,
     partial_auc,
 )
-from . import openworld  # noqa: E402
 from .memory_bank import TMemoryBank  # noqa: E402
 
 __version__ = "0.1.0"

@@ -3,10 +3,9 @@
 
 from .compat.libauc import pAUC_CVaR_Loss, pAUC_DRO_Loss, tpAUC_KL_Loss
 from .multiclass import AUCSegLoss, MultiClassAUCLoss
-from .pairwise import AUCLoss
-from .partial_auc import InsRelaxedPAUCLoss, PartialAUCLoss, PAUCILoss, RelaxedTPAUCLoss
 from .openworld import GMoPLoss
-from .partial_auc import UPAUCILoss
+from .pairwise import AUCLoss
+from .partial_auc import InsRelaxedPAUCLoss, PartialAUCLoss, PAUCILoss, RelaxedTPAUCLoss, UPAUCILoss
 
 __all__ = [
     "AUCLoss",

@@ -57,7 +57,9 @@ def gmop_loss(logits, detector_logits, labels, clip_logits, *, alpha=0.5, lam=1.
     if labels.shape != (B,) or labels.is_floating_point() or labels.dtype == torch.bool:
         raise ValueError(f"labels must be an integer tensor of shape ({B},), got {labels.dtype} {tuple(labels.shape)}")
     if clip_logits.shape != logits.shape:
-        raise ValueError(f"clip_logits must have the shape of logits {tuple(logits.shape)}, got {tuple(clip_logits.shape)}")
+        raise ValueError(
+            f"clip_logits must have the shape of logits {tuple(logits.shape)}, got {tuple(clip_logits.shape)}"
+        )
     if isinstance(detector_logits, torch.Tensor) or not len(detector_logits):
         raise TypeError("detector_logits must be a non-empty sequence of (B, C_k) tensors, one per detector")
     K = len(detector_logits)

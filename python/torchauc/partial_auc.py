@@ -451,8 +451,9 @@ class UPAUCILoss(nn.Module):
     weights are gathered into ``self.batch_c`` (a leaf that receives its gradient) next to
     ``self.batch_ids``, which :class:`torchauc.optim.ASGDA` (``instance_weights=loss``) reads for its
     sparse ascent on c. The scalars are float64 parameters (init: a=1, b=0, γ=0, s=s'=0.5, θ=0, the
-    paper's Sec. 7.7 advice); :meth:`asgda_groups` returns their parameter groups. An absent class's
-    term (its threshold s or s' included) is 0, as in the expectation form Ê[y/p ...]. No official code exists; the loss follows the paper's equations (16)-(26).
+    paper's Sec. 7.7 advice); :meth:`asgda_groups` returns their parameter groups. An absent
+    class's term (its threshold s or s' included) is 0, as in the expectation form Ê[y/p ...]. No
+    official code exists; the loss follows the paper's equations (16)-(26).
     """
 
     def __init__(self, num_samples, max_fpr, min_tpr=None, *, omega=0.1, c_init=1.0):

@@ -119,7 +119,6 @@ class ASGDA(Optimizer):
             self.t += 1
         return loss
 
-
     def _step_instance_weights(self, pre, eta):
         mod = self.instance_weights
         ids, cb = mod.batch_ids, mod.batch_c

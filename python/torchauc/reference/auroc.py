@@ -72,5 +72,11 @@ def auroc_sort(scores, labels):
     return ((ranks * ys).sum() - npos * (npos + 1) / 2) / (npos * nneg)
 
 
-__all__ = ["auroc_pairs", "partial_auroc_pairs", "hand_till_pairs", "openworld_auroc_pairs", "openworld_opt_pairs",
-           "auroc_sort"]
+__all__ = [
+    "auroc_pairs",
+    "partial_auroc_pairs",
+    "hand_till_pairs",
+    "openworld_auroc_pairs",
+    "openworld_opt_pairs",
+    "auroc_sort",
+]
