@@ -267,3 +267,18 @@ def test_asgda_state_dict_keeps_the_c_estimator():
     opt2 = ASGDA([dict(params=model.parameters(), name="net")] + loss.asgda_groups(), instance_weights=loss, lam=0.2)
     opt2.load_state_dict(sd)
     assert opt2.t == 1 and torch.equal(opt2._c_w, opt._c_w) and bool(opt._c_w.abs().sum() > 0)
+
+
+def test_cpu_result_does_not_depend_on_the_thread_count():
+    s, y = batch(200_000, seed=9, dtype=torch.float32)
+    c, p = torch.rand(200_000), _params(5)
+    prev = torch.get_num_threads()
+    try:
+        outs = []
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            outs.append(OP(s, y, c, p, 0.3, 0.2, 0.5, True))
+    finally:
+        torch.set_num_threads(prev)
+    for a, b in zip(*outs):
+        assert torch.equal(a, b)
