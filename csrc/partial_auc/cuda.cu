@@ -90,7 +90,7 @@ int64_t upauci_blocks(int64_t n) { return grid_for(n); }
 template <typename T>
 void launch_upauci(const UpauciCoef& k, const double* params, double omega, const T* s, const int8_t* y, const T* c,
                    int64_t n, T* gs, T* gc, double* workspace, double* out, cudaStream_t stream) {
-  const int64_t blocks = upauci_blocks(n);
+  const unsigned blocks = grid_for(n);
   upauci_kernel<T><<<blocks, kThreads, 0, stream>>>(k, params, s, y, c, n, gs, gc, workspace);
   upauci_finish_kernel<<<1, kThreads, 0, stream>>>(k, params, omega, workspace, blocks, out);
 }
