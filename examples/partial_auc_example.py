@@ -4,6 +4,8 @@ the held-out one-way (FPR <= 0.3) and two-way (FPR <= 0.3, TPR >= 0.7) partial A
 As in the papers (SOPA/SOTA, TPAUC), every AUC loss starts from a BCE warm-up: partial AUC losses look
 only at the hardest pairs, which are meaningless for a random network. The warm-up is trained once;
 then BCE keeps training (the baseline) and each AUC loss fine-tunes a copy for the same number of steps.
+PAUCI and its exactly unbiased form UPAUCI (per-sample weights c indexed by the sample ids) train with
+their minimax optimizer ASGDA (two gradients per step); the other losses with Adam.
 
     .venv/bin/python examples/partial_auc_example.py       (under a minute on 2 CPU cores)
 """
@@ -17,6 +19,7 @@ from sklearn.model_selection import train_test_split
 
 import torchauc
 from torchauc import libauc_compat, losses
+from torchauc.optim import ASGDA
 
 MAX_FPR, MIN_TPR = 0.3, 0.7
 
@@ -62,6 +65,32 @@ def fit(model, kind, Xtr, ytr, epochs, lr, batch, seed):
     return model
 
 
+def fit_asgda(model, kind, Xtr, ytr, epochs, batch, seed):
+    """PAUCI / UPAUCI with ASGDA: descent on the model and the min scalars, ascent on gamma (and c)."""
+    torch.manual_seed(seed)
+    n = len(ytr)
+    min_tpr = MIN_TPR if kind.startswith("tp") else None
+    if "upauci" in kind:
+        loss_fn = losses.UPAUCILoss(n, MAX_FPR, min_tpr=min_tpr, omega=0.1)
+        extra = dict(instance_weights=loss_fn, lam=0.1)
+    else:
+        loss_fn = losses.PAUCILoss(MAX_FPR, min_tpr=min_tpr or 0.0)
+        extra = {}
+    groups = [dict(params=model.parameters(), name="net")] + loss_fn.asgda_groups()
+    opt = ASGDA(groups, nu=0.1, k=1.0, m=100.0, weight_decay=1e-5, **extra)
+    for _ in range(epochs):
+        perm = torch.randperm(n)
+        for b in range(0, n, batch):
+            idx = perm[b : b + batch]
+            for pre in (True, False):  # the STORM estimator needs two gradients on the same batch
+                s = torch.sigmoid(model(Xtr[idx])).reshape(-1)
+                loss = loss_fn(s, ytr[idx], idx) if "upauci" in kind else loss_fn(s, ytr[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step(pre=pre)
+    return model
+
+
 def main():
     X, y = make_classification(
         n_samples=12000, n_features=20, n_informative=6, weights=[0.95, 0.05], flip_y=0.0, class_sep=0.8, random_state=0
@@ -81,8 +110,15 @@ def main():
         "relaxed tpauc",
         "sopa-s (libauc drop-in)",
         "sota-s (libauc drop-in)",
+        "opauc pauci (asgda)",
+        "opauc upauci (asgda)",
+        "tpauc pauci (asgda)",
+        "tpauc upauci (asgda)",
     ):
-        model = fit(copy.deepcopy(warm), kind, Xtr, ytr, epochs=10, lr=1e-3, batch=512, seed=1)
+        if "asgda" in kind:
+            model = fit_asgda(copy.deepcopy(warm), kind, Xtr, ytr, epochs=10, batch=512, seed=1)
+        else:
+            model = fit(copy.deepcopy(warm), kind, Xtr, ytr, epochs=10, lr=1e-3, batch=512, seed=1)
         with torch.no_grad():
             s = model(Xte).reshape(-1).numpy()
         # OPAUC: sklearn's McClish-standardised partial AUROC; TPAUC: normalised on the hard subset

@@ -54,6 +54,18 @@ def _partial_auc_exp_cols(device):
     return [(s, y.bool(), scale, 1.0, 0.5, "hinge"), (s.float(), y, scale.float(), 0.3, 2.0, "squared_hinge")]
 
 
+def _partial_auc_upauci(device):
+    s, y = _binary(40, device, seed=12)
+    s = torch.sigmoid(s)
+    c = torch.rand(40, generator=_gen(13), dtype=torch.float64).to(device)
+    p = torch.tensor([0.9, 0.1, 0.2, 0.5, 0.7, 0.3, 0.4], dtype=torch.float64, device=device)
+    return [
+        (s.clone().requires_grad_(), y, c.clone().requires_grad_(), p.clone().requires_grad_(), 0.3, 0.0, 0.1, True),
+        (s.float().requires_grad_(), y.bool(), c.float(), p, 0.5, 0.4, 0.0, True),
+        (s, y, c, p, 0.2, 0.1, 1.0, False),
+    ]
+
+
 def _multiclass(device):
     g = _gen(4)
     s = torch.randn(30, 4, generator=g, dtype=torch.float64).to(device)
@@ -129,6 +141,7 @@ SAMPLES = {
     "partial_auc_select": _partial_auc_select,
     "partial_auc_exp_rows": _partial_auc_exp_rows,
     "partial_auc_exp_cols": _partial_auc_exp_cols,
+    "partial_auc_upauci": _partial_auc_upauci,
     "multiclass_auc_loss": _multiclass,
     "auroc_binary_stats": _auroc_binary_stats,
     "auroc_multiclass_stats": _auroc_multiclass_stats,

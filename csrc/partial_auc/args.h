@@ -41,4 +41,26 @@ inline ExpInputs check_exp_inputs(const at::Tensor& scores, const at::Tensor& la
   return in;
 }
 
+// Every argument check of partial_auc_upauci, shared by the CPU and CUDA paths.
+struct UpauciInputs {
+  at::Tensor scores, labels, weights;  // contiguous, 1-D
+  bool two_way;
+};
+inline UpauciInputs check_upauci_inputs(const at::Tensor& scores, const at::Tensor& labels, const at::Tensor& weights,
+                                        const at::Tensor& params, double max_fpr, double min_tpr, double omega) {
+  UpauciInputs in;
+  in.scores = check_binary_scores(scores);
+  in.labels = check_binary_labels(labels, in.scores);
+  in.weights = *check_sample_weights(weights, in.scores, "weights");
+  TORCH_CHECK_VALUE(params.dim() == 1 && params.numel() == kUpauciParams && params.scalar_type() == at::kDouble,
+                    "params must be a float64 tensor of shape (7,) (a, b, gamma, s, s', theta_a, theta_b), got ",
+                    params.scalar_type(), " ", params.sizes());
+  TORCH_CHECK_VALUE(params.device() == in.scores.device(), "params must be on the scores' device ", in.scores.device(),
+                    ", got ", params.device());
+  check_partial_bounds(max_fpr, min_tpr, /*allow_empty=*/false);
+  TORCH_CHECK_VALUE(std::isfinite(omega) && omega >= 0.0, "omega must be finite and >= 0, got ", omega);
+  in.two_way = min_tpr > 0.0;
+  return in;
+}
+
 }  // namespace torchauc::partial_auc

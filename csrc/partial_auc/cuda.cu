@@ -49,7 +49,51 @@ __global__ void cols_kernel(const T* k, const T* c, const T* alpha, int64_t np, 
   }
 }
 
+// UPAUCI first pass: per-sample gradients and one partial sum vector per block (grid-stride loop).
+template <typename T>
+__global__ void upauci_kernel(UpauciCoef k, const double* params, const T* s, const int8_t* y, const T* c, int64_t n,
+                              T* gs, T* gc, double* part) {
+  __shared__ Doubles<kUpauciSums> sh[kThreads];
+  __shared__ double p[kUpauciParams];
+  if (threadIdx.x < kUpauciParams) p[threadIdx.x] = params[threadIdx.x];
+  __syncthreads();
+  Doubles<kUpauciSums> acc = {};
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    T df, dc;
+    upauci_sample<T>(k, p, s[i], y[i] != 0, c[i], acc.v, &df, &dc);
+    if (gs) {
+      gs[i] = df;
+      gc[i] = dc;
+    }
+  }
+  acc = block_reduce(acc, SumOp{}, sh);
+  if (threadIdx.x == 0)
+    for (int j = 0; j < kUpauciSums; ++j) part[blockIdx.x * kUpauciSums + j] = acc.v[j];
+}
+
+// One block: the block partials in a fixed order, then the epilogue (deterministic, no atomics).
+__global__ void upauci_finish_kernel(UpauciCoef k, const double* params, double omega, const double* part,
+                                     int64_t blocks, double* out) {
+  __shared__ Doubles<kUpauciSums> sh[kThreads];
+  Doubles<kUpauciSums> acc = {};
+  for (int64_t b = threadIdx.x; b < blocks; b += blockDim.x)
+    for (int j = 0; j < kUpauciSums; ++j) acc.v[j] += part[b * kUpauciSums + j];
+  acc = block_reduce(acc, SumOp{}, sh);
+  if (threadIdx.x == 0) upauci_epilogue(k, acc.v, params, omega, out, out + 1);
+}
+
 }  // namespace
+
+int64_t upauci_blocks(int64_t n) { return grid_for(n); }
+
+template <typename T>
+void launch_upauci(const UpauciCoef& k, const double* params, double omega, const T* s, const int8_t* y, const T* c,
+                   int64_t n, T* gs, T* gc, double* workspace, double* out, cudaStream_t stream) {
+  const unsigned blocks = grid_for(n);
+  upauci_kernel<T><<<blocks, kThreads, 0, stream>>>(k, params, s, y, c, n, gs, gc, workspace);
+  upauci_finish_kernel<<<1, kThreads, 0, stream>>>(k, params, omega, workspace, blocks, out);
+}
 
 template <typename T>
 void launch_exp_rows(int surrogate, const T* k, const T* c, const int64_t* pidx, int64_t np, const T* z, int64_t nn,
@@ -74,11 +118,13 @@ void launch_exp_cols(int surrogate, const T* k, const T* c, const T* alpha, int6
     cols_kernel<Surrogate::Hinge, T><<<grid_for(nn, 1), kThreads, 0, stream>>>(k, c, alpha, np, z, nidx, nn, il, out);
 }
 
-#define TAUC_INSTANTIATE(T)                                                                                          \
-  template void launch_exp_rows<T>(int, const T*, const T*, const int64_t*, int64_t, const T*, int64_t, T, double*,  \
-                                   double*, double*, cudaStream_t);                                                  \
-  template void launch_exp_cols<T>(int, const T*, const T*, const T*, int64_t, const T*, const int64_t*, int64_t, T, \
-                                   double*, cudaStream_t);
+#define TAUC_INSTANTIATE(T)                                                                                            \
+  template void launch_exp_rows<T>(int, const T*, const T*, const int64_t*, int64_t, const T*, int64_t, T, double*,    \
+                                   double*, double*, cudaStream_t);                                                    \
+  template void launch_exp_cols<T>(int, const T*, const T*, const T*, int64_t, const T*, const int64_t*, int64_t, T,   \
+                                   double*, cudaStream_t);                                                             \
+  template void launch_upauci<T>(const UpauciCoef&, const double*, double, const T*, const int8_t*, const T*, int64_t, \
+                                 T*, T*, double*, double*, cudaStream_t);
 TAUC_INSTANTIATE(float)
 TAUC_INSTANTIATE(double)
 #undef TAUC_INSTANTIATE

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "partial_auc/math.h"
+
 namespace torchauc::partial_auc {
 namespace cuda {
 
@@ -19,6 +21,13 @@ void launch_exp_rows(int surrogate, const T* k, const T* c, const int64_t* pidx,
 template <typename T>
 void launch_exp_cols(int surrogate, const T* k, const T* c, const T* alpha, int64_t np, const T* z, const int64_t* nidx,
                      int64_t nn, T inv_lambda, double* out, cudaStream_t stream);
+
+// partial_auc_upauci: blocks of the first pass (the workspace holds upauci_blocks(n) * kUpauciSums
+// doubles); gs / gc (d L / d scores, d L / d weights) may be null; out = [loss, d L / d params (7)].
+int64_t upauci_blocks(int64_t n);
+template <typename T>
+void launch_upauci(const UpauciCoef& k, const double* params, double omega, const T* s, const int8_t* y, const T* c,
+                   int64_t n, T* gs, T* gc, double* workspace, double* out, cudaStream_t stream);
 
 }  // namespace cuda
 }  // namespace torchauc::partial_auc

@@ -125,9 +125,53 @@ at::Tensor partial_auc_exp_cols_cuda(const at::Tensor& scores, const at::Tensor&
   return col;
 }
 
+// UPAUCI: the label pass gives n+ on the host (its one sync); the params stay on the device (read
+// by the kernels), so the loss needs no other host round trip.
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> partial_auc_upauci_cuda(
+    const at::Tensor& scores_in, const at::Tensor& labels_in, const at::Tensor& weights_in, const at::Tensor& params_in,
+    double max_fpr, double min_tpr, double omega, bool compute_grad) {
+  const c10::cuda::CUDAGuard guard(scores_in.device());
+  const UpauciInputs in = check_upauci_inputs(scores_in, labels_in, weights_in, params_in, max_fpr, min_tpr, omega);
+  const BinaryLabels lab = binary_labels(in.labels);
+  const int64_t n = in.scores.numel();
+  const UpauciCoef k = upauci_coef(lab.n_pos, n - lab.n_pos, 1.0 - min_tpr, max_fpr, omega, in.two_way);
+  const at::Tensor params = params_in.contiguous();
+  const bool dbl = in.scores.scalar_type() == at::kDouble;
+  const auto ct = dbl ? at::kDouble : at::kFloat;
+  const at::Tensor s = in.scores.to(ct), c = in.weights.to(ct);
+  at::Tensor gs, gc;
+  if (compute_grad) {
+    gs = at::empty({n}, s.options());
+    gc = at::empty({n}, s.options());
+  }
+  const auto f64 = params.options();
+  at::Tensor ws = at::empty({cuda::upauci_blocks(n) * kUpauciSums}, f64), out = at::empty({1 + kUpauciParams}, f64);
+  const auto stream = c10::cuda::getCurrentCUDAStream().stream();
+  const int8_t* y = lab.y.data_ptr<int8_t>();
+  if (dbl)
+    cuda::launch_upauci<double>(k, params.data_ptr<double>(), omega, s.data_ptr<double>(), y, c.data_ptr<double>(), n,
+                                compute_grad ? gs.data_ptr<double>() : nullptr,
+                                compute_grad ? gc.data_ptr<double>() : nullptr, ws.data_ptr<double>(),
+                                out.data_ptr<double>(), stream);
+  else
+    cuda::launch_upauci<float>(k, params.data_ptr<double>(), omega, s.data_ptr<float>(), y, c.data_ptr<float>(), n,
+                               compute_grad ? gs.data_ptr<float>() : nullptr,
+                               compute_grad ? gc.data_ptr<float>() : nullptr, ws.data_ptr<double>(),
+                               out.data_ptr<double>(), stream);
+  check_launch("partial_auc_upauci");
+  const at::Tensor loss = out[0].to(scores_in.scalar_type());
+  if (!compute_grad) {
+    // distinct empty outputs: returns must not alias each other
+    return {loss, at::empty({0}, in.scores.options()), at::empty({0}, in.scores.options()), at::empty({0}, f64)};
+  }
+  return {loss, gs.to(scores_in.scalar_type()).view(scores_in.sizes()),
+          gc.to(weights_in.scalar_type()).view(weights_in.sizes()), out.slice(0, 1).clone()};
+}
+
 }  // namespace
 
 TORCH_LIBRARY_IMPL(torchauc, CUDA, m) {
+  m.impl("partial_auc_upauci", &partial_auc_upauci_cuda);
   m.impl("partial_auc_select", &partial_auc_select_cuda);
   m.impl("partial_auc_exp_rows", &partial_auc_exp_rows_cuda);
   m.impl("partial_auc_exp_cols", &partial_auc_exp_cols_cuda);

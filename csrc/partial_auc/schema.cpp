@@ -17,4 +17,10 @@ TORCH_LIBRARY_FRAGMENT(torchauc, m) {
   m.def(
       "partial_auc_exp_cols(Tensor scores, Tensor labels, Tensor row_scale, float margin, float Lambda, "
       "str surrogate) -> Tensor");
+  // UPAUCI (math.h), fused forward + gradient: weights (n,) = the batch's instance weights c,
+  // params (7,) f64 = (a, b, gamma, s, s', theta_a, theta_b); min_tpr == 0 is one-way (OPAUC). Returns
+  // (loss, d/d scores, d/d weights, d/d params); the gradients are empty when compute_grad is false.
+  m.def(
+      "partial_auc_upauci(Tensor scores, Tensor labels, Tensor weights, Tensor params, float max_fpr, "
+      "float min_tpr, float omega, bool compute_grad) -> (Tensor, Tensor, Tensor, Tensor)");
 }

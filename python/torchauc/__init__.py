@@ -26,6 +26,7 @@ from . import (  # noqa: E402  # noqa: E402
     memory_bank,
     metrics,
     multiclass,
+    openworld,  # noqa: E402
     optim,
     pairwise,
     partial_auc,
@@ -82,4 +83,5 @@ __all__ = [
     "op_names",
     "build_info",
     "__version__",
+    "openworld",
 ]

@@ -2,7 +2,9 @@
 .multiclass); the metrics' functional forms are torchauc.metrics.functional."""
 
 from .multiclass import multiclass_auc_loss, pixel_auc_loss
+from .openworld import gmop_loss
 from .pairwise import pairwise_auc_loss
-from .partial_auc import partial_auc_loss, partial_auc_select
+from .partial_auc import partial_auc_loss, partial_auc_select, upauci_loss
 
 __all__ = ["pairwise_auc_loss", "partial_auc_loss", "partial_auc_select", "multiclass_auc_loss", "pixel_auc_loss"]
+__all__ += ["upauci_loss", "gmop_loss"]

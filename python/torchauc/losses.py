@@ -3,8 +3,9 @@
 
 from .compat.libauc import pAUC_CVaR_Loss, pAUC_DRO_Loss, tpAUC_KL_Loss
 from .multiclass import AUCSegLoss, MultiClassAUCLoss
+from .openworld import GMoPLoss
 from .pairwise import AUCLoss
-from .partial_auc import InsRelaxedPAUCLoss, PartialAUCLoss, PAUCILoss, RelaxedTPAUCLoss
+from .partial_auc import InsRelaxedPAUCLoss, PartialAUCLoss, PAUCILoss, RelaxedTPAUCLoss, UPAUCILoss
 
 __all__ = [
     "AUCLoss",
@@ -17,4 +18,6 @@ __all__ = [
     "tpAUC_KL_Loss",
     "MultiClassAUCLoss",
     "AUCSegLoss",
+    "UPAUCILoss",
+    "GMoPLoss",
 ]

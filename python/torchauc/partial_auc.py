@@ -6,6 +6,8 @@ r"""Partial AUC losses (one-way OPAUC, FPR <= max_fpr; two-way TPAUC, also TPR >
   rank-1 weighted pairwise op (XCurve's ``RelaxedPAUCLoss`` builds an n+ x n- matrix).
 * :class:`InsRelaxedPAUCLoss`: its instance-wise minimax form (Yang et al., TPAMI 2022).
 * :class:`PAUCILoss`: PAUCI (Shao et al., NeurIPS 2022), for :class:`torchauc.optim.ASGDA`.
+* :class:`UPAUCILoss`: its exactly unbiased journal form UPAUCI (TPAMI 2026), one fused O(n) op,
+  with per-sample weights c; also for :class:`torchauc.optim.ASGDA` (``instance_weights=``).
 
 Conventions. Labels are 0/1 (1 = positive). ``max_fpr`` is the FPR bound (the fraction of negatives
 kept); ``min_tpr`` is the TPR bound, so ``1 - min_tpr`` is the fraction of positives kept (XCurve's
@@ -393,7 +395,133 @@ class PAUCILoss(nn.Module):
             getattr(self, n).clamp_(lo, hi)
 
 
+# ---------------------------------------------------------------------------------------------
+# UPAUCI (TPAMI 2026, "Closing the Approximation Gap of PAUC Optimization", Sec. 4.3.2)
+
+UPAUCI_PARAMS = ("a", "b", "g", "s_p", "s_n", "theta_a", "theta_b")  # the op's params order
+# Sec. 7.7: large a, small b, gamma = 0; c starts at 1 (better than 0.2 on OPAUC)
+_UPAUCI_INIT = {"a": 1.0, "b": 0.0, "g": 0.0, "s_p": 0.5, "s_n": 0.5, "theta_a": 0.0, "theta_b": 0.0}
+# App. B / Corollary 1: (a, b) in [0,1]^2, gamma in [-1, 1] (the coupled domain is handled by the
+# multipliers theta, which are minimised), s in [-4, 1], s' in [0, 5], c in [0, 1]
+UPAUCI_CLIP = {**{k.replace("lam_", "theta_"): v for k, v in PAUCI_CLIP.items()}, "c": (0.0, 1.0)}
+UPAUCI_MAXIMIZE = ("g", "c")
+
+
+def upauci_loss(scores, labels, weights, params, *, max_fpr, min_tpr=0.0, omega=0.1):
+    r"""The UPAUCI objective of one batch (see :class:`UPAUCILoss`), fused: one O(n) pass computes the
+    loss and its gradients w.r.t. ``scores``, ``weights`` (the batch's c_j) and ``params``.
+
+    Args:
+        scores: (n,) or (n, 1) sigmoid scores in [0, 1] (not checked), any float dtype.
+        labels: (n,) 0/1.
+        weights: (n,) the instance weights c_j of the batch's samples.
+        params: (7,) float64 ``(a, b, gamma, s, s', theta_a, theta_b)``.
+        max_fpr: beta in (0, 1]; min_tpr: 0 for OPAUC (one-way), in (0, 1) for TPAUC (alpha = 1 - min_tpr).
+        omega: the regulariser weight (>= 0).
+    """
+    V.tensor(scores, "scores")
+    V.tensor(labels, "labels")
+    V.tensor(weights, "weights")
+    V.tensor(params, "params")
+    max_fpr = V.fraction(max_fpr, "max_fpr", low_open=True)
+    min_tpr = V.fraction(min_tpr, "min_tpr", high_open=True)
+    omega = V.finite_float(omega, "omega")
+    if omega < 0:
+        raise ValueError(f"omega must be >= 0, got {omega}")
+    grad = V.needs_grad(scores, weights, params)
+    return torch.ops.torchauc.partial_auc_upauci(scores, labels, weights, params, max_fpr, min_tpr, omega, grad)[0]
+
+
+class UPAUCILoss(nn.Module):
+    r"""UPAUCI: the exactly unbiased instance-wise partial AUC (Shao, Xu, Yang, Bao, Huang, "Closing
+    the Approximation Gap of Partial AUC Optimization", TPAMI 2026), one-way and two-way, O(n).
+
+    The top-k selection of PAUCI's softplus becomes exact through ``[x]+ = max_{c in [0,1]} c x``, with
+    one weight c_j per training sample. With P = (f-a)² - 2(1+γ)f, N = (f-b)² + 2(1+γ)f,
+    β = ``max_fpr``, α = 1 - ``min_tpr``:
+
+    OPAUC (``min_tpr`` None or 0): mean₊[P] + s' + mean₋[c(N - s')]/β - γ² - θ_b(b-1-γ) - ω(γ² + mean₋[c²])
+
+    TPAUC: s + mean₊[c(P - s)]/α + s' + mean₋[c(N - s')]/β - γ² - θ_b(b-1-γ) + θ_a(a+γ) - ω(γ² + mean[c²])
+
+    minimised over the model, a, b, s, s', θ_a, θ_b and maximised over γ and c. The paper writes
+    the regulariser as ω‖c‖²; here ‖c‖² is the batch mean of c² over the samples that carry a weight
+    (negatives one-way, all two-way), so that its gradient has the scale of the data term and ω does
+    not depend on the batch size. With ω = 0 the inner maximiser is c_j = 1[N_j > s'], the exact
+    top-β selection.
+
+    Args:
+        num_samples: size of the training set; ``c`` is a float32 buffer of that length indexed by the
+            sample ids the dataloader returns.
+        max_fpr, min_tpr: the region (``min_tpr=None`` or 0: one-way).
+        omega: the regulariser weight ω (paper range [0, 4]; 0 was worse and 1.0 too large on OPAUC).
+        c_init: the initial weights (1, as the paper advises for OPAUC).
+
+    ``forward(scores, labels, ids)`` with sigmoid scores; returns the batch objective. The batch's
+    weights are gathered into ``self.batch_c`` (a leaf that receives its gradient) next to
+    ``self.batch_ids``, which :class:`torchauc.optim.ASGDA` (``instance_weights=loss``) reads for its
+    sparse ascent on c. The scalars are float64 parameters (init: a=1, b=0, γ=0, s=s'=0.5, θ=0, the
+    paper's Sec. 7.7 advice); :meth:`asgda_groups` returns their parameter groups. An absent
+    class's term (its threshold s or s' included) is 0, as in the expectation form Ê[y/p ...]. No
+    official code exists; the loss follows the paper's equations (16)-(26).
+    """
+
+    def __init__(self, num_samples, max_fpr, min_tpr=None, *, omega=0.1, c_init=1.0):
+        super().__init__()
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+            raise ValueError(f"num_samples must be a positive int, got {num_samples!r}")
+        self.max_fpr = V.fraction(max_fpr, "max_fpr", low_open=True)
+        self.min_tpr = 0.0 if min_tpr is None else V.fraction(min_tpr, "min_tpr", high_open=True)
+        self.omega = V.finite_float(omega, "omega")
+        if self.omega < 0:
+            raise ValueError(f"omega must be >= 0, got {omega}")
+        c_init = V.fraction(c_init, "c_init")
+        for name, v in _UPAUCI_INIT.items():
+            setattr(self, name, nn.Parameter(torch.tensor(v, dtype=torch.float64)))
+        self.register_buffer("c", torch.full((num_samples,), c_init))
+        self.batch_ids = self.batch_c = None
+
+    @property
+    def two_way(self):
+        return self.min_tpr > 0
+
+    def params(self):
+        """The (7,) float64 stack (a, b, γ, s, s', θ_a, θ_b), differentiable."""
+        return torch.stack([getattr(self, n) for n in UPAUCI_PARAMS]).to(torch.float64)
+
+    def forward(self, scores, labels, ids):
+        V.tensor(ids, "ids")
+        if ids.dtype not in (torch.int64, torch.int32) or ids.numel() != scores.numel():
+            raise ValueError(
+                f"ids must be an int64/int32 tensor with one sample id per score ({scores.numel()}), got "
+                f"{ids.dtype} of shape {tuple(ids.shape)}"
+            )
+        ids = ids.reshape(-1).to(device=self.c.device, dtype=torch.int64)
+        if ids.numel() and bool(((ids < 0) | (ids >= self.c.numel())).any()):
+            raise ValueError(f"ids must be in [0, num_samples = {self.c.numel()})")
+        cb = self.c.index_select(0, ids)
+        if torch.is_grad_enabled():
+            cb.requires_grad_()
+        self.batch_ids, self.batch_c = ids, cb
+        return upauci_loss(
+            scores, labels, cb, self.params(), max_fpr=self.max_fpr, min_tpr=self.min_tpr, omega=self.omega
+        )
+
+    def asgda_groups(self, **options):
+        """One parameter group per scalar: ``name``, ``clip``, ``maximize`` (γ)."""
+        return [
+            dict(params=[getattr(self, n)], name=n, clip=UPAUCI_CLIP[n], maximize=n in UPAUCI_MAXIMIZE, **options)
+            for n in UPAUCI_PARAMS
+        ]
+
+    def extra_repr(self):
+        return f"num_samples={self.c.numel()}, max_fpr={self.max_fpr}, min_tpr={self.min_tpr}, omega={self.omega}"
+
+
 __all__ = [
+    "upauci_loss",
+    "UPAUCILoss",
+    "UPAUCI_CLIP",
     "partial_auc_select",
     "partial_auc_loss",
     "PartialAUCLoss",

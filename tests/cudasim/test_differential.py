@@ -110,6 +110,19 @@ for op in ["partial_auc_exp_rows", "partial_auc_exp_cols"]:
             return (s, y, weights(g, n, dtype), margin, lam, sur)
 
 
+for i, n in enumerate(SIZES + [3000]):
+    dtype, ldt = FLOATS[i % 4], LABEL_DTYPES[i % 5]
+    min_tpr, omega = [0.0, 0.3][i % 2], [0.0, 0.5, 2.0][i % 3]
+
+    @case("partial_auc_upauci", f"n{n}-{str(dtype)[6:]}-tpr{min_tpr}-w{omega}")
+    def _(g, n=n, dtype=dtype, ldt=ldt, min_tpr=min_tpr, omega=omega, i=i):
+        s = torch.sigmoid(scores(g, n, torch.float64, nan=i % 7 == 3)).to(dtype)
+        c = torch.rand(n, generator=g, dtype=torch.float64).to([torch.float32, torch.float64][i % 2])
+        p = torch.rand(7, generator=g, dtype=torch.float64)
+        return (s, binary_labels(g, n, ldt, p=[0.3, 1.0, 0.0][i % 3] if n < 5 else 0.3), c, p, 0.3, min_tpr, omega,
+                i % 4 != 1)  # fmt: skip
+
+
 # ---------------------------------------------------------------- multiclass
 MC_SHAPES = [(1, 3), (2, 2), (255, 4), (257, 3), (1000, 5), (2, 4, 5, 7), (1, 3, 16, 17), (3, 1)]
 for i, (sur, act, mode, norm) in enumerate(

@@ -1,6 +1,7 @@
-"""Partial-AUC ops: fake (shape-only) impls. The three ops return selections and statistics that the
-losses in torchauc.partial_auc / torchauc.compat.libauc combine into values and gradients; they are
-not differentiable themselves (the losses never pass tensors that require grad into them)."""
+"""Partial-AUC ops: fake (shape-only) impls and autograd. partial_auc_select / exp_rows / exp_cols return
+selections and statistics that the losses in torchauc.partial_auc / torchauc.compat.libauc combine
+into values and gradients; they are not differentiable themselves (the losses never pass tensors
+that require grad into them). partial_auc_upauci is a fused loss with autograd (below)."""
 
 import torch
 
@@ -19,3 +20,45 @@ def _rows_fake(scores, labels, margin, Lambda, surrogate):
 @torch.library.register_fake("torchauc::partial_auc_exp_cols")
 def _cols_fake(scores, labels, row_scale, margin, Lambda, surrogate):
     return scores.new_empty((scores.numel(),), dtype=torch.float64)
+
+
+# partial_auc_upauci is fused (loss and every gradient in one call), like pairwise_auc_loss: the
+# backward scales the saved gradients; differentiable once.
+_UPAUCI = "torchauc::partial_auc_upauci"
+
+
+@torch.library.register_fake(_UPAUCI)
+def _upauci_fake(scores, labels, weights, params, max_fpr, min_tpr, omega, compute_grad):
+    if not compute_grad:
+        return scores.new_empty(()), scores.new_empty(0), scores.new_empty(0), params.new_empty(0)
+    return scores.new_empty(()), scores.new_empty(scores.shape), weights.new_empty(weights.shape), params.new_empty(7)
+
+
+def _upauci_setup(ctx, inputs, output):
+    _, gs, gw, gp = output
+    ctx.has_grad = inputs[7]
+    ctx.save_for_backward(gs, gw, gp)
+    ctx.mark_non_differentiable(gs, gw, gp)
+
+
+def _upauci_backward(ctx, g_loss, _g1, _g2, _g3):
+    if not ctx.has_grad:
+        raise RuntimeError(
+            "torchauc.partial_auc_upauci was called with compute_grad=False; call it through "
+            "torchauc.partial_auc.upauci_loss, which asks for gradients when they are needed"
+        )
+    gs, gw, gp = ctx.saved_tensors
+    need = ctx.needs_input_grad
+    return (
+        g_loss * gs if need[0] else None,
+        None,
+        g_loss * gw if need[2] else None,
+        g_loss.to(gp.dtype) * gp if need[3] else None,
+        None,
+        None,
+        None,
+        None,
+    )
+
+
+torch.library.register_autograd(_UPAUCI, _upauci_backward, setup_context=_upauci_setup)

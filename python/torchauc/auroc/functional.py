@@ -444,7 +444,68 @@ def openworld_auroc(
     return _ratio(st[0], nb * nn)
 
 
+def _openworld_inputs(scores, is_base, correct, on_undefined):
+    _common(scores, is_base, None, on_undefined)
+    for name, t in (("is_base", is_base), ("correct", correct)):
+        V.tensor(t, name)
+        if t.numel() != scores.numel():
+            raise ValueError(f"{name} must have one entry per score ({scores.numel()}), got {t.numel()}")
+        if t.device != scores.device:
+            raise ValueError(f"{name} must be on the scores' device {scores.device}, got {t.device}")
+        if t.dtype != torch.bool and bool(((t != 0) & (t != 1)).any()):
+            raise ValueError(f"{name} must contain only 0 and 1 (or False/True)")
+    s = scores.reshape(-1).double()
+    if bool(torch.isnan(s).any()):
+        raise ValueError("scores must not contain NaN")
+    return s, is_base.reshape(-1) != 0, correct.reshape(-1) != 0
+
+
+def openworld_aurocs(scores, is_base, correct, *, on_undefined="raise"):
+    r"""OpenworldAUC and the AAAI-26 follow-up's Opt-a and Opt-g, from one sort of the scores.
+
+    With H the Heaviside step (ties 1/2), over (base i, new j) pairs:
+
+    * OpenworldAUC (= Opt-h) = mean 1[g(x_i) = y_i] 1[h(x_j) = y_j] H(r_i - r_j)  (:func:`openworld_auroc`);
+    * Opt-a = ∫ HitRate_b dMissRate_{n-s} = mean 1[g(x_i) = y_i] H(r_i - r_j)  (the new side's
+      correctness dropped: how well the base classifier and the detector do together);
+    * Opt-g = ∫ HitRate_n dMissRate_{b-s} = mean 1[h(x_j) = y_j] H(r_i - r_j)  (the base side's dropped).
+
+    The pair forms follow from the follow-up's integrals (Li, Wang, Zhang, AAAI 2026). One sort, the
+    tie groups, and per group the counts of new samples (all, and correctly classified) below it: three
+    rank sums in O(n log n). Arguments and the undefined rule as :func:`openworld_auroc`.
+    Returns ``(openworld, opt_a, opt_g)``, float64 0-dim tensors.
+    """
+    s, base, ok = _openworld_inputs(scores, is_base, correct, on_undefined)
+    nb = base.sum().double()
+    nn = s.numel() - nb
+    if not bool(nb > 0) or not bool(nn > 0):
+        _undefined(on_undefined, "openworld metrics are undefined without both base and new samples")
+    ss, order = torch.sort(s)
+    _, group, counts = torch.unique_consecutive(ss, return_inverse=True, return_counts=True)
+    b, c = base[order].double(), ok[order].double()
+    new = torch.stack([1 - b, (1 - b) * c])  # per sample: new, new and correct
+    per_group = torch.zeros(2, counts.numel(), dtype=torch.float64, device=s.device).index_add_(1, group, new)
+    below = torch.cumsum(per_group, 1) - 0.5 * per_group  # strictly below + half of the ties
+    below = below[:, group]
+    u = torch.stack([(b * c * below[1]).sum(), (b * c * below[0]).sum(), (b * below[1]).sum()])
+    out = _ratio(u, (nb * nn).expand(3))
+    return out[0], out[1], out[2]
+
+
+def openworld_opt_a(scores, is_base, correct, *, on_undefined="raise"):
+    """Opt-a of the AAAI-26 follow-up (see :func:`openworld_aurocs`)."""
+    return openworld_aurocs(scores, is_base, correct, on_undefined=on_undefined)[1]
+
+
+def openworld_opt_g(scores, is_base, correct, *, on_undefined="raise"):
+    """Opt-g of the AAAI-26 follow-up (see :func:`openworld_aurocs`)."""
+    return openworld_aurocs(scores, is_base, correct, on_undefined=on_undefined)[2]
+
+
 __all__ = [
+    "openworld_aurocs",
+    "openworld_opt_a",
+    "openworld_opt_g",
     "auroc",
     "partial_auroc",
     "multiclass_auroc",

@@ -301,5 +301,10 @@ class OpenworldAUROC(_ExactMetric):
     def _value(self, scores, is_base, correct, sample_weights):
         return F.openworld_auroc(scores, is_base, correct, on_undefined=self.on_undefined)
 
+    def compute_all(self):
+        """``(openworld, opt_a, opt_g)`` over everything seen, from one sort (:func:`openworld_aurocs`)."""
+        states, _ = self._collect()
+        return F.openworld_aurocs(**states, on_undefined=self.on_undefined)
+
 
 __all__ = ["AUROC", "PartialAUROC", "MulticlassAUROC", "MultilabelAUROC", "PixelAUROC", "OpenworldAUROC"]

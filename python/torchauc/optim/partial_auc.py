@@ -1,7 +1,8 @@
 r"""Optimizers for the partial-AUC minimax losses.
 
 * :class:`ASGDA`: the STORM-style variance-reduced stochastic gradient descent-ascent of PAUCI
-  (Shao et al., NeurIPS 2022; XCurve ``ASGDA``), for :class:`torchauc.losses.PAUCILoss`.
+  (Shao et al., NeurIPS 2022; XCurve ``ASGDA``), for :class:`torchauc.losses.PAUCILoss`, and of
+  UPAUCI (Algorithm 1 of the TPAMI 2026 paper) for :class:`torchauc.losses.UPAUCILoss`.
 * :class:`SGD4MinMaxPAUC`: SGD with descent on ``a`` and ascent on ``b`` for
   :class:`torchauc.losses.InsRelaxedPAUCLoss` (XCurve ``SGD4MinMaxPAUC``).
 """
@@ -33,10 +34,30 @@ class ASGDA(Optimizer):
     which descends on every group. ``t`` is counted internally (pass ``t=`` to override). The
     official code uses the exponent 0.333 in eta_t (``eta_power=0.333`` reproduces it; default 1/3
     as in the paper).
+
+    UPAUCI (Algorithm 1 of "Closing the Approximation Gap", TPAMI 2026): pass
+    ``instance_weights=loss`` (a :class:`torchauc.losses.UPAUCILoss`) and the scalar groups of
+    ``loss.asgda_groups()``. The max block {γ, c} then ascends with step ``lam`` (default: ``nu``) and
+    its own STORM estimator w (constant ``c2``, the paper's iota_2); c is projected onto [0, 1] and
+    updated sparsely: only the ids of the current batch (``loss.batch_ids``; a repeated id gets the
+    sum of its gradients) change, in c and in w. (Dense Algorithm 1 would also decay w and move c
+    at the ids outside the batch, where the gradient is 0.) ``lam`` also sets the step of every other
+    ``maximize=True`` group when given; ``lam=None`` and no ``instance_weights`` is the PAUCI path.
     """
 
     def __init__(
-        self, params, nu=0.02, k=1.0, m=500.0, c1=3.0, c2=3.0, weight_decay=0.0, all_descent=False, eta_power=1.0 / 3.0
+        self,
+        params,
+        nu=0.02,
+        k=1.0,
+        m=500.0,
+        c1=3.0,
+        c2=3.0,
+        weight_decay=0.0,
+        all_descent=False,
+        eta_power=1.0 / 3.0,
+        lam=None,
+        instance_weights=None,
     ):
         for name, v in (("nu", nu), ("k", k), ("m", m), ("c1", c1), ("c2", c2)):
             if not (v == v and v >= 0):
@@ -48,6 +69,16 @@ class ASGDA(Optimizer):
         self.k, self.m, self.c1, self.c2 = float(k), float(m), float(c1), float(c2)
         self.all_descent = bool(all_descent)
         self.eta_power = float(eta_power)
+        if lam is not None and not (lam == lam and lam >= 0):
+            raise ValueError(f"lam must be >= 0, got {lam}")
+        self.lam = None if lam is None else float(lam)
+        if instance_weights is not None and not (
+            isinstance(getattr(instance_weights, "c", None), torch.Tensor) and hasattr(instance_weights, "batch_ids")
+        ):
+            raise TypeError("instance_weights must be a UPAUCILoss (a module with a 'c' buffer and 'batch_ids')")
+        self.instance_weights = instance_weights
+        self._c_w = None  # STORM estimator of c (same shape), created at the first step
+        self._c_g_old = None  # (ids, gradient) of the pre step
         self.t = 0
 
     def eta(self, t=None):
@@ -75,15 +106,58 @@ class ASGDA(Optimizer):
                     d = state["v"]
                     if group["weight_decay"] != 0:
                         d = d + group["weight_decay"] * (-p if ascend else p)
-                    target = p + group["nu"] * d if ascend else p - group["nu"] * d
+                    step = group["nu"] if self.lam is None or not ascend else self.lam
+                    target = p + step * d if ascend else p - step * d
                     if group["clip"] is not None:
                         target = target.clamp(group["clip"][0], group["clip"][1])
                     p.mul_(1 - eta).add_(target, alpha=eta)
                 else:
                     state["v"].copy_(p.grad + (1 - rho) * (state["v"] - state["g_old"]))
+        if self.instance_weights is not None:
+            self._step_instance_weights(pre, eta)
         if not pre and t is None:
             self.t += 1
         return loss
+
+    def _step_instance_weights(self, pre, eta):
+        mod = self.instance_weights
+        ids, cb = mod.batch_ids, mod.batch_c
+        if ids is None or cb is None or cb.grad is None:
+            return
+        c = mod.c
+        uids, inv = torch.unique(ids, return_inverse=True)
+        g = torch.zeros(uids.numel(), dtype=c.dtype, device=c.device).index_add_(0, inv, cb.grad.to(c.dtype))
+        if self._c_w is None:
+            self._c_w = torch.zeros_like(c)
+        w = self._c_w
+        if pre:
+            self._c_g_old = (uids, g)
+            step = self.defaults["nu"] if self.lam is None else self.lam
+            cu = c.index_select(0, uids)
+            target = (cu + step * w.index_select(0, uids)).clamp_(0.0, 1.0)
+            c.index_copy_(0, uids, cu.mul_(1 - eta).add_(target, alpha=eta))
+        else:
+            if self._c_g_old is None or not torch.equal(self._c_g_old[0], uids):
+                raise ValueError("step(pre=False) must follow step(pre=True) on the same batch of ids")
+            xi = self.c2 * eta * eta
+            wu = w.index_select(0, uids)
+            w.index_copy_(0, uids, g + (1 - xi) * (wu - self._c_g_old[1]))
+            self._c_g_old = None
+
+    def state_dict(self):
+        sd = super().state_dict()
+        if self.instance_weights is not None:
+            sd["t"], sd["c_w"] = self.t, self._c_w
+        return sd
+
+    def load_state_dict(self, state_dict):
+        sd = dict(state_dict)
+        t, c_w = sd.pop("t", None), sd.pop("c_w", None)
+        super().load_state_dict(sd)
+        if t is not None:
+            self.t = int(t)
+        if c_w is not None:
+            self._c_w = c_w.clone()
 
 
 class SGD4MinMaxPAUC(Optimizer):

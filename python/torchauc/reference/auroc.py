@@ -49,6 +49,15 @@ def openworld_auroc_pairs(scores, is_base, correct):
     return (c[b][:, None] * c[~b][None, :] * h).sum() / (b.sum() * (~b).sum())
 
 
+def openworld_opt_pairs(scores, is_base, correct, variant):
+    """Opt-a ("a": the new side's correctness dropped) or Opt-g ("g": the base side's) by the pair matrix."""
+    s, b, c = scores.reshape(-1).double(), is_base.reshape(-1).bool(), correct.reshape(-1).double()
+    h = _heaviside(s[b][:, None] - s[~b][None, :])
+    cb = c[b] if variant == "a" else torch.ones_like(c[b])
+    cn = c[~b] if variant == "g" else torch.ones_like(c[~b])
+    return (cb[:, None] * cn[None, :] * h).sum() / (b.sum() * (~b).sum())
+
+
 def auroc_sort(scores, labels):
     """Tie-aware rank-sum AUROC with torch.sort + unique_consecutive (pure-PyTorch baseline)."""
     s, y = scores.reshape(-1), labels.reshape(-1).bool()
@@ -63,4 +72,11 @@ def auroc_sort(scores, labels):
     return ((ranks * ys).sum() - npos * (npos + 1) / 2) / (npos * nneg)
 
 
-__all__ = ["auroc_pairs", "partial_auroc_pairs", "hand_till_pairs", "openworld_auroc_pairs", "auroc_sort"]
+__all__ = [
+    "auroc_pairs",
+    "partial_auroc_pairs",
+    "hand_till_pairs",
+    "openworld_auroc_pairs",
+    "openworld_opt_pairs",
+    "auroc_sort",
+]

@@ -85,7 +85,68 @@ def tpauc_kl_step(scores, labels, u, w, margin=1.0, tau=1.0, Lambda=1.0, gammas=
     return (p * l).mean(), new_u, new_w
 
 
+def upauci_objective(scores, labels, c, a, b, g, s, sn, theta_a, theta_b, max_fpr, min_tpr=0.0, omega=0.0):
+    """UPAUCI written as the paper's expectation, evaluated directly in float64:
+    Ê[H] with the y/p and (1-y)/(1-p) weights of Eqs. (16)-(26), the Lagrange terms and the
+    -omega (g^2 + mean c^2) regulariser (mean over the weighted samples: negatives one-way, all two-way)."""
+    f, y, c = _flat(scores).double(), _flat(labels).double(), _flat(c).double()
+    p, beta, alpha, two_way = y.mean(), max_fpr, 1.0 - min_tpr, min_tpr > 0
+    one = torch.ones_like(p)  # an absent class contributes 0: y / p is 0 there, whatever p
+    p, q = torch.where(p > 0, p, one), torch.where(p < 1, 1 - p, one)
+    P = (f - a) ** 2 - 2 * (1 + g) * f
+    N = (f - b) ** 2 + 2 * (1 + g) * f
+    if two_way:
+        pos = (alpha * s + c * (P - s)) * y / (alpha * p)
+        reg_c = (c * c).mean()
+    else:
+        pos = P * y / p
+        reg_c = (c * c * (1 - y)).sum() / (1 - y).sum().clamp_min(1)
+    neg = (beta * sn + c * (N - sn)) * (1 - y) / (beta * q)
+    H = (pos + neg).mean() - g**2 - theta_b * (b - 1 - g) - omega * (g**2 + reg_c)
+    return H + theta_a * (a + g) if two_way else H
+
+
+def upauci_asgda(objective, mins, clips, g, c, batches, *, nu, lam, k, m, iota1, iota2):
+    """Algorithm 1 (ASGDA) of the TPAMI 2026 paper, written out plainly with dense autograd.
+
+    ``objective(batch, mins, g, c)`` returns the batch objective (``c`` the full (N,) weight vector);
+    ``mins`` are the min-side leaf tensors (model weights, a, b, s, s', theta_a, theta_b) with
+    ``clips[i]`` = (lo, hi) or None; ``g`` the max-side scalar (domain [-1, 1]); ``c`` (N,) in [0, 1],
+    updated only at the batch's ids (``batch[-1]``) as torchauc's sparse rule. The estimators start
+    at 0; two gradients per iteration on the same batch. Updates the tensors in place."""
+    v = [torch.zeros_like(x) for x in mins]
+    w, wc = torch.zeros_like(g), torch.zeros_like(c)
+
+    def grads(batch):
+        xs = [x.detach().requires_grad_() for x in mins]
+        gg, cc = g.detach().requires_grad_(), c.detach().requires_grad_()
+        out = torch.autograd.grad(objective(batch, xs, gg, cc), xs + [gg, cc], allow_unused=True)
+        return [torch.zeros_like(x) if d is None else d for x, d in zip(xs + [gg, cc], out)]
+
+    for t, batch in enumerate(batches):
+        ids = batch[-1].unique()
+        eta = k / (m + t) ** (1.0 / 3.0)
+        old = grads(batch)
+        with torch.no_grad():
+            for i, x in enumerate(mins):
+                target = x - nu * v[i]
+                if clips[i] is not None:
+                    target = target.clamp(*clips[i])
+                x.copy_((1 - eta) * x + eta * target)
+            g.copy_((1 - eta) * g + eta * (g + lam * w).clamp(-1.0, 1.0))
+            c[ids] = (1 - eta) * c[ids] + eta * (c[ids] + lam * wc[ids]).clamp(0.0, 1.0)
+        new = grads(batch)
+        rho, xi = iota1 * eta**2, iota2 * eta**2
+        with torch.no_grad():
+            for i in range(len(mins)):
+                v[i] = new[i] + (1 - rho) * (v[i] - old[i])
+            w = new[-2] + (1 - xi) * (w - old[-2])
+            wc[ids] = new[-1][ids] + (1 - xi) * (wc[ids] - old[-1][ids])
+
+
 __all__ = [
+    "upauci_objective",
+    "upauci_asgda",
     "kept_count",
     "partial_auc_select",
     "partial_auc_loss",
