@@ -1,0 +1,120 @@
+// CPU kernels of the CML ops: the fused triplet forward (distances, argmins, hinge per row), the
+// compact gradient rows of its backward, and the rejection sampler. Parallel over rows; every
+// reduction is in row order, so results do not depend on the thread count.
+#include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+
+#include <vector>
+
+#include "cml/args.h"
+#include "cml/math.h"
+
+namespace torchauc::cml {
+namespace {
+
+template <typename T>
+TripletRows<T> rows_of(const TripletArgs& a) {
+  auto idx = [](const at::Tensor& t) { return t.defined() ? t.data_ptr<int64_t>() : nullptr; };
+  return {a.users.data_ptr<T>(), a.pos.data_ptr<T>(), a.neg.data_ptr<T>(), idx(a.users_idx), idx(a.pos_idx),
+          idx(a.neg_idx), a.B, a.K, a.J, a.d};
+}
+
+std::tuple<at::Tensor, at::Tensor> cml_triplet_loss_cpu(const at::Tensor& users, const at::Tensor& pos,
+                                                        const at::Tensor& neg,
+                                                        const c10::optional<at::Tensor>& users_idx,
+                                                        const c10::optional<at::Tensor>& pos_idx,
+                                                        const c10::optional<at::Tensor>& neg_idx, double margin,
+                                                        c10::string_view reduction) {
+  const TripletArgs a = check_triplet_args(users, pos, neg, users_idx, pos_idx, neg_idx, margin, reduction);
+  check_index_bounds(a);
+  at::Tensor argmin = at::empty({a.B, 3}, users.options().dtype(at::kLong));
+  std::vector<double> hinge(a.B);
+  AT_DISPATCH_FLOATING_TYPES(a.users.scalar_type(), "cml_triplet_loss_cpu", [&] {
+    const TripletRows<scalar_t> r = rows_of<scalar_t>(a);
+    int64_t* am = argmin.data_ptr<int64_t>();
+    at::parallel_for(0, a.B, 16, [&](int64_t b0, int64_t b1) {
+      std::vector<double> dist(a.K * (1 + a.J));
+      for (int64_t b = b0; b < b1; ++b) {
+        for (int64_t c = 0; c < a.K; ++c)
+          for (int64_t t = 0; t <= a.J; ++t) dist[c * (1 + a.J) + t] = row_distance(r, b, c, t);
+        const TripletSelect s = triplet_select(dist.data(), a.K, a.J, margin);
+        hinge[b] = s.hinge;
+        am[b * 3] = s.c_pos, am[b * 3 + 1] = s.c_neg, am[b * 3 + 2] = s.j_neg;
+      }
+    });
+  });
+  double total = 0.0;
+  for (const double h : hinge) total += h;
+  if (a.mean) total = a.B > 0 ? total / static_cast<double>(a.B) : 0.0;
+  return {at::scalar_tensor(total, users.options().dtype(at::kDouble)).to(users.scalar_type()), argmin};
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> cml_triplet_backward_cpu(
+    const at::Tensor& grad, const at::Tensor& users, const at::Tensor& pos, const at::Tensor& neg,
+    const c10::optional<at::Tensor>& users_idx, const c10::optional<at::Tensor>& pos_idx,
+    const c10::optional<at::Tensor>& neg_idx, const at::Tensor& argmin, c10::string_view reduction) {
+  const TripletArgs a = check_triplet_args(users, pos, neg, users_idx, pos_idx, neg_idx, 0.0, reduction);
+  TORCH_CHECK_VALUE(argmin.scalar_type() == at::kLong && argmin.dim() == 2 && argmin.size(0) == a.B &&
+                        argmin.size(1) == 3,
+                    "argmin must be the (B, 3) int64 output of cml_triplet_loss, got ", argmin.sizes());
+  TORCH_CHECK_VALUE(grad.numel() == 1, "grad must hold one element, got ", grad.sizes());
+  check_index_bounds(a);
+  const at::Tensor am = argmin.contiguous();
+  const double scale = grad.item<double>() * 2.0 / (a.mean && a.B > 0 ? static_cast<double>(a.B) : 1.0);
+  at::Tensor ga = at::empty({a.B, a.d}, a.users.options()), gb = at::empty({a.B, a.d}, a.users.options());
+  AT_DISPATCH_FLOATING_TYPES(a.users.scalar_type(), "cml_triplet_backward_cpu", [&] {
+    const TripletRows<scalar_t> r = rows_of<scalar_t>(a);
+    const int64_t* m = am.data_ptr<int64_t>();
+    scalar_t *pa = ga.data_ptr<scalar_t>(), *pb = gb.data_ptr<scalar_t>();
+    at::parallel_for(0, a.B, 16, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        const int64_t cp = m[b * 3], cn = m[b * 3 + 1], jn = m[b * 3 + 2];
+        TORCH_CHECK_VALUE(cp < a.K && cn >= 0 && cn < a.K && jn >= 0 && jn < a.J, "argmin row ", b, " is out of range");
+        for (int64_t i = 0; i < a.d; ++i) {
+          if (cp < 0) {
+            pa[b * a.d + i] = pb[b * a.d + i] = 0;
+            continue;
+          }
+          pa[b * a.d + i] = static_cast<scalar_t>(
+              scale * (static_cast<double>(r.user(b, cp)[i]) - static_cast<double>(r.positive(b)[i])));
+          pb[b * a.d + i] = static_cast<scalar_t>(
+              scale * (static_cast<double>(r.user(b, cn)[i]) - static_cast<double>(r.negative(b, jn)[i])));
+        }
+      }
+    });
+  });
+  auto [gu, gp, gn] = scatter_triplet_grads(a, am, ga, gb);
+  return {gu.to(users.scalar_type()), gp.to(pos.scalar_type()), gn.to(neg.scalar_type())};
+}
+
+at::Tensor cml_sample_negatives_cpu(const at::Tensor& indptr, const at::Tensor& indices_in, const at::Tensor& users,
+                                    int64_t num_items, int64_t num_negatives, int64_t seed) {
+  const auto [start, len] = check_sampler_args(indptr, indices_in, users, num_items, num_negatives);
+  const at::Tensor indices = indices_in.contiguous();
+  const int64_t R = users.numel(), J = num_negatives;
+  const int64_t *st = start.data_ptr<int64_t>(), *ln = len.data_ptr<int64_t>(), *ix = indices.data_ptr<int64_t>();
+  at::Tensor out = at::empty({R, J}, users.options());
+  int64_t* o = out.data_ptr<int64_t>();
+  at::parallel_for(0, R, 64, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t* row = ix + st[r];
+      for (int64_t i = 1; i < ln[r]; ++i)
+        TORCH_CHECK_VALUE(row[i - 1] < row[i], "indices must be sorted ascending without repeats within each row");
+      for (int64_t j = 0; j < J; ++j)
+        o[r * J + j] = draw_negative(static_cast<uint64_t>(seed), static_cast<uint64_t>(r * J + j), row, ln[r], num_items);
+    }
+  });
+  return out;
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(torchauc, CPU, m) {
+  m.impl("cml_triplet_loss", &cml_triplet_loss_cpu);
+  m.impl("cml_triplet_backward", &cml_triplet_backward_cpu);
+  m.impl("cml_sample_negatives", &cml_sample_negatives_cpu);
+}
+
+}  // namespace torchauc::cml
