@@ -21,8 +21,9 @@ inline void check_index(const c10::optional<at::Tensor>& idx, const char* name, 
   const at::Tensor& t = *idx;
   TORCH_CHECK_VALUE(t.scalar_type() == at::kLong, name, " must be an int64 tensor, got ", t.scalar_type());
   TORCH_CHECK_VALUE(t.device() == like.device(), name, " must be on the embeddings' device ", like.device());
-  const bool ok = J < 0 ? (t.dim() == 1 && t.size(0) == B)
-                        : ((t.dim() == 2 && t.size(0) == B && t.size(1) == J) || (J == 1 && t.dim() == 1 && t.size(0) == B));
+  const bool ok =
+      J < 0 ? (t.dim() == 1 && t.size(0) == B)
+            : ((t.dim() == 2 && t.size(0) == B && t.size(1) == J) || (J == 1 && t.dim() == 1 && t.size(0) == B));
   TORCH_CHECK_VALUE(ok, name, " must have shape (", B, J < 0 ? "" : ", J", "), got ", t.sizes());
 }
 
@@ -88,9 +89,9 @@ inline TripletArgs check_triplet_args(const at::Tensor& users, const at::Tensor&
 // Indexed rows must lie in their tables (CPU check; the CUDA kernels give NaN rows instead).
 inline void check_index_bounds(const TripletArgs& a) {
   if (!a.indexed || a.B == 0) return;
-  for (const auto& [t, n, name] : {std::tuple{&a.users_idx, a.users.size(0), "users_idx"},
-                                   std::tuple{&a.pos_idx, a.pos.size(0), "pos_idx"},
-                                   std::tuple{&a.neg_idx, a.neg.size(0), "neg_idx"}}) {
+  for (const auto& [t, n, name] :
+       {std::tuple{&a.users_idx, a.users.size(0), "users_idx"}, std::tuple{&a.pos_idx, a.pos.size(0), "pos_idx"},
+        std::tuple{&a.neg_idx, a.neg.size(0), "neg_idx"}}) {
     const auto mm = at::aminmax(*t);
     const int64_t lo = std::get<0>(mm).item<int64_t>(), hi = std::get<1>(mm).item<int64_t>();
     TORCH_CHECK_VALUE(lo >= 0 && hi < n, name, " must be in [0, ", n, "), got values in [", lo, ", ", hi, "]");
@@ -101,13 +102,15 @@ inline void check_index_bounds(const TripletArgs& a) {
 // of the inputs' shapes: users[row, cp] += ga, users[row, cn] -= gb, pos[row] -= ga, neg[row j] += gb.
 // Accumulating index_put_ is deterministic on every device.
 inline std::tuple<at::Tensor, at::Tensor, at::Tensor> scatter_triplet_grads(const TripletArgs& a,
-                                                                           const at::Tensor& argmin,
-                                                                           const at::Tensor& ga, const at::Tensor& gb) {
+                                                                            const at::Tensor& argmin,
+                                                                            const at::Tensor& ga,
+                                                                            const at::Tensor& gb) {
   const at::Tensor cp = argmin.select(1, 0).clamp_min(0), cn = argmin.select(1, 1), jn = argmin.select(1, 2);
   const at::Tensor rows = at::arange(a.B, argmin.options());
   const at::Tensor urow = a.indexed ? a.users_idx : rows;
   const at::Tensor prow = a.indexed ? a.pos_idx : rows;
-  const at::Tensor nflat = a.indexed ? a.neg_idx.reshape({a.B, a.J}) : (rows * a.J).unsqueeze(1) + at::arange(a.J, rows.options());
+  const at::Tensor nflat =
+      a.indexed ? a.neg_idx.reshape({a.B, a.J}) : (rows * a.J).unsqueeze(1) + at::arange(a.J, rows.options());
   const at::Tensor nrow = nflat.gather(1, jn.unsqueeze(1)).squeeze(1);
   at::Tensor gu = at::zeros({a.users.size(0) * a.K, a.d}, ga.options());
   gu.index_put_({urow * a.K + cp}, ga, true);
@@ -124,7 +127,8 @@ inline std::tuple<at::Tensor, at::Tensor, at::Tensor> scatter_triplet_grads(cons
 inline std::pair<at::Tensor, at::Tensor> check_sampler_args(const at::Tensor& indptr, const at::Tensor& indices,
                                                             const at::Tensor& users, int64_t num_items,
                                                             int64_t num_negatives) {
-  for (const auto& [t, name] : {std::pair{&indptr, "indptr"}, std::pair{&indices, "indices"}, std::pair{&users, "users"}}) {
+  for (const auto& [t, name] :
+       {std::pair{&indptr, "indptr"}, std::pair{&indices, "indices"}, std::pair{&users, "users"}}) {
     TORCH_CHECK_VALUE(t->scalar_type() == at::kLong && t->dim() == 1, name, " must be a 1-D int64 tensor, got ",
                       t->scalar_type(), " ", t->sizes());
     TORCH_CHECK_VALUE(t->device() == indptr.device(), name, " must be on indptr's device ", indptr.device());
@@ -137,10 +141,9 @@ inline std::pair<at::Tensor, at::Tensor> check_sampler_args(const at::Tensor& in
   at::Tensor start = M > 0 ? indptr.index_select(0, u) : at::zeros_like(users);
   at::Tensor len = M > 0 ? indptr.index_select(0, u + 1) - start : at::zeros_like(users);
   if (users.numel() > 0) {
-    const at::Tensor flags =
-        at::stack({((users < 0) | (users >= M)).any(), (len >= num_items).any(),
-                   ((start < 0) | (len < 0) | (start + len > indices.numel())).any()})
-            .cpu();
+    const at::Tensor flags = at::stack({((users < 0) | (users >= M)).any(), (len >= num_items).any(),
+                                        ((start < 0) | (len < 0) | (start + len > indices.numel())).any()})
+                                 .cpu();
     const bool* f = flags.data_ptr<bool>();
     TORCH_CHECK_VALUE(!f[0], "users must be in [0, ", M, ") (M = indptr.numel() - 1)");
     TORCH_CHECK_VALUE(!f[1], "a user in users has interacted with every item (num_items = ", num_items,

@@ -17,8 +17,16 @@ namespace {
 template <typename T>
 TripletRows<T> rows_of(const TripletArgs& a) {
   auto idx = [](const at::Tensor& t) { return t.defined() ? t.data_ptr<int64_t>() : nullptr; };
-  return {a.users.data_ptr<T>(), a.pos.data_ptr<T>(), a.neg.data_ptr<T>(), idx(a.users_idx), idx(a.pos_idx),
-          idx(a.neg_idx), a.B, a.K, a.J, a.d};
+  return {a.users.data_ptr<T>(),
+          a.pos.data_ptr<T>(),
+          a.neg.data_ptr<T>(),
+          idx(a.users_idx),
+          idx(a.pos_idx),
+          idx(a.neg_idx),
+          a.B,
+          a.K,
+          a.J,
+          a.d};
 }
 
 std::tuple<at::Tensor, at::Tensor> cml_triplet_loss_cpu(const at::Tensor& users, const at::Tensor& pos,
@@ -56,9 +64,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> cml_triplet_backward_cpu(
     const c10::optional<at::Tensor>& users_idx, const c10::optional<at::Tensor>& pos_idx,
     const c10::optional<at::Tensor>& neg_idx, const at::Tensor& argmin, c10::string_view reduction) {
   const TripletArgs a = check_triplet_args(users, pos, neg, users_idx, pos_idx, neg_idx, 0.0, reduction);
-  TORCH_CHECK_VALUE(argmin.scalar_type() == at::kLong && argmin.dim() == 2 && argmin.size(0) == a.B &&
-                        argmin.size(1) == 3,
-                    "argmin must be the (B, 3) int64 output of cml_triplet_loss, got ", argmin.sizes());
+  TORCH_CHECK_VALUE(
+      argmin.scalar_type() == at::kLong && argmin.dim() == 2 && argmin.size(0) == a.B && argmin.size(1) == 3,
+      "argmin must be the (B, 3) int64 output of cml_triplet_loss, got ", argmin.sizes());
   TORCH_CHECK_VALUE(grad.numel() == 1, "grad must hold one element, got ", grad.sizes());
   check_index_bounds(a);
   const at::Tensor am = argmin.contiguous();
@@ -103,7 +111,8 @@ at::Tensor cml_sample_negatives_cpu(const at::Tensor& indptr, const at::Tensor& 
       for (int64_t i = 1; i < ln[r]; ++i)
         TORCH_CHECK_VALUE(row[i - 1] < row[i], "indices must be sorted ascending without repeats within each row");
       for (int64_t j = 0; j < J; ++j)
-        o[r * J + j] = draw_negative(static_cast<uint64_t>(seed), static_cast<uint64_t>(r * J + j), row, ln[r], num_items);
+        o[r * J + j] =
+            draw_negative(static_cast<uint64_t>(seed), static_cast<uint64_t>(r * J + j), row, ln[r], num_items);
     }
   });
   return out;

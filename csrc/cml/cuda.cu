@@ -89,21 +89,21 @@ void launch_triplet_forward(const TripletRows<T>& rows, int64_t M, int64_t N, in
 }
 
 template <typename T>
-void launch_triplet_grad_rows(const TripletRows<T>& rows, const T* grad, bool mean, const int64_t* argmin, T* ga,
-                              T* gb, cudaStream_t stream) {
+void launch_triplet_grad_rows(const TripletRows<T>& rows, const T* grad, bool mean, const int64_t* argmin, T* ga, T* gb,
+                              cudaStream_t stream) {
   const int64_t total = rows.B * rows.d;
   if (total == 0) return;
   grad_rows_kernel<T><<<grid_for(total), kThreads, 0, stream>>>(rows, grad, mean, argmin, ga, gb);
 }
 
-template void launch_triplet_forward<float>(const TripletRows<float>&, int64_t, int64_t, int64_t, double, bool,
-                                            double*, double*, int64_t*, float*, cudaStream_t);
+template void launch_triplet_forward<float>(const TripletRows<float>&, int64_t, int64_t, int64_t, double, bool, double*,
+                                            double*, int64_t*, float*, cudaStream_t);
 template void launch_triplet_forward<double>(const TripletRows<double>&, int64_t, int64_t, int64_t, double, bool,
                                              double*, double*, int64_t*, double*, cudaStream_t);
 template void launch_triplet_grad_rows<float>(const TripletRows<float>&, const float*, bool, const int64_t*, float*,
                                               float*, cudaStream_t);
-template void launch_triplet_grad_rows<double>(const TripletRows<double>&, const double*, bool, const int64_t*,
-                                               double*, double*, cudaStream_t);
+template void launch_triplet_grad_rows<double>(const TripletRows<double>&, const double*, bool, const int64_t*, double*,
+                                               double*, cudaStream_t);
 
 void launch_sample_negatives(const int64_t* indices, const int64_t* start, const int64_t* len, int64_t R, int64_t J,
                              int64_t num_items, uint64_t seed, int64_t* out, cudaStream_t stream) {

@@ -20,8 +20,8 @@ void launch_triplet_forward(const TripletRows<T>& rows, int64_t M, int64_t N, in
 // Compact gradient rows of the active rows: ga = 2 s (u_cp - p), gb = 2 s (u_cn - n_j) (B, d), with
 // s = grad[0] (divided by B when mean); zero rows where argmin[b, 0] < 0.
 template <typename T>
-void launch_triplet_grad_rows(const TripletRows<T>& rows, const T* grad, bool mean, const int64_t* argmin, T* ga,
-                              T* gb, cudaStream_t stream);
+void launch_triplet_grad_rows(const TripletRows<T>& rows, const T* grad, bool mean, const int64_t* argmin, T* ga, T* gb,
+                              cudaStream_t stream);
 
 // out (R, J): draw (seed, r J + j) for rows of users with CSR start/len (checked by the glue).
 void launch_sample_negatives(const int64_t* indices, const int64_t* start, const int64_t* len, int64_t R, int64_t J,

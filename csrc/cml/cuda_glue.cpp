@@ -20,8 +20,16 @@ cudaStream_t stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
 template <typename T>
 TripletRows<T> rows_of(const TripletArgs& a) {
   auto idx = [](const at::Tensor& t) { return t.defined() ? t.const_data_ptr<int64_t>() : nullptr; };
-  return {a.users.const_data_ptr<T>(), a.pos.const_data_ptr<T>(), a.neg.const_data_ptr<T>(), idx(a.users_idx),
-          idx(a.pos_idx), idx(a.neg_idx), a.B, a.K, a.J, a.d};
+  return {a.users.const_data_ptr<T>(),
+          a.pos.const_data_ptr<T>(),
+          a.neg.const_data_ptr<T>(),
+          idx(a.users_idx),
+          idx(a.pos_idx),
+          idx(a.neg_idx),
+          a.B,
+          a.K,
+          a.J,
+          a.d};
 }
 
 std::tuple<at::Tensor, at::Tensor> cml_triplet_loss_cuda(const at::Tensor& users, const at::Tensor& pos,
@@ -50,9 +58,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> cml_triplet_backward_cuda(
     const c10::optional<at::Tensor>& users_idx, const c10::optional<at::Tensor>& pos_idx,
     const c10::optional<at::Tensor>& neg_idx, const at::Tensor& argmin, c10::string_view reduction) {
   const TripletArgs a = check_triplet_args(users, pos, neg, users_idx, pos_idx, neg_idx, 0.0, reduction);
-  TORCH_CHECK_VALUE(argmin.scalar_type() == at::kLong && argmin.dim() == 2 && argmin.size(0) == a.B &&
-                        argmin.size(1) == 3,
-                    "argmin must be the (B, 3) int64 output of cml_triplet_loss, got ", argmin.sizes());
+  TORCH_CHECK_VALUE(
+      argmin.scalar_type() == at::kLong && argmin.dim() == 2 && argmin.size(0) == a.B && argmin.size(1) == 3,
+      "argmin must be the (B, 3) int64 output of cml_triplet_loss, got ", argmin.sizes());
   TORCH_CHECK_VALUE(grad.numel() == 1 && grad.device() == users.device(),
                     "grad must hold one element on the users' device, got ", grad.sizes());
   const c10::cuda::CUDAGuard guard(users.device());

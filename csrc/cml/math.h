@@ -42,8 +42,8 @@ TAUC_HD double row_distance(const TripletRows<T>& r, int64_t b, int64_t c, int64
   return sq_dist(r.user(b, c), t == 0 ? r.positive(b) : r.negative(b, t - 1), r.d);
 }
 
-struct TripletSelect {  // (x != x: NaN, in host and device code alike)
-  double hinge;  // max(0, m + d_pos - d_neg), NaN when a distance is NaN
+struct TripletSelect {          // (x != x: NaN, in host and device code alike)
+  double hinge;                 // max(0, m + d_pos - d_neg), NaN when a distance is NaN
   int64_t c_pos, c_neg, j_neg;  // argmins (first index on ties, (c, j) in row-major order); c_pos = -1: inactive
 };
 

@@ -1,12 +1,12 @@
 """Interaction data for CML: CSR construction, the MovieLens loaders (u.data, ratings.dat,
 ratings.csv) with the papers' preprocessing, and a synthetic long-tail generator. Nothing here
-downloads anything."""
+downloads anything. numpy is imported only by the file loaders (``import torchauc`` does not
+load it)."""
 
 import io
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 
@@ -45,7 +45,8 @@ def split_per_user(users, items, num_users, num_items, *, ratios=(3, 1, 1), seed
     users, items = key // num_items, key % num_items
     g = torch.Generator().manual_seed(seed)
     key = torch.rand(users.numel(), generator=g, dtype=torch.float64)
-    order = torch.from_numpy(np.lexsort((key.numpy(), users.numpy())))  # by user, random within
+    order = key.argsort()
+    order = order[users[order].argsort(stable=True)]  # by user, random within
     u, i = users[order], items[order]
     counts = torch.bincount(u, minlength=num_users)
     start = torch.cat([counts.new_zeros(1), counts.cumsum(0)[:-1]])
@@ -59,6 +60,8 @@ def split_per_user(users, items, num_users, num_items, *, ratios=(3, 1, 1), seed
 
 
 def _read_table(path):
+    import numpy as np
+
     path = Path(path)
     text = path.read_text(encoding="latin-1")
     if path.suffix == ".csv":
@@ -77,6 +80,8 @@ def load_movielens(path, *, min_rating=4.0, min_interactions=5, ratios=(3, 1, 1)
     of ML-20M/25M/latest) as :class:`Interactions`, preprocessed as the DPCML/SFCML papers: ratings
     >= ``min_rating`` are positives, users with >= ``min_interactions`` positives are kept, user and
     item ids are renumbered 0.. (in ascending original id), per-user 3:1:1 split with ``seed``."""
+    import numpy as np
+
     u, i, r = _read_table(path)
     keep = r >= min_rating
     u, i = u[keep], i[keep]
@@ -136,5 +141,7 @@ def synthetic_long_tail(
     key, first = torch.unique(users * num_items + items, return_inverse=True)
     minority = torch.zeros(key.numel()).scatter_reduce_(0, first, (slot > 0).float(), "amax", include_self=False)
     users, items = key // num_items, key % num_items
-    share = torch.zeros(num_users).index_add_(0, users, minority) / torch.bincount(users, minlength=num_users).clamp_min(1)
+    share = torch.zeros(num_users).index_add_(0, users, minority) / torch.bincount(
+        users, minlength=num_users
+    ).clamp_min(1)
     return users, items, share

@@ -7,9 +7,7 @@ from .._core import options as O
 from .._core import validate as V
 
 
-def triplet_loss(
-    users, pos, neg, *, users_idx=None, pos_idx=None, neg_idx=None, margin=1.0, reduction="sum"
-):
+def triplet_loss(users, pos, neg, *, users_idx=None, pos_idx=None, neg_idx=None, margin=1.0, reduction="sum"):
     r"""DPCML / CML triplet hinge loss with K vectors per user and J negative candidates per row.
 
     .. math::
