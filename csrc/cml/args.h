@@ -107,11 +107,13 @@ inline std::tuple<at::Tensor, at::Tensor, at::Tensor> scatter_triplet_grads(cons
                                                                             const at::Tensor& gb) {
   const at::Tensor cp = argmin.select(1, 0).clamp_min(0), cn = argmin.select(1, 1), jn = argmin.select(1, 2);
   const at::Tensor rows = at::arange(a.B, argmin.options());
-  const at::Tensor urow = a.indexed ? a.users_idx : rows;
-  const at::Tensor prow = a.indexed ? a.pos_idx : rows;
+  // inactive rows carry zero gradients: clamping their indices (the CUDA forward makes rows with
+  // out-of-range indices NaN, hence inactive) keeps every scatter in bounds
+  const at::Tensor urow = a.indexed ? a.users_idx.clamp(0, a.users.size(0) - 1) : rows;
+  const at::Tensor prow = a.indexed ? a.pos_idx.clamp(0, a.pos.size(0) - 1) : rows;
   const at::Tensor nflat =
       a.indexed ? a.neg_idx.reshape({a.B, a.J}) : (rows * a.J).unsqueeze(1) + at::arange(a.J, rows.options());
-  const at::Tensor nrow = nflat.gather(1, jn.unsqueeze(1)).squeeze(1);
+  const at::Tensor nrow = nflat.gather(1, jn.unsqueeze(1)).squeeze(1).clamp(0, a.neg.numel() / a.d - 1);
   at::Tensor gu = at::zeros({a.users.size(0) * a.K, a.d}, ga.options());
   gu.index_put_({urow * a.K + cp}, ga, true);
   gu.index_put_({urow * a.K + cn}, -gb, true);

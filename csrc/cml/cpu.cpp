@@ -6,6 +6,7 @@
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "cml/args.h"
@@ -97,22 +98,32 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> cml_triplet_backward_cpu(
   return {gu.to(users.scalar_type()), gp.to(pos.scalar_type()), gn.to(neg.scalar_type())};
 }
 
-at::Tensor cml_sample_negatives_cpu(const at::Tensor& indptr, const at::Tensor& indices_in, const at::Tensor& users,
+// The whole CSR matrix is well formed and every row ascending without repeats: O(M + nnz), once.
+void check_csr(const at::Tensor& indptr, const at::Tensor& indices) {
+  const int64_t M = indptr.numel() - 1, nnz = indices.numel();
+  const int64_t *p = indptr.data_ptr<int64_t>(), *ix = indices.data_ptr<int64_t>();
+  TORCH_CHECK_VALUE(p[0] >= 0 && p[M] <= nnz, "indptr must start at >= 0 and end at <= indices.numel()");
+  for (int64_t u = 0; u < M; ++u) TORCH_CHECK_VALUE(p[u] <= p[u + 1], "indptr must be non-decreasing");
+  at::parallel_for(0, M, 256, [&](int64_t u0, int64_t u1) {
+    for (int64_t u = u0; u < u1; ++u)
+      for (int64_t k = p[u] + 1; k < p[u + 1]; ++k)
+        TORCH_CHECK_VALUE(ix[k - 1] < ix[k], "indices must be sorted ascending without repeats within each row");
+  });
+}
+
+at::Tensor cml_sample_negatives_cpu(const at::Tensor& indptr_in, const at::Tensor& indices_in, const at::Tensor& users,
                                     int64_t num_items, int64_t num_negatives, int64_t seed) {
-  const auto [start, len] = check_sampler_args(indptr, indices_in, users, num_items, num_negatives);
-  const at::Tensor indices = indices_in.contiguous();
+  const auto [start, len] = check_sampler_args(indptr_in, indices_in, users, num_items, num_negatives);
+  const at::Tensor indptr = indptr_in.contiguous(), indices = indices_in.contiguous();
+  check_csr(indptr, indices);
   const int64_t R = users.numel(), J = num_negatives;
   const int64_t *st = start.data_ptr<int64_t>(), *ln = len.data_ptr<int64_t>(), *ix = indices.data_ptr<int64_t>();
   at::Tensor out = at::empty({R, J}, users.options());
   int64_t* o = out.data_ptr<int64_t>();
-  at::parallel_for(0, R, 64, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t* row = ix + st[r];
-      for (int64_t i = 1; i < ln[r]; ++i)
-        TORCH_CHECK_VALUE(row[i - 1] < row[i], "indices must be sorted ascending without repeats within each row");
-      for (int64_t j = 0; j < J; ++j)
-        o[r * J + j] =
-            draw_negative(static_cast<uint64_t>(seed), static_cast<uint64_t>(r * J + j), row, ln[r], num_items);
+  at::parallel_for(0, R * J, 1024, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t r = t / std::max<int64_t>(J, 1);
+      o[t] = draw_negative(static_cast<uint64_t>(seed), static_cast<uint64_t>(t), ix + st[r], ln[r], num_items);
     }
   });
   return out;
