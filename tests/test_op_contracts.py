@@ -163,6 +163,17 @@ def _cml_sample_negatives(device):
     return [(indptr, indices, torch.tensor([0, 2, 1, 0], device=device), 10, 6, 1234)]
 
 
+def _cml_rank_counts(device):
+    g = _gen(13)
+    S = (torch.randint(-3, 4, (3, 9), generator=g).double() / 2).to(device)
+    Q = torch.tensor([[-0.5, 0.5, float("inf")], [0.0, 1.0, 1.0], [float("inf")] * 3], dtype=torch.float64)
+    QI = torch.tensor([[4, 2, 12], [7, 3, 5], [12, 12, 12]])
+    tp, ti = torch.tensor([0, 2, 5, 5]), torch.tensor([2, 4, 3, 5, 7])
+    rp, ri = torch.tensor([0, 1, 1, 3]), torch.tensor([6, 0, 8])
+    Q, QI, tp, ti, rp, ri = (t.to(device) for t in (Q, QI, tp, ti, rp, ri))
+    return [(S, 0, Q, QI, tp, ti, rp, ri), (S[:, 3:].float(), 3, Q.float(), QI, tp, ti, None, None)]
+
+
 SAMPLES = {
     "pairwise_auc_loss": _pairwise,
     "partial_auc_select": _partial_auc_select,
@@ -179,6 +190,7 @@ SAMPLES = {
     "cml_triplet_loss": _cml_triplet,
     "cml_triplet_backward": _cml_triplet_backward,
     "cml_sample_negatives": _cml_sample_negatives,
+    "cml_rank_counts": _cml_rank_counts,
 }
 MUTATES = {"memory_bank_gather": (3, 4), "memory_bank_paste": (0, 1)}  # argument positions written in place
 

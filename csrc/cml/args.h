@@ -155,4 +155,43 @@ inline std::pair<at::Tensor, at::Tensor> check_sampler_args(const at::Tensor& in
   return {start.contiguous(), len.contiguous()};
 }
 
+// A CSR row pointer that stays inside its indices (one host sync on CUDA).
+inline void check_row_pointer(const at::Tensor& ptr, const at::Tensor& idx, const char* name) {
+  const int64_t n = ptr.numel() - 1;
+  const bool bad = (ptr.narrow(0, 1, n) < ptr.narrow(0, 0, n)).any().item<bool>() || ptr[0].item<int64_t>() < 0 ||
+                   ptr[n].item<int64_t>() > idx.numel();
+  TORCH_CHECK_VALUE(!bad, name, " must be non-decreasing within [0, ", idx.numel(), "]");
+}
+
+// The evaluation tile's inputs (shapes, dtypes, devices); returns the test_scores in the scores' dtype.
+inline void check_rank_counts_args(const at::Tensor& scores, const at::Tensor& q, const at::Tensor& qi,
+                                   const at::Tensor& test_ptr, const at::Tensor& test_idx,
+                                   const c10::optional<at::Tensor>& train_ptr,
+                                   const c10::optional<at::Tensor>& train_idx) {
+  TORCH_CHECK_VALUE(scores.dim() == 2 && (scores.scalar_type() == at::kFloat || scores.scalar_type() == at::kDouble),
+                    "scores must be a (B, n) float32/float64 tensor, got ", scores.scalar_type(), " ", scores.sizes());
+  const int64_t B = scores.size(0);
+  TORCH_CHECK_VALUE(q.dim() == 2 && q.size(0) == B && q.scalar_type() == scores.scalar_type(),
+                    "test_scores must be (B, W) of the scores' dtype, got ", q.scalar_type(), " ", q.sizes());
+  TORCH_CHECK_VALUE(qi.sizes() == q.sizes() && qi.scalar_type() == at::kLong,
+                    "test_items must be int64 of test_scores' shape, got ", qi.scalar_type(), " ", qi.sizes());
+  TORCH_CHECK_VALUE(train_ptr.has_value() == train_idx.has_value(), "train_ptr and train_idx go together");
+  for (const auto& [t, name] : {std::pair{&test_ptr, "test_ptr"}, std::pair{&test_idx, "test_idx"}}) {
+    TORCH_CHECK_VALUE(t->scalar_type() == at::kLong && t->dim() == 1, name, " must be 1-D int64");
+  }
+  TORCH_CHECK_VALUE(test_ptr.numel() == B + 1, "test_ptr must have B + 1 = ", B + 1, " entries");
+  if (train_ptr) {
+    TORCH_CHECK_VALUE(train_ptr->scalar_type() == at::kLong && train_ptr->numel() == B + 1 &&
+                          train_idx->scalar_type() == at::kLong && train_idx->dim() == 1,
+                      "train_ptr (B + 1,) and train_idx must be 1-D int64");
+  }
+  for (const at::Tensor* t : {&q, &qi, &test_ptr, &test_idx})
+    TORCH_CHECK_VALUE(t->device() == scores.device(), "every input must be on the scores' device ", scores.device());
+  if (train_ptr)
+    TORCH_CHECK_VALUE(train_ptr->device() == scores.device() && train_idx->device() == scores.device(),
+                      "every input must be on the scores' device ", scores.device());
+  check_row_pointer(test_ptr, test_idx, "test_ptr");
+  if (train_ptr) check_row_pointer(*train_ptr, *train_idx, "train_ptr");
+}
+
 }  // namespace torchauc::cml

@@ -129,9 +129,58 @@ at::Tensor cml_sample_negatives_cpu(const at::Tensor& indptr_in, const at::Tenso
   return out;
 }
 
+// First k in [b, e) with idx[k] >= v (rows ascending).
+int64_t first_at_least(const int64_t* idx, int64_t b, int64_t e, int64_t v) {
+  return std::lower_bound(idx + b, idx + e, v) - idx;
+}
+
+at::Tensor cml_rank_counts_cpu(const at::Tensor& scores_in, int64_t offset, const at::Tensor& q_in,
+                               const at::Tensor& qi_in, const at::Tensor& test_ptr_in, const at::Tensor& test_idx_in,
+                               const c10::optional<at::Tensor>& train_ptr_in,
+                               const c10::optional<at::Tensor>& train_idx_in) {
+  check_rank_counts_args(scores_in, q_in, qi_in, test_ptr_in, test_idx_in, train_ptr_in, train_idx_in);
+  const at::Tensor scores = scores_in.contiguous(), q = q_in.contiguous(), qi = qi_in.contiguous();
+  const at::Tensor tp = test_ptr_in.contiguous(), ti = test_idx_in.contiguous();
+  const at::Tensor rp = train_ptr_in ? train_ptr_in->contiguous() : at::zeros_like(tp);
+  const at::Tensor ri = train_idx_in ? train_idx_in->contiguous() : at::empty({0}, ti.options());
+  const int64_t B = scores.size(0), n = scores.size(1), W = q.size(1);
+  at::Tensor out = at::zeros({B, W}, qi.options());
+  AT_DISPATCH_FLOATING_TYPES(scores.scalar_type(), "cml_rank_counts_cpu", [&] {
+    const scalar_t *S = scores.data_ptr<scalar_t>(), *Q = q.data_ptr<scalar_t>();
+    const int64_t *QI = qi.data_ptr<int64_t>(), *TP = tp.data_ptr<int64_t>(), *TI = ti.data_ptr<int64_t>();
+    const int64_t *RP = rp.data_ptr<int64_t>(), *RI = ri.data_ptr<int64_t>();
+    int64_t* O = out.data_ptr<int64_t>();
+    at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+      std::vector<int64_t> hist(W + 1);
+      for (int64_t b = b0; b < b1; ++b) {
+        std::fill(hist.begin(), hist.end(), 0);
+        const scalar_t *s = S + b * n, *qb = Q + b * W;
+        const int64_t* qib = QI + b * W;
+        int64_t* ob = O + b * W;
+        // both mask rows are ascending: walk them along the tile's items
+        int64_t t = first_at_least(TI, TP[b], TP[b + 1], offset), te = TP[b + 1];
+        int64_t r = first_at_least(RI, RP[b], RP[b + 1], offset), re = RP[b + 1];
+        for (int64_t k = 0; k < n; ++k) {
+          const int64_t v = offset + k;
+          while (t < te && TI[t] < v) ++t;
+          while (r < re && RI[r] < v) ++r;
+          if ((t < te && TI[t] == v) || (r < re && RI[r] == v)) continue;
+          const int64_t a = count_below(qb, W, s[k]);
+          ++hist[a];
+          for (int64_t j = a; j < W && qb[j] == s[k]; ++j) ob[j] += qib[j] > v;  // ties: smaller index first
+        }
+        int64_t above = 0;
+        for (int64_t j = W - 1; j >= 0; --j) ob[j] += (above += hist[j + 1]);
+      }
+    });
+  });
+  return out;
+}
+
 }  // namespace
 
 TORCH_LIBRARY_IMPL(torchauc, CPU, m) {
+  m.impl("cml_rank_counts", &cml_rank_counts_cpu);
   m.impl("cml_triplet_loss", &cml_triplet_loss_cpu);
   m.impl("cml_triplet_backward", &cml_triplet_backward_cpu);
   m.impl("cml_sample_negatives", &cml_sample_negatives_cpu);

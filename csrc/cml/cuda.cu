@@ -75,7 +75,50 @@ __global__ void sample_kernel(const int64_t* indices, const int64_t* start, cons
   }
 }
 
+template <typename T>
+__global__ void rank_slots_kernel(const T* scores, int64_t B, int64_t n, int64_t offset, const T* q, const int64_t* qi,
+                                  int64_t W, const int64_t* tp, const int64_t* ti, const int64_t* rp, const int64_t* ri,
+                                  unsigned long long* hist, unsigned long long* out) {
+  const int64_t total = B * n;
+  for (int64_t t = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; t < total; t += (int64_t)gridDim.x * blockDim.x) {
+    const int64_t b = t / n, v = offset + t % n;
+    if (row_contains(ti + tp[b], tp[b + 1] - tp[b], v)) continue;
+    if (rp && row_contains(ri + rp[b], rp[b + 1] - rp[b], v)) continue;
+    const T x = scores[t];
+    const T* qb = q + b * W;
+    const int64_t a = count_below(qb, W, x);
+    if (a > 0) atomicAdd(hist + b * (W + 1) + a, 1ull);
+    for (int64_t j = a; j < W && qb[j] == x; ++j)
+      if (qi[b * W + j] > v) atomicAdd(out + b * W + j, 1ull);
+  }
+}
+
+__global__ void rank_suffix_kernel(const int64_t* hist, int64_t B, int64_t W, int64_t* out) {
+  for (int64_t b = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; b < B; b += (int64_t)gridDim.x * blockDim.x) {
+    int64_t above = 0;
+    for (int64_t j = W - 1; j >= 0; --j) out[b * W + j] += (above += hist[b * (W + 1) + j + 1]);
+  }
+}
+
 }  // namespace
+
+template <typename T>
+void launch_rank_counts(const T* scores, int64_t B, int64_t n, int64_t offset, const T* q, const int64_t* qi, int64_t W,
+                        const int64_t* test_ptr, const int64_t* test_idx, const int64_t* train_ptr,
+                        const int64_t* train_idx, int64_t* hist, int64_t* out, cudaStream_t stream) {
+  if (B * n > 0 && W > 0)
+    rank_slots_kernel<T><<<grid_for(B * n), kThreads, 0, stream>>>(
+        scores, B, n, offset, q, qi, W, test_ptr, test_idx, train_ptr, train_idx,
+        reinterpret_cast<unsigned long long*>(hist), reinterpret_cast<unsigned long long*>(out));
+  if (B * W > 0) rank_suffix_kernel<<<grid_for(B), kThreads, 0, stream>>>(hist, B, W, out);
+}
+
+template void launch_rank_counts<float>(const float*, int64_t, int64_t, int64_t, const float*, const int64_t*, int64_t,
+                                        const int64_t*, const int64_t*, const int64_t*, const int64_t*, int64_t*,
+                                        int64_t*, cudaStream_t);
+template void launch_rank_counts<double>(const double*, int64_t, int64_t, int64_t, const double*, const int64_t*,
+                                         int64_t, const int64_t*, const int64_t*, const int64_t*, const int64_t*,
+                                         int64_t*, int64_t*, cudaStream_t);
 
 template <typename T>
 void launch_triplet_forward(const TripletRows<T>& rows, int64_t M, int64_t N, int64_t N2, double margin, bool mean,

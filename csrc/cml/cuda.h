@@ -27,5 +27,13 @@ void launch_triplet_grad_rows(const TripletRows<T>& rows, const T* grad, bool me
 void launch_sample_negatives(const int64_t* indices, const int64_t* start, const int64_t* len, int64_t R, int64_t J,
                              int64_t num_items, uint64_t seed, int64_t* out, cudaStream_t stream);
 
+// Evaluation tile: hist (B, W + 1) and out (B, W) int64 zeroed by the caller; one thread per (user,
+// item) adds the candidate to hist[slot] (slots >= 1 only: slot 0 ranks above no test item) and its
+// ties to out; a second pass adds the suffix sums of hist to out.
+template <typename T>
+void launch_rank_counts(const T* scores, int64_t B, int64_t n, int64_t offset, const T* q, const int64_t* qi, int64_t W,
+                        const int64_t* test_ptr, const int64_t* test_idx, const int64_t* train_ptr,
+                        const int64_t* train_idx, int64_t* hist, int64_t* out, cudaStream_t stream);
+
 }  // namespace cuda
 }  // namespace torchauc::cml

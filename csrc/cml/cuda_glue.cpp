@@ -89,9 +89,33 @@ at::Tensor cml_sample_negatives_cuda(const at::Tensor& indptr, const at::Tensor&
   return out;
 }
 
+at::Tensor cml_rank_counts_cuda(const at::Tensor& scores_in, int64_t offset, const at::Tensor& q_in,
+                                const at::Tensor& qi_in, const at::Tensor& test_ptr, const at::Tensor& test_idx,
+                                const c10::optional<at::Tensor>& train_ptr,
+                                const c10::optional<at::Tensor>& train_idx) {
+  const c10::cuda::CUDAGuard guard(scores_in.device());
+  check_rank_counts_args(scores_in, q_in, qi_in, test_ptr, test_idx, train_ptr, train_idx);
+  const at::Tensor scores = scores_in.contiguous(), q = q_in.contiguous(), qi = qi_in.contiguous();
+  const at::Tensor tp = test_ptr.contiguous(), ti = test_idx.contiguous();
+  const at::Tensor rp = train_ptr ? train_ptr->contiguous() : at::Tensor();
+  const at::Tensor ri = train_idx ? train_idx->contiguous() : at::Tensor();
+  const int64_t B = scores.size(0), W = q.size(1);
+  at::Tensor hist = at::zeros({B, W + 1}, qi.options()), out = at::zeros({B, W}, qi.options());
+  AT_DISPATCH_FLOATING_TYPES(scores.scalar_type(), "cml_rank_counts_cuda", [&] {
+    cuda::launch_rank_counts<scalar_t>(
+        scores.const_data_ptr<scalar_t>(), B, scores.size(1), offset, q.const_data_ptr<scalar_t>(),
+        qi.const_data_ptr<int64_t>(), W, tp.const_data_ptr<int64_t>(), ti.const_data_ptr<int64_t>(),
+        rp.defined() ? rp.const_data_ptr<int64_t>() : nullptr, ri.defined() ? ri.const_data_ptr<int64_t>() : nullptr,
+        hist.data_ptr<int64_t>(), out.data_ptr<int64_t>(), stream());
+  });
+  check_launch("cml_rank_counts");
+  return out;
+}
+
 }  // namespace
 
 TORCH_LIBRARY_IMPL(torchauc, CUDA, m) {
+  m.impl("cml_rank_counts", &cml_rank_counts_cuda);
   m.impl("cml_triplet_loss", &cml_triplet_loss_cuda);
   m.impl("cml_triplet_backward", &cml_triplet_backward_cuda);
   m.impl("cml_sample_negatives", &cml_sample_negatives_cuda);

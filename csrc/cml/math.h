@@ -98,4 +98,20 @@ TAUC_HD int64_t draw_negative(uint64_t seed, uint64_t key, const int64_t* row, i
   }
 }
 
+// ------------------------------------------------------------------ evaluation
+// Number of q[0, n) strictly below x (q ascending): the slot of a candidate scoring x among a
+// user's sorted test scores. A candidate in slot a ranks above the test items in slots < a.
+template <typename T>
+TAUC_HD int64_t count_below(const T* q, int64_t n, T x) {
+  int64_t lo = 0, hi = n;
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (q[mid] < x)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
 }  // namespace torchauc::cml

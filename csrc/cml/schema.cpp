@@ -22,4 +22,11 @@ TORCH_LIBRARY_FRAGMENT(torchauc, m) {
   m.def(
       "cml_sample_negatives(Tensor indptr, Tensor indices, Tensor users, int num_items, int num_negatives, "
       "int seed) -> Tensor");
+  // Evaluation tile: for B users' scores (B, n) of items [item_offset, item_offset + n), the number of
+  // candidate items (in neither CSR row: test_ptr/test_idx, train_ptr/train_idx, rows ascending) that
+  // rank above each test item: score greater, or equal with a smaller item index. test_scores (B, W)
+  // ascending per row (+inf padding), test_items (B, W) their item ids. Returns (B, W) int64.
+  m.def(
+      "cml_rank_counts(Tensor scores, int item_offset, Tensor test_scores, Tensor test_items, Tensor test_ptr, "
+      "Tensor test_idx, Tensor? train_ptr, Tensor? train_idx) -> Tensor");
 }

@@ -354,6 +354,31 @@ for R_, J, N in [(0, 3, 5), (1, 1, 2), (300, 10, 50), (1000, 3, 2000)]:
         return (indptr, dense.nonzero()[:, 1].contiguous(), torch.randint(0, M, (R_,), generator=g), N, J, 99)
 
 
+for B, n, W, dtype in [
+    (0, 5, 2, torch.float64),
+    (3, 1, 1, torch.float32),
+    (40, 300, 6, torch.float64),
+    (7, 1000, 40, torch.float32),
+]:
+
+    @case("cml_rank_counts", f"B{B}-n{n}-W{W}-{str(dtype)[6:]}")
+    def _(g, B=B, n=n, W=W, dtype=dtype):
+        off = 5
+        S = (torch.randint(-4, 5, (B, n), generator=g).double() / 4).to(dtype)  # many ties
+        counts = torch.randint(0, W + 1, (B,), generator=g)
+        perm = torch.rand(B, n + off, generator=g).argsort(1)
+        test = perm[:, :W].sort(1).values  # W distinct items per row, ascending
+        keep = torch.arange(W).unsqueeze(0) < counts.unsqueeze(1)
+        tp = torch.cat([torch.zeros(1, dtype=torch.long), counts.cumsum(0)])
+        ti = test[keep]
+        q = (torch.randint(-4, 5, (B, W), generator=g).double() / 4).to(dtype).masked_fill(~keep, float("inf"))
+        q, o = q.sort(1, stable=True)
+        qi = torch.where(keep, test, n + off).gather(1, o)
+        train = perm[:, W : W + 3].sort(1).values
+        rp = torch.arange(0, 3 * B + 1, 3)
+        return (S, off, q, qi, tp, ti, rp, train.reshape(-1))
+
+
 @case("cml_sample_negatives", "full-user")
 def _(g):
     return (torch.tensor([0, 2]), torch.tensor([0, 1]), torch.tensor([0]), 2, 1, 5)

@@ -22,6 +22,11 @@ def _sample_fake(indptr, indices, users, num_items, num_negatives, seed):
     return users.new_empty((users.shape[0], num_negatives))
 
 
+@torch.library.register_fake("torchauc::cml_rank_counts")
+def _rank_counts_fake(scores, item_offset, test_scores, test_items, test_ptr, test_idx, train_ptr, train_idx):
+    return test_items.new_empty(test_items.shape)
+
+
 def _setup_context(ctx, inputs, output):
     users, pos, neg, users_idx, pos_idx, neg_idx, _margin, reduction = inputs
     ctx.reduction = reduction

@@ -2,9 +2,10 @@
 per-user AUC, train items masked, K-vector users scored by min over K.
 
 Tiled over users and items: each tile's scores come from one GEMM with the min-over-K epilogue
-(|u_c|^2 - 2 u_c.v + |v|^2), train and test items are masked in the tile, and each test item's rank
-among the candidate items is counted from the tile by a binary search into the user's sorted test
-scores (a histogram and a suffix sum), so memory is O(user tile x item tile): no users x items
+(|u_c|^2 - 2 u_c.v + |v|^2); the op ``cml_rank_counts`` then skips the tile's train and test items
+(a walk / binary search of the sorted CSR rows: no dense mask) and counts, for each test item, the
+candidates ranked above it, by a binary search of each candidate's score into the user's sorted
+test scores (a histogram and a suffix sum). Memory is O(user tile x item tile): no users x items
 scores, mask or users x items x d tensor, and no top-k list is needed (P/R/NDCG/MAP/MRR/AUC all
 follow from the test items' exact ranks)."""
 
@@ -50,27 +51,10 @@ def _test_ranks(U, V, vn, test_ptr, test_idx, train_ptr, train_idx, item_tile):
     Q, QI = Q.gather(1, o), QI.gather(1, o)
     o = Q.argsort(dim=1, stable=True)
     Q, QI = Q.gather(1, o), QI.gather(1, o)
-    left = torch.searchsorted(Q, Q)  # test scores strictly below each
     above = torch.zeros(B, Q.shape[1], dtype=torch.long, device=U.device)
-    masks = [(test_ptr, test_idx)] + ([(train_ptr, train_idx)] if train_ptr is not None else [])
-    mask_rows = [torch.repeat_interleave(torch.arange(B, device=U.device), p[1:] - p[:-1]) for p, _ in masks]
     for i0 in range(0, N, item_tile):
-        i1 = min(N, i0 + item_tile)
-        S = _scores(U, V[i0:i1], vn[i0:i1])
-        for (_, idx), mr in zip(masks, mask_rows):
-            sel = (idx >= i0) & (idx < i1)
-            S[mr[sel], idx[sel] - i0] = -_INF
-        a = torch.searchsorted(Q, S)  # (B, n): test scores strictly below each candidate
-        hist = torch.zeros(B, Q.shape[1] + 2, dtype=torch.long, device=U.device)
-        hist.scatter_add_(1, a, torch.ones_like(a))
-        suffix = hist.flip(1).cumsum(1).flip(1)
-        above += suffix.gather(1, left + 1)  # candidates with a score above the test score
-        # candidates tied with a test score rank above it when their index is smaller (rare)
-        tie = (Q.gather(1, a.clamp(max=Q.shape[1] - 1)) == S) & (S > -_INF)
-        tr, tc = tie.nonzero(as_tuple=True)
-        if tr.numel():
-            hit = (Q[tr] == S[tr, tc].unsqueeze(1)) & (QI[tr] > (tc + i0).unsqueeze(1))
-            above.index_add_(0, tr, hit.long())
+        S = _scores(U, V[i0 : i0 + item_tile], vn[i0 : i0 + item_tile])
+        above += torch.ops.torchauc.cml_rank_counts(S, i0, Q, QI, test_ptr, test_idx, train_ptr, train_idx)
     return Q, counts, above
 
 
