@@ -90,6 +90,9 @@ def evaluate(
     ks = tuple(int(k) for k in ks)
     if any(k < 1 for k in ks):
         raise ValueError(f"ks must be positive, got {ks}")
+    if user_vectors.dtype != torch.float64:  # scores in float32 (16-bit inputs) or float64
+        user_vectors = user_vectors.float()
+    item_emb = item_emb.to(user_vectors.dtype)
     M, K, _ = user_vectors.shape
     N = item_emb.shape[0]
     dev = user_vectors.device
