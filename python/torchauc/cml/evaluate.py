@@ -19,18 +19,19 @@ _INF = float("inf")
 
 
 def _scores(U, V, vn):
-    """-min_c |u_c - v|^2 of U (B, K, d) against V (n, d): (B, n)."""
+    """-min_c |u_c - v|^2 = max_c (2 u_c.v - |u_c|^2 - |v|^2) of U (B, K, d) against V (n, d): (B, n),
+    one GEMM and in-place epilogue passes."""
     B, K, d = U.shape
-    un = (U * U).sum(2)  # (B, K)
-    g = (U.reshape(B * K, d) @ V.T).view(B, K, -1)
-    return -(un.unsqueeze(2) - 2 * g + vn).amin(1)
+    s = U.reshape(B * K, d) @ V.T
+    s.mul_(2).sub_((U * U).sum(2).reshape(B * K, 1)).sub_(vn)
+    return s if K == 1 else s.view(B, K, -1).amax(1)
 
 
 def _entry_scores(U, V, r, t):
     """The same score for the entries (row r of U, item t): (nt,)."""
     u = U[r]  # (nt, K, d)
     v = V[t]
-    return -((u * u).sum(2) - 2 * torch.einsum("nkd,nd->nk", u, v) + (v * v).sum(1, keepdim=True)).amin(1)
+    return (2 * torch.einsum("nkd,nd->nk", u, v) - (u * u).sum(2) - (v * v).sum(1, keepdim=True)).amax(1)
 
 
 def _test_ranks(U, V, vn, test_ptr, test_idx, train_ptr, train_idx, item_tile):
