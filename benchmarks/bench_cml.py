@@ -18,8 +18,8 @@ from torchauc import cml
 from torchauc.reference import cml as R
 
 
-def _data(M, N, mean, seed=0):
-    u, i, _ = cml.data.synthetic_long_tail(M, N, mean_interactions=mean, num_clusters=30, seed=seed)
+def _data(M, N, mean, clusters=30, seed=0):
+    u, i, _ = cml.data.synthetic_long_tail(M, N, mean_interactions=mean, num_clusters=clusters, alpha=0.8, seed=seed)
     return cml.data.split_per_user(u, i, M, N, seed=seed)
 
 
@@ -177,9 +177,9 @@ def cases(device, quick):
             _sfcml_step(small, device, quick, size, 32),
             _evaluation(small, device, quick, size, 32, 5, True),
         ]
-    ml1m = _data(6040, 3706, 166)  # ~1M interactions, 60% of them train
+    ml1m = _data(6040, 3706, 340, clusters=8)  # ~1M unique interactions, 60% of them train
     size = "ML-1M shape 6040x3706"
-    big = _data(10_000, 20_000, 50)
+    big = _data(10_000, 20_000, 60)  # ~470k interactions
     return [
         _sampling(ml1m, device, quick, size),
         _dpcml_step(ml1m, device, quick, size, 100, 5),
