@@ -111,21 +111,21 @@ def evaluate_full_sort(scores, test, train, ks=(10,)):
     test_mask = dense_target(*test, N, dtype=torch.bool)
     s = scores.masked_fill(train_mask, -math.inf)
     order = s.argsort(1, descending=True, stable=True)
-    hits = test_mask.gather(1, order).double()
-    n_test = hits.sum(1)
+    hits = test_mask.gather(1, order).float()  # 0/1 and counts < 2^24: exact in float32
+    n_test = hits.sum(1).double()
     out = {}
     for k in ks:
-        h = hits[:, :k]
+        h = hits[:, :k].double()
         disc = 1 / torch.log2(torch.arange(2, k + 2, dtype=torch.float64, device=s.device))
         idcg = torch.cumsum(disc, 0)[(n_test.clamp(1, k) - 1).long()]
         out[f"P@{k}"] = h.sum(1) / k
         out[f"R@{k}"] = h.sum(1) / n_test.clamp_min(1)
         out[f"NDCG@{k}"] = (h * disc).sum(1) / idcg
     # AUC: candidates are the unmasked non-test items; count those ranked above each test item
-    cand = (~train_mask & ~test_mask).gather(1, order).double()
-    above = cand.cumsum(1)
-    n_neg = cand.sum(1)
-    out["AUC"] = 1 - (hits * above).sum(1) / (n_test * n_neg).clamp_min(1)
+    cand = (~train_mask & ~test_mask).gather(1, order).float()
+    wrong = (hits * cand.cumsum(1)).sum(1).double()
+    n_neg = cand.sum(1).double()
+    out["AUC"] = 1 - wrong / (n_test * n_neg).clamp_min(1)
     return out
 
 
