@@ -121,7 +121,7 @@ def test_split_is_seeded_and_disjoint():
 def test_synthetic_long_tail_shape():
     u, i, share = cml.data.synthetic_long_tail(400, 1000, mean_interactions=20, alpha=1.0, seed=0)
     counts = torch.bincount(u, minlength=400)
-    assert int(counts.min()) >= 5 and 10 < float(counts.double().mean()) < 30
+    assert int(counts.min()) >= 1 and 10 < float(counts.double().mean()) < 30  # >= 5 draws, repeats merged
     pop = torch.bincount(i, minlength=1000).sort(descending=True).values
     assert float(pop[:100].sum()) > 0.3 * i.numel()  # head items take a large share: long tail
     assert share.shape == (400,) and 0.15 < float(share.mean()) < 0.45

@@ -109,8 +109,9 @@ def synthetic_long_tail(
     """Synthetic implicit feedback with power-law item popularity and users with several interest
     clusters: items are spread over ``num_clusters`` clusters, item popularity ~ rank^-alpha; each
     user has ``clusters_per_user`` clusters, the first (major) drawing ``major_share`` of the
-    user's interactions and the others (minority interests) the rest; the number of interactions
-    per user is geometric with mean ``mean_interactions`` (at least 5).
+    user's interactions and the others (minority interests) the rest; the number of draws per user
+    is 5 + geometric, with mean ``mean_interactions`` (repeated draws of an item are merged, so a
+    user may end with fewer than 5 unique items: filter with ``min_interactions`` as the papers).
 
     Returns (users, items, minority_share): the unique (user, item) pairs as int64 tensors and each
     user's fraction of pairs in minority clusters (num_users,). Vectorised, no per-user loop."""

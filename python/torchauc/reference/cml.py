@@ -24,7 +24,7 @@ def triplet_loss(users, pos, neg, margin=1.0, reduction="sum"):
         neg = neg.unsqueeze(1)
     B = users.shape[0]
     d_pos = ((users - pos.unsqueeze(1)) ** 2).sum(-1).min(1).values  # (B,)
-    d_neg = ((users.unsqueeze(2) - neg.unsqueeze(1)) ** 2).sum(-1).reshape(B, -1).min(1).values
+    d_neg = ((users.unsqueeze(2) - neg.unsqueeze(1)) ** 2).sum(-1).flatten(1).min(1).values
     h = torch.relu(margin + d_pos - d_neg)
     return h.sum() if reduction == "sum" else h.mean()
 
@@ -110,7 +110,7 @@ def evaluate_full_sort(scores, test, train, ks=(10,)):
     train_mask = dense_target(*train, N, dtype=torch.bool)
     test_mask = dense_target(*test, N, dtype=torch.bool)
     s = scores.masked_fill(train_mask, -math.inf)
-    order = s.argsort(1, descending=True, stable=True)
+    order = s.argsort(dim=1, descending=True, stable=True)
     hits = test_mask.gather(1, order).float()  # 0/1 and counts < 2^24: exact in float32
     n_test = hits.sum(1).double()
     out = {}
