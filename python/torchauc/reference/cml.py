@@ -22,7 +22,6 @@ def triplet_loss(users, pos, neg, margin=1.0, reduction="sum"):
         users = users.unsqueeze(1)
     if neg.dim() == 2:
         neg = neg.unsqueeze(1)
-    B = users.shape[0]
     d_pos = ((users - pos.unsqueeze(1)) ** 2).sum(-1).min(1).values  # (B,)
     d_neg = ((users.unsqueeze(2) - neg.unsqueeze(1)) ** 2).sum(-1).flatten(1).min(1).values
     h = torch.relu(margin + d_pos - d_neg)
