@@ -372,7 +372,7 @@ for B, n, W, dtype in [
         tp = torch.cat([torch.zeros(1, dtype=torch.long), counts.cumsum(0)])
         ti = test[keep]
         q = (torch.randint(-4, 5, (B, W), generator=g).double() / 4).to(dtype).masked_fill(~keep, float("inf"))
-        q, o = q.sort(1, stable=True)
+        q, o = q.sort(dim=1, stable=True)
         qi = torch.where(keep, test, n + off).gather(1, o)
         train = perm[:, W : W + 3].sort(1).values
         rp = torch.arange(0, 3 * B + 1, 3)
