@@ -78,6 +78,9 @@ def csr_rows(indptr, indices, users):
     return out_ptr, indices[start[row] + torch.arange(row.numel(), device=row.device) - out_ptr[row]]
 
 
+_DIRECT_MAX = 1 << 22  # B x N scores up to 16 MiB (float32): one GEMM beats the O(nnz d) gathers
+
+
 def sfcml_loss(user_emb, item_emb, indptr, indices, *, margin=1.0, method="auto"):
     r"""SFCML's sampling-free square loss over all items, exact, from the batch users' CSR positives.
 
@@ -91,8 +94,9 @@ def sfcml_loss(user_emb, item_emb, indptr, indices, *, margin=1.0, method="auto"
     them. U = the users with at least one positive and one negative (users without are skipped:
     zero gradient; the official code gives NaN). Never builds a dense B x N target: the negative
     sums are the all-item sums minus the positives' (CSR gather, O(nnz d)); the all-item sums come
-    from the d x d Gram matrix :math:`V^\top V` (``method="gram"``, O(N d^2)) or from the B x N
-    scores (``"direct"``, O(B N d) time and O(B N) memory); ``"auto"`` takes the cheaper one.
+    from the d x d Gram matrix :math:`V^\top V` (``method="gram"``: O(N d^2 + nnz d) time, no B x N
+    tensor) or from the B x N scores of one GEMM (``"direct"``: O(B N d) time, O(B N) memory);
+    ``"auto"`` takes direct while B N <= 4M (or when it costs fewer flops), else gram.
     ``user_emb`` (B, d), ``item_emb`` (N, d), ``indptr`` (B + 1,), ``indices`` (nnz,) int64 item ids
     (unique within a row).
     """
@@ -111,17 +115,18 @@ def sfcml_loss(user_emb, item_emb, indptr, indices, *, margin=1.0, method="auto"
         raise ValueError(f"indptr must be int64 of shape ({B + 1},) and indices 1-D int64, got {tuple(indptr.shape)}")
     counts = indptr[1:] - indptr[:-1]
     row = torch.repeat_interleave(torch.arange(B, device=indptr.device), counts, output_size=indices.numel())
-    s_pos = 2 * (user_emb[row] * item_emb[indices]).sum(1)  # (nnz,)
-    sum_p = user_emb.new_zeros(B).index_add(0, row, s_pos)
-    sum_p2 = user_emb.new_zeros(B).index_add(0, row, s_pos * s_pos)
-    if method == "auto":
-        method = "gram" if d * (N + B) <= B * N else "direct"
+    if method == "auto":  # the B x N scores (one GEMM) while they are small, else the Gram identity
+        method = "direct" if B * N <= _DIRECT_MAX or d * (N + B) > B * N else "gram"
     if method == "gram":
+        s_pos = 2 * (user_emb[row] * item_emb[indices]).sum(1)  # (nnz,): CSR gather, O(nnz d)
         sum_all = 2 * user_emb @ item_emb.sum(0)
         sum_all2 = 4 * ((user_emb @ (item_emb.T @ item_emb)) * user_emb).sum(1)
     else:
-        s = 2 * user_emb @ item_emb.T
+        s = 2 * user_emb @ item_emb.T  # scores only: the target stays CSR
+        s_pos = s[row, indices]
         sum_all, sum_all2 = s.sum(1), (s * s).sum(1)
+    sum_p = user_emb.new_zeros(B).index_add(0, row, s_pos)
+    sum_p2 = user_emb.new_zeros(B).index_add(0, row, s_pos * s_pos)
     n_pos = counts.to(user_emb.dtype)
     n_neg = N - n_pos
     valid = (n_pos > 0) & (n_neg > 0)
