@@ -130,7 +130,7 @@ def _sfcml_step(data, device, quick, size, d):
         {"official dense target": official},
         repeats=5 if quick else 15,
         rtol=1e-3,
-        note=f"B=256, d={d}, no B x N tensor",
+        note=f"B=256, d={d}, CSR target (auto: B x N scores, no dense target)",
     )
 
 
