@@ -136,6 +136,56 @@ def _memory_bank_paste(device):
     return [(images, lab, pool_img, pool_mask, req)]
 
 
+def _cml_triplet(device):
+    g = _gen(12)
+    u = torch.randn(6, 3, 4, generator=g, dtype=torch.float64).to(device)
+    p = torch.randn(6, 4, generator=g, dtype=torch.float64).to(device)
+    n = torch.randn(6, 5, 4, generator=g, dtype=torch.float64).to(device)
+    items = torch.randn(7, 4, generator=g, dtype=torch.float64).to(device)
+    ui, pi = torch.tensor([0, 5, 5, 2], device=device), torch.tensor([6, 0, 1, 1], device=device)
+    ni = torch.randint(0, 7, (4, 3), generator=g).to(device)
+    return [
+        (
+            u.clone().requires_grad_(),
+            p.clone().requires_grad_(),
+            n.clone().requires_grad_(),
+            None,
+            None,
+            None,
+            3.0,
+            "sum",
+        ),
+        (u.float(), p.float(), n[:, 0].float(), None, None, None, 1.0, "mean"),
+        (u.clone().requires_grad_(), items.clone().requires_grad_(), items, ui, pi, ni, 4.0, "sum"),
+    ]
+
+
+def _cml_triplet_backward(device):
+    out = []
+    for u, p, n, ui, pi, ni, m, red in _cml_triplet(device):
+        u, p, n = u.detach(), p.detach(), n.detach()
+        argmin = OPS.cml_triplet_loss(u, p, n, ui, pi, ni, m, red)[1]
+        out.append((torch.tensor(1.5, dtype=u.dtype, device=device), u, p, n, ui, pi, ni, argmin, red))
+    return out
+
+
+def _cml_sample_negatives(device):
+    indptr = torch.tensor([0, 3, 3, 7], device=device)
+    indices = torch.tensor([0, 4, 5, 1, 2, 3, 9], device=device)
+    return [(indptr, indices, torch.tensor([0, 2, 1, 0], device=device), 10, 6, 1234)]
+
+
+def _cml_rank_counts(device):
+    g = _gen(13)
+    S = (torch.randint(-3, 4, (3, 9), generator=g).double() / 2).to(device)
+    Q = torch.tensor([[-0.5, 0.5, float("inf")], [0.0, 1.0, 1.0], [float("inf")] * 3], dtype=torch.float64)
+    QI = torch.tensor([[4, 2, 12], [7, 3, 5], [12, 12, 12]])
+    tp, ti = torch.tensor([0, 2, 5, 5]), torch.tensor([2, 4, 3, 5, 7])
+    rp, ri = torch.tensor([0, 1, 1, 3]), torch.tensor([6, 0, 8])
+    Q, QI, tp, ti, rp, ri = (t.to(device) for t in (Q, QI, tp, ti, rp, ri))
+    return [(S, 0, Q, QI, tp, ti, rp, ri), (S[:, 3:].float(), 3, Q.float(), QI, tp, ti, None, None)]
+
+
 SAMPLES = {
     "pairwise_auc_loss": _pairwise,
     "partial_auc_select": _partial_auc_select,
@@ -150,6 +200,10 @@ SAMPLES = {
     "memory_bank_class_bbox": _memory_bank_class_bbox,
     "memory_bank_gather": _memory_bank_gather,
     "memory_bank_paste": _memory_bank_paste,
+    "cml_triplet_loss": _cml_triplet,
+    "cml_triplet_backward": _cml_triplet_backward,
+    "cml_sample_negatives": _cml_sample_negatives,
+    "cml_rank_counts": _cml_rank_counts,
 }
 MUTATES = {"memory_bank_gather": (3, 4), "memory_bank_paste": (0, 1)}  # argument positions written in place
 

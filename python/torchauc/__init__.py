@@ -1,7 +1,7 @@
 """torchauc: exact, fast C++/CUDA AUC-family losses and metrics for PyTorch.
 
 One module per method family (:mod:`.pairwise`, :mod:`.partial_auc`, :mod:`.multiclass`,
-:mod:`.auroc`, :mod:`.memory_bank`); :mod:`.functional`, :mod:`.losses` and :mod:`.metrics` re-export
+:mod:`.auroc`, :mod:`.memory_bank`, :mod:`.cml`); :mod:`.functional`, :mod:`.losses` and :mod:`.metrics` re-export
 them. The pure-PyTorch references (:mod:`torchauc.reference`) are not imported here."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ _load_ops()
 from . import (  # noqa: E402  # noqa: E402
     _ops,  # noqa: E402,F401  (fake impls and autograd of every op)
     auroc,
+    cml,
     compat,
     functional,
     libauc_compat,
@@ -72,6 +73,7 @@ __all__ = [
     "multiclass",
     "auroc",
     "memory_bank",
+    "cml",
     "functional",
     "losses",
     "metrics",

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "auroc/cuda.h"
+#include "cml/cuda.h"
 #include "memory_bank/cuda.h"
 #include "memory_bank/math.h"
 #include "multiclass/cuda.h"
@@ -274,6 +275,53 @@ V run_memory_bank(int64_t B, int64_t H, int64_t W) {
   return r;
 }
 
+// CML: indexed triplet forward + gradient rows, the sampler, the evaluation tile counts.
+V run_cml(int64_t B, int64_t K, int64_t J, int64_t d) {
+  const int64_t M = 5, N = 11;
+  std::vector<float> users(M * K * d), items(N * d);
+  for (auto& v : users) v = float(std::round(uniform() * 4 - 2) / 2);
+  for (auto& v : items) v = float(std::round(uniform() * 4 - 2) / 2);
+  std::vector<int64_t> ui(B), pi(B), ni(B * J), argmin(B * 3);
+  for (auto& v : ui) v = int64_t(uniform() * M);
+  for (auto& v : pi) v = int64_t(uniform() * N);
+  for (auto& v : ni) v = int64_t(uniform() * N);
+  const cml::TripletRows<float> rows{
+      users.data(), items.data(), items.data(), ui.data(), pi.data(), ni.data(), B, K, J, d};
+  V dist(B * K * (1 + J)), hinge(B);
+  std::vector<float> loss(1), grad{1.5f}, ga(B * d), gb(B * d);
+  cml::cuda::launch_triplet_forward<float>(rows, M, N, N, 1.0, false, dist.data(), hinge.data(), argmin.data(),
+                                           loss.data(), nullptr);
+  cml::cuda::launch_triplet_grad_rows<float>(rows, grad.data(), true, argmin.data(), ga.data(), gb.data(), nullptr);
+  // sampler: row u of a CSR with u + 1 items {0, 2, 4, ...}
+  std::vector<int64_t> start(M), len(M), idx, out(B * 4);
+  for (int64_t u = 0; u < M; ++u) {
+    start[u] = int64_t(idx.size()), len[u] = u + 1;
+    for (int64_t k = 0; k <= u; ++k) idx.push_back(2 * k);
+  }
+  cml::cuda::launch_sample_negatives(idx.data(), start.data(), len.data(), M, 4, N, 7, out.data(), nullptr);
+  for (int64_t t = 0; t < M * 4; ++t) check(out[t] % 2 == 1 || out[t] > 2 * (t / 4), "cml sampler drew a positive");
+  // evaluation tile: B users x N items, W = 3 test slots
+  const int64_t W = 3;
+  std::vector<double> scores(B * N), q(B * W);
+  for (auto& v : scores) v = std::round(uniform() * 8 - 4) / 4;
+  std::vector<int64_t> qi(B * W), tp(B + 1), ti, hist(B * (W + 1), 0), cnt(B * W, 0);
+  for (int64_t b = 0; b < B; ++b) {
+    tp[b] = b * W;
+    for (int64_t j = 0; j < W; ++j)
+      ti.push_back(3 * j + b % 3), q[b * W + j] = 0.25 * j - 0.25, qi[b * W + j] = 3 * j + b % 3;
+  }
+  tp[B] = B * W;
+  cml::cuda::launch_rank_counts<double>(scores.data(), B, N, 0, q.data(), qi.data(), W, tp.data(), ti.data(), nullptr,
+                                        nullptr, hist.data(), cnt.data(), nullptr);
+  V r(loss.begin(), loss.end());
+  r.insert(r.end(), argmin.begin(), argmin.end());
+  r.insert(r.end(), ga.begin(), ga.end());
+  r.insert(r.end(), gb.begin(), gb.end());
+  r.insert(r.end(), out.begin(), out.end());
+  r.insert(r.end(), cnt.begin(), cnt.end());
+  return r;
+}
+
 }  // namespace
 
 // `driver --selftest NAME` runs one of tests/cudasim/selftest.cu's broken kernels instead (under
@@ -300,6 +348,7 @@ int main(int argc, char** argv) {
   for (int sur : {0, 1, 3})
     for (int64_t S : {1, 37}) schedules("multiclass", [&] { rng.seed(S); return run_multiclass(sur, 8, 5, S); });
   schedules("memory bank", [&] { rng.seed(3); return run_memory_bank(2, 17, 23); });
+  schedules("cml", [&] { rng.seed(4); return run_cml(300, 3, 4, 5); });
   std::printf("cudasim driver: %s (%d failures)\n", failures ? "FAILED" : "ok", failures);
   return failures ? 1 : 0;
 }

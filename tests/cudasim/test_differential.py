@@ -331,6 +331,72 @@ case("memory_bank_class_bbox", "empty")(lambda g: (torch.zeros(2, 0, 4, dtype=to
 case("memory_bank_class_bbox", "negative-labels")(lambda g: (torch.randint(-3, 5, (2, 9, 70), generator=g), 3, -1))
 
 
+# ---------------------------------------------------------------- cml
+def cml_triplet_args(g, B, K, J, d, dtype, indexed, reduction):
+    grid = lambda shape: (torch.randint(-2, 3, shape, generator=g).double() / 2).to(dtype)  # noqa: E731  (ties)
+    if not indexed:
+        return (grid((B, K, d)), grid((B, d)), grid((B, J, d)), None, None, None, 1.0, reduction)
+    M, N = max(B // 3, 1), max(B // 2, 1)
+    ui, pi, ni = (torch.randint(0, hi, shape, generator=g) for hi, shape in ((M, (B,)), (N, (B,)), (N, (B, J))))
+    return (grid((M, K, d)), grid((N, d)), grid((N, d)), ui, pi, ni, 0.5, reduction)
+
+
+for i, (B, K, J) in enumerate([(0, 1, 1), (1, 1, 1), (37, 5, 1), (300, 3, 10), (257, 1, 4)]):
+    for indexed in (False, True):
+        dtype, red = FLOATS[i % 4], ["sum", "mean"][i % 2]
+
+        @case("cml_triplet_loss", f"B{B}-K{K}-J{J}-idx{int(indexed)}-{str(dtype)[6:]}")
+        def _(g, B=B, K=K, J=J, dtype=dtype, indexed=indexed, red=red):
+            return cml_triplet_args(g, B, K, J, 3, dtype, indexed, red)
+
+        @case("cml_triplet_backward", f"B{B}-K{K}-J{J}-idx{int(indexed)}-{str(dtype)[6:]}")
+        def _(g, B=B, K=K, J=J, dtype=dtype, indexed=indexed, red=red):
+            a = cml_triplet_args(g, B, K, J, 3, dtype, indexed, red)
+            argmin = CPU.cml_triplet_loss(*a)[1]
+            return (torch.tensor(0.75, dtype=dtype), *a[:6], argmin, red)
+
+
+for R_, J, N in [(0, 3, 5), (1, 1, 2), (300, 10, 50), (1000, 3, 2000)]:
+
+    @case("cml_sample_negatives", f"R{R_}-J{J}-N{N}")
+    def _(g, R_=R_, J=J, N=N):
+        M = 40
+        dense = torch.rand(M, N, generator=g) < 0.4
+        dense[0, : N - 1] = True  # a user with a single negative
+        indptr = torch.cat([torch.zeros(1, dtype=torch.long), dense.sum(1).cumsum(0)])
+        return (indptr, dense.nonzero()[:, 1].contiguous(), torch.randint(0, M, (R_,), generator=g), N, J, 99)
+
+
+for B, n, W, dtype in [
+    (0, 5, 2, torch.float64),
+    (3, 1, 1, torch.float32),
+    (40, 300, 6, torch.float64),
+    (7, 1000, 40, torch.float32),
+]:
+
+    @case("cml_rank_counts", f"B{B}-n{n}-W{W}-{str(dtype)[6:]}")
+    def _(g, B=B, n=n, W=W, dtype=dtype):
+        off = 5
+        S = (torch.randint(-4, 5, (B, n), generator=g).double() / 4).to(dtype)  # many ties
+        counts = torch.randint(0, W + 1, (B,), generator=g)
+        perm = torch.rand(B, n + off, generator=g).argsort(1)
+        test = perm[:, :W].sort(1).values  # W distinct items per row, ascending
+        keep = torch.arange(W).unsqueeze(0) < counts.unsqueeze(1)
+        tp = torch.cat([torch.zeros(1, dtype=torch.long), counts.cumsum(0)])
+        ti = test[keep]
+        q = (torch.randint(-4, 5, (B, W), generator=g).double() / 4).to(dtype).masked_fill(~keep, float("inf"))
+        q, o = q.sort(dim=1, stable=True)
+        qi = torch.where(keep, test, n + off).gather(1, o)
+        train = perm[:, W : W + 3].sort(1).values
+        rp = torch.arange(0, 3 * B + 1, 3)
+        return (S, off, q, qi, tp, ti, rp, train.reshape(-1))
+
+
+@case("cml_sample_negatives", "full-user")
+def _(g):
+    return (torch.tensor([0, 2]), torch.tensor([0, 1]), torch.tensor([0]), 2, 1, 5)
+
+
 # ---------------------------------------------------------------- comparison
 def tolerance(dtype):
     return {torch.float64: 1e-9, torch.float32: 2e-4, torch.float16: 2e-3, torch.bfloat16: 1.6e-2}.get(dtype, 0.0)

@@ -41,11 +41,14 @@ MULTICLASS_AVERAGE = _opt("average", "macro weighted micro none", "multiclass_au
                           "micro: every (sample, class) entry as one binary problem")
 MULTILABEL_AVERAGE = _opt("average", "macro weighted micro samples none", "multilabel_auroc",
                           "samples: mean of each sample's AUROC over its labels")
+CML_REDUCTION = _opt("reduction", "sum mean", "cml.triplet_loss", "batch sum as the official DPCML/CML code, or mean")
+DCRS_REDUCTION = _opt("reduction", "official paper", "cml.dcrs",
+                      "per-pair hinges averaged over M K K (code), or hinges of each user's mean distance (paper)")
 # fmt: on
 
 TABLE = (PAIRWISE_SURROGATE, REDUCTION, MULTICLASS_SURROGATE, MODE, NORMALIZATION, ACTIVATION, ROUNDING,
          TPAUC_WEIGHT, AUC_TYPE, LIBAUC_SURROGATE, ON_UNDEFINED, AVERAGE, MULTICLASS_AVERAGE,
-         MULTILABEL_AVERAGE)  # fmt: skip
+         MULTILABEL_AVERAGE, CML_REDUCTION, DCRS_REDUCTION)  # fmt: skip
 
 
 def markdown_table():

@@ -1,0 +1,189 @@
+// CPU kernels of the CML ops: the fused triplet forward (distances, argmins, hinge per row), the
+// compact gradient rows of its backward, and the rejection sampler. Parallel over rows; every
+// reduction is in row order, so results do not depend on the thread count.
+#include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "cml/args.h"
+#include "cml/math.h"
+
+namespace torchauc::cml {
+namespace {
+
+template <typename T>
+TripletRows<T> rows_of(const TripletArgs& a) {
+  auto idx = [](const at::Tensor& t) { return t.defined() ? t.data_ptr<int64_t>() : nullptr; };
+  return {a.users.data_ptr<T>(),
+          a.pos.data_ptr<T>(),
+          a.neg.data_ptr<T>(),
+          idx(a.users_idx),
+          idx(a.pos_idx),
+          idx(a.neg_idx),
+          a.B,
+          a.K,
+          a.J,
+          a.d};
+}
+
+std::tuple<at::Tensor, at::Tensor> cml_triplet_loss_cpu(const at::Tensor& users, const at::Tensor& pos,
+                                                        const at::Tensor& neg,
+                                                        const c10::optional<at::Tensor>& users_idx,
+                                                        const c10::optional<at::Tensor>& pos_idx,
+                                                        const c10::optional<at::Tensor>& neg_idx, double margin,
+                                                        c10::string_view reduction) {
+  const TripletArgs a = check_triplet_args(users, pos, neg, users_idx, pos_idx, neg_idx, margin, reduction);
+  check_index_bounds(a);
+  at::Tensor argmin = at::empty({a.B, 3}, users.options().dtype(at::kLong));
+  std::vector<double> hinge(a.B);
+  AT_DISPATCH_FLOATING_TYPES(a.users.scalar_type(), "cml_triplet_loss_cpu", [&] {
+    const TripletRows<scalar_t> r = rows_of<scalar_t>(a);
+    int64_t* am = argmin.data_ptr<int64_t>();
+    at::parallel_for(0, a.B, 16, [&](int64_t b0, int64_t b1) {
+      std::vector<double> dist(a.K * (1 + a.J));
+      for (int64_t b = b0; b < b1; ++b) {
+        for (int64_t c = 0; c < a.K; ++c)
+          for (int64_t t = 0; t <= a.J; ++t) dist[c * (1 + a.J) + t] = row_distance(r, b, c, t);
+        const TripletSelect s = triplet_select(dist.data(), a.K, a.J, margin);
+        hinge[b] = s.hinge;
+        am[b * 3] = s.c_pos, am[b * 3 + 1] = s.c_neg, am[b * 3 + 2] = s.j_neg;
+      }
+    });
+  });
+  double total = 0.0;
+  for (const double h : hinge) total += h;
+  if (a.mean) total = a.B > 0 ? total / static_cast<double>(a.B) : 0.0;
+  return {at::scalar_tensor(total, users.options().dtype(at::kDouble)).to(users.scalar_type()), argmin};
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> cml_triplet_backward_cpu(
+    const at::Tensor& grad, const at::Tensor& users, const at::Tensor& pos, const at::Tensor& neg,
+    const c10::optional<at::Tensor>& users_idx, const c10::optional<at::Tensor>& pos_idx,
+    const c10::optional<at::Tensor>& neg_idx, const at::Tensor& argmin, c10::string_view reduction) {
+  const TripletArgs a = check_triplet_args(users, pos, neg, users_idx, pos_idx, neg_idx, 0.0, reduction);
+  TORCH_CHECK_VALUE(
+      argmin.scalar_type() == at::kLong && argmin.dim() == 2 && argmin.size(0) == a.B && argmin.size(1) == 3,
+      "argmin must be the (B, 3) int64 output of cml_triplet_loss, got ", argmin.sizes());
+  TORCH_CHECK_VALUE(grad.numel() == 1, "grad must hold one element, got ", grad.sizes());
+  check_index_bounds(a);
+  const at::Tensor am = argmin.contiguous();
+  const double scale = grad.item<double>() * 2.0 / (a.mean && a.B > 0 ? static_cast<double>(a.B) : 1.0);
+  at::Tensor ga = at::empty({a.B, a.d}, a.users.options()), gb = at::empty({a.B, a.d}, a.users.options());
+  AT_DISPATCH_FLOATING_TYPES(a.users.scalar_type(), "cml_triplet_backward_cpu", [&] {
+    const TripletRows<scalar_t> r = rows_of<scalar_t>(a);
+    const int64_t* m = am.data_ptr<int64_t>();
+    scalar_t *pa = ga.data_ptr<scalar_t>(), *pb = gb.data_ptr<scalar_t>();
+    at::parallel_for(0, a.B, 16, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        const int64_t cp = m[b * 3], cn = m[b * 3 + 1], jn = m[b * 3 + 2];
+        TORCH_CHECK_VALUE(cp < a.K && cn >= 0 && cn < a.K && jn >= 0 && jn < a.J, "argmin row ", b, " is out of range");
+        for (int64_t i = 0; i < a.d; ++i) {
+          if (cp < 0) {
+            pa[b * a.d + i] = pb[b * a.d + i] = 0;
+            continue;
+          }
+          pa[b * a.d + i] = static_cast<scalar_t>(
+              scale * (static_cast<double>(r.user(b, cp)[i]) - static_cast<double>(r.positive(b)[i])));
+          pb[b * a.d + i] = static_cast<scalar_t>(
+              scale * (static_cast<double>(r.user(b, cn)[i]) - static_cast<double>(r.negative(b, jn)[i])));
+        }
+      }
+    });
+  });
+  auto [gu, gp, gn] = scatter_triplet_grads(a, am, ga, gb);
+  return {gu.to(users.scalar_type()), gp.to(pos.scalar_type()), gn.to(neg.scalar_type())};
+}
+
+// The whole CSR matrix is well formed and every row ascending without repeats: O(M + nnz), once.
+void check_csr(const at::Tensor& indptr, const at::Tensor& indices) {
+  const int64_t M = indptr.numel() - 1, nnz = indices.numel();
+  const int64_t *p = indptr.data_ptr<int64_t>(), *ix = indices.data_ptr<int64_t>();
+  TORCH_CHECK_VALUE(p[0] >= 0 && p[M] <= nnz, "indptr must start at >= 0 and end at <= indices.numel()");
+  for (int64_t u = 0; u < M; ++u) TORCH_CHECK_VALUE(p[u] <= p[u + 1], "indptr must be non-decreasing");
+  at::parallel_for(0, M, 256, [&](int64_t u0, int64_t u1) {
+    for (int64_t u = u0; u < u1; ++u)
+      for (int64_t k = p[u] + 1; k < p[u + 1]; ++k)
+        TORCH_CHECK_VALUE(ix[k - 1] < ix[k], "indices must be sorted ascending without repeats within each row");
+  });
+}
+
+at::Tensor cml_sample_negatives_cpu(const at::Tensor& indptr_in, const at::Tensor& indices_in, const at::Tensor& users,
+                                    int64_t num_items, int64_t num_negatives, int64_t seed) {
+  const auto [start, len] = check_sampler_args(indptr_in, indices_in, users, num_items, num_negatives);
+  const at::Tensor indptr = indptr_in.contiguous(), indices = indices_in.contiguous();
+  check_csr(indptr, indices);
+  const int64_t R = users.numel(), J = num_negatives;
+  const int64_t *st = start.data_ptr<int64_t>(), *ln = len.data_ptr<int64_t>(), *ix = indices.data_ptr<int64_t>();
+  at::Tensor out = at::empty({R, J}, users.options());
+  int64_t* o = out.data_ptr<int64_t>();
+  at::parallel_for(0, R * J, 1024, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t r = t / std::max<int64_t>(J, 1);
+      o[t] = draw_negative(static_cast<uint64_t>(seed), static_cast<uint64_t>(t), ix + st[r], ln[r], num_items);
+    }
+  });
+  return out;
+}
+
+// First k in [b, e) with idx[k] >= v (rows ascending).
+int64_t first_at_least(const int64_t* idx, int64_t b, int64_t e, int64_t v) {
+  return std::lower_bound(idx + b, idx + e, v) - idx;
+}
+
+at::Tensor cml_rank_counts_cpu(const at::Tensor& scores_in, int64_t offset, const at::Tensor& q_in,
+                               const at::Tensor& qi_in, const at::Tensor& test_ptr_in, const at::Tensor& test_idx_in,
+                               const c10::optional<at::Tensor>& train_ptr_in,
+                               const c10::optional<at::Tensor>& train_idx_in) {
+  check_rank_counts_args(scores_in, q_in, qi_in, test_ptr_in, test_idx_in, train_ptr_in, train_idx_in);
+  const at::Tensor scores = scores_in.contiguous(), q = q_in.contiguous(), qi = qi_in.contiguous();
+  const at::Tensor tp = test_ptr_in.contiguous(), ti = test_idx_in.contiguous();
+  const at::Tensor rp = train_ptr_in ? train_ptr_in->contiguous() : at::zeros_like(tp);
+  const at::Tensor ri = train_idx_in ? train_idx_in->contiguous() : at::empty({0}, ti.options());
+  const int64_t B = scores.size(0), n = scores.size(1), W = q.size(1);
+  at::Tensor out = at::zeros({B, W}, qi.options());
+  AT_DISPATCH_FLOATING_TYPES(scores.scalar_type(), "cml_rank_counts_cpu", [&] {
+    const scalar_t *S = scores.data_ptr<scalar_t>(), *Q = q.data_ptr<scalar_t>();
+    const int64_t *QI = qi.data_ptr<int64_t>(), *TP = tp.data_ptr<int64_t>(), *TI = ti.data_ptr<int64_t>();
+    const int64_t *RP = rp.data_ptr<int64_t>(), *RI = ri.data_ptr<int64_t>();
+    int64_t* O = out.data_ptr<int64_t>();
+    at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+      std::vector<int64_t> hist(W + 1);
+      for (int64_t b = b0; b < b1; ++b) {
+        std::fill(hist.begin(), hist.end(), 0);
+        const scalar_t *s = S + b * n, *qb = Q + b * W;
+        const int64_t* qib = QI + b * W;
+        int64_t* ob = O + b * W;
+        // both mask rows are ascending: walk them along the tile's items
+        int64_t t = first_at_least(TI, TP[b], TP[b + 1], offset), te = TP[b + 1];
+        int64_t r = first_at_least(RI, RP[b], RP[b + 1], offset), re = RP[b + 1];
+        for (int64_t k = 0; k < n; ++k) {
+          const int64_t v = offset + k;
+          while (t < te && TI[t] < v) ++t;
+          while (r < re && RI[r] < v) ++r;
+          if ((t < te && TI[t] == v) || (r < re && RI[r] == v)) continue;
+          const int64_t a = count_below(qb, W, s[k]);
+          ++hist[a];
+          for (int64_t j = a; j < W && qb[j] == s[k]; ++j) ob[j] += qib[j] > v;  // ties: smaller index first
+        }
+        int64_t above = 0;
+        for (int64_t j = W - 1; j >= 0; --j) ob[j] += (above += hist[j + 1]);
+      }
+    });
+  });
+  return out;
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(torchauc, CPU, m) {
+  m.impl("cml_rank_counts", &cml_rank_counts_cpu);
+  m.impl("cml_triplet_loss", &cml_triplet_loss_cpu);
+  m.impl("cml_triplet_backward", &cml_triplet_backward_cpu);
+  m.impl("cml_sample_negatives", &cml_sample_negatives_cpu);
+}
+
+}  // namespace torchauc::cml

@@ -1,0 +1,117 @@
+// Math of the collaborative metric learning ops, shared by the CPU and CUDA kernels: squared
+// distances, the triplet row's argmins and hinge, and the counter-based sampler.
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "core/macros.h"
+
+namespace torchauc::cml {
+
+// The rows of one triplet batch: dense (indices null) or gathered from tables by index.
+// users: K vectors of d per row; pos: one d-vector; neg: J d-vectors per row.
+template <typename T>
+struct TripletRows {
+  const T* users;
+  const T* pos;
+  const T* neg;
+  const int64_t* users_idx;  // (B,) or null
+  const int64_t* pos_idx;    // (B,) or null
+  const int64_t* neg_idx;    // (B, J) or null
+  int64_t B, K, J, d;
+  TAUC_HD const T* user(int64_t b, int64_t c) const { return users + ((users_idx ? users_idx[b] : b) * K + c) * d; }
+  TAUC_HD const T* positive(int64_t b) const { return pos + (pos_idx ? pos_idx[b] : b) * d; }
+  TAUC_HD const T* negative(int64_t b, int64_t j) const { return neg + (neg_idx ? neg_idx[b * J + j] : b * J + j) * d; }
+};
+
+// |a - b|^2 accumulated in double.
+template <typename T>
+TAUC_HD double sq_dist(const T* a, const T* b, int64_t d) {
+  double s = 0.0;
+  for (int64_t i = 0; i < d; ++i) {
+    const double t = static_cast<double>(a[i]) - static_cast<double>(b[i]);
+    s += t * t;
+  }
+  return s;
+}
+
+// Distance t of user vector c in a row's table dist[c * (1 + J) + t]: t = 0 the positive, t = 1 + j
+// negative j.
+template <typename T>
+TAUC_HD double row_distance(const TripletRows<T>& r, int64_t b, int64_t c, int64_t t) {
+  return sq_dist(r.user(b, c), t == 0 ? r.positive(b) : r.negative(b, t - 1), r.d);
+}
+
+struct TripletSelect {          // (x != x: NaN, in host and device code alike)
+  double hinge;                 // max(0, m + d_pos - d_neg), NaN when a distance is NaN
+  int64_t c_pos, c_neg, j_neg;  // argmins (first index on ties, (c, j) in row-major order); c_pos = -1: inactive
+};
+
+// Argmins over the K x (1 + J) distances of one row and its hinge.
+TAUC_HD TripletSelect triplet_select(const double* dist, int64_t K, int64_t J, double margin) {
+  int64_t cp = 0, cn = 0, jn = 0;
+  double dp = dist[0], dn = dist[1];  // J >= 1 (args.h)
+  bool nan = false;
+  for (int64_t c = 0; c < K; ++c) {
+    const double* row = dist + c * (1 + J);
+    nan = nan || row[0] != row[0];
+    if (row[0] < dp) dp = row[0], cp = c;
+    for (int64_t j = 0; j < J; ++j) {
+      nan = nan || row[1 + j] != row[1 + j];
+      if (row[1 + j] < dn) dn = row[1 + j], cn = c, jn = j;
+    }
+  }
+  const double h = margin + dp - dn;
+  if (nan) return {NAN, -1, 0, 0};
+  if (!(h > 0.0)) return {0.0, -1, 0, 0};
+  return {h, cp, cn, jn};
+}
+
+// ------------------------------------------------------------------ negative sampling
+TAUC_HD uint64_t splitmix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// Whether `item` is in the ascending row[0, len).
+TAUC_HD bool row_contains(const int64_t* row, int64_t len, int64_t item) {
+  int64_t lo = 0, hi = len;
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (row[mid] < item)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < len && row[lo] == item;
+}
+
+// Draw number `key` of a sampling call: the first item of the hash stream (seed, key, attempt =
+// 0, 1, ...) that is not in the row. The caller guarantees that the row misses some item.
+TAUC_HD int64_t draw_negative(uint64_t seed, uint64_t key, const int64_t* row, int64_t len, int64_t num_items) {
+  const uint64_t base = splitmix64(seed ^ splitmix64(key));
+  for (uint64_t attempt = 0;; ++attempt) {
+    const int64_t item = static_cast<int64_t>(splitmix64(base + attempt) % static_cast<uint64_t>(num_items));
+    if (!row_contains(row, len, item)) return item;
+  }
+}
+
+// ------------------------------------------------------------------ evaluation
+// Number of q[0, n) strictly below x (q ascending): the slot of a candidate scoring x among a
+// user's sorted test scores. A candidate in slot a ranks above the test items in slots < a.
+template <typename T>
+TAUC_HD int64_t count_below(const T* q, int64_t n, T x) {
+  int64_t lo = 0, hi = n;
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (q[mid] < x)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+}  // namespace torchauc::cml

@@ -1,0 +1,128 @@
+"""DPCML (K vectors per user; K = 1 is CML) and SFCML models with the official initialisations and
+norm rules. Call ``model.renorm_()`` after every optimizer step, as the official ``ClipUserNorm``
+(and, for SFCML, ``ClipItemNorm``) hooks do."""
+
+import math
+
+import torch
+from torch import nn
+
+from .losses import csr_rows, dcrs, sfcml_loss, triplet_loss
+
+
+def _unit_(w):
+    """Rows of ``w`` (..., d) set to norm exactly 1 (zero rows stay zero), in place."""
+    w.div_(w.norm(dim=-1, keepdim=True).clamp_min(torch.finfo(w.dtype).tiny))
+
+
+class DPCML(nn.Module):
+    """Diversity-promoting CML (Bao et al., NeurIPS 2022): K vectors per user, distance
+    d(u, v) = min_c |u_c - v|^2.
+
+    Official initialisation and norms (statusrank/DPCML ``model/model.py``): user table (M, K d)
+    ~ N(0, 0.01^2) viewed as (M, K, d); item table ~ N(0, 1/d) read with ``max_norm=1`` (the rows a
+    step reads are renormalised to norm <= 1 in place, as ``nn.Embedding(max_norm=1)``).
+    :meth:`renorm_` (after each optimizer step) sets every user vector to norm exactly 1.
+
+    ``forward(users, pos, neg)`` with int64 ids users (B,), pos (B,), neg (B,) (uniform sampling,
+    ``COCML``) or (B, J) (hard candidates, ``HarCML``) returns the summed triplet hinge plus
+    ``reg * dcrs(...)`` when ``reg > 0`` and ``m1 < m2``. ``dcrs_users="all"`` regularizes the whole
+    user table every step (the official code); ``"batch"`` only the batch's users (cheaper; a
+    different method).
+    """
+
+    def __init__(
+        self,
+        num_users,
+        num_items,
+        dim=100,
+        num_vectors=5,
+        *,
+        margin=1.0,
+        reg=0.0,
+        m1=0.05,
+        m2=0.25,
+        dcrs_reduction="official",
+        dcrs_users="all",
+        reduction="sum",
+    ):
+        super().__init__()
+        if dcrs_users not in ("all", "batch"):
+            raise ValueError(f"dcrs_users must be 'all' or 'batch', got {dcrs_users!r}")
+        self.num_vectors, self.dim = int(num_vectors), int(dim)
+        self.margin, self.reg, self.m1, self.m2 = margin, reg, m1, m2
+        self.dcrs_reduction, self.dcrs_users, self.reduction = dcrs_reduction, dcrs_users, reduction
+        self.user_embeddings = nn.Embedding(num_users, self.num_vectors * self.dim)
+        self.item_embeddings = nn.Embedding(num_items, self.dim, max_norm=1.0)
+        nn.init.normal_(self.user_embeddings.weight, std=0.01)
+        nn.init.normal_(self.item_embeddings.weight, std=1.0 / math.sqrt(self.dim))
+
+    @property
+    def user_vectors(self):
+        """The user table as (M, K, d) (a view of the parameter)."""
+        return self.user_embeddings.weight.view(-1, self.num_vectors, self.dim)
+
+    def _renorm_items(self, *idx):
+        with torch.no_grad():
+            rows = torch.cat([i.reshape(-1) for i in idx]).unique()
+            torch.embedding_renorm_(self.item_embeddings.weight, rows, 1.0, 2.0)
+
+    def forward(self, users, pos, neg):
+        self._renorm_items(pos, neg)
+        items = self.item_embeddings.weight
+        loss = triplet_loss(
+            self.user_vectors,
+            items,
+            items,
+            users_idx=users,
+            pos_idx=pos,
+            neg_idx=neg,
+            margin=self.margin,
+            reduction=self.reduction,
+        )
+        if self.reg > 0 and self.m1 < self.m2:
+            uv = self.user_vectors if self.dcrs_users == "all" else self.user_vectors[users.unique()]
+            loss = loss + self.reg * dcrs(uv, self.m1, self.m2, reduction=self.dcrs_reduction)
+        return loss
+
+    @torch.no_grad()
+    def renorm_(self):
+        """Every user vector to norm exactly 1 (the official ``ClipUserNorm`` after each step)."""
+        _unit_(self.user_vectors)
+        return self
+
+
+class SFCML(nn.Module):
+    """Sampling-free CML (Bao et al., TPAMI 2023): user and item tables (M, d), (N, d), both kept at
+    exactly unit norm by :meth:`renorm_` after every step (``ClipUserNorm`` / ``ClipItemNorm``).
+    Both are initialised N(0, 1/d) and unit-normalised at construction.
+
+    ``forward(users, indptr, indices)``: ``users`` (B,) int64 ids and the *full* train CSR matrix
+    (indptr (M + 1,), indices); returns :func:`sfcml_loss` over the batch users' rows (no dense
+    target).
+    """
+
+    def __init__(self, num_users, num_items, dim=100, *, margin=1.0, method="auto"):
+        super().__init__()
+        self.margin, self.method, self.dim = margin, method, int(dim)
+        self.user_embeddings = nn.Embedding(num_users, self.dim)
+        self.item_embeddings = nn.Embedding(num_items, self.dim)
+        nn.init.normal_(self.user_embeddings.weight, std=1.0 / math.sqrt(self.dim))
+        nn.init.normal_(self.item_embeddings.weight, std=1.0 / math.sqrt(self.dim))
+        self.renorm_()
+
+    @property
+    def user_vectors(self):
+        return self.user_embeddings.weight.unsqueeze(1)
+
+    def forward(self, users, indptr, indices):
+        ptr, idx = csr_rows(indptr, indices, users)
+        return sfcml_loss(
+            self.user_embeddings(users), self.item_embeddings.weight, ptr, idx, margin=self.margin, method=self.method
+        )
+
+    @torch.no_grad()
+    def renorm_(self):
+        _unit_(self.user_embeddings.weight)
+        _unit_(self.item_embeddings.weight)
+        return self
