@@ -225,6 +225,7 @@ def _metrics(rank, world, group):
         )
 
     close(DA.auroc(mine(s), mine(y), process_group=group), roc_auc_score(y.numpy(), sk_s), "binary")
+    close(F.auroc(mine(s), mine(y), process_group=group), roc_auc_score(y.numpy(), sk_s), "functional binary")
     close(
         DA.auroc(mine(s), mine(y), sample_weights=mine(w), process_group=group),
         roc_auc_score(y.numpy(), sk_s, sample_weight=w.numpy()),
@@ -352,3 +353,16 @@ def _modules(rank, world, group, s, y, w, sizes, sk_s, close):
 def test_distributed(world):
     """Every loss and every distributed metric, in one spawn per world size."""
     _spawn(world, ["_losses", "_metrics"])
+
+
+def test_ddp_example_runs_with_torchrun():
+    import pathlib
+    import subprocess
+    import sys
+
+    script = pathlib.Path(__file__).resolve().parents[1] / "examples" / "ddp_training.py"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(script),
+           "--samples", "512", "--epochs", "1"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "test AUROC" in proc.stdout
