@@ -342,6 +342,21 @@ def _modules(rank, world, group, s, y, w, sizes, sk_s, close):
             ]
         )
         close(m.compute(), roc_auc_score(y.numpy(), sk_s, sample_weight=w_mixed.numpy()), f"AUROC module {sync}")
+    # pixel AUROC (one-vs-rest per class) over uneven batches per rank, with ignore_index
+    g = torch.Generator().manual_seed(5)
+    logits = torch.randint(0, 4, (2 * world + 1, 3, 4, 5), generator=g).double()
+    seg = torch.randint(0, 3, (2 * world + 1, 4, 5), generator=g)
+    seg[0, 0] = 255
+    bs = _split(2 * world + 1, world, 6)
+    for sync in ("sort", "gather"):
+        m = MM.PixelAUROC(ignore_index=255, average="weighted", dist_sync_mode=sync)
+        if bs[rank]:
+            m.update(_mine(logits, bs, rank), _mine(seg, bs, rank))
+        else:
+            m.update(logits[:0], seg[:0])
+        want = MM.PixelAUROC(ignore_index=255, average="weighted", dist_sync=False)
+        want.update(logits, seg)
+        close(m.compute(), want.compute(), f"PixelAUROC {sync}")
     m = MM.AUROC(bins=16, score_range=(0.0, 1.0))
     m.update(_mine(s, sizes, rank).clamp(0, 1), _mine(y, sizes, rank))
     ref = MM.AUROC(bins=16, score_range=(0.0, 1.0), dist_sync=False)

@@ -340,15 +340,18 @@ class PixelAUROC(_ExactMetric):
     """Pixel-level one-vs-rest AUROC (:func:`torchauc.auroc.functional.pixel_auroc`), exact.
 
     ``update(logits (B, C, H, W), labels (B, H, W))``. Batches of one spatial size are kept as
-    they come (read in place at compute); mixed sizes or several ranks fall back to (pixels, C)."""
+    they come (read in place at compute); mixed sizes or several ranks fall back to (pixels, C)
+    (across ranks: the one-vs-rest sample sort of :func:`torchauc.auroc.distributed.multiclass_auroc`)."""
 
-    def __init__(self, *, ignore_index=None, average="macro", on_undefined="raise", dist_sync=True):
+    def __init__(
+        self, *, ignore_index=None, average="macro", on_undefined="raise", dist_sync=True, dist_sync_mode="sort"
+    ):
         self.kw = dict(
             ignore_index=V.optional_int(ignore_index, "ignore_index"),
             average=V.option(average, O.AVERAGE),
             on_undefined=V.option(on_undefined, O.ON_UNDEFINED),
         )
-        super().__init__(dist_sync)
+        super().__init__(dist_sync, dist_sync_mode)
 
     def update(self, logits, labels):
         if logits.dim() < 3:
@@ -365,6 +368,10 @@ class PixelAUROC(_ExactMetric):
 
     def _value(self, scores, labels, sample_weights):
         return F.pixel_auroc(scores, labels, **self.kw)
+
+    def _sorted(self, scores, labels, sample_weights, sample_index):
+        # across ranks the states are (pixels, C, 1) and (pixels, 1) (see _cat): one-vs-rest per class
+        return DA.multiclass_auroc(scores.reshape(-1, scores.shape[1]), labels.reshape(-1), mode="ova", **self.kw)
 
 
 class OpenworldAUROC(_ExactMetric):
