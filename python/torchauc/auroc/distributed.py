@@ -69,23 +69,18 @@ def _dedup(index, group):
     return keep
 
 
-def _splitters(col, s, C, group):
-    """(C, W - 1) splitters: weighted quantiles of _SAMPLES sorted candidates per rank and column."""
+def _splitters(s, group):
+    """(C, W - 1) splitters of the (N, C) scores: weighted quantiles of _SAMPLES evenly spaced rows
+    per rank (sorted per column; each candidate weighs N_r / _SAMPLES)."""
     W = D.world_size(group)
-    cnt = torch.bincount(col, minlength=C)
-    order = torch.argsort(s, stable=True)
-    order = order[torch.argsort(col[order], stable=True)]
-    start = torch.cumsum(cnt, 0) - cnt
-    k = torch.arange(_SAMPLES, device=s.device, dtype=torch.float64)
-    at = start[:, None] + ((k[None, :] + 0.5) * cnt[:, None].double() / _SAMPLES).long()
-    ok = cnt[:, None] > 0
-    picked = s[order[at.clamp(0, s.numel() - 1)]] if s.numel() else s.new_zeros(C, _SAMPLES)
-    cand = torch.where(ok, picked, math.inf)
-    wt = torch.where(ok, cnt[:, None].double() / _SAMPLES, 0.0).expand(C, _SAMPLES)
-    mine = torch.cat([cand, wt], 1)
-    every = [torch.empty_like(mine) for _ in range(W)]
-    dist.all_gather(every, mine.contiguous(), group=group)
-    every = torch.stack(every, 1)  # (C, W, 2 * S)
+    N, C = s.shape
+    if N:
+        rows = ((torch.arange(_SAMPLES, device=s.device) + 0.5) * (N / _SAMPLES)).long()
+        cand = s[rows].sort(dim=0).values.T
+    else:
+        cand = s.new_full((C, _SAMPLES), math.inf)
+    mine = torch.cat([cand, cand.new_full((C, _SAMPLES), N / _SAMPLES)], 1)
+    every = torch.stack(_gather_list(mine, group), 1)  # (C, W, 2 * S)
     cand = every[..., :_SAMPLES].reshape(C, -1)
     wt = every[..., _SAMPLES:].reshape(C, -1)
     cand, o = cand.sort(dim=1, stable=True)
@@ -95,22 +90,33 @@ def _splitters(col, s, C, group):
     return cand.gather(1, pick)
 
 
-def _exchange(col, s, payload, C, group):
-    """Routes the entries (column, float64 score, float64 payload columns) to the rank owning their
-    score range; returns the received (col, s, payload)."""
+def _exchange(s, payload, group):
+    """Routes every entry of the (N, C) float64 scores, with its payload row (N * C, k) (entries in
+    row-major order), to the rank owning its score range in its column; returns the received
+    (column, score, payload)."""
     W = D.world_size(group)
-    split = _splitters(col, s, C, group)
-    dest = (s[:, None] >= split[col]).sum(1) if W > 1 else torch.zeros_like(col)
+    N, C = s.shape
+    split = _splitters(s, group)
+    s = s.reshape(-1)
+    col = torch.arange(C, device=s.device).repeat(N)
+    if W == 1:
+        return col, s, payload
+    # the number of splitters <= s: equal scores always go to the same rank
+    dest = torch.searchsorted(split[0], s, right=True) if C == 1 else (s[:, None] >= split[col]).sum(1)
     order = torch.argsort(dest, stable=True)
     rows = torch.cat([s[:, None], col[:, None].double(), payload], 1)[order]
     got, _ = D.all_to_all_rows(rows, torch.bincount(dest, minlength=W), group)
     return got[:, 1].long(), got[:, 0], got[:, 2:]
 
 
-def _gather_all(t, group):
+def _gather_list(t, group):
     every = [torch.empty_like(t) for _ in range(D.world_size(group))]
     dist.all_gather(every, t.contiguous(), group=group)
-    return torch.stack(every)
+    return every
+
+
+def _gather_all(t, group):
+    return torch.stack(_gather_list(t, group))
 
 
 def _above(per_rank, group):
@@ -145,9 +151,8 @@ def _column_table(col, s, pos, cls, w, C, K, group):
 
 def _binary_stats(s, y, w, weighted, group):
     """(U, P, N) of the binary problem over every rank, with the library's radix-sort op locally."""
-    col = torch.zeros(y.shape, dtype=torch.long, device=y.device)
     payload = torch.stack([y.double(), w], 1) if weighted else y.double()[:, None]
-    _, s, payload = _exchange(col, s, payload, 1, group)
+    _, s, payload = _exchange(s[:, None], payload, group)
     y = payload[:, 0] != 0
     w = payload[:, 1] if weighted else None
     st = torch.ops.torchauc.auroc_binary_stats(s, y, w)[0]
@@ -252,9 +257,8 @@ def multilabel_auroc(
         if not bool(p > 0) or not bool(n > 0):
             F._undefined(on_undefined, "multilabel_auroc(average='micro') is undefined with one class present")
         return F._ratio(u, p * n)
-    col = torch.arange(L, device=s.device).repeat(N)
     ww = w[:, None].expand(N, L).reshape(-1)
-    U, P, Nw = _exchanged_table(col, s.reshape(-1), y.reshape(-1), torch.zeros_like(col), ww, L, 1, group)
+    U, P, Nw = _exchanged_table(s, y.reshape(-1), torch.zeros(N * L, dtype=torch.long, device=s.device), ww, 1, group)
     per = F._ratio(U[:, 0], P * Nw[:, 0])
     if bool(torch.isnan(per).any()):
         bad = torch.nonzero(torch.isnan(per)).reshape(-1).tolist()
@@ -264,9 +268,11 @@ def multilabel_auroc(
     return F._average(per, P if average == "weighted" else None, on_undefined)
 
 
-def _exchanged_table(col, s, pos, cls, w, C, K, group):
+def _exchanged_table(s, pos, cls, w, K, group):
+    """_column_table of the (N, C) scores with per-entry positive flags, classes and weights."""
+    C = s.shape[1]
     payload = torch.stack([pos.double(), cls.double(), w], 1)
-    col, s, payload = _exchange(col, s, payload, C, group)
+    col, s, payload = _exchange(s, payload, group)
     return _column_table(col, s, payload[:, 0] != 0, payload[:, 1].long(), payload[:, 2], C, K, group)
 
 
@@ -326,7 +332,7 @@ def multiclass_auroc(
         if not bool(p > 0) or not bool(n > 0):
             F._undefined(on_undefined, "multiclass_auroc(average='micro') is undefined with one class present")
         return F._ratio(u, p * n)
-    U, P, _ = _exchanged_table(col, s.reshape(-1), pos, cls, ww, C, C, group)
+    U, P, _ = _exchanged_table(s, pos, cls, ww, C, group)
     if mode == "ovo":
         return F._ovo(U, P, average, on_undefined)
     return F._ova(U, P, average, on_undefined)
@@ -363,7 +369,7 @@ def partial_auroc(
     s, y = scores.detach().reshape(-1).double(), labels.reshape(-1) != 0
     if keep is not None:
         s, y = s[keep], y[keep]
-    _, s, payload = _exchange(torch.zeros(y.shape, dtype=torch.long, device=s.device), s, y.double()[:, None], 1, group)
+    _, s, payload = _exchange(s[:, None], y.double()[:, None], group)
     s, o = s.sort(stable=True)
     y = payload[o, 0] != 0
     cnt = _gather_all(torch.stack([y.sum(), (~y).sum()]), group)  # (W, 2) int64
