@@ -381,3 +381,13 @@ def test_ddp_example_runs_with_torchrun():
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "test AUROC" in proc.stdout
+
+
+def test_process_group_without_init_is_an_error():
+    import torchauc
+
+    s, y = torch.randn(8), torch.arange(8) % 2
+    with pytest.raises(ValueError, match="process_group"):
+        torchauc.pairwise.pairwise_auc_loss(s, y, process_group=object())
+    with pytest.raises(ValueError, match="process_group"):
+        torchauc.multiclass.MultiClassAUCLoss(2, process_group=object())(torch.rand(8, 2), y)

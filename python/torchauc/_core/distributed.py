@@ -95,6 +95,9 @@ def gather_batch(group, *tensors):
     all_gather that exchanges the sizes)."""
     group = check_group(group)
     first = next(t for t in tensors if t is not None)
+    for t in tensors:
+        if t is not None and (t.dim() == 0 or t.shape[0] != first.shape[0]):
+            raise ValueError(f"gather_batch: tensors must share dim 0 ({first.shape[0]}), got {tuple(t.shape)}")
     mine = torch.tensor([first.shape[0]] + [t is not None for t in tensors], dtype=torch.int64, device=first.device)
     every = [torch.zeros_like(mine) for _ in range(world_size(group))]
     dist.all_gather(every, mine, group=group)
@@ -107,8 +110,6 @@ def gather_batch(group, *tensors):
     for t in tensors:
         if t is None:
             out.append(None)
-        elif t.shape[0] != first.shape[0]:
-            raise ValueError(f"gather_batch: tensors must share dim 0 ({first.shape[0]}), got {t.shape[0]}")
         elif t.requires_grad:
             out.append(_GatherBatch.apply(t, sizes, offset, group))
         else:
