@@ -2,7 +2,8 @@
 the exact AUROC by the sample sort vs gathering every score to every rank, and the global-batch square
 loss by its moment all-reduce vs gathering the batch. Times are measured by this (driver) process
 around one command to the pool of workers (a few pipe messages of overhead); the note gives the
-payload bytes each rank sends (all_gather: (W - 1) x its tensor; all_reduce: 2 (W - 1) / W x the
+payload bytes each rank sends and receives, the largest over the ranks (all_gather: (W - 1) x its
+tensor; all_reduce: 2 (W - 1) / W x the
 tensor, a ring; all_to_all: the rows for the other ranks)."""
 
 import atexit
@@ -22,22 +23,27 @@ def _free_port():
 
 
 def _count_bytes(world, rank, tally):
-    """Wraps the collectives to add the payload bytes this rank sends to tally[0]."""
+    """Wraps the collectives to add the payload bytes this rank sends to tally[0] and receives to
+    tally[1] (the same for all_gather and all_reduce)."""
     import torch.distributed as dist
 
     ag, ata, ar = dist.all_gather, dist.all_to_all_single, dist.all_reduce
 
     def all_gather(out, t, *a, **k):
         tally[0] += t.nbytes * (world - 1)
+        tally[1] += sum(o.nbytes for o in out) - t.nbytes
         return ag(out, t, *a, **k)
 
     def all_to_all_single(out, inp, out_split=None, in_split=None, *a, **k):
-        row = inp.nbytes // max(inp.shape[0], 1)
-        tally[0] += (sum(in_split) - in_split[rank]) * row if in_split else inp.nbytes * (world - 1) // world
+        row = inp[0].nbytes if inp.dim() > 1 else inp.element_size()
+        own = inp.nbytes // world
+        tally[0] += (sum(in_split) - in_split[rank]) * row if in_split else inp.nbytes - own
+        tally[1] += (sum(out_split) - out_split[rank]) * row if out_split else out.nbytes - own
         return ata(out, inp, out_split, in_split, *a, **k)
 
     def all_reduce(t, *a, **k):
         tally[0] += 2 * t.nbytes * (world - 1) // world
+        tally[1] += 2 * t.nbytes * (world - 1) // world
         return ar(t, *a, **k)
 
     dist.all_gather, dist.all_to_all_single, dist.all_reduce = all_gather, all_to_all_single, all_reduce
@@ -51,7 +57,7 @@ def _worker(rank, world, port, n, threads, conn):
 
     torch.set_num_threads(threads)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
-    tally = [0]
+    tally = [0, 0]
     _count_bytes(world, rank, tally)
     g = torch.Generator().manual_seed(100 + rank)
     m = n // world
@@ -77,15 +83,16 @@ def _worker(rank, world, port, n, threads, conn):
         cmd = conn.recv()
         if cmd is None:
             break
-        tally[0] = 0
+        tally[:] = [0, 0]
         value = float(run(cmd))
         dist.barrier()
-        conn.send((value, tally[0]))
+        conn.send((value, tuple(tally)))
     dist.destroy_process_group()
 
 
 class Pool:
-    """W worker processes of one gloo group; call(cmd) runs cmd on every rank and returns (value, max bytes)."""
+    """W worker processes of one gloo group; call(cmd) runs cmd on every rank and returns (value,
+    (max bytes sent, max bytes received) over the ranks)."""
 
     def __init__(self, world, n, threads):
         ctx = mp.get_context("spawn")
@@ -103,7 +110,7 @@ class Pool:
         for c in self.conns:
             c.send(cmd)
         out = [c.recv() for c in self.conns]
-        return out[0][0], max(b for _, b in out)
+        return out[0][0], tuple(max(b[i] for _, b in out) for i in range(2))
 
     def close(self):
         for c, p in zip(self.conns, self.procs):
@@ -114,6 +121,10 @@ class Pool:
 
 def _mib(b):
     return f"{b / 2**20:.2f} MiB" if b >= 2**16 else f"{b} B"
+
+
+def _io(b):
+    return f"{_mib(b[0])} sent / {_mib(b[1])} received"
 
 
 def cases(device, quick):
@@ -135,7 +146,7 @@ def cases(device, quick):
                 {"all_gather + auroc": lambda pool=pool: pool.call("auroc gather")[0]},
                 repeats=3 if quick else 5,
                 rtol=1e-12,
-                note=f"sent per rank: {_mib(sent['auroc sort'])} vs gather {_mib(sent['auroc gather'])}",
+                note=f"per rank (max): {_io(sent['auroc sort'])}; gather: {_io(sent['auroc gather'])}",
             )
         )
         out.append(
@@ -147,7 +158,7 @@ def cases(device, quick):
                 {"gather batch + loss": lambda pool=pool: pool.call("loss gather")[0]},
                 repeats=3 if quick else 5,
                 rtol=1e-9,
-                note=f"sent per rank: {_mib(sent['loss allreduce'])} vs gather {_mib(sent['loss gather'])}",
+                note=f"per rank (max): {_io(sent['loss allreduce'])}; gather: {_io(sent['loss gather'])}",
             )
         )
     return out

@@ -69,9 +69,10 @@ def _dedup(index, group):
     return keep
 
 
-def _splitters(s, group):
+def _splitters(s, compact, group):
     """(C, W - 1) splitters of the (N, C) scores: weighted quantiles of _SAMPLES evenly spaced rows
-    per rank (sorted per column; each candidate weighs N_r / _SAMPLES)."""
+    per rank (sorted per column; each candidate weighs N_r / _SAMPLES); and whether every rank's
+    rows are exact in float32 (``compact``), in the same all_gather."""
     W = D.world_size(group)
     N, C = s.shape
     if N:
@@ -79,34 +80,41 @@ def _splitters(s, group):
         cand = s[rows].sort(dim=0).values.T
     else:
         cand = s.new_full((C, _SAMPLES), math.inf)
-    mine = torch.cat([cand, cand.new_full((C, _SAMPLES), N / _SAMPLES)], 1)
-    every = torch.stack(_gather_list(mine, group), 1)  # (C, W, 2 * S)
+    mine = torch.cat([cand, cand.new_full((C, _SAMPLES), N / _SAMPLES)], 1).reshape(-1)
+    every = torch.stack(_gather_list(torch.cat([mine, mine.new_tensor([float(compact)])]), group))
+    compact = bool((every[:, -1] > 0).all())
+    every = every[:, :-1].reshape(W, C, 2 * _SAMPLES).transpose(0, 1)  # (C, W, 2 S)
     cand = every[..., :_SAMPLES].reshape(C, -1)
     wt = every[..., _SAMPLES:].reshape(C, -1)
     cand, o = cand.sort(dim=1, stable=True)
     cum = torch.cumsum(wt.gather(1, o), 1)
     target = cum[:, -1:] * torch.arange(1, W, device=s.device, dtype=torch.float64)[None, :] / W
     pick = torch.searchsorted(cum, target).clamp_max(cand.shape[1] - 1)
-    return cand.gather(1, pick)
+    return cand.gather(1, pick), compact
 
 
 def _exchange(s, payload, group):
     """Routes every entry of the (N, C) float64 scores, with its payload row (N * C, k) (entries in
     row-major order), to the rank owning its score range in its column; returns the received
-    (column, score, payload)."""
+    (column, score, payload). The rows travel as float32 when every value on every rank is exact in
+    float32 (float32 scores, 0/1 labels, no weights), else as float64; one column needs no index."""
     W = D.world_size(group)
     N, C = s.shape
-    split = _splitters(s, group)
     s = s.reshape(-1)
     col = torch.arange(C, device=s.device).repeat(N)
+    rows = torch.cat([s[:, None], payload] + ([col[:, None].double()] if C > 1 else []), 1)
+    split, compact = _splitters(s.view(N, C), bool((rows.float().double() == rows).all()), group)
     if W == 1:
         return col, s, payload
     # the number of splitters <= s: equal scores always go to the same rank
     dest = torch.searchsorted(split[0], s, right=True) if C == 1 else (s[:, None] >= split[col]).sum(1)
     order = torch.argsort(dest, stable=True)
-    rows = torch.cat([s[:, None], col[:, None].double(), payload], 1)[order]
+    rows = rows[order].to(torch.float32 if compact else torch.float64)
     got, _ = D.all_to_all_rows(rows, torch.bincount(dest, minlength=W), group)
-    return got[:, 1].long(), got[:, 0], got[:, 2:]
+    got = got.double()
+    k = payload.shape[1]
+    col = got[:, 1 + k].long() if C > 1 else torch.zeros(got.shape[0], dtype=torch.long, device=s.device)
+    return col, got[:, 0], got[:, 1 : 1 + k]
 
 
 def _gather_list(t, group):
