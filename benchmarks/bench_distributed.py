@@ -3,8 +3,7 @@ the exact AUROC by the sample sort vs gathering every score to every rank, and t
 loss by its moment all-reduce vs gathering the batch. Times are measured by this (driver) process
 around one command to the pool of workers (a few pipe messages of overhead); the note gives the
 payload bytes each rank sends and receives, the largest over the ranks (all_gather: (W - 1) x its
-tensor; all_reduce: 2 (W - 1) / W x the
-tensor, a ring; all_to_all: the rows for the other ranks)."""
+tensor; all_reduce: 2 (W - 1) / W x the tensor, a ring; all_to_all: the rows for the other ranks)."""
 
 import atexit
 import multiprocessing as mp
