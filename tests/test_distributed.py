@@ -183,6 +183,30 @@ def _losses(rank, world, group):
     assert torchauc  # imported for the ops
 
 
+def _memory_bank(rank, world, group):
+    """Shared banks: after steps on uneven per-rank batches every rank's bank equals one bank that
+    stored the concatenated batches (same seed, same draws); the default stays per rank."""
+    from torchauc import TMemoryBank
+
+    g = torch.Generator().manual_seed(21)
+    kw = dict(num_classes=6, tail_classes=[3, 4, 5], memory_size=2, p_sample=1.0, p_resize=0.5, seed=3)
+    bank = TMemoryBank(**kw, process_group=group)
+    ref = TMemoryBank(**kw)
+    for step in range(3):
+        B = 2 * world + 1
+        images = torch.randint(0, 256, (B, 3, 12, 10), generator=g, dtype=torch.uint8)
+        labels = torch.randint(0, 3, (B, 12, 10), generator=g)
+        labels[:, 2:6, 3:7] = torch.randint(3, 6, (B, 1, 1), generator=g)  # one tail object per image
+        sizes = _split(B, world, 10 + step)
+        mine_i, mine_l = _mine(images, sizes, rank).clone(), _mine(labels, sizes, rank).clone()
+        bank(mine_i, mine_l)
+        ref.update(images, labels)
+        torch.randint(2**62, (1,), generator=ref._generator)  # the draw that seeds the paste streams
+    got, want = bank.get_extra_state(), ref.get_extra_state()
+    for key in ("sizes", "meta", "pool_img", "pool_mask", "generator"):
+        assert torch.equal(got[key], want[key]), f"shared TMemoryBank {key} differs from the global-batch bank"
+
+
 def _worker(rank, world, init, checks):
     dist.init_process_group("gloo", init_method=init, rank=rank, world_size=world)
     try:
@@ -366,8 +390,8 @@ def _modules(rank, world, group, s, y, w, sizes, sk_s, close):
 
 @pytest.mark.parametrize("world", [2, 4])
 def test_distributed(world):
-    """Every loss and every distributed metric, in one spawn per world size."""
-    _spawn(world, ["_losses", "_metrics"])
+    """Every loss, every distributed metric and the shared memory bank, in one spawn per world size."""
+    _spawn(world, ["_losses", "_metrics", "_memory_bank"])
 
 
 def test_ddp_example_runs_with_torchrun():
