@@ -147,7 +147,7 @@ def _moment_loss(scores, labels, ignore_index, activation, surrogate, mode, m, n
         x = torch.sigmoid(x)
     y = torch.where(keep, y, 0).long()
     k = keep.double()
-    x = x * k[:, None]  # ignored rows add nothing (their class index 0 is a placeholder)
+    x = torch.where(keep[:, None], x, 0.0)  # ignored rows add nothing (class index 0 is a placeholder)
 
     def by_class(v):  # (rows, C) -> (C, C): row j sums the rows of class j
         return torch.zeros(C, C, dtype=v.dtype, device=v.device).index_add(0, y, v)
