@@ -46,7 +46,8 @@ def rank(group=None):
 
 
 def check_group(group, name="process_group"):
-    """The process group a loss runs over, or None (local). Rejects what is not a group."""
+    """The process group a loss runs over, or None (local; also for a group of one rank). Rejects
+    what is not a group."""
     if group is None:
         return None
     if not initialized():
@@ -54,7 +55,7 @@ def check_group(group, name="process_group"):
     if not isinstance(group, dist.ProcessGroup):
         raise TypeError(f"{name} must be a torch.distributed ProcessGroup (e.g. dist.group.WORLD) or None, "
                         f"got {type(group).__name__}")  # fmt: skip
-    return group
+    return group if world_size(group) > 1 else None
 
 
 def _sizes(n, device, group):

@@ -102,16 +102,16 @@ def _exchange(s, payload, group):
     N, C = s.shape
     s = s.reshape(-1)
     col = torch.arange(C, device=s.device).repeat(N)
-    rows = torch.cat([s[:, None], payload] + ([col[:, None].double()] if C > 1 else []), 1)
-    split, compact = _splitters(s.view(N, C), bool((rows.float().double() == rows).all()), group)
     if W == 1:
         return col, s, payload
+    rows = torch.cat([s[:, None], payload] + ([col[:, None].double()] if C > 1 else []), 1)
+    split, compact = _splitters(s.view(N, C), bool((rows.float().double() == rows).all()), group)
     # the number of splitters <= s: equal scores always go to the same rank
     dest = torch.searchsorted(split[0], s, right=True) if C == 1 else (s[:, None] >= split[col]).sum(1)
-    order = torch.argsort(dest, stable=True)
-    rows = rows[order].to(torch.float32 if compact else torch.float64)
+    # grouped by destination: one pass per rank (W is small) instead of a sort of N keys
+    order = torch.cat([torch.nonzero(dest == d).reshape(-1) for d in range(W)])
+    rows = rows.to(torch.float32 if compact else torch.float64)[order]
     got, _ = D.all_to_all_rows(rows, torch.bincount(dest, minlength=W), group)
-    got = got.double()
     k = payload.shape[1]
     col = got[:, 1 + k].long() if C > 1 else torch.zeros(got.shape[0], dtype=torch.long, device=s.device)
     return col, got[:, 0], got[:, 1 : 1 + k]
@@ -162,8 +162,8 @@ def _binary_stats(s, y, w, weighted, group):
     payload = torch.stack([y.double(), w], 1) if weighted else y.double()[:, None]
     _, s, payload = _exchange(s[:, None], payload, group)
     y = payload[:, 0] != 0
-    w = payload[:, 1] if weighted else None
-    st = torch.ops.torchauc.auroc_binary_stats(s, y, w)[0]
+    w = payload[:, 1].double() if weighted else None
+    st = torch.ops.torchauc.auroc_binary_stats(s, y, w)[0]  # float32 keys when they travelled as such
     every = _gather_all(st, group)  # (W, 3): U, P, N per range
     if weighted:
         u = every[:, 0].sum() + (every[:, 2] * (every[:, 1].flip(0).cumsum(0).flip(0) - every[:, 1])).sum()
@@ -217,6 +217,8 @@ def auroc(scores, labels, *, sample_weights=None, sample_index=None, process_gro
         if bool(((labels != 0) & (labels != 1)).any()):
             raise ValueError("labels must contain only 0 and 1 (or False/True)")
 
+    if D.world_size(group) == 1:
+        return F.auroc(scores, labels, sample_weights=sample_weights, on_undefined=on_undefined)
     w, weighted, keep = _prepare(scores, labels, sample_weights, sample_index, group, labels.numel(), check)
     s, y = scores.detach().reshape(-1).double(), labels.reshape(-1) != 0
     if keep is not None:
@@ -281,7 +283,7 @@ def _exchanged_table(s, pos, cls, w, K, group):
     C = s.shape[1]
     payload = torch.stack([pos.double(), cls.double(), w], 1)
     col, s, payload = _exchange(s, payload, group)
-    return _column_table(col, s, payload[:, 0] != 0, payload[:, 1].long(), payload[:, 2], C, K, group)
+    return _column_table(col, s, payload[:, 0] != 0, payload[:, 1].long(), payload[:, 2].double(), C, K, group)
 
 
 def multiclass_auroc(
