@@ -48,6 +48,7 @@ from typing import NamedTuple
 
 import torch
 
+from ._core import distributed as D
 from ._core import validate as V
 
 # Column layouts of the request tables (csrc/memory_bank/math.h).
@@ -93,6 +94,13 @@ class TMemoryBank(torch.nn.Module):
         ignore_index: label value that is never stored (may be overwritten by pastes); None (default)
             ignores nothing. AUCSeg's mmseg pipelines use 255.
         seed: seed of the bank's random generator (None: nondeterministic).
+        process_group: None (default): one bank per rank, storing and pasting that rank's batches (as
+            the official per-dataloader-worker banks). A torch.distributed group: the banks share
+            their objects: every rank stores the objects of the global batch (images and labels
+            all-gathered; equal image sizes on every rank) with the same draws from the same
+            ``seed``, so the banks stay identical, then pastes into its own images with a stream of
+            draws of its own. The order then differs from the official transform: the whole global
+            batch is stored before any paste.
 
     Call ``bank(images, labels)`` on a training batch after augmentation: images (B, ch, H, W) uint8
     or floating point, labels (B, H, W) or (B, 1, H, W) integer, on the bank's device (the device of
@@ -109,8 +117,13 @@ class TMemoryBank(torch.nn.Module):
         p_resize: float = 1.0,
         ignore_index: int | None = None,
         seed: int | None = None,
+        *,
+        process_group=None,
     ):
         super().__init__()
+        self.process_group = D.check_group(process_group)
+        if self.process_group is not None and seed is None:
+            raise ValueError("a TMemoryBank shared over a process_group needs a seed (the same on every rank)")
         if not isinstance(num_classes, int) or num_classes < 1:
             raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
         tail = [int(c) for c in tail_classes]
@@ -149,15 +162,30 @@ class TMemoryBank(torch.nn.Module):
     # ------------------------------------------------------------------ public API
     def forward(self, images: torch.Tensor, labels: torch.Tensor):
         """Update with, then paste into, every image in order (the official transform). In place."""
+        if self.process_group is not None:
+            self.update(images, labels)
+            return self.paste(images, labels)
         return self._step(images, labels, update=True, paste=True)
 
     def update(self, images: torch.Tensor, labels: torch.Tensor):
-        """Store the tail-class objects of the batch (no paste)."""
+        """Store the tail-class objects of the batch (no paste); of the global batch when shared."""
+        if self.process_group is not None:
+            images, labels = D.gather_batch(self.process_group, images, labels)
         self._step(images, labels, update=True, paste=False)
 
     def paste(self, images: torch.Tensor, labels: torch.Tensor):
         """Paste stored objects into the batch without storing it. In place; returns (images, labels)."""
-        return self._step(images, labels, update=False, paste=True)
+        if self.process_group is None:
+            return self._step(images, labels, update=False, paste=True)
+        # a draw of the shared stream seeds this rank's paste stream; the shared stream then goes on
+        # from the same state on every rank, so the next stores stay identical
+        seed = int(torch.randint(2**62, (1,), generator=self._generator))
+        shared = self._generator.get_state()
+        self._generator.manual_seed(seed + D.rank(self.process_group))
+        try:
+            return self._step(images, labels, update=False, paste=True)
+        finally:
+            self._generator.set_state(shared)
 
     @property
     def sizes(self) -> torch.Tensor:

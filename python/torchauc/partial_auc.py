@@ -17,6 +17,7 @@ and the TPAUC metric's ``alpha`` is that kept fraction, i.e. ``alpha = 1 - min_t
 import torch
 from torch import nn
 
+from ._core import distributed as D
 from ._core import options as O
 from ._core import validate as V
 from .pairwise import pairwise_auc_loss
@@ -55,6 +56,7 @@ def partial_auc_loss(
     margin: float = 1.0,
     rounding: str = "floor",
     reduction: str = "mean",
+    process_group: "torch.distributed.ProcessGroup | None" = None,
 ) -> torch.Tensor:
     r"""Hard top-k partial AUC loss: the pairwise AUC loss over the selected pairs only.
 
@@ -71,8 +73,12 @@ def partial_auc_loss(
     first, so the pairwise part costs O(k log k) in the k = k+ + k- selected samples.
 
     k = 0 (e.g. ``floor(0.1 * 5)``) or a batch without positives or negatives gives loss 0 with zero
-    gradient; ``max_fpr = 1, min_tpr = 0`` is the full AUC loss.
+    gradient; ``max_fpr = 1, min_tpr = 0`` is the full AUC loss. ``process_group``: the loss of the
+    global batch of the group's ranks (all-gathered; the top-k selection is global), each rank
+    getting the exact gradient of its own samples.
     """
+    if D.check_group(process_group) is not None:
+        scores, labels = D.gather_batch(process_group, scores, labels)
     mask = partial_auc_select(scores, labels, max_fpr=max_fpr, min_tpr=min_tpr, rounding=rounding)
     if mask.device.type == "cpu":
         # compact the selected samples (k+ + k- of n) before the pairwise op: its sort then runs on
@@ -95,8 +101,19 @@ def partial_auc_loss(
 class PartialAUCLoss(nn.Module):
     """Module form of :func:`partial_auc_loss` (hard top-k OPAUC/TPAUC)."""
 
-    def __init__(self, max_fpr, *, min_tpr=0.0, surrogate="square", margin=1.0, rounding="floor", reduction="mean"):
+    def __init__(
+        self,
+        max_fpr,
+        *,
+        min_tpr=0.0,
+        surrogate="square",
+        margin=1.0,
+        rounding="floor",
+        reduction="mean",
+        process_group=None,
+    ):
         super().__init__()
+        self.process_group = process_group
         self.max_fpr = V.fraction(max_fpr, "max_fpr")
         self.min_tpr = V.fraction(min_tpr, "min_tpr")
         self.surrogate = V.option(surrogate, O.PAIRWISE_SURROGATE)
@@ -114,6 +131,7 @@ class PartialAUCLoss(nn.Module):
             margin=self.margin,
             rounding=self.rounding,
             reduction=self.reduction,
+            process_group=self.process_group,
         )
 
 
@@ -163,12 +181,23 @@ class RelaxedTPAUCLoss(nn.Module):
     shape (n,) or (n, 1). Gradients flow through the weights (not detached), as in the paper's code.
     A one-class batch gives 0 (XCurve returns NaN). Cost: 6 weighted sums through
     :func:`torchauc.pairwise.pairwise_auc_loss` (square surrogate), no pair matrix.
+    ``process_group`` (keyword): the loss of the global batch (eight all-reduced sums).
     """
 
     def __init__(
-        self, weight="poly", *, gamma=1.0, margin=1.0, auc_type="TP", warmup_epochs=0, warmup_loss=None, eps=1e-6
+        self,
+        weight="poly",
+        *,
+        gamma=1.0,
+        margin=1.0,
+        auc_type="TP",
+        warmup_epochs=0,
+        warmup_loss=None,
+        eps=1e-6,
+        process_group=None,
     ):
         super().__init__()
+        self.process_group = process_group
         weight = {"Poly": "poly", "Exp": "exp"}.get(weight, weight)
         self.weight = V.option(weight, O.TPAUC_WEIGHT)
         self.gamma = V.finite_float(gamma, "gamma")
@@ -182,7 +211,10 @@ class RelaxedTPAUCLoss(nn.Module):
         V.tensor(scores, "scores")
         V.tensor(labels, "labels")
         warm = epoch < self.warmup_epochs
+        group = D.check_group(self.process_group)
         if warm and self.warmup_loss is not None:
+            if group is not None:
+                scores, labels = D.gather_batch(group, scores, labels)
             return self.warmup_loss(scores, labels.to(scores.dtype))
         m = self.gamma if self.margin is None else self.margin
         s = scores.reshape(-1)
@@ -193,9 +225,18 @@ class RelaxedTPAUCLoss(nn.Module):
             if self.auc_type == "OP":
                 vp = None
         total = pairwise_auc_loss(
-            s, labels, surrogate="square", margin=m, pos_weights=vp, neg_weights=vn, reduction="sum"
+            s,
+            labels,
+            surrogate="square",
+            margin=m,
+            pos_weights=vp,
+            neg_weights=vn,
+            reduction="sum",
+            process_group=group,  # six all-reduced moment sums
         )
         npos, nneg = _class_counts(labels, total.dtype)
+        if group is not None:
+            npos, nneg = D.all_reduce_sum_replicated(torch.stack([npos, nneg]), group).unbind()
         return total / torch.clamp_min(npos * nneg, 1)
 
     def extra_repr(self):
@@ -234,6 +275,8 @@ class InsRelaxedPAUCLoss(nn.Module):
 
     ``weight`` defaults to ``"exp"`` (XCurve's ``weight_scheme=None`` silently means Exp).
     ``forward(scores, labels, *, epoch=0)``; a class absent from the batch contributes zero statistics.
+    ``process_group`` (keyword): the loss of the global batch (all-gathered); ``a`` and ``b`` then get
+    the same gradient on every rank.
     """
 
     def __init__(
@@ -247,8 +290,10 @@ class InsRelaxedPAUCLoss(nn.Module):
         warmup_epochs=0,
         warmup_loss=None,
         eps=1e-6,
+        process_group=None,
     ):
         super().__init__()
+        self.process_group = process_group
         weight = {"Poly": "poly", "Exp": "exp", None: "exp"}.get(weight, weight)
         self.weight = V.option(weight, O.TPAUC_WEIGHT)
         self.gamma = V.finite_float(gamma, "gamma")
@@ -281,6 +326,8 @@ class InsRelaxedPAUCLoss(nn.Module):
         )
 
     def forward(self, scores, labels, *, epoch=0):
+        if D.check_group(self.process_group) is not None:  # the statistics of the global batch
+            scores, labels = D.gather_batch(self.process_group, scores, labels)
         if epoch < self.warmup_epochs and self.warmup_loss is not None:
             return self.warmup_loss(scores, labels.to(scores.dtype))
         cp, cn, fp, fn, fp2, fn2 = self.statistics(scores, labels)
@@ -347,10 +394,13 @@ class PAUCILoss(nn.Module):
     ranges in :data:`PAUCI_CLIP`; :meth:`asgda_groups` returns their parameter groups (name, clip,
     maximize) for :class:`torchauc.optim.ASGDA`. sp is overflow-safe (XCurve's log(1+exp) is not).
     ``forward(scores, labels)`` with sigmoid scores. An absent class contributes 0 to its mean.
+    ``process_group`` (keyword): the loss of the global batch (all-gathered); the seven scalars
+    then get the same (global) gradient on every rank.
     """
 
-    def __init__(self, max_fpr, *, min_tpr=0.0, kappa=2.0):
+    def __init__(self, max_fpr, *, min_tpr=0.0, kappa=2.0, process_group=None):
         super().__init__()
+        self.process_group = process_group
         self.max_fpr = V.fraction(max_fpr, "max_fpr")
         self.min_tpr = V.fraction(min_tpr, "min_tpr")
         if self.max_fpr <= 0 or self.min_tpr >= 1:
@@ -366,6 +416,8 @@ class PAUCILoss(nn.Module):
         return self.min_tpr > 0
 
     def forward(self, scores, labels):
+        if D.check_group(self.process_group) is not None:  # the class means of the global batch
+            scores, labels = D.gather_batch(self.process_group, scores, labels)
         s = scores.reshape(-1)
         pos = labels.reshape(-1) != 0
         pf, nf = pos.to(s.dtype), (~pos).to(s.dtype)

@@ -50,6 +50,10 @@ TABLE = (PAIRWISE_SURROGATE, REDUCTION, MULTICLASS_SURROGATE, MODE, NORMALIZATIO
          TPAUC_WEIGHT, AUC_TYPE, LIBAUC_SURROGATE, ON_UNDEFINED, AVERAGE, MULTICLASS_AVERAGE,
          MULTILABEL_AVERAGE, CML_REDUCTION, DCRS_REDUCTION)  # fmt: skip
 
+DIST_SYNC_MODE = _opt("dist_sync_mode", "sort gather", "exact stateful AUROC metrics",
+                      "across ranks: sample sort (O(N/W) per rank) or all_gather of every state")  # fmt: skip
+TABLE += (DIST_SYNC_MODE,)
+
 
 def markdown_table():
     rows = ["| option | choices (default first) | where | meaning |", "|---|---|---|---|"]

@@ -26,6 +26,12 @@ from .._core import options as O
 from .._core import validate as V
 
 
+def _distributed():
+    from . import distributed  # it builds on this module
+
+    return distributed
+
+
 class UndefinedMetricWarning(UserWarning):
     """An AUROC value is undefined and NaN is returned (``on_undefined="warn"``)."""
 
@@ -100,6 +106,7 @@ def auroc(
     *,
     sample_weights: torch.Tensor | None = None,
     on_undefined: str = "raise",
+    process_group: "torch.distributed.ProcessGroup | None" = None,
 ) -> torch.Tensor:
     """Exact binary AUROC (ties 1/2), equal to ``sklearn.metrics.roc_auc_score`` with and without
     ``sample_weights``.
@@ -111,7 +118,16 @@ def auroc(
         sample_weights: optional (n,) finite non-negative weights, of any scale.
         on_undefined: ``"raise"`` (default: ValueError when all samples have one class), ``"warn"``
             or ``"nan"``.
+        process_group: None (this process's data) or a torch.distributed group: the exact AUROC of
+            the concatenated data of its ranks by a sample sort (:mod:`torchauc.auroc.distributed`,
+            which also drops ``DistributedSampler`` padding by ``sample_index``). The same
+            keyword works for :func:`multilabel_auroc`, :func:`multiclass_auroc` and
+            :func:`partial_auroc` (``mcclish=False``).
     """
+    if process_group is not None:
+        return _distributed().auroc(
+            scores, labels, sample_weights=sample_weights, on_undefined=on_undefined, process_group=process_group
+        )
     sample_weights = _common(scores, labels, sample_weights, on_undefined)
     if labels.numel() != scores.numel():
         raise ValueError(f"labels must have the shape of scores {tuple(scores.shape)}, got {tuple(labels.shape)}")
@@ -141,6 +157,7 @@ def partial_auroc(
     mcclish: bool = False,
     sample_weights: torch.Tensor | None = None,
     on_undefined: str = "raise",
+    process_group: "torch.distributed.ProcessGroup | None" = None,
 ) -> torch.Tensor:
     r"""One-way (FPR <= max_fpr) and two-way (TPR >= min_tpr, FPR <= max_fpr) partial AUROC.
 
@@ -156,6 +173,11 @@ def partial_auroc(
     to ``0.5 (1 + (A - max_fpr^2 / 2) / (max_fpr - max_fpr^2 / 2))``; ``max_fpr=1`` gives the
     plain AUROC. Sample weights are supported (as in scikit-learn).
     """
+    if process_group is not None:
+        if mcclish or sample_weights is not None:
+            raise ValueError("process_group supports the two-way partial AUROC (mcclish=False, no sample_weights)")
+        return _distributed().partial_auroc(scores, labels, max_fpr=max_fpr, min_tpr=min_tpr, normalize=normalize,
+                                            on_undefined=on_undefined, process_group=process_group)  # fmt: skip
     sample_weights = _common(scores, labels, sample_weights, on_undefined)
     if labels.numel() != scores.numel():
         raise ValueError(f"labels must have the shape of scores {tuple(scores.shape)}, got {tuple(labels.shape)}")
@@ -284,6 +306,7 @@ def multiclass_auroc(
     ignore_index: int | None = None,
     classes: torch.Tensor | None = None,
     on_undefined: str = "raise",
+    process_group: "torch.distributed.ProcessGroup | None" = None,
 ) -> torch.Tensor:
     r"""Multiclass AUROC from one batched sort of every score column (no loop over classes or pairs).
 
@@ -311,6 +334,11 @@ def multiclass_auroc(
     With C = 2 columns the value is the mean of the two one-vs-rest (or one-vs-one) AUROCs, which is
     the binary AUROC only when the rows are complementary probabilities: a warning says so.
     """
+    if process_group is not None:
+        return _distributed().multiclass_auroc(scores, labels, mode=mode, average=average,
+                                               sample_weights=sample_weights, ignore_index=ignore_index,
+                                               classes=classes, on_undefined=on_undefined,
+                                               process_group=process_group)  # fmt: skip
     sample_weights = _common(scores, labels, sample_weights, on_undefined)
     V.option(mode, O.MODE)
     V.option(average, O.MULTICLASS_AVERAGE)
@@ -369,6 +397,7 @@ def multilabel_auroc(
     average: str = "macro",
     sample_weights: torch.Tensor | None = None,
     on_undefined: str = "raise",
+    process_group: "torch.distributed.ProcessGroup | None" = None,
 ) -> torch.Tensor:
     """AUROC of every label column of (N, L) scores against (N, L) 0/1 labels, in one batched sort.
 
@@ -378,6 +407,9 @@ def multilabel_auroc(
     on multilabel indicators. A column (or, for ``"samples"``, a row) with one class present is
     undefined: ValueError, or NaN with ``on_undefined="warn"`` / ``"nan"``.
     """
+    if process_group is not None:
+        return _distributed().multilabel_auroc(scores, labels, average=average, sample_weights=sample_weights,
+                                               on_undefined=on_undefined, process_group=process_group)  # fmt: skip
     if isinstance(scores, torch.Tensor) and isinstance(labels, torch.Tensor) and labels.shape != scores.shape:
         raise ValueError(f"labels must have the shape of scores {tuple(scores.shape)}, got {tuple(labels.shape)}")
     sample_weights = _common(scores, labels, sample_weights, on_undefined, samples=scores.shape[0])

@@ -2,7 +2,11 @@
 every torch.distributed rank when a process group is initialised), ``reset()``; ``forward()``
 updates and returns the value of the batch alone (torchmetrics' interface, without the dependency).
 
-The exact metrics keep every score (O(n) memory, ``all_gather`` of the states at compute). For
+The exact metrics keep every score (O(n) memory). At compute under torch.distributed they are exact
+over every rank: by default (``dist_sync_mode="sort"``) with the sample sort of
+:mod:`torchauc.auroc.distributed` (each rank sends about N / W scores), or with ``"gather"`` by an
+``all_gather`` of every state (simple, fine for small N). ``update(..., sample_index=idx)`` records
+dataset indices so that a ``DistributedSampler``'s padding duplicates are counted once. For
 streams too large to keep, ``AUROC(bins=...)`` keeps two fixed histograms (O(bins) memory and
 communication); its error bound is returned by ``error_bound()``."""
 
@@ -11,6 +15,7 @@ import torch
 from .._core import distributed as D
 from .._core import options as O
 from .._core import validate as V
+from . import distributed as DA
 from . import functional as F
 
 
@@ -19,16 +24,21 @@ class _ExactMetric(torch.nn.Module):
 
     _states = ("scores", "labels")
 
-    def __init__(self, dist_sync=True):
+    def __init__(self, dist_sync=True, dist_sync_mode="sort"):
         super().__init__()
         self.dist_sync = dist_sync
+        self.dist_sync_mode = V.option(dist_sync_mode, O.DIST_SYNC_MODE)
         self.reset()
 
     def reset(self):
         self._data = {k: [] for k in self._states}
         self._weights = []
+        self._index = []
 
-    def _append(self, sample_weights=None, **tensors):
+    def _distributed(self):
+        return self.dist_sync and D.world_size() > 1
+
+    def _append(self, sample_weights=None, sample_index=None, **tensors):
         for k, v in tensors.items():
             V.tensor(v, k)
         n = next(iter(tensors.values())).shape[0]
@@ -39,18 +49,29 @@ class _ExactMetric(torch.nn.Module):
             V.tensor(sample_weights, "sample_weights")
             if sample_weights.numel() != n:
                 raise ValueError(f"sample_weights must have one entry per sample ({n}), got {sample_weights.numel()}")
+        if sample_index is not None and V.tensor(sample_index, "sample_index").numel() != n:
+            raise ValueError(f"sample_index must have one entry per sample ({n}), got {sample_index.numel()}")
         for k, v in tensors.items():
             self._data[k].append(v.detach())
         self._weights.append(None if sample_weights is None else sample_weights.detach())
+        self._index.append(None if sample_index is None else sample_index.reshape(-1))
 
     def _cat(self, name, parts):
         return torch.cat(parts, 0)
 
-    def _collect(self):
+    def _local(self):
+        """(states, weights or None, sample indices or None) of this rank, concatenated."""
         first = self._data[self._states[0]]
-        if not first:
+        if not first and not self._distributed():
             raise ValueError(f"{type(self).__name__}.compute() called before any update()")
+        if not first:  # an empty rank still takes part in the collectives
+            return self._empty(), None, None
         states = {k: self._cat(k, v) for k, v in self._data.items()}
+        index = None
+        if any(i is not None for i in self._index):
+            if any(i is None for i in self._index):
+                raise ValueError("sample_index must be given to every update() or to none")
+            index = torch.cat(self._index)
         weights = None
         if any(w is not None for w in self._weights):  # updates without weights count 1 per sample
             weights = torch.cat(
@@ -61,13 +82,35 @@ class _ExactMetric(torch.nn.Module):
                     for w, x in zip(self._weights, first)
                 ]
             )
-        if self.dist_sync and D.world_size() > 1:
-            states = {k: D.gather_cat(v) for k, v in states.items()}
-            if weights is not None:
-                weights = D.gather_cat(weights)
+        return states, weights, index
+
+    def _empty(self):
+        """States of a rank that saw no update (1-D metrics; the others need an update per rank)."""
+        if self._states != ("scores", "labels") or isinstance(self, (MulticlassAUROC, MultilabelAUROC, PixelAUROC)):
+            raise ValueError(f"{type(self).__name__}.compute() needs an update() on every rank")
+        return {"scores": torch.empty(0, dtype=torch.float64), "labels": torch.empty(0, dtype=torch.int64)}
+
+    def _collect(self):
+        """The states of every rank, gathered (the "gather" mode and the metrics without a sort)."""
+        states, weights, index = self._local()
+        if not self._distributed():
+            return states, weights
+        if index is not None:
+            raise ValueError("sample_index (dropping duplicates across ranks) needs dist_sync_mode='sort'")
+        n = next(iter(states.values())).shape[0]
+        states = {k: D.gather_cat(v) for k, v in states.items()}
+        device = next(iter(states.values())).device
+        # every rank takes part: a rank without weights sends ones (mixed ranks used to deadlock)
+        if bool(D.all_reduce_max(torch.tensor([float(weights is not None)], device=device)) > 0):
+            weights = D.gather_cat(
+                weights if weights is not None else torch.ones(n, dtype=torch.float64, device=device)
+            )
         return states, weights
 
     def compute(self):
+        if self._distributed() and self.dist_sync_mode == "sort" and hasattr(self, "_sorted"):
+            states, weights, index = self._local()
+            return self._sorted(sample_weights=weights, sample_index=index, **states)
         states, weights = self._collect()
         return self._value(sample_weights=weights, **states)
 
@@ -87,7 +130,9 @@ class AUROC(_ExactMetric):
     and negative weight of bin b). Memory and DDP communication are O(B) (one all_reduce).
     """
 
-    def __init__(self, *, bins=None, score_range=(0.0, 1.0), on_undefined="raise", dist_sync=True):
+    def __init__(
+        self, *, bins=None, score_range=(0.0, 1.0), on_undefined="raise", dist_sync=True, dist_sync_mode="sort"
+    ):
         self.bins = None if bins is None else int(bins)
         if self.bins is not None and self.bins < 1:
             raise ValueError(f"bins must be a positive integer or None, got {bins}")
@@ -96,7 +141,7 @@ class AUROC(_ExactMetric):
             raise ValueError(f"score_range must be (low, high) with low < high, got {score_range}")
         self.score_range = (lo, hi)
         self.on_undefined = V.option(on_undefined, O.ON_UNDEFINED)
-        super().__init__(dist_sync)
+        super().__init__(dist_sync, dist_sync_mode)
 
     def reset(self):
         super().reset()
@@ -106,9 +151,9 @@ class AUROC(_ExactMetric):
             self._hist = torch.zeros(2, self.bins, dtype=torch.float64)
             self._scale = 0.0
 
-    def update(self, scores, labels, *, sample_weights=None):
+    def update(self, scores, labels, *, sample_weights=None, sample_index=None):
         if self.bins is None:
-            self._append(sample_weights, scores=scores.reshape(-1), labels=labels.reshape(-1))
+            self._append(sample_weights, sample_index, scores=scores.reshape(-1), labels=labels.reshape(-1))
             return
         self._add(*self._histogram(scores, labels, sample_weights))
 
@@ -183,6 +228,10 @@ class AUROC(_ExactMetric):
     def _value(self, scores, labels, sample_weights):
         return F.auroc(scores, labels, sample_weights=sample_weights, on_undefined=self.on_undefined)
 
+    def _sorted(self, scores, labels, sample_weights, sample_index):
+        return DA.auroc(scores, labels, sample_weights=sample_weights, sample_index=sample_index,
+                        on_undefined=self.on_undefined)  # fmt: skip
+
 
 class PartialAUROC(_ExactMetric):
     """Partial AUROC (:func:`torchauc.auroc.functional.partial_auroc`), exact.
@@ -190,7 +239,15 @@ class PartialAUROC(_ExactMetric):
     ``update(scores, labels, *, sample_weights=None)`` (weights with ``mcclish=True`` only)."""
 
     def __init__(
-        self, *, max_fpr=1.0, min_tpr=0.0, normalize=True, mcclish=False, on_undefined="raise", dist_sync=True
+        self,
+        *,
+        max_fpr=1.0,
+        min_tpr=0.0,
+        normalize=True,
+        mcclish=False,
+        on_undefined="raise",
+        dist_sync=True,
+        dist_sync_mode="sort",
     ):
         self.kw = dict(
             max_fpr=max_fpr,
@@ -199,13 +256,25 @@ class PartialAUROC(_ExactMetric):
             mcclish=mcclish,
             on_undefined=V.option(on_undefined, O.ON_UNDEFINED),
         )
-        super().__init__(dist_sync)
+        super().__init__(dist_sync, dist_sync_mode)
 
-    def update(self, scores, labels, *, sample_weights=None):
-        self._append(sample_weights, scores=scores.reshape(-1), labels=labels.reshape(-1))
+    def update(self, scores, labels, *, sample_weights=None, sample_index=None):
+        self._append(sample_weights, sample_index, scores=scores.reshape(-1), labels=labels.reshape(-1))
 
     def _value(self, scores, labels, sample_weights):
         return F.partial_auroc(scores, labels, sample_weights=sample_weights, **self.kw)
+
+    def compute(self):
+        if self.kw["mcclish"] and self._distributed():  # the McClish area: by gathering
+            states, weights = self._collect()
+            return self._value(sample_weights=weights, **states)
+        return super().compute()
+
+    def _sorted(self, scores, labels, sample_weights, sample_index):
+        if sample_weights is not None:
+            raise ValueError("sample_weights is only supported with mcclish=True")
+        kw = {k: v for k, v in self.kw.items() if k != "mcclish"}
+        return DA.partial_auroc(scores, labels, sample_index=sample_index, **kw)
 
 
 class MulticlassAUROC(_ExactMetric):
@@ -215,7 +284,15 @@ class MulticlassAUROC(_ExactMetric):
     score column, as in the functional form."""
 
     def __init__(
-        self, *, mode="ovo", average="macro", ignore_index=None, classes=None, on_undefined="raise", dist_sync=True
+        self,
+        *,
+        mode="ovo",
+        average="macro",
+        ignore_index=None,
+        classes=None,
+        on_undefined="raise",
+        dist_sync=True,
+        dist_sync_mode="sort",
     ):
         self.kw = dict(
             mode=V.option(mode, O.MODE),
@@ -224,15 +301,18 @@ class MulticlassAUROC(_ExactMetric):
             classes=None if classes is None else V.tensor(classes, "classes"),
             on_undefined=V.option(on_undefined, O.ON_UNDEFINED),
         )
-        super().__init__(dist_sync)
+        super().__init__(dist_sync, dist_sync_mode)
 
-    def update(self, scores, labels, *, sample_weights=None):
+    def update(self, scores, labels, *, sample_weights=None, sample_index=None):
         if scores.dim() != 2:
             raise ValueError(f"scores must have shape (N, C), got {tuple(scores.shape)}")
-        self._append(sample_weights, scores=scores, labels=labels.reshape(-1))
+        self._append(sample_weights, sample_index, scores=scores, labels=labels.reshape(-1))
 
     def _value(self, scores, labels, sample_weights):
         return F.multiclass_auroc(scores, labels, sample_weights=sample_weights, **self.kw)
+
+    def _sorted(self, scores, labels, sample_weights, sample_index):
+        return DA.multiclass_auroc(scores, labels, sample_weights=sample_weights, sample_index=sample_index, **self.kw)
 
 
 class MultilabelAUROC(_ExactMetric):
@@ -240,32 +320,38 @@ class MultilabelAUROC(_ExactMetric):
 
     ``update(scores (N, L), labels (N, L), *, sample_weights=None)``."""
 
-    def __init__(self, *, average="macro", on_undefined="raise", dist_sync=True):
+    def __init__(self, *, average="macro", on_undefined="raise", dist_sync=True, dist_sync_mode="sort"):
         self.kw = dict(
             average=V.option(average, O.MULTILABEL_AVERAGE), on_undefined=V.option(on_undefined, O.ON_UNDEFINED)
         )
-        super().__init__(dist_sync)
+        super().__init__(dist_sync, dist_sync_mode)
 
-    def update(self, scores, labels, *, sample_weights=None):
-        self._append(sample_weights, scores=scores, labels=labels)
+    def update(self, scores, labels, *, sample_weights=None, sample_index=None):
+        self._append(sample_weights, sample_index, scores=scores, labels=labels)
 
     def _value(self, scores, labels, sample_weights):
         return F.multilabel_auroc(scores, labels, sample_weights=sample_weights, **self.kw)
+
+    def _sorted(self, scores, labels, sample_weights, sample_index):
+        return DA.multilabel_auroc(scores, labels, sample_weights=sample_weights, sample_index=sample_index, **self.kw)
 
 
 class PixelAUROC(_ExactMetric):
     """Pixel-level one-vs-rest AUROC (:func:`torchauc.auroc.functional.pixel_auroc`), exact.
 
     ``update(logits (B, C, H, W), labels (B, H, W))``. Batches of one spatial size are kept as
-    they come (read in place at compute); mixed sizes or several ranks fall back to (pixels, C)."""
+    they come (read in place at compute); mixed sizes or several ranks fall back to (pixels, C)
+    (across ranks: the one-vs-rest sample sort of :func:`torchauc.auroc.distributed.multiclass_auroc`)."""
 
-    def __init__(self, *, ignore_index=None, average="macro", on_undefined="raise", dist_sync=True):
+    def __init__(
+        self, *, ignore_index=None, average="macro", on_undefined="raise", dist_sync=True, dist_sync_mode="sort"
+    ):
         self.kw = dict(
             ignore_index=V.optional_int(ignore_index, "ignore_index"),
             average=V.option(average, O.AVERAGE),
             on_undefined=V.option(on_undefined, O.ON_UNDEFINED),
         )
-        super().__init__(dist_sync)
+        super().__init__(dist_sync, dist_sync_mode)
 
     def update(self, logits, labels):
         if logits.dim() < 3:
@@ -282,6 +368,10 @@ class PixelAUROC(_ExactMetric):
 
     def _value(self, scores, labels, sample_weights):
         return F.pixel_auroc(scores, labels, **self.kw)
+
+    def _sorted(self, scores, labels, sample_weights, sample_index):
+        # across ranks the states are (pixels, C, 1) and (pixels, 1) (see _cat): one-vs-rest per class
+        return DA.multiclass_auroc(scores.reshape(-1, scores.shape[1]), labels.reshape(-1), mode="ova", **self.kw)
 
 
 class OpenworldAUROC(_ExactMetric):

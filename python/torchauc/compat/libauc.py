@@ -33,7 +33,10 @@ Differences from LibAUC 2.0.1 (its documented defects, fixed):
 * A batch without positives or without negatives returns 0 with zero gradient and leaves the state
   untouched (LibAUC raises AssertionError or returns NaN).
 * Only the ``squared_hinge`` (default) and ``hinge`` surrogates are supported (others raise).
-* ``torch.distributed`` all-gather is not performed (each rank uses its own batch).
+* ``process_group=`` (keyword, default None: each rank uses its own batch as LibAUC does): the
+  losses run on the global batch of the group's ranks (scores, labels and indices all-gathered);
+  every rank applies the same update to the same touched state entries, so ``u_pos``/``w`` stay
+  identical across ranks, and each rank gets the exact gradient of its own samples.
 """
 
 import math
@@ -41,6 +44,7 @@ import math
 import torch
 from torch import nn
 
+from .._core import distributed as D
 from .._core import options as O
 from .._core import validate as V
 
@@ -103,6 +107,15 @@ def _with_gradient(scores, value, grad):
     return value + (lin - lin.detach())
 
 
+def _global(group, y_pred, y_true, index):
+    """The global batch over ``process_group`` (every rank then applies the same state update to the
+    same touched entries, so the per-sample state stays identical on every rank)."""
+    if D.check_group(group) is None:
+        return y_pred, y_true, index
+    y_pred, y_true = D.gather_batch(group, y_pred, y_true)
+    return y_pred, y_true, D.gather_batch(group, V.tensor(index, "index"))
+
+
 class pAUC_CVaR_Loss(nn.Module):
     r"""SOPA one-way partial AUC loss (Zhu et al., ICML 2022), LibAUC-compatible and exact.
 
@@ -127,8 +140,11 @@ class pAUC_CVaR_Loss(nn.Module):
         eta=0.1,
         surr_loss="squared_hinge",
         device=None,
+        *,
+        process_group=None,
     ):
         super().__init__()
+        self.process_group = process_group
         self.data_len = int(data_len)
         self.pos_len = pos_len
         self.num_neg = num_neg
@@ -139,7 +155,7 @@ class pAUC_CVaR_Loss(nn.Module):
         self.register_buffer("u_pos", torch.zeros(self.data_len, 1, device=_default_device(device)))
 
     def forward(self, y_pred, y_true, index, auto=True, **kwargs):
-        b = _Batch(y_pred, y_true, index, self.u_pos)
+        b = _Batch(*_global(self.process_group, y_pred, y_true, index), self.u_pos)
         if b.empty:
             return b.zero()
         num_neg = b.nneg if auto else float(self.num_neg)
@@ -231,13 +247,16 @@ class pAUC_DRO_Loss(_ExpRowsLoss):
     ``forward(y_pred, y_true, index)``. Cost: two tiled passes over the n+ x n- pairs with O(n) memory.
     """
 
-    def __init__(self, data_len, gamma=0.9, margin=1.0, Lambda=1.0, surr_loss="squared_hinge", device=None):
+    def __init__(
+        self, data_len, gamma=0.9, margin=1.0, Lambda=1.0, surr_loss="squared_hinge", device=None, *, process_group=None
+    ):
         super().__init__()
+        self.process_group = process_group
         self.gamma = _positive(gamma, "gamma", 1.0)
         self._setup(data_len, margin, Lambda, surr_loss, device)
 
     def forward(self, y_pred, y_true, index, **kwargs):
-        b = _Batch(y_pred, y_true, index, self.log_u_pos)
+        b = _Batch(*_global(self.process_group, y_pred, y_true, index), self.log_u_pos)
         if b.empty:
             return b.zero()
         shift, r0, r1, r2 = self._rows(b)
@@ -260,9 +279,19 @@ class tpAUC_KL_Loss(_ExpRowsLoss):
     """
 
     def __init__(
-        self, data_len, tau=1.0, Lambda=1.0, gammas=(0.9, 0.9), margin=1.0, surr_loss="squared_hinge", device=None
+        self,
+        data_len,
+        tau=1.0,
+        Lambda=1.0,
+        gammas=(0.9, 0.9),
+        margin=1.0,
+        surr_loss="squared_hinge",
+        device=None,
+        *,
+        process_group=None,
     ):
         super().__init__()
+        self.process_group = process_group
         self.tau = _positive(tau, "tau")
         self.gamma0 = _positive(gammas[0], "gammas[0]", 1.0)
         self.gamma1 = _positive(gammas[1], "gammas[1]", 1.0)
@@ -274,7 +303,7 @@ class tpAUC_KL_Loss(_ExpRowsLoss):
         return torch.exp(self.log_w).float()
 
     def forward(self, y_pred, y_true, index, **kwargs):
-        b = _Batch(y_pred, y_true, index, self.log_u_pos)
+        b = _Batch(*_global(self.process_group, y_pred, y_true, index), self.log_u_pos)
         if b.empty:
             return b.zero()
         shift, r0, r1, r2 = self._rows(b)

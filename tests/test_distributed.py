@@ -1,0 +1,417 @@
+"""torch.distributed: every loss with ``process_group`` equals the single-process loss and gradients
+on the concatenated batch (float64, 1e-10), and the distributed metrics equal scikit-learn on the
+concatenated data (ties across ranks, uneven and empty ranks, mixed weighted/unweighted ranks).
+
+gloo processes are spawned by the test; one spawn per world size runs every check (process start-up
+dominates the cost). A worker raises on the first mismatch; spawn re-raises it here."""
+
+import socket
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+TOL = dict(rtol=1e-10, atol=1e-10)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _split(n, world, seed):
+    """Uneven split sizes of n over world ranks, one rank empty when world > 2."""
+    g = torch.Generator().manual_seed(seed)
+    cuts = torch.randint(0, n + 1, (world - 1,), generator=g).sort().values.tolist()
+    sizes = [b - a for a, b in zip([0] + cuts, cuts + [n])]
+    if world > 2:
+        sizes[1], sizes[0] = 0, sizes[0] + sizes[1]
+    return sizes
+
+
+def _mine(t, sizes, rank):
+    off = sum(sizes[:rank])
+    return t[off : off + sizes[rank]]
+
+
+def _check_loss(name, fn, inputs, sizes, rank, group, grad_of=(0,)):
+    """fn(*inputs, group) on this rank's rows vs fn(*inputs, None) on the full batch."""
+    full = [t.clone().requires_grad_(i in grad_of) for i, t in enumerate(inputs)]
+    ref = fn(*full, None)
+    ref.backward()
+    local = [_mine(t, sizes, rank).clone().requires_grad_(i in grad_of) for i, t in enumerate(inputs)]
+    got = fn(*local, group)
+    got.backward()
+    torch.testing.assert_close(got, ref.detach(), **TOL, msg=lambda m: f"{name} value: {m}")
+    for i in grad_of:
+        torch.testing.assert_close(
+            local[i].grad, _mine(full[i].grad, sizes, rank), **TOL, msg=lambda m: f"{name} grad {i}: {m}"
+        )
+
+
+def _losses(rank, world, group):
+    import torchauc
+    from torchauc import multiclass as M
+    from torchauc import pairwise as PW
+    from torchauc import partial_auc as P
+    from torchauc.compat import libauc as L
+
+    g = torch.Generator().manual_seed(7)
+    n = 41
+    s = torch.randn(n, generator=g, dtype=torch.float64).round(decimals=1)  # ties, also across ranks
+    y = (torch.rand(n, generator=g) < 0.4).long()
+    a = torch.rand(n, generator=g, dtype=torch.float64)
+    b = torch.rand(n, generator=g, dtype=torch.float64)
+    sizes = _split(n, world, 1)
+    for sur in ("square", "exp", "hinge", "squared_hinge", "logistic", "sigmoid"):
+        for red in ("mean", "sum"):
+            _check_loss(
+                f"pairwise {sur} {red}",
+                lambda s, y, a, b, pg, sur=sur, red=red: PW.pairwise_auc_loss(
+                    s, y, surrogate=sur, margin=0.7, pos_weights=a, neg_weights=b, reduction=red, process_group=pg
+                ),
+                [s, y, a, b],
+                sizes,
+                rank,
+                group,
+                grad_of=(0, 2, 3),
+            )
+        _check_loss(
+            f"AUCLoss {sur}",
+            lambda s, y, pg, sur=sur: PW.AUCLoss(sur, process_group=pg)(s, y),
+            [s, y],
+            sizes,
+            rank,
+            group,
+        )
+        _check_loss(
+            f"partial_auc_loss {sur}",
+            lambda s, y, pg, sur=sur: P.partial_auc_loss(
+                s, y, max_fpr=0.4, min_tpr=0.3, surrogate=sur, process_group=pg
+            ),
+            [s, y],
+            sizes,
+            rank,
+            group,
+        )
+    # one class on the global batch: 0 with zero gradient, on every path
+    for sur in ("square", "exp", "hinge"):
+        _check_loss(
+            f"pairwise one-class {sur}",
+            lambda s, y, pg, sur=sur: PW.pairwise_auc_loss(s, y, surrogate=sur, process_group=pg),
+            [s, torch.ones_like(y)],
+            sizes,
+            rank,
+            group,
+        )
+    p = torch.sigmoid(s)
+    for module in (
+        lambda pg: P.PartialAUCLoss(0.5, process_group=pg),
+        lambda pg: P.RelaxedTPAUCLoss("poly", gamma=0.5, process_group=pg),
+        lambda pg: P.RelaxedTPAUCLoss("exp", auc_type="OP", margin=None, process_group=pg),
+        lambda pg: P.InsRelaxedPAUCLoss(0.5, auc_type="TP", process_group=pg),
+        lambda pg: P.PAUCILoss(0.3, min_tpr=0.2, process_group=pg),
+    ):
+
+        def fn(s, y, pg, module=module):
+            m = module(pg)
+            if isinstance(m, P.InsRelaxedPAUCLoss):
+                with torch.no_grad():
+                    m.a.fill_(0.3), m.b.fill_(0.2)
+            return m(s, y)
+
+        _check_loss(type(module(None)).__name__, fn, [p, y], sizes, rank, group)
+    # LibAUC drop-ins: values, gradients and the per-sample state after two steps
+    idx = torch.randperm(n, generator=g)
+    for cls in (L.pAUC_CVaR_Loss, L.pAUC_DRO_Loss, L.tpAUC_KL_Loss):
+        ref_m, dist_m = cls(data_len=n, device="cpu"), cls(data_len=n, device="cpu", process_group=group)
+        for step in range(2):
+            x = torch.sigmoid(s + step)
+            _check_loss(
+                cls.__name__,
+                lambda s, y, i, pg: (dist_m if pg is not None else ref_m)(s, y, i),
+                [x, y, idx],
+                sizes,
+                rank,
+                group,
+            )
+        for k, v in ref_m.state_dict().items():
+            torch.testing.assert_close(dist_m.state_dict()[k], v, **TOL, msg=lambda m: f"{cls.__name__} {k}: {m}")
+    # multiclass and AUCSeg pixel losses (ignore_index, absent classes)
+    C = 5
+    X = torch.randn(n, C, generator=g, dtype=torch.float64).round(decimals=1)
+    Y = torch.randint(0, C - 1, (n,), generator=g)  # class C - 1 absent
+    Y[::7] = 255
+    for sur in ("square", "exp", "linear", "hinge"):
+        for mode in ("ovo", "ova"):
+            for norm in ("present", "xcurve"):
+                _check_loss(
+                    f"multiclass {sur} {mode} {norm}",
+                    lambda x, y, pg, sur=sur, mode=mode, norm=norm: M.multiclass_auc_loss(
+                        x,
+                        y,
+                        surrogate=sur,
+                        mode=mode,
+                        margin=0.8,
+                        ignore_index=255,
+                        normalization=norm,
+                        process_group=pg,
+                    ),
+                    [X, Y],
+                    sizes,
+                    rank,
+                    group,
+                )
+    B = 2 * world + 1
+    logits = torch.randn(B, C, 3, 4, generator=g, dtype=torch.float64)
+    seg = torch.randint(0, C, (B, 3, 4), generator=g)
+    seg[0, 0] = 255
+    bsizes = _split(B, world, 2)
+    for sur in ("square", "exp", "hinge"):
+        _check_loss(
+            f"AUCSegLoss {sur}",
+            lambda x, y, pg, sur=sur: M.AUCSegLoss(
+                C, loss_weight=4.0, surrogate=sur, ignore_index=255, process_group=pg
+            )(x, y),
+            [logits, seg],
+            bsizes,
+            rank,
+            group,
+        )
+    assert torchauc  # imported for the ops
+
+
+def _memory_bank(rank, world, group):
+    """Shared banks: after steps on uneven per-rank batches every rank's bank equals one bank that
+    stored the concatenated batches (same seed, same draws); the default stays per rank."""
+    from torchauc import TMemoryBank
+
+    g = torch.Generator().manual_seed(21)
+    kw = dict(num_classes=6, tail_classes=[3, 4, 5], memory_size=2, p_sample=1.0, p_resize=0.5, seed=3)
+    bank = TMemoryBank(**kw, process_group=group)
+    ref = TMemoryBank(**kw)
+    for step in range(3):
+        B = 2 * world + 1
+        images = torch.randint(0, 256, (B, 3, 12, 10), generator=g, dtype=torch.uint8)
+        labels = torch.randint(0, 3, (B, 12, 10), generator=g)
+        labels[:, 2:6, 3:7] = torch.randint(3, 6, (B, 1, 1), generator=g)  # one tail object per image
+        sizes = _split(B, world, 10 + step)
+        mine_i, mine_l = _mine(images, sizes, rank).clone(), _mine(labels, sizes, rank).clone()
+        bank(mine_i, mine_l)
+        ref.update(images, labels)
+        torch.randint(2**62, (1,), generator=ref._generator)  # the draw that seeds the paste streams
+    got, want = bank.get_extra_state(), ref.get_extra_state()
+    for key in ("sizes", "meta", "pool_img", "pool_mask", "generator"):
+        assert torch.equal(got[key], want[key]), f"shared TMemoryBank {key} differs from the global-batch bank"
+
+
+def _worker(rank, world, init, checks):
+    dist.init_process_group("gloo", init_method=init, rank=rank, world_size=world)
+    try:
+        torch.set_num_threads(1)
+        group = dist.group.WORLD
+        for check in checks:
+            globals()[check](rank, world, group)
+    finally:
+        dist.destroy_process_group()
+
+
+def _spawn(world, checks):
+    mp.spawn(_worker, args=(world, f"tcp://127.0.0.1:{_free_port()}", checks), nprocs=world, join=True)
+
+
+def _metrics(rank, world, group):
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    from torchauc.auroc import distributed as DA
+    from torchauc.auroc import functional as F
+
+    g = torch.Generator().manual_seed(11)
+    n = 203
+    s = torch.randint(0, 9, (n,), generator=g).double() / 8  # heavy ties, spread over every rank
+    s[:5] = torch.tensor([float("inf"), -float("inf"), 0.5, 0.5, 0.5], dtype=torch.float64)
+    y = (torch.rand(n, generator=g) < 0.3).long()
+    w = torch.rand(n, generator=g, dtype=torch.float64) * 1e3
+    sizes = _split(n, world, 3)
+    mine = lambda t: _mine(t, sizes, rank)  # noqa: E731
+    sk_s = np.nan_to_num(s.numpy(), posinf=1e300, neginf=-1e300)
+
+    def close(got, want, what):
+        torch.testing.assert_close(
+            torch.as_tensor(got, dtype=torch.float64),
+            torch.as_tensor(want, dtype=torch.float64),
+            **TOL,
+            equal_nan=True,
+            msg=lambda m: f"{what}: {m}",
+        )
+
+    close(DA.auroc(mine(s), mine(y), process_group=group), roc_auc_score(y.numpy(), sk_s), "binary")
+    close(F.auroc(mine(s), mine(y), process_group=group), roc_auc_score(y.numpy(), sk_s), "functional binary")
+    close(
+        DA.auroc(mine(s), mine(y), sample_weights=mine(w), process_group=group),
+        roc_auc_score(y.numpy(), sk_s, sample_weight=w.numpy()),
+        "binary weighted",
+    )
+    # mixed: ranks 0 (and 2) weighted, the others not (count 1 per sample); today's gather deadlocks
+    mixed = mine(w) if rank % 2 == 0 else None
+    w_mixed = torch.cat([_mine(w, sizes, r) if r % 2 == 0 else torch.ones(sizes[r]).double() for r in range(world)])
+    close(
+        DA.auroc(mine(s), mine(y), sample_weights=mixed, process_group=group),
+        roc_auc_score(y.numpy(), sk_s, sample_weight=w_mixed.numpy()),
+        "binary mixed weights",
+    )
+    # DistributedSampler padding: the first samples repeated at the end (same index, same score)
+    idx = torch.arange(n)
+    pad = 3
+    s_pad, y_pad, i_pad = torch.cat([s, s[:pad]]), torch.cat([y, y[:pad]]), torch.cat([idx, idx[:pad]])
+    psizes = _split(n + pad, world, 4)
+    close(
+        DA.auroc(
+            _mine(s_pad, psizes, rank),
+            _mine(y_pad, psizes, rank),
+            sample_index=_mine(i_pad, psizes, rank),
+            process_group=group,
+        ),
+        roc_auc_score(y.numpy(), sk_s),
+        "binary dedup",
+    )
+    # partial (two-way, counts) vs the single-process metric on the concatenation
+    for mf, mt in ((0.3, 0.0), (0.5, 0.4), (1.0, 0.0)):
+        for norm in (True, False):
+            close(
+                DA.partial_auroc(mine(s), mine(y), max_fpr=mf, min_tpr=mt, normalize=norm, process_group=group),
+                F.partial_auroc(s, y, max_fpr=mf, min_tpr=mt, normalize=norm),
+                f"partial {mf} {mt} {norm}",
+            )
+    # multilabel
+    L = 4
+    S = torch.randint(0, 5, (n, L), generator=g).double()
+    Y = (torch.rand(n, L, generator=g) < 0.4).long()
+    for avg in ("macro", "weighted", "micro", "none", "samples"):
+        want = F.multilabel_auroc(S, Y, average=avg, sample_weights=w, on_undefined="nan")
+        got = DA.multilabel_auroc(
+            mine(S), mine(Y), average=avg, sample_weights=mine(w), process_group=group, on_undefined="nan"
+        )
+        close(got, want, f"multilabel {avg}")
+    close(
+        DA.multilabel_auroc(mine(S), mine(Y), average="none", process_group=group),
+        roc_auc_score(Y.numpy(), S.numpy(), average=None),
+        "multilabel vs sklearn",
+    )
+    # multiclass: ovo / ova, weights, ignore_index, classes
+    C = 4
+    P = torch.softmax(torch.randint(0, 4, (n, C), generator=g).double(), 1)
+    T = torch.randint(0, C, (n,), generator=g)
+    close(
+        DA.multiclass_auroc(mine(P), mine(T), mode="ovo", process_group=group),
+        roc_auc_score(T.numpy(), P.numpy(), multi_class="ovo"),
+        "multiclass ovo sklearn",
+    )
+    close(
+        DA.multiclass_auroc(mine(P), mine(T), mode="ova", sample_weights=mine(w), process_group=group),
+        roc_auc_score(T.numpy(), P.numpy(), multi_class="ovr", sample_weight=w.numpy()),
+        "ova sklearn",
+    )
+    T2 = T.clone()
+    T2[::5] = -1
+    for mode, avg in (("ovo", "weighted"), ("ovo", "none"), ("ova", "micro"), ("ova", "none"), ("ova", "weighted")):
+        want = F.multiclass_auroc(
+            P,
+            T2 + 10,
+            mode=mode,
+            average=avg,
+            ignore_index=9,
+            classes=torch.arange(10, 14),
+            sample_weights=w if mode == "ova" else None,
+        )
+        got = DA.multiclass_auroc(
+            mine(P),
+            mine(T2) + 10,
+            mode=mode,
+            average=avg,
+            ignore_index=9,
+            classes=torch.arange(10, 14),
+            sample_weights=mine(w) if mode == "ova" else None,
+            process_group=group,
+        )
+        close(got, want, f"multiclass {mode} {avg}")
+    # an invalid input on one rank raises on every rank (no rank left waiting in a collective)
+    bs, by = mine(s), mine(y)
+    if rank == world - 1:
+        bs, by = torch.cat([bs, torch.zeros(1).double()]), torch.cat([by, torch.tensor([2])])
+    with pytest.raises(ValueError, match="labels|another rank"):
+        DA.auroc(bs, by, process_group=group)
+    _modules(rank, world, group, s, y, w, sizes, sk_s, close)
+
+
+def _modules(rank, world, group, s, y, w, sizes, sk_s, close):
+    from sklearn.metrics import roc_auc_score
+
+    from torchauc.auroc import modules as MM
+
+    for sync in ("sort", "gather"):
+        m = MM.AUROC(dist_sync_mode=sync)
+        mine = _mine(s, sizes, rank)
+        half = mine.numel() // 2
+        ym, wm = _mine(y, sizes, rank), _mine(w, sizes, rank)
+        m.update(mine[:half], ym[:half], sample_weights=wm[:half])
+        m.update(mine[half:], ym[half:])  # mixed weighted / unweighted updates
+        w_mixed = torch.cat(
+            [
+                torch.cat([_mine(w, sizes, r)[: sizes[r] // 2], torch.ones(sizes[r] - sizes[r] // 2).double()])
+                for r in range(world)
+            ]
+        )
+        close(m.compute(), roc_auc_score(y.numpy(), sk_s, sample_weight=w_mixed.numpy()), f"AUROC module {sync}")
+    # pixel AUROC (one-vs-rest per class) over uneven batches per rank, with ignore_index
+    g = torch.Generator().manual_seed(5)
+    logits = torch.randint(0, 4, (2 * world + 1, 3, 4, 5), generator=g).double()
+    seg = torch.randint(0, 3, (2 * world + 1, 4, 5), generator=g)
+    seg[0, 0] = 255
+    bs = _split(2 * world + 1, world, 6)
+    for sync in ("sort", "gather"):
+        m = MM.PixelAUROC(ignore_index=255, average="weighted", dist_sync_mode=sync)
+        if bs[rank]:
+            m.update(_mine(logits, bs, rank), _mine(seg, bs, rank))
+        else:
+            m.update(logits[:0], seg[:0])
+        want = MM.PixelAUROC(ignore_index=255, average="weighted", dist_sync=False)
+        want.update(logits, seg)
+        close(m.compute(), want.compute(), f"PixelAUROC {sync}")
+    m = MM.AUROC(bins=16, score_range=(0.0, 1.0))
+    m.update(_mine(s, sizes, rank).clamp(0, 1), _mine(y, sizes, rank))
+    ref = MM.AUROC(bins=16, score_range=(0.0, 1.0), dist_sync=False)
+    ref.update(s.clamp(0, 1), y)
+    close(m.compute(), ref.compute(), "binned AUROC")
+
+
+@pytest.mark.parametrize("world", [2, 4])
+def test_distributed(world):
+    """Every loss, every distributed metric and the shared memory bank, in one spawn per world size."""
+    _spawn(world, ["_losses", "_metrics", "_memory_bank"])
+
+
+def test_ddp_example_runs_with_torchrun():
+    import pathlib
+    import subprocess
+    import sys
+
+    script = pathlib.Path(__file__).resolve().parents[1] / "examples" / "ddp_training.py"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(script),
+           "--samples", "512", "--epochs", "1"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "test AUROC" in proc.stdout
+
+
+def test_process_group_without_init_is_an_error():
+    import torchauc
+
+    s, y = torch.randn(8), torch.arange(8) % 2
+    with pytest.raises(ValueError, match="process_group"):
+        torchauc.pairwise.pairwise_auc_loss(s, y, process_group=object())
+    with pytest.raises(ValueError, match="process_group"):
+        torchauc.multiclass.MultiClassAUCLoss(2, process_group=object())(torch.rand(8, 2), y)
