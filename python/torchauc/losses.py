@@ -2,6 +2,15 @@
 .multiclass) and from torchauc.compat.libauc (the LibAUC drop-ins)."""
 
 from .compat.libauc import pAUC_CVaR_Loss, pAUC_DRO_Loss, tpAUC_KL_Loss
+from .compat.libauc import (  # LibAUC's AUC-M, compositional, AP and multi-label losses
+    APLoss,
+    AUCMLoss,
+    AveragePrecisionLoss,
+    CompositionalAUCLoss,
+    MultiLabelAUCMLoss,
+    MultiLabelpAUCLoss,
+    meanAveragePrecisionLoss,
+)
 from .multiclass import AUCSegLoss, MultiClassAUCLoss
 from .pairwise import AUCLoss
 from .partial_auc import InsRelaxedPAUCLoss, PartialAUCLoss, PAUCILoss, RelaxedTPAUCLoss
@@ -17,4 +26,11 @@ __all__ = [
     "tpAUC_KL_Loss",
     "MultiClassAUCLoss",
     "AUCSegLoss",
+    "AUCMLoss",
+    "CompositionalAUCLoss",
+    "MultiLabelAUCMLoss",
+    "APLoss",
+    "AveragePrecisionLoss",
+    "meanAveragePrecisionLoss",
+    "MultiLabelpAUCLoss",
 ]

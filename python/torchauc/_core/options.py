@@ -41,11 +41,16 @@ MULTICLASS_AVERAGE = _opt("average", "macro weighted micro none", "multiclass_au
                           "micro: every (sample, class) entry as one binary problem")
 MULTILABEL_AVERAGE = _opt("average", "macro weighted micro samples none", "multilabel_auroc",
                           "samples: mean of each sample's AUROC over its labels")
+AUCM_VERSION = _opt("version", "v1 v2", "compat.libauc AUCM losses", "with the class prior p (v1) or without (v2)")
+LIBAUC_SEMANTICS = _opt("semantics", "fixed libauc", "compat.libauc AUCM/AP losses and optimizers",
+                        "LibAUC 2.0.1's defects fixed, or reproduced (to match published numbers)")
+LIBAUC_AP_SURROGATE = _opt("surr_loss", "squared_hinge hinge squared", "compat.libauc AP losses",
+                           "LibAUC's pair surrogate, by sort + scan")
 # fmt: on
 
 TABLE = (PAIRWISE_SURROGATE, REDUCTION, MULTICLASS_SURROGATE, MODE, NORMALIZATION, ACTIVATION, ROUNDING,
          TPAUC_WEIGHT, AUC_TYPE, LIBAUC_SURROGATE, ON_UNDEFINED, AVERAGE, MULTICLASS_AVERAGE,
-         MULTILABEL_AVERAGE)  # fmt: skip
+         MULTILABEL_AVERAGE, AUCM_VERSION, LIBAUC_SEMANTICS, LIBAUC_AP_SURROGATE)  # fmt: skip
 
 
 def markdown_table():

@@ -1,0 +1,276 @@
+r"""LibAUC's average-precision losses (SOAP, Qi et al., NeurIPS 2021): ``APLoss`` (=
+``AveragePrecisionLoss``) and ``meanAveragePrecisionLoss`` (= ``mAPLoss``), by sort + scan.
+
+Per label, for each positive anchor i and every sample j of the batch (positives, i itself
+included), with l_ij = l(m, h_i - h_j) the pair surrogate (``squared_hinge`` (m - t)_+^2, ``hinge``
+(m - t)_+ or ``squared`` (m - t)^2):
+
+    u_all[i] <- (1 - g) u_all[i] + g mean_j l_ij,    u_pos[i] <- (1 - g) u_pos[i] + g mean_j y_j l_ij
+    loss = mean_{i in P, j} W_ij l_ij,   W_ij (detached) = (u_pos[i] - u_all[i] y_j) / u_all[i]^2
+
+and, for ``mAPLoss(top_k > -1)``, W_ij *= sigmoid(top_k - sum_{i' in P} l_i'j). The returned
+value and gradient are LibAUC's; the gradient is that of the AP surrogate -(1/n+) sum_i u_pos/u_all.
+
+How: l_ij depends on h_j only through k_i + h_j (k_i = m - h_i) and vanishes for h_j <= h_i - m
+(hinge forms), so every row sum sum_j w_j l_ij is a polynomial in k_i whose coefficients are the
+suffix sums (w, w h, w h^2) of the sorted batch past h_i - m (one ``searchsorted``), and every
+column sum sum_i g_i l_ij one in h_j with prefix sums over the anchors below h_j + m. One sort per
+label column, O(n log n) time and O(n) memory, in float64; no n+ x n matrix. All labels of a
+(n, C) batch go through the same batched sort, cumsum and searchsorted: no loop over labels.
+
+Differences from LibAUC 2.0.1:
+
+* ``u_all``, ``u_pos`` are registered buffers (``state_dict``, ``.to()``), float32 as in LibAUC,
+  of shape (data_len, 1) (``APLoss``) or (num_labels, data_len, 1) (``mAPLoss``); they are NOT
+  updated in ``eval()`` mode or under ``torch.no_grad()`` (the value is computed as if they were;
+  ``semantics="libauc"`` updates them there too, as LibAUC).
+* A label without positives contributes 0 (LibAUC: AssertionError); a batch without any gives 0
+  with zero gradient. ``mAPLoss`` accepts only per-sample ``index`` (LibAUC: ``NameError`` with
+  positive-only indices); ``APLoss`` accepts both, as LibAUC.
+* The value is computed in float64 and returned in ``y_pred``'s dtype (LibAUC: float32).
+* ``hinge`` at an exact tie h_i - h_j = m has derivative 0 here (LibAUC: 1/2 through
+  ``torch.max``); ``logistic`` and ``barrier_hinge`` are not offered (they need a tiled kernel).
+* With ``torch.distributed`` initialised LibAUC all-gathers the batch; this module does not.
+"""
+
+import torch
+from torch import nn
+
+from .._core import options as O
+from .._core import validate as V
+from .libauc import _default_device, _positive, _with_gradient
+
+
+def _suffix(x):
+    """(n + 1, C): row r holds sum_{r' >= r} x[r']."""
+    z = x.new_zeros((1, x.shape[1]))
+    return torch.cat([x.flip(0).cumsum(0).flip(0), z], 0)
+
+
+def _prefix(x):
+    """(n + 1, C): row r holds sum_{r' < r} x[r']."""
+    z = x.new_zeros((1, x.shape[1]))
+    return torch.cat([z, x.cumsum(0)], 0)
+
+
+def _search(sorted_cols, values, right):
+    """Per column searchsorted of (n, C) values in (n, C) column-sorted data."""
+    return torch.searchsorted(sorted_cols.t().contiguous(), values.t().contiguous(), right=right).t()
+
+
+class _PairSums:
+    """Sorted view of a (n, C) float64 batch that answers row sums sum_j w_j l(k_i + h_j) (and
+    their k-derivatives) and column sums sum_i g_i l(m - h_i + h_j) (and h_j-derivatives)."""
+
+    def __init__(self, h, margin, kind):
+        self.h, self.m, self.kind = h, margin, kind
+        self.hs, self.order = torch.sort(h, 0)
+        n = h.shape[0]
+        if kind == "squared":  # every pair is active
+            self.row_first = torch.zeros_like(h, dtype=torch.long)
+            self.col_count = torch.full_like(h, n, dtype=torch.long)
+        else:
+            self.row_first = _search(self.hs, h - margin, right=True)  # first sorted h_j > h_i - m
+            self.col_count = _search(self.hs, h + margin, right=False)  # anchors with h_i < h_j + m
+
+    def sorted(self, w):
+        return w.gather(0, self.order)
+
+    def rows(self, w):
+        """(value, d value / d k) per row: sum_j w_j l(k + h_j) over the active j."""
+        ws, hs = self.sorted(w), self.hs
+        k = self.m - self.h
+        m0 = _suffix(ws).gather(0, self.row_first)
+        m1 = _suffix(ws * hs).gather(0, self.row_first)
+        if self.kind == "hinge":
+            return k * m0 + m1, m0
+        m2 = _suffix(ws * hs * hs).gather(0, self.row_first)
+        return k * k * m0 + 2 * k * m1 + m2, 2 * (k * m0 + m1)
+
+    def cols(self, g):
+        """(value, d value / d h_j) per column: sum_i g_i l(m - h_i + h_j) over the active i."""
+        key = self.m - self.hs
+        gs = self.sorted(g)
+        z = self.h
+        e0 = _prefix(gs).gather(0, self.col_count)
+        e1 = _prefix(gs * key).gather(0, self.col_count)
+        if self.kind == "hinge":
+            return z * e0 + e1, e0
+        e2 = _prefix(gs * key * key).gather(0, self.col_count)
+        return z * z * e0 + 2 * z * e1 + e2, 2 * (z * e0 + e1)
+
+
+class _APBase(nn.Module):
+    def _setup(self, data_len, num_labels, margin, gamma, surr_loss, device, top_k, semantics):
+        self.data_len = int(data_len)
+        if self.data_len <= 0:
+            raise ValueError(f"data_len must be > 0, got {data_len}")
+        self.num_labels = int(num_labels)
+        self.margin = V.finite_float(margin, "margin")
+        self.gamma = _positive(gamma, "gamma", 1.0)
+        self.surr_loss = V.option(surr_loss, O.LIBAUC_AP_SURROGATE)
+        self.semantics = V.option(semantics, O.LIBAUC_SEMANTICS)
+        self.top_k = top_k
+        dev = _default_device(device)
+        self.device = dev
+        shape = (self.data_len, 1) if self.num_labels == 0 else (self.num_labels, self.data_len, 1)
+        self.register_buffer("u_all", torch.zeros(shape, device=dev))
+        self.register_buffer("u_pos", torch.zeros(shape, device=dev))
+
+    def _updating(self):
+        if self.semantics == "libauc":  # LibAUC updates its state in eval() and under no_grad too
+            return not torch.is_inference_mode_enabled()
+        return self.training and torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
+
+    def _compute(self, y_pred, h, y, slot, cols):
+        """h, y: (n, C) scores and positive mask; slot: (n, C) flat state index per positive entry
+        (-1 elsewhere); cols: (C,) 1 for the labels that count. Returns the loss."""
+        n, C = h.shape
+        pos = y & (cols > 0)
+        npos = pos.sum(0)  # (C,)
+        x = h.detach().to(torch.float64)
+        ps = _PairSums(x, self.margin, self.surr_loss)
+        posf = pos.to(torch.float64)
+        row_all, _ = ps.rows(torch.ones_like(x))
+        row_pos, _ = ps.rows(posf)
+        flat = slot[pos]
+        u_all_flat, u_pos_flat = self.u_all.view(-1), self.u_pos.view(-1)
+        g = self.gamma
+        new_all = (1 - g) * u_all_flat[flat].to(torch.float64) + g * row_all[pos] / n
+        new_pos = (1 - g) * u_pos_flat[flat].to(torch.float64) + g * row_pos[pos] / n
+        if self._updating():
+            u_all_flat[flat] = new_all.to(u_all_flat.dtype)
+            u_pos_flat[flat] = new_pos.to(u_pos_flat.dtype)
+            # read back: with a repeated index every row sees the value that was stored, as LibAUC
+            new_all = u_all_flat[flat].to(torch.float64)
+            new_pos = u_pos_flat[flat].to(torch.float64)
+        else:  # the values the float32 state would hold
+            new_all, new_pos = new_all.to(u_all_flat.dtype).double(), new_pos.to(u_pos_flat.dtype).double()
+        A = torch.zeros_like(x)
+        Cw = torch.zeros_like(x)
+        A[pos] = new_pos / new_all**2
+        Cw[pos] = 1.0 / new_all
+        if self.top_k is not None and self.top_k > -1:
+            colsum, _ = ps.cols(posf)
+            s = torch.sigmoid(self.top_k - colsum)
+        else:
+            s = torch.ones_like(x)
+        sy = s * y.to(torch.float64)
+        rs, drs = ps.rows(s)
+        rsy, drsy = ps.rows(sy)
+        denom = (npos.to(torch.float64) * n).clamp_min(1)  # (C,)
+        per_label = (A * rs - Cw * rsy).sum(0) / denom
+        n_labels = (cols > 0).sum().clamp_min(1).to(torch.float64)
+        value = per_label.sum() / n_labels
+        if not (torch.is_grad_enabled() and y_pred.requires_grad):
+            return value.to(y_pred.dtype)
+        # d/dh_i as anchor: dl/dh_i = -l'(k_i + h_j); d/dh_j as item: +l'(k_i + h_j)
+        _, dca = ps.cols(A)
+        _, dcc = ps.cols(Cw)
+        grad = -(A * drs - Cw * drsy) + s * dca - sy * dcc
+        grad = grad / (denom * n_labels)
+        return _with_gradient(y_pred, value, grad.reshape(y_pred.shape))
+
+
+def _inputs(y_pred, y_true, index, num_labels):
+    V.tensor(y_pred, "y_pred")
+    V.tensor(y_true, "y_true")
+    V.tensor(index, "index")
+    if not y_pred.is_floating_point():
+        raise TypeError(f"y_pred must be a floating point tensor, got {y_pred.dtype}")
+    h = y_pred.reshape(-1, num_labels)
+    if y_true.numel() != h.numel():
+        raise ValueError(f"y_true must have as many elements as y_pred ({h.numel()}), got {y_true.numel()}")
+    if y_true.device != h.device or index.device != h.device:
+        raise ValueError("y_pred, y_true and index must be on the same device")
+    if h.shape[0] == 0:
+        raise ValueError("y_pred must not be empty")
+    return h, y_true.reshape(h.shape) == 1, index.reshape(-1).long()
+
+
+class APLoss(_APBase):
+    r"""SOAP average-precision loss (LibAUC ``APLoss`` = ``AveragePrecisionLoss``).
+
+    Args (LibAUC 2.0.1 names and defaults): ``data_len`` (dataset size), ``gamma=0.9``,
+    ``margin=1.0``, ``surr_loss='squared_hinge'`` (or ``'hinge'``, ``'squared'``), ``device=None``;
+    keyword-only ``semantics='fixed'``. Buffers ``u_all``, ``u_pos`` (data_len, 1).
+    ``forward(y_pred, y_true, index)``: ``index`` holds the dataset indices of the whole batch or of
+    its positives only. Use with :class:`torchauc.optim.SOAP` and a :class:`DualSampler`.
+    """
+
+    def __init__(self, data_len, gamma=0.9, margin=1.0, surr_loss="squared_hinge", device=None, *, semantics="fixed"):
+        super().__init__()
+        self._setup(data_len, 0, margin, gamma, surr_loss, device, None, semantics)
+
+    def forward(self, y_pred, y_true, index, **kwargs):
+        h, y, idx = _inputs(y_pred, y_true, index, 1)
+        if self.u_all.device != h.device:
+            raise ValueError(f"the loss state is on {self.u_all.device} but y_pred is on {h.device}; use .to(device)")
+        slot = torch.full(h.shape, -1, dtype=torch.long, device=h.device)
+        if idx.numel() == h.shape[0]:
+            slot[:, 0] = idx
+        else:
+            npos = int(y.sum())
+            if idx.numel() != npos:
+                raise ValueError(f"index must have one entry per sample ({h.shape[0]}) or per positive ({npos})")
+            slot[y[:, 0], 0] = idx
+        _check_range(slot[y], self.data_len)
+        return self._compute(y_pred, h, y, slot, torch.ones(1, dtype=torch.long, device=h.device))
+
+
+class meanAveragePrecisionLoss(_APBase):
+    r"""SOAP averaged over labels (LibAUC ``meanAveragePrecisionLoss`` = ``mAPLoss``), all labels
+    in one batched sort + scan.
+
+    Args (LibAUC 2.0.1): ``data_len, num_labels, margin=1.0, gamma=0.9, top_k=-1``
+    (> -1: weight every sample j by sigmoid(top_k - sum_{i in P} l_ij)), ``surr_loss``,
+    ``device=None``; keyword-only ``semantics='fixed'``. Buffers ``u_all``, ``u_pos``
+    (num_labels, data_len, 1). ``forward(y_pred (B, C), y_true (B, C), index (B,), task_id=[])``:
+    the mean over the labels in ``task_id`` (all when empty).
+    """
+
+    def __init__(
+        self,
+        data_len,
+        num_labels,
+        margin=1.0,
+        gamma=0.9,
+        top_k=-1,
+        surr_loss="squared_hinge",
+        device=None,
+        *,
+        semantics="fixed",
+    ):
+        super().__init__()
+        if int(num_labels) < 1:
+            raise ValueError(f"num_labels must be >= 1, got {num_labels}")
+        self._setup(data_len, num_labels, margin, gamma, surr_loss, device, V.finite_float(top_k, "top_k"), semantics)
+
+    def forward(self, y_pred, y_true, index, task_id=(), **kwargs):
+        C = self.num_labels
+        h, y, idx = _inputs(y_pred, y_true, index, C)
+        if self.u_all.device != h.device:
+            raise ValueError(f"the loss state is on {self.u_all.device} but y_pred is on {h.device}; use .to(device)")
+        if idx.numel() != h.shape[0]:
+            raise ValueError(f"index must have one entry per sample ({h.shape[0]}), got {idx.numel()}")
+        _check_range(idx, self.data_len)
+        label = torch.arange(C, device=h.device)
+        slot = label[None, :] * self.data_len + idx[:, None]
+        cols = torch.ones(C, dtype=torch.long, device=h.device)
+        if task_id is not None and len(task_id) > 0:
+            tasks = torch.as_tensor(task_id, device=h.device).reshape(-1).long()
+            if bool((tasks < 0).any() | (tasks >= C).any()):
+                raise ValueError(f"task_id entries must be in [0, {C}), got {tasks.tolist()}")
+            cols = torch.zeros(C, dtype=torch.long, device=h.device).index_fill_(0, tasks, 1)
+        return self._compute(y_pred, h, y, slot, cols)
+
+
+def _check_range(idx, data_len):
+    if idx.numel() and bool(((idx < 0) | (idx >= data_len)).any()):
+        raise ValueError(f"index entries must be in [0, data_len={data_len})")
+
+
+AveragePrecisionLoss = APLoss
+mAPLoss = meanAveragePrecisionLoss
+
+__all__ = ["APLoss", "AveragePrecisionLoss", "meanAveragePrecisionLoss", "mAPLoss"]
