@@ -1,7 +1,6 @@
 """Every loss module, re-exported from its family module (torchauc.pairwise, .partial_auc,
 .multiclass) and from torchauc.compat.libauc (the LibAUC drop-ins)."""
 
-from .compat.libauc import pAUC_CVaR_Loss, pAUC_DRO_Loss, tpAUC_KL_Loss
 from .compat.libauc import (  # LibAUC's AUC-M, compositional, AP and multi-label losses
     APLoss,
     AUCMLoss,
@@ -10,6 +9,9 @@ from .compat.libauc import (  # LibAUC's AUC-M, compositional, AP and multi-labe
     MultiLabelAUCMLoss,
     MultiLabelpAUCLoss,
     meanAveragePrecisionLoss,
+    pAUC_CVaR_Loss,
+    pAUC_DRO_Loss,
+    tpAUC_KL_Loss,
 )
 from .multiclass import AUCSegLoss, MultiClassAUCLoss
 from .pairwise import AUCLoss

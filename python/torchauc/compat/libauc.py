@@ -334,7 +334,9 @@ class MultiLabelpAUCLoss(nn.Module):
         V.tensor(y_true, "y_true")
         C = self.num_labels
         if y_pred.numel() % C or y_true.numel() != y_pred.numel():
-            raise ValueError(f"y_pred and y_true must have shape (B, {C}), got {tuple(y_pred.shape)}, {tuple(y_true.shape)}")
+            raise ValueError(
+                f"y_pred and y_true must have shape (B, {C}), got {tuple(y_pred.shape)}, {tuple(y_true.shape)}"
+            )
         h, y = y_pred.reshape(-1, C), y_true.reshape(-1, C)
         if task_id is None or len(task_id) == 0:
             tasks = list(range(C))
@@ -356,10 +358,10 @@ class MultiLabelpAUCLoss(nn.Module):
 
 mPAUCLoss = MultiLabelpAUCLoss
 
-from .libauc_aucm import AUCMLoss, CompositionalAUCLoss, MultiLabelAUCMLoss  # noqa: E402
-from .libauc_ap import APLoss, AveragePrecisionLoss, mAPLoss, meanAveragePrecisionLoss  # noqa: E402
-from .libauc_sampler import DualSampler  # noqa: E402
 from ..optim.libauc import PDSCA, PESG, SOAP  # noqa: E402
+from .libauc_ap import APLoss, AveragePrecisionLoss, mAPLoss, meanAveragePrecisionLoss  # noqa: E402
+from .libauc_aucm import AUCMLoss, CompositionalAUCLoss, MultiLabelAUCMLoss  # noqa: E402
+from .libauc_sampler import DualSampler  # noqa: E402
 
 mAUCMLoss = MultiLabelAUCMLoss
 

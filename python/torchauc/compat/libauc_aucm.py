@@ -127,7 +127,11 @@ class _AUCMBase(nn.Module):
     def _loss(self, y_pred, y_true, auto, v1_margin=True):
         h, y = _columns(y_pred, y_true, self.num_labels)
         p = self._prior(y, auto, h)
-        return h, y, aucm_columns(h, y, self.a, self.b, self.alpha, self.margin, p, self.version, self.semantics, v1_margin)
+        return (
+            h,
+            y,
+            aucm_columns(h, y, self.a, self.b, self.alpha, self.margin, p, self.version, self.semantics, v1_margin),
+        )
 
 
 class AUCMLoss(_AUCMBase):
