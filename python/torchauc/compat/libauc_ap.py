@@ -42,15 +42,13 @@ from .libauc import _default_device, _positive, _with_gradient
 
 
 def _suffix(x):
-    """(n + 1, C): row r holds sum_{r' >= r} x[r']."""
-    z = x.new_zeros((1, x.shape[1]))
-    return torch.cat([x.flip(0).cumsum(0).flip(0), z], 0)
+    """(K, n + 1, C): [k, r] holds sum_{r' >= r} x[k, r']."""
+    return torch.cat([x.flip(1).cumsum(1).flip(1), x.new_zeros((x.shape[0], 1, x.shape[2]))], 1)
 
 
 def _prefix(x):
-    """(n + 1, C): row r holds sum_{r' < r} x[r']."""
-    z = x.new_zeros((1, x.shape[1]))
-    return torch.cat([z, x.cumsum(0)], 0)
+    """(K, n + 1, C): [k, r] holds sum_{r' < r} x[k, r']."""
+    return torch.cat([x.new_zeros((x.shape[0], 1, x.shape[2])), x.cumsum(1)], 1)
 
 
 def _search(sorted_cols, values, right):
@@ -59,8 +57,9 @@ def _search(sorted_cols, values, right):
 
 
 class _PairSums:
-    """Sorted view of a (n, C) float64 batch that answers row sums sum_j w_j l(k_i + h_j) (and
-    their k-derivatives) and column sums sum_i g_i l(m - h_i + h_j) (and h_j-derivatives)."""
+    """Sorted view of a (n, C) float64 batch that answers, for K weight vectors at once (stacked
+    (K, n, C)), the row sums sum_j w_j l(k_i + h_j) and their k-derivatives, and the column sums
+    sum_i g_i l(m - h_i + h_j) and their h_j-derivatives."""
 
     def __init__(self, h, margin, kind):
         self.h, self.m, self.kind = h, margin, kind
@@ -73,31 +72,29 @@ class _PairSums:
             self.row_first = _search(self.hs, h - margin, right=True)  # first sorted h_j > h_i - m
             self.col_count = _search(self.hs, h + margin, right=False)  # anchors with h_i < h_j + m
 
-    def sorted(self, w):
-        return w.gather(0, self.order)
+    def _moments(self, w, key, scan, at):
+        """Scanned sums of (w, w key, w key^2) in sorted order, read at index ``at``: 3 x (K, n, C)."""
+        K = w.shape[0]
+        ws = w.gather(1, self.order.expand(K, -1, -1))
+        parts = [ws, ws * key] if self.kind == "hinge" else [ws, ws * key, ws * key * key]
+        sums = scan(torch.cat(parts, 0)).gather(1, at.expand(len(parts) * K, -1, -1))
+        return sums.split(K, 0)
 
     def rows(self, w):
         """(value, d value / d k) per row: sum_j w_j l(k + h_j) over the active j."""
-        ws, hs = self.sorted(w), self.hs
         k = self.m - self.h
-        m0 = _suffix(ws).gather(0, self.row_first)
-        m1 = _suffix(ws * hs).gather(0, self.row_first)
+        m = self._moments(w, self.hs, _suffix, self.row_first)
         if self.kind == "hinge":
-            return k * m0 + m1, m0
-        m2 = _suffix(ws * hs * hs).gather(0, self.row_first)
-        return k * k * m0 + 2 * k * m1 + m2, 2 * (k * m0 + m1)
+            return k * m[0] + m[1], m[0]
+        return k * k * m[0] + 2 * k * m[1] + m[2], 2 * (k * m[0] + m[1])
 
     def cols(self, g):
         """(value, d value / d h_j) per column: sum_i g_i l(m - h_i + h_j) over the active i."""
-        key = self.m - self.hs
-        gs = self.sorted(g)
         z = self.h
-        e0 = _prefix(gs).gather(0, self.col_count)
-        e1 = _prefix(gs * key).gather(0, self.col_count)
+        e = self._moments(g, self.m - self.hs, _prefix, self.col_count)
         if self.kind == "hinge":
-            return z * e0 + e1, e0
-        e2 = _prefix(gs * key * key).gather(0, self.col_count)
-        return z * z * e0 + 2 * z * e1 + e2, 2 * (z * e0 + e1)
+            return z * e[0] + e[1], e[0]
+        return z * z * e[0] + 2 * z * e[1] + e[2], 2 * (z * e[0] + e[1])
 
 
 class _APBase(nn.Module):
@@ -130,9 +127,16 @@ class _APBase(nn.Module):
         npos = pos.sum(0)  # (C,)
         x = h.detach().to(torch.float64)
         ps = _PairSums(x, self.margin, self.surr_loss)
-        posf = pos.to(torch.float64)
-        row_all, _ = ps.rows(torch.ones_like(x))
-        row_pos, _ = ps.rows(posf)
+        yf = y.to(torch.float64)
+        weights = [torch.ones_like(x), yf]
+        if self.top_k is not None and self.top_k > -1:  # sigmoid(top_k - sum_{i in P} l_ij), per label
+            colsum, _ = ps.cols(yf[None])
+            s = torch.sigmoid(self.top_k - colsum[0])
+            weights += [s, s * yf]
+        rows, drows = ps.rows(torch.stack(weights))
+        row_all, row_pos = rows[0], rows[1]
+        rs, rsy, drs, drsy = (rows[-2], rows[-1], drows[-2], drows[-1])
+        s, sy = (weights[-2], weights[-1])
         flat = slot[pos]
         u_all_flat, u_pos_flat = self.u_all.view(-1), self.u_pos.view(-1)
         g = self.gamma
@@ -150,14 +154,6 @@ class _APBase(nn.Module):
         Cw = torch.zeros_like(x)
         A[pos] = new_pos / new_all**2
         Cw[pos] = 1.0 / new_all
-        if self.top_k is not None and self.top_k > -1:
-            colsum, _ = ps.cols(posf)
-            s = torch.sigmoid(self.top_k - colsum)
-        else:
-            s = torch.ones_like(x)
-        sy = s * y.to(torch.float64)
-        rs, drs = ps.rows(s)
-        rsy, drsy = ps.rows(sy)
         denom = (npos.to(torch.float64) * n).clamp_min(1)  # (C,)
         per_label = (A * rs - Cw * rsy).sum(0) / denom
         n_labels = (cols > 0).sum().clamp_min(1).to(torch.float64)
@@ -165,8 +161,8 @@ class _APBase(nn.Module):
         if not (torch.is_grad_enabled() and y_pred.requires_grad):
             return value.to(y_pred.dtype)
         # d/dh_i as anchor: dl/dh_i = -l'(k_i + h_j); d/dh_j as item: +l'(k_i + h_j)
-        _, dca = ps.cols(A)
-        _, dcc = ps.cols(Cw)
+        _, dcols = ps.cols(torch.stack([A, Cw]))
+        dca, dcc = dcols[0], dcols[1]
         grad = -(A * drs - Cw * drsy) + s * dca - sy * dcc
         grad = grad / (denom * n_labels)
         return _with_gradient(y_pred, value, grad.reshape(y_pred.shape))
