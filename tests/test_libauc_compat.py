@@ -434,3 +434,21 @@ def test_reexports():
     assert torchauc.losses.AUCMLoss is C.AUCMLoss and torchauc.losses.APLoss is C.AveragePrecisionLoss
     assert torchauc.optim.PESG is C.PESG and torchauc.optim.SOAP is C.SOAP
     assert C.mAPLoss is C.meanAveragePrecisionLoss and C.mAUCMLoss is C.MultiLabelAUCMLoss
+
+
+def test_multilabel_pauc_fixed_keeps_one_w_per_label():
+    N, B, Cn = 60, 30, 3
+    g = torch.Generator().manual_seed(13)
+    ours = C.MultiLabelpAUCLoss(mode="2w", num_labels=Cn, device="cpu", data_len=N, tau=0.9)
+    single = [C.tpAUC_KL_Loss(N, tau=0.9, device="cpu") for _ in range(Cn)]
+    for _ in range(3):
+        s, y = _batch(g, B, Cn)
+        idx = torch.randperm(N, generator=g)[:B]
+        expect = sum(single[c](s[:, c].clone().requires_grad_(), y[:, c], idx) for c in range(Cn)) / Cn
+        torch.testing.assert_close(ours(s.clone().requires_grad_(), y, idx), expect)
+    torch.testing.assert_close(ours.log_w, torch.stack([m.log_w for m in single]))
+    torch.testing.assert_close(ours.log_u_pos, torch.stack([m.log_u_pos for m in single]))
+    ours.eval()
+    before = ours.log_u_pos.clone()
+    ours(s.clone().requires_grad_(), y, idx)
+    torch.testing.assert_close(ours.log_u_pos, before)  # eval: untouched
