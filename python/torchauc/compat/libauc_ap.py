@@ -56,6 +56,15 @@ def _search(sorted_cols, values, right):
     return torch.searchsorted(sorted_cols.t().contiguous(), values.t().contiguous(), right=right).t()
 
 
+def _poly(kind, k, m):
+    """sum w (k + key)^p and its k-derivative from the moments m = (sum w, sum w key, sum w key^2)."""
+    km0 = k * m[0]
+    if kind == "hinge":
+        return km0 + m[1], m[0]
+    value = torch.addcmul(m[2], km0.add(m[1], alpha=2), k)  # (k m0 + 2 m1) k + m2
+    return value, km0.add_(m[1]).mul_(2)
+
+
 class _PairSums:
     """Sorted view of a (n, C) float64 batch that answers, for K weight vectors at once (stacked
     (K, n, C)), the row sums sum_j w_j l(k_i + h_j) and their k-derivatives, and the column sums
@@ -76,7 +85,8 @@ class _PairSums:
         """Scanned sums of (w, w key, w key^2) in sorted order, read at index ``at``: 3 x (K, n, C)."""
         K = w.shape[0]
         ws = w.gather(1, self.order.expand(K, -1, -1))
-        parts = [ws, ws * key] if self.kind == "hinge" else [ws, ws * key, ws * key * key]
+        wk = ws * key
+        parts = [ws, wk] if self.kind == "hinge" else [ws, wk, wk * key]
         sums = scan(torch.cat(parts, 0)).gather(1, at.expand(len(parts) * K, -1, -1))
         return sums.split(K, 0)
 
@@ -84,17 +94,13 @@ class _PairSums:
         """(value, d value / d k) per row: sum_j w_j l(k + h_j) over the active j."""
         k = self.m - self.h
         m = self._moments(w, self.hs, _suffix, self.row_first)
-        if self.kind == "hinge":
-            return k * m[0] + m[1], m[0]
-        return k * k * m[0] + 2 * k * m[1] + m[2], 2 * (k * m[0] + m[1])
+        return _poly(self.kind, k, m)
 
     def cols(self, g):
         """(value, d value / d h_j) per column: sum_i g_i l(m - h_i + h_j) over the active i."""
         z = self.h
         e = self._moments(g, self.m - self.hs, _prefix, self.col_count)
-        if self.kind == "hinge":
-            return z * e[0] + e[1], e[0]
-        return z * z * e[0] + 2 * z * e[1] + e[2], 2 * (z * e[0] + e[1])
+        return _poly(self.kind, z, e)
 
 
 class _APBase(nn.Module):
@@ -120,11 +126,20 @@ class _APBase(nn.Module):
         return self.training and torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
 
     def _compute(self, y_pred, h, y, slot, cols):
-        """h, y: (n, C) scores and positive mask; slot: (n, C) flat state index per positive entry
-        (-1 elsewhere); cols: (C,) 1 for the labels that count. Returns the loss."""
-        n, C = h.shape
-        pos = y & (cols > 0)
-        npos = pos.sum(0)  # (C,)
+        """h, y: (n, C) scores and positive mask; slot: flat state index of each positive entry,
+        in ``pos.nonzero()`` order; cols: (C,) 1 for the labels that count, or None for all.
+        Returns the loss."""
+        want_grad = torch.is_grad_enabled() and y_pred.requires_grad
+        update = self._updating()
+        with torch.no_grad():
+            value, grad = self._stats(h, y, slot, cols, want_grad, update)
+        if grad is None:
+            return value.to(y_pred.dtype)
+        return _with_gradient(y_pred, value, grad.reshape(y_pred.shape))
+
+    def _stats(self, h, y, slot, cols, want_grad, update):
+        n = h.shape[0]
+        pos = y if cols is None else y & (cols > 0)
         x = h.detach().to(torch.float64)
         ps = _PairSums(x, self.margin, self.surr_loss)
         yf = y.to(torch.float64)
@@ -134,38 +149,34 @@ class _APBase(nn.Module):
             s = torch.sigmoid(self.top_k - colsum[0])
             weights += [s, s * yf]
         rows, drows = ps.rows(torch.stack(weights))
-        row_all, row_pos = rows[0], rows[1]
-        rs, rsy, drs, drsy = (rows[-2], rows[-1], drows[-2], drows[-1])
-        s, sy = (weights[-2], weights[-1])
-        flat = slot[pos]
-        u_all_flat, u_pos_flat = self.u_all.view(-1), self.u_pos.view(-1)
-        g = self.gamma
-        new_all = (1 - g) * u_all_flat[flat].to(torch.float64) + g * row_all[pos] / n
-        new_pos = (1 - g) * u_pos_flat[flat].to(torch.float64) + g * row_pos[pos] / n
-        if self._updating():
-            u_all_flat[flat] = new_all.to(u_all_flat.dtype)
-            u_pos_flat[flat] = new_pos.to(u_pos_flat.dtype)
+        where = pos.reshape(-1).nonzero().squeeze(1)  # the anchors, flat, in row-major order
+        anchor_rows = rows[:2].reshape(2, -1).index_select(1, where)  # (2, n_anchors)
+        u_all, u_pos = self.u_all.view(-1), self.u_pos.view(-1)
+        old = torch.stack([u_all.index_select(0, slot), u_pos.index_select(0, slot)]).to(torch.float64)
+        new = (1 - self.gamma) * old + (self.gamma / n) * anchor_rows
+        new = new.to(u_all.dtype)  # the values the float32 state holds
+        if update:
+            u_all.index_copy_(0, slot, new[0])
+            u_pos.index_copy_(0, slot, new[1])
             # read back: with a repeated index every row sees the value that was stored, as LibAUC
-            new_all = u_all_flat[flat].to(torch.float64)
-            new_pos = u_pos_flat[flat].to(torch.float64)
-        else:  # the values the float32 state would hold
-            new_all, new_pos = new_all.to(u_all_flat.dtype).double(), new_pos.to(u_pos_flat.dtype).double()
-        A = torch.zeros_like(x)
-        Cw = torch.zeros_like(x)
-        A[pos] = new_pos / new_all**2
-        Cw[pos] = 1.0 / new_all
-        denom = (npos.to(torch.float64) * n).clamp_min(1)  # (C,)
-        per_label = (A * rs - Cw * rsy).sum(0) / denom
-        n_labels = (cols > 0).sum().clamp_min(1).to(torch.float64)
-        value = per_label.sum() / n_labels
-        if not (torch.is_grad_enabled() and y_pred.requires_grad):
-            return value.to(y_pred.dtype)
+            new = torch.stack([u_all.index_select(0, slot), u_pos.index_select(0, slot)])
+        new = new.to(torch.float64)
+        inv = 1.0 / new[0]
+        AC = x.new_zeros((2, x.numel()))
+        AC.index_copy_(1, where, torch.stack([new[1] * inv * inv, inv]))
+        AC = AC.reshape(2, *x.shape)  # A_i = u_pos / u_all^2, C_i = 1 / u_all at the anchors, else 0
+        A, Cw = AC[0], AC[1]
+        npos = pos.sum(0).to(torch.float64)
+        n_labels = float(y.shape[1]) if cols is None else (cols > 0).sum().clamp_min(1).to(torch.float64)
+        scale = 1.0 / ((npos * n).clamp_min(1) * n_labels)  # (C,)
+        value = ((A * rows[-2] - Cw * rows[-1]).sum(0) * scale).sum()
+        if not want_grad:
+            return value, None
         # d/dh_i as anchor: dl/dh_i = -l'(k_i + h_j); d/dh_j as item: +l'(k_i + h_j)
-        _, dcols = ps.cols(torch.stack([A, Cw]))
-        dca, dcc = dcols[0], dcols[1]
-        grad = -(A * drs - Cw * drsy) + s * dca - sy * dcc
-        grad = grad / (denom * n_labels)
-        return _with_gradient(y_pred, value, grad.reshape(y_pred.shape))
+        _, dcols = ps.cols(AC)
+        s, sy = weights[-2], weights[-1]
+        grad = (Cw * drows[-1] - A * drows[-2] + s * dcols[0] - sy * dcols[1]) * scale
+        return value, grad
 
 
 def _inputs(y_pred, y_true, index, num_labels):
@@ -202,16 +213,15 @@ class APLoss(_APBase):
         h, y, idx = _inputs(y_pred, y_true, index, 1)
         if self.u_all.device != h.device:
             raise ValueError(f"the loss state is on {self.u_all.device} but y_pred is on {h.device}; use .to(device)")
-        slot = torch.full(h.shape, -1, dtype=torch.long, device=h.device)
         if idx.numel() == h.shape[0]:
-            slot[:, 0] = idx
+            slot = idx[y[:, 0]]
         else:
             npos = int(y.sum())
             if idx.numel() != npos:
                 raise ValueError(f"index must have one entry per sample ({h.shape[0]}) or per positive ({npos})")
-            slot[y[:, 0], 0] = idx
-        _check_range(slot[y], self.data_len)
-        return self._compute(y_pred, h, y, slot, torch.ones(1, dtype=torch.long, device=h.device))
+            slot = idx
+        _check_range(slot, self.data_len)
+        return self._compute(y_pred, h, y, slot, None)
 
 
 class meanAveragePrecisionLoss(_APBase):
@@ -250,20 +260,23 @@ class meanAveragePrecisionLoss(_APBase):
         if idx.numel() != h.shape[0]:
             raise ValueError(f"index must have one entry per sample ({h.shape[0]}), got {idx.numel()}")
         _check_range(idx, self.data_len)
-        label = torch.arange(C, device=h.device)
-        slot = label[None, :] * self.data_len + idx[:, None]
-        cols = torch.ones(C, dtype=torch.long, device=h.device)
+        cols = None
         if task_id is not None and len(task_id) > 0:
             tasks = torch.as_tensor(task_id, device=h.device).reshape(-1).long()
             if bool((tasks < 0).any() | (tasks >= C).any()):
                 raise ValueError(f"task_id entries must be in [0, {C}), got {tasks.tolist()}")
             cols = torch.zeros(C, dtype=torch.long, device=h.device).index_fill_(0, tasks, 1)
+        pos = y if cols is None else y & (cols > 0)
+        where = pos.reshape(-1).nonzero().squeeze(1)  # row-major: sample where // C, label where % C
+        slot = (where % C) * self.data_len + idx.index_select(0, torch.div(where, C, rounding_mode="floor"))
         return self._compute(y_pred, h, y, slot, cols)
 
 
 def _check_range(idx, data_len):
-    if idx.numel() and bool(((idx < 0) | (idx >= data_len)).any()):
-        raise ValueError(f"index entries must be in [0, data_len={data_len})")
+    if idx.numel():
+        lo, hi = torch.aminmax(idx)
+        if lo.item() < 0 or hi.item() >= data_len:
+            raise ValueError(f"index entries must be in [0, data_len={data_len})")
 
 
 AveragePrecisionLoss = APLoss
