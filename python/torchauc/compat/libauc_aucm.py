@@ -62,21 +62,52 @@ def _columns(y_pred, y_true, num_labels):
     return h, y
 
 
+class _AUCMColumns(torch.autograd.Function):
+    """Per-label AUC-M losses from the label-grouped moments (n, sum h, sum h^2 per side), with the
+    closed-form gradients: a few passes over the (B, C) batch instead of an autograd graph of
+    elementwise ops. ``p`` (C,) for v1, None for v2 (absent class: its terms dropped)."""
+
+    @staticmethod
+    def forward(ctx, h, a, b, alpha, pos, neg, p, margin):
+        sp, sn = pos.sum(0), neg.sum(0)  # counts
+        hp, hn = h * pos, h * neg
+        s1p, s1n = hp.sum(0), hn.sum(0)
+        qp = (hp * h).sum(0) - 2 * a * s1p + a * a * sp  # sum_P (h - a)^2
+        qn = (hn * h).sum(0) - 2 * b * s1n + b * b * sn
+        if p is not None:  # v1: weights (1-p)/B, p/B, cross term (p S1n - (1-p) S1p)/B
+            n = h.shape[0]
+            wp, wn, q = (1 - p) / n, p / n, p * (1 - p)
+            gap = q * margin + wn * s1n - wp * s1p
+            loss = wp * qp + wn * qn + 2 * alpha * gap - q * alpha * alpha
+            dalpha = 2 * gap - 2 * q * alpha
+            cross_p, cross_n = -2 * alpha * wp, 2 * alpha * wn
+        else:  # v2: means over each side
+            both = ((sp > 0) & (sn > 0)).to(h.dtype)
+            wp, wn = 1 / sp.clamp_min(1), 1 / sn.clamp_min(1)
+            gap = (margin + wn * s1n - wp * s1p) * both
+            loss = wp * qp + wn * qn + 2 * alpha * gap - alpha * alpha
+            dalpha = 2 * gap - 2 * alpha
+            cross_p, cross_n = -2 * alpha * wp * both, 2 * alpha * wn * both
+        ctx.save_for_backward(h, a, b, pos, neg, wp, wn, cross_p, cross_n)
+        ctx.grads_ab = (-2 * wp * (s1p - a * sp), -2 * wn * (s1n - b * sn), dalpha)
+        return loss
+
+    @staticmethod
+    def backward(ctx, g):
+        h, a, b, pos, neg, wp, wn, cross_p, cross_n = ctx.saved_tensors
+        da, db, dalpha = ctx.grads_ab
+        gh = None
+        if ctx.needs_input_grad[0]:
+            gh = pos * (g * (2 * wp * (h - a) + cross_p)) + neg * (g * (2 * wn * (h - b) + cross_n))
+        return gh, g * da, g * db, g * dalpha, None, None, None, None
+
+
 def aucm_columns(h, y, a, b, alpha, margin, p, version, semantics, v1_margin=True):
     """Per-label AUC-M losses (C,) of a (B, C) batch; p is (C,) (v1 only)."""
-    pos = (y == 1).to(h.dtype)
-    neg = (y == 0).to(h.dtype)
-    if version == "v1":
-        n = h.shape[0]
-        m = margin if v1_margin else 1.0
-        q = p * (1 - p)
-        return (
-            (1 - p) * ((h - a) ** 2 * pos).sum(0) / n
-            + p * ((h - b) ** 2 * neg).sum(0) / n
-            + 2 * alpha * (q * m + (p * (h * neg).sum(0) - (1 - p) * (h * pos).sum(0)) / n)
-            - q * alpha**2
-        )
-    if semantics == "libauc":
+    dt = torch.promote_types(h.dtype, a.dtype)
+    pos = (y == 1).to(dt)
+    neg = (y == 0).to(dt)
+    if version == "v2" and semantics == "libauc":  # LibAUC's expression, literally
 
         def mean(t):
             return t.sum(0) / torch.count_nonzero(t, dim=0)
@@ -85,16 +116,9 @@ def aucm_columns(h, y, a, b, alpha, margin, p, version, semantics, v1_margin=Tru
         if v1_margin:  # AUCMLoss / CompositionalAUCLoss: the #74 parenthesis
             return sq + 2 * alpha * (margin + mean(h * neg - mean(h * pos)))
         return sq + 2 * alpha * (margin + mean(h * neg) - mean(h * pos))
-    npos, nneg = pos.sum(0), neg.sum(0)
-    has_pos, has_neg = (npos > 0).to(h.dtype), (nneg > 0).to(h.dtype)
-    mp = (h * pos).sum(0) / npos.clamp_min(1)
-    mn = (h * neg).sum(0) / nneg.clamp_min(1)
-    return (
-        ((h - a) ** 2 * pos).sum(0) / npos.clamp_min(1)
-        + ((h - b) ** 2 * neg).sum(0) / nneg.clamp_min(1)
-        + 2 * alpha * (margin + mn - mp) * has_pos * has_neg
-        - alpha**2
-    )
+    m = margin if v1_margin else 1.0
+    p = None if version == "v2" else p.to(dt)
+    return _AUCMColumns.apply(h.to(dt), a.to(dt), b.to(dt), alpha.to(dt), pos, neg, p, m)
 
 
 class _AUCMBase(nn.Module):
