@@ -9,7 +9,8 @@ and p = n+/B (v1) the loss is, exactly as LibAUC 2.0.1 computes it,
   - p(1-p) alpha^2
 * v2: mean_P (h-a)^2 + mean_N (h-b)^2 + 2 alpha (m + mean_N h - mean_P h) - alpha^2
 
-one vectorised expression over a (B, C) batch: O(B C), no loop over labels, no host sync.
+computed from the label-grouped moments (count, sum h, sum h^2 per side and label) of the (B, C)
+batch with closed-form gradients: O(B C), no loop over labels, no host sync.
 
 Differences from LibAUC 2.0.1 (``semantics="libauc"`` reproduces each one):
 
