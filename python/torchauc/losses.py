@@ -1,7 +1,18 @@
 """Every loss module, re-exported from its family module (torchauc.pairwise, .partial_auc,
 .multiclass) and from torchauc.compat.libauc (the LibAUC drop-ins)."""
 
-from .compat.libauc import pAUC_CVaR_Loss, pAUC_DRO_Loss, tpAUC_KL_Loss
+from .compat.libauc import (  # LibAUC's AUC-M, compositional, AP and multi-label losses
+    APLoss,
+    AUCMLoss,
+    AveragePrecisionLoss,
+    CompositionalAUCLoss,
+    MultiLabelAUCMLoss,
+    MultiLabelpAUCLoss,
+    meanAveragePrecisionLoss,
+    pAUC_CVaR_Loss,
+    pAUC_DRO_Loss,
+    tpAUC_KL_Loss,
+)
 from .multiclass import AUCSegLoss, MultiClassAUCLoss
 from .openworld import GMoPLoss
 from .pairwise import AUCLoss
@@ -20,4 +31,11 @@ __all__ = [
     "AUCSegLoss",
     "UPAUCILoss",
     "GMoPLoss",
+    "AUCMLoss",
+    "CompositionalAUCLoss",
+    "MultiLabelAUCMLoss",
+    "APLoss",
+    "AveragePrecisionLoss",
+    "meanAveragePrecisionLoss",
+    "MultiLabelpAUCLoss",
 ]

@@ -44,6 +44,11 @@ MULTILABEL_AVERAGE = _opt("average", "macro weighted micro samples none", "multi
 CML_REDUCTION = _opt("reduction", "sum mean", "cml.triplet_loss", "batch sum as the official DPCML/CML code, or mean")
 DCRS_REDUCTION = _opt("reduction", "official paper", "cml.dcrs",
                       "per-pair hinges averaged over M K K (code), or hinges of each user's mean distance (paper)")
+AUCM_VERSION = _opt("version", "v1 v2", "compat.libauc AUCM losses", "with the class prior p (v1) or without (v2)")
+LIBAUC_SEMANTICS = _opt("semantics", "fixed libauc", "compat.libauc AUCM/AP losses and optimizers",
+                        "LibAUC 2.0.1's defects fixed, or reproduced (to match published numbers)")
+LIBAUC_AP_SURROGATE = _opt("surr_loss", "squared_hinge hinge squared", "compat.libauc AP losses",
+                           "LibAUC's pair surrogate, by sort + scan")
 # fmt: on
 
 TABLE = (PAIRWISE_SURROGATE, REDUCTION, MULTICLASS_SURROGATE, MODE, NORMALIZATION, ACTIVATION, ROUNDING,
@@ -53,6 +58,7 @@ TABLE = (PAIRWISE_SURROGATE, REDUCTION, MULTICLASS_SURROGATE, MODE, NORMALIZATIO
 DIST_SYNC_MODE = _opt("dist_sync_mode", "sort gather", "exact stateful AUROC metrics",
                       "across ranks: sample sort (O(N/W) per rank) or all_gather of every state")  # fmt: skip
 TABLE += (DIST_SYNC_MODE,)
+TABLE += (AUCM_VERSION, LIBAUC_SEMANTICS, LIBAUC_AP_SURROGATE)
 
 
 def markdown_table():

@@ -1,0 +1,285 @@
+r"""LibAUC's average-precision losses (SOAP, Qi et al., NeurIPS 2021): ``APLoss`` (=
+``AveragePrecisionLoss``) and ``meanAveragePrecisionLoss`` (= ``mAPLoss``), by sort + scan.
+
+Per label, for each positive anchor i and every sample j of the batch (positives, i itself
+included), with l_ij = l(m, h_i - h_j) the pair surrogate (``squared_hinge`` (m - t)_+^2, ``hinge``
+(m - t)_+ or ``squared`` (m - t)^2):
+
+    u_all[i] <- (1 - g) u_all[i] + g mean_j l_ij,    u_pos[i] <- (1 - g) u_pos[i] + g mean_j y_j l_ij
+    loss = mean_{i in P, j} W_ij l_ij,   W_ij (detached) = (u_pos[i] - u_all[i] y_j) / u_all[i]^2
+
+and, for ``mAPLoss(top_k > -1)``, W_ij *= sigmoid(top_k - sum_{i' in P} l_i'j). The returned
+value and gradient are LibAUC's; the gradient is that of the AP surrogate -(1/n+) sum_i u_pos/u_all.
+
+How: l_ij depends on h_j only through k_i + h_j (k_i = m - h_i) and vanishes for h_j <= h_i - m
+(hinge forms), so every row sum sum_j w_j l_ij is a polynomial in k_i whose coefficients are the
+suffix sums (w, w h, w h^2) of the sorted batch past h_i - m (one ``searchsorted``), and every
+column sum sum_i g_i l_ij one in h_j with prefix sums over the anchors below h_j + m. One sort per
+label column, O(n log n) time and O(n) memory, in float64; no n+ x n matrix. All labels of a
+(n, C) batch go through the same batched sort, cumsum and searchsorted: no loop over labels.
+
+Differences from LibAUC 2.0.1:
+
+* ``u_all``, ``u_pos`` are registered buffers (``state_dict``, ``.to()``), float32 as in LibAUC,
+  of shape (data_len, 1) (``APLoss``) or (num_labels, data_len, 1) (``mAPLoss``); they are NOT
+  updated in ``eval()`` mode or under ``torch.no_grad()`` (the value is computed as if they were;
+  ``semantics="libauc"`` updates them there too, as LibAUC).
+* A label without positives contributes 0 (LibAUC: AssertionError); a batch without any gives 0
+  with zero gradient. ``mAPLoss`` accepts only per-sample ``index`` (LibAUC: ``NameError`` with
+  positive-only indices); ``APLoss`` accepts both, as LibAUC.
+* The value is computed in float64 and returned in ``y_pred``'s dtype (LibAUC: float32).
+* ``hinge`` at an exact tie h_i - h_j = m has derivative 0 here (LibAUC: 1/2 through
+  ``torch.max``); ``logistic`` and ``barrier_hinge`` are not offered (they need a tiled kernel).
+* With ``torch.distributed`` initialised LibAUC all-gathers the batch; this module does not.
+"""
+
+import torch
+from torch import nn
+
+from .._core import options as O
+from .._core import validate as V
+from .libauc import _default_device, _positive, _with_gradient
+
+
+def _suffix(x):
+    """(K, n + 1, C): [k, r] holds sum_{r' >= r} x[k, r']."""
+    return torch.cat([x.flip(1).cumsum(1).flip(1), x.new_zeros((x.shape[0], 1, x.shape[2]))], 1)
+
+
+def _prefix(x):
+    """(K, n + 1, C): [k, r] holds sum_{r' < r} x[k, r']."""
+    return torch.cat([x.new_zeros((x.shape[0], 1, x.shape[2])), x.cumsum(1)], 1)
+
+
+def _search(sorted_cols, values, right):
+    """Per column searchsorted of (n, C) values in (n, C) column-sorted data."""
+    return torch.searchsorted(sorted_cols.t().contiguous(), values.t().contiguous(), right=right).t()
+
+
+def _poly(kind, k, m):
+    """sum w (k + key)^p and its k-derivative from the moments m = (sum w, sum w key, sum w key^2)."""
+    km0 = k * m[0]
+    if kind == "hinge":
+        return km0 + m[1], m[0]
+    value = torch.addcmul(m[2], km0.add(m[1], alpha=2), k)  # (k m0 + 2 m1) k + m2
+    return value, km0.add_(m[1]).mul_(2)
+
+
+class _PairSums:
+    """Sorted view of a (n, C) float64 batch that answers, for K weight vectors at once (stacked
+    (K, n, C)), the row sums sum_j w_j l(k_i + h_j) and their k-derivatives, and the column sums
+    sum_i g_i l(m - h_i + h_j) and their h_j-derivatives."""
+
+    def __init__(self, h, margin, kind):
+        self.h, self.m, self.kind = h, margin, kind
+        self.hs, self.order = torch.sort(h, 0)
+        n = h.shape[0]
+        if kind == "squared":  # every pair is active
+            self.row_first = torch.zeros_like(h, dtype=torch.long)
+            self.col_count = torch.full_like(h, n, dtype=torch.long)
+        else:
+            self.row_first = _search(self.hs, h - margin, right=True)  # first sorted h_j > h_i - m
+            self.col_count = _search(self.hs, h + margin, right=False)  # anchors with h_i < h_j + m
+
+    def _moments(self, w, key, scan, at):
+        """Scanned sums of (w, w key, w key^2) in sorted order, read at index ``at``: 3 x (K, n, C)."""
+        K = w.shape[0]
+        ws = w.gather(1, self.order.expand(K, -1, -1))
+        wk = ws * key
+        parts = [ws, wk] if self.kind == "hinge" else [ws, wk, wk * key]
+        sums = scan(torch.cat(parts, 0)).gather(1, at.expand(len(parts) * K, -1, -1))
+        return sums.split(K, 0)
+
+    def rows(self, w):
+        """(value, d value / d k) per row: sum_j w_j l(k + h_j) over the active j."""
+        k = self.m - self.h
+        m = self._moments(w, self.hs, _suffix, self.row_first)
+        return _poly(self.kind, k, m)
+
+    def cols(self, g):
+        """(value, d value / d h_j) per column: sum_i g_i l(m - h_i + h_j) over the active i."""
+        z = self.h
+        e = self._moments(g, self.m - self.hs, _prefix, self.col_count)
+        return _poly(self.kind, z, e)
+
+
+class _APBase(nn.Module):
+    def _setup(self, data_len, num_labels, margin, gamma, surr_loss, device, top_k, semantics):
+        self.data_len = int(data_len)
+        if self.data_len <= 0:
+            raise ValueError(f"data_len must be > 0, got {data_len}")
+        self.num_labels = int(num_labels)
+        self.margin = V.finite_float(margin, "margin")
+        self.gamma = _positive(gamma, "gamma", 1.0)
+        self.surr_loss = V.option(surr_loss, O.LIBAUC_AP_SURROGATE)
+        self.semantics = V.option(semantics, O.LIBAUC_SEMANTICS)
+        self.top_k = top_k
+        dev = _default_device(device)
+        self.device = dev
+        shape = (self.data_len, 1) if self.num_labels == 0 else (self.num_labels, self.data_len, 1)
+        self.register_buffer("u_all", torch.zeros(shape, device=dev))
+        self.register_buffer("u_pos", torch.zeros(shape, device=dev))
+
+    def _updating(self):
+        if self.semantics == "libauc":  # LibAUC updates its state in eval() and under no_grad too
+            return not torch.is_inference_mode_enabled()
+        return self.training and torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
+
+    def _compute(self, y_pred, h, y, slot, cols):
+        """h, y: (n, C) scores and positive mask; slot: flat state index of each positive entry,
+        in ``pos.nonzero()`` order; cols: (C,) 1 for the labels that count, or None for all.
+        Returns the loss."""
+        want_grad = torch.is_grad_enabled() and y_pred.requires_grad
+        update = self._updating()
+        with torch.no_grad():
+            value, grad = self._stats(h, y, slot, cols, want_grad, update)
+        if grad is None:
+            return value.to(y_pred.dtype)
+        return _with_gradient(y_pred, value, grad.reshape(y_pred.shape))
+
+    def _stats(self, h, y, slot, cols, want_grad, update):
+        n = h.shape[0]
+        pos = y if cols is None else y & (cols > 0)
+        x = h.detach().to(torch.float64)
+        ps = _PairSums(x, self.margin, self.surr_loss)
+        yf = y.to(torch.float64)
+        weights = [torch.ones_like(x), yf]
+        if self.top_k is not None and self.top_k > -1:  # sigmoid(top_k - sum_{i in P} l_ij), per label
+            colsum, _ = ps.cols(yf[None])
+            s = torch.sigmoid(self.top_k - colsum[0])
+            weights += [s, s * yf]
+        rows, drows = ps.rows(torch.stack(weights))
+        where = pos.reshape(-1).nonzero().squeeze(1)  # the anchors, flat, in row-major order
+        anchor_rows = rows[:2].reshape(2, -1).index_select(1, where)  # (2, n_anchors)
+        u_all, u_pos = self.u_all.view(-1), self.u_pos.view(-1)
+        old = torch.stack([u_all.index_select(0, slot), u_pos.index_select(0, slot)]).to(torch.float64)
+        new = (1 - self.gamma) * old + (self.gamma / n) * anchor_rows
+        new = new.to(u_all.dtype)  # the values the float32 state holds
+        if update:
+            u_all.index_copy_(0, slot, new[0])
+            u_pos.index_copy_(0, slot, new[1])
+            # read back: with a repeated index every row sees the value that was stored, as LibAUC
+            new = torch.stack([u_all.index_select(0, slot), u_pos.index_select(0, slot)])
+        new = new.to(torch.float64)
+        inv = 1.0 / new[0]
+        AC = x.new_zeros((2, x.numel()))
+        AC.index_copy_(1, where, torch.stack([new[1] * inv * inv, inv]))
+        AC = AC.reshape(2, *x.shape)  # A_i = u_pos / u_all^2, C_i = 1 / u_all at the anchors, else 0
+        A, Cw = AC[0], AC[1]
+        npos = pos.sum(0).to(torch.float64)
+        n_labels = float(y.shape[1]) if cols is None else (cols > 0).sum().clamp_min(1).to(torch.float64)
+        scale = 1.0 / ((npos * n).clamp_min(1) * n_labels)  # (C,)
+        value = ((A * rows[-2] - Cw * rows[-1]).sum(0) * scale).sum()
+        if not want_grad:
+            return value, None
+        # d/dh_i as anchor: dl/dh_i = -l'(k_i + h_j); d/dh_j as item: +l'(k_i + h_j)
+        _, dcols = ps.cols(AC)
+        s, sy = weights[-2], weights[-1]
+        grad = (Cw * drows[-1] - A * drows[-2] + s * dcols[0] - sy * dcols[1]) * scale
+        return value, grad
+
+
+def _inputs(y_pred, y_true, index, num_labels):
+    V.tensor(y_pred, "y_pred")
+    V.tensor(y_true, "y_true")
+    V.tensor(index, "index")
+    if not y_pred.is_floating_point():
+        raise TypeError(f"y_pred must be a floating point tensor, got {y_pred.dtype}")
+    h = y_pred.reshape(-1, num_labels)
+    if y_true.numel() != h.numel():
+        raise ValueError(f"y_true must have as many elements as y_pred ({h.numel()}), got {y_true.numel()}")
+    if y_true.device != h.device or index.device != h.device:
+        raise ValueError("y_pred, y_true and index must be on the same device")
+    if h.shape[0] == 0:
+        raise ValueError("y_pred must not be empty")
+    return h, y_true.reshape(h.shape) == 1, index.reshape(-1).long()
+
+
+class APLoss(_APBase):
+    r"""SOAP average-precision loss (LibAUC ``APLoss`` = ``AveragePrecisionLoss``).
+
+    Args (LibAUC 2.0.1 names and defaults): ``data_len`` (dataset size), ``gamma=0.9``,
+    ``margin=1.0``, ``surr_loss='squared_hinge'`` (or ``'hinge'``, ``'squared'``), ``device=None``;
+    keyword-only ``semantics='fixed'``. Buffers ``u_all``, ``u_pos`` (data_len, 1).
+    ``forward(y_pred, y_true, index)``: ``index`` holds the dataset indices of the whole batch or of
+    its positives only. Use with :class:`torchauc.optim.SOAP` and a :class:`DualSampler`.
+    """
+
+    def __init__(self, data_len, gamma=0.9, margin=1.0, surr_loss="squared_hinge", device=None, *, semantics="fixed"):
+        super().__init__()
+        self._setup(data_len, 0, margin, gamma, surr_loss, device, None, semantics)
+
+    def forward(self, y_pred, y_true, index, **kwargs):
+        h, y, idx = _inputs(y_pred, y_true, index, 1)
+        if self.u_all.device != h.device:
+            raise ValueError(f"the loss state is on {self.u_all.device} but y_pred is on {h.device}; use .to(device)")
+        if idx.numel() == h.shape[0]:
+            slot = idx[y[:, 0]]
+        else:
+            npos = int(y.sum())
+            if idx.numel() != npos:
+                raise ValueError(f"index must have one entry per sample ({h.shape[0]}) or per positive ({npos})")
+            slot = idx
+        _check_range(slot, self.data_len)
+        return self._compute(y_pred, h, y, slot, None)
+
+
+class meanAveragePrecisionLoss(_APBase):
+    r"""SOAP averaged over labels (LibAUC ``meanAveragePrecisionLoss`` = ``mAPLoss``), all labels
+    in one batched sort + scan.
+
+    Args (LibAUC 2.0.1): ``data_len, num_labels, margin=1.0, gamma=0.9, top_k=-1``
+    (> -1: weight every sample j by sigmoid(top_k - sum_{i in P} l_ij)), ``surr_loss``,
+    ``device=None``; keyword-only ``semantics='fixed'``. Buffers ``u_all``, ``u_pos``
+    (num_labels, data_len, 1). ``forward(y_pred (B, C), y_true (B, C), index (B,), task_id=[])``:
+    the mean over the labels in ``task_id`` (all when empty).
+    """
+
+    def __init__(
+        self,
+        data_len,
+        num_labels,
+        margin=1.0,
+        gamma=0.9,
+        top_k=-1,
+        surr_loss="squared_hinge",
+        device=None,
+        *,
+        semantics="fixed",
+    ):
+        super().__init__()
+        if int(num_labels) < 1:
+            raise ValueError(f"num_labels must be >= 1, got {num_labels}")
+        self._setup(data_len, num_labels, margin, gamma, surr_loss, device, V.finite_float(top_k, "top_k"), semantics)
+
+    def forward(self, y_pred, y_true, index, task_id=(), **kwargs):
+        C = self.num_labels
+        h, y, idx = _inputs(y_pred, y_true, index, C)
+        if self.u_all.device != h.device:
+            raise ValueError(f"the loss state is on {self.u_all.device} but y_pred is on {h.device}; use .to(device)")
+        if idx.numel() != h.shape[0]:
+            raise ValueError(f"index must have one entry per sample ({h.shape[0]}), got {idx.numel()}")
+        _check_range(idx, self.data_len)
+        cols = None
+        if task_id is not None and len(task_id) > 0:
+            tasks = torch.as_tensor(task_id, device=h.device).reshape(-1).long()
+            if bool((tasks < 0).any() | (tasks >= C).any()):
+                raise ValueError(f"task_id entries must be in [0, {C}), got {tasks.tolist()}")
+            cols = torch.zeros(C, dtype=torch.long, device=h.device).index_fill_(0, tasks, 1)
+        pos = y if cols is None else y & (cols > 0)
+        where = pos.reshape(-1).nonzero().squeeze(1)  # row-major: sample where // C, label where % C
+        slot = (where % C) * self.data_len + idx.index_select(0, torch.div(where, C, rounding_mode="floor"))
+        return self._compute(y_pred, h, y, slot, cols)
+
+
+def _check_range(idx, data_len):
+    if idx.numel():
+        lo, hi = torch.aminmax(idx)
+        if lo.item() < 0 or hi.item() >= data_len:
+            raise ValueError(f"index entries must be in [0, data_len={data_len})")
+
+
+AveragePrecisionLoss = APLoss
+mAPLoss = meanAveragePrecisionLoss
+
+__all__ = ["APLoss", "AveragePrecisionLoss", "meanAveragePrecisionLoss", "mAPLoss"]

@@ -1,0 +1,260 @@
+r"""LibAUC's AUC-margin losses: ``AUCMLoss``, ``CompositionalAUCLoss``, ``MultiLabelAUCMLoss``.
+
+All three are the AUC-M min-max objective of Yuan et al. (ICCV 2021), per label, with the
+auxiliary variables a, b (descended by the optimizer) and alpha (ascended by :class:`PESG` /
+:class:`PDSCA` in closed form). For a label with scores h, positives P, negatives N, batch size B
+and p = n+/B (v1) the loss is, exactly as LibAUC 2.0.1 computes it,
+
+* v1: (1-p)/B sum_P (h-a)^2 + p/B sum_N (h-b)^2 + 2 alpha (p(1-p) m + (p sum_N h - (1-p) sum_P h)/B)
+  - p(1-p) alpha^2
+* v2: mean_P (h-a)^2 + mean_N (h-b)^2 + 2 alpha (m + mean_N h - mean_P h) - alpha^2
+
+computed from the label-grouped moments (count, sum h, sum h^2 per side and label) of the (B, C)
+batch with closed-form gradients: O(B C), no loop over labels, no host sync.
+
+Differences from LibAUC 2.0.1 (``semantics="libauc"`` reproduces each one):
+
+* v2 cross term (LibAUC issue #74): LibAUC computes mean_nz(h 1_N - mean_nz(h 1_P)), which is
+  (n-/B) mean_N h - mean_P h; ours is mean_N h - mean_P h as in the paper and its docstring.
+* LibAUC's v2 means divide by ``count_nonzero`` (wrong when some h - a or h is exactly 0) and give
+  NaN on a one-class batch; ours divide by n+ / n- and drop the term of an absent class (0, zero
+  gradient).
+* ``MultiLabelAUCMLoss`` v1 omits the margin (2 alpha (p(1-p) + ...), LibAUC issue #35); ours keeps
+  it. Its a, b, alpha are real ``nn.Parameter``\ s (LibAUC: plain tensors, ``parameters()`` empty).
+* ``imratio``: LibAUC ignores it unless ``forward(..., auto=False)`` and then overwrites it with the
+  last batch's ratio. Ours: ``auto=None`` (default) uses ``imratio`` when given, else the batch's
+  ratio; ``auto=True`` always the batch's; the constructor's value is never overwritten.
+* ``CompositionalAUCLoss``'s step counter is a buffer (``state_dict``, ``.to()``) and does not
+  advance in ``eval()`` mode.
+* The returned loss is a 0-dim tensor (LibAUC: shape (1,)); the constructor's ``device`` only
+  places the parameters (CUDA if available, as LibAUC).
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .._core import options as O
+from .._core import validate as V
+
+
+def _default_device(device):
+    if device is None or device == "":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _columns(y_pred, y_true, num_labels):
+    """(B, C) scores and 0/1 labels as LibAUC's check_tensor_shape gives them, checked."""
+    V.tensor(y_pred, "y_pred")
+    V.tensor(y_true, "y_true")
+    if not y_pred.is_floating_point():
+        raise TypeError(f"y_pred must be a floating point tensor, got {y_pred.dtype}")
+    h = y_pred.reshape(-1, num_labels) if y_pred.dim() == 1 else y_pred
+    y = y_true.reshape(-1, num_labels) if y_true.dim() == 1 else y_true
+    if h.dim() != 2 or h.shape[1] != num_labels:
+        raise ValueError(f"y_pred must have shape (B, {num_labels}), got {tuple(y_pred.shape)}")
+    if y.shape != h.shape:
+        raise ValueError(f"y_true must have the shape of y_pred {tuple(h.shape)}, got {tuple(y_true.shape)}")
+    if y.device != h.device:
+        raise ValueError(f"y_true is on {y.device} but y_pred is on {h.device}")
+    if h.shape[0] == 0:
+        raise ValueError("y_pred must not be empty")
+    return h, y
+
+
+class _AUCMColumns(torch.autograd.Function):
+    """Per-label AUC-M losses from the label-grouped moments (n, sum h, sum h^2 per side), with the
+    closed-form gradients: a few passes over the (B, C) batch instead of an autograd graph of
+    elementwise ops. ``p`` (C,) for v1, None for v2 (absent class: its terms dropped)."""
+
+    @staticmethod
+    def forward(ctx, h, a, b, alpha, pos, neg, p, margin):
+        sp, sn = pos.sum(0), neg.sum(0)  # counts
+        hp, hn = h * pos, h * neg
+        s1p, s1n = hp.sum(0), hn.sum(0)
+        qp = (hp * h).sum(0) - 2 * a * s1p + a * a * sp  # sum_P (h - a)^2
+        qn = (hn * h).sum(0) - 2 * b * s1n + b * b * sn
+        if p is not None:  # v1: weights (1-p)/B, p/B, cross term (p S1n - (1-p) S1p)/B
+            n = h.shape[0]
+            wp, wn, q = (1 - p) / n, p / n, p * (1 - p)
+            gap = q * margin + wn * s1n - wp * s1p
+            loss = wp * qp + wn * qn + 2 * alpha * gap - q * alpha * alpha
+            dalpha = 2 * gap - 2 * q * alpha
+            cross_p, cross_n = -2 * alpha * wp, 2 * alpha * wn
+        else:  # v2: means over each side
+            both = ((sp > 0) & (sn > 0)).to(h.dtype)
+            wp, wn = 1 / sp.clamp_min(1), 1 / sn.clamp_min(1)
+            gap = (margin + wn * s1n - wp * s1p) * both
+            loss = wp * qp + wn * qn + 2 * alpha * gap - alpha * alpha
+            dalpha = 2 * gap - 2 * alpha
+            cross_p, cross_n = -2 * alpha * wp * both, 2 * alpha * wn * both
+        ctx.save_for_backward(h, a, b, pos, neg, wp, wn, cross_p, cross_n)
+        ctx.grads_ab = (-2 * wp * (s1p - a * sp), -2 * wn * (s1n - b * sn), dalpha)
+        return loss
+
+    @staticmethod
+    def backward(ctx, g):
+        h, a, b, pos, neg, wp, wn, cross_p, cross_n = ctx.saved_tensors
+        da, db, dalpha = ctx.grads_ab
+        gh = None
+        if ctx.needs_input_grad[0]:
+            gh = pos * (g * (2 * wp * (h - a) + cross_p)) + neg * (g * (2 * wn * (h - b) + cross_n))
+        return gh, g * da, g * db, g * dalpha, None, None, None, None
+
+
+def aucm_columns(h, y, a, b, alpha, margin, p, version, semantics, v1_margin=True):
+    """Per-label AUC-M losses (C,) of a (B, C) batch; p is (C,) (v1 only)."""
+    dt = torch.promote_types(h.dtype, a.dtype)
+    pos = (y == 1).to(dt)
+    neg = (y == 0).to(dt)
+    if version == "v2" and semantics == "libauc":  # LibAUC's expression, literally
+
+        def mean(t):
+            return t.sum(0) / torch.count_nonzero(t, dim=0)
+
+        sq = mean((h - a) ** 2 * pos) + mean((h - b) ** 2 * neg) - alpha**2
+        if v1_margin:  # AUCMLoss / CompositionalAUCLoss: the #74 parenthesis
+            return sq + 2 * alpha * (margin + mean(h * neg - mean(h * pos)))
+        return sq + 2 * alpha * (margin + mean(h * neg) - mean(h * pos))
+    m = margin if v1_margin else 1.0
+    p = None if version == "v2" else p.to(dt)
+    return _AUCMColumns.apply(h.to(dt), a.to(dt), b.to(dt), alpha.to(dt), pos, neg, p, m)
+
+
+class _AUCMBase(nn.Module):
+    def _setup(self, margin, imratio, version, device, num_labels, semantics):
+        self.margin = V.finite_float(margin, "margin")
+        self.version = V.option(version, O.AUCM_VERSION)
+        self.semantics = V.option(semantics, O.LIBAUC_SEMANTICS)
+        self.num_labels = int(num_labels)
+        self.imratio = imratio
+        self._p_libauc = imratio  # LibAUC overwrites its p with the last batch's ratio
+        dev = _default_device(device)
+        self.device = dev
+        self.a = nn.Parameter(torch.zeros(self.num_labels, device=dev))
+        self.b = nn.Parameter(torch.zeros(self.num_labels, device=dev))
+        self.alpha = nn.Parameter(torch.zeros(self.num_labels, device=dev))
+
+    def _prior(self, y, auto, h):
+        batch = (y == 1).sum(0).to(h.dtype) / y.shape[0]
+        if self.version != "v1":
+            return batch
+        if self.semantics == "libauc":
+            use_batch = auto is None or auto or self._p_libauc is None
+            p = batch if use_batch else torch.as_tensor(self._p_libauc, dtype=h.dtype, device=h.device)
+            self._p_libauc = batch if use_batch else self._p_libauc
+            return p
+        if auto is True or self.imratio is None:
+            return batch
+        return torch.as_tensor(self.imratio, dtype=h.dtype, device=h.device).reshape(-1).expand(self.num_labels)
+
+    def _loss(self, y_pred, y_true, auto, v1_margin=True):
+        h, y = _columns(y_pred, y_true, self.num_labels)
+        p = self._prior(y, auto, h)
+        return (
+            h,
+            y,
+            aucm_columns(h, y, self.a, self.b, self.alpha, self.margin, p, self.version, self.semantics, v1_margin),
+        )
+
+
+class AUCMLoss(_AUCMBase):
+    r"""AUC-margin loss (LibAUC ``AUCMLoss``), v1 (with the class prior p) or v2 (without).
+
+    Args (LibAUC 2.0.1 names and defaults): ``margin=1.0``, ``imratio=None`` (p of v1; see the
+    module notes), ``version='v1'``, ``device=None``; keyword-only ``semantics='fixed'``
+    (``'libauc'`` reproduces LibAUC's v2 cross term #74 and ``imratio`` handling).
+    Parameters ``a``, ``b``, ``alpha`` (shape (1,)): train with :class:`torchauc.optim.PESG`.
+    ``forward(y_pred, y_true, auto=None)``: y_pred (B,) or (B, 1) scores (sigmoid outputs for the
+    default margin), y_true 0/1.
+    """
+
+    def __init__(self, margin=1.0, imratio=None, version="v1", device=None, *, semantics="fixed"):
+        super().__init__()
+        self._setup(margin, imratio, version, device, 1, semantics)
+
+    def forward(self, y_pred, y_true, auto=None, **kwargs):
+        h, y, loss = self._loss(y_pred, y_true, auto)
+        return loss[0]
+
+
+class CompositionalAUCLoss(_AUCMBase):
+    r"""Compositional AUC loss (LibAUC ``CompositionalAUCLoss``, Yuan et al., ICLR 2022).
+
+    Alternates ``k`` cross-entropy steps (``binary_cross_entropy(y_pred, y_true)``: y_pred are
+    probabilities) with ``k`` AUC-M steps, counted by the buffer ``step``; train with
+    :class:`torchauc.optim.PDSCA`. Args as LibAUC 2.0.1: ``margin=1.0, k=1, version='v1',
+    imratio=None, backend='ce', device=None``; keyword-only ``semantics='fixed'``.
+    ``forward(y_pred, y_true, k=None, auto=None)``; ``k`` overrides the constructor's value.
+    """
+
+    def __init__(self, margin=1.0, k=1, version="v1", imratio=None, backend="ce", device=None, *, semantics="fixed"):
+        super().__init__()
+        if int(k) < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        if backend != "ce":
+            raise ValueError(f"backend must be 'ce', got {backend!r}")
+        self.k = int(k)
+        self.backend = backend
+        self._setup(margin, imratio, version, device, 1, semantics)
+        self.register_buffer("step", torch.zeros((), dtype=torch.int64, device=self.a.device))
+
+    def is_auc_step(self):
+        """Whether the next forward returns the AUC-M loss (else cross-entropy)."""
+        return int(self.step) % (2 * self.k) >= self.k
+
+    def forward(self, y_pred, y_true, k=None, auto=None, **kwargs):
+        if k is not None:
+            if int(k) < 1:
+                raise ValueError(f"k must be >= 1, got {k}")
+            self.k = int(k)
+        auc = self.is_auc_step()
+        if self.training or self.semantics == "libauc":
+            self.step += 1
+        if not auc:
+            h, y = _columns(y_pred, y_true, 1)
+            return F.binary_cross_entropy(h, y.to(h.dtype))
+        return self._loss(y_pred, y_true, auto)[2][0]
+
+
+class MultiLabelAUCMLoss(_AUCMBase):
+    r"""AUC-M averaged over labels (LibAUC ``MultiLabelAUCMLoss`` = ``mAUCMLoss``), one fused
+    expression over the (B, C) batch.
+
+    Args (LibAUC 2.0.1): ``margin=1.0, version='v1', imratio=None`` (per-label list or scalar),
+    ``num_labels=10, device=None``; keyword-only ``semantics='fixed'`` (``'libauc'`` drops the
+    margin of v1, issue #35). Parameters ``a``, ``b``, ``alpha`` of shape (num_labels,).
+    ``forward(y_pred, y_true, task_id=[], auto=None)``: the mean over the labels in ``task_id``
+    (all when empty).
+    """
+
+    def __init__(self, margin=1.0, version="v1", imratio=None, num_labels=10, device=None, *, semantics="fixed"):
+        super().__init__()
+        if imratio is not None and not isinstance(imratio, (int, float)) and len(imratio) != int(num_labels):
+            raise ValueError(f"imratio must have num_labels ({num_labels}) entries, got {len(imratio)}")
+        self._setup(margin, imratio, version, device, num_labels, semantics)
+
+    @property
+    def get_a(self):
+        return self.a.mean()
+
+    @property
+    def get_b(self):
+        return self.b.mean()
+
+    @property
+    def get_alpha(self):
+        return self.alpha.mean()
+
+    def forward(self, y_pred, y_true, task_id=(), auto=None, **kwargs):
+        h, y, loss = self._loss(y_pred, y_true, auto, v1_margin=self.semantics != "libauc")
+        if task_id is None or len(task_id) == 0:
+            return loss.mean()
+        tasks = torch.unique(torch.as_tensor(task_id, device=loss.device).reshape(-1).long())
+        if bool((tasks < 0).any() | (tasks >= self.num_labels).any()):
+            raise ValueError(f"task_id entries must be in [0, {self.num_labels}), got {tasks.tolist()}")
+        return loss[tasks].mean()
+
+
+__all__ = ["AUCMLoss", "CompositionalAUCLoss", "MultiLabelAUCMLoss", "aucm_columns"]
