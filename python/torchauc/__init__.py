@@ -1,7 +1,7 @@
 """torchauc: exact, fast C++/CUDA AUC-family losses and metrics for PyTorch.
 
 One module per method family (:mod:`.pairwise`, :mod:`.partial_auc`, :mod:`.multiclass`,
-:mod:`.auroc`, :mod:`.memory_bank`); :mod:`.functional`, :mod:`.losses` and :mod:`.metrics` re-export
+:mod:`.auroc`, :mod:`.memory_bank`, :mod:`.sod`); :mod:`.functional`, :mod:`.losses` and :mod:`.metrics` re-export
 them. The pure-PyTorch references (:mod:`torchauc.reference`) are not imported here."""
 
 import torch
@@ -23,6 +23,7 @@ from . import (  # noqa: E402  # noqa: E402
     optim,
     pairwise,
     partial_auc,
+    sod,
 )
 from .memory_bank import TMemoryBank  # noqa: E402
 
@@ -46,6 +47,7 @@ __all__ = [
     "multiclass",
     "auroc",
     "memory_bank",
+    "sod",
     "functional",
     "losses",
     "metrics",

@@ -41,11 +41,15 @@ MULTICLASS_AVERAGE = _opt("average", "macro weighted micro none", "multiclass_au
                           "micro: every (sample, class) entry as one binary problem")
 MULTILABEL_AVERAGE = _opt("average", "macro weighted micro samples none", "multilabel_auroc",
                           "samples: mean of each sample's AUROC over its labels")
+SOD_BASE = _opt("base", "bce dice bce+dice", "torchauc.sod si_loss, SILoss",
+                "frame loss (or a per-pixel callable); the background term is always MSE")
+MAE_DENOMINATOR = _opt("mae_denominator", "natural official", "torchauc.sod si_metrics, SIMetrics",
+                       "SI-MAE divisor K + alpha, or the official code's K + 1 + alpha")
 # fmt: on
 
 TABLE = (PAIRWISE_SURROGATE, REDUCTION, MULTICLASS_SURROGATE, MODE, NORMALIZATION, ACTIVATION, ROUNDING,
          TPAUC_WEIGHT, AUC_TYPE, LIBAUC_SURROGATE, ON_UNDEFINED, AVERAGE, MULTICLASS_AVERAGE,
-         MULTILABEL_AVERAGE)  # fmt: skip
+         MULTILABEL_AVERAGE, SOD_BASE, MAE_DENOMINATOR)  # fmt: skip
 
 
 def markdown_table():
