@@ -8,6 +8,7 @@
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 
+#include <algorithm>
 #include <type_traits>
 #include <vector>
 
@@ -83,6 +84,25 @@ std::tuple<at::Tensor, at::Tensor> sod_frames_cpu(const at::Tensor& masks, doubl
 template <typename T>
 using acc_of = std::conditional_t<std::is_same_v<T, double>, double, float>;
 
+// The loss frames of every image, clipped once: frames_of[b] = boxes of image b (the whole image
+// for the fallback).
+std::vector<std::vector<Box>> loss_boxes(const int64_t* BX, const int64_t* N, int64_t B, int64_t K, int64_t H,
+                                         int64_t W) {
+  std::vector<std::vector<Box>> out(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; ++b) {
+    const LossFrames f = loss_frames(N, b, K);
+    for (int64_t k = 0; k < f.n; ++k) out[b].push_back(loss_box(BX, b, k, K, H, W, f.fallback));
+  }
+  return out;
+}
+
+// cover[x] = 1 where row y lies in one of the boxes (a row of the coverage of the frames).
+void cover_row(const std::vector<Box>& boxes, int64_t y, std::vector<uint8_t>& cover) {
+  std::fill(cover.begin(), cover.end(), uint8_t(0));
+  for (const Box& bx : boxes)
+    if (y >= bx.y0 && y < bx.y1) std::fill(cover.begin() + bx.x0, cover.begin() + bx.x1, uint8_t(1));
+}
+
 std::tuple<at::Tensor, at::Tensor> sod_si_loss_cpu(const at::Tensor& pred_in, const at::Tensor& target_in,
                                                    const at::Tensor& boxes_in, const at::Tensor& counts_in,
                                                    int64_t base, bool compute_grad) {
@@ -96,6 +116,7 @@ std::tuple<at::Tensor, at::Tensor> sod_si_loss_cpu(const at::Tensor& pred_in, co
   const int64_t* N = counts.const_data_ptr<int64_t>();
   const int b_ = static_cast<int>(base);
   const int64_t Kr = loss_rows(K);
+  const std::vector<std::vector<Box>> frames = loss_boxes(BX, N, B, K, H, W);
   std::vector<double> sums(static_cast<size_t>(B * (Kr + 1) * C * kStats), 0.0);
   at::Tensor loss = at::empty({}, pred.options());
   at::Tensor grad = compute_grad ? at::empty_like(pred) : at::empty({0}, pred.options());
@@ -103,16 +124,18 @@ std::tuple<at::Tensor, at::Tensor> sod_si_loss_cpu(const at::Tensor& pred_in, co
     using A = acc_of<scalar_t>;
     const scalar_t* P = pred.const_data_ptr<scalar_t>();
     const scalar_t* G = target.const_data_ptr<scalar_t>();
-    // pass 1: one item per (image, frame) and one per image for the background
+    // pass 1: one item per (image, frame row) and one per image for the background
     at::parallel_for(0, B * (Kr + 1), 1, [&](int64_t t0, int64_t t1) {
+      std::vector<uint8_t> cover(static_cast<size_t>(W));
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t b = t / (Kr + 1), k = t % (Kr + 1);
-        const LossFrames f = loss_frames(N, b, K);
+        const bool fallback = loss_frames(N, b, K).fallback;
+        const std::vector<Box>& fb = frames[b];
         double* s = sums.data() + t * C * kStats;
         const scalar_t* g = G + b * H * W;
         if (k < Kr) {
-          if (k >= f.n) continue;
-          const Box bx = loss_box(BX, b, k, K, H, W, f.fallback);
+          if (k >= static_cast<int64_t>(fb.size())) continue;
+          const Box& bx = fb[k];
           for (int64_t c = 0; c < C; ++c) {
             const scalar_t* p = P + (b * C + c) * H * W;
             double sb = 0, spg = 0, sp = 0, sg = 0;
@@ -127,17 +150,19 @@ std::tuple<at::Tensor, at::Tensor> sod_si_loss_cpu(const at::Tensor& pred_in, co
             double* e = s + c * kStats;
             e[0] = sb, e[1] = spg, e[2] = sp, e[3] = sg;
           }
-        } else if (!f.fallback) {
+        } else if (!fallback) {
           double sq = 0, n = 0;
-          for (int64_t y = 0; y < H; ++y)
+          for (int64_t y = 0; y < H; ++y) {
+            cover_row(fb, y, cover);
             for (int64_t x = 0; x < W; ++x) {
-              if (frame_bits(BX, b, f.n, K, H, W, y, x)) continue;
+              if (cover[x]) continue;
               double pbar = 0;
               for (int64_t c = 0; c < C; ++c) pbar += static_cast<double>(P[((b * C + c) * H + y) * W + x]);
               const double d = pbar / (double)C - static_cast<double>(g[y * W + x]);
               sq += d * d;
               n += 1;
             }
+          }
           s[0] = sq, s[1] = n;
         }
       }
@@ -146,21 +171,49 @@ std::tuple<at::Tensor, at::Tensor> sod_si_loss_cpu(const at::Tensor& pred_in, co
     for (int64_t b = 0; b < B; ++b) total += image_loss(b_, sums.data(), BX, N, b, K, C, H, W);
     loss.fill_(total / (double)B);
     if (!compute_grad) return;
-    // pass 2: the gradient, one task per image row
+    // pass 2: the gradient, one task per image row; the frame coefficients are summed over the
+    // frames' column ranges of the row, in frame order (as the CUDA kernel's per-pixel loop)
+    std::vector<FrameCoef> coef(static_cast<size_t>(B * Kr * C), FrameCoef{0, 0, 0});
+    for (int64_t b = 0; b < B; ++b)
+      for (size_t k = 0; k < frames[b].size(); ++k)
+        for (int64_t c = 0; c < C; ++c)
+          coef[(b * Kr + k) * C + c] =
+              frame_coef(b_, sums.data() + ((b * (Kr + 1) + k) * C + c) * kStats, (double)frames[b][k].area());
     scalar_t* D = grad.data_ptr<scalar_t>();
+    const double inv_b = 1.0 / (double)B;
     at::parallel_for(0, B * H, 4, [&](int64_t r0, int64_t r1) {
+      std::vector<double> sa(static_cast<size_t>(W * C)), su(sa.size()), sv(sa.size()), pbar(W);
+      std::vector<uint8_t> cover(static_cast<size_t>(W));
       for (int64_t r = r0; r < r1; ++r) {
         const int64_t b = r / H, y = r % H;
-        for (int64_t x = 0; x < W; ++x) {
-          double pbar = 0;
-          for (int64_t c = 0; c < C; ++c) pbar += static_cast<double>(P[((b * C + c) * H + y) * W + x]);
-          pbar /= (double)C;
-          const double g = static_cast<double>(G[(b * H + y) * W + x]);
+        const std::vector<Box>& fb = frames[b];
+        const bool fallback = loss_frames(N, b, K).fallback;
+        const double bgc = fallback ? 0.0 : background_coef(sums.data(), b, K, C, H, W);
+        std::fill(sa.begin(), sa.end(), 0.0), std::fill(su.begin(), su.end(), 0.0);
+        std::fill(sv.begin(), sv.end(), 0.0);
+        cover_row(fb, y, cover);
+        for (size_t k = 0; k < fb.size(); ++k) {
+          const Box& bx = fb[k];
+          if (y < bx.y0 || y >= bx.y1) continue;
           for (int64_t c = 0; c < C; ++c) {
-            const int64_t i = ((b * C + c) * H + y) * W + x;
-            const double d =
-                pixel_grad(b_, sums.data(), BX, N, b, K, C, H, W, c, y, x, static_cast<double>(P[i]), pbar, g);
-            D[i] = static_cast<scalar_t>(d / (double)B);
+            const FrameCoef& e = coef[(b * Kr + k) * C + c];
+            for (int64_t x = bx.x0; x < bx.x1; ++x) sa[c * W + x] += e.a, su[c * W + x] += e.u, sv[c * W + x] += e.v;
+          }
+        }
+        for (int64_t x = 0; x < W; ++x) {
+          double m = 0;
+          for (int64_t c = 0; c < C; ++c) m += static_cast<double>(P[((b * C + c) * H + y) * W + x]);
+          pbar[x] = m / (double)C;
+        }
+        const scalar_t* g = G + (b * H + y) * W;
+        for (int64_t c = 0; c < C; ++c) {
+          const scalar_t* p = P + ((b * C + c) * H + y) * W;
+          scalar_t* d = D + ((b * C + c) * H + y) * W;
+          for (int64_t x = 0; x < W; ++x) {
+            const double gv = static_cast<double>(g[x]);
+            double v = frames_grad(sa[c * W + x], su[c * W + x], sv[c * W + x], static_cast<double>(p[x]), gv);
+            if (!cover[x]) v += bgc * (pbar[x] - gv);
+            d[x] = static_cast<scalar_t>(v * inv_b);
           }
         }
       }

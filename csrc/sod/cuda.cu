@@ -182,7 +182,7 @@ __global__ void loss_grad_kernel(int base, const T* __restrict__ pred, const T* 
     for (int64_t c = 0; c < C; ++c) {
       const int64_t off = (b * C + c) * H * W + i;
       const double d = pixel_grad(base, sums, boxes, counts, b, K, C, H, W, c, y, x, (double)load(pred, off), pbar, g);
-      store(grad, off, d / (double)B);
+      store(grad, off, d * (1.0 / (double)B));
     }
   }
 }

@@ -85,15 +85,25 @@ TAUC_HD double base_loss(int base, const double* s, double area) {
   if (base & kDice) l += 1.0 - (2.0 * s[1] + kDiceEps) / (s[2] + s[3] + kDiceEps);
   return l;
 }
-// Its derivative in the prediction p of one pixel of the frame (target g).
-TAUC_HD double base_grad(int base, const double* s, double area, double p, double g) {
-  double d = 0.0;
-  if (base & kBce) d += bce_grad(p, g) / area;
+// Its derivative in the prediction p of a pixel of the frame (target g) is a bce'(p, g) + v - u g:
+// a = 1 / area (BCE mean), and for Dice = 1 - num / den: d/dp = -(2 g den - num) / den^2.
+struct FrameCoef {
+  double a, u, v;
+};
+TAUC_HD FrameCoef frame_coef(int base, const double* s, double area) {
+  FrameCoef f{0.0, 0.0, 0.0};
+  if (area == 0.0) return f;
+  if (base & kBce) f.a = 1.0 / area;
   if (base & kDice) {
     const double num = 2.0 * s[1] + kDiceEps, den = s[2] + s[3] + kDiceEps;
-    d -= (2.0 * g * den - num) / (den * den);
+    f.u = 2.0 / den;
+    f.v = num / (den * den);
   }
-  return d;
+  return f;
+}
+// The gradient of a pixel from the coefficients summed over the frames that contain it.
+TAUC_HD double frames_grad(double a, double u, double v, double p, double g) {
+  return (a != 0.0 ? a * bce_grad(p, g) : 0.0) + v - u * g;
 }
 
 // The frames an image's loss runs over: its boxes, or the whole image when it has none (the
@@ -131,24 +141,29 @@ TAUC_HD double image_loss(int base, const double* sums, const int64_t* boxes, co
   return l;
 }
 
+// Coefficient of (mean_c p - g) in the gradient of a background pixel of image b: 2 / (C (HW - |bg|)).
+TAUC_HD double background_coef(const double* sums, int64_t b, int64_t K, int64_t C, int64_t H, int64_t W) {
+  const double* bg = sums + (b * (loss_rows(K) + 1) + loss_rows(K)) * C * kStats;
+  return 2.0 / ((double)C * ((double)(H * W) - bg[1]));
+}
+
 // d L_b / d p[b, c, y, x] for one pixel with prediction p (channel c), mean prediction pbar, target g.
 TAUC_HD double pixel_grad(int base, const double* sums, const int64_t* boxes, const int64_t* counts, int64_t b,
                           int64_t K, int64_t C, int64_t H, int64_t W, int64_t c, int64_t y, int64_t x, double p,
                           double pbar, double g) {
   const LossFrames f = loss_frames(counts, b, K);
-  const int64_t Kr = loss_rows(K);
-  const double* sb = sums + b * (Kr + 1) * C * kStats;
-  double d = 0.0;
+  const double* sb = sums + b * (loss_rows(K) + 1) * C * kStats;
+  double a = 0.0, u = 0.0, v = 0.0;
   bool in_frame = false;
   for (int64_t k = 0; k < f.n; ++k) {
     const Box bx = loss_box(boxes, b, k, K, H, W, f.fallback);
     if (!bx.contains(y, x)) continue;
     in_frame = true;
-    d += base_grad(base, sb + (k * C + c) * kStats, (double)bx.area(), p, g);
+    const FrameCoef e = frame_coef(base, sb + (k * C + c) * kStats, (double)bx.area());
+    a += e.a, u += e.u, v += e.v;
   }
-  const double* bg = sb + Kr * C * kStats;
-  if (!in_frame && !f.fallback) d += 2.0 * (pbar - g) / ((double)C * ((double)(H * W) - bg[1]));
-  return d;
+  const double d = frames_grad(a, u, v, p, g);
+  return (in_frame || f.fallback) ? d : d + background_coef(sums, b, K, C, H, W) * (pbar - g);
 }
 
 // ------------------------------------------------------------------ SI metrics
