@@ -247,36 +247,48 @@ std::tuple<at::Tensor, at::Tensor> sod_frame_stats_cpu(const at::Tensor& pred_in
     const scalar_t* P = pred.const_data_ptr<scalar_t>();
     const scalar_t* PN = norm.const_data_ptr<scalar_t>();
     const scalar_t* G = target.const_data_ptr<scalar_t>();
-    at::parallel_for(0, B * R, 1, [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t) {
-        const int64_t b = t / R, r = t % R, kb = frames_of(N, b, K);
-        int64_t* h = HS + t * 2 * NB * 2;
-        double* s = SM + t * 3;
-        // membership needs the bitmask only for the background and the official regions
-        const bool need_bits = r == K || (official && r < K);
-        auto visit = [&](const Box& S, bool do_hist, bool do_sums) {
-          for (int64_t y = S.y0; y < S.y1; ++y)
-            for (int64_t x = S.x0; x < S.x1; ++x) {
-              const uint64_t v = need_bits ? frame_bits(BX, b, kb, K, H, W, y, x) : uint64_t(1) << (r < K ? r : 0);
-              const int64_t i = (b * H + y) * W + x;
-              const double g = static_cast<double>(G[i]);
-              if (do_hist && (need_bits ? in_hist_region(r, K, kb, v, official) : true)) {
-                const int64_t gf = target_fixed(g);
-                int64_t* h0 = h + threshold_bin(TH, T, static_cast<double>(P[i])) * 2;
-                int64_t* h1 = h + (NB + threshold_bin(TH, T, static_cast<double>(PN[i]))) * 2;
-                h0[0] += 1, h0[1] += gf, h1[0] += 1, h1[1] += gf;
-              }
-              if (do_sums && (need_bits && r == K ? in_sum_region(r, K, kb, v) : true)) {
-                const double p = static_cast<double>(P[i]);
-                s[0] += 1, s[1] += g, s[2] += p > g ? p - g : (p < g ? g - p : p - g);
-              }
-            }
+    // one pass per image: each pixel's bins and bitmask once, then every region it belongs to (the
+    // CUDA kernel scans region by region; the integer histograms are equal, the sums to rounding)
+    at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+      std::vector<uint64_t> vrow(static_cast<size_t>(W));
+      for (int64_t b = b0; b < b1; ++b) {
+        const int64_t kb = frames_of(N, b, K);
+        int64_t* hb = HS + b * R * 2 * NB * 2;
+        double* sb = SM + b * R * 3;
+        std::vector<Box> bx;
+        for (int64_t k = 0; k < kb; ++k) bx.push_back(box_at(BX, b, k, K, H, W));
+        auto add = [&](int64_t r, bool do_hist, bool do_sums, int64_t j0, int64_t j1, int64_t gf, double p, double g) {
+          if (do_hist) {
+            int64_t* h = hb + r * 2 * NB * 2;
+            h[j0 * 2] += 1, h[j0 * 2 + 1] += gf, h[(NB + j1) * 2] += 1, h[(NB + j1) * 2 + 1] += gf;
+          }
+          if (do_sums) {
+            double* e = sb + r * 3;
+            e[0] += 1, e[1] += g, e[2] += p > g ? p - g : (p < g ? g - p : p - g);
+          }
         };
-        if (!official || r >= K) {
-          visit(scan_box(BX, b, r, K, kb, H, W, false), true, true);
-        } else {
-          visit(scan_box(BX, b, r, K, kb, H, W, true), true, false);
-          visit(scan_box(BX, b, r, K, kb, H, W, false), false, true);
+        for (int64_t y = 0; y < H; ++y) {
+          std::fill(vrow.begin(), vrow.end(), uint64_t(0));
+          for (int64_t k = 0; k < kb; ++k)
+            if (y >= bx[k].y0 && y < bx[k].y1)
+              for (int64_t x = bx[k].x0; x < bx[k].x1; ++x) vrow[x] |= uint64_t(1) << k;
+          for (int64_t x = 0; x < W; ++x) {
+            const int64_t i = (b * H + y) * W + x;
+            const double p = static_cast<double>(P[i]), g = static_cast<double>(G[i]);
+            const int64_t j0 = threshold_bin(TH, T, p), j1 = threshold_bin(TH, T, static_cast<double>(PN[i]));
+            const int64_t gf = target_fixed(g);
+            const uint64_t v = vrow[x];
+            add(K + 1, true, true, j0, j1, gf, p, g);
+            if (v == 0) {
+              add(K, true, true, j0, j1, gf, p, g);
+              continue;
+            }
+            for (uint64_t m = v; m; m &= m - 1) {
+              const int64_t k = lowest_bit(m);
+              add(k, !official, true, j0, j1, gf, p, g);
+            }
+            if (official && v <= (uint64_t)kb) add((int64_t)v - 1, true, false, j0, j1, gf, p, g);
+          }
         }
       }
     });

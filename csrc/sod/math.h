@@ -168,18 +168,18 @@ TAUC_HD double pixel_grad(int base, const double* sums, const int64_t* boxes, co
 
 // ------------------------------------------------------------------ SI metrics
 // Threshold bin of a score: the number of thresholds t_i <= s (thresholds ascending); a pixel of
-// bin j passes the thresholds i < j (s >= t_i). NaN passes none (bin 0), as in `pred >= t`.
+// bin j passes the thresholds i < j (s >= t_i). NaN passes none (bin 0), as in `pred >= t`. The
+// guess from evenly spaced thresholds is corrected by walking, so any ascending table is exact.
 template <typename T>
 TAUC_HD int64_t threshold_bin(const T* thr, int64_t n, double s) {
-  int64_t lo = 0, hi = n;  // first i with t_i > s
-  while (lo < hi) {
-    const int64_t mid = (lo + hi) / 2;
-    if ((double)thr[mid] <= s)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo;
+  if (!(s >= (double)thr[0])) return 0;  // also NaN
+  if (s >= (double)thr[n - 1]) return n;
+  const double span = (double)thr[n - 1] - (double)thr[0];
+  double guess = span > 0.0 ? (s - (double)thr[0]) / span * (double)(n - 1) : 0.0;
+  int64_t j = (int64_t)(guess < 0.0 ? 0.0 : (guess > (double)(n - 1) ? (double)(n - 1) : guess)) + 1;
+  while (j > 1 && (double)thr[j - 1] > s) --j;
+  while (j < n && (double)thr[j] <= s) ++j;
+  return j;
 }
 
 // Fixed-point scale of the target sums of the histograms: integer sums are exact and independent of
