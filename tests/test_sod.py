@@ -278,3 +278,19 @@ def test_options_are_keyword_only(fn):
     params = inspect.signature(fn).parameters.values()
     positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     assert set(positional) <= {"masks", "pred", "target", "frames"}, positional
+
+
+def test_frame_stats_bins_any_ascending_thresholds(device):
+    g = torch.Generator().manual_seed(3)
+    p = torch.rand(2, 7, 9, generator=g)
+    p[0, 0, :4] = torch.tensor([0.3, 0.31, float("nan"), 1.0])  # on thresholds, NaN (passes none)
+    gt = (torch.rand(2, 7, 9, generator=g) < 0.5).float()
+    thr = torch.tensor([0.0, 0.05, 0.3, 0.31, 0.9, 1.0])
+    boxes, counts = torch.zeros(2, 0, 4, dtype=torch.long), torch.zeros(2, dtype=torch.long)
+    args = [t.to(device) for t in (p, p, gt, boxes, counts, thr)]
+    hist, _ = torch.ops.torchauc.sod_frame_stats(*args, False)
+    bins = (p.reshape(2, -1, 1) >= thr).sum(-1)
+    for i in range(2):
+        assert torch.equal(hist[i, 1, 0, :, 0].cpu(), torch.bincount(bins[i], minlength=7))
+        pos = torch.bincount(bins[i], weights=gt[i].flatten().double(), minlength=7)
+        assert torch.equal(hist[i, 1, 0, :, 1].cpu(), (pos * 2**24).long())

@@ -140,7 +140,9 @@ def si_metrics(
 class SIMetrics:
     """The SI metrics over a data set: ``update(pred, target, frames)`` per batch, ``compute()`` the
     means over every image seen (a dict keyed by :data:`KEYS`), ``reset()``. Options as
-    :func:`si_metrics`. The running sums stay on the device (no host sync per batch)."""
+    :func:`si_metrics`. The running sums stay on the device; on CUDA the one host round trip per
+    batch is the official ROC point order (a CPU sort of the small FPR table; none with
+    ``official_roc_order=False``)."""
 
     def __init__(
         self, *, official_frame_match=False, mae_denominator="natural", official_roc_order=True, thresholds=100
