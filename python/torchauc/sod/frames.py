@@ -41,6 +41,11 @@ def frames(masks, *, min_area=25, connectivity=4, threshold=0.5) -> Frames:
     (in raster order of its first pixel) is kept. Components are numbered in that raster order, as
     ``skimage.measure.label`` numbers them; frame k is the bounding box of component k.
 
+    The official code finds the components at the dataset's resolution and resizes the label map
+    to 384^2 (nearest) before taking the boxes; here everything happens at the resolution of
+    ``masks``, so pass the masks as the loss will see them (boxes may differ by the resize's
+    rounding from the official ``.npy`` files).
+
     Args:
         masks: (B, H, W), (B, 1, H, W) or (H, W) ground truth of any real or bool dtype, CPU or CUDA.
 
