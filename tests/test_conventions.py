@@ -44,7 +44,8 @@ def test_options_are_keyword_only(fn):
 @pytest.mark.parametrize(
     "module",
     ["torchauc.partial_auc", "torchauc.multiclass", "torchauc.pairwise", "torchauc.auroc", "torchauc.memory_bank",
-     "torchauc.compat.libauc", "torchauc.functional", "torchauc.losses", "torchauc.metrics", "torchauc.cml"],
+     "torchauc.compat.libauc", "torchauc.functional", "torchauc.losses", "torchauc.metrics", "torchauc.cml",
+     "torchauc.sod"],
 )  # fmt: skip
 def test_any_module_imports_first_without_references_or_numpy(module):
     # a fresh interpreter that cannot import numpy: torch copes without it, torchauc must too

@@ -186,6 +186,37 @@ def _cml_rank_counts(device):
     return [(S, 0, Q, QI, tp, ti, rp, ri), (S[:, 3:].float(), 3, Q.float(), QI, tp, ti, None, None)]
 
 
+def _sod_frames_batch(device):
+    m = torch.zeros(2, 9, 11)
+    m[0, 1:4, 2:6] = 1
+    m[0, 6:8, 7:10] = 1
+    m[1, 0, 0] = 1
+    boxes = torch.tensor([[[2, 1, 6, 4], [7, 6, 10, 8]], [[0, 0, 1, 1], [0, 0, 0, 0]]], device=device)
+    return m.to(device), boxes, torch.tensor([2, 1], device=device)
+
+
+def _sod_frames(device):
+    m, _, _ = _sod_frames_batch(device)
+    return [(m, 0.5, 2, 4), ((m * 255).to(torch.uint8), 127.5, 0, 8)]
+
+
+def _sod_si_loss(device):
+    m, boxes, counts = _sod_frames_batch(device)
+    p = torch.rand(2, 2, 9, 11, generator=_gen(12), dtype=torch.float64).to(device)
+    return [
+        (p.clone().requires_grad_(), m.double(), boxes, counts, 3, True),
+        (p[:, :1].float(), m, boxes, torch.tensor([0, 1], device=device), 1, False),
+        (p, m.double(), boxes, counts, 2, True),
+    ]
+
+
+def _sod_frame_stats(device):
+    m, boxes, counts = _sod_frames_batch(device)
+    p = torch.rand(2, 9, 11, generator=_gen(13)).to(device)
+    thr = torch.linspace(0, 1, 10, device=device)
+    return [(p, p * 0.5, m, boxes, counts, thr, False), (p.double(), p.double(), m, boxes, counts, thr, True)]
+
+
 SAMPLES = {
     "pairwise_auc_loss": _pairwise,
     "partial_auc_select": _partial_auc_select,
@@ -204,6 +235,9 @@ SAMPLES = {
     "cml_triplet_backward": _cml_triplet_backward,
     "cml_sample_negatives": _cml_sample_negatives,
     "cml_rank_counts": _cml_rank_counts,
+    "sod_frames": _sod_frames,
+    "sod_si_loss": _sod_si_loss,
+    "sod_frame_stats": _sod_frame_stats,
 }
 MUTATES = {"memory_bank_gather": (3, 4), "memory_bank_paste": (0, 1)}  # argument positions written in place
 

@@ -1,8 +1,8 @@
 """torchauc: exact, fast C++/CUDA AUC-family losses and metrics for PyTorch.
 
 One module per method family (:mod:`.pairwise`, :mod:`.partial_auc`, :mod:`.multiclass`,
-:mod:`.auroc`, :mod:`.memory_bank`, :mod:`.cml`); :mod:`.functional`, :mod:`.losses` and :mod:`.metrics` re-export
-them. The pure-PyTorch references (:mod:`torchauc.reference`) are not imported here."""
+:mod:`.auroc`, :mod:`.memory_bank`, :mod:`.cml`, :mod:`.sod`, ...); :mod:`.functional`,
+:mod:`.losses` and :mod:`.metrics` re-export them. The pure-PyTorch references (:mod:`torchauc.reference`) are not imported here."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from . import (  # noqa: E402  # noqa: E402
     optim,
     pairwise,
     partial_auc,
+    sod,
 )
 from .memory_bank import TMemoryBank  # noqa: E402
 
@@ -74,6 +75,7 @@ __all__ = [
     "auroc",
     "memory_bank",
     "cml",
+    "sod",
     "functional",
     "losses",
     "metrics",

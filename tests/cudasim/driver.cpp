@@ -23,6 +23,7 @@
 #include "multiclass/cuda.h"
 #include "pairwise/cuda.h"
 #include "partial_auc/cuda.h"
+#include "sod/cuda.h"
 
 namespace cudasim_selftest {
 std::string run(const std::string& name);
@@ -319,6 +320,27 @@ V run_cml(int64_t B, int64_t K, int64_t J, int64_t d) {
   r.insert(r.end(), gb.begin(), gb.end());
   r.insert(r.end(), out.begin(), out.end());
   r.insert(r.end(), cnt.begin(), cnt.end());
+// SOD loss and metric statistics (the union-find components kernels are left to the differential
+// suite: their benign races on parent pointers are by design).
+V run_sod(int64_t B, int64_t C, int64_t H, int64_t W) {
+  const int64_t K = 3, T = 9;
+  std::vector<double> pred(B * C * H * W), target(B * H * W), grad(pred.size()), thr(T);
+  for (auto& v : pred) v = uniform();
+  for (auto& v : target) v = uniform() < 0.4;
+  for (int64_t i = 0; i < T; ++i) thr[i] = double(i) / double(T - 1);
+  std::vector<int64_t> boxes = {0, 0, W, H, 1, 2, 5, 7, 3, 1, W - 1, 4, 2, 2, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0};
+  std::vector<int64_t> counts = {3, 1};
+  std::vector<double> sums(B * (K + 1) * C * 4, 0.0), stat_sums(B * (K + 2) * 3);
+  std::vector<int64_t> hist(B * (K + 2) * 2 * (T + 1) * 2);
+  double loss = 0;
+  sod::cuda::launch_si_loss(Dtype::F64, pred.data(), target.data(), boxes.data(), counts.data(), B, C, H, W, K, 3,
+                            sums.data(), &loss, grad.data(), nullptr);
+  sod::cuda::launch_frame_stats(Dtype::F64, pred.data(), pred.data(), target.data(), boxes.data(), counts.data(),
+                                thr.data(), B, H, W, K, T, true, hist.data(), stat_sums.data(), nullptr);
+  V r(grad);
+  r.push_back(loss);
+  r.insert(r.end(), hist.begin(), hist.end());
+  r.insert(r.end(), stat_sums.begin(), stat_sums.end());
   return r;
 }
 
@@ -349,6 +371,7 @@ int main(int argc, char** argv) {
     for (int64_t S : {1, 37}) schedules("multiclass", [&] { rng.seed(S); return run_multiclass(sur, 8, 5, S); });
   schedules("memory bank", [&] { rng.seed(3); return run_memory_bank(2, 17, 23); });
   schedules("cml", [&] { rng.seed(4); return run_cml(300, 3, 4, 5); });
+  schedules("sod", [&] { rng.seed(4); return run_sod(2, 2, 9, 13); });
   std::printf("cudasim driver: %s (%d failures)\n", failures ? "FAILED" : "ok", failures);
   return failures ? 1 : 0;
 }

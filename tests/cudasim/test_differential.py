@@ -397,6 +397,66 @@ def _(g):
     return (torch.tensor([0, 2]), torch.tensor([0, 1]), torch.tensor([0]), 2, 1, 5)
 
 
+# ---------------------------------------------------------------- sod
+def sod_masks(g, B, H, W, p=0.4):
+    return (torch.rand(B, H, W, generator=g) < p).float()
+
+
+def sod_boxes(g, B, H, W, K):
+    """(boxes, counts): random boxes (some overlapping, some empty, some the whole image)."""
+    x = torch.randint(0, W + 1, (B, K, 2), generator=g).sort(-1).values
+    y = torch.randint(0, H + 1, (B, K, 2), generator=g).sort(-1).values
+    boxes = torch.stack([x[..., 0], y[..., 0], x[..., 1], y[..., 1]], -1)
+    if K:
+        boxes[0, 0] = torch.tensor([0, 0, W, H])
+    counts = torch.randint(0, K + 1, (B,), generator=g)
+    return boxes, counts
+
+
+SOD_SHAPES = [(1, 1, 1), (2, 7, 13), (3, 16, 33), (1, 40, 64), (2, 1, 257)]
+for i, (B, H, W) in enumerate(SOD_SHAPES):
+    for conn in (4, 8):
+
+        @case("sod_frames", f"{B}x{H}x{W}-c{conn}")
+        def _(g, B=B, H=H, W=W, conn=conn, i=i):
+            m = sod_masks(g, B, H, W, p=[0.3, 0.5, 0.6][i % 3])
+            return (m.to([torch.float32, torch.uint8, torch.float64][i % 3]), 0.5, [0, 3, 1][i % 3], conn)
+
+    for base in (1, 2, 3):
+        dtype = FLOATS[(i + base) % 4]
+
+        @case("sod_si_loss", f"{B}x{H}x{W}-base{base}-{str(dtype)[6:]}")
+        def _(g, B=B, H=H, W=W, base=base, dtype=dtype, i=i):
+            C = 1 + i % 3
+            pred = torch.rand(B, C, H, W, generator=g, dtype=torch.float64)
+            pred[pred < 0.05] = 0.0  # clamped logs
+            boxes, counts = sod_boxes(g, B, H, W, [0, 1, 3, 6][i % 4])
+            return (pred.to(dtype), sod_masks(g, B, H, W).to(dtype), boxes, counts, base, base != 2 or i % 2 == 0)
+
+    for official in (False, True):
+
+        @case("sod_frame_stats", f"{B}x{H}x{W}-official{int(official)}")
+        def _(g, B=B, H=H, W=W, official=official, i=i):
+            dtype = FLOATS[i % 4]
+            pred = (torch.rand(B, H, W, generator=g, dtype=torch.float64) * 8).round() / 8  # ties on thresholds
+            boxes, counts = sod_boxes(g, B, H, W, [0, 2, 4, 7][i % 4])
+            thr = torch.linspace(0, 1, [2, 9, 100][i % 3])
+            target = sod_masks(g, B, H, W) if i % 2 else torch.rand(B, H, W, generator=g)  # soft targets
+            return (pred.to(dtype), (1 - pred).to(dtype), target.to(dtype), boxes, counts, thr, official)
+
+
+case("sod_si_loss", "nan")(
+    lambda g: (
+        torch.full((1, 1, 3, 4), float("nan")),
+        torch.zeros(1, 3, 4),
+        torch.tensor([[[0, 0, 2, 2]]]),
+        torch.tensor([1]),
+        3,
+        True,
+    )
+)
+
+
 # ---------------------------------------------------------------- comparison
 def tolerance(dtype):
     return {torch.float64: 1e-9, torch.float32: 2e-4, torch.float16: 2e-3, torch.bfloat16: 1.6e-2}.get(dtype, 0.0)

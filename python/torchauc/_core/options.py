@@ -49,6 +49,10 @@ LIBAUC_SEMANTICS = _opt("semantics", "fixed libauc", "compat.libauc AUCM/AP loss
                         "LibAUC 2.0.1's defects fixed, or reproduced (to match published numbers)")
 LIBAUC_AP_SURROGATE = _opt("surr_loss", "squared_hinge hinge squared", "compat.libauc AP losses",
                            "LibAUC's pair surrogate, by sort + scan")
+SOD_BASE = _opt("base", "bce dice bce+dice", "torchauc.sod si_loss, SILoss",
+                "frame loss (or a per-pixel callable); the background term is always MSE")
+MAE_DENOMINATOR = _opt("mae_denominator", "natural official", "torchauc.sod si_metrics, SIMetrics",
+                       "SI-MAE divisor K + alpha, or the official code's K + 1 + alpha")
 # fmt: on
 
 TABLE = (PAIRWISE_SURROGATE, REDUCTION, MULTICLASS_SURROGATE, MODE, NORMALIZATION, ACTIVATION, ROUNDING,
@@ -59,6 +63,7 @@ DIST_SYNC_MODE = _opt("dist_sync_mode", "sort gather", "exact stateful AUROC met
                       "across ranks: sample sort (O(N/W) per rank) or all_gather of every state")  # fmt: skip
 TABLE += (DIST_SYNC_MODE,)
 TABLE += (AUCM_VERSION, LIBAUC_SEMANTICS, LIBAUC_AP_SURROGATE)
+TABLE += (SOD_BASE, MAE_DENOMINATOR)
 
 
 def markdown_table():
