@@ -12,6 +12,8 @@ _load_ops()
 
 from . import (  # noqa: E402  # noqa: E402
     _ops,  # noqa: E402,F401  (fake impls and autograd of every op)
+    adauc,
+    adversarial,
     auroc,
     compat,
     functional,
@@ -41,6 +43,8 @@ def cuda_available() -> bool:
 
 
 __all__ = [
+    "adauc",
+    "adversarial",
     "pairwise",
     "partial_auc",
     "multiclass",

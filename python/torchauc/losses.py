@@ -1,6 +1,7 @@
 """Every loss module, re-exported from its family module (torchauc.pairwise, .partial_auc,
-.multiclass) and from torchauc.compat.libauc (the LibAUC drop-ins)."""
+.multiclass, .adauc) and from torchauc.compat.libauc (the LibAUC drop-ins)."""
 
+from .adauc import AdAUCLoss, RegAdAUCLoss
 from .compat.libauc import pAUC_CVaR_Loss, pAUC_DRO_Loss, tpAUC_KL_Loss
 from .multiclass import AUCSegLoss, MultiClassAUCLoss
 from .pairwise import AUCLoss
@@ -17,4 +18,6 @@ __all__ = [
     "tpAUC_KL_Loss",
     "MultiClassAUCLoss",
     "AUCSegLoss",
+    "AdAUCLoss",
+    "RegAdAUCLoss",
 ]

@@ -41,11 +41,17 @@ MULTICLASS_AVERAGE = _opt("average", "macro weighted micro none", "multiclass_au
                           "micro: every (sample, class) entry as one binary problem")
 MULTILABEL_AVERAGE = _opt("average", "macro weighted micro samples none", "multilabel_auroc",
                           "samples: mean of each sample's AUROC over its labels")
+ADAUC_FORM = _opt("form", "canonical xcurve", "AdAUCLoss, RegAdAUCLoss", "alpha^2 weight p(1-p), or XCurve's p")
+ATTACK_NORM = _opt("norm", "linf l2", "adversarial.pgd", "threat model of the perturbation ball")
+ATTACK_TARGET = _opt("target", "probability logit", "adversarial.pgd",
+                     "attack the loss of sigmoid(output), or of the raw output as XCurve")
+HEAD_TAIL_NORM = _opt("normalization", "batch imbsam count", "optim.split_head_tail",
+                      "sums / B (SSE-SAM); tail x2 (ImbSAM repo); per-group means (SSE-SAM's ImbSAM)")
 # fmt: on
 
 TABLE = (PAIRWISE_SURROGATE, REDUCTION, MULTICLASS_SURROGATE, MODE, NORMALIZATION, ACTIVATION, ROUNDING,
          TPAUC_WEIGHT, AUC_TYPE, LIBAUC_SURROGATE, ON_UNDEFINED, AVERAGE, MULTICLASS_AVERAGE,
-         MULTILABEL_AVERAGE)  # fmt: skip
+         MULTILABEL_AVERAGE, ADAUC_FORM, ATTACK_NORM, ATTACK_TARGET, HEAD_TAIL_NORM)  # fmt: skip
 
 
 def markdown_table():
