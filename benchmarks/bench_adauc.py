@@ -69,7 +69,15 @@ def cases(device, quick):
                               generator=torch.Generator(device=device).manual_seed(0))  # fmt: skip
 
         out.append(
-            Case("adauc", f"pgd-{steps} (linf)", f"batch={n}x3x32x32", attack(pgd), {"plain pytorch loop": attack(R.pgd)},
-                 repeats=3, note="small CNN; same random start", rtol=1e-6)  # fmt: skip
+            Case(
+                "adauc",
+                f"pgd-{steps} (linf)",
+                f"batch={n}x3x32x32",
+                attack(pgd),
+                {"plain pytorch loop": attack(R.pgd)},
+                repeats=3,
+                note="small CNN; same random start",
+                rtol=1e-6,
+            )  # fmt: skip
         )
     return out

@@ -88,18 +88,31 @@ def step_case(kind, device, n):
         return [Case("sam", "ImbSAM step", f"batch={n}", ours(False), {"official code": official(False)}, rtol=None,
                      note="2 F + 3 B both")]  # fmt: skip
     return [
-        Case("sam", f"SSE-SAM step ({'after' if sw else 'before'} switch)", f"batch={n}", ours(sw),
-             {"official 4-pass schedule": official(sw)}, rtol=None,
-             note=f"{'2 F + 3 B' if sw else '3 F + 4 B'} vs 4 F + 4 B")  # fmt: skip
+        Case(
+            "sam",
+            f"SSE-SAM step ({'after' if sw else 'before'} switch)",
+            f"batch={n}",
+            ours(sw),
+            {"official 4-pass schedule": official(sw)},
+            rtol=None,
+            note=f"{'2 F + 3 B' if sw else '3 F + 4 B'} vs 4 F + 4 B",
+        )  # fmt: skip
         for sw in (False, True)
     ]
 
 
 def cases(device, quick):
     out = [
-        Case("sam", "SAM first+second step", "resnet18 params (11.7M)", sam_overhead(SAM, device),
-             {"davda54/sam (per-parameter)": sam_overhead(R.DavdaSAM, device)}, repeats=5, rtol=None,
-             note="optimizer overhead incl. SGD momentum step")  # fmt: skip
+        Case(
+            "sam",
+            "SAM first+second step",
+            "resnet18 params (11.7M)",
+            sam_overhead(SAM, device),
+            {"davda54/sam (per-parameter)": sam_overhead(R.DavdaSAM, device)},
+            repeats=5,
+            rtol=None,
+            note="optimizer overhead incl. SGD momentum step",
+        )  # fmt: skip
     ]
     n = 32 if quick else 128
     for kind in ("SSE-SAM", "ImbSAM"):

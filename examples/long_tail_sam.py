@@ -109,7 +109,9 @@ def main(argv=None):
     for name in ("SGD", "SAM", "ImbSAM", "SSE-SAM"):
         model = train(name, init, data, epochs, batch=32, lr=0.05, seed=1)
         results[name] = head_tail_accuracy(model, data[2], data[3])
-    print(f"train {len(data[1])} images (long-tailed, imbalance {args.imbalance:g}), test {len(data[3])}; {epochs} epochs")
+    print(
+        f"train {len(data[1])} images (long-tailed, imbalance {args.imbalance:g}), test {len(data[3])}; {epochs} epochs"
+    )
     print(f"{'optimizer':<9} {'head':>6} {'tail':>6} {'all':>6}")
     for name, (h, t, a) in results.items():
         print(f"{name:<9} {h:6.3f} {t:6.3f} {a:6.3f}")

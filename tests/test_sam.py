@@ -39,7 +39,9 @@ def data(n=24, seed=0):
 
 
 def head_tail_fn(normalization):
-    return lambda out, y: split_head_tail(F.cross_entropy(out, y, reduction="none"), y, TAIL, normalization=normalization)
+    return lambda out, y: split_head_tail(
+        F.cross_entropy(out, y, reduction="none"), y, TAIL, normalization=normalization
+    )
 
 
 def twins(seed=0):

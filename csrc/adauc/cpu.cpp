@@ -48,8 +48,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> adauc_los
     }
   });
   const auto scalar = [](double v, const at::Tensor& like) { return at::scalar_tensor(v, like.options()); };
-  return {scalar(c.loss, scores), compute_grad ? grad_s.view(scores_in.sizes()) : grad_s, scalar(c.grad_a, a_in).view(a_in.sizes()),
-          scalar(c.grad_b, b_in).view(b_in.sizes()), scalar(c.grad_alpha, alpha_in).view(alpha_in.sizes())};
+  return {scalar(c.loss, scores), compute_grad ? grad_s.view(scores_in.sizes()) : grad_s,
+          scalar(c.grad_a, a_in).view(a_in.sizes()), scalar(c.grad_b, b_in).view(b_in.sizes()),
+          scalar(c.grad_alpha, alpha_in).view(alpha_in.sizes())};
 }
 
 at::Tensor adauc_pgd_step_cpu(const at::Tensor& x_in, const at::Tensor& d_in, const at::Tensor& g_in, double eps,
@@ -65,7 +66,8 @@ at::Tensor adauc_pgd_step_cpu(const at::Tensor& x_in, const at::Tensor& d_in, co
     const T e = static_cast<T>(eps), st = static_cast<T>(step), lo = static_cast<T>(lower), hi = static_cast<T>(upper);
     if (norm == Norm::Linf) {
       at::parallel_for(0, total, 1 << 14, [&](int64_t b, int64_t end) {
-        for (int64_t i = b; i < end; ++i) op[i] = static_cast<scalar_t>(linf_step<T>(dp[i], gp[i], xp[i], e, st, lo, hi));
+        for (int64_t i = b; i < end; ++i)
+          op[i] = static_cast<scalar_t>(linf_step<T>(dp[i], gp[i], xp[i], e, st, lo, hi));
       });
       return;
     }

@@ -1,6 +1,8 @@
 // CUDA glue of the AdAUC family: argument checks (shared with the CPU path), allocation, stream, and
 // the launches of cuda.cu. The loss reads a, b, alpha on the device and writes its scalars there:
 // its only host sync is the label check (core/labels.h). The PGD step has none.
+#include "core/cuda_glue.h"
+
 #include <ATen/ATen.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -8,7 +10,6 @@
 
 #include "adauc/args.h"
 #include "adauc/cuda.h"
-#include "core/cuda_glue.h"
 #include "core/labels.h"
 
 namespace torchauc::adauc {
@@ -35,8 +36,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> adauc_los
                           compute_grad ? grad_s.data_ptr() : nullptr, stream);
   check_launch("adauc_loss");
   const auto param_grad = [&](int k, const at::Tensor& p) { return out[k].to(p.scalar_type()).view(p.sizes()); };
-  return {out[0].to(scores.scalar_type()), compute_grad ? grad_s.view(scores_in.sizes()) : grad_s,
-          param_grad(1, a), param_grad(2, b), param_grad(3, alpha)};
+  return {out[0].to(scores.scalar_type()), compute_grad ? grad_s.view(scores_in.sizes()) : grad_s, param_grad(1, a),
+          param_grad(2, b), param_grad(3, alpha)};
 }
 
 at::Tensor adauc_pgd_step_cuda(const at::Tensor& x_in, const at::Tensor& d_in, const at::Tensor& g_in, double eps,

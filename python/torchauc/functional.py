@@ -6,4 +6,11 @@ from .multiclass import multiclass_auc_loss, pixel_auc_loss
 from .pairwise import pairwise_auc_loss
 from .partial_auc import partial_auc_loss, partial_auc_select
 
-__all__ = ["pairwise_auc_loss", "partial_auc_loss", "partial_auc_select", "multiclass_auc_loss", "pixel_auc_loss", "adauc_loss"]
+__all__ = [
+    "pairwise_auc_loss",
+    "partial_auc_loss",
+    "partial_auc_select",
+    "multiclass_auc_loss",
+    "pixel_auc_loss",
+    "adauc_loss",
+]

@@ -332,12 +332,26 @@ for i, n in enumerate(SIZES):
 
 
 case("adauc_loss", "one-class-column")(
-    lambda g: (scores(g, 9, torch.float32).view(9, 1), torch.ones(9, 1), *(torch.tensor(0.2),) * 3, None, 1.0,
-               "canonical", True)  # fmt: skip
+    lambda g: (
+        scores(g, 9, torch.float32).view(9, 1),
+        torch.ones(9, 1),
+        *(torch.tensor(0.2),) * 3,
+        None,
+        1.0,
+        "canonical",
+        True,
+    )  # fmt: skip
 )
 case("adauc_loss", "bad-label")(
-    lambda g: (scores(g, 5, torch.float32), torch.tensor([0, 1, 2, 0, 1]), *(torch.tensor(0.2),) * 3, None, 1.0,
-               "xcurve", True)  # fmt: skip
+    lambda g: (
+        scores(g, 5, torch.float32),
+        torch.tensor([0, 1, 2, 0, 1]),
+        *(torch.tensor(0.2),) * 3,
+        None,
+        1.0,
+        "xcurve",
+        True,
+    )  # fmt: skip
 )
 PGD_SHAPES = [(1, 1), (3, 5), (2, 3, 17, 9), (5, 600), (7, 257)]
 for i, (shape, norm) in enumerate(itertools.product(PGD_SHAPES, ["linf", "l2"])):
