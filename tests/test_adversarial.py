@@ -103,8 +103,9 @@ def formula(x, d, g, eps, step, norm, lo, hi):
     if norm == "linf":
         d = torch.clamp(d + step * torch.sign(g), -eps, eps)
     else:
-        gn = g.flatten(1).norm(dim=1).view(-1, *([1] * (x.dim() - 1)))
-        d = (d + g / (gn + 1e-10) * step).flatten(1).renorm(2, 0, eps).view_as(d)
+        rows = x.shape[0]
+        gn = g.reshape(rows, -1).norm(dim=1).view(-1, *([1] * (x.dim() - 1)))
+        d = (d + g / (gn + 1e-10) * step).reshape(rows, -1).renorm(2, 0, eps).view_as(d)
     return torch.clamp(d, lo - x, hi - x)
 
 

@@ -35,9 +35,12 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> adauc_los
                           partials.data_ptr<double>(), out.data_ptr<double>(),
                           compute_grad ? grad_s.data_ptr() : nullptr, stream);
   check_launch("adauc_loss");
-  const auto param_grad = [&](int k, const at::Tensor& p) { return out[k].to(p.scalar_type()).view(p.sizes()); };
-  return {out[0].to(scores.scalar_type()), compute_grad ? grad_s.view(scores_in.sizes()) : grad_s, param_grad(1, a),
-          param_grad(2, b), param_grad(3, alpha)};
+  // copies, so no two outputs share the scalars buffer
+  const auto param_grad = [&](int k, const at::Tensor& p) {
+    return out[k].to(p.scalar_type(), false, true).view(p.sizes());
+  };
+  return {out[0].to(scores.scalar_type(), false, true), compute_grad ? grad_s.view(scores_in.sizes()) : grad_s,
+          param_grad(1, a), param_grad(2, b), param_grad(3, alpha)};
 }
 
 at::Tensor adauc_pgd_step_cuda(const at::Tensor& x_in, const at::Tensor& d_in, const at::Tensor& g_in, double eps,
