@@ -217,6 +217,28 @@ def _sod_frame_stats(device):
     return [(p, p * 0.5, m, boxes, counts, thr, False), (p.double(), p.double(), m, boxes, counts, thr, True)]
 
 
+def _adauc_loss(device):
+    s, y = _binary(40, device, seed=12)
+    s = torch.sigmoid(s)
+
+    def var(v, grad=False):
+        return torch.tensor(v, dtype=torch.float64, device=device, requires_grad=grad)
+
+    return [
+        (s.clone().requires_grad_(), y, var(0.2, True), var(0.3, True), var(-0.1, True), None, 1.0, "canonical", True),
+        (s.float(), y.bool(), var(0.2).float(), var(0.1).float(), var(0.5).float(), 0.25, 0.5, "xcurve", False),
+        (s.view(-1, 1), y, var(0.0, True), var(0.0), var(1.0, True), 1.0, 1.0, "canonical", True),
+    ]
+
+
+def _adauc_pgd_step(device):
+    g = _gen(13)
+    x = torch.rand(4, 3, 5, generator=g, dtype=torch.float64).to(device)
+    d = (torch.rand(4, 3, 5, generator=g, dtype=torch.float64).to(device) - 0.5) * 0.1
+    grad = torch.randn(4, 3, 5, generator=g, dtype=torch.float64).to(device)
+    return [(x, d, grad, 0.03, 0.01, "linf", 0.0, 1.0), (x.float(), d.float(), grad.float(), 0.5, 0.2, "l2", 0.0, 1.0)]
+
+
 SAMPLES = {
     "pairwise_auc_loss": _pairwise,
     "partial_auc_select": _partial_auc_select,
@@ -238,6 +260,8 @@ SAMPLES = {
     "sod_frames": _sod_frames,
     "sod_si_loss": _sod_si_loss,
     "sod_frame_stats": _sod_frame_stats,
+    "adauc_loss": _adauc_loss,
+    "adauc_pgd_step": _adauc_pgd_step,
 }
 MUTATES = {"memory_bank_gather": (3, 4), "memory_bank_paste": (0, 1)}  # argument positions written in place
 

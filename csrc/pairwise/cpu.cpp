@@ -13,6 +13,7 @@
 
 #include "core/checks.h"
 #include "core/labels.h"
+#include "core/parallel.h"
 #include "core/radix_sort.h"
 #include "pairwise/args.h"
 #include "pairwise/math.h"
@@ -38,26 +39,6 @@ struct PairwiseSums {
   bool prescaled = false;  // dS arrays already hold d loss (exp folds the scale into its exponent)
   double loss_override = 0.0;
 };
-
-// Deterministic parallel reduction: fixed-size chunks (independent of the thread count), combined in
-// chunk order.
-constexpr int64_t kChunk = 1 << 15;
-template <typename Acc, typename Add, typename Combine>
-Acc chunked_reduce(int64_t n, Acc identity, const Add& add, const Combine& combine) {
-  const int64_t nchunks = (n + kChunk - 1) / kChunk;
-  std::vector<Acc> part(nchunks, identity);
-  at::parallel_for(0, nchunks, 1, [&](int64_t cb, int64_t ce) {
-    for (int64_t c = cb; c < ce; ++c) {
-      Acc acc = identity;
-      const int64_t end = std::min(n, (c + 1) * kChunk);
-      for (int64_t i = c * kChunk; i < end; ++i) add(i, acc);
-      part[c] = acc;
-    }
-  });
-  Acc total = identity;
-  for (const Acc& p : part) total = combine(total, p);
-  return total;
-}
 
 using Sums4 = std::array<double, 4>;
 const auto add4 = [](const Sums4& x, const Sums4& y) {

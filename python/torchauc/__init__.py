@@ -2,7 +2,8 @@
 
 One module per method family (:mod:`.pairwise`, :mod:`.partial_auc`, :mod:`.multiclass`,
 :mod:`.auroc`, :mod:`.memory_bank`, :mod:`.cml`, :mod:`.sod`, ...); :mod:`.functional`,
-:mod:`.losses` and :mod:`.metrics` re-export them. The pure-PyTorch references (:mod:`torchauc.reference`) are not imported here."""
+:mod:`.losses` and :mod:`.metrics` re-export them. The pure-PyTorch references
+(:mod:`torchauc.reference`) are not imported here."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ _load_ops()
 
 from . import (  # noqa: E402  # noqa: E402
     _ops,  # noqa: E402,F401  (fake impls and autograd of every op)
+    adauc,
+    adversarial,
     auroc,
     cml,
     compat,
@@ -69,6 +72,8 @@ def cuda_available() -> bool:
 
 
 __all__ = [
+    "adauc",
+    "adversarial",
     "pairwise",
     "partial_auc",
     "multiclass",

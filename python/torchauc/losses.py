@@ -1,6 +1,7 @@
 """Every loss module, re-exported from its family module (torchauc.pairwise, .partial_auc,
-.multiclass) and from torchauc.compat.libauc (the LibAUC drop-ins)."""
+.multiclass, .adauc) and from torchauc.compat.libauc (the LibAUC drop-ins)."""
 
+from .adauc import AdAUCLoss, RegAdAUCLoss
 from .compat.libauc import (  # LibAUC's AUC-M, compositional, AP and multi-label losses
     APLoss,
     AUCMLoss,
@@ -29,6 +30,8 @@ __all__ = [
     "tpAUC_KL_Loss",
     "MultiClassAUCLoss",
     "AUCSegLoss",
+    "AdAUCLoss",
+    "RegAdAUCLoss",
     "UPAUCILoss",
     "GMoPLoss",
     "AUCMLoss",

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "adauc/cuda.h"
 #include "auroc/cuda.h"
 #include "cml/cuda.h"
 #include "memory_bank/cuda.h"
@@ -342,6 +343,36 @@ V run_sod(int64_t B, int64_t C, int64_t H, int64_t W) {
   r.insert(r.end(), hist.begin(), hist.end());
   r.insert(r.end(), stat_sums.begin(), stat_sums.end());
   return r;
+V run_adauc_loss(int64_t n) {
+  const V s = random_scores(n);
+  const std::vector<int8_t> y = random_labels(n, 0.3);
+  const V params = {0.2, 0.3, -0.1};
+  V partials(adauc::cuda::adauc_partials_size(n)), out(4), g(n);
+  adauc::cuda::launch_adauc_loss(Dtype::F64, s.data(), y.data(), n, params.data(), -1.0, 1.0, 0, partials.data(),
+                                 out.data(), g.data(), nullptr);
+  double np = 0, sq = 0, lin = 0;  // brute force of the canonical form with p = batch rate
+  for (int64_t i = 0; i < n; ++i) np += y[i];
+  const double p = np / n;
+  for (int64_t i = 0; i < n; ++i) {
+    sq += y[i] ? (1 - p) * (s[i] - 0.2) * (s[i] - 0.2) : p * (s[i] - 0.3) * (s[i] - 0.3);
+    lin += y[i] ? -(1 - p) * s[i] : p * s[i];
+  }
+  const double want = (sq + 2 * (1 - 0.1) * lin) / n - p * (1 - p) * 0.01;
+  check(std::fabs(out[0] - want) <= 1e-12 * (1 + std::fabs(want)), "adauc loss vs brute force");
+  out.insert(out.end(), g.begin(), g.end());
+  return out;
+}
+
+V run_pgd_step(int norm, int64_t rows, int64_t cols) {
+  std::vector<float> x(rows * cols), d(rows * cols), g(rows * cols), o(rows * cols);
+  for (int64_t i = 0; i < rows * cols; ++i) {
+    x[i] = float(uniform());
+    d[i] = float(uniform() - 0.5) * 0.1f;
+    g[i] = float(random_scores(1)[0]);
+  }
+  adauc::cuda::launch_pgd_step(Dtype::F32, norm, x.data(), d.data(), g.data(), o.data(), rows, cols, 0.05, 0.01, 0.0,
+                               1.0, nullptr);
+  return V(o.begin(), o.end());
 }
 
 }  // namespace
@@ -372,6 +403,9 @@ int main(int argc, char** argv) {
   schedules("memory bank", [&] { rng.seed(3); return run_memory_bank(2, 17, 23); });
   schedules("cml", [&] { rng.seed(4); return run_cml(300, 3, 4, 5); });
   schedules("sod", [&] { rng.seed(4); return run_sod(2, 2, 9, 13); });
+  for (int64_t n : {1, 257, 1000}) schedules("adauc loss", [&] { rng.seed(n); return run_adauc_loss(n); });
+  for (int norm : {0, 1})
+    for (int64_t cols : {1, 300}) schedules("pgd step", [&] { rng.seed(cols); return run_pgd_step(norm, 5, cols); });
   std::printf("cudasim driver: %s (%d failures)\n", failures ? "FAILED" : "ok", failures);
   return failures ? 1 : 0;
 }

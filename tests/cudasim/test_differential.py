@@ -455,6 +455,52 @@ case("sod_si_loss", "nan")(
         True,
     )
 )
+# ---------------------------------------------------------------- adauc
+for i, n in enumerate(SIZES):
+    dtype, ldt = FLOATS[i % 4], LABEL_DTYPES[i % 5]
+    nan = i % 7 == 3
+
+    @case("adauc_loss", f"n{n}-{str(dtype)[6:]}-nan{int(nan)}")
+    def _(g, n=n, dtype=dtype, ldt=ldt, nan=nan, i=i):
+        s = scores(g, n, dtype, nan=nan)
+        a, b, alpha = (torch.randn((), generator=g, dtype=torch.float64).to(dtype) for _ in range(3))
+        form, imratio = ["canonical", "xcurve"][i % 2], [None, 0.3, None][i % 3]
+        return (s, binary_labels(g, n, ldt), a, b, alpha, imratio, [1.0, 0.5][i % 2], form, i % 4 != 3)
+
+
+case("adauc_loss", "one-class-column")(
+    lambda g: (
+        scores(g, 9, torch.float32).view(9, 1),
+        torch.ones(9, 1),
+        *(torch.tensor(0.2),) * 3,
+        None,
+        1.0,
+        "canonical",
+        True,
+    )  # fmt: skip
+)
+case("adauc_loss", "bad-label")(
+    lambda g: (
+        scores(g, 5, torch.float32),
+        torch.tensor([0, 1, 2, 0, 1]),
+        *(torch.tensor(0.2),) * 3,
+        None,
+        1.0,
+        "xcurve",
+        True,
+    )  # fmt: skip
+)
+PGD_SHAPES = [(1, 1), (3, 5), (2, 3, 17, 9), (5, 600), (7, 257)]
+for i, (shape, norm) in enumerate(itertools.product(PGD_SHAPES, ["linf", "l2"])):
+    dtype = FLOATS[i % 4]
+
+    @case("adauc_pgd_step", f"{norm}-{'x'.join(map(str, shape))}-{str(dtype)[6:]}")
+    def _(g, shape=shape, norm=norm, dtype=dtype, i=i):
+        x = torch.rand(shape, generator=g, dtype=torch.float64).to(dtype)
+        d = ((torch.rand(shape, generator=g, dtype=torch.float64) - 0.5) * 0.2).to(dtype)
+        grad = scores(g, shape[0], dtype, cols=int(torch.tensor(shape[1:]).prod())).view(shape)
+        clamp = [(0.0, 1.0), (-float("inf"), float("inf"))][i % 2]
+        return (x, d, grad, [0.03, 0.5][i % 2], 0.01, norm, *clamp)
 
 
 # ---------------------------------------------------------------- comparison

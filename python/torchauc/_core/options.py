@@ -53,6 +53,12 @@ SOD_BASE = _opt("base", "bce dice bce+dice", "torchauc.sod si_loss, SILoss",
                 "frame loss (or a per-pixel callable); the background term is always MSE")
 MAE_DENOMINATOR = _opt("mae_denominator", "natural official", "torchauc.sod si_metrics, SIMetrics",
                        "SI-MAE divisor K + alpha, or the official code's K + 1 + alpha")
+ADAUC_FORM = _opt("form", "canonical xcurve", "AdAUCLoss, RegAdAUCLoss", "alpha^2 weight p(1-p), or XCurve's p")
+ATTACK_NORM = _opt("norm", "linf l2", "adversarial.pgd", "threat model of the perturbation ball")
+ATTACK_TARGET = _opt("target", "probability logit", "adversarial.pgd",
+                     "attack the loss of sigmoid(output), or of the raw output as XCurve")
+HEAD_TAIL_NORM = _opt("normalization", "batch imbsam count", "optim.split_head_tail",
+                      "sums / B (SSE-SAM); tail x2 (ImbSAM repo); per-group means (SSE-SAM's ImbSAM)")
 # fmt: on
 
 TABLE = (PAIRWISE_SURROGATE, REDUCTION, MULTICLASS_SURROGATE, MODE, NORMALIZATION, ACTIVATION, ROUNDING,
@@ -64,6 +70,7 @@ DIST_SYNC_MODE = _opt("dist_sync_mode", "sort gather", "exact stateful AUROC met
 TABLE += (DIST_SYNC_MODE,)
 TABLE += (AUCM_VERSION, LIBAUC_SEMANTICS, LIBAUC_AP_SURROGATE)
 TABLE += (SOD_BASE, MAE_DENOMINATOR)
+TABLE += (ADAUC_FORM, ATTACK_NORM, ATTACK_TARGET, HEAD_TAIL_NORM)
 
 
 def markdown_table():
