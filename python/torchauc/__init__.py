@@ -12,7 +12,9 @@ _load_ops()
 
 from . import (  # noqa: E402  # noqa: E402
     _ops,  # noqa: E402,F401  (fake impls and autograd of every op)
+    auprc,
     auroc,
+    autkc,
     compat,
     functional,
     libauc_compat,
@@ -20,6 +22,7 @@ from . import (  # noqa: E402  # noqa: E402
     memory_bank,
     metrics,
     multiclass,
+    open_auc,
     optim,
     pairwise,
     partial_auc,
@@ -46,6 +49,9 @@ __all__ = [
     "multiclass",
     "auroc",
     "memory_bank",
+    "autkc",
+    "open_auc",
+    "auprc",
     "functional",
     "losses",
     "metrics",

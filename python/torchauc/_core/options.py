@@ -39,13 +39,24 @@ ON_UNDEFINED = _opt("on_undefined", "raise warn nan", "every metric",
 AVERAGE = _opt("average", "macro weighted none", "pixel_auroc", "mean over classes, prevalence-weighted, or per class")
 MULTICLASS_AVERAGE = _opt("average", "macro weighted micro none", "multiclass_auroc (micro: ova only)",
                           "micro: every (sample, class) entry as one binary problem")
-MULTILABEL_AVERAGE = _opt("average", "macro weighted micro samples none", "multilabel_auroc",
-                          "samples: mean of each sample's AUROC over its labels")
+MULTILABEL_AVERAGE = _opt("average", "macro weighted micro samples none",
+                          "multilabel_auroc, multilabel_average_precision",
+                          "samples: mean of each sample's AUROC (AP) over its labels")
+AUTKC_SURROGATE = _opt("surrogate", "square exp logistic hinge", "autkc_loss, StandardAUTKCLoss",
+                       "l(t) of the top-k margins t = s_y - s_[k] (XCurve: Sq, Exp, Logit, Hinge)")
+AUTKC_TERMS = _opt("terms", "k xcurve", "autkc_loss, StandardAUTKCLoss",
+                   "sum the K top competitors over K, or XCurve's K + 1 terms over K")
+TOPK_HINGE = _opt("loss_type", "l1 l2 l3 l4 l5", "hinge_topk_loss, HingeTopKLoss", "the top-k hinge variant")
+TOPK_LABEL = _opt("label", "exclude zero", "hinge_topk_loss l1/l4",
+                  "skip the label column, or score it 0 as XCurve does")
+OPEN_ODD_BATCH = _opt("odd_batch", "mix drop", "OpenAUCLoss",
+                      "odd B: mix the last B // 2 samples, or drop the AUC term as XCurve")
 # fmt: on
 
 TABLE = (PAIRWISE_SURROGATE, REDUCTION, MULTICLASS_SURROGATE, MODE, NORMALIZATION, ACTIVATION, ROUNDING,
          TPAUC_WEIGHT, AUC_TYPE, LIBAUC_SURROGATE, ON_UNDEFINED, AVERAGE, MULTICLASS_AVERAGE,
-         MULTILABEL_AVERAGE)  # fmt: skip
+         MULTILABEL_AVERAGE, AUTKC_SURROGATE, AUTKC_TERMS, TOPK_HINGE, TOPK_LABEL,
+         OPEN_ODD_BATCH)  # fmt: skip
 
 
 def markdown_table():
