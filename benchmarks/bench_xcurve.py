@@ -94,9 +94,13 @@ def _loss_cases(xc, device, quick):
         for sur in ("Sq", "Hinge"):
             ours = X.StandardAUTKCLoss(sur, 5, 0, terms="xcurve")
             theirs = xc.autkc.StandardAUTKCLoss(sur, 5, 0)
-            out.append(_case(f"StandardAUTKCLoss[{sur}]", f"B={B},C=100", _fwd_bwd(ours, x, yk), _fwd_bwd(theirs, x, yk)))
+            out.append(
+                _case(f"StandardAUTKCLoss[{sur}]", f"B={B},C=100", _fwd_bwd(ours, x, yk), _fwd_bwd(theirs, x, yk))
+            )
         out.append(
-            _case("CETopKLoss", f"B={B},C=100", _fwd_bwd(X.CETopKLoss(5), x, yk), _fwd_bwd(xc.autkc.CETopKLoss(5), x, yk))
+            _case(
+                "CETopKLoss", f"B={B},C=100", _fwd_bwd(X.CETopKLoss(5), x, yk), _fwd_bwd(xc.autkc.CETopKLoss(5), x, yk)
+            )
         )
         for lt in ("l1", "l3"):
             ours = X.HingeTopKLoss(5, lt, label="zero")
@@ -105,7 +109,9 @@ def _loss_cases(xc, device, quick):
         # ListStableAUPRC: XCurve's default 4 samples x 14 identities (B = 56)
         nc = 14 * mult
         cnt = list(range(5, 5 + nc))
-        feats = torch.nn.functional.normalize(torch.randn(nc * 4, 128, generator=torch.Generator().manual_seed(1)), dim=1)
+        feats = torch.nn.functional.normalize(
+            torch.randn(nc * 4, 128, generator=torch.Generator().manual_seed(1)), dim=1
+        )
         targets = torch.arange(nc).repeat_interleave(4)
         ours = X.ListStableAUPRC()
         ours.update_cnt_per_id(cnt)

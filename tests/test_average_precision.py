@@ -32,7 +32,9 @@ def data(n, seed=0, ties=True, p=0.3, cols=None):
 def sk_ap(s, y, w=None, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return sk.average_precision_score(y.numpy(), s.double().numpy(), sample_weight=None if w is None else w.numpy(), **kw)
+        return sk.average_precision_score(
+            y.numpy(), s.double().numpy(), sample_weight=None if w is None else w.numpy(), **kw
+        )
 
 
 @pytest.mark.parametrize("n", [1, 2, 7, 100, 1000, 70_000])
@@ -105,7 +107,9 @@ def test_stateful_classes_match_one_shot():
     m = metrics.AveragePrecision()
     for i in range(0, 400, 100):
         batch = m(s[i : i + 100], y[i : i + 100], sample_weights=w[i : i + 100])
-        torch.testing.assert_close(batch, M.average_precision(s[i : i + 100], y[i : i + 100], sample_weights=w[i : i + 100]))
+        torch.testing.assert_close(
+            batch, M.average_precision(s[i : i + 100], y[i : i + 100], sample_weights=w[i : i + 100])
+        )
     torch.testing.assert_close(m.compute().item(), sk_ap(s, y, w))
     m.reset()
     with pytest.raises(ValueError, match="before any update"):
@@ -128,4 +132,6 @@ def test_property_equals_sklearn(n, seed, scale, weighted):
     s, y, w = data(n, seed=seed)
     s = (s * scale).float()
     w = w if weighted else None
-    torch.testing.assert_close(M.average_precision(s, y, sample_weights=w).item(), sk_ap(s, y, w), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(
+        M.average_precision(s, y, sample_weights=w).item(), sk_ap(s, y, w), rtol=1e-12, atol=1e-12
+    )

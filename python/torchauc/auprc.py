@@ -99,7 +99,9 @@ class ListStableAUPRCLoss(nn.Module):
         self.beta = V.fraction(beta, "beta")
         self.prior_mul = V.finite_float(prior_mul, "prior_mul")
         if isinstance(num_sample_per_id, bool) or not isinstance(num_sample_per_id, int) or num_sample_per_id < 3:
-            raise ValueError(f"num_sample_per_id must be an int >= 3 (two positives per anchor), got {num_sample_per_id}")
+            raise ValueError(
+                f"num_sample_per_id must be an int >= 3 (two positives per anchor), got {num_sample_per_id}"
+            )
         self.num_sample_per_id = num_sample_per_id
         self.var_reg_weight_pos = V.finite_float(var_reg_weight_pos, "var_reg_weight_pos")
         self.var_reg_weight_neg = V.finite_float(var_reg_weight_neg, "var_reg_weight_neg")
@@ -157,7 +159,11 @@ class ListStableAUPRCLoss(nn.Module):
         with torch.no_grad():
             if self.prior_mul >= 0:
                 v = self._update_v(pos.detach(), targets).index_select(0, targets)
-                lpp = 2 / (1 + torch.exp(torch.clamp_max(pos.double()[:, :, None] - v.double()[:, None, :], 0) / self.tau2)) - 1
+                lpp = (
+                    2
+                    / (1 + torch.exp(torch.clamp_max(pos.double()[:, :, None] - v.double()[:, None, :], 0) / self.tau2))
+                    - 1
+                )
                 loss_pv = (1 + lpp.sum(-1)) / (lpp.shape[-1] + 1)
                 prior = self.prior.index_select(0, targets).double()[:, None]
             else:

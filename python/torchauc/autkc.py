@@ -86,7 +86,8 @@ def ce_topk_loss(logits, labels, *, k):
     z = logits - logits.gather(1, y)
     top = torch.ops.torchauc.autkc_topk(logits.detach(), y, k - 1, 0.0, False)
     z = z.scatter(1, torch.cat([y, top], 1), float("-inf"))
-    return F.softplus(torch.logsumexp(z, dim=1)).mean()
+    # log(1 + sum e^z) as a logsumexp with a 0 column: finite, with zero gradient, when k = C
+    return torch.logsumexp(torch.cat([z.new_zeros((z.shape[0], 1)), z], 1), dim=1).mean()
 
 
 def hinge_topk_loss(logits, labels, *, k, loss_type="l1", label="exclude"):
@@ -102,6 +103,13 @@ def hinge_topk_loss(logits, labels, *, k, loss_type="l1", label="exclude"):
     competitor set can select the label's 0); ``label="exclude"`` (default) skips it, ``label="zero"``
     gives XCurve's value.
     """
+    c, x_y = hinge_topk_terms(logits, labels, k=k, loss_type=loss_type, label=label)
+    return torch.clamp_min(c - x_y, 0.0).mean()  # l3: the mean over the k terms is the sum / k
+
+
+def hinge_topk_terms(logits, labels, *, k, loss_type="l1", label="exclude"):
+    """The per-row terms of :func:`hinge_topk_loss`: ``c`` (B, m) and ``x_y`` (B, 1) with the loss
+    ``mean((c - x_y)_+)`` (m = k for l3, else 1)."""
     y = _check(logits, labels, "logits")
     V.option(loss_type, O.TOPK_HINGE)
     V.option(label, O.TOPK_LABEL)
@@ -111,13 +119,11 @@ def hinge_topk_loss(logits, labels, *, k, loss_type="l1", label="exclude"):
         k = _int(k, "k", 1, C)
         idx = torch.ops.torchauc.autkc_topk(logits.detach(), y, k, 1.0, True)
         a = logits.gather(1, idx) + idx.ne(y).to(logits.dtype)
-        if loss_type == "l2":
-            return torch.clamp_min(a.mean(1, keepdim=True) - x_y, 0.0).mean()
-        return torch.clamp_min(a - x_y, 0.0).mean()  # mean over rows and the k terms = sum / k, mean
+        return (a.mean(1, keepdim=True) if loss_type == "l2" else a), x_y
     if loss_type == "l5":
         k = _int(k, "k", 0, C - 1)
         idx = torch.ops.torchauc.autkc_topk(logits.detach(), y, k + 1, 0.0, True)[:, k:]
-        return torch.clamp_min(1.0 + logits.gather(1, idx) - x_y, 0.0).mean()
+        return 1.0 + logits.gather(1, idx), x_y
     if label == "zero":
         k = _int(k, "k", 1, C)
         x = logits.scatter(1, y, 0.0)
@@ -127,7 +133,7 @@ def hinge_topk_loss(logits, labels, *, k, loss_type="l1", label="exclude"):
         k = _int(k, "k", 1, C - 1)
         top = logits.gather(1, torch.ops.torchauc.autkc_topk(logits.detach(), y, k, 0.0, False))
     kth = top[:, -1:] if loss_type == "l1" else top.mean(1, keepdim=True)
-    return torch.clamp_min(1.0 + kth - x_y, 0.0).mean()
+    return 1.0 + kth, x_y
 
 
 class StandardAUTKCLoss(nn.Module):
@@ -209,6 +215,7 @@ __all__ = [
     "autkc_loss",
     "ce_topk_loss",
     "hinge_topk_loss",
+    "hinge_topk_terms",
     "topk_columns",
     "StandardAUTKCLoss",
     "CETopKLoss",

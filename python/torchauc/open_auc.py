@@ -51,7 +51,9 @@ class OpenAUCLoss(nn.Module):
         V.tensor(manifolds, "manifolds")
         B = logits.shape[0]
         if labels.shape[0] != B or manifolds.shape[0] != B:
-            raise ValueError(f"labels and manifolds must have B = {B} rows, got {labels.shape[0]}, {manifolds.shape[0]}")
+            raise ValueError(
+                f"labels and manifolds must have B = {B} rows, got {labels.shape[0]}, {manifolds.shape[0]}"
+            )
         loss = F.cross_entropy(logits, labels) if self.loss_close is None else self.loss_close(logits, labels)
         h = B // 2
         if h == 0 or (B % 2 == 1 and self.odd_batch == "drop"):

@@ -483,7 +483,7 @@ def open_auroc(closed_scores, open_scores, labels, is_known, *, on_undefined="ra
     r"""OpenAUC (Wang et al., NeurIPS 2022):
 
     .. math::
-        rac{1}{n_k n_u}\sum_{i \in 	ext{known}}\sum_{j \in 	ext{unknown}}
+        rac{1}{n_k n_u}\sum_{i \in 	ext{known}}\sum_{j \in 	ext{unknown}}
         \mathbb 1[\hat y_i = y_i]\,H(r(x_j) - r(x_i))
 
     with ties 1/2 (what XCurve's ``Metrics.OpenAUC`` gets through scikit-learn, without its

@@ -340,4 +340,10 @@ class MultilabelAveragePrecision(_ExactMetric):
 __all__ = [
     "AveragePrecision",
     "MultilabelAveragePrecision",
-    "AUROC", "PartialAUROC", "MulticlassAUROC", "MultilabelAUROC", "PixelAUROC", "OpenworldAUROC"]
+    "AUROC",
+    "PartialAUROC",
+    "MulticlassAUROC",
+    "MultilabelAUROC",
+    "PixelAUROC",
+    "OpenworldAUROC",
+]

@@ -9,11 +9,18 @@ default here is the correct value and XCurve's is one documented keyword away:
 * ``HingeAUCLoss``: XCurve divides the negative term by an extra N_i (0.318976 vs 0.819840 in the
   spec's probe); ``normalization="xcurve"`` gives XCurve's value.
 * ``SquareAUCLoss`` / ``ExpAUCLoss`` / ``HingeAUCLoss`` with an absent class: XCurve gives NaN, ours
-  skips the class (``normalization="present"``); binary targets of shape (N, 1) are not broadcast.
+  skips the class (``normalization="present"``); binary targets of shape (N, 1) are not broadcast;
+  ``transform="ova"`` is the mean over classes (XCurve: the sum; ``normalization="xcurve"`` gives
+  XCurve's value, sum and NaN included).
 * ``RelaxedPAUCLoss``: raises NameError in XCurve 1.1.0; here it works, with the square-loss margin 1
   of the ICML paper (``margin=None``: XCurve's gamma used as margin and exponent).
 * ``StandardAUTKCLoss``: K top competitors over K (``terms="xcurve"``: XCurve's K + 1 over K).
-* ``HingeTopKLoss`` l1/l4: the label column is skipped (``label="zero"``: scored 0 as XCurve).
+* ``HingeTopKLoss``: each row is paired with its own label (XCurve broadcasts (B,) - (B, 1) to B x B
+  and averages over all row pairs: ``xcurve_broadcast=True``); l1/l4 skip the label column
+  (``label="zero"``: scored 0 as XCurve).
+* ``CETopKLoss``: XCurve moves the label to the top with the batch-wide max score, so in the row
+  holding that max the tie may keep the label's term and drop a competitor's; ours always excludes
+  the label (equal to XCurve on every other row).
 * ``StandardOpenAUCLoss``: an explicit ``generator`` (XCurve: numpy's global RNG); an odd batch keeps
   the AUC term (``odd_batch="drop"``: XCurve drops it silently).
 * ``InsRelaxedPAUCLoss``, ``UnbiasedPAUCLoss``: auxiliary variables are registered parameters.
@@ -243,12 +250,25 @@ class BaseHingeLoss(nn.Module):
 
 class HingeTopKLoss(_autkc.HingeTopKLoss):
     """XCurve ``HingeTopKLoss(k, loss_type)`` with loss_type in l1..l5 (XCurve's default '' returns
-    None; here it is a ValueError). ``label="zero"``: XCurve's l1/l4 value."""
+    None; here it is a ValueError).
 
-    def __init__(self, k, loss_type="", *, label="exclude"):
+    XCurve subtracts the (B, 1) label scores from a (B,) row statistic, which broadcasts to a B x B
+    matrix: its value is the mean over every (row i, row j) pair of (c_j - x_{y_i})_+, mixing rows.
+    Ours pairs each row with its own label. ``xcurve_broadcast=True`` (with ``label="zero"`` for
+    l1/l4, where XCurve also scores the label column 0) gives XCurve's value, in XCurve's
+    O(B^2) memory."""
+
+    def __init__(self, k, loss_type="", *, label="exclude", xcurve_broadcast=False):
         if loss_type == "":
             raise ValueError("loss_type must be one of 'l1', 'l2', 'l3', 'l4', 'l5' (XCurve's '' returns None)")
         super().__init__(k, loss_type, label=label)
+        self.xcurve_broadcast = bool(xcurve_broadcast)
+
+    def forward(self, logits, labels):
+        if not self.xcurve_broadcast:
+            return super().forward(logits, labels)
+        c, x_y = _autkc.hinge_topk_terms(logits, labels, k=self.k, loss_type=self.loss_type, label=self.label)
+        return torch.clamp_min(c[None, :, :] - x_y[:, None, :], 0.0).mean()
 
 
 # ---------------------------------------------------------------------------------------- OpenAUC
@@ -302,9 +322,7 @@ def ListStableAUPRC(
 ):
     """XCurve ``ListStableAUPRC(...)`` (a ``LossWarpper`` there): here a
     :class:`torchauc.auprc.ListStableAUPRCLoss` module with ``update_cnt_per_id`` and ``param_groups``."""
-    return _ListStableAUPRC(
-        tau1, tau2, beta, prior_mul, num_sample_per_id, var_reg_weight_pos, var_reg_weight_neg
-    )
+    return _ListStableAUPRC(tau1, tau2, beta, prior_mul, num_sample_per_id, var_reg_weight_pos, var_reg_weight_neg)
 
 
 # ---------------------------------------------------------------------------------------- metrics
