@@ -178,13 +178,13 @@ def test_loss_errors():
 def test_metrics_match_row_loops(device):
     x, y = logits(50, 8, seed=12, device=device)
     for k in (1, 2, 5):
-        torch.testing.assert_close(A.autkc(x, y, k).item(), R.autkc(x.cpu(), y.cpu(), k))
-        torch.testing.assert_close(A.topk_accuracy(x, y, k).item(), R.topk_accuracy(x.cpu(), y.cpu(), k))
-    many = torchauc.metrics.functional.autkc(x, y, [1, 2, 5])
+        torch.testing.assert_close(A.autkc(x, y, k=k).item(), R.autkc(x.cpu(), y.cpu(), k))
+        torch.testing.assert_close(A.topk_accuracy(x, y, k=k).item(), R.topk_accuracy(x.cpu(), y.cpu(), k))
+    many = torchauc.metrics.functional.autkc(x, y, k=[1, 2, 5])
     assert many.shape == (3,)
     torch.testing.assert_close(many[1].item(), R.autkc(x.cpu(), y.cpu(), 2))
     with pytest.raises(ValueError, match="k must be in"):
-        A.autkc(x, y, 9)
+        A.autkc(x, y, k=9)
 
 
 @settings(max_examples=40, deadline=None)
@@ -205,4 +205,4 @@ def test_property_selection_and_losses(B, C, k, seed, scale, inc):
         kk = min(k, C - 1)
         torch.testing.assert_close(A.autkc_loss(x, y, k=kk, surrogate="square"), R.autkc_loss(x, y, kk))
         torch.testing.assert_close(A.ce_topk_loss(x, y, k=kk), R.ce_topk_loss(x, y, kk))
-    torch.testing.assert_close(A.autkc(x, y, min(k, C)).item(), R.autkc(x, y, min(k, C)))
+    torch.testing.assert_close(A.autkc(x, y, k=min(k, C)).item(), R.autkc(x, y, min(k, C)))

@@ -193,7 +193,7 @@ def _rank_and_ks(scores, labels, k):
     return r.to(torch.float64), kt, isinstance(k, int)
 
 
-def autkc(scores, labels, k):
+def autkc(scores, labels, *, k):
     r"""AUTKC@K = (1/K) sum_{i<=K} 1[rank_y <= i] = max(0, K - r) / K, averaged over rows, with r the
     number of competitors scoring >= the label (ties are misses, as XCurve's strict ``>``). ``k`` an
     int (0-dim result) or a sequence (1-D). A fraction in [0, 1]; XCurve's ``AUTKC`` is 100 x this."""
@@ -202,7 +202,7 @@ def autkc(scores, labels, k):
     return v[0] if single else v
 
 
-def topk_accuracy(scores, labels, k=1):
+def topk_accuracy(scores, labels, *, k=1):
     """Fraction of rows whose label ranks in the top k (fewer than k competitors score >= it; ties are
     misses). ``k`` an int or a sequence; XCurve's ``TopkAcc`` is 100 x this (it breaks ties as
     ``torch.topk`` happens to)."""

@@ -12,7 +12,6 @@ pair has two different labels (the open-set score is -max logit). O(B C); the ra
 an explicit ``torch.Generator`` (XCurve draws from numpy's global state).
 """
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -41,6 +40,8 @@ class OpenAUCLoss(nn.Module):
     def draw(self, h):
         """The permutation (h,) and the mix-up weight lam, from ``self.generator`` (CPU)."""
         perm = torch.randperm(h, generator=self.generator)
+        import numpy as np  # Beta draws with a seeded generator (torch's Beta takes no generator)
+
         seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
         lam = float(np.random.default_rng(seed).beta(self.alpha, self.alpha))
         return perm, lam

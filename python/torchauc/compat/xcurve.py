@@ -329,13 +329,13 @@ def ListStableAUPRC(
 def TopkAcc(y_pred, y_true, k_list=(1,)):
     """XCurve ``Metrics.TopkAcc``: a list of top-k accuracies in percent (ties are misses here)."""
     with torch.no_grad():
-        return list(_autkc.topk_accuracy(y_pred, y_true, list(k_list)).mul(100.0).unbind(0))
+        return list(_autkc.topk_accuracy(y_pred, y_true, k=list(k_list)).mul(100.0).unbind(0))
 
 
 def AUTKC(y_pred, y_true, k_list=(1,)):
     """XCurve ``Metrics.AUTKC``: a list of AUTKC@k in percent (ties are misses, as XCurve)."""
     with torch.no_grad():
-        return list(_autkc.autkc(y_pred, y_true, list(k_list)).mul(100.0).unbind(0))
+        return list(_autkc.autkc(y_pred, y_true, k=list(k_list)).mul(100.0).unbind(0))
 
 
 def OpenAUC(open_set_pred_known, open_set_pred_unknown, close_set_pred_class, close_set_labels):
