@@ -103,7 +103,7 @@ def _loss_cases(xc, device, quick):
             )
         )
         for lt in ("l1", "l3"):
-            ours = X.HingeTopKLoss(5, lt, label="zero")
+            ours = X.HingeTopKLoss(5, lt, label="zero", xcurve_broadcast=True)  # XCurve's value
             theirs = xc.autkc.HingeTopKLoss(5, lt)
             out.append(_case(f"HingeTopKLoss[{lt}]", f"B={B},C=100", _fwd_bwd(ours, x, yk), _fwd_bwd(theirs, x, yk)))
         # ListStableAUPRC: XCurve's default 4 samples x 14 identities (B = 56)

@@ -22,6 +22,7 @@ and two binary searches per positive (the surrogate is linear above s+ and quadr
 (s+ - tau1, s+]), O(B^2 log B) time and O(B^2) memory, autograd through the prefix sums.
 """
 
+import functools
 import math
 
 import torch
@@ -32,8 +33,10 @@ from ._core import validate as V
 _NUM_V = 100  # quantiles kept per identity (XCurve's num_v)
 
 
+@functools.lru_cache(maxsize=16)
 def _layout_index(B, ns, device):
-    """Column indices of the positives (B, ns - 1) and negatives (B, B - ns) of every anchor."""
+    """Column indices of the positives (B, ns - 1) and negatives (B, B - ns) of every anchor (cached:
+    they depend on the batch layout only)."""
     cols = torch.arange(B, device=device)
     block = cols // ns
     same = block[:, None] == block[None, :]
