@@ -37,7 +37,7 @@ PUBLIC = [
 def test_options_are_keyword_only(fn):
     params = list(inspect.signature(fn).parameters.values())
     positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    data = {"scores", "logits", "labels", "is_base", "correct"}
+    data = {"scores", "logits", "labels", "is_base", "correct", "closed_scores", "open_scores", "is_known"}
     assert positional and set(positional) <= data, f"{fn.__name__}: only data may be positional, got {positional}"
 
 
@@ -45,7 +45,7 @@ def test_options_are_keyword_only(fn):
     "module",
     ["torchauc.partial_auc", "torchauc.multiclass", "torchauc.pairwise", "torchauc.auroc", "torchauc.memory_bank",
      "torchauc.compat.libauc", "torchauc.functional", "torchauc.losses", "torchauc.metrics", "torchauc.cml",
-     "torchauc.sod"],
+     "torchauc.sod", "torchauc.compat.xcurve", "torchauc.autkc", "torchauc.open_auc", "torchauc.auprc"],
 )  # fmt: skip
 def test_any_module_imports_first_without_references_or_numpy(module):
     # a fresh interpreter that cannot import numpy: torch copes without it, torchauc must too

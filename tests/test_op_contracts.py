@@ -239,6 +239,20 @@ def _adauc_pgd_step(device):
     return [(x, d, grad, 0.03, 0.01, "linf", 0.0, 1.0), (x.float(), d.float(), grad.float(), 0.5, 0.2, "l2", 0.0, 1.0)]
 
 
+def _autkc_topk(device):
+    g = _gen(12)
+    s = torch.randint(-3, 4, (20, 7), generator=g).double().to(device) / 2  # many ties
+    y = torch.randint(0, 7, (20,), generator=g).to(device)
+    return [(s, y, 3, 0.0, False), (s.float(), y.int(), 7, 1.0, True), (s, y, 0, 0.0, False)]
+
+
+def _auroc_average_precision(device):
+    s, y = _binary(64, device, seed=13)
+    s2 = torch.randn(64, 3, generator=_gen(14), dtype=torch.float64).to(device)
+    y2 = (torch.rand(64, 3, generator=_gen(15)) < 0.4).to(device)
+    return [(s, y, None), (s.float(), y, torch.rand(64, dtype=torch.float64, device=device)), (s2, y2, None)]
+
+
 SAMPLES = {
     "pairwise_auc_loss": _pairwise,
     "partial_auc_select": _partial_auc_select,
@@ -262,6 +276,8 @@ SAMPLES = {
     "sod_frame_stats": _sod_frame_stats,
     "adauc_loss": _adauc_loss,
     "adauc_pgd_step": _adauc_pgd_step,
+    "autkc_topk": _autkc_topk,
+    "auroc_average_precision": _auroc_average_precision,
 }
 MUTATES = {"memory_bank_gather": (3, 4), "memory_bank_paste": (0, 1)}  # argument positions written in place
 

@@ -363,9 +363,49 @@ at::Tensor auroc_partial_area_cpu(const at::Tensor& scores, const at::Tensor& la
   return out;
 }
 
+// Average precision per column (scikit-learn's average_precision_score): walk the tie groups from the
+// highest score down, adding each group's d_tp * precision. Returns (L, 3) float64 [sum, W_pos, W_neg].
+at::Tensor auroc_average_precision_cpu(const at::Tensor& scores_in, const at::Tensor& labels_in,
+                                       const c10::optional<at::Tensor>& weights) {
+  const BinaryColumns in = check_binary_columns(scores_in, labels_in);
+  const at::Tensor y8 = binary_labels(in.labels).y;
+  const at::Tensor w = weights_f64(weights, in.scores.select(1, 0), "sample_weights");
+  const int8_t* y = y8.data_ptr<int8_t>();
+  const double* wp = w.defined() ? w.data_ptr<double>() : nullptr;
+  const int64_t n = in.n, L = in.cols;
+  at::Tensor out = at::zeros({L, 3}, scores_in.options().dtype(at::kDouble));
+  double* o = out.data_ptr<double>();
+  with_score_keys(in.scores, [&](auto key_at, const ScoreKeys& sk) {
+    for_each_column(L, n, [&](int64_t k) {
+      with_sorted_column(
+          n, sk, [&](int64_t i) { return key_at(i * L + k); }, [&](int64_t i) -> int64_t { return y[i * L + k]; }, wp,
+          [&](const SortedColumn& c, auto group_of, auto weight_of) {
+            double tp = 0.0, fp = 0.0, sum = 0.0;
+            int64_t e = n;  // descending over tie groups [a, e)
+            while (e > 0) {
+              int64_t a = e;
+              double dtp = 0.0;
+              for (; a > 0 && c.key(a - 1) == c.key(e - 1); --a) {
+                const uint32_t p = c.payload(a - 1);
+                (group_of(p) == 1 ? dtp : fp) += weight_of(p);
+              }
+              tp += dtp;
+              sum += ap_step(dtp, tp, fp);
+              e = a;
+            }
+            o[k * 3 + 0] = sum;
+            o[k * 3 + 1] = tp;
+            o[k * 3 + 2] = fp;
+          });
+    });
+  });
+  return out;
+}
+
 }  // namespace
 
 TORCH_LIBRARY_IMPL(torchauc, CPU, m) {
+  m.impl("auroc_average_precision", &auroc_average_precision_cpu);
   m.impl("auroc_binary_stats", &auroc_binary_stats_cpu);
   m.impl("auroc_multiclass_stats", &auroc_multiclass_stats_cpu);
   m.impl("auroc_partial_stats", &auroc_partial_stats_cpu);

@@ -358,7 +358,73 @@ cudaError_t roc_area_impl(const void* scores, Dtype type, int64_t n, const int8_
   return cudaGetLastError();
 }
 
+// Average precision: the tail element of every tie group (ascending sort) adds d_tp * precision, with
+// tp, fp the weights at scores >= the group's, within its column of the batch.
+__global__ void ap_segments_kernel(GroupView P, const double* nincl, int64_t n, int64_t nb, double* contrib) {
+  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < nb; t += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t g = P.gid[t] - 1;
+    double c = 0.0;
+    if (P.gtail[g] == t) {
+      const int64_t h = P.ghead[g], last = (t / n) * n + n - 1;
+      const double p_before = h > 0 ? P.pincl[h - 1] : 0.0, n_before = h > 0 ? nincl[h - 1] : 0.0;
+      c = ap_step(P.pincl[t] - p_before, P.pincl[last] - p_before, nincl[last] - n_before);
+    }
+    contrib[t] = c;
+  }
+}
+
+// Block kl sums column kl's contributions in a fixed order and writes [sum, W_pos, W_neg].
+__global__ void ap_columns_kernel(const double* contrib, const double* pincl, const double* nincl, int64_t n,
+                                  int64_t k0, double* out) {
+  __shared__ double sh[kThreads];
+  const int64_t kl = blockIdx.x;
+  double acc = 0.0;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) acc += contrib[kl * n + i];
+  acc = block_reduce(acc, SumOp{}, sh);
+  if (threadIdx.x == 0) {
+    const int64_t first = kl * n, last = first + n - 1;
+    out[(k0 + kl) * 3 + 0] = acc;
+    out[(k0 + kl) * 3 + 1] = pincl[last] - (first > 0 ? pincl[first - 1] : 0.0);
+    out[(k0 + kl) * 3 + 2] = nincl[last] - (first > 0 ? nincl[first - 1] : 0.0);
+  }
+}
+
+template <typename KeyT>
+cudaError_t average_precision_impl(const void* scores, Dtype type, int64_t n, int64_t K, const int8_t* y01,
+                                   const double* weights, double* out, ScratchAllocator& alloc, cudaStream_t stream) {
+  if (n == 0 || K == 0) return cudaSuccess;
+  const int64_t per_batch = std::max<int64_t>(1, std::min<int64_t>({K, kMaxBatchItems / n, kMaxGrid}));
+  const Groups G{y01, nullptr, weights, K};
+  for (int64_t k0 = 0; k0 < K; k0 += per_batch) {
+    const int64_t kb = std::min(per_batch, K - k0), nb = kb * n;
+    SortedBatch<KeyT> sb;
+    TAUC_CUDA_TRY(sort_batch<KeyT>(scores, type, n, K, 1, k0, kb, alloc, stream, &sb));
+    double* pw = take<double>(alloc, nb);
+    double* nw = take<double>(alloc, nb);
+    double* pincl = take<double>(alloc, nb);
+    double* nincl = take<double>(alloc, nb);
+    side_weights_kernel<<<grid_for(nb), kThreads, 0, stream>>>(G, sb.vals, n, k0, nb, pw, nw);
+    TAUC_CUDA_TRY(cudaGetLastError());
+    TAUC_CUDA_TRY(inclusive_sum(pw, pincl, nb, alloc, stream));
+    TAUC_CUDA_TRY(inclusive_sum(nw, nincl, nb, alloc, stream));
+    double* contrib = pw;  // pw is no longer needed
+    ap_segments_kernel<<<grid_for(nb), kThreads, 0, stream>>>(GroupView{sb.gid, sb.ghead, sb.gtail, pincl}, nincl, n,
+                                                              nb, contrib);
+    TAUC_CUDA_TRY(cudaGetLastError());
+    ap_columns_kernel<<<static_cast<unsigned>(kb), kThreads, 0, stream>>>(contrib, pincl, nincl, n, k0, out);
+    TAUC_CUDA_TRY(cudaGetLastError());
+    alloc.release_all();
+  }
+  return cudaSuccess;
+}
+
 }  // namespace
+
+cudaError_t auroc_average_precision(const void* scores, Dtype type, int64_t n, int64_t K, const int8_t* y01,
+                                    const double* weights, double* out, ScratchAllocator& alloc, cudaStream_t stream) {
+  return type == Dtype::F64 ? average_precision_impl<double>(scores, type, n, K, y01, weights, out, alloc, stream)
+                            : average_precision_impl<float>(scores, type, n, K, y01, weights, out, alloc, stream);
+}
 
 cudaError_t auroc_rank_table(const RankTableArgs& a, ScratchAllocator& alloc, cudaStream_t stream) {
   return a.type == Dtype::F64 ? rank_table_impl<double>(a, alloc, stream) : rank_table_impl<float>(a, alloc, stream);

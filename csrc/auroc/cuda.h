@@ -45,5 +45,11 @@ cudaError_t auroc_partial_area(const void* scores, Dtype type, int64_t n, const 
                                double max_fpr, double* area, double* totals, ScratchAllocator& alloc,
                                cudaStream_t stream);
 
+// Columns k in [0, K) of n samples ((n, K) layout) with 0/1 labels y01 (n, K) and optional weights
+// (n,): out[k * 3 + 0] = sum over tie groups of d_tp * precision, out[k * 3 + 1] = positive weight,
+// out[k * 3 + 2] = negative weight. Fixed-order reductions (deterministic).
+cudaError_t auroc_average_precision(const void* scores, Dtype type, int64_t n, int64_t K, const int8_t* y01,
+                                    const double* weights, double* out, ScratchAllocator& alloc, cudaStream_t stream);
+
 }  // namespace cuda
 }  // namespace torchauc::auroc

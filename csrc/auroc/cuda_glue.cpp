@@ -125,9 +125,26 @@ at::Tensor auroc_partial_area_cuda(const at::Tensor& scores_in, const at::Tensor
   return out;
 }
 
+at::Tensor auroc_average_precision_cuda(const at::Tensor& scores_in, const at::Tensor& labels_in,
+                                        const c10::optional<at::Tensor>& weights) {
+  c10::cuda::CUDAGuard guard(scores_in.device());
+  const BinaryColumns in = check_binary_columns(scores_in, labels_in);
+  check_no_nan(in.scores);
+  const at::Tensor y8 = binary_labels(in.labels).y;
+  const at::Tensor w = weights_f64(weights, in.scores.select(1, 0), "sample_weights");
+  at::Tensor out = at::zeros({in.cols, 3}, in.scores.options().dtype(at::kDouble));
+  TorchScratch scratch(in.scores);
+  check_cuda(cuda::auroc_average_precision(in.scores.data_ptr(), dtype_of(in.scores, "scores"), in.n, in.cols,
+                                           y8.data_ptr<int8_t>(), w.defined() ? w.data_ptr<double>() : nullptr,
+                                           out.data_ptr<double>(), scratch, c10::cuda::getCurrentCUDAStream().stream()),
+             "auroc_average_precision");
+  return out;
+}
+
 }  // namespace
 
 TORCH_LIBRARY_IMPL(torchauc, CUDA, m) {
+  m.impl("auroc_average_precision", &auroc_average_precision_cuda);
   m.impl("auroc_binary_stats", &auroc_binary_stats_cuda);
   m.impl("auroc_multiclass_stats", &auroc_multiclass_stats_cuda);
   m.impl("auroc_partial_stats", &auroc_partial_stats_cuda);

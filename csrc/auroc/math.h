@@ -26,6 +26,11 @@ TAUC_HD double clipped_trapezoid(double x0, double y0, double x1, double y1, dou
   return 0.5 * (beta - x0) * (y0 + yb);
 }
 
+// One tie group's term of the average precision: its positive weight d_tp times the precision at
+// its threshold, tp / (tp + fp) with tp, fp the weights at scores >= the group's (zero when d_tp = 0,
+// which also covers groups of zero weight).
+TAUC_HD double ap_step(double d_tp, double tp, double fp) { return d_tp > 0.0 ? d_tp * (tp / (tp + fp)) : 0.0; }
+
 // McClish standardisation of a partial area over FPR in [0, beta] (scikit-learn roc_auc_score).
 TAUC_HD double mcclish(double area, double beta) {
   const double min_area = 0.5 * beta * beta;

@@ -12,4 +12,8 @@ TORCH_LIBRARY_FRAGMENT(torchauc, m) {
   m.def("auroc_partial_stats(Tensor scores, Tensor labels, float max_fpr, float min_tpr) -> Tensor");
   // one-way partial ROC area over FPR <= max_fpr, interpolated at max_fpr -> (3,) f64 [area, W_pos, W_neg]
   m.def("auroc_partial_area(Tensor scores, Tensor labels, Tensor? weights, float max_fpr) -> Tensor");
+  // average precision (scikit-learn's step sum over tie groups, descending): scores (n,) or (n, L),
+  // labels the same shape in {0,1}, weights (n,) -> (L, 3) f64 [sum_groups dTP * precision, W_pos, W_neg]
+  // (AP = first / second). Same sort and tie groups as auroc_binary_stats.
+  m.def("auroc_average_precision(Tensor scores, Tensor labels, Tensor? weights) -> Tensor");
 }

@@ -2,6 +2,8 @@
 .multiclass, .adauc) and from torchauc.compat.libauc (the LibAUC drop-ins)."""
 
 from .adauc import AdAUCLoss, RegAdAUCLoss
+from .auprc import ListStableAUPRCLoss
+from .autkc import CETopKLoss, HingeTopKLoss, StandardAUTKCLoss
 from .compat.libauc import (  # LibAUC's AUC-M, compositional, AP and multi-label losses
     APLoss,
     AUCMLoss,
@@ -15,6 +17,7 @@ from .compat.libauc import (  # LibAUC's AUC-M, compositional, AP and multi-labe
     tpAUC_KL_Loss,
 )
 from .multiclass import AUCSegLoss, MultiClassAUCLoss
+from .open_auc import OpenAUCLoss
 from .openworld import GMoPLoss
 from .pairwise import AUCLoss
 from .partial_auc import InsRelaxedPAUCLoss, PartialAUCLoss, PAUCILoss, RelaxedTPAUCLoss, UPAUCILoss
@@ -41,4 +44,9 @@ __all__ = [
     "AveragePrecisionLoss",
     "meanAveragePrecisionLoss",
     "MultiLabelpAUCLoss",
+    "StandardAUTKCLoss",
+    "CETopKLoss",
+    "HingeTopKLoss",
+    "OpenAUCLoss",
+    "ListStableAUPRCLoss",
 ]

@@ -208,6 +208,33 @@ for i, n in enumerate(SIZES):
         )
 
 
+for i, n in enumerate(SIZES):
+    dtype = FLOATS[i % 4]
+    cols = [None, 3][i % 2]
+
+    @case("auroc_average_precision", f"n{n}-{str(dtype)[6:]}-cols{cols}")
+    def _(g, n=n, dtype=dtype, i=i, cols=cols):
+        w = weights(g, n) if i % 3 == 1 else None
+        return (scores(g, n, dtype, cols=cols), binary_labels(g, n, LABEL_DTYPES[i % 5], p=0.4, cols=cols), w)
+
+
+# ---------------------------------------------------------------- autkc (per-row top-k selection)
+for i, (B, C) in enumerate([(1, 2), (5, 7), (300, 11), (257, 100), (3, 1000)]):
+    dtype = FLOATS[i % 4]
+
+    @case("autkc_topk", f"B{B}-C{C}-{str(dtype)[6:]}")
+    def _(g, B=B, C=C, dtype=dtype, i=i):
+        k = [1, 3, 5, 1, 10][i]
+        inc = i % 2 == 1
+        return (scores(g, B * C, dtype, nan=i == 2).view(B, C), torch.randint(0, C, (B,), generator=g), k,
+                [0.0, 1.0][i % 2], inc)  # fmt: skip
+
+
+@case("autkc_topk", "bad-label")
+def _(g):
+    return (scores(g, 12, torch.float32).view(3, 4), torch.tensor([0, 4, 1]), 2, 0.0, False)
+
+
 # ---------------------------------------------------------------- memory bank
 BANK_SHAPES = [(1, 1, 1), (2, 7, 13), (3, 16, 33), (1, 40, 64)]
 for i, (B, H, W) in enumerate(BANK_SHAPES):

@@ -39,8 +39,18 @@ ON_UNDEFINED = _opt("on_undefined", "raise warn nan", "every metric",
 AVERAGE = _opt("average", "macro weighted none", "pixel_auroc", "mean over classes, prevalence-weighted, or per class")
 MULTICLASS_AVERAGE = _opt("average", "macro weighted micro none", "multiclass_auroc (micro: ova only)",
                           "micro: every (sample, class) entry as one binary problem")
-MULTILABEL_AVERAGE = _opt("average", "macro weighted micro samples none", "multilabel_auroc",
-                          "samples: mean of each sample's AUROC over its labels")
+MULTILABEL_AVERAGE = _opt("average", "macro weighted micro samples none",
+                          "multilabel_auroc, multilabel_average_precision",
+                          "samples: mean of each sample's AUROC (AP) over its labels")
+AUTKC_SURROGATE = _opt("surrogate", "square exp logistic hinge", "autkc_loss, StandardAUTKCLoss",
+                       "l(t) of the top-k margins t = s_y - s_[k] (XCurve: Sq, Exp, Logit, Hinge)")
+AUTKC_TERMS = _opt("terms", "k xcurve", "autkc_loss, StandardAUTKCLoss",
+                   "sum the K top competitors over K, or XCurve's K + 1 terms over K")
+TOPK_HINGE = _opt("loss_type", "l1 l2 l3 l4 l5", "hinge_topk_loss, HingeTopKLoss", "the top-k hinge variant")
+TOPK_LABEL = _opt("label", "exclude zero", "hinge_topk_loss l1/l4",
+                  "skip the label column, or score it 0 as XCurve does")
+OPEN_ODD_BATCH = _opt("odd_batch", "mix drop", "OpenAUCLoss",
+                      "odd B: mix the last B // 2 samples, or drop the AUC term as XCurve")
 CML_REDUCTION = _opt("reduction", "sum mean", "cml.triplet_loss", "batch sum as the official DPCML/CML code, or mean")
 DCRS_REDUCTION = _opt("reduction", "official paper", "cml.dcrs",
                       "per-pair hinges averaged over M K K (code), or hinges of each user's mean distance (paper)")
@@ -71,6 +81,7 @@ TABLE += (DIST_SYNC_MODE,)
 TABLE += (AUCM_VERSION, LIBAUC_SEMANTICS, LIBAUC_AP_SURROGATE)
 TABLE += (SOD_BASE, MAE_DENOMINATOR)
 TABLE += (ADAUC_FORM, ATTACK_NORM, ATTACK_TARGET, HEAD_TAIL_NORM)
+TABLE += (AUTKC_SURROGATE, AUTKC_TERMS, TOPK_HINGE, TOPK_LABEL, OPEN_ODD_BATCH)
 
 
 def markdown_table():

@@ -23,3 +23,9 @@ def _partial_fake(scores, labels, max_fpr, min_tpr):
 @torch.library.register_fake("torchauc::auroc_partial_area")
 def _area_fake(scores, labels, weights, max_fpr):
     return scores.new_empty((3,), dtype=torch.float64)
+
+
+@torch.library.register_fake("torchauc::auroc_average_precision")
+def _ap_fake(scores, labels, weights):
+    cols = scores.shape[1] if scores.dim() == 2 else 1
+    return scores.new_empty((cols, 3), dtype=torch.float64)

@@ -534,10 +534,117 @@ def openworld_opt_g(scores, is_base, correct, *, on_undefined="raise"):
     return openworld_aurocs(scores, is_base, correct, on_undefined=on_undefined)[2]
 
 
+# ---------------------------------------------------------------------------------------- average precision
+def _ap_columns(scores, labels, sample_weights, what, on_undefined):
+    """AP of every column of (n, L) scores (n,) weights: one sort per column (the AUROC sort)."""
+    st = torch.ops.torchauc.auroc_average_precision(scores, labels, sample_weights)
+    ap = _ratio(st[:, 0], st[:, 1])
+    if bool(torch.isnan(ap).any()):
+        bad = torch.nonzero(torch.isnan(ap)).reshape(-1).tolist()[:10]
+        _undefined(on_undefined, f"{what} is undefined without positive labels (columns {bad})")
+    return ap, st
+
+
+def average_precision(scores, labels, *, sample_weights=None, on_undefined="raise"):
+    r"""Exact average precision, equal to scikit-learn's ``average_precision_score`` (ties as
+    scikit-learn: one threshold per distinct score), with and without ``sample_weights``:
+
+    .. math::
+        \mathrm{AP} = \sum_g rac{\Delta TP_g}{P}\,rac{TP_g}{TP_g + FP_g}
+
+    over the tie groups g from the highest score down (TP_g, FP_g the weights at scores >= g's).
+    One radix sort and one pass (the sort of :func:`auroc`; CUB on CUDA). Without positive weight AP
+    is undefined: ValueError, or NaN with ``on_undefined="warn"``/``"nan"`` (scikit-learn returns 0).
+    """
+    sample_weights = _common(scores, labels, sample_weights, on_undefined)
+    if labels.numel() != scores.numel():
+        raise ValueError(f"labels must have the shape of scores {tuple(scores.shape)}, got {tuple(labels.shape)}")
+    if scores.dim() == 2 and scores.shape[1] != 1:
+        raise ValueError(
+            f"scores must have shape (n,) or (n, 1), got {tuple(scores.shape)}; use multilabel_average_precision"
+        )
+    return _ap_columns(scores.reshape(-1), labels.reshape(-1), sample_weights, "average_precision", on_undefined)[0][0]
+
+
+def multilabel_average_precision(scores, labels, *, average="macro", sample_weights=None, on_undefined="raise"):
+    """Average precision of every label column of (N, L) scores against (N, L) 0/1 labels in one
+    batched call: scikit-learn's ``average_precision_score`` on multilabel indicators, with
+    ``average`` one of ``"macro"``, ``"weighted"`` (by positive weight), ``"micro"`` (every entry as
+    one binary problem), ``"samples"`` (the mean of each row's AP over its labels), ``"none"`` (L,)."""
+    if isinstance(scores, torch.Tensor) and isinstance(labels, torch.Tensor) and labels.shape != scores.shape:
+        raise ValueError(f"labels must have the shape of scores {tuple(scores.shape)}, got {tuple(labels.shape)}")
+    sample_weights = _common(scores, labels, sample_weights, on_undefined, samples=scores.shape[0])
+    V.option(average, O.MULTILABEL_AVERAGE)
+    if scores.dim() != 2:
+        raise ValueError(f"scores must have shape (N, L), got {tuple(scores.shape)}")
+    name = "multilabel_average_precision"
+    if average == "samples":
+        ap, _ = _ap_columns(scores.t(), labels.t(), None, name, on_undefined)
+        return _average(ap, sample_weights, on_undefined)
+    if average == "micro":
+        w = None if sample_weights is None else sample_weights.reshape(-1, 1).expand(scores.shape).reshape(-1)
+        return _ap_columns(scores.reshape(-1), labels.reshape(-1), w, name, on_undefined)[0][0]
+    ap, st = _ap_columns(scores, labels, sample_weights, name, on_undefined)
+    if average == "none":
+        return ap
+    return _average(ap, st[:, 1] if average == "weighted" else None, on_undefined)
+
+
+# ---------------------------------------------------------------------------------------- open set
+def open_auroc(closed_scores, open_scores, labels, is_known, *, on_undefined="raise"):
+    r"""OpenAUC (Wang et al., NeurIPS 2022):
+
+    .. math::
+        rac{1}{n_k n_u}\sum_{i \in 	ext{known}}\sum_{j \in 	ext{unknown}}
+        \mathbb 1[\hat y_i = y_i]\,H(r(x_j) - r(x_i))
+
+    with ties 1/2 (what XCurve's ``Metrics.OpenAUC`` gets through scikit-learn, without its
+    ``max + 1e-5`` score trick), in one sort.
+
+    Args:
+        closed_scores: (n, C) closed-set scores; the prediction is their argmax (first on ties).
+        open_scores: (n,) open-set score r, higher means more likely unknown (e.g. -max logit).
+        labels: (n,) class indices of the known samples (entries of unknown samples are not read).
+        is_known: (n,) bool/0-1, 1 for known-class samples.
+    Undefined (ValueError, or NaN) without known or without unknown samples.
+    """
+    for x, name in ((closed_scores, "closed_scores"), (labels, "labels"), (is_known, "is_known")):
+        V.tensor(x, name)
+    _common(open_scores, is_known, None, on_undefined)
+    n = open_scores.numel()
+    if closed_scores.dim() != 2 or closed_scores.shape[0] != n:
+        raise ValueError(f"closed_scores must have shape (n, C) with n = {n}, got {tuple(closed_scores.shape)}")
+    for x, name in ((labels, "labels"), (is_known, "is_known")):
+        if x.numel() != n:
+            raise ValueError(f"{name} must have one entry per open score ({n}), got {x.numel()}")
+    known = is_known.reshape(-1)
+    if known.dtype != torch.bool:
+        if bool(((known != 0) & (known != 1)).any()):
+            raise ValueError("is_known must contain only 0 and 1 (or False/True)")
+        known = known != 0
+    hit = closed_scores.argmax(1).eq(labels.reshape(-1).to(closed_scores.device).long()) & known
+    return _open_auroc_hits(open_scores.reshape(-1), known, hit, on_undefined)
+
+
+def _open_auroc_hits(open_scores, known, hit, on_undefined):
+    """OpenAUC from the open scores (n,), the known mask and the closed-set hits (bool, n)."""
+    # positives = unknowns, negatives = correctly classified knowns; misclassified knowns weigh 0
+    w = (hit | ~known).double()
+    st = torch.ops.torchauc.auroc_binary_stats(open_scores, ~known, w)[0]
+    nk = known.sum().double()
+    nu = known.numel() - nk
+    if not bool(nk > 0) or not bool(nu > 0):
+        _undefined(on_undefined, "open_auroc is undefined without both known and unknown samples")
+    return _ratio(st[0], nk * nu)
+
+
 __all__ = [
     "openworld_aurocs",
     "openworld_opt_a",
     "openworld_opt_g",
+    "average_precision",
+    "multilabel_average_precision",
+    "open_auroc",
     "auroc",
     "partial_auroc",
     "multiclass_auroc",

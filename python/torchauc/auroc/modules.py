@@ -397,4 +397,48 @@ class OpenworldAUROC(_ExactMetric):
         return F.openworld_aurocs(**states, on_undefined=self.on_undefined)
 
 
-__all__ = ["AUROC", "PartialAUROC", "MulticlassAUROC", "MultilabelAUROC", "PixelAUROC", "OpenworldAUROC"]
+class AveragePrecision(_ExactMetric):
+    """Average precision (:func:`torchauc.auroc.functional.average_precision`), exact, equal to
+    scikit-learn's ``average_precision_score`` over everything seen.
+
+    ``update(scores, labels, *, sample_weights=None)``."""
+
+    def __init__(self, *, on_undefined="raise", dist_sync=True):
+        self.on_undefined = V.option(on_undefined, O.ON_UNDEFINED)
+        super().__init__(dist_sync)
+
+    def update(self, scores, labels, *, sample_weights=None):
+        self._append(sample_weights, scores=scores.reshape(-1), labels=labels.reshape(-1))
+
+    def _value(self, scores, labels, sample_weights):
+        return F.average_precision(scores, labels, sample_weights=sample_weights, on_undefined=self.on_undefined)
+
+
+class MultilabelAveragePrecision(_ExactMetric):
+    """Multilabel average precision (:func:`torchauc.auroc.functional.multilabel_average_precision`).
+
+    ``update(scores (N, L), labels (N, L), *, sample_weights=None)``."""
+
+    def __init__(self, *, average="macro", on_undefined="raise", dist_sync=True):
+        self.kw = dict(
+            average=V.option(average, O.MULTILABEL_AVERAGE), on_undefined=V.option(on_undefined, O.ON_UNDEFINED)
+        )
+        super().__init__(dist_sync)
+
+    def update(self, scores, labels, *, sample_weights=None):
+        self._append(sample_weights, scores=scores, labels=labels)
+
+    def _value(self, scores, labels, sample_weights):
+        return F.multilabel_average_precision(scores, labels, sample_weights=sample_weights, **self.kw)
+
+
+__all__ = [
+    "AveragePrecision",
+    "MultilabelAveragePrecision",
+    "AUROC",
+    "PartialAUROC",
+    "MulticlassAUROC",
+    "MultilabelAUROC",
+    "PixelAUROC",
+    "OpenworldAUROC",
+]

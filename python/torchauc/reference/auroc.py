@@ -80,3 +80,26 @@ __all__ = [
     "openworld_opt_pairs",
     "auroc_sort",
 ]
+
+
+def average_precision_thresholds(scores, labels, sample_weights=None):
+    """AP by brute force over the distinct thresholds t (descending): sum (TP_t - TP_prev) / P *
+    TP_t / (TP_t + FP_t), TP_t / FP_t the weights at scores >= t (scikit-learn's definition)."""
+    s, y = scores.reshape(-1).double(), labels.reshape(-1).bool()
+    w = torch.ones_like(s) if sample_weights is None else sample_weights.reshape(-1).double()
+    P = w[y].sum()
+    ap, prev = 0.0, 0.0
+    for t in torch.unique(s).flip(0).tolist():
+        above = s >= t
+        tp, fp = w[above & y].sum(), w[above & ~y].sum()
+        if tp > prev:
+            ap += (tp - prev) / P * tp / (tp + fp)
+        prev = tp
+    return torch.as_tensor(ap, dtype=torch.float64) if P > 0 else torch.tensor(float("nan"), dtype=torch.float64)
+
+
+def open_auroc_pairs(open_scores, is_known, hit):
+    """OpenAUC from the (known x unknown) pair matrix, ties 1/2."""
+    r, k, h = open_scores.reshape(-1).double(), is_known.reshape(-1).bool(), hit.reshape(-1).bool()
+    pairs = h[k].double()[:, None] * _heaviside(r[~k][None, :] - r[k][:, None])
+    return pairs.sum() / (k.sum() * (~k).sum())

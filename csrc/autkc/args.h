@@ -1,0 +1,33 @@
+// Argument checks of autkc_topk, shared by the CPU kernel and the CUDA glue.
+#pragma once
+#include <ATen/ATen.h>
+
+#include "core/labels.h"
+
+namespace torchauc::autkc {
+
+struct TopkInputs {
+  at::Tensor scores;  // contiguous (B, C)
+  at::Tensor labels;  // int32 (B,) in [0, C)
+  int64_t B, C;
+};
+
+inline TopkInputs check_topk(const at::Tensor& scores, const at::Tensor& labels, int64_t k, bool include_label) {
+  TORCH_CHECK_VALUE(at::isFloatingType(scores.scalar_type()),
+                    "scores must be a floating point tensor (float16/bfloat16/float32/float64), got ",
+                    scores.scalar_type());
+  TORCH_CHECK_VALUE(scores.dim() == 2, "scores must have shape (B, C), got ", scores.sizes());
+  const int64_t B = scores.size(0), C = scores.size(1);
+  TORCH_CHECK_VALUE(labels.device() == scores.device(), "labels must be on the scores' device ", scores.device(),
+                    ", got ", labels.device());
+  TORCH_CHECK_VALUE(!at::isFloatingType(labels.scalar_type()) && !at::isComplexType(labels.scalar_type()),
+                    "labels must hold integer class indices, got ", labels.scalar_type());
+  TORCH_CHECK_VALUE(labels.numel() == B && (labels.dim() == 1 || (labels.dim() == 2 && labels.size(1) == 1)),
+                    "labels must have shape (B,) with B = ", B, ", got ", labels.sizes());
+  const int64_t avail = include_label ? C : C - 1;
+  TORCH_CHECK_VALUE(k >= 0 && k <= avail, "k must be in [0, ", avail, "] (", include_label ? "C" : "C - 1",
+                    " candidates per row), got ", k);
+  return {scores.contiguous(), class_labels(labels, C, c10::nullopt), B, C};
+}
+
+}  // namespace torchauc::autkc

@@ -1,0 +1,47 @@
+// Math shared by the CPU and CUDA top-k selection kernels: the ranking order and the insertion of one
+// candidate into a row's descending top-k list (k is small next to C, so most candidates are
+// rejected by one comparison with the current k-th value; no sort of the C - 1 competitors).
+#pragma once
+#include <cstdint>
+
+#include "core/macros.h"
+
+namespace torchauc::autkc {
+
+// a ranks above b: the larger value, NaN above everything, equal values by the smaller column.
+TAUC_HD bool ranks_above(double va, int64_t ia, double vb, int64_t ib) {
+  const bool na = va != va, nb = vb != vb;
+  if (na || nb) return na && (!nb || ia < ib);
+  return va > vb || (va == vb && ia < ib);
+}
+
+// The ranking value of column j of a row whose label column is y.
+TAUC_HD double topk_value(double s, int64_t j, int64_t y, double margin) { return j == y ? s : s + margin; }
+
+// Inserts (v, j) into the descending list vals/idx holding `count` <= k entries (k >= 1); returns
+// the new count.
+TAUC_HD int64_t topk_insert(double* vals, int64_t* idx, int64_t count, int64_t k, double v, int64_t j) {
+  if (count == k && !ranks_above(v, j, vals[k - 1], idx[k - 1])) return count;
+  int64_t p = count < k ? count : k - 1;
+  while (p > 0 && ranks_above(v, j, vals[p - 1], idx[p - 1])) {
+    vals[p] = vals[p - 1];
+    idx[p] = idx[p - 1];
+    --p;
+  }
+  vals[p] = v;
+  idx[p] = j;
+  return count < k ? count + 1 : count;
+}
+
+// The top-k columns of one row: load(j) gives s_j; vals is scratch of k doubles, idx the output.
+template <typename Load>
+TAUC_HD void row_topk(const Load& load, int64_t C, int64_t y, int64_t k, double margin, bool include_label,
+                      double* vals, int64_t* idx) {
+  int64_t count = 0;
+  for (int64_t j = 0; j < C; ++j) {
+    if (j == y && !include_label) continue;
+    count = topk_insert(vals, idx, count, k, topk_value(static_cast<double>(load(j)), j, y, margin), j);
+  }
+}
+
+}  // namespace torchauc::autkc

@@ -1,0 +1,370 @@
+r"""XCurve-compatible names: ``from torchauc.compat.xcurve import SquareAUCLoss`` in place of
+``from XCurve.AUROC.losses import SquareAUCLoss`` (XCurve 1.1.0), same class names, constructor
+arguments, defaults and ``forward`` signatures, on CPU and GPU (no hard-coded ``.cuda()``), without
+pair matrices or per-class Python loops.
+
+Values equal XCurve's where XCurve is right. Where XCurve is wrong (spec/anchors.md, Part 1 §7) the
+default here is the correct value and XCurve's is one documented keyword away:
+
+* ``HingeAUCLoss``: XCurve divides the negative term by an extra N_i (0.318976 vs 0.819840 in the
+  spec's probe); ``normalization="xcurve"`` gives XCurve's value.
+* ``SquareAUCLoss`` / ``ExpAUCLoss`` / ``HingeAUCLoss`` with an absent class: XCurve gives NaN, ours
+  skips the class (``normalization="present"``); binary targets of shape (N, 1) are not broadcast;
+  ``transform="ova"`` is the mean over classes (XCurve: the sum; ``normalization="xcurve"`` gives
+  XCurve's value, sum and NaN included).
+* ``RelaxedPAUCLoss``: raises NameError in XCurve 1.1.0; here it works, with the square-loss margin 1
+  of the ICML paper (``margin=None``: XCurve's gamma used as margin and exponent).
+* ``StandardAUTKCLoss``: K top competitors over K (``terms="xcurve"``: XCurve's K + 1 over K).
+* ``HingeTopKLoss``: each row is paired with its own label (XCurve broadcasts (B,) - (B, 1) to B x B
+  and averages over all row pairs: ``xcurve_broadcast=True``); l1/l4 skip the label column
+  (``label="zero"``: scored 0 as XCurve).
+* ``CETopKLoss``: XCurve moves the label to the top with the batch-wide max score, so in the row
+  holding that max the tie may keep the label's term and drop a competitor's; ours always excludes
+  the label (equal to XCurve on every other row).
+* ``StandardOpenAUCLoss``: an explicit ``generator`` (XCurve: numpy's global RNG); an odd batch keeps
+  the AUC term (``odd_batch="drop"``: XCurve drops it silently).
+* ``InsRelaxedPAUCLoss``, ``UnbiasedPAUCLoss``: auxiliary variables are registered parameters.
+* Metrics return fractions as XCurve does for ``OpenAUC`` and percentages for ``TopkAcc``/``AUTKC``.
+
+``AdvAUROCLoss`` / ``RegAdvAUROCLoss`` (AdAUC) are built in the adversarial family; their XCurve names
+are added here when it lands (see the marked place below).
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .. import auprc as _auprc
+from .. import autkc as _autkc
+from .. import multiclass as _multiclass
+from .. import open_auc as _open_auc
+from .. import pairwise as _pairwise
+from .. import partial_auc as _partial
+from .._core import options as O
+from .._core import validate as V
+from ..auroc import functional as _metrics
+
+_NORMALIZATION = O.NORMALIZATION
+
+
+# ---------------------------------------------------------------------------------------- AUROC losses
+class _XCurveAUCLoss(nn.Module):
+    """XCurve's ``AUCLoss(num_classes, gamma=1, transform='ovo')``: binary (num_classes == 2) on (N,)
+    or (N, 1) scores, multiclass on (N, C) scores. ``normalization``: ``"present"`` (absent classes
+    skipped) or ``"xcurve"`` (divide by all C; NaN with an absent class as XCurve)."""
+
+    _surrogate = "square"
+
+    def __init__(self, num_classes, gamma=1, transform="ovo", *, normalization="present"):
+        super().__init__()
+        if transform not in ("ovo", "ova"):
+            raise ValueError(f"transform must be 'ovo' or 'ova', got {transform!r}")
+        self.num_classes = V.optional_int(num_classes, "num_classes")
+        self.gamma = V.finite_float(gamma, "gamma")
+        self.transform = transform
+        self.normalization = V.option(normalization, _NORMALIZATION)
+
+    def forward(self, pred, target, **kwargs):
+        if self.num_classes == 2:
+            return self._binary(pred.reshape(-1), target.reshape(-1))
+        return _multiclass.multiclass_auc_loss(
+            pred,
+            target,
+            surrogate=self._surrogate,
+            mode=self.transform,
+            margin=self.gamma,
+            normalization=self.normalization,
+        )
+
+    def extra_repr(self):
+        return f"num_classes={self.num_classes}, gamma={self.gamma}, transform={self.transform!r}"
+
+
+class SquareAUCLoss(_XCurveAUCLoss):
+    """XCurve ``SquareAUCLoss``: binary 0.5 mean over pairs of (gamma - (s+ - s-))^2; multiclass the
+    TPAMI 2021 square loss (:func:`torchauc.multiclass.multiclass_auc_loss`)."""
+
+    def _binary(self, s, y):
+        return 0.5 * _pairwise.pairwise_auc_loss(s, y, surrogate="square", margin=self.gamma)
+
+
+class ExpAUCLoss(_XCurveAUCLoss):
+    """XCurve ``ExpAUCLoss``: binary mean over pairs of exp(-gamma (s+ - s-))."""
+
+    _surrogate = "exp"
+
+    def _binary(self, s, y):
+        return _pairwise.pairwise_auc_loss(s, y, surrogate="exp", margin=self.gamma)
+
+
+class HingeAUCLoss(_XCurveAUCLoss):
+    """XCurve ``HingeAUCLoss`` (a linear, unclamped surrogate gamma - (s+ - s-)): binary
+    gamma - mean s+ + mean s-; multiclass ``surrogate="linear"``. ``normalization="xcurve"``
+    reproduces XCurve's extra 1/N_i on the negative term (binary: gamma - mean s+ + sum s- / (n+ n-);
+    multiclass: XCurve's formula, evaluated from per-class score sums)."""
+
+    _surrogate = "linear"
+
+    def _binary(self, s, y):
+        pos = y != 0
+        npos, nneg = pos.sum().to(s.dtype), (~pos).sum().to(s.dtype)
+        sp = torch.where(pos, s, torch.zeros_like(s)).sum()
+        sn = torch.where(pos, torch.zeros_like(s), s).sum()
+        neg_den = npos * nneg if self.normalization == "xcurve" else nneg
+        return self.gamma - sp / npos + sn / neg_den
+
+    def forward(self, pred, target, **kwargs):
+        if self.num_classes == 2 or self.normalization != "xcurve":
+            return super().forward(pred, target)
+        # XCurve's multiclass value: class i adds fac (gamma - S_ii / N_i) + sum_{j != i} S_ji / (N_j N_i)
+        # (ovo, fac = C - 1, / C (C - 1)) or gamma - S_ii / N_i + sum_{j != i} S_ji / (N_i (N - N_i)) (ova),
+        # with S_ji the sum of column i over the samples of class j: one index_add, O(N C).
+        y = target.reshape(-1).long()
+        C = pred.shape[1]
+        S = pred.new_zeros((C, C)).index_add_(0, y, pred)
+        N = torch.bincount(y, minlength=C).to(pred.dtype)
+        diag = S.diagonal()
+        off = S - torch.diag_embed(diag)
+        if self.transform == "ovo":
+            fac = C - 1
+            per = fac * (self.gamma - diag / N) + (off / N[:, None]).sum(0) / N
+            return per.sum() / (C * (C - 1))
+        per = self.gamma - diag / N + off.sum(0) / (N * (N.sum() - N))
+        return per.sum()
+
+
+class RelaxedPAUCLoss(_partial.RelaxedTPAUCLoss):
+    """XCurve ``RelaxedPAUCLoss(gamma=1.0, E_k=0, weight_scheme='Poly', num_classes=2,
+    reduction='mean', AUC_type='OP', first_state_loss=None)`` (ICML 2021), exact in O(n).
+    ``margin=1.0`` (default) is the paper's square-loss margin; ``margin=None`` is XCurve's (gamma)."""
+
+    def __init__(
+        self,
+        gamma=1.0,
+        E_k=0,
+        weight_scheme="Poly",
+        num_classes=2,
+        reduction="mean",
+        AUC_type="OP",
+        first_state_loss=None,
+        *,
+        margin=1.0,
+        eps=1e-6,
+    ):
+        if num_classes != 2:
+            raise ValueError("RelaxedPAUCLoss supports binary classification only (num_classes=2)")
+        super().__init__(
+            weight_scheme,
+            gamma=gamma,
+            margin=margin,
+            auc_type=AUC_type,
+            warmup_epochs=E_k,
+            warmup_loss=first_state_loss,
+            eps=eps,
+        )
+        self.reduction = V.option(reduction, O.REDUCTION)
+
+    def forward(self, pred, target, epoch=0, **kwargs):
+        loss = super().forward(pred, target, epoch=epoch)
+        if self.reduction == "sum" and not (epoch < self.warmup_epochs and self.warmup_loss is not None):
+            pos = target.reshape(-1) != 0
+            loss = loss * (pos.sum() * (~pos).sum()).to(loss.dtype)
+        return loss
+
+
+class InsRelaxedPAUCLoss(_partial.InsRelaxedPAUCLoss):
+    """XCurve ``InsRelaxedPAUCLoss(gamma=1, E_k=0, weight_scheme=None, num_classes=2, eps=1e-6,
+    AUC_type='OP', first_state_loss=None, reg_a=0.0, reg_b=0.0)``; ``a`` (10,) and ``b`` (8,) are
+    registered parameters on the module's device (XCurve: CUDA tensors)."""
+
+    def __init__(
+        self,
+        gamma=1,
+        E_k=0,
+        weight_scheme=None,
+        num_classes=2,
+        eps=1e-6,
+        AUC_type="OP",
+        first_state_loss=None,
+        reg_a=0.0,
+        reg_b=0.0,
+    ):
+        if num_classes != 2:
+            raise ValueError("InsRelaxedPAUCLoss supports binary classification only (num_classes=2)")
+        super().__init__(
+            gamma,
+            weight=weight_scheme,
+            auc_type=AUC_type,
+            reg_a=reg_a,
+            reg_b=reg_b,
+            warmup_epochs=E_k,
+            warmup_loss=first_state_loss,
+            eps=eps,
+        )
+
+    def forward(self, pred, target, epoch=0, **kwargs):
+        return super().forward(pred, target, epoch=epoch)
+
+
+class UnbiasedPAUCLoss(_partial.PAUCILoss):
+    """XCurve ``UnbiasedPAUCLoss(alpha, beta, device)`` (PAUCI): alpha = kept fraction of positives
+    (1: one-way), beta = max FPR; the seven scalars are parameters moved to ``device``."""
+
+    def __init__(self, alpha, beta, device=None):
+        super().__init__(beta, min_tpr=1.0 - V.fraction(alpha, "alpha", low_open=True))
+        if device is not None:
+            self.to(device)
+
+    def forward(self, pred, target):
+        return super().forward(pred, target)
+
+
+# AdvAUROCLoss / RegAdvAUROCLoss / PGDAdversary (AdAUC, XCurve.AUROC.losses.AdversarialAUROC):
+# built by the adversarial family; export their XCurve names here when it lands.
+
+
+# ---------------------------------------------------------------------------------------- AUTKC
+_AUTKC_SURROGATES = {"Sq": "square", "Exp": "exp", "Logit": "logistic", "Hinge": "hinge"}
+
+
+class StandardAUTKCLoss(_autkc.StandardAUTKCLoss):
+    """XCurve ``StandardAUTKCLoss(surrogate in {'Sq', 'Exp', 'Logit', 'Hinge'}, K, epoch_to_paced)``;
+    ``terms="xcurve"`` reproduces XCurve's K + 1 terms over K."""
+
+    def __init__(self, surrogate, K, epoch_to_paced, *, terms="k"):
+        if surrogate not in _AUTKC_SURROGATES:
+            raise ValueError(f"surrogate must be one of {', '.join(map(repr, _AUTKC_SURROGATES))}; got {surrogate!r}")
+        super().__init__(_AUTKC_SURROGATES[surrogate], K, epoch_to_paced, terms=terms)
+
+
+CETopKLoss = _autkc.CETopKLoss
+
+
+class BaseHingeLoss(nn.Module):
+    """XCurve ``BaseHingeLoss``: mean over rows and all C columns of (1 + x_j - x_y)_+ (the label's own
+    column adds 1)."""
+
+    def forward(self, x, y):
+        return torch.clamp_min(1 + x - x.gather(-1, y.reshape(-1, 1).long()), 0).mean()
+
+
+class HingeTopKLoss(_autkc.HingeTopKLoss):
+    """XCurve ``HingeTopKLoss(k, loss_type)`` with loss_type in l1..l5 (XCurve's default '' returns
+    None; here it is a ValueError).
+
+    XCurve subtracts the (B, 1) label scores from a (B,) row statistic, which broadcasts to a B x B
+    matrix: its value is the mean over every (row i, row j) pair of (c_j - x_{y_i})_+, mixing rows.
+    Ours pairs each row with its own label. ``xcurve_broadcast=True`` (with ``label="zero"`` for
+    l1/l4, where XCurve also scores the label column 0) gives XCurve's value, in XCurve's
+    O(B^2) memory."""
+
+    def __init__(self, k, loss_type="", *, label="exclude", xcurve_broadcast=False):
+        if loss_type == "":
+            raise ValueError("loss_type must be one of 'l1', 'l2', 'l3', 'l4', 'l5' (XCurve's '' returns None)")
+        super().__init__(k, loss_type, label=label)
+        self.xcurve_broadcast = bool(xcurve_broadcast)
+
+    def forward(self, logits, labels):
+        if not self.xcurve_broadcast:
+            return super().forward(logits, labels)
+        c, x_y = _autkc.hinge_topk_terms(logits, labels, k=self.k, loss_type=self.loss_type, label=self.label)
+        return torch.clamp_min(c[None, :, :] - x_y[:, None, :], 0.0).mean()
+
+
+# ---------------------------------------------------------------------------------------- OpenAUC
+class Softmax(nn.Module):
+    """XCurve OpenAUC's closed-set ``Softmax(temp=..., label_smoothing=...)``: returns
+    ``(logits, cross_entropy(logits / temp))`` (with label smoothing over the other classes)."""
+
+    def __init__(self, **options):
+        super().__init__()
+        self.temp = options["temp"]
+        self.label_smoothing = options["label_smoothing"]
+
+    def forward(self, logits, labels=None):
+        if labels is None:
+            return logits, 0
+        z = logits / self.temp
+        if not self.label_smoothing:
+            return logits, F.cross_entropy(z, labels)
+        # XCurve spreads the smoothing over the C - 1 other classes (torch's over all C)
+        C, eps = z.shape[-1], self.label_smoothing
+        logp = z.log_softmax(-1)
+        other = (logp.sum(-1) - logp.gather(-1, labels.reshape(-1, 1)).squeeze(-1)) * (eps / (C - 1))
+        return logits, -(other + (1 - eps) * logp.gather(-1, labels.reshape(-1, 1)).squeeze(-1)).mean()
+
+
+class StandardOpenAUCLoss(nn.Module):
+    """XCurve ``StandardOpenAUCLoss(loss_close, alpha, lambd)``: ``forward(logits, labels, f_post,
+    manifolds)`` returns ``(logits, loss)``; ``loss_close(logits, labels)`` returns ``(logits, loss)``.
+    See :class:`torchauc.open_auc.OpenAUCLoss` for ``generator`` and ``odd_batch``."""
+
+    def __init__(self, loss_close, alpha, lambd, *, generator=None, odd_batch="mix"):
+        super().__init__()
+        self.loss_close = loss_close
+        self.inner = _open_auc.OpenAUCLoss(
+            alpha, lambd, loss_close=lambda z, y: loss_close(z, y)[1], generator=generator, odd_batch=odd_batch
+        )
+
+    def forward(self, logits, labels, f_post, manifolds, *, perm=None, lam=None):
+        return logits, self.inner(logits, labels, f_post, manifolds, perm=perm, lam=lam)
+
+
+# ---------------------------------------------------------------------------------------- AUPRC
+class _ListStableAUPRC(_auprc.ListStableAUPRCLoss):
+    def param_groups(self, lr=None, **kwargs):
+        """XCurve's ``LossWarpper.param_groups``: the loss has no trainable parameters."""
+        return []
+
+
+def ListStableAUPRC(
+    tau1=0.1, tau2=0.001, beta=0.001, prior_mul=0.1, num_sample_per_id=4, var_reg_weight_pos=5, var_reg_weight_neg=1
+):
+    """XCurve ``ListStableAUPRC(...)`` (a ``LossWarpper`` there): here a
+    :class:`torchauc.auprc.ListStableAUPRCLoss` module with ``update_cnt_per_id`` and ``param_groups``."""
+    return _ListStableAUPRC(tau1, tau2, beta, prior_mul, num_sample_per_id, var_reg_weight_pos, var_reg_weight_neg)
+
+
+# ---------------------------------------------------------------------------------------- metrics
+def TopkAcc(y_pred, y_true, k_list=(1,)):
+    """XCurve ``Metrics.TopkAcc``: a list of top-k accuracies in percent (ties are misses here)."""
+    with torch.no_grad():
+        return list(_autkc.topk_accuracy(y_pred, y_true, k=list(k_list)).mul(100.0).unbind(0))
+
+
+def AUTKC(y_pred, y_true, k_list=(1,)):
+    """XCurve ``Metrics.AUTKC``: a list of AUTKC@k in percent (ties are misses, as XCurve)."""
+    with torch.no_grad():
+        return list(_autkc.autkc(y_pred, y_true, k=list(k_list)).mul(100.0).unbind(0))
+
+
+def OpenAUC(open_set_pred_known, open_set_pred_unknown, close_set_pred_class, close_set_labels):
+    """XCurve ``Metrics.OpenAUC`` (a float), exact (XCurve's score trick gives the same value)."""
+    t = torch.as_tensor
+    known = t(open_set_pred_known).reshape(-1).double()
+    unknown = t(open_set_pred_unknown).reshape(-1).double()
+    hit = t(close_set_pred_class).reshape(-1) == t(close_set_labels).reshape(-1)
+    scores = torch.cat([known, unknown])
+    is_known = torch.cat([torch.ones_like(known, dtype=torch.bool), torch.zeros_like(unknown, dtype=torch.bool)])
+    hits = torch.cat([hit.to(torch.bool), torch.zeros_like(unknown, dtype=torch.bool)])
+    return float(_metrics._open_auroc_hits(scores, is_known, hits, "raise"))
+
+
+__all__ = [
+    "SquareAUCLoss",
+    "ExpAUCLoss",
+    "HingeAUCLoss",
+    "RelaxedPAUCLoss",
+    "InsRelaxedPAUCLoss",
+    "UnbiasedPAUCLoss",
+    "StandardAUTKCLoss",
+    "CETopKLoss",
+    "BaseHingeLoss",
+    "HingeTopKLoss",
+    "ListStableAUPRC",
+    "Softmax",
+    "StandardOpenAUCLoss",
+    "TopkAcc",
+    "AUTKC",
+    "OpenAUC",
+]

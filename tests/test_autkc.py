@@ -1,0 +1,208 @@
+"""AUTKC family: the per-row top-k selection op against a brute-force sort, the top-k losses against
+float64 full-sort references (values and gradients), the metrics against row loops, properties with
+hypothesis (ties, extreme scores, tiny C), errors. XCurve equality is in test_xcurve_compat.py."""
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import torchauc
+from torchauc import autkc as A
+from torchauc.reference import autkc as R
+
+OPS = torch.ops.torchauc
+
+
+def logits(B, C, seed=0, ties=True, dtype=torch.float64, device="cpu"):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(B, C, generator=g, dtype=torch.float64)
+    if ties:
+        grid = torch.randint(-3, 4, (B, C), generator=g).double() / 2
+        x = torch.where(torch.rand(B, C, generator=g) < 0.5, grid, x)
+    y = torch.randint(0, C, (B,), generator=g)
+    return x.to(device=device, dtype=dtype), y.to(device)
+
+
+# ---------------------------------------------------------------- the selection op
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("k,margin,inc", [(1, 0.0, False), (3, 0.0, False), (4, 1.0, True), (6, 0.0, True)])
+def test_topk_matches_brute_force(device, dtype, k, margin, inc):
+    x, y = logits(40, 7, seed=k, dtype=dtype, device=device)
+    got = OPS.autkc_topk(x, y, k, margin, inc).cpu()
+    want = R.topk_columns(x.cpu().double(), y.cpu(), k, margin, inc)
+    assert torch.equal(got, want)
+
+
+def test_topk_nan_ranks_first_and_noncontiguous(device):
+    x, y = logits(30, 9, seed=3, device=device)
+    x[0, 4] = float("nan")
+    x[1, 2] = float("inf")
+    x[2, 1] = -float("inf")
+    xt = x.t().contiguous().t()  # same values, column-major strides
+    assert not xt.is_contiguous()
+    got = OPS.autkc_topk(xt, y, 4, 0.0, False).cpu()
+    assert torch.equal(got, R.topk_columns(x.cpu(), y.cpu(), 4, 0.0, False))
+    if y[0] != 4:
+        assert got[0, 0] == 4
+
+
+def test_topk_edge_sizes(device):
+    x, y = logits(5, 3, device=device)
+    assert OPS.autkc_topk(x, y, 0, 0.0, False).shape == (5, 0)
+    assert OPS.autkc_topk(x[:0], y[:0], 2, 0.0, False).shape == (0, 2)
+    full = OPS.autkc_topk(x, y, 2, 0.0, False).cpu()
+    assert (full != y.cpu()[:, None]).all()
+
+
+def test_topk_errors(device):
+    x, y = logits(4, 5, device=device)
+    with pytest.raises(ValueError, match="k must be in"):
+        OPS.autkc_topk(x, y, 5, 0.0, False)
+    with pytest.raises(ValueError, match="labels"):
+        OPS.autkc_topk(x, y + 5, 2, 0.0, False)
+    with pytest.raises(ValueError, match="scores must have shape"):
+        OPS.autkc_topk(x.reshape(-1), y, 2, 0.0, False)
+    with pytest.raises(ValueError, match="labels must hold integer"):
+        OPS.autkc_topk(x, y.double(), 2, 0.0, False)
+    with pytest.raises(ValueError, match="labels must have shape"):
+        OPS.autkc_topk(x, y[:3], 2, 0.0, False)
+
+
+# ---------------------------------------------------------------- losses
+@pytest.mark.parametrize("surrogate", ["square", "exp", "logistic", "hinge"])
+@pytest.mark.parametrize("terms", ["k", "xcurve"])
+def test_autkc_loss_matches_reference(device, surrogate, terms):
+    x, y = logits(32, 10, seed=5, ties=False, device=device)
+    x.requires_grad_()
+    got = A.autkc_loss(x, y, k=3, surrogate=surrogate, terms=terms)
+    xr = x.detach().clone().requires_grad_()
+    want = R.autkc_loss(xr, y, 3, surrogate, terms)
+    torch.testing.assert_close(got, want)
+    got.backward()
+    want.backward()
+    torch.testing.assert_close(x.grad, xr.grad)
+
+
+def test_autkc_terms_xcurve_is_k_plus_one_over_k():
+    x, y = logits(16, 8, seed=6, ties=False)
+    a = A.autkc_loss(x, y, k=2, surrogate="square", terms="k")
+    b = A.autkc_loss(x, y, k=2, surrogate="square", terms="xcurve")
+    c = A.autkc_loss(x, y, k=3, surrogate="square", terms="k")
+    torch.testing.assert_close(b, c * 3 / 2)
+    assert b > a
+
+
+@pytest.mark.parametrize("k", [1, 2, 5, 7])
+def test_ce_topk_matches_reference(device, k):
+    x, y = logits(20, 7, seed=k, ties=False, device=device)
+    x.requires_grad_()
+    got = A.ce_topk_loss(x, y, k=k)
+    torch.testing.assert_close(got, R.ce_topk_loss(x.detach(), y, k))
+    got.backward()
+    assert torch.isfinite(x.grad).all()
+
+
+@pytest.mark.parametrize("loss_type", ["l1", "l2", "l3", "l4", "l5"])
+@pytest.mark.parametrize("label", ["exclude", "zero"])
+def test_hinge_topk_matches_reference(device, loss_type, label):
+    x, y = logits(24, 6, seed=7, ties=False, device=device)
+    x.requires_grad_()
+    got = A.hinge_topk_loss(x, y, k=2, loss_type=loss_type, label=label)
+    xr = x.detach().clone().requires_grad_()
+    want = R.hinge_topk_loss(xr, y, 2, loss_type, label)
+    torch.testing.assert_close(got, want)
+    got.backward()
+    want.backward()
+    torch.testing.assert_close(x.grad, xr.grad)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x, y: A.autkc_loss(x, y, k=2, surrogate="logistic"),
+        lambda x, y: A.autkc_loss(x, y, k=3, surrogate="exp", terms="xcurve"),
+        lambda x, y: A.ce_topk_loss(x, y, k=2),
+        lambda x, y: A.hinge_topk_loss(x, y, k=2, loss_type="l3"),
+        lambda x, y: A.hinge_topk_loss(x, y, k=2, loss_type="l4"),
+    ],
+)
+def test_gradcheck(fn):
+    x, y = logits(6, 5, seed=8, ties=False)
+    assert torch.autograd.gradcheck(lambda t: fn(t, y), (x.requires_grad_(),))
+
+
+def test_modules_and_warmup():
+    x, y = logits(16, 6, seed=9, ties=False)
+    m = torchauc.losses.StandardAUTKCLoss("exp", 2, epoch_to_paced=3)
+    torch.testing.assert_close(m(x, y, epoch=1), torch.nn.functional.cross_entropy(x, y))
+    torch.testing.assert_close(m(x, y, epoch=3), A.autkc_loss(x, y, k=2, surrogate="exp"))
+    torch.testing.assert_close(torchauc.losses.CETopKLoss(2)(x, y), A.ce_topk_loss(x, y, k=2))
+    torch.testing.assert_close(torchauc.losses.HingeTopKLoss(2, "l5")(x, y), R.hinge_topk_loss(x, y, 2, "l5"))
+    assert "K=2" in repr(m)
+
+
+def test_half_inputs_and_nan():
+    x, y = logits(16, 6, seed=10, ties=False)
+    for dt in (torch.float16, torch.bfloat16):
+        got = A.autkc_loss(x.to(dt), y, k=2)
+        assert got.dtype == dt
+        torch.testing.assert_close(got.double(), A.autkc_loss(x, y, k=2), atol=2e-2, rtol=2e-2)
+    x[0, 0] = float("nan")
+    assert torch.isnan(A.autkc_loss(x, y, k=2, surrogate="hinge"))
+
+
+def test_compile_fullgraph():
+    x, y = logits(16, 6, seed=11, ties=False)
+    f = torch.compile(lambda t: A.autkc_loss(t, y, k=2) + A.hinge_topk_loss(t, y, k=2, loss_type="l2"), fullgraph=True)
+    torch.testing.assert_close(f(x), A.autkc_loss(x, y, k=2) + A.hinge_topk_loss(x, y, k=2, loss_type="l2"))
+
+
+def test_loss_errors():
+    x, y = logits(4, 5)
+    with pytest.raises(ValueError, match="surrogate"):
+        A.autkc_loss(x, y, k=2, surrogate="Sq")
+    with pytest.raises(ValueError, match="k must be in"):
+        A.autkc_loss(x, y, k=5)
+    with pytest.raises(TypeError, match="k must be an int"):
+        A.autkc_loss(x, y, k=2.0)
+    with pytest.raises(ValueError, match="logits must have shape"):
+        A.ce_topk_loss(x[0], y, k=1)
+    with pytest.raises(TypeError, match="labels must hold integer"):
+        A.hinge_topk_loss(x, y.double(), k=1)
+    with pytest.raises(ValueError, match="loss_type"):
+        A.HingeTopKLoss(2, "l6")
+
+
+# ---------------------------------------------------------------- metrics
+def test_metrics_match_row_loops(device):
+    x, y = logits(50, 8, seed=12, device=device)
+    for k in (1, 2, 5):
+        torch.testing.assert_close(A.autkc(x, y, k=k).item(), R.autkc(x.cpu(), y.cpu(), k))
+        torch.testing.assert_close(A.topk_accuracy(x, y, k=k).item(), R.topk_accuracy(x.cpu(), y.cpu(), k))
+    many = torchauc.metrics.functional.autkc(x, y, k=[1, 2, 5])
+    assert many.shape == (3,)
+    torch.testing.assert_close(many[1].item(), R.autkc(x.cpu(), y.cpu(), 2))
+    with pytest.raises(ValueError, match="k must be in"):
+        A.autkc(x, y, k=9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    B=st.integers(1, 12),
+    C=st.integers(2, 9),
+    k=st.integers(1, 8),
+    seed=st.integers(0, 10_000),
+    scale=st.sampled_from([1.0, 1e-30, 1e30]),
+    inc=st.booleans(),
+)
+def test_property_selection_and_losses(B, C, k, seed, scale, inc):
+    x, y = logits(B, C, seed=seed)
+    x = x * scale
+    k = min(k, C if inc else C - 1)
+    assert torch.equal(OPS.autkc_topk(x, y, k, 0.0, inc), R.topk_columns(x, y, k, 0.0, inc))
+    if C >= 3 and scale == 1.0:
+        kk = min(k, C - 1)
+        torch.testing.assert_close(A.autkc_loss(x, y, k=kk, surrogate="square"), R.autkc_loss(x, y, kk))
+        torch.testing.assert_close(A.ce_topk_loss(x, y, k=kk), R.ce_topk_loss(x, y, kk))
+    torch.testing.assert_close(A.autkc(x, y, k=min(k, C)).item(), R.autkc(x, y, min(k, C)))
