@@ -224,13 +224,10 @@ def test_split_head_tail_empty_group_and_errors():
 
 
 # ---------------------------------------------------------------- DDP (2 gloo processes)
-def _ddp_worker(rank, world, port, steps, result_path, cls_name):
-    import os
-
+def _ddp_worker(rank, world, init, steps, result_path, cls_name):
     import torch.distributed as dist
 
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", rank=rank, world_size=world)
+    dist.init_process_group("gloo", init_method=init, rank=rank, world_size=world)
     torch.set_num_threads(1)
     net = Net(5)
     model = torch.nn.parallel.DistributedDataParallel(net)
@@ -255,16 +252,12 @@ def _make(cls_name, params, **kw):
 
 @pytest.mark.parametrize("cls_name", ["SSESAM"])  # switches at step 2: both schedules (ImbSAM's is the second)
 def test_ddp_two_processes_equal_full_batch(tmp_path, cls_name):
-    import socket
-
     import torch.multiprocessing as mp
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    init = f"file://{tmp_path / 'rendezvous'}"  # no port to race for with other processes
     steps = 3
     out = tmp_path / "ddp.pt"
-    mp.start_processes(_ddp_worker, args=(2, port, steps, str(out), cls_name), nprocs=2, start_method="spawn")
+    mp.start_processes(_ddp_worker, args=(2, init, steps, str(out), cls_name), nprocs=2, start_method="spawn")
     net = Net(5)
     opt = _make(cls_name, net.parameters())
     ht = head_tail_fn("batch")

@@ -55,6 +55,8 @@ CASES = [
     ("MultilabelAUROC", {"average": "micro"}, lambda d: [_multi(60, 3, i, d, True) for i in range(3)]),
     ("PixelAUROC", {}, lambda d: [_pixel(2, 3, 5, 4, 0, d), _pixel(1, 3, 3, 6, 1, d), _pixel(2, 3, 5, 4, 2, d)]),
     ("OpenworldAUROC", {}, lambda d: [_openworld(80, i, d) for i in range(3)]),
+    ("AveragePrecision", {}, lambda d: [_binary(100, i, d) for i in range(3)]),
+    ("MultilabelAveragePrecision", {"average": "micro"}, lambda d: [_multi(60, 3, i, d, True) for i in range(3)]),
 ]
 
 
@@ -114,6 +116,8 @@ def test_equal_to_torchmetrics_classes():
     pairs.append((T.MulticlassAUROC(mode="ova"), TMC.MulticlassAUROC(num_classes=4, average="macro"), (S, Y)))
     SL, YL = _multi(300, 3, 6, multilabel=True)
     pairs.append((T.MultilabelAUROC(), TMC.MultilabelAUROC(num_labels=3, average="macro"), (SL, YL)))
+    pairs.append((T.AveragePrecision(), TMC.BinaryAveragePrecision(), (s, y)))
+    pairs.append((T.MultilabelAveragePrecision(), TMC.MultilabelAveragePrecision(num_labels=3), (SL, YL)))
     for ours, theirs, (a, b) in pairs:
         for part in range(2):  # two updates each
             sl = slice(part * (len(a) // 2), (part + 1) * (len(a) // 2))

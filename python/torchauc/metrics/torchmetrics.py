@@ -163,6 +163,8 @@ MulticlassAUROC = wrap(_m.MulticlassAUROC)
 MultilabelAUROC = wrap(_m.MultilabelAUROC)
 PixelAUROC = wrap(_m.PixelAUROC, _Pixel)
 OpenworldAUROC = wrap(_m.OpenworldAUROC)
+AveragePrecision = wrap(_m.AveragePrecision)
+MultilabelAveragePrecision = wrap(_m.MultilabelAveragePrecision)
 
 __all__ = [
     "TorchaucMetric",
@@ -173,4 +175,6 @@ __all__ = [
     "MultilabelAUROC",
     "PixelAUROC",
     "OpenworldAUROC",
+    "AveragePrecision",
+    "MultilabelAveragePrecision",
 ]
