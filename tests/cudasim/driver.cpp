@@ -321,6 +321,9 @@ V run_cml(int64_t B, int64_t K, int64_t J, int64_t d) {
   r.insert(r.end(), gb.begin(), gb.end());
   r.insert(r.end(), out.begin(), out.end());
   r.insert(r.end(), cnt.begin(), cnt.end());
+  return r;
+}
+
 // SOD loss and metric statistics (the union-find components kernels are left to the differential
 // suite: their benign races on parent pointers are by design).
 V run_sod(int64_t B, int64_t C, int64_t H, int64_t W) {
@@ -343,6 +346,8 @@ V run_sod(int64_t B, int64_t C, int64_t H, int64_t W) {
   r.insert(r.end(), hist.begin(), hist.end());
   r.insert(r.end(), stat_sums.begin(), stat_sums.end());
   return r;
+}
+
 V run_adauc_loss(int64_t n) {
   const V s = random_scores(n);
   const std::vector<int8_t> y = random_labels(n, 0.3);
