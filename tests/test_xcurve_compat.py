@@ -329,3 +329,23 @@ def test_list_stable_auprc(xc, ns, nc):
     fresh = X.ListStableAUPRC(num_sample_per_id=ns)
     fresh.load_state_dict(sd)
     torch.testing.assert_close(fresh.v, ours.v)
+
+
+# ---------------------------------------------------------------- AdAUC under XCurve's names
+@pytest.mark.parametrize("name", ["AdvAUROCLoss", "RegAdvAUROCLoss"])
+@pytest.mark.parametrize("imratio", [0.2, None])
+def test_adv_auroc_losses(xc, name, imratio):
+    theirs_mod = importlib.import_module("XCurve.AUROC.losses.AdversarialAUROC")
+    p, y = probs(50, seed=11)
+    s = p.reshape(-1, 1).requires_grad_()
+    theirs = getattr(theirs_mod, name)(imratio=imratio, a=0.3, b=0.1, alpha=0.4)
+    xcurve_form = getattr(X, name)(imratio=imratio, a=0.3, b=0.1, alpha=0.4, form="xcurve")
+    lt, lo = theirs(s, y), xcurve_form(s, y)
+    same(lo, lt)
+    gt = torch.autograd.grad(lt, (s, theirs.a, theirs.b, theirs.alpha))
+    go = torch.autograd.grad(lo, (s, xcurve_form.a, xcurve_form.b, xcurve_form.alpha))
+    for x, z in zip(go, gt):
+        torch.testing.assert_close(x.double(), z.double().reshape(x.shape), rtol=1e-5, atol=1e-6)
+    # default: the canonical p(1-p) alpha^2, not XCurve's p alpha^2 (differs whenever alpha != 0)
+    canonical = getattr(X, name)(imratio=imratio, a=0.3, b=0.1, alpha=0.4)(s, y)
+    assert not torch.isclose(canonical.double(), lt.detach().double())

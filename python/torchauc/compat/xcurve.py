@@ -26,14 +26,16 @@ default here is the correct value and XCurve's is one documented keyword away:
 * ``InsRelaxedPAUCLoss``, ``UnbiasedPAUCLoss``: auxiliary variables are registered parameters.
 * Metrics return fractions as XCurve does for ``OpenAUC`` and percentages for ``TopkAcc``/``AUTKC``.
 
-``AdvAUROCLoss`` / ``RegAdvAUROCLoss`` (AdAUC) are built in the adversarial family; their XCurve names
-are added here when it lands (see the marked place below).
+* ``AdvAUROCLoss`` / ``RegAdvAUROCLoss`` (AdAUC, :mod:`torchauc.adauc`): the canonical -p(1-p) alpha^2
+  term (``form="xcurve"``: XCurve's -p alpha^2); a, b, alpha (and the multipliers) are registered
+  parameters instead of loose ``.cuda()`` tensors.
 """
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import adauc as _adauc
 from .. import auprc as _auprc
 from .. import autkc as _autkc
 from .. import multiclass as _multiclass
@@ -219,8 +221,26 @@ class UnbiasedPAUCLoss(_partial.PAUCILoss):
         return super().forward(pred, target)
 
 
-# AdvAUROCLoss / RegAdvAUROCLoss / PGDAdversary (AdAUC, XCurve.AUROC.losses.AdversarialAUROC):
-# built by the adversarial family; export their XCurve names here when it lands.
+# ---------------------------------------------------------------------------------------- AdAUC
+def _or(value, default):
+    return default if value is None else value
+
+
+class AdvAUROCLoss(_adauc.AdAUCLoss):
+    """XCurve ``AdvAUROCLoss(imratio=None, a=None, b=None, alpha=None)`` (None: 0.2 as XCurve);
+    ``form="xcurve"`` reproduces XCurve's -p alpha^2."""
+
+    def __init__(self, imratio=None, a=None, b=None, alpha=None, *, form="canonical"):
+        super().__init__(imratio, form=form, a=_or(a, 0.2), b=_or(b, 0.2), alpha=_or(alpha, 0.2))
+
+
+class RegAdvAUROCLoss(_adauc.RegAdAUCLoss):
+    """XCurve ``RegAdvAUROCLoss(imratio, a, b, alpha, lambda1, lambda2)`` (None: 0.2 and 1.0 as XCurve);
+    ``form="xcurve"`` reproduces XCurve's -p alpha^2."""
+
+    def __init__(self, imratio=None, a=None, b=None, alpha=None, lambda1=None, lambda2=None, *, form="canonical"):
+        super().__init__(imratio, form=form, a=_or(a, 0.2), b=_or(b, 0.2), alpha=_or(alpha, 0.2),
+                         lambda1=_or(lambda1, 1.0), lambda2=_or(lambda2, 1.0))  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------- AUTKC
@@ -351,6 +371,8 @@ def OpenAUC(open_set_pred_known, open_set_pred_unknown, close_set_pred_class, cl
 
 
 __all__ = [
+    "AdvAUROCLoss",
+    "RegAdvAUROCLoss",
     "SquareAUCLoss",
     "ExpAUCLoss",
     "HingeAUCLoss",
