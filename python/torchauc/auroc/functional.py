@@ -550,7 +550,7 @@ def average_precision(scores, labels, *, sample_weights=None, on_undefined="rais
     scikit-learn: one threshold per distinct score), with and without ``sample_weights``:
 
     .. math::
-        \mathrm{AP} = \sum_g rac{\Delta TP_g}{P}\,rac{TP_g}{TP_g + FP_g}
+        \mathrm{AP} = \sum_g \frac{\Delta TP_g}{P}\,\frac{TP_g}{TP_g + FP_g}
 
     over the tie groups g from the highest score down (TP_g, FP_g the weights at scores >= g's).
     One radix sort and one pass (the sort of :func:`auroc`; CUB on CUDA). Without positive weight AP

@@ -17,7 +17,7 @@ def _unit_(w):
 
 class DPCML(nn.Module):
     """Diversity-promoting CML (Bao et al., NeurIPS 2022): K vectors per user, distance
-    d(u, v) = min_c |u_c - v|^2.
+    ``d(u, v) = min_c |u_c - v|^2``.
 
     Official initialisation and norms (statusrank/DPCML ``model/model.py``): user table (M, K d)
     ~ N(0, 0.01^2) viewed as (M, K, d); item table ~ N(0, 1/d) read with ``max_norm=1`` (the rows a

@@ -3,12 +3,12 @@ r"""LibAUC's average-precision losses (SOAP, Qi et al., NeurIPS 2021): ``APLoss`
 
 Per label, for each positive anchor i and every sample j of the batch (positives, i itself
 included), with l_ij = l(m, h_i - h_j) the pair surrogate (``squared_hinge`` (m - t)_+^2, ``hinge``
-(m - t)_+ or ``squared`` (m - t)^2):
+(m - t)_+ or ``squared`` (m - t)^2)::
 
     u_all[i] <- (1 - g) u_all[i] + g mean_j l_ij,    u_pos[i] <- (1 - g) u_pos[i] + g mean_j y_j l_ij
     loss = mean_{i in P, j} W_ij l_ij,   W_ij (detached) = (u_pos[i] - u_all[i] y_j) / u_all[i]^2
 
-and, for ``mAPLoss(top_k > -1)``, W_ij *= sigmoid(top_k - sum_{i' in P} l_i'j). The returned
+and, for ``mAPLoss(top_k > -1)``, ``W_ij *= sigmoid(top_k - sum_{i' in P} l_i'j)``. The returned
 value and gradient are LibAUC's; the gradient is that of the AP surrogate -(1/n+) sum_i u_pos/u_all.
 
 How: l_ij depends on h_j only through k_i + h_j (k_i = m - h_i) and vanishes for h_j <= h_i - m

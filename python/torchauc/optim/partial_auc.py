@@ -145,12 +145,14 @@ class ASGDA(Optimizer):
             self._c_g_old = None
 
     def state_dict(self):
+        """The optimizer's state, plus the step counter and the instance weights' STORM estimator."""
         sd = super().state_dict()
         if self.instance_weights is not None:
             sd["t"], sd["c_w"] = self.t, self._c_w
         return sd
 
     def load_state_dict(self, state_dict):
+        """Restore :meth:`state_dict` (the step counter and the instance-weight estimator included)."""
         sd = dict(state_dict)
         t, c_w = sd.pop("t", None), sd.pop("c_w", None)
         super().load_state_dict(sd)

@@ -5,7 +5,7 @@ histograms and MAE sums in one pass; the curves come from cumulative sums of the
 The definitions are those of the official code (Ferry-Li/SI-SOD ``src/criterions/metrics.py`` =
 Ferry-Li/SI_Metric ``metrics.py``), per image, then averaged over images:
 
-* MAE: mean |p - g|. SI-MAE: ``(sum_k MAE_k + alpha MAE_bg) / (K + alpha)`` with MAE_k over frame k,
+* MAE: mean ``|p - g|``. SI-MAE: ``(sum_k MAE_k + alpha MAE_bg) / (K + alpha)`` with MAE_k over frame k,
   MAE_bg over the pixels in no frame, ``alpha = |bg| / (HW - |bg|)``; ``mae_denominator="official"``
   divides by the official ``K + 1 + alpha`` instead.
 * AUC: 100 thresholds ``linspace(0, 1, 100)``, ``TPR = tp / (tp + fn + 1)``, ``FPR = fp / (fp + tn
