@@ -14,8 +14,11 @@ kept); ``min_tpr`` is the TPR bound, so ``1 - min_tpr`` is the fraction of posit
 and the TPAUC metric's ``alpha`` is that kept fraction, i.e. ``alpha = 1 - min_tpr``).
 """
 
+from typing import Any
+
 import torch
 from torch import nn
+from torch.optim.optimizer import ParamsT
 
 from ._core import distributed as D
 from ._core import options as O
@@ -103,15 +106,15 @@ class PartialAUCLoss(nn.Module):
 
     def __init__(
         self,
-        max_fpr,
+        max_fpr: float,
         *,
-        min_tpr=0.0,
-        surrogate="square",
-        margin=1.0,
-        rounding="floor",
-        reduction="mean",
-        process_group=None,
-    ):
+        min_tpr: float = 0.0,
+        surrogate: str = "square",
+        margin: float = 1.0,
+        rounding: str = "floor",
+        reduction: str = "mean",
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
         self.process_group = process_group
         self.max_fpr = V.fraction(max_fpr, "max_fpr")
@@ -121,7 +124,7 @@ class PartialAUCLoss(nn.Module):
         self.rounding = V.option(rounding, O.ROUNDING)
         self.reduction = V.option(reduction, O.REDUCTION)
 
-    def forward(self, scores, labels):
+    def forward(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return partial_auc_loss(
             scores,
             labels,
@@ -139,7 +142,7 @@ class PartialAUCLoss(nn.Module):
 # Relaxed TPAUC (ICML 2021) and its instance-wise form (TPAMI 2022)
 
 
-def tpauc_weights(scores, weight="poly", gamma=1.0, eps=1e-6):
+def tpauc_weights(scores: torch.Tensor, weight: str = "poly", gamma: float = 1.0, eps: float = 1e-6):
     r"""The sample weights of the relaxed TPAUC: (v+, v-) for every sample (read at its class).
 
     ``poly``: v+ = (1 - s + eps)^gamma, v- = (s + eps)^gamma; ``exp``: v+ = 1 - exp(-gamma (1 - s)),
@@ -186,16 +189,16 @@ class RelaxedTPAUCLoss(nn.Module):
 
     def __init__(
         self,
-        weight="poly",
+        weight: str = "poly",
         *,
-        gamma=1.0,
-        margin=1.0,
-        auc_type="TP",
-        warmup_epochs=0,
+        gamma: float = 1.0,
+        margin: float = 1.0,
+        auc_type: str = "TP",
+        warmup_epochs: int = 0,
         warmup_loss=None,
-        eps=1e-6,
-        process_group=None,
-    ):
+        eps: float = 1e-6,
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
         self.process_group = process_group
         weight = {"Poly": "poly", "Exp": "exp"}.get(weight, weight)
@@ -207,7 +210,7 @@ class RelaxedTPAUCLoss(nn.Module):
         self.warmup_loss = warmup_loss
         self.eps = V.finite_float(eps, "eps")
 
-    def forward(self, scores, labels, *, epoch=0):
+    def forward(self, scores: torch.Tensor, labels: torch.Tensor, *, epoch: int = 0) -> torch.Tensor:
         V.tensor(scores, "scores")
         V.tensor(labels, "labels")
         warm = epoch < self.warmup_epochs
@@ -239,7 +242,7 @@ class RelaxedTPAUCLoss(nn.Module):
             npos, nneg = D.all_reduce_sum_replicated(torch.stack([npos, nneg]), group).unbind()
         return total / torch.clamp_min(npos * nneg, 1)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (
             f"weight={self.weight!r}, gamma={self.gamma}, margin={self.margin}, auc_type={self.auc_type!r}, "
             f"warmup_epochs={self.warmup_epochs}"
@@ -281,17 +284,17 @@ class InsRelaxedPAUCLoss(nn.Module):
 
     def __init__(
         self,
-        gamma=1.0,
+        gamma: float = 1.0,
         *,
-        weight="exp",
-        auc_type="OP",
-        reg_a=0.0,
-        reg_b=0.0,
-        warmup_epochs=0,
+        weight: str = "exp",
+        auc_type: str = "OP",
+        reg_a: float = 0.0,
+        reg_b: float = 0.0,
+        warmup_epochs: int = 0,
         warmup_loss=None,
-        eps=1e-6,
-        process_group=None,
-    ):
+        eps: float = 1e-6,
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
         self.process_group = process_group
         weight = {"Poly": "poly", "Exp": "exp", None: "exp"}.get(weight, weight)
@@ -306,7 +309,7 @@ class InsRelaxedPAUCLoss(nn.Module):
         self.a = nn.Parameter(torch.zeros(10, dtype=torch.float64))
         self.b = nn.Parameter(torch.zeros(8, dtype=torch.float64))
 
-    def statistics(self, scores, labels):
+    def statistics(self, scores: torch.Tensor, labels: torch.Tensor):
         """(c+, c-, f+, f-, f+², f-²): the six weighted class means (0 for an absent class)."""
         s = scores.reshape(-1)
         pos = labels.reshape(-1) != 0
@@ -325,7 +328,7 @@ class InsRelaxedPAUCLoss(nn.Module):
             (vn * s * s).sum() / nneg,
         )
 
-    def forward(self, scores, labels, *, epoch=0):
+    def forward(self, scores: torch.Tensor, labels: torch.Tensor, *, epoch: int = 0):
         if D.check_group(self.process_group) is not None:  # the statistics of the global batch
             scores, labels = D.gather_batch(self.process_group, scores, labels)
         if epoch < self.warmup_epochs and self.warmup_loss is not None:
@@ -343,17 +346,17 @@ class InsRelaxedPAUCLoss(nn.Module):
         return loss + self.reg_a * a.square().sum() - self.reg_b * b.square().sum()
 
     @torch.no_grad()
-    def reset_to_saddle(self, scores, labels):
+    def reset_to_saddle(self, scores: torch.Tensor, labels: torch.Tensor) -> None:
         """Set a and b to the saddle point of this batch's statistics (then L = RelaxedTPAUC, m = 1)."""
         cp, cn, fp, fn, fp2, fn2 = (t.to(torch.float64) for t in self.statistics(scores, labels))
         # max_x w(x, y) and min over the a's of -w: every variable equals its paired statistic
         self.a.copy_(torch.stack([cp, cn, cn + fp, cp, fn, cn, fp2, cp, fn2, fp + fn]))
         self.b.copy_(torch.stack([cp + cn, cn, fp, cp + fn, cn + fp2, cp + fn2, fp, fn]))
 
-    def min_parameters(self):
+    def min_parameters(self) -> list[torch.nn.Parameter]:
         return [self.a]
 
-    def max_parameters(self):
+    def max_parameters(self) -> list[torch.nn.Parameter]:
         return [self.b]
 
 
@@ -398,7 +401,14 @@ class PAUCILoss(nn.Module):
     then get the same (global) gradient on every rank.
     """
 
-    def __init__(self, max_fpr, *, min_tpr=0.0, kappa=2.0, process_group=None):
+    def __init__(
+        self,
+        max_fpr: float,
+        *,
+        min_tpr: float = 0.0,
+        kappa: float = 2.0,
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
         self.process_group = process_group
         self.max_fpr = V.fraction(max_fpr, "max_fpr")
@@ -412,10 +422,10 @@ class PAUCILoss(nn.Module):
             setattr(self, name, nn.Parameter(torch.tensor(v)))
 
     @property
-    def two_way(self):
+    def two_way(self) -> bool:
         return self.min_tpr > 0
 
-    def forward(self, scores, labels):
+    def forward(self, scores: torch.Tensor, labels: torch.Tensor):
         if D.check_group(self.process_group) is not None:  # the class means of the global batch
             scores, labels = D.gather_batch(self.process_group, scores, labels)
         s = scores.reshape(-1)
@@ -434,7 +444,7 @@ class PAUCILoss(nn.Module):
             res = res + (pos_core * pf).sum() / npos
         return res
 
-    def asgda_groups(self, **options):
+    def asgda_groups(self, **options: Any):
         """One parameter group per scalar: ``name``, ``clip`` (official range), ``maximize``."""
         return [
             dict(params=[getattr(self, n)], name=n, clip=PAUCI_CLIP[n], maximize=n in PAUCI_MAXIMIZE, **options)
@@ -442,7 +452,7 @@ class PAUCILoss(nn.Module):
         ]
 
     @torch.no_grad()
-    def clip_(self):
+    def clip_(self) -> None:
         for n, (lo, hi) in PAUCI_CLIP.items():
             getattr(self, n).clamp_(lo, hi)
 
@@ -459,7 +469,16 @@ UPAUCI_CLIP = {**{k.replace("lam_", "theta_"): v for k, v in PAUCI_CLIP.items()}
 UPAUCI_MAXIMIZE = ("g", "c")
 
 
-def upauci_loss(scores, labels, weights, params, *, max_fpr, min_tpr=0.0, omega=0.1):
+def upauci_loss(
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    weights: torch.Tensor,
+    params: ParamsT,
+    *,
+    max_fpr: float,
+    min_tpr: float = 0.0,
+    omega: float = 0.1,
+):
     r"""The UPAUCI objective of one batch (see :class:`UPAUCILoss`), fused: one O(n) pass computes the
     loss and its gradients w.r.t. ``scores``, ``weights`` (the batch's c_j) and ``params``.
 
@@ -518,7 +537,9 @@ class UPAUCILoss(nn.Module):
     official code exists; the loss follows the paper's equations (16)-(26).
     """
 
-    def __init__(self, num_samples, max_fpr, min_tpr=None, *, omega=0.1, c_init=1.0):
+    def __init__(
+        self, num_samples, max_fpr: float, min_tpr: float | None = None, *, omega: float = 0.1, c_init: float = 1.0
+    ) -> None:
         super().__init__()
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
             raise ValueError(f"num_samples must be a positive int, got {num_samples!r}")
@@ -534,14 +555,14 @@ class UPAUCILoss(nn.Module):
         self.batch_ids = self.batch_c = None
 
     @property
-    def two_way(self):
+    def two_way(self) -> bool:
         return self.min_tpr > 0
 
-    def params(self):
+    def params(self) -> torch.Tensor:
         """The (7,) float64 stack (a, b, γ, s, s', θ_a, θ_b), differentiable."""
         return torch.stack([getattr(self, n) for n in UPAUCI_PARAMS]).to(torch.float64)
 
-    def forward(self, scores, labels, ids):
+    def forward(self, scores: torch.Tensor, labels: torch.Tensor, ids: torch.Tensor):
         V.tensor(ids, "ids")
         if ids.dtype not in (torch.int64, torch.int32) or ids.numel() != scores.numel():
             raise ValueError(
@@ -559,14 +580,14 @@ class UPAUCILoss(nn.Module):
             scores, labels, cb, self.params(), max_fpr=self.max_fpr, min_tpr=self.min_tpr, omega=self.omega
         )
 
-    def asgda_groups(self, **options):
+    def asgda_groups(self, **options: Any):
         """One parameter group per scalar: ``name``, ``clip``, ``maximize`` (γ)."""
         return [
             dict(params=[getattr(self, n)], name=n, clip=UPAUCI_CLIP[n], maximize=n in UPAUCI_MAXIMIZE, **options)
             for n in UPAUCI_PARAMS
         ]
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"num_samples={self.c.numel()}, max_fpr={self.max_fpr}, min_tpr={self.min_tpr}, omega={self.omega}"
 
 

@@ -10,6 +10,7 @@ scores, mask or users x items x d tensor, and no top-k list is needed (P/R/NDCG/
 follow from the test items' exact ranks)."""
 
 import math
+from collections.abc import Sequence
 
 import torch
 
@@ -60,8 +61,16 @@ def _test_ranks(U, V, vn, test_ptr, test_idx, train_ptr, train_idx, item_tile):
 
 
 def evaluate(
-    user_vectors, item_emb, test, train=None, *, ks=(3, 5, 10, 20), users=None, reduce=True, tile_elements=1 << 22
-):
+    user_vectors: torch.Tensor,
+    item_emb: torch.Tensor,
+    test,
+    train=None,
+    *,
+    ks: Sequence[int] = (3, 5, 10, 20),
+    users=None,
+    reduce: bool = True,
+    tile_elements: int = 1 << 22,
+) -> dict[str, torch.Tensor] | dict[str, float]:
     """Ranking metrics of every user (or of ``users``) over the full item catalogue.
 
     Args:

@@ -40,6 +40,7 @@ Differences from LibAUC 2.0.1 (its documented defects, fixed):
 """
 
 import math
+from typing import Any
 
 import torch
 from torch import nn
@@ -132,17 +133,17 @@ class pAUC_CVaR_Loss(nn.Module):
 
     def __init__(
         self,
-        data_len,
+        data_len: int,
         pos_len=None,
         num_neg=None,
-        margin=1.0,
-        beta=0.2,
-        eta=0.1,
-        surr_loss="squared_hinge",
-        device=None,
+        margin: float = 1.0,
+        beta: float = 0.2,
+        eta: float = 0.1,
+        surr_loss: str = "squared_hinge",
+        device: torch.device | str | None = None,
         *,
-        process_group=None,
-    ):
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
         self.process_group = process_group
         self.data_len = int(data_len)
@@ -154,7 +155,9 @@ class pAUC_CVaR_Loss(nn.Module):
         self.surr_loss = V.option(surr_loss, O.LIBAUC_SURROGATE)
         self.register_buffer("u_pos", torch.zeros(self.data_len, 1, device=_default_device(device)))
 
-    def forward(self, y_pred, y_true, index, auto=True, **kwargs):
+    def forward(
+        self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, auto: bool = True, **kwargs: Any
+    ):
         b = _Batch(*_global(self.process_group, y_pred, y_true, index), self.u_pos)
         if b.empty:
             return b.zero()
@@ -248,14 +251,22 @@ class pAUC_DRO_Loss(_ExpRowsLoss):
     """
 
     def __init__(
-        self, data_len, gamma=0.9, margin=1.0, Lambda=1.0, surr_loss="squared_hinge", device=None, *, process_group=None
-    ):
+        self,
+        data_len: int,
+        gamma: float = 0.9,
+        margin: float = 1.0,
+        Lambda: float = 1.0,
+        surr_loss: str = "squared_hinge",
+        device: torch.device | str | None = None,
+        *,
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
         self.process_group = process_group
         self.gamma = _positive(gamma, "gamma", 1.0)
         self._setup(data_len, margin, Lambda, surr_loss, device)
 
-    def forward(self, y_pred, y_true, index, **kwargs):
+    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, **kwargs: Any):
         b = _Batch(*_global(self.process_group, y_pred, y_true, index), self.log_u_pos)
         if b.empty:
             return b.zero()
@@ -280,16 +291,16 @@ class tpAUC_KL_Loss(_ExpRowsLoss):
 
     def __init__(
         self,
-        data_len,
-        tau=1.0,
-        Lambda=1.0,
+        data_len: int,
+        tau: float = 1.0,
+        Lambda: float = 1.0,
         gammas=(0.9, 0.9),
-        margin=1.0,
-        surr_loss="squared_hinge",
-        device=None,
+        margin: float = 1.0,
+        surr_loss: str = "squared_hinge",
+        device: torch.device | str | None = None,
         *,
-        process_group=None,
-    ):
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
         self.process_group = process_group
         self.tau = _positive(tau, "tau")
@@ -299,10 +310,10 @@ class tpAUC_KL_Loss(_ExpRowsLoss):
         self.register_buffer("log_w", torch.tensor(-math.inf, dtype=torch.float64, device=self.log_u_pos.device))
 
     @property
-    def w(self):
+    def w(self) -> torch.Tensor:
         return torch.exp(self.log_w).float()
 
-    def forward(self, y_pred, y_true, index, **kwargs):
+    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, **kwargs: Any):
         b = _Batch(*_global(self.process_group, y_pred, y_true, index), self.log_u_pos)
         if b.empty:
             return b.zero()
@@ -337,7 +348,15 @@ class MultiLabelpAUCLoss(nn.Module):
     _MODES = {"SOPA": pAUC_CVaR_Loss, "SOPAs": pAUC_DRO_Loss, "1w": pAUC_DRO_Loss, "SOTAs": tpAUC_KL_Loss}
     _MODES["2w"] = tpAUC_KL_Loss
 
-    def __init__(self, mode="1w", num_labels=10, device=None, *, semantics="fixed", **kwargs):
+    def __init__(
+        self,
+        mode: str = "1w",
+        num_labels: int = 10,
+        device: torch.device | str | None = None,
+        *,
+        semantics: str = "fixed",
+        **kwargs: Any,
+    ) -> None:
         super().__init__()
         if mode not in self._MODES:
             raise ValueError(f"mode must be one of {', '.join(map(repr, self._MODES))}; got {mode!r}")
@@ -358,7 +377,7 @@ class MultiLabelpAUCLoss(nn.Module):
         for name in self._shared:
             self.register_buffer(name, getattr(inner, name))
 
-    def forward(self, y_pred, y_true, index, task_id=(), **kwargs):
+    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, task_id=(), **kwargs: Any):
         V.tensor(y_pred, "y_pred")
         V.tensor(y_true, "y_true")
         C = self.num_labels

@@ -33,6 +33,8 @@ Differences from LibAUC 2.0.1:
 * With ``torch.distributed`` initialised LibAUC all-gathers the batch; this module does not.
 """
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -205,11 +207,20 @@ class APLoss(_APBase):
     its positives only. Use with :class:`torchauc.optim.SOAP` and a :class:`DualSampler`.
     """
 
-    def __init__(self, data_len, gamma=0.9, margin=1.0, surr_loss="squared_hinge", device=None, *, semantics="fixed"):
+    def __init__(
+        self,
+        data_len: int,
+        gamma: float = 0.9,
+        margin: float = 1.0,
+        surr_loss: str = "squared_hinge",
+        device: torch.device | str | None = None,
+        *,
+        semantics: str = "fixed",
+    ) -> None:
         super().__init__()
         self._setup(data_len, 0, margin, gamma, surr_loss, device, None, semantics)
 
-    def forward(self, y_pred, y_true, index, **kwargs):
+    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, **kwargs: Any):
         h, y, idx = _inputs(y_pred, y_true, index, 1)
         if self.u_all.device != h.device:
             raise ValueError(f"the loss state is on {self.u_all.device} but y_pred is on {h.device}; use .to(device)")
@@ -237,22 +248,22 @@ class meanAveragePrecisionLoss(_APBase):
 
     def __init__(
         self,
-        data_len,
-        num_labels,
-        margin=1.0,
-        gamma=0.9,
+        data_len: int,
+        num_labels: int,
+        margin: float = 1.0,
+        gamma: float = 0.9,
         top_k=-1,
-        surr_loss="squared_hinge",
-        device=None,
+        surr_loss: str = "squared_hinge",
+        device: torch.device | str | None = None,
         *,
-        semantics="fixed",
-    ):
+        semantics: str = "fixed",
+    ) -> None:
         super().__init__()
         if int(num_labels) < 1:
             raise ValueError(f"num_labels must be >= 1, got {num_labels}")
         self._setup(data_len, num_labels, margin, gamma, surr_loss, device, V.finite_float(top_k, "top_k"), semantics)
 
-    def forward(self, y_pred, y_true, index, task_id=(), **kwargs):
+    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, task_id=(), **kwargs: Any):
         C = self.num_labels
         h, y, idx = _inputs(y_pred, y_true, index, C)
         if self.u_all.device != h.device:

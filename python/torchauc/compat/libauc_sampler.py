@@ -44,14 +44,14 @@ class DualSampler(Sampler):
     def __init__(
         self,
         dataset,
-        batch_size,
-        labels=None,
-        shuffle=True,
-        num_pos=None,
+        batch_size: int,
+        labels: torch.Tensor | None = None,
+        shuffle: bool = True,
+        num_pos: int | None = None,
         num_sampled_tasks=None,
-        sampling_rate=0.5,
-        random_seed=2023,
-    ):
+        sampling_rate: float = 0.5,
+        random_seed: int = 2023,
+    ) -> None:
         if batch_size is None or int(batch_size) < 2:
             raise ValueError(f"batch_size must be an int >= 2, got {batch_size}")
         self.batch_size = int(batch_size)

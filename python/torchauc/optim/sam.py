@@ -25,16 +25,19 @@ by the batch size (``split_head_tail(normalization="batch" | "imbsam")``).
 """
 
 import contextlib
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch.optim.optimizer import ParamsT
 from torch.utils._foreach_utils import _group_tensors_by_device_and_dtype
 
 from .._core import options as O
 from .._core import validate as V
 
 
-def split_head_tail(per_sample_loss, labels, tail_classes, *, normalization="batch"):
+def split_head_tail(per_sample_loss, labels: torch.Tensor, tail_classes, *, normalization: str = "batch"):
     r"""(head_loss, tail_loss) from per-sample losses in one pass (one ``index_add`` of the losses
     into two slots keyed by tail membership), differentiable.
 
@@ -147,7 +150,14 @@ class SAM(_SAMBase):
     norm per tensor); ``state_dict`` includes the base optimizer's state.
     """
 
-    def __init__(self, params, base_optimizer, rho=0.05, adaptive=False, **kwargs):
+    def __init__(
+        self,
+        params: ParamsT,
+        base_optimizer: type[torch.optim.Optimizer],
+        rho: float = 0.05,
+        adaptive: bool = False,
+        **kwargs: Any,
+    ) -> None:
         if not rho >= 0:
             raise ValueError(f"rho must be >= 0, got {rho}")
         super().__init__(params, base_optimizer, dict(rho=rho, adaptive=adaptive), kwargs)
@@ -162,7 +172,7 @@ class SAM(_SAMBase):
         return self._global_norm(grads, 0.0)
 
     @torch.no_grad()
-    def first_step(self, zero_grad=False):
+    def first_step(self, zero_grad: bool = False) -> None:
         params = [p for p in self._params() if p.grad is not None]
         self._perturbed = params
         if not params:
@@ -182,7 +192,7 @@ class SAM(_SAMBase):
             self.zero_grad()
 
     @torch.no_grad()
-    def second_step(self, zero_grad=False):
+    def second_step(self, zero_grad: bool = False) -> None:
         if self._perturbed:
             self._restore(self._perturbed)
         self._perturbed = []
@@ -191,7 +201,7 @@ class SAM(_SAMBase):
             self.zero_grad()
 
     @torch.no_grad()
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None):
         if closure is None:
             raise ValueError("SAM.step needs a closure (forward and backward at the perturbed weights)")
         closure = torch.enable_grad()(closure)
@@ -293,12 +303,21 @@ class ImbSAM(_HeadTailSAM):
     ``model``/``process_group``: see the module notes on DDP. Returns the (detached) loss at w.
     """
 
-    def __init__(self, params, base_optimizer, rho=0.05, *, model=None, process_group=None, **kwargs):
+    def __init__(
+        self,
+        params: ParamsT,
+        base_optimizer: type[torch.optim.Optimizer],
+        rho: float = 0.05,
+        *,
+        model=None,
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+        **kwargs: Any,
+    ) -> None:
         if not rho >= 0:
             raise ValueError(f"rho must be >= 0, got {rho}")
         super().__init__(params, base_optimizer, dict(rho=rho), kwargs, model, process_group)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None):
         if closure is None:
             raise ValueError("ImbSAM.step needs a closure returning (head_loss, tail_loss)")
         return self._head_tail_step(closure, 0.0, self.param_groups[0]["rho"])
@@ -317,8 +336,18 @@ class SSESAM(_HeadTailSAM):
     (detached) loss at w.
     """
 
-    def __init__(self, params, base_optimizer, rho_head=0.05, rho_tail=0.1, switch_epoch=None, *, model=None,
-                 process_group=None, **kwargs):  # fmt: skip
+    def __init__(
+        self,
+        params: ParamsT,
+        base_optimizer: type[torch.optim.Optimizer],
+        rho_head: float = 0.05,
+        rho_tail: float = 0.1,
+        switch_epoch: int | None = None,
+        *,
+        model=None,
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+        **kwargs: Any,
+    ) -> None:
         if not (rho_head >= 0 and rho_tail >= 0):
             raise ValueError(f"rho_head and rho_tail must be >= 0, got {rho_head}, {rho_tail}")
         if switch_epoch is not None and (isinstance(switch_epoch, bool) or not isinstance(switch_epoch, int)):
@@ -333,12 +362,12 @@ class SSESAM(_HeadTailSAM):
         switched = g["switch_epoch"] is not None and g["epoch"] >= g["switch_epoch"]
         return 0.0 if switched else g["rho_head"]
 
-    def update_rho(self):
+    def update_rho(self) -> None:
         """End of an epoch: counts it; from ``switch_epoch`` on the head radius is 0."""
         for g in self.param_groups:
             g["epoch"] += 1
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None):
         if closure is None:
             raise ValueError("SSESAM.step needs a closure returning (head_loss, tail_loss)")
         return self._head_tail_step(closure, self.rho_head, self.param_groups[0]["rho_tail"])

@@ -23,6 +23,8 @@ match on the bitmask: regions 1, 2, 3 are object 1 alone, object 2 alone, and th
 >= 3 only counts when K reaches 2^(k-1)). Images without frames score the plain metric.
 """
 
+from typing import Any
+
 import torch
 
 from .._core import options as O
@@ -40,15 +42,15 @@ def _thresholds(num, device):
 
 
 def si_metrics(
-    pred,
+    pred: torch.Tensor,
     target,
     frames,
     *,
-    official_frame_match=False,
-    mae_denominator="natural",
-    official_roc_order=True,
-    thresholds=100,
-):
+    official_frame_match: bool = False,
+    mae_denominator: str = "natural",
+    official_roc_order: bool = True,
+    thresholds: int = 100,
+) -> dict[str, Any]:
     """Per-image SOD metrics of a batch: a dict of (B,) float64 tensors keyed by :data:`KEYS`.
 
     Args:
@@ -145,8 +147,13 @@ class SIMetrics:
     ``official_roc_order=False``)."""
 
     def __init__(
-        self, *, official_frame_match=False, mae_denominator="natural", official_roc_order=True, thresholds=100
-    ):
+        self,
+        *,
+        official_frame_match: bool = False,
+        mae_denominator: str = "natural",
+        official_roc_order: bool = True,
+        thresholds: int = 100,
+    ) -> None:
         V.option(mae_denominator, O.MAE_DENOMINATOR)
         self.options = dict(
             official_frame_match=bool(official_frame_match),
@@ -156,10 +163,10 @@ class SIMetrics:
         )
         self.reset()
 
-    def reset(self):
+    def reset(self) -> None:
         self._sums, self._count = None, 0
 
-    def update(self, pred, target, frames):
+    def update(self, pred: torch.Tensor, target, frames) -> None:
         per_image = si_metrics(pred, target, frames, **self.options)
         batch = torch.stack([per_image[key] for key in KEYS]).sum(1)
         self._sums = batch if self._sums is None else self._sums + batch
