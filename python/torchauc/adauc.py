@@ -4,6 +4,8 @@ r"""AdAUC (Hou et al., ICML 2022): the instance-wise min-max square AUC objectiv
 The attack is :func:`torchauc.adversarial.pgd`, the optimizer :class:`torchauc.optim.AdAUCOptimizer`.
 """
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -25,7 +27,7 @@ def adauc_loss(
     imratio: float | None = None,
     margin: float = 1.0,
     form: str = "canonical",
-):
+) -> torch.Tensor:
     r"""The AdAUC objective F(s; a, b, alpha), O(n), value and gradients in one fused pass.
 
     .. math::
@@ -65,7 +67,7 @@ def adauc_sample_loss(
     imratio: float | None = None,
     margin: float = 1.0,
     form: str = "canonical",
-):
+) -> torch.Tensor:
     """Per-sample terms f_i of :func:`adauc_loss` (their mean is the loss), for per-sample attack
     tracking: elementwise, O(n), through autograd."""
     V.option(form, O.ADAUC_FORM)
@@ -121,7 +123,7 @@ class AdAUCLoss(nn.Module):
     def per_sample(self, scores: torch.Tensor, labels: torch.Tensor):
         return adauc_sample_loss(scores, labels, self.a, self.b, self.alpha, **self._kw())
 
-    def param_groups(self):
+    def param_groups(self) -> list[dict[str, Any]]:
         """Optimizer groups of the loss variables: a, b descend; alpha ascends."""
         return [{"params": [self.a, self.b]}, {"params": [self.alpha], "maximize": True}]
 
@@ -158,7 +160,7 @@ class RegAdAUCLoss(AdAUCLoss):
     def per_sample(self, scores: torch.Tensor, labels: torch.Tensor):
         return super().per_sample(scores, labels) - self._penalty()
 
-    def param_groups(self):
+    def param_groups(self) -> list[dict[str, Any]]:
         return super().param_groups() + [{"params": [self.lambda1, self.lambda2], "clamp": (0.0, 5.0)}]
 
 

@@ -9,6 +9,8 @@ indices. Ties between competitors go to the smaller column, NaN scores count as 
 give a NaN loss).
 """
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -197,7 +199,7 @@ def _rank_and_ks(scores, labels, k):
     return r.to(torch.float64), kt, isinstance(k, int)
 
 
-def autkc(scores: torch.Tensor, labels: torch.Tensor, *, k) -> torch.Tensor:
+def autkc(scores: torch.Tensor, labels: torch.Tensor, *, k: int | Sequence[int]) -> torch.Tensor:
     r"""AUTKC@K = (1/K) sum_{i<=K} 1[rank_y <= i] = max(0, K - r) / K, averaged over rows, with r the
     number of competitors scoring >= the label (ties are misses, as XCurve's strict ``>``). ``k`` an
     int (0-dim result) or a sequence (1-D). A fraction in [0, 1]; XCurve's ``AUTKC`` is 100 x this."""
@@ -206,7 +208,7 @@ def autkc(scores: torch.Tensor, labels: torch.Tensor, *, k) -> torch.Tensor:
     return v[0] if single else v
 
 
-def topk_accuracy(scores: torch.Tensor, labels: torch.Tensor, *, k: int = 1):
+def topk_accuracy(scores: torch.Tensor, labels: torch.Tensor, *, k: int | Sequence[int] = 1) -> torch.Tensor:
     """Fraction of rows whose label ranks in the top k (fewer than k competitors score >= it; ties are
     misses). ``k`` an int or a sequence; XCurve's ``TopkAcc`` is 100 x this (it breaks ties as
     ``torch.topk`` happens to)."""

@@ -192,7 +192,7 @@ class RelaxedTPAUCLoss(nn.Module):
         weight: str = "poly",
         *,
         gamma: float = 1.0,
-        margin: float = 1.0,
+        margin: float | None = 1.0,
         auc_type: str = "TP",
         warmup_epochs: int = 0,
         warmup_loss=None,
@@ -286,7 +286,7 @@ class InsRelaxedPAUCLoss(nn.Module):
         self,
         gamma: float = 1.0,
         *,
-        weight: str = "exp",
+        weight: str | None = "exp",
         auc_type: str = "OP",
         reg_a: float = 0.0,
         reg_b: float = 0.0,
@@ -328,7 +328,7 @@ class InsRelaxedPAUCLoss(nn.Module):
             (vn * s * s).sum() / nneg,
         )
 
-    def forward(self, scores: torch.Tensor, labels: torch.Tensor, *, epoch: int = 0):
+    def forward(self, scores: torch.Tensor, labels: torch.Tensor, *, epoch: int = 0) -> torch.Tensor:
         if D.check_group(self.process_group) is not None:  # the statistics of the global batch
             scores, labels = D.gather_batch(self.process_group, scores, labels)
         if epoch < self.warmup_epochs and self.warmup_loss is not None:
@@ -425,7 +425,7 @@ class PAUCILoss(nn.Module):
     def two_way(self) -> bool:
         return self.min_tpr > 0
 
-    def forward(self, scores: torch.Tensor, labels: torch.Tensor):
+    def forward(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         if D.check_group(self.process_group) is not None:  # the class means of the global batch
             scores, labels = D.gather_batch(self.process_group, scores, labels)
         s = scores.reshape(-1)
@@ -444,7 +444,7 @@ class PAUCILoss(nn.Module):
             res = res + (pos_core * pf).sum() / npos
         return res
 
-    def asgda_groups(self, **options: Any):
+    def asgda_groups(self, **options: Any) -> list[dict[str, Any]]:
         """One parameter group per scalar: ``name``, ``clip`` (official range), ``maximize``."""
         return [
             dict(params=[getattr(self, n)], name=n, clip=PAUCI_CLIP[n], maximize=n in PAUCI_MAXIMIZE, **options)
@@ -478,7 +478,7 @@ def upauci_loss(
     max_fpr: float,
     min_tpr: float = 0.0,
     omega: float = 0.1,
-):
+) -> torch.Tensor:
     r"""The UPAUCI objective of one batch (see :class:`UPAUCILoss`), fused: one O(n) pass computes the
     loss and its gradients w.r.t. ``scores``, ``weights`` (the batch's c_j) and ``params``.
 
@@ -562,7 +562,7 @@ class UPAUCILoss(nn.Module):
         """The (7,) float64 stack (a, b, γ, s, s', θ_a, θ_b), differentiable."""
         return torch.stack([getattr(self, n) for n in UPAUCI_PARAMS]).to(torch.float64)
 
-    def forward(self, scores: torch.Tensor, labels: torch.Tensor, ids: torch.Tensor):
+    def forward(self, scores: torch.Tensor, labels: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         V.tensor(ids, "ids")
         if ids.dtype not in (torch.int64, torch.int32) or ids.numel() != scores.numel():
             raise ValueError(
@@ -580,7 +580,7 @@ class UPAUCILoss(nn.Module):
             scores, labels, cb, self.params(), max_fpr=self.max_fpr, min_tpr=self.min_tpr, omega=self.omega
         )
 
-    def asgda_groups(self, **options: Any):
+    def asgda_groups(self, **options: Any) -> list[dict[str, Any]]:
         """One parameter group per scalar: ``name``, ``clip``, ``maximize`` (γ)."""
         return [
             dict(params=[getattr(self, n)], name=n, clip=UPAUCI_CLIP[n], maximize=n in UPAUCI_MAXIMIZE, **options)

@@ -114,7 +114,7 @@ class _ExactMetric(torch.nn.Module):
         states, weights = self._collect()
         return self._value(sample_weights=weights, **states)
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args, **kwargs) -> torch.Tensor:
         self.update(*args, **kwargs)
         states = {k: self._data[k][-1] for k in self._states}
         return self._value(sample_weights=self._weights[-1], **states)

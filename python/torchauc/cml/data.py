@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 
-def to_csr(users, items, num_users: int):
+def to_csr(users, items, num_users: int) -> tuple[torch.Tensor, torch.Tensor]:
     """CSR (indptr (M + 1,), indices) of the (user, item) pairs, rows sorted ascending, repeats
     dropped."""
     users, items = torch.as_tensor(users, dtype=torch.long), torch.as_tensor(items, dtype=torch.long)

@@ -17,7 +17,7 @@ def triplet_loss(
     neg_idx=None,
     margin: float = 1.0,
     reduction: str = "sum",
-):
+) -> torch.Tensor:
     r"""DPCML / CML triplet hinge loss with K vectors per user and J negative candidates per row.
 
     .. math::
@@ -99,7 +99,7 @@ def sfcml_loss(
     *,
     margin: float = 1.0,
     method: str = "auto",
-):
+) -> torch.Tensor:
     r"""SFCML's sampling-free square loss over all items, exact, from the batch users' CSR positives.
 
     For user b with positives P_b (``indices[indptr[b]:indptr[b+1]]``) and every other item as a

@@ -20,7 +20,7 @@ def sample_negatives(
     num_negatives: int,
     *,
     generator: torch.Generator | None = None,
-):
+) -> torch.Tensor:
     """``num_negatives`` items per row, each uniform over the items user ``users[r]`` has no
     interaction with: (R, num_negatives) int64 on the device of the inputs.
 
@@ -49,7 +49,7 @@ def triplets(
     *,
     layout: str = "uniform",
     generator: torch.Generator | None = None,
-):
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One epoch of training rows from the train CSR matrix, every (user, positive) pair once:
 
     * ``layout="uniform"`` (DPCML1 / ``COCML``): ``num_negatives`` triplets per positive, as

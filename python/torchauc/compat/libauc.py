@@ -157,7 +157,7 @@ class pAUC_CVaR_Loss(nn.Module):
 
     def forward(
         self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, auto: bool = True, **kwargs: Any
-    ):
+    ) -> torch.Tensor:
         b = _Batch(*_global(self.process_group, y_pred, y_true, index), self.u_pos)
         if b.empty:
             return b.zero()
@@ -266,7 +266,7 @@ class pAUC_DRO_Loss(_ExpRowsLoss):
         self.gamma = _positive(gamma, "gamma", 1.0)
         self._setup(data_len, margin, Lambda, surr_loss, device)
 
-    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, **kwargs: Any):
+    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         b = _Batch(*_global(self.process_group, y_pred, y_true, index), self.log_u_pos)
         if b.empty:
             return b.zero()
@@ -313,7 +313,7 @@ class tpAUC_KL_Loss(_ExpRowsLoss):
     def w(self) -> torch.Tensor:
         return torch.exp(self.log_w).float()
 
-    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, **kwargs: Any):
+    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         b = _Batch(*_global(self.process_group, y_pred, y_true, index), self.log_u_pos)
         if b.empty:
             return b.zero()
@@ -377,7 +377,9 @@ class MultiLabelpAUCLoss(nn.Module):
         for name in self._shared:
             self.register_buffer(name, getattr(inner, name))
 
-    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, task_id=(), **kwargs: Any):
+    def forward(
+        self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, task_id=(), **kwargs: Any
+    ) -> torch.Tensor:
         V.tensor(y_pred, "y_pred")
         V.tensor(y_true, "y_true")
         C = self.num_labels

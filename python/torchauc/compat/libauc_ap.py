@@ -220,7 +220,7 @@ class APLoss(_APBase):
         super().__init__()
         self._setup(data_len, 0, margin, gamma, surr_loss, device, None, semantics)
 
-    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, **kwargs: Any):
+    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         h, y, idx = _inputs(y_pred, y_true, index, 1)
         if self.u_all.device != h.device:
             raise ValueError(f"the loss state is on {self.u_all.device} but y_pred is on {h.device}; use .to(device)")
@@ -263,7 +263,9 @@ class meanAveragePrecisionLoss(_APBase):
             raise ValueError(f"num_labels must be >= 1, got {num_labels}")
         self._setup(data_len, num_labels, margin, gamma, surr_loss, device, V.finite_float(top_k, "top_k"), semantics)
 
-    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, task_id=(), **kwargs: Any):
+    def forward(
+        self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, task_id=(), **kwargs: Any
+    ) -> torch.Tensor:
         C = self.num_labels
         h, y, idx = _inputs(y_pred, y_true, index, C)
         if self.u_all.device != h.device:

@@ -71,7 +71,7 @@ class _AUCMColumns(torch.autograd.Function):
     elementwise ops. ``p`` (C,) for v1, None for v2 (absent class: its terms dropped)."""
 
     @staticmethod
-    def forward(ctx, h, a, b, alpha, pos, neg, p, margin):
+    def forward(ctx, h, a, b, alpha, pos, neg, p, margin) -> torch.Tensor:
         sp, sn = pos.sum(0), neg.sum(0)  # counts
         hp, hn = h * pos, h * neg
         s1p, s1n = hp.sum(0), hn.sum(0)
@@ -184,7 +184,7 @@ class AUCMLoss(_AUCMBase):
         super().__init__()
         self._setup(margin, imratio, version, device, 1, semantics)
 
-    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, auto=None, **kwargs: Any):
+    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, auto=None, **kwargs: Any) -> torch.Tensor:
         h, y, loss = self._loss(y_pred, y_true, auto)
         return loss[0]
 
@@ -276,7 +276,7 @@ class MultiLabelAUCMLoss(_AUCMBase):
     def get_alpha(self) -> torch.Tensor:
         return self.alpha.mean()
 
-    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, task_id=(), auto=None, **kwargs: Any):
+    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, task_id=(), auto=None, **kwargs: Any) -> torch.Tensor:
         h, y, loss = self._loss(y_pred, y_true, auto, v1_margin=self.semantics != "libauc")
         if task_id is None or len(task_id) == 0:
             return loss.mean()

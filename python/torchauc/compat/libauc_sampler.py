@@ -103,7 +103,7 @@ class DualSampler(Sampler):
         self.sampled = torch.cat([p, n], 1).reshape(-1)
         return iter(self.sampled.tolist())
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.num_batches * self.batch_size
 
 

@@ -79,7 +79,7 @@ class _XCurveAUCLoss(nn.Module):
             normalization=self.normalization,
         )
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"num_classes={self.num_classes}, gamma={self.gamma}, transform={self.transform!r}"
 
 
@@ -205,7 +205,7 @@ class InsRelaxedPAUCLoss(_partial.InsRelaxedPAUCLoss):
             eps=eps,
         )
 
-    def forward(self, pred: torch.Tensor, target, epoch: int = 0, **kwargs: Any):
+    def forward(self, pred: torch.Tensor, target, epoch: int = 0, **kwargs: Any) -> torch.Tensor:
         return super().forward(pred, target, epoch=epoch)
 
 
@@ -218,7 +218,7 @@ class UnbiasedPAUCLoss(_partial.PAUCILoss):
         if device is not None:
             self.to(device)
 
-    def forward(self, pred: torch.Tensor, target):
+    def forward(self, pred: torch.Tensor, target) -> torch.Tensor:
         return super().forward(pred, target)
 
 
@@ -326,7 +326,7 @@ class StandardOpenAUCLoss(nn.Module):
 
 # ---------------------------------------------------------------------------------------- AUPRC
 class _ListStableAUPRC(_auprc.ListStableAUPRCLoss):
-    def param_groups(self, lr=None, **kwargs):
+    def param_groups(self, lr=None, **kwargs) -> list[dict[str, Any]]:
         """XCurve's ``LossWarpper.param_groups``: the loss has no trainable parameters."""
         return []
 

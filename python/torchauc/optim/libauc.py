@@ -122,7 +122,7 @@ class _EpochDecayOptimizer(Optimizer):
             if self.verbose:
                 _log.info("Reducing learning rate to %.5f @ T=%s", self.param_groups[0]["lr"], self.steps)
 
-    def update_regularizer(self, decay_factor=None):
+    def update_regularizer(self, decay_factor=None) -> None:
         """Divides the learning rate and resets the epoch-decay reference to the mean iterate."""
         self.update_lr(decay_factor)
         if self.T > 0:
@@ -133,7 +133,7 @@ class _EpochDecayOptimizer(Optimizer):
                     st["model_acc"].zero_()
         self.T = 0
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         sd = super().state_dict()
         sd["T"], sd["steps"] = self.T, self.steps
         return sd

@@ -21,7 +21,7 @@ def auroc_pairs(scores: torch.Tensor, labels: torch.Tensor, sample_weights: torc
 
 def partial_auroc_pairs(
     scores: torch.Tensor, labels: torch.Tensor, max_fpr: float, min_tpr: float, normalize: bool = True
-):
+) -> torch.Tensor:
     """The two-way partial AUROC by brute force: keep floor((1-min_tpr) n+) lowest positives and
     floor(max_fpr n-) highest negatives (python ints), pair-matrix rank sum on the subset."""
     s, y = scores.reshape(-1).double(), labels.reshape(-1).bool()
@@ -44,14 +44,14 @@ def hand_till_pairs(scores: torch.Tensor, labels: torch.Tensor):
     return total / (C * (C - 1))
 
 
-def openworld_auroc_pairs(scores: torch.Tensor, is_base: torch.Tensor, correct: torch.Tensor):
+def openworld_auroc_pairs(scores: torch.Tensor, is_base: torch.Tensor, correct: torch.Tensor) -> torch.Tensor:
     """The triple-indicator pair definition of OpenworldAUC (ties 1/2)."""
     s, b, c = scores.reshape(-1).double(), is_base.reshape(-1).bool(), correct.reshape(-1).double()
     h = _heaviside(s[b][:, None] - s[~b][None, :])
     return (c[b][:, None] * c[~b][None, :] * h).sum() / (b.sum() * (~b).sum())
 
 
-def openworld_opt_pairs(scores: torch.Tensor, is_base: torch.Tensor, correct: torch.Tensor, variant):
+def openworld_opt_pairs(scores: torch.Tensor, is_base: torch.Tensor, correct: torch.Tensor, variant) -> torch.Tensor:
     """Opt-a ("a": the new side's correctness dropped) or Opt-g ("g": the base side's) by the pair matrix."""
     s, b, c = scores.reshape(-1).double(), is_base.reshape(-1).bool(), correct.reshape(-1).double()
     h = _heaviside(s[b][:, None] - s[~b][None, :])
@@ -60,7 +60,7 @@ def openworld_opt_pairs(scores: torch.Tensor, is_base: torch.Tensor, correct: to
     return (cb[:, None] * cn[None, :] * h).sum() / (b.sum() * (~b).sum())
 
 
-def auroc_sort(scores: torch.Tensor, labels: torch.Tensor):
+def auroc_sort(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Tie-aware rank-sum AUROC with torch.sort + unique_consecutive (pure-PyTorch baseline)."""
     s, y = scores.reshape(-1), labels.reshape(-1).bool()
     order = torch.argsort(s)
@@ -102,7 +102,7 @@ def average_precision_thresholds(
     return torch.as_tensor(ap, dtype=torch.float64) if P > 0 else torch.tensor(float("nan"), dtype=torch.float64)
 
 
-def open_auroc_pairs(open_scores, is_known, hit):
+def open_auroc_pairs(open_scores, is_known, hit) -> torch.Tensor:
     """OpenAUC from the (known x unknown) pair matrix, ties 1/2."""
     r, k, h = open_scores.reshape(-1).double(), is_known.reshape(-1).bool(), hit.reshape(-1).bool()
     pairs = h[k].double()[:, None] * _heaviside(r[~k][None, :] - r[k][:, None])

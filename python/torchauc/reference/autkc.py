@@ -24,7 +24,9 @@ def _competitors_sorted(x, y):
     return x[keep].view(B, C - 1).sort(dim=1, descending=True)[0]
 
 
-def autkc_loss(logits: torch.Tensor, labels: torch.Tensor, k, surrogate: str = "square", terms: str = "k"):
+def autkc_loss(
+    logits: torch.Tensor, labels: torch.Tensor, k, surrogate: str = "square", terms: str = "k"
+) -> torch.Tensor:
     y = labels.reshape(-1, 1).long()
     s = logits if surrogate == "hinge" else torch.softmax(logits, dim=-1)
     m = k + 1 if terms == "xcurve" else k

@@ -47,7 +47,7 @@ def dcrs_paper(user_vectors: torch.Tensor, m1, m2) -> torch.Tensor:
     return (torch.relu(m1 - mean) + torch.relu(mean - m2)).mean()
 
 
-def sfcml_loss_official(user_emb: torch.Tensor, item_emb: torch.Tensor, target, margin: float = 1.0):
+def sfcml_loss_official(user_emb: torch.Tensor, item_emb: torch.Tensor, target, margin: float = 1.0) -> torch.Tensor:
     """LibCML's SFCML step: pred = 2 U V^T and the dense (B, N) 0/1 target, FastSqPairwiseLoss."""
     pred = 2 * user_emb @ item_emb.T
     diff = pred - margin * target

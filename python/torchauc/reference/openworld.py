@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 
-def gmop_auc_pairs(scores: torch.Tensor, is_id, w_pos, w_neg):
+def gmop_auc_pairs(scores: torch.Tensor, is_id, w_pos, w_neg) -> torch.Tensor:
     """mean_{p in ID, q in OOD} w_p w_q (1 - (r_p - r_q))^2 from the pair matrix (official form)."""
     sp, sn = scores[is_id], scores[~is_id]
     W = w_pos[is_id][:, None] * w_neg[~is_id][None, :]

@@ -56,7 +56,7 @@ def relaxed_tpauc_loss(
     margin: float = 1.0,
     auc_type: str = "TP",
     eps: float = 1e-6,
-):
+) -> torch.Tensor:
     """XCurve/ICML pair-matrix form: mean_ij v+_i v-_j (m + s_j - s_i)^2 (outer-product weights)."""
     s, y = _flat(scores), _flat(labels).bool()
     x, z = s[y], s[~y]

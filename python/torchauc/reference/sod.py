@@ -112,7 +112,7 @@ def _per_image_ds_loss(criterion, pred, gt):
     return total
 
 
-def official_si_loss(pred: torch.Tensor, gt: torch.Tensor, weight, criterion):
+def official_si_loss(pred: torch.Tensor, gt: torch.Tensor, weight, criterion) -> torch.Tensor:
     """The official ``SILoss.__call__``: pred (B, C, H, W) probabilities, gt (B, H, W), weight (B, H, W)
     bitmask; a Python loop over images and frames, each frame's box recovered from the bitmask with
     a numpy round trip."""

@@ -32,7 +32,7 @@ def _target3(target, pred):
     return target
 
 
-def si_loss(pred: torch.Tensor, target, frames, *, base: str = "bce"):
+def si_loss(pred: torch.Tensor, target, frames, *, base: str = "bce") -> torch.Tensor:
     r"""Size-invariant loss: the base loss of every frame plus the weighted background MSE.
 
     .. math::
@@ -119,7 +119,7 @@ def _si_loss_map(pred, target, boxes, counts, base):
     return ((frame_loss + bg_term).sum() / b).to(pred.dtype)
 
 
-def plain_loss(pred: torch.Tensor, target, *, base: str = "bce"):
+def plain_loss(pred: torch.Tensor, target, *, base: str = "bce") -> torch.Tensor:
     """The official warm-up loss (``DSLoss``): the base loss of each channel over the whole batch,
     summed over channels (BCE: mean over all pixels; Dice: one Dice over all pixels of the batch)."""
     pred = _pred4(pred)
@@ -161,7 +161,7 @@ class SILoss(nn.Module):
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
-    def forward(self, pred: torch.Tensor, target, frames, *, epoch: int | None = None):
+    def forward(self, pred: torch.Tensor, target, frames, *, epoch: int | None = None) -> torch.Tensor:
         epoch = self.epoch if epoch is None else epoch
         if epoch is not None and epoch < self.warmup_epochs:
             return plain_loss(pred, target, base=self.base)

@@ -155,7 +155,7 @@ class SIMetrics:
         thresholds: int = 100,
     ) -> None:
         V.option(mae_denominator, O.MAE_DENOMINATOR)
-        self.options = dict(
+        self.options: dict[str, Any] = dict(
             official_frame_match=bool(official_frame_match),
             mae_denominator=mae_denominator,
             official_roc_order=bool(official_roc_order),
@@ -164,7 +164,8 @@ class SIMetrics:
         self.reset()
 
     def reset(self) -> None:
-        self._sums, self._count = None, 0
+        self._sums: torch.Tensor | None = None
+        self._count = 0
 
     def update(self, pred: torch.Tensor, target, frames) -> None:
         per_image = si_metrics(pred, target, frames, **self.options)
@@ -172,8 +173,8 @@ class SIMetrics:
         self._sums = batch if self._sums is None else self._sums + batch
         self._count += per_image["mae"].shape[0]
 
-    def compute(self):
-        if not self._count:
+    def compute(self) -> dict[str, torch.Tensor]:
+        if not self._count or self._sums is None:  # both set by the first update()
             raise ValueError("SIMetrics.compute() before any update()")
         return dict(zip(KEYS, (self._sums / self._count).unbind(0)))
 
