@@ -30,7 +30,7 @@ def _random_start(x, eps, generator, lower, upper):
 
 
 def pgd(
-    model,
+    model: torch.nn.Module,
     x: torch.Tensor,
     y: torch.Tensor,
     loss_fn: Callable[..., torch.Tensor],

@@ -149,7 +149,7 @@ class ListStableAUPRCLoss(nn.Module):
                 + (f", ids in [0, {self.v.shape[0]})" if self.prior_mul >= 0 else "")
             )
 
-    def forward(self, feats, targets: torch.Tensor) -> torch.Tensor:
+    def forward(self, feats: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         self._check(feats, targets)
         targets = targets.reshape(-1).long()
         B, ns = targets.numel(), self.num_sample_per_id

@@ -34,7 +34,7 @@ class OpenAUCLoss(nn.Module):
         alpha: float = 1.0,
         lambd: float = 0.1,
         *,
-        loss_close=None,
+        loss_close: Callable[..., torch.Tensor] | None = None,
         generator: torch.Generator | None = None,
         odd_batch: str = "mix",
     ) -> None:
@@ -47,7 +47,7 @@ class OpenAUCLoss(nn.Module):
         self.generator = generator
         self.odd_batch = V.option(odd_batch, O.OPEN_ODD_BATCH)
 
-    def draw(self, h) -> tuple[torch.Tensor, float]:
+    def draw(self, h: int) -> tuple[torch.Tensor, float]:
         """The permutation (h,) and the mix-up weight lam, from ``self.generator`` (CPU)."""
         perm = torch.randperm(h, generator=self.generator)
         import numpy as np  # Beta draws with a seeded generator (torch's Beta takes no generator)

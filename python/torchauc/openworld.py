@@ -7,6 +7,8 @@ Conventions. ``labels`` are base-class ids in [0, C). Detector k (of K) treats t
 have one column per in-distribution class, in class order.
 """
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -24,7 +26,7 @@ def _detector_targets(labels, k, K):
 
 def gmop_loss(
     logits: torch.Tensor,
-    detector_logits,
+    detector_logits: Sequence[torch.Tensor],
     labels: torch.Tensor,
     clip_logits: torch.Tensor,
     *,
@@ -110,7 +112,11 @@ class GMoPLoss(nn.Module):
         self.lam = V.finite_float(lam, "lam")
 
     def forward(
-        self, logits: torch.Tensor, detector_logits, labels: torch.Tensor, clip_logits: torch.Tensor
+        self,
+        logits: torch.Tensor,
+        detector_logits: Sequence[torch.Tensor],
+        labels: torch.Tensor,
+        clip_logits: torch.Tensor,
     ) -> torch.Tensor:
         if len(detector_logits) != self.num_detectors:
             raise ValueError(f"detector_logits must hold num_detectors = {self.num_detectors} tensors, "

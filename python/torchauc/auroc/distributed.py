@@ -309,7 +309,7 @@ def multiclass_auroc(
     average: str = "macro",
     sample_weights: torch.Tensor | None = None,
     ignore_index: int | None = None,
-    classes=None,
+    classes: torch.Tensor | None = None,
     sample_index: torch.Tensor | None = None,
     process_group: "torch.distributed.ProcessGroup | None" = None,
     on_undefined: str = "raise",

@@ -611,7 +611,12 @@ def multilabel_average_precision(
 
 # ---------------------------------------------------------------------------------------- open set
 def open_auroc(
-    closed_scores, open_scores, labels: torch.Tensor, is_known, *, on_undefined: str = "raise"
+    closed_scores: torch.Tensor,
+    open_scores: torch.Tensor,
+    labels: torch.Tensor,
+    is_known: torch.Tensor,
+    *,
+    on_undefined: str = "raise",
 ) -> torch.Tensor:
     r"""OpenAUC (Wang et al., NeurIPS 2022):
 

@@ -10,6 +10,8 @@ dataset indices so that a ``DistributedSampler``'s padding duplicates are counte
 streams too large to keep, ``AUROC(bins=...)`` keeps two fixed histograms (O(bins) memory and
 communication); its error bound is returned by ``error_bound()``."""
 
+from typing import Any
+
 import torch
 
 from .._core import distributed as D
@@ -24,7 +26,7 @@ class _ExactMetric(torch.nn.Module):
 
     _states = ("scores", "labels")
 
-    def __init__(self, dist_sync=True, dist_sync_mode="sort"):
+    def __init__(self, dist_sync: bool = True, dist_sync_mode: str = "sort"):
         super().__init__()
         self.dist_sync = dist_sync
         self.dist_sync_mode = V.option(dist_sync_mode, O.DIST_SYNC_MODE)
@@ -114,7 +116,7 @@ class _ExactMetric(torch.nn.Module):
         states, weights = self._collect()
         return self._value(sample_weights=weights, **states)
 
-    def forward(self, *args, **kwargs) -> torch.Tensor:
+    def forward(self, *args, **kwargs: Any) -> torch.Tensor:
         self.update(*args, **kwargs)
         states = {k: self._data[k][-1] for k in self._states}
         return self._value(sample_weights=self._weights[-1], **states)
@@ -134,7 +136,7 @@ class AUROC(_ExactMetric):
         self,
         *,
         bins=None,
-        score_range=(0.0, 1.0),
+        score_range: tuple[float, float] = (0.0, 1.0),
         on_undefined: str = "raise",
         dist_sync: bool = True,
         dist_sync_mode: str = "sort",
@@ -311,7 +313,7 @@ class MulticlassAUROC(_ExactMetric):
         mode: str = "ovo",
         average: str = "macro",
         ignore_index: int | None = None,
-        classes=None,
+        classes: torch.Tensor | None = None,
         on_undefined: str = "raise",
         dist_sync: bool = True,
         dist_sync_mode: str = "sort",

@@ -4,13 +4,14 @@ downloads anything. numpy is imported only by the file loaders (``import torchau
 load it)."""
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 
-def to_csr(users, items, num_users: int) -> tuple[torch.Tensor, torch.Tensor]:
+def to_csr(users: torch.Tensor, items: torch.Tensor, num_users: int) -> tuple[torch.Tensor, torch.Tensor]:
     """CSR (indptr (M + 1,), indices) of the (user, item) pairs, rows sorted ascending, repeats
     dropped."""
     users, items = torch.as_tensor(users, dtype=torch.long), torch.as_tensor(items, dtype=torch.long)
@@ -36,7 +37,15 @@ class Interactions:
         return Interactions(self.num_users, self.num_items, mv(self.train), mv(self.val), mv(self.test))
 
 
-def split_per_user(users, items, num_users: int, num_items: int, *, ratios=(3, 1, 1), seed: int = 0) -> "Interactions":
+def split_per_user(
+    users: torch.Tensor,
+    items: torch.Tensor,
+    num_users: int,
+    num_items: int,
+    *,
+    ratios: Sequence[float] = (3, 1, 1),
+    seed: int = 0,
+) -> "Interactions":
     """Per-user random split of the unique (user, item) pairs into train/val/test in ``ratios`` (the
     papers' 3:1:1): a user with n pairs gets floor(n r0 / sum) train and floor(n r1 / sum)
     validation pairs, the rest test."""
@@ -76,7 +85,7 @@ def _read_table(path):
 
 
 def load_movielens(
-    path, *, min_rating: float = 4.0, min_interactions: int = 5, ratios=(3, 1, 1), seed: int = 0
+    path: str, *, min_rating: float = 4.0, min_interactions: int = 5, ratios: Sequence[float] = (3, 1, 1), seed: int = 0
 ) -> "Interactions":
     """A MovieLens ratings file (``u.data`` of ML-100k, ``ratings.dat`` of ML-1M/10M, ``ratings.csv``
     of ML-20M/25M/latest) as :class:`Interactions`, preprocessed as the DPCML/SFCML papers: ratings

@@ -63,11 +63,11 @@ def _test_ranks(U, V, vn, test_ptr, test_idx, train_ptr, train_idx, item_tile):
 def evaluate(
     user_vectors: torch.Tensor,
     item_emb: torch.Tensor,
-    test,
-    train=None,
+    test: tuple[torch.Tensor, torch.Tensor],
+    train: tuple[torch.Tensor, torch.Tensor] | None = None,
     *,
     ks: Sequence[int] = (3, 5, 10, 20),
-    users=None,
+    users: torch.Tensor | None = None,
     reduce: bool = True,
     tile_elements: int = 1 << 22,
 ) -> dict[str, torch.Tensor] | dict[str, float]:

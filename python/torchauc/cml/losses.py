@@ -8,13 +8,13 @@ from .._core import validate as V
 
 
 def triplet_loss(
-    users,
+    users: torch.Tensor,
     pos: torch.Tensor,
     neg: torch.Tensor,
     *,
-    users_idx=None,
-    pos_idx=None,
-    neg_idx=None,
+    users_idx: torch.Tensor | None = None,
+    pos_idx: torch.Tensor | None = None,
+    neg_idx: torch.Tensor | None = None,
     margin: float = 1.0,
     reduction: str = "sum",
 ) -> torch.Tensor:
@@ -45,7 +45,7 @@ def triplet_loss(
     return torch.ops.torchauc.cml_triplet_loss(users, pos, neg, users_idx, pos_idx, neg_idx, margin, reduction)[0]
 
 
-def dcrs(user_vectors: torch.Tensor, m1, m2, *, reduction: str = "official") -> torch.Tensor:
+def dcrs(user_vectors: torch.Tensor, m1: float, m2: float, *, reduction: str = "official") -> torch.Tensor:
     r"""DPCML's Diversity Control Regularization of the users' K vectors (M, K, d).
 
     With :math:`\delta_{u,c,c'} = \|u_c - u_{c'}\|^2` from each user's K x K Gram matrix
@@ -79,7 +79,7 @@ def dcrs(user_vectors: torch.Tensor, m1, m2, *, reduction: str = "official") -> 
     return pen.sum() / (M * K * K)
 
 
-def csr_rows(indptr: torch.Tensor, indices: torch.Tensor, users):
+def csr_rows(indptr: torch.Tensor, indices: torch.Tensor, users: torch.Tensor):
     """The CSR rows (indptr', indices') of ``users`` (int64 (B,)) from a CSR matrix, on its device."""
     start, end = indptr[users], indptr[users + 1]
     counts = end - start

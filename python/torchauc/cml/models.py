@@ -67,7 +67,7 @@ class DPCML(nn.Module):
             rows = torch.cat([i.reshape(-1) for i in idx]).unique()
             torch.embedding_renorm_(self.item_embeddings.weight, rows, 1.0, 2.0)
 
-    def forward(self, users, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+    def forward(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
         self._renorm_items(pos, neg)
         items = self.item_embeddings.weight
         loss = triplet_loss(
@@ -117,7 +117,7 @@ class SFCML(nn.Module):
     def user_vectors(self) -> torch.Tensor:
         return self.user_embeddings.weight.unsqueeze(1)
 
-    def forward(self, users, indptr: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+    def forward(self, users: torch.Tensor, indptr: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
         ptr, idx = csr_rows(indptr, indices, users)
         return sfcml_loss(
             self.user_embeddings(users), self.item_embeddings.weight, ptr, idx, margin=self.margin, method=self.method

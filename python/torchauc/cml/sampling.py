@@ -15,7 +15,7 @@ def _seed(generator, device):
 def sample_negatives(
     indptr: torch.Tensor,
     indices: torch.Tensor,
-    users,
+    users: torch.Tensor,
     num_items: int,
     num_negatives: int,
     *,

@@ -71,7 +71,17 @@ class _AUCMColumns(torch.autograd.Function):
     elementwise ops. ``p`` (C,) for v1, None for v2 (absent class: its terms dropped)."""
 
     @staticmethod
-    def forward(ctx, h, a, b, alpha, pos, neg, p, margin) -> torch.Tensor:
+    def forward(
+        ctx,
+        h: torch.Tensor,
+        a: torch.Tensor,
+        b: torch.Tensor,
+        alpha: torch.Tensor,
+        pos,
+        neg,
+        p: torch.Tensor | None,
+        margin,
+    ) -> torch.Tensor:
         sp, sn = pos.sum(0), neg.sum(0)  # counts
         hp, hn = h * pos, h * neg
         s1p, s1n = hp.sum(0), hn.sum(0)
@@ -105,7 +115,18 @@ class _AUCMColumns(torch.autograd.Function):
         return gh, g * da, g * db, g * dalpha, None, None, None, None
 
 
-def aucm_columns(h, y: torch.Tensor, a, b, alpha, margin: float, p, version, semantics, v1_margin: bool = True):
+def aucm_columns(
+    h: torch.Tensor,
+    y: torch.Tensor,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    alpha: torch.Tensor,
+    margin: float,
+    p: torch.Tensor | None,
+    version: str,
+    semantics: str,
+    v1_margin: bool = True,
+):
     """Per-label AUC-M losses (C,) of a (B, C) batch; p is (C,) (v1 only)."""
     dt = torch.promote_types(h.dtype, a.dtype)
     pos = (y == 1).to(dt)

@@ -67,7 +67,7 @@ class _XCurveAUCLoss(nn.Module):
         self.transform = transform
         self.normalization = V.option(normalization, _NORMALIZATION)
 
-    def forward(self, pred, target, **kwargs):
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, **kwargs: Any):
         if self.num_classes == 2:
             return self._binary(pred.reshape(-1), target.reshape(-1))
         return _multiclass.multiclass_auc_loss(
@@ -116,7 +116,7 @@ class HingeAUCLoss(_XCurveAUCLoss):
         neg_den = npos * nneg if self.normalization == "xcurve" else nneg
         return self.gamma - sp / npos + sn / neg_den
 
-    def forward(self, pred: torch.Tensor, target, **kwargs: Any) -> torch.Tensor:
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         if self.num_classes == 2 or self.normalization != "xcurve":
             return super().forward(pred, target)
         # XCurve's multiclass value: class i adds fac (gamma - S_ii / N_i) + sum_{j != i} S_ji / (N_j N_i)
@@ -167,7 +167,7 @@ class RelaxedPAUCLoss(_partial.RelaxedTPAUCLoss):
         )
         self.reduction = V.option(reduction, O.REDUCTION)
 
-    def forward(self, pred: torch.Tensor, target, epoch: int = 0, **kwargs: Any) -> torch.Tensor:
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, epoch: int = 0, **kwargs: Any) -> torch.Tensor:
         loss = super().forward(pred, target, epoch=epoch)
         if self.reduction == "sum" and not (epoch < self.warmup_epochs and self.warmup_loss is not None):
             pos = target.reshape(-1) != 0
@@ -205,7 +205,7 @@ class InsRelaxedPAUCLoss(_partial.InsRelaxedPAUCLoss):
             eps=eps,
         )
 
-    def forward(self, pred: torch.Tensor, target, epoch: int = 0, **kwargs: Any) -> torch.Tensor:
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, epoch: int = 0, **kwargs: Any) -> torch.Tensor:
         return super().forward(pred, target, epoch=epoch)
 
 
@@ -218,7 +218,7 @@ class UnbiasedPAUCLoss(_partial.PAUCILoss):
         if device is not None:
             self.to(device)
 
-    def forward(self, pred: torch.Tensor, target) -> torch.Tensor:
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return super().forward(pred, target)
 
 
@@ -303,7 +303,13 @@ class StandardOpenAUCLoss(nn.Module):
     See :class:`torchauc.open_auc.OpenAUCLoss` for ``generator`` and ``odd_batch``."""
 
     def __init__(
-        self, loss_close, alpha, lambd, *, generator: torch.Generator | None = None, odd_batch: str = "mix"
+        self,
+        loss_close: Callable[..., torch.Tensor] | None,
+        alpha,
+        lambd,
+        *,
+        generator: torch.Generator | None = None,
+        odd_batch: str = "mix",
     ) -> None:
         super().__init__()
         self.loss_close = loss_close
@@ -326,7 +332,7 @@ class StandardOpenAUCLoss(nn.Module):
 
 # ---------------------------------------------------------------------------------------- AUPRC
 class _ListStableAUPRC(_auprc.ListStableAUPRCLoss):
-    def param_groups(self, lr=None, **kwargs) -> list[dict[str, Any]]:
+    def param_groups(self, lr=None, **kwargs: Any) -> list[dict[str, Any]]:
         """XCurve's ``LossWarpper.param_groups``: the loss has no trainable parameters."""
         return []
 

@@ -114,7 +114,7 @@ class _EpochDecayOptimizer(Optimizer):
     def _groups_to_decay(self):
         return self.param_groups[:1] if self.semantics == "libauc" else self.param_groups
 
-    def update_lr(self, decay_factor=None):
+    def update_lr(self, decay_factor: float | None = None):
         """Divides the learning rate by ``decay_factor``."""
         if decay_factor is not None:
             for g in self._groups_to_decay():
@@ -122,7 +122,7 @@ class _EpochDecayOptimizer(Optimizer):
             if self.verbose:
                 _log.info("Reducing learning rate to %.5f @ T=%s", self.param_groups[0]["lr"], self.steps)
 
-    def update_regularizer(self, decay_factor=None) -> None:
+    def update_regularizer(self, decay_factor: float | None = None) -> None:
         """Divides the learning rate and resets the epoch-decay reference to the mean iterate."""
         self.update_lr(decay_factor)
         if self.T > 0:
@@ -138,7 +138,7 @@ class _EpochDecayOptimizer(Optimizer):
         sd["T"], sd["steps"] = self.T, self.steps
         return sd
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]):
         state_dict = dict(state_dict)
         self.T, self.steps = state_dict.pop("T", 0), state_dict.pop("steps", 0)
         super().load_state_dict(state_dict)
@@ -261,7 +261,7 @@ class PDSCA(_EpochDecayOptimizer):
         params: ParamsT,
         loss_fn: Callable[..., torch.Tensor],
         lr: float = 0.1,
-        lr0=None,
+        lr0: float | None = None,
         beta1: float = 0.99,
         beta2: float = 0.999,
         clip_value: float = 1.0,
@@ -325,14 +325,14 @@ class PDSCA(_EpochDecayOptimizer):
         self._finish()
         return loss
 
-    def update_lr(self, decay_factor: float | None = None, decay_factor0=None) -> None:
+    def update_lr(self, decay_factor: float | None = None, decay_factor0: float | None = None) -> None:
         """Divides ``lr`` by ``decay_factor`` and ``lr0`` by ``decay_factor0``."""
         super().update_lr(decay_factor)
         if decay_factor0 is not None:
             for g in self._groups_to_decay():
                 g["lr0"] = g["lr0"] / decay_factor0
 
-    def update_regularizer(self, decay_factor: float | None = None, decay_factor0=None) -> None:
+    def update_regularizer(self, decay_factor: float | None = None, decay_factor0: float | None = None) -> None:
         self.update_lr(None, decay_factor0)
         super().update_regularizer(decay_factor)
 

@@ -85,11 +85,11 @@ class ASGDA(Optimizer):
         self._c_g_old = None  # (ids, gradient) of the pre step
         self.t = 0
 
-    def eta(self, t=None):
+    def eta(self, t: int | None = None):
         return self.k / (self.m + (self.t if t is None else t)) ** self.eta_power
 
     @torch.no_grad()
-    def step(self, closure: Callable[[], Any] | None = None, pre: bool = False, t=None):
+    def step(self, closure: Callable[[], Any] | None = None, pre: bool = False, t: int | None = None):
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -155,7 +155,7 @@ class ASGDA(Optimizer):
             sd["t"], sd["c_w"] = self.t, self._c_w
         return sd
 
-    def load_state_dict(self, state_dict) -> None:
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore :meth:`state_dict` (the step counter and the instance-weight estimator included)."""
         sd = dict(state_dict)
         t, c_w = sd.pop("t", None), sd.pop("c_w", None)

@@ -38,7 +38,7 @@ from .._core import validate as V
 
 
 def split_head_tail(
-    per_sample_loss, labels: torch.Tensor, tail_classes, *, normalization: str = "batch"
+    per_sample_loss: torch.Tensor, labels: torch.Tensor, tail_classes, *, normalization: str = "batch"
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""(head_loss, tail_loss) from per-sample losses in one pass (one ``index_add`` of the losses
     into two slots keyed by tail membership), differentiable.
@@ -81,7 +81,7 @@ class _SAMBase(torch.optim.Optimizer):
     """The base optimizer sharing our param groups (the popular SAM implementation's arrangement),
     preallocated buffers per parameter, and the perturb / restore / norm primitives."""
 
-    def __init__(self, params, base_optimizer, defaults, kwargs) -> None:
+    def __init__(self, params: ParamsT, base_optimizer, defaults, kwargs: Any) -> None:
         super().__init__(params, dict(defaults, **kwargs))
         self.base_optimizer = base_optimizer(self.param_groups, **kwargs)
         self.param_groups = self.base_optimizer.param_groups
@@ -129,7 +129,7 @@ class _SAMBase(torch.optim.Optimizer):
         sd["base_optimizer"] = self.base_optimizer.state_dict()
         return sd
 
-    def load_state_dict(self, state_dict) -> None:
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         state_dict = dict(state_dict)
         base = state_dict.pop("base_optimizer", None)
         super().load_state_dict(state_dict)
@@ -215,7 +215,15 @@ class SAM(_SAMBase):
 class _HeadTailSAM(_SAMBase):
     """ImbSAM and SSE-SAM: ``step(closure)`` with ``closure() -> (head_loss, tail_loss)``."""
 
-    def __init__(self, params, base_optimizer, defaults, kwargs, model, process_group) -> None:
+    def __init__(
+        self,
+        params: ParamsT,
+        base_optimizer,
+        defaults,
+        kwargs: Any,
+        model: torch.nn.Module | None,
+        process_group: "torch.distributed.ProcessGroup | None",
+    ) -> None:
         super().__init__(params, base_optimizer, defaults, kwargs)
         self.model = model
         self.process_group = process_group
@@ -311,7 +319,7 @@ class ImbSAM(_HeadTailSAM):
         base_optimizer: type[torch.optim.Optimizer],
         rho: float = 0.05,
         *,
-        model=None,
+        model: torch.nn.Module | None = None,
         process_group: "torch.distributed.ProcessGroup | None" = None,
         **kwargs: Any,
     ) -> None:
@@ -346,7 +354,7 @@ class SSESAM(_HeadTailSAM):
         rho_tail: float = 0.1,
         switch_epoch: int | None = None,
         *,
-        model=None,
+        model: torch.nn.Module | None = None,
         process_group: "torch.distributed.ProcessGroup | None" = None,
         **kwargs: Any,
     ) -> None:

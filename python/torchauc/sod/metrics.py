@@ -29,7 +29,7 @@ import torch
 
 from .._core import options as O
 from .._core import validate as V
-from .frames import _frame_args, _masks
+from .frames import Frames, _frame_args, _masks
 
 KEYS = ("mae", "si_mae", "auc", "si_auc", "mean_f", "max_f", "si_mean_f", "si_max_f")
 _TARGET_SCALE = 2.0**24  # fixed point of the histograms' target sums (csrc/sod/math.h)
@@ -43,8 +43,8 @@ def _thresholds(num, device):
 
 def si_metrics(
     pred: torch.Tensor,
-    target,
-    frames,
+    target: torch.Tensor,
+    frames: "Frames | tuple[torch.Tensor, torch.Tensor]",
     *,
     official_frame_match: bool = False,
     mae_denominator: str = "natural",
@@ -167,7 +167,9 @@ class SIMetrics:
         self._sums: torch.Tensor | None = None
         self._count = 0
 
-    def update(self, pred: torch.Tensor, target, frames) -> None:
+    def update(
+        self, pred: torch.Tensor, target: torch.Tensor, frames: "Frames | tuple[torch.Tensor, torch.Tensor]"
+    ) -> None:
         per_image = si_metrics(pred, target, frames, **self.options)
         batch = torch.stack([per_image[key] for key in KEYS]).sum(1)
         self._sums = batch if self._sums is None else self._sums + batch
