@@ -117,10 +117,10 @@ class AdAUCLoss(nn.Module):
     def _kw(self):
         return dict(imratio=self.imratio, margin=self.margin, form=self.form)
 
-    def forward(self, scores: torch.Tensor, labels: torch.Tensor):
+    def forward(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return adauc_loss(scores, labels, self.a, self.b, self.alpha, **self._kw())
 
-    def per_sample(self, scores: torch.Tensor, labels: torch.Tensor):
+    def per_sample(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return adauc_sample_loss(scores, labels, self.a, self.b, self.alpha, **self._kw())
 
     def param_groups(self) -> list[dict[str, Any]]:
@@ -154,10 +154,10 @@ class RegAdAUCLoss(AdAUCLoss):
     def _penalty(self):
         return self.lambda1 * (self.alpha + self.a) + self.lambda2 * (self.alpha - self.b + 1)
 
-    def forward(self, scores: torch.Tensor, labels: torch.Tensor):
+    def forward(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return super().forward(scores, labels) - self._penalty()
 
-    def per_sample(self, scores: torch.Tensor, labels: torch.Tensor):
+    def per_sample(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return super().per_sample(scores, labels) - self._penalty()
 
     def param_groups(self) -> list[dict[str, Any]]:

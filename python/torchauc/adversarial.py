@@ -40,7 +40,7 @@ def pgd(
     steps: int = 10,
     restarts: int = 1,
     norm: str = "linf",
-    clamp=(0.0, 1.0),
+    clamp: tuple[float, float] | None = (0.0, 1.0),
     random_start: bool = True,
     target: str = "probability",
     generator: torch.Generator | None = None,

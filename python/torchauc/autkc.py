@@ -39,7 +39,9 @@ def _int(value, name, low, high):
     return value
 
 
-def topk_columns(scores: torch.Tensor, labels: torch.Tensor, k, *, margin: float = 0.0, include_label: bool = False):
+def topk_columns(
+    scores: torch.Tensor, labels: torch.Tensor, k: int, *, margin: float = 0.0, include_label: bool = False
+):
     """Columns (B, k) int64 of the k largest ``s_j + margin * [j != y]`` per row, descending (ties to
     the smaller column, NaN largest); the label column is skipped unless ``include_label``."""
     y = _check(scores, labels)
@@ -57,7 +59,7 @@ def _surrogate(t, surrogate):
 
 
 def autkc_loss(
-    logits: torch.Tensor, labels: torch.Tensor, *, k, surrogate: str = "square", terms: str = "k"
+    logits: torch.Tensor, labels: torch.Tensor, *, k: int, surrogate: str = "square", terms: str = "k"
 ) -> torch.Tensor:
     r"""Surrogate of 1 - AUTKC@K (the paper's Eq. for the top-K partial area):
 
@@ -81,7 +83,7 @@ def autkc_loss(
     return (_surrogate(t, surrogate).sum(1) / k).mean()
 
 
-def ce_topk_loss(logits: torch.Tensor, labels: torch.Tensor, *, k) -> torch.Tensor:
+def ce_topk_loss(logits: torch.Tensor, labels: torch.Tensor, *, k: int) -> torch.Tensor:
     r"""Top-k cross entropy: :math:`\log(1 + \sum_{j} e^{x_j - x_y})` over the competitors j below
     the k - 1 largest ones (the label and the k - 1 best competitors are excluded), mean over rows.
     Equals XCurve's ``CETopKLoss(k)``."""
@@ -95,7 +97,7 @@ def ce_topk_loss(logits: torch.Tensor, labels: torch.Tensor, *, k) -> torch.Tens
 
 
 def hinge_topk_loss(
-    logits: torch.Tensor, labels: torch.Tensor, *, k, loss_type: str = "l1", label: str = "exclude"
+    logits: torch.Tensor, labels: torch.Tensor, *, k: int, loss_type: str = "l1", label: str = "exclude"
 ) -> torch.Tensor:
     r"""The top-k hinge losses of XCurve's ``HingeTopKLoss`` (mean over rows), with a = x + 1[j != y]:
 
@@ -113,7 +115,9 @@ def hinge_topk_loss(
     return torch.clamp_min(c - x_y, 0.0).mean()  # l3: the mean over the k terms is the sum / k
 
 
-def hinge_topk_terms(logits: torch.Tensor, labels: torch.Tensor, *, k, loss_type: str = "l1", label: str = "exclude"):
+def hinge_topk_terms(
+    logits: torch.Tensor, labels: torch.Tensor, *, k: int, loss_type: str = "l1", label: str = "exclude"
+):
     """The per-row terms of :func:`hinge_topk_loss`: ``c`` (B, m) and ``x_y`` (B, 1) with the loss
     ``mean((c - x_y)_+)`` (m = k for l3, else 1)."""
     y = _check(logits, labels, "logits")
@@ -165,7 +169,7 @@ class StandardAUTKCLoss(nn.Module):
 class CETopKLoss(nn.Module):
     """Top-k cross entropy (see :func:`ce_topk_loss`)."""
 
-    def __init__(self, k) -> None:
+    def __init__(self, k: int) -> None:
         super().__init__()
         self.k = k
 
@@ -176,7 +180,7 @@ class CETopKLoss(nn.Module):
 class HingeTopKLoss(nn.Module):
     """Top-k hinge losses l1-l5 (see :func:`hinge_topk_loss`)."""
 
-    def __init__(self, k, loss_type: str = "l1", *, label: str = "exclude") -> None:
+    def __init__(self, k: int, loss_type: str = "l1", *, label: str = "exclude") -> None:
         super().__init__()
         self.k = k
         self.loss_type = V.option(loss_type, O.TOPK_HINGE)

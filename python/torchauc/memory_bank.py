@@ -160,7 +160,7 @@ class TMemoryBank(torch.nn.Module):
         self.last_pastes = torch.zeros(0, 6, dtype=torch.long)
 
     # ------------------------------------------------------------------ public API
-    def forward(self, images: torch.Tensor, labels: torch.Tensor):
+    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Update with, then paste into, every image in order (the official transform). In place."""
         if self.process_group is not None:
             self.update(images, labels)
@@ -173,7 +173,7 @@ class TMemoryBank(torch.nn.Module):
             images, labels = D.gather_batch(self.process_group, images, labels)
         self._step(images, labels, update=True, paste=False)
 
-    def paste(self, images: torch.Tensor, labels: torch.Tensor):
+    def paste(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Paste stored objects into the batch without storing it. In place; returns (images, labels)."""
         if self.process_group is None:
             return self._step(images, labels, update=False, paste=True)

@@ -32,7 +32,7 @@ class _ExactMetric(torch.nn.Module):
         self.dist_sync_mode = V.option(dist_sync_mode, O.DIST_SYNC_MODE)
         self.reset()
 
-    def reset(self):
+    def reset(self) -> None:
         self._data = {k: [] for k in self._states}
         self._weights = []
         self._index = []
@@ -135,7 +135,7 @@ class AUROC(_ExactMetric):
     def __init__(
         self,
         *,
-        bins=None,
+        bins: int | None = None,
         score_range: tuple[float, float] = (0.0, 1.0),
         on_undefined: str = "raise",
         dist_sync: bool = True,

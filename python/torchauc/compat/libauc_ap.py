@@ -252,7 +252,7 @@ class meanAveragePrecisionLoss(_APBase):
         num_labels: int,
         margin: float = 1.0,
         gamma: float = 0.9,
-        top_k=-1,
+        top_k: int = -1,
         surr_loss: str = "squared_hinge",
         device: torch.device | str | None = None,
         *,

@@ -205,7 +205,9 @@ class AUCMLoss(_AUCMBase):
         super().__init__()
         self._setup(margin, imratio, version, device, 1, semantics)
 
-    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, auto=None, **kwargs: Any) -> torch.Tensor:
+    def forward(
+        self, y_pred: torch.Tensor, y_true: torch.Tensor, auto: bool | None = None, **kwargs: Any
+    ) -> torch.Tensor:
         h, y, loss = self._loss(y_pred, y_true, auto)
         return loss[0]
 
@@ -245,7 +247,9 @@ class CompositionalAUCLoss(_AUCMBase):
         """Whether the next forward returns the AUC-M loss (else cross-entropy)."""
         return int(self.step) % (2 * self.k) >= self.k
 
-    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, k=None, auto=None, **kwargs: Any) -> torch.Tensor:
+    def forward(
+        self, y_pred: torch.Tensor, y_true: torch.Tensor, k=None, auto: bool | None = None, **kwargs: Any
+    ) -> torch.Tensor:
         if k is not None:
             if int(k) < 1:
                 raise ValueError(f"k must be >= 1, got {k}")
@@ -297,7 +301,9 @@ class MultiLabelAUCMLoss(_AUCMBase):
     def get_alpha(self) -> torch.Tensor:
         return self.alpha.mean()
 
-    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, task_id=(), auto=None, **kwargs: Any) -> torch.Tensor:
+    def forward(
+        self, y_pred: torch.Tensor, y_true: torch.Tensor, task_id=(), auto: bool | None = None, **kwargs: Any
+    ) -> torch.Tensor:
         h, y, loss = self._loss(y_pred, y_true, auto, v1_margin=self.semantics != "libauc")
         if task_id is None or len(task_id) == 0:
             return loss.mean()

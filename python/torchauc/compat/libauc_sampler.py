@@ -20,6 +20,8 @@ Differences from LibAUC 2.0.1:
   ``num_sampled_tasks`` is accepted and ignored, as in LibAUC's binary path.
 """
 
+from collections.abc import Iterator
+
 import torch
 from torch.utils.data import Sampler
 
@@ -97,7 +99,7 @@ class DualSampler(Sampler):
         self._perm[which], self._ptr[which] = perm, ptr
         return torch.cat(pieces)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[int]:
         p = self._draw("pos", self.num_batches * self.num_pos).reshape(self.num_batches, self.num_pos)
         n = self._draw("neg", self.num_batches * self.num_neg).reshape(self.num_batches, self.num_neg)
         self.sampled = torch.cat([p, n], 1).reshape(-1)

@@ -30,7 +30,7 @@ default here is the correct value and XCurve's is one documented keyword away:
 are added here when it lands (see the marked place below).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -58,7 +58,7 @@ class _XCurveAUCLoss(nn.Module):
 
     _surrogate = "square"
 
-    def __init__(self, num_classes, gamma=1, transform="ovo", *, normalization="present"):
+    def __init__(self, num_classes: int, gamma: float = 1, transform: str = "ovo", *, normalization: str = "present"):
         super().__init__()
         if transform not in ("ovo", "ova"):
             raise ValueError(f"transform must be 'ovo' or 'ova', got {transform!r}")
@@ -213,7 +213,7 @@ class UnbiasedPAUCLoss(_partial.PAUCILoss):
     """XCurve ``UnbiasedPAUCLoss(alpha, beta, device)`` (PAUCI): alpha = kept fraction of positives
     (1: one-way), beta = max FPR; the seven scalars are parameters moved to ``device``."""
 
-    def __init__(self, alpha, beta, device: torch.device | str | None = None) -> None:
+    def __init__(self, alpha: float, beta: float, device: torch.device | str | None = None) -> None:
         super().__init__(beta, min_tpr=1.0 - V.fraction(alpha, "alpha", low_open=True))
         if device is not None:
             self.to(device)
@@ -234,7 +234,7 @@ class StandardAUTKCLoss(_autkc.StandardAUTKCLoss):
     """XCurve ``StandardAUTKCLoss(surrogate in {'Sq', 'Exp', 'Logit', 'Hinge'}, K, epoch_to_paced)``;
     ``terms="xcurve"`` reproduces XCurve's K + 1 terms over K."""
 
-    def __init__(self, surrogate, K: int, epoch_to_paced: int, *, terms: str = "k") -> None:
+    def __init__(self, surrogate: str, K: int, epoch_to_paced: int, *, terms: str = "k") -> None:
         if surrogate not in _AUTKC_SURROGATES:
             raise ValueError(f"surrogate must be one of {', '.join(map(repr, _AUTKC_SURROGATES))}; got {surrogate!r}")
         super().__init__(_AUTKC_SURROGATES[surrogate], K, epoch_to_paced, terms=terms)
@@ -261,7 +261,7 @@ class HingeTopKLoss(_autkc.HingeTopKLoss):
     l1/l4, where XCurve also scores the label column 0) gives XCurve's value, in XCurve's
     O(B^2) memory."""
 
-    def __init__(self, k, loss_type: str = "", *, label: str = "exclude", xcurve_broadcast: bool = False) -> None:
+    def __init__(self, k: int, loss_type: str = "", *, label: str = "exclude", xcurve_broadcast: bool = False) -> None:
         if loss_type == "":
             raise ValueError("loss_type must be one of 'l1', 'l2', 'l3', 'l4', 'l5' (XCurve's '' returns None)")
         super().__init__(k, loss_type, label=label)
@@ -305,8 +305,8 @@ class StandardOpenAUCLoss(nn.Module):
     def __init__(
         self,
         loss_close: Callable[..., torch.Tensor] | None,
-        alpha,
-        lambd,
+        alpha: float,
+        lambd: float,
         *,
         generator: torch.Generator | None = None,
         odd_batch: str = "mix",
@@ -332,7 +332,7 @@ class StandardOpenAUCLoss(nn.Module):
 
 # ---------------------------------------------------------------------------------------- AUPRC
 class _ListStableAUPRC(_auprc.ListStableAUPRCLoss):
-    def param_groups(self, lr=None, **kwargs: Any) -> list[dict[str, Any]]:
+    def param_groups(self, lr: float | None = None, **kwargs: Any) -> list[dict[str, Any]]:
         """XCurve's ``LossWarpper.param_groups``: the loss has no trainable parameters."""
         return []
 
@@ -352,19 +352,24 @@ def ListStableAUPRC(
 
 
 # ---------------------------------------------------------------------------------------- metrics
-def TopkAcc(y_pred: torch.Tensor, y_true: torch.Tensor, k_list=(1,)):
+def TopkAcc(y_pred: torch.Tensor, y_true: torch.Tensor, k_list: Sequence[int] = (1,)):
     """XCurve ``Metrics.TopkAcc``: a list of top-k accuracies in percent (ties are misses here)."""
     with torch.no_grad():
         return list(_autkc.topk_accuracy(y_pred, y_true, k=list(k_list)).mul(100.0).unbind(0))
 
 
-def AUTKC(y_pred: torch.Tensor, y_true: torch.Tensor, k_list=(1,)) -> list[torch.Tensor]:
+def AUTKC(y_pred: torch.Tensor, y_true: torch.Tensor, k_list: Sequence[int] = (1,)) -> list[torch.Tensor]:
     """XCurve ``Metrics.AUTKC``: a list of AUTKC@k in percent (ties are misses, as XCurve)."""
     with torch.no_grad():
         return list(_autkc.autkc(y_pred, y_true, k=list(k_list)).mul(100.0).unbind(0))
 
 
-def OpenAUC(open_set_pred_known, open_set_pred_unknown, close_set_pred_class, close_set_labels) -> float:
+def OpenAUC(
+    open_set_pred_known: torch.Tensor,
+    open_set_pred_unknown: torch.Tensor,
+    close_set_pred_class: torch.Tensor,
+    close_set_labels: torch.Tensor,
+) -> float:
     """XCurve ``Metrics.OpenAUC`` (a float), exact (XCurve's score trick gives the same value)."""
     t = torch.as_tensor
     known = t(open_set_pred_known).reshape(-1).double()
