@@ -109,9 +109,9 @@ class AdAUCLoss(nn.Module):
         alpha: float = 0.2,
     ) -> None:
         super().__init__()
-        self.imratio = None if imratio is None else V.fraction(imratio, "imratio")
-        self.margin = V.finite_float(margin, "margin")
-        self.form = V.option(form, O.ADAUC_FORM)
+        self.imratio: float | None = None if imratio is None else V.fraction(imratio, "imratio")
+        self.margin: float = V.finite_float(margin, "margin")
+        self.form: str = V.option(form, O.ADAUC_FORM)
         self.a, self.b, self.alpha = _scalar(a), _scalar(b), _scalar(alpha)
 
     def _kw(self):

@@ -95,19 +95,19 @@ class ListStableAUPRCLoss(nn.Module):
         cnt_per_id=None,
     ) -> None:
         super().__init__()
-        self.tau1 = V.finite_float(tau1, "tau1")
-        self.tau2 = V.finite_float(tau2, "tau2")
+        self.tau1: float = V.finite_float(tau1, "tau1")
+        self.tau2: float = V.finite_float(tau2, "tau2")
         if self.tau1 <= 0 or self.tau2 <= 0:
             raise ValueError(f"tau1 and tau2 must be > 0, got {tau1}, {tau2}")
-        self.beta = V.fraction(beta, "beta")
-        self.prior_mul = V.finite_float(prior_mul, "prior_mul")
+        self.beta: float = V.fraction(beta, "beta")
+        self.prior_mul: float = V.finite_float(prior_mul, "prior_mul")
         if isinstance(num_sample_per_id, bool) or not isinstance(num_sample_per_id, int) or num_sample_per_id < 3:
             raise ValueError(
                 f"num_sample_per_id must be an int >= 3 (two positives per anchor), got {num_sample_per_id}"
             )
-        self.num_sample_per_id = num_sample_per_id
-        self.var_reg_weight_pos = V.finite_float(var_reg_weight_pos, "var_reg_weight_pos")
-        self.var_reg_weight_neg = V.finite_float(var_reg_weight_neg, "var_reg_weight_neg")
+        self.num_sample_per_id: int = num_sample_per_id
+        self.var_reg_weight_pos: float = V.finite_float(var_reg_weight_pos, "var_reg_weight_pos")
+        self.var_reg_weight_neg: float = V.finite_float(var_reg_weight_neg, "var_reg_weight_neg")
         self.register_buffer("v", torch.empty(0, _NUM_V))
         self.register_buffer("prior", torch.empty(0))
         if cnt_per_id is not None:

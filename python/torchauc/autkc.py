@@ -152,10 +152,10 @@ class StandardAUTKCLoss(nn.Module):
 
     def __init__(self, surrogate: str = "square", K: int = 5, epoch_to_paced: int = 0, *, terms: str = "k") -> None:
         super().__init__()
-        self.surrogate = V.option(surrogate, O.AUTKC_SURROGATE)
-        self.K = _int(K, "K", 1, 1 << 40)
-        self.epoch_to_paced = epoch_to_paced
-        self.terms = V.option(terms, O.AUTKC_TERMS)
+        self.surrogate: str = V.option(surrogate, O.AUTKC_SURROGATE)
+        self.K: int = _int(K, "K", 1, 1 << 40)
+        self.epoch_to_paced: int = epoch_to_paced
+        self.terms: str = V.option(terms, O.AUTKC_TERMS)
 
     def forward(self, logits: torch.Tensor, labels: torch.Tensor, epoch: int = 0) -> torch.Tensor:
         if epoch < self.epoch_to_paced:
@@ -171,7 +171,7 @@ class CETopKLoss(nn.Module):
 
     def __init__(self, k: int) -> None:
         super().__init__()
-        self.k = k
+        self.k: int = k
 
     def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return ce_topk_loss(logits, labels, k=self.k)
@@ -182,9 +182,9 @@ class HingeTopKLoss(nn.Module):
 
     def __init__(self, k: int, loss_type: str = "l1", *, label: str = "exclude") -> None:
         super().__init__()
-        self.k = k
-        self.loss_type = V.option(loss_type, O.TOPK_HINGE)
-        self.label = V.option(label, O.TOPK_LABEL)
+        self.k: int = k
+        self.loss_type: str = V.option(loss_type, O.TOPK_HINGE)
+        self.label: str = V.option(label, O.TOPK_LABEL)
 
     def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return hinge_topk_loss(logits, labels, k=self.k, loss_type=self.loss_type, label=self.label)

@@ -216,12 +216,12 @@ class MultiClassAUCLoss(nn.Module):
     ) -> None:
         super().__init__()
         self.process_group = process_group
-        self.num_classes = V.optional_int(num_classes, "num_classes")
-        self.surrogate = V.option(surrogate, O.MULTICLASS_SURROGATE)
-        self.mode = V.option(mode, O.MODE)
-        self.margin = V.finite_float(margin, "margin")
-        self.ignore_index = V.optional_int(ignore_index, "ignore_index")
-        self.normalization = V.option(normalization, O.NORMALIZATION)
+        self.num_classes: int | None = V.optional_int(num_classes, "num_classes")
+        self.surrogate: str = V.option(surrogate, O.MULTICLASS_SURROGATE)
+        self.mode: str = V.option(mode, O.MODE)
+        self.margin: float = V.finite_float(margin, "margin")
+        self.ignore_index: int | None = V.optional_int(ignore_index, "ignore_index")
+        self.normalization: str = V.option(normalization, O.NORMALIZATION)
 
     def _check_classes(self, x, name):
         if self.num_classes is not None and x.dim() >= 2 and x.shape[1] != self.num_classes:
@@ -262,8 +262,8 @@ class AUCSegLoss(MultiClassAUCLoss):
         self, num_classes: int | None = None, *, loss_weight: float = 1.0, activation: str = "sigmoid", **options: Any
     ) -> None:
         super().__init__(num_classes, **options)
-        self.loss_weight = V.finite_float(loss_weight, "loss_weight")
-        self.activation = V.option(activation, O.ACTIVATION)
+        self.loss_weight: float = V.finite_float(loss_weight, "loss_weight")
+        self.activation: str = V.option(activation, O.ACTIVATION)
 
     def forward(self, logits: torch.Tensor, labels: torch.Tensor, *, ignore_index: int | None = None) -> torch.Tensor:
         self._check_classes(logits, "logits")

@@ -39,13 +39,13 @@ class OpenAUCLoss(nn.Module):
         odd_batch: str = "mix",
     ) -> None:
         super().__init__()
-        self.alpha = V.finite_float(alpha, "alpha")
+        self.alpha: float = V.finite_float(alpha, "alpha")
         if self.alpha <= 0:
             raise ValueError(f"alpha must be > 0 (Beta(alpha, alpha)), got {alpha}")
-        self.lambd = V.finite_float(lambd, "lambd")
+        self.lambd: float = V.finite_float(lambd, "lambd")
         self.loss_close = loss_close
         self.generator = generator
-        self.odd_batch = V.option(odd_batch, O.OPEN_ODD_BATCH)
+        self.odd_batch: str = V.option(odd_batch, O.OPEN_ODD_BATCH)
 
     def draw(self, h: int) -> tuple[torch.Tensor, float]:
         """The permutation (h,) and the mix-up weight lam, from ``self.generator`` (CPU)."""

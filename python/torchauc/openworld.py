@@ -107,9 +107,9 @@ class GMoPLoss(nn.Module):
         super().__init__()
         if isinstance(num_detectors, bool) or not isinstance(num_detectors, int) or num_detectors < 1:
             raise ValueError(f"num_detectors must be a positive int, got {num_detectors!r}")
-        self.num_detectors = num_detectors
-        self.alpha = V.finite_float(alpha, "alpha")
-        self.lam = V.finite_float(lam, "lam")
+        self.num_detectors: int = num_detectors
+        self.alpha: float = V.finite_float(alpha, "alpha")
+        self.lam: float = V.finite_float(lam, "lam")
 
     def forward(
         self,

@@ -123,9 +123,9 @@ class AUCLoss(nn.Module):
     ) -> None:
         super().__init__()
         self.process_group = process_group
-        self.surrogate = V.option(surrogate, O.PAIRWISE_SURROGATE)
-        self.margin = V.finite_float(margin, "margin")
-        self.reduction = V.option(reduction, O.REDUCTION)
+        self.surrogate: str = V.option(surrogate, O.PAIRWISE_SURROGATE)
+        self.margin: float = V.finite_float(margin, "margin")
+        self.reduction: str = V.option(reduction, O.REDUCTION)
 
     def forward(
         self,

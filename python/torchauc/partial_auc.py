@@ -117,12 +117,12 @@ class PartialAUCLoss(nn.Module):
     ) -> None:
         super().__init__()
         self.process_group = process_group
-        self.max_fpr = V.fraction(max_fpr, "max_fpr")
-        self.min_tpr = V.fraction(min_tpr, "min_tpr")
-        self.surrogate = V.option(surrogate, O.PAIRWISE_SURROGATE)
-        self.margin = V.finite_float(margin, "margin")
-        self.rounding = V.option(rounding, O.ROUNDING)
-        self.reduction = V.option(reduction, O.REDUCTION)
+        self.max_fpr: float = V.fraction(max_fpr, "max_fpr")
+        self.min_tpr: float = V.fraction(min_tpr, "min_tpr")
+        self.surrogate: str = V.option(surrogate, O.PAIRWISE_SURROGATE)
+        self.margin: float = V.finite_float(margin, "margin")
+        self.rounding: str = V.option(rounding, O.ROUNDING)
+        self.reduction: str = V.option(reduction, O.REDUCTION)
 
     def forward(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return partial_auc_loss(
@@ -202,13 +202,13 @@ class RelaxedTPAUCLoss(nn.Module):
         super().__init__()
         self.process_group = process_group
         weight = {"Poly": "poly", "Exp": "exp"}.get(weight, weight)
-        self.weight = V.option(weight, O.TPAUC_WEIGHT)
-        self.gamma = V.finite_float(gamma, "gamma")
-        self.margin = None if margin is None else V.finite_float(margin, "margin")
-        self.auc_type = V.option(auc_type, O.AUC_TYPE)
-        self.warmup_epochs = int(warmup_epochs)
+        self.weight: str = V.option(weight, O.TPAUC_WEIGHT)
+        self.gamma: float = V.finite_float(gamma, "gamma")
+        self.margin: float | None = None if margin is None else V.finite_float(margin, "margin")
+        self.auc_type: str = V.option(auc_type, O.AUC_TYPE)
+        self.warmup_epochs: int = int(warmup_epochs)
         self.warmup_loss = warmup_loss
-        self.eps = V.finite_float(eps, "eps")
+        self.eps: float = V.finite_float(eps, "eps")
 
     def forward(self, scores: torch.Tensor, labels: torch.Tensor, *, epoch: int = 0) -> torch.Tensor:
         V.tensor(scores, "scores")
@@ -298,14 +298,14 @@ class InsRelaxedPAUCLoss(nn.Module):
         super().__init__()
         self.process_group = process_group
         weight = {"Poly": "poly", "Exp": "exp", None: "exp"}.get(weight, weight)
-        self.weight = V.option(weight, O.TPAUC_WEIGHT)
-        self.gamma = V.finite_float(gamma, "gamma")
-        self.auc_type = V.option(auc_type, O.AUC_TYPE)
-        self.reg_a = V.finite_float(reg_a, "reg_a")
-        self.reg_b = V.finite_float(reg_b, "reg_b")
-        self.warmup_epochs = int(warmup_epochs)
+        self.weight: str | None = V.option(weight, O.TPAUC_WEIGHT)
+        self.gamma: float = V.finite_float(gamma, "gamma")
+        self.auc_type: str = V.option(auc_type, O.AUC_TYPE)
+        self.reg_a: float = V.finite_float(reg_a, "reg_a")
+        self.reg_b: float = V.finite_float(reg_b, "reg_b")
+        self.warmup_epochs: int = int(warmup_epochs)
         self.warmup_loss = warmup_loss
-        self.eps = V.finite_float(eps, "eps")
+        self.eps: float = V.finite_float(eps, "eps")
         self.a = nn.Parameter(torch.zeros(10, dtype=torch.float64))
         self.b = nn.Parameter(torch.zeros(8, dtype=torch.float64))
 
@@ -411,11 +411,11 @@ class PAUCILoss(nn.Module):
     ) -> None:
         super().__init__()
         self.process_group = process_group
-        self.max_fpr = V.fraction(max_fpr, "max_fpr")
-        self.min_tpr = V.fraction(min_tpr, "min_tpr")
+        self.max_fpr: float = V.fraction(max_fpr, "max_fpr")
+        self.min_tpr: float = V.fraction(min_tpr, "min_tpr")
         if self.max_fpr <= 0 or self.min_tpr >= 1:
             raise ValueError("PAUCILoss needs max_fpr > 0 and min_tpr < 1")
-        self.kappa = V.finite_float(kappa, "kappa")
+        self.kappa: float = V.finite_float(kappa, "kappa")
         if self.kappa <= 0:
             raise ValueError(f"kappa must be > 0, got {kappa}")
         for name, v in _PAUCI_INIT.items():
@@ -543,9 +543,9 @@ class UPAUCILoss(nn.Module):
         super().__init__()
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
             raise ValueError(f"num_samples must be a positive int, got {num_samples!r}")
-        self.max_fpr = V.fraction(max_fpr, "max_fpr", low_open=True)
-        self.min_tpr = 0.0 if min_tpr is None else V.fraction(min_tpr, "min_tpr", high_open=True)
-        self.omega = V.finite_float(omega, "omega")
+        self.max_fpr: float = V.fraction(max_fpr, "max_fpr", low_open=True)
+        self.min_tpr: float = 0.0 if min_tpr is None else V.fraction(min_tpr, "min_tpr", high_open=True)
+        self.omega: float = V.finite_float(omega, "omega")
         if self.omega < 0:
             raise ValueError(f"omega must be >= 0, got {omega}")
         c_init = V.fraction(c_init, "c_init")

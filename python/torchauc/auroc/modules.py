@@ -28,8 +28,8 @@ class _ExactMetric(torch.nn.Module):
 
     def __init__(self, dist_sync: bool = True, dist_sync_mode: str = "sort"):
         super().__init__()
-        self.dist_sync = dist_sync
-        self.dist_sync_mode = V.option(dist_sync_mode, O.DIST_SYNC_MODE)
+        self.dist_sync: bool = dist_sync
+        self.dist_sync_mode: str = V.option(dist_sync_mode, O.DIST_SYNC_MODE)
         self.reset()
 
     def reset(self) -> None:
@@ -141,14 +141,14 @@ class AUROC(_ExactMetric):
         dist_sync: bool = True,
         dist_sync_mode: str = "sort",
     ) -> None:
-        self.bins = None if bins is None else int(bins)
+        self.bins: int | None = None if bins is None else int(bins)
         if self.bins is not None and self.bins < 1:
             raise ValueError(f"bins must be a positive integer or None, got {bins}")
         lo, hi = (V.finite_float(score_range[0], "score_range[0]"), V.finite_float(score_range[1], "score_range[1]"))
         if not lo < hi:
             raise ValueError(f"score_range must be (low, high) with low < high, got {score_range}")
         self.score_range = (lo, hi)
-        self.on_undefined = V.option(on_undefined, O.ON_UNDEFINED)
+        self.on_undefined: str = V.option(on_undefined, O.ON_UNDEFINED)
         super().__init__(dist_sync, dist_sync_mode)
 
     def reset(self) -> None:
@@ -433,7 +433,7 @@ class OpenworldAUROC(_ExactMetric):
     _states = ("scores", "is_base", "correct")
 
     def __init__(self, *, on_undefined: str = "raise", dist_sync: bool = True) -> None:
-        self.on_undefined = V.option(on_undefined, O.ON_UNDEFINED)
+        self.on_undefined: str = V.option(on_undefined, O.ON_UNDEFINED)
         super().__init__(dist_sync)
 
     def update(self, scores: torch.Tensor, is_base: torch.Tensor, correct: torch.Tensor) -> None:
@@ -455,7 +455,7 @@ class AveragePrecision(_ExactMetric):
     ``update(scores, labels, *, sample_weights=None)``."""
 
     def __init__(self, *, on_undefined: str = "raise", dist_sync: bool = True) -> None:
-        self.on_undefined = V.option(on_undefined, O.ON_UNDEFINED)
+        self.on_undefined: str = V.option(on_undefined, O.ON_UNDEFINED)
         super().__init__(dist_sync)
 
     def update(self, scores: torch.Tensor, labels: torch.Tensor, *, sample_weights: torch.Tensor | None = None) -> None:

@@ -146,13 +146,13 @@ class pAUC_CVaR_Loss(nn.Module):
     ) -> None:
         super().__init__()
         self.process_group = process_group
-        self.data_len = int(data_len)
-        self.pos_len = pos_len
-        self.num_neg = num_neg
-        self.margin = V.finite_float(margin, "margin")
-        self.beta = _positive(beta, "beta", 1.0)
-        self.eta = V.finite_float(eta, "eta")
-        self.surr_loss = V.option(surr_loss, O.LIBAUC_SURROGATE)
+        self.data_len: int = int(data_len)
+        self.pos_len: int | None = pos_len
+        self.num_neg: int | None = num_neg
+        self.margin: float = V.finite_float(margin, "margin")
+        self.beta: float = _positive(beta, "beta", 1.0)
+        self.eta: float = V.finite_float(eta, "eta")
+        self.surr_loss: str = V.option(surr_loss, O.LIBAUC_SURROGATE)
         self.register_buffer("u_pos", torch.zeros(self.data_len, 1, device=_default_device(device)))
 
     def forward(
@@ -263,7 +263,7 @@ class pAUC_DRO_Loss(_ExpRowsLoss):
     ) -> None:
         super().__init__()
         self.process_group = process_group
-        self.gamma = _positive(gamma, "gamma", 1.0)
+        self.gamma: float = _positive(gamma, "gamma", 1.0)
         self._setup(data_len, margin, Lambda, surr_loss, device)
 
     def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, **kwargs: Any) -> torch.Tensor:
@@ -303,7 +303,7 @@ class tpAUC_KL_Loss(_ExpRowsLoss):
     ) -> None:
         super().__init__()
         self.process_group = process_group
-        self.tau = _positive(tau, "tau")
+        self.tau: float = _positive(tau, "tau")
         self.gamma0 = _positive(gammas[0], "gammas[0]", 1.0)
         self.gamma1 = _positive(gammas[1], "gammas[1]", 1.0)
         self._setup(data_len, margin, Lambda, surr_loss, device)
@@ -363,7 +363,7 @@ class MultiLabelpAUCLoss(nn.Module):
         self.mode, self.num_labels = mode, int(num_labels)
         if self.num_labels < 1:
             raise ValueError(f"num_labels must be >= 1, got {num_labels}")
-        self.semantics = V.option(semantics, O.LIBAUC_SEMANTICS)
+        self.semantics: str = V.option(semantics, O.LIBAUC_SEMANTICS)
         inner = self._MODES[mode](device=device, **kwargs)
         object.__setattr__(self, "loss_fn", inner)  # not a submodule: its state lives here, per label
         self.data_len = inner.data_len

@@ -239,7 +239,7 @@ class CompositionalAUCLoss(_AUCMBase):
         if backend != "ce":
             raise ValueError(f"backend must be 'ce', got {backend!r}")
         self.k = int(k)
-        self.backend = backend
+        self.backend: str = backend
         self._setup(margin, imratio, version, device, 1, semantics)
         self.register_buffer("step", torch.zeros((), dtype=torch.int64, device=self.a.device))
 

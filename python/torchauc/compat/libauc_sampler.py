@@ -56,7 +56,7 @@ class DualSampler(Sampler):
     ) -> None:
         if batch_size is None or int(batch_size) < 2:
             raise ValueError(f"batch_size must be an int >= 2, got {batch_size}")
-        self.batch_size = int(batch_size)
+        self.batch_size: int = int(batch_size)
         pos = _labels(dataset, labels)
         self.pos_indices = torch.nonzero(pos).reshape(-1)
         self.neg_indices = torch.nonzero(~pos).reshape(-1)
@@ -69,11 +69,11 @@ class DualSampler(Sampler):
             if sampling_rate is None or not 0.0 < float(sampling_rate) < 1.0:
                 raise ValueError(f"sampling_rate must be in (0, 1), got {sampling_rate}")
             self.num_pos = max(1, int(sampling_rate * self.batch_size))
-        self.sampling_rate = sampling_rate
+        self.sampling_rate: float = sampling_rate
         self.num_neg = self.batch_size - self.num_pos
         self.num_batches = max(self.pos_len // self.num_pos, self.neg_len // self.num_neg)
-        self.shuffle = bool(shuffle)
-        self.random_seed = random_seed
+        self.shuffle: bool = bool(shuffle)
+        self.random_seed: int = random_seed
         self.generator = torch.Generator().manual_seed(int(random_seed))
         self._perm = {"pos": self._permute(self.pos_indices), "neg": self._permute(self.neg_indices)}
         self._ptr = {"pos": 0, "neg": 0}

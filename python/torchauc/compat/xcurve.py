@@ -63,9 +63,9 @@ class _XCurveAUCLoss(nn.Module):
         if transform not in ("ovo", "ova"):
             raise ValueError(f"transform must be 'ovo' or 'ova', got {transform!r}")
         self.num_classes = V.optional_int(num_classes, "num_classes")
-        self.gamma = V.finite_float(gamma, "gamma")
-        self.transform = transform
-        self.normalization = V.option(normalization, _NORMALIZATION)
+        self.gamma: float = V.finite_float(gamma, "gamma")
+        self.transform: str = transform
+        self.normalization: str = V.option(normalization, _NORMALIZATION)
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor, **kwargs: Any):
         if self.num_classes == 2:
@@ -165,7 +165,7 @@ class RelaxedPAUCLoss(_partial.RelaxedTPAUCLoss):
             warmup_loss=first_state_loss,
             eps=eps,
         )
-        self.reduction = V.option(reduction, O.REDUCTION)
+        self.reduction: str = V.option(reduction, O.REDUCTION)
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor, epoch: int = 0, **kwargs: Any) -> torch.Tensor:
         loss = super().forward(pred, target, epoch=epoch)
@@ -265,7 +265,7 @@ class HingeTopKLoss(_autkc.HingeTopKLoss):
         if loss_type == "":
             raise ValueError("loss_type must be one of 'l1', 'l2', 'l3', 'l4', 'l5' (XCurve's '' returns None)")
         super().__init__(k, loss_type, label=label)
-        self.xcurve_broadcast = bool(xcurve_broadcast)
+        self.xcurve_broadcast: bool = bool(xcurve_broadcast)
 
     def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         if not self.xcurve_broadcast:

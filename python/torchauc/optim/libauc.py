@@ -371,7 +371,7 @@ class SOAP(_EpochDecayOptimizer):
             raise ValueError(f"momentum must be >= 0, got {momentum}")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("nesterov momentum requires a momentum and zero dampening")
-        self.mode = mode
+        self.mode: str = mode
         defaults = dict(
             lr=lr,
             weight_decay=weight_decay,

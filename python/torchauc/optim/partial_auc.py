@@ -71,11 +71,11 @@ class ASGDA(Optimizer):
         defaults = dict(nu=nu, weight_decay=weight_decay, maximize=False, clip=None, name=None)
         super().__init__(params, defaults)
         self.k, self.m, self.c1, self.c2 = float(k), float(m), float(c1), float(c2)
-        self.all_descent = bool(all_descent)
+        self.all_descent: bool = bool(all_descent)
         self.eta_power = float(eta_power)
         if lam is not None and not (lam == lam and lam >= 0):
             raise ValueError(f"lam must be >= 0, got {lam}")
-        self.lam = None if lam is None else float(lam)
+        self.lam: float | None = None if lam is None else float(lam)
         if instance_weights is not None and not (
             isinstance(getattr(instance_weights, "c", None), torch.Tensor) and hasattr(instance_weights, "batch_ids")
         ):

@@ -77,11 +77,11 @@ class TMemoryBankReference:
         rng=None,
         alias_stored_images: bool = True,
     ) -> None:
-        self.num_classes = num_classes
+        self.num_classes: int = num_classes
         self.small_index = list(small_index)
-        self.memory_size = memory_size
+        self.memory_size: int = memory_size
         self.p_sample, self.p_resize = p_sample, p_resize
-        self.ignore_index = ignore_index
+        self.ignore_index: int = ignore_index
         self.rng = rng if rng is not None else random.Random()
         self.alias = alias_stored_images
         self.images = {c: {} for c in range(num_classes)}  # class -> slot -> stored image
