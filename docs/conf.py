@@ -32,11 +32,17 @@ doctest_global_setup = "import torch\nimport torchauc"
 suppress_warnings = ["myst.header", "myst.xref_missing"]  # README headings and repo-relative links
 
 
-def readme_section(title, text=None):
-    """The README section ``## title`` (up to the next ``## ``), or None."""
+def readme_sections(title, text=None):
+    """Every README section ``## title`` (up to the next ``## ``): a title may appear more than once
+    (the migration tables were appended per anchor by different families)."""
     text = text or (ROOT / "README.md").read_text()
-    m = re.search(rf"^## {re.escape(title)}[^\n]*\n(.*?)(?=^## |\Z)", text, re.S | re.M)
-    return m.group(1).strip() if m else None
+    pattern = rf"^## {re.escape(title)}[^\n]*\n(.*?)(?=^## |\Z)"
+    return [m.group(1).strip() for m in re.finditer(pattern, text, re.S | re.M)]
+
+
+def readme_section(title, text=None):
+    """The README sections ``## title`` joined, or None."""
+    return "\n\n".join(readme_sections(title, text)) or None
 
 
 def _page(name, title, body):
@@ -61,11 +67,20 @@ def generate():
     for name, (title, sections) in pages.items():
         parts = [(s, readme_section(s)) for s in sections]
         _page(name, title, "\n\n".join(f"## {s}\n\n{body}" for s, body in parts if body))
-    migration = readme_section("Migrating from XCurve and LibAUC")
+    # the section with the introduction first, then the per-anchor tables
+    migration = readme_sections("Migrating from XCurve and LibAUC")
+    migration = "\n\n".join(sorted(migration, key=lambda s: s.startswith("###"))) or None
     _page(
         "migration",
         "Migrating from XCurve and LibAUC",
         migration or "The migration table is written in the README section *Migrating from XCurve and LibAUC*.",
+    )
+    # the distributed page: the README section, then the API of the distributed metrics
+    _page(
+        "distributed",
+        "Distributed training and evaluation",
+        (readme_section("Distributed training and evaluation") or "")
+        + "\n\n## API\n\n```{eval-rst}\n.. automodule:: torchauc.auroc.distributed\n   :members:\n```",
     )
     # benchmark tables and their plots, newest first
     res = ROOT / "benchmarks" / "results"

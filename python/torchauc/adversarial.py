@@ -7,6 +7,7 @@ perturbation across restarts is kept per sample on the device (no host sync).
 """
 
 import math
+from collections.abc import Callable
 
 import torch
 
@@ -29,22 +30,22 @@ def _random_start(x, eps, generator, lower, upper):
 
 
 def pgd(
-    model,
-    x,
-    y,
-    loss_fn,
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    loss_fn: Callable[..., torch.Tensor],
     *,
-    eps=8 / 255,
-    step=2 / 255,
-    steps=10,
-    restarts=1,
-    norm="linf",
-    clamp=(0.0, 1.0),
-    random_start=True,
-    target="probability",
-    generator=None,
-    eval_mode=True,
-):
+    eps: float = 8 / 255,
+    step: float = 2 / 255,
+    steps: int = 10,
+    restarts: int = 1,
+    norm: str = "linf",
+    clamp: tuple[float, float] | None = (0.0, 1.0),
+    random_start: bool = True,
+    target: str = "probability",
+    generator: torch.Generator | None = None,
+    eval_mode: bool = True,
+) -> torch.Tensor:
     r"""Projected gradient ascent on ``loss_fn(f(x + delta), y)``; returns delta (detached, x's shape).
 
     Per step: ``delta <- Proj(delta + step * sign(g))`` (``norm="linf"``) or

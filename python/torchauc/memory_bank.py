@@ -118,8 +118,8 @@ class TMemoryBank(torch.nn.Module):
         ignore_index: int | None = None,
         seed: int | None = None,
         *,
-        process_group=None,
-    ):
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
         self.process_group = D.check_group(process_group)
         if self.process_group is not None and seed is None:
@@ -160,20 +160,20 @@ class TMemoryBank(torch.nn.Module):
         self.last_pastes = torch.zeros(0, 6, dtype=torch.long)
 
     # ------------------------------------------------------------------ public API
-    def forward(self, images: torch.Tensor, labels: torch.Tensor):
+    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Update with, then paste into, every image in order (the official transform). In place."""
         if self.process_group is not None:
             self.update(images, labels)
             return self.paste(images, labels)
         return self._step(images, labels, update=True, paste=True)
 
-    def update(self, images: torch.Tensor, labels: torch.Tensor):
+    def update(self, images: torch.Tensor, labels: torch.Tensor) -> None:
         """Store the tail-class objects of the batch (no paste); of the global batch when shared."""
         if self.process_group is not None:
             images, labels = D.gather_batch(self.process_group, images, labels)
         self._step(images, labels, update=True, paste=False)
 
-    def paste(self, images: torch.Tensor, labels: torch.Tensor):
+    def paste(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Paste stored objects into the batch without storing it. In place; returns (images, labels)."""
         if self.process_group is None:
             return self._step(images, labels, update=False, paste=True)
@@ -214,7 +214,7 @@ class TMemoryBank(torch.nn.Module):
             return 0
         return self._pool_img.numel() * self._pool_img.element_size() + self._pool_mask.numel()
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (
             f"num_classes={self.num_classes}, tail_classes={len(self.tail_classes)}, memory_size={self.memory_size}, "
             f"p_sample={self.p_sample}, p_resize={self.p_resize}, ignore_index={self.ignore_index}"
@@ -231,7 +231,7 @@ class TMemoryBank(torch.nn.Module):
             ignore_index=self.ignore_index,
         )
 
-    def get_extra_state(self):
+    def get_extra_state(self) -> dict[str, torch.Tensor | None]:
         pool_img, pool_mask, meta = self._packed()
         return dict(
             version=1,
@@ -243,7 +243,7 @@ class TMemoryBank(torch.nn.Module):
             generator=self._generator.get_state(),
         )
 
-    def set_extra_state(self, state):
+    def set_extra_state(self, state) -> None:
         if not isinstance(state, dict) or state.get("version") != 1:
             raise ValueError("TMemoryBank state must come from TMemoryBank.state_dict() (version 1)")
         for key, value in self._config().items():

@@ -2,6 +2,7 @@
 (N, C) scores, :func:`pixel_auc_loss` / :class:`AUCSegLoss` (AUCSeg) on (B, C, H, W) logits."""
 
 import math
+from typing import Any
 
 import torch
 from torch import nn
@@ -204,29 +205,29 @@ class MultiClassAUCLoss(nn.Module):
 
     def __init__(
         self,
-        num_classes=None,
+        num_classes: int | None = None,
         *,
-        surrogate="square",
-        mode="ovo",
-        margin=1.0,
-        ignore_index=None,
-        normalization="present",
-        process_group=None,
-    ):
+        surrogate: str = "square",
+        mode: str = "ovo",
+        margin: float = 1.0,
+        ignore_index: int | None = None,
+        normalization: str = "present",
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
         self.process_group = process_group
-        self.num_classes = V.optional_int(num_classes, "num_classes")
-        self.surrogate = V.option(surrogate, O.MULTICLASS_SURROGATE)
-        self.mode = V.option(mode, O.MODE)
-        self.margin = V.finite_float(margin, "margin")
-        self.ignore_index = V.optional_int(ignore_index, "ignore_index")
-        self.normalization = V.option(normalization, O.NORMALIZATION)
+        self.num_classes: int | None = V.optional_int(num_classes, "num_classes")
+        self.surrogate: str = V.option(surrogate, O.MULTICLASS_SURROGATE)
+        self.mode: str = V.option(mode, O.MODE)
+        self.margin: float = V.finite_float(margin, "margin")
+        self.ignore_index: int | None = V.optional_int(ignore_index, "ignore_index")
+        self.normalization: str = V.option(normalization, O.NORMALIZATION)
 
     def _check_classes(self, x, name):
         if self.num_classes is not None and x.dim() >= 2 and x.shape[1] != self.num_classes:
             raise ValueError(f"{name} has {x.shape[1]} class columns, but num_classes={self.num_classes}")
 
-    def forward(self, scores, labels):
+    def forward(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         self._check_classes(scores, "scores")
         return multiclass_auc_loss(
             scores,
@@ -239,7 +240,7 @@ class MultiClassAUCLoss(nn.Module):
             process_group=self.process_group,
         )
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (
             f"num_classes={self.num_classes}, surrogate={self.surrogate!r}, mode={self.mode!r}, "
             f"margin={self.margin}, normalization={self.normalization!r}"
@@ -257,12 +258,14 @@ class AUCSegLoss(MultiClassAUCLoss):
     :class:`MultiClassAUCLoss`.
     """
 
-    def __init__(self, num_classes=None, *, loss_weight=1.0, activation="sigmoid", **options):
+    def __init__(
+        self, num_classes: int | None = None, *, loss_weight: float = 1.0, activation: str = "sigmoid", **options: Any
+    ) -> None:
         super().__init__(num_classes, **options)
-        self.loss_weight = V.finite_float(loss_weight, "loss_weight")
-        self.activation = V.option(activation, O.ACTIVATION)
+        self.loss_weight: float = V.finite_float(loss_weight, "loss_weight")
+        self.activation: str = V.option(activation, O.ACTIVATION)
 
-    def forward(self, logits, labels, *, ignore_index=None):
+    def forward(self, logits: torch.Tensor, labels: torch.Tensor, *, ignore_index: int | None = None) -> torch.Tensor:
         self._check_classes(logits, "logits")
         ignore = self.ignore_index if ignore_index is None else ignore_index
         loss = pixel_auc_loss(
@@ -278,7 +281,7 @@ class AUCSegLoss(MultiClassAUCLoss):
         )
         return loss * self.loss_weight
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return super().extra_repr() + f", ignore_index={self.ignore_index}, loss_weight={self.loss_weight}"
 
 

@@ -113,12 +113,19 @@ class AUCLoss(nn.Module):
     squared_hinge/hinge/squared ("square") and logistic (ours does not overflow).
     """
 
-    def __init__(self, surrogate="square", *, margin=1.0, reduction="mean", process_group=None):
+    def __init__(
+        self,
+        surrogate: str = "square",
+        *,
+        margin: float = 1.0,
+        reduction: str = "mean",
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
         self.process_group = process_group
-        self.surrogate = V.option(surrogate, O.PAIRWISE_SURROGATE)
-        self.margin = V.finite_float(margin, "margin")
-        self.reduction = V.option(reduction, O.REDUCTION)
+        self.surrogate: str = V.option(surrogate, O.PAIRWISE_SURROGATE)
+        self.margin: float = V.finite_float(margin, "margin")
+        self.reduction: str = V.option(reduction, O.REDUCTION)
 
     def forward(
         self,
@@ -139,7 +146,7 @@ class AUCLoss(nn.Module):
             process_group=self.process_group,
         )
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"surrogate={self.surrogate!r}, margin={self.margin}, reduction={self.reduction!r}"
 
 

@@ -203,7 +203,15 @@ def _prepare(scores, labels, sample_weights, sample_index, group, n, check):
     return w, weighted, keep
 
 
-def auroc(scores, labels, *, sample_weights=None, sample_index=None, process_group=None, on_undefined="raise"):
+def auroc(
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    sample_weights: torch.Tensor | None = None,
+    sample_index: torch.Tensor | None = None,
+    process_group: "torch.distributed.ProcessGroup | None" = None,
+    on_undefined: str = "raise",
+) -> torch.Tensor:
     """Exact binary AUROC of the concatenated data of every rank (see the module doc); equal to
     :func:`torchauc.auroc.functional.auroc` on the concatenation."""
     group = process_group
@@ -230,8 +238,15 @@ def auroc(scores, labels, *, sample_weights=None, sample_index=None, process_gro
 
 
 def multilabel_auroc(
-    scores, labels, *, average="macro", sample_weights=None, sample_index=None, process_group=None, on_undefined="raise"
-):
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    average: str = "macro",
+    sample_weights: torch.Tensor | None = None,
+    sample_index: torch.Tensor | None = None,
+    process_group: "torch.distributed.ProcessGroup | None" = None,
+    on_undefined: str = "raise",
+) -> torch.Tensor:
     """Exact multilabel AUROC over every rank (``average`` macro, weighted, micro, none; "samples"
     needs no exchange: each row is local, so it reduces two numbers)."""
     group = process_group
@@ -287,18 +302,18 @@ def _exchanged_table(s, pos, cls, w, K, group):
 
 
 def multiclass_auroc(
-    scores,
-    labels,
+    scores: torch.Tensor,
+    labels: torch.Tensor,
     *,
-    mode="ovo",
-    average="macro",
-    sample_weights=None,
-    ignore_index=None,
-    classes=None,
-    sample_index=None,
-    process_group=None,
-    on_undefined="raise",
-):
+    mode: str = "ovo",
+    average: str = "macro",
+    sample_weights: torch.Tensor | None = None,
+    ignore_index: int | None = None,
+    classes: torch.Tensor | None = None,
+    sample_index: torch.Tensor | None = None,
+    process_group: "torch.distributed.ProcessGroup | None" = None,
+    on_undefined: str = "raise",
+) -> torch.Tensor:
     """Exact multiclass AUROC (ovo Hand & Till, ova) over every rank, from the all-reduced (C, C)
     table U[i, j] of :func:`torchauc.auroc.functional.multiclass_auroc` (``average="micro"``: the
     binary problem of every (sample, class) entry)."""
@@ -349,16 +364,16 @@ def multiclass_auroc(
 
 
 def partial_auroc(
-    scores,
-    labels,
+    scores: torch.Tensor,
+    labels: torch.Tensor,
     *,
-    max_fpr=1.0,
-    min_tpr=0.0,
-    normalize=True,
-    sample_index=None,
-    process_group=None,
-    on_undefined="raise",
-):
+    max_fpr: float = 1.0,
+    min_tpr: float = 0.0,
+    normalize: bool = True,
+    sample_index: torch.Tensor | None = None,
+    process_group: "torch.distributed.ProcessGroup | None" = None,
+    on_undefined: str = "raise",
+) -> torch.Tensor:
     """The two-way partial AUROC of :func:`torchauc.auroc.functional.partial_auroc` (``mcclish=False``)
     over every rank: the k+ lowest positives and k- highest negatives of the concatenated data are
     selected by global ranks (the prefix counts of the ranges below / above), then U on the subset."""

@@ -492,7 +492,9 @@ def _openworld_inputs(scores, is_base, correct, on_undefined):
     return s, is_base.reshape(-1) != 0, correct.reshape(-1) != 0
 
 
-def openworld_aurocs(scores, is_base, correct, *, on_undefined="raise"):
+def openworld_aurocs(
+    scores: torch.Tensor, is_base: torch.Tensor, correct: torch.Tensor, *, on_undefined: str = "raise"
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     r"""OpenworldAUC and the AAAI-26 follow-up's Opt-a and Opt-g, from one sort of the scores.
 
     With H the Heaviside step (ties 1/2), over (base i, new j) pairs:
@@ -524,12 +526,16 @@ def openworld_aurocs(scores, is_base, correct, *, on_undefined="raise"):
     return out[0], out[1], out[2]
 
 
-def openworld_opt_a(scores, is_base, correct, *, on_undefined="raise"):
+def openworld_opt_a(
+    scores: torch.Tensor, is_base: torch.Tensor, correct: torch.Tensor, *, on_undefined: str = "raise"
+) -> torch.Tensor:
     """Opt-a of the AAAI-26 follow-up (see :func:`openworld_aurocs`)."""
     return openworld_aurocs(scores, is_base, correct, on_undefined=on_undefined)[1]
 
 
-def openworld_opt_g(scores, is_base, correct, *, on_undefined="raise"):
+def openworld_opt_g(
+    scores: torch.Tensor, is_base: torch.Tensor, correct: torch.Tensor, *, on_undefined: str = "raise"
+) -> torch.Tensor:
     """Opt-g of the AAAI-26 follow-up (see :func:`openworld_aurocs`)."""
     return openworld_aurocs(scores, is_base, correct, on_undefined=on_undefined)[2]
 
@@ -545,12 +551,18 @@ def _ap_columns(scores, labels, sample_weights, what, on_undefined):
     return ap, st
 
 
-def average_precision(scores, labels, *, sample_weights=None, on_undefined="raise"):
+def average_precision(
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    sample_weights: torch.Tensor | None = None,
+    on_undefined: str = "raise",
+) -> torch.Tensor:
     r"""Exact average precision, equal to scikit-learn's ``average_precision_score`` (ties as
     scikit-learn: one threshold per distinct score), with and without ``sample_weights``:
 
     .. math::
-        \mathrm{AP} = \sum_g rac{\Delta TP_g}{P}\,rac{TP_g}{TP_g + FP_g}
+        \mathrm{AP} = \sum_g \frac{\Delta TP_g}{P}\,\frac{TP_g}{TP_g + FP_g}
 
     over the tie groups g from the highest score down (TP_g, FP_g the weights at scores >= g's).
     One radix sort and one pass (the sort of :func:`auroc`; CUB on CUDA). Without positive weight AP
@@ -566,7 +578,14 @@ def average_precision(scores, labels, *, sample_weights=None, on_undefined="rais
     return _ap_columns(scores.reshape(-1), labels.reshape(-1), sample_weights, "average_precision", on_undefined)[0][0]
 
 
-def multilabel_average_precision(scores, labels, *, average="macro", sample_weights=None, on_undefined="raise"):
+def multilabel_average_precision(
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    average: str = "macro",
+    sample_weights: torch.Tensor | None = None,
+    on_undefined: str = "raise",
+) -> torch.Tensor:
     """Average precision of every label column of (N, L) scores against (N, L) 0/1 labels in one
     batched call: scikit-learn's ``average_precision_score`` on multilabel indicators, with
     ``average`` one of ``"macro"``, ``"weighted"`` (by positive weight), ``"micro"`` (every entry as
@@ -591,7 +610,14 @@ def multilabel_average_precision(scores, labels, *, average="macro", sample_weig
 
 
 # ---------------------------------------------------------------------------------------- open set
-def open_auroc(closed_scores, open_scores, labels, is_known, *, on_undefined="raise"):
+def open_auroc(
+    closed_scores: torch.Tensor,
+    open_scores: torch.Tensor,
+    labels: torch.Tensor,
+    is_known: torch.Tensor,
+    *,
+    on_undefined: str = "raise",
+) -> torch.Tensor:
     r"""OpenAUC (Wang et al., NeurIPS 2022):
 
     .. math::

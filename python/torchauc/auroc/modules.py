@@ -10,6 +10,8 @@ dataset indices so that a ``DistributedSampler``'s padding duplicates are counte
 streams too large to keep, ``AUROC(bins=...)`` keeps two fixed histograms (O(bins) memory and
 communication); its error bound is returned by ``error_bound()``."""
 
+from typing import Any
+
 import torch
 
 from .._core import distributed as D
@@ -24,13 +26,13 @@ class _ExactMetric(torch.nn.Module):
 
     _states = ("scores", "labels")
 
-    def __init__(self, dist_sync=True, dist_sync_mode="sort"):
+    def __init__(self, dist_sync: bool = True, dist_sync_mode: str = "sort"):
         super().__init__()
-        self.dist_sync = dist_sync
-        self.dist_sync_mode = V.option(dist_sync_mode, O.DIST_SYNC_MODE)
+        self.dist_sync: bool = dist_sync
+        self.dist_sync_mode: str = V.option(dist_sync_mode, O.DIST_SYNC_MODE)
         self.reset()
 
-    def reset(self):
+    def reset(self) -> None:
         self._data = {k: [] for k in self._states}
         self._weights = []
         self._index = []
@@ -114,7 +116,7 @@ class _ExactMetric(torch.nn.Module):
         states, weights = self._collect()
         return self._value(sample_weights=weights, **states)
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args, **kwargs: Any) -> torch.Tensor:
         self.update(*args, **kwargs)
         states = {k: self._data[k][-1] for k in self._states}
         return self._value(sample_weights=self._weights[-1], **states)
@@ -131,19 +133,25 @@ class AUROC(_ExactMetric):
     """
 
     def __init__(
-        self, *, bins=None, score_range=(0.0, 1.0), on_undefined="raise", dist_sync=True, dist_sync_mode="sort"
-    ):
-        self.bins = None if bins is None else int(bins)
+        self,
+        *,
+        bins: int | None = None,
+        score_range: tuple[float, float] = (0.0, 1.0),
+        on_undefined: str = "raise",
+        dist_sync: bool = True,
+        dist_sync_mode: str = "sort",
+    ) -> None:
+        self.bins: int | None = None if bins is None else int(bins)
         if self.bins is not None and self.bins < 1:
             raise ValueError(f"bins must be a positive integer or None, got {bins}")
         lo, hi = (V.finite_float(score_range[0], "score_range[0]"), V.finite_float(score_range[1], "score_range[1]"))
         if not lo < hi:
             raise ValueError(f"score_range must be (low, high) with low < high, got {score_range}")
         self.score_range = (lo, hi)
-        self.on_undefined = V.option(on_undefined, O.ON_UNDEFINED)
+        self.on_undefined: str = V.option(on_undefined, O.ON_UNDEFINED)
         super().__init__(dist_sync, dist_sync_mode)
 
-    def reset(self):
+    def reset(self) -> None:
         super().reset()
         if self.bins is not None:
             # the weight histograms are self._hist * self._scale: weights of any scale add up without
@@ -151,7 +159,14 @@ class AUROC(_ExactMetric):
             self._hist = torch.zeros(2, self.bins, dtype=torch.float64)
             self._scale = 0.0
 
-    def update(self, scores, labels, *, sample_weights=None, sample_index=None):
+    def update(
+        self,
+        scores: torch.Tensor,
+        labels: torch.Tensor,
+        *,
+        sample_weights: torch.Tensor | None = None,
+        sample_index: torch.Tensor | None = None,
+    ) -> None:
         if self.bins is None:
             self._append(sample_weights, sample_index, scores=scores.reshape(-1), labels=labels.reshape(-1))
             return
@@ -205,12 +220,12 @@ class AUROC(_ExactMetric):
         top = float(D.all_reduce_max(torch.tensor([self._scale], dtype=torch.float64, device=self._hist.device)))
         return D.all_reduce_sum(self._hist * (self._scale / top) if top > 0 else self._hist)
 
-    def compute(self):
+    def compute(self) -> torch.Tensor:
         if self.bins is not None:
             return self._hist_value(self._synced_hist())
         return super().compute()
 
-    def error_bound(self):
+    def error_bound(self) -> torch.Tensor:
         """Upper bound of ``|binned AUROC - exact AUROC|`` for the data seen (binned mode only)."""
         if self.bins is None:
             raise ValueError("error_bound() is defined for the binned mode (bins=...) only; the default is exact")
@@ -218,7 +233,9 @@ class AUROC(_ExactMetric):
         h = h / h.max().clamp_min(torch.finfo(h.dtype).tiny)
         return F._ratio(0.5 * (h[0] * h[1]).sum(), h[0].sum() * h[1].sum())
 
-    def forward(self, scores, labels, *, sample_weights=None):
+    def forward(
+        self, scores: torch.Tensor, labels: torch.Tensor, *, sample_weights: torch.Tensor | None = None
+    ) -> torch.Tensor:
         if self.bins is None:
             return super().forward(scores, labels, sample_weights=sample_weights)
         h, scale = self._histogram(scores, labels, sample_weights)
@@ -241,14 +258,14 @@ class PartialAUROC(_ExactMetric):
     def __init__(
         self,
         *,
-        max_fpr=1.0,
-        min_tpr=0.0,
-        normalize=True,
-        mcclish=False,
-        on_undefined="raise",
-        dist_sync=True,
-        dist_sync_mode="sort",
-    ):
+        max_fpr: float = 1.0,
+        min_tpr: float = 0.0,
+        normalize: bool = True,
+        mcclish: bool = False,
+        on_undefined: str = "raise",
+        dist_sync: bool = True,
+        dist_sync_mode: str = "sort",
+    ) -> None:
         self.kw = dict(
             max_fpr=max_fpr,
             min_tpr=min_tpr,
@@ -258,13 +275,20 @@ class PartialAUROC(_ExactMetric):
         )
         super().__init__(dist_sync, dist_sync_mode)
 
-    def update(self, scores, labels, *, sample_weights=None, sample_index=None):
+    def update(
+        self,
+        scores: torch.Tensor,
+        labels: torch.Tensor,
+        *,
+        sample_weights: torch.Tensor | None = None,
+        sample_index: torch.Tensor | None = None,
+    ) -> None:
         self._append(sample_weights, sample_index, scores=scores.reshape(-1), labels=labels.reshape(-1))
 
     def _value(self, scores, labels, sample_weights):
         return F.partial_auroc(scores, labels, sample_weights=sample_weights, **self.kw)
 
-    def compute(self):
+    def compute(self) -> torch.Tensor:
         if self.kw["mcclish"] and self._distributed():  # the McClish area: by gathering
             states, weights = self._collect()
             return self._value(sample_weights=weights, **states)
@@ -286,14 +310,14 @@ class MulticlassAUROC(_ExactMetric):
     def __init__(
         self,
         *,
-        mode="ovo",
-        average="macro",
-        ignore_index=None,
-        classes=None,
-        on_undefined="raise",
-        dist_sync=True,
-        dist_sync_mode="sort",
-    ):
+        mode: str = "ovo",
+        average: str = "macro",
+        ignore_index: int | None = None,
+        classes: torch.Tensor | None = None,
+        on_undefined: str = "raise",
+        dist_sync: bool = True,
+        dist_sync_mode: str = "sort",
+    ) -> None:
         self.kw = dict(
             mode=V.option(mode, O.MODE),
             average=V.option(average, O.MULTICLASS_AVERAGE),
@@ -303,7 +327,14 @@ class MulticlassAUROC(_ExactMetric):
         )
         super().__init__(dist_sync, dist_sync_mode)
 
-    def update(self, scores, labels, *, sample_weights=None, sample_index=None):
+    def update(
+        self,
+        scores: torch.Tensor,
+        labels: torch.Tensor,
+        *,
+        sample_weights: torch.Tensor | None = None,
+        sample_index: torch.Tensor | None = None,
+    ) -> None:
         if scores.dim() != 2:
             raise ValueError(f"scores must have shape (N, C), got {tuple(scores.shape)}")
         self._append(sample_weights, sample_index, scores=scores, labels=labels.reshape(-1))
@@ -320,13 +351,27 @@ class MultilabelAUROC(_ExactMetric):
 
     ``update(scores (N, L), labels (N, L), *, sample_weights=None)``."""
 
-    def __init__(self, *, average="macro", on_undefined="raise", dist_sync=True, dist_sync_mode="sort"):
+    def __init__(
+        self,
+        *,
+        average: str = "macro",
+        on_undefined: str = "raise",
+        dist_sync: bool = True,
+        dist_sync_mode: str = "sort",
+    ) -> None:
         self.kw = dict(
             average=V.option(average, O.MULTILABEL_AVERAGE), on_undefined=V.option(on_undefined, O.ON_UNDEFINED)
         )
         super().__init__(dist_sync, dist_sync_mode)
 
-    def update(self, scores, labels, *, sample_weights=None, sample_index=None):
+    def update(
+        self,
+        scores: torch.Tensor,
+        labels: torch.Tensor,
+        *,
+        sample_weights: torch.Tensor | None = None,
+        sample_index: torch.Tensor | None = None,
+    ) -> None:
         self._append(sample_weights, sample_index, scores=scores, labels=labels)
 
     def _value(self, scores, labels, sample_weights):
@@ -344,8 +389,14 @@ class PixelAUROC(_ExactMetric):
     (across ranks: the one-vs-rest sample sort of :func:`torchauc.auroc.distributed.multiclass_auroc`)."""
 
     def __init__(
-        self, *, ignore_index=None, average="macro", on_undefined="raise", dist_sync=True, dist_sync_mode="sort"
-    ):
+        self,
+        *,
+        ignore_index: int | None = None,
+        average: str = "macro",
+        on_undefined: str = "raise",
+        dist_sync: bool = True,
+        dist_sync_mode: str = "sort",
+    ) -> None:
         self.kw = dict(
             ignore_index=V.optional_int(ignore_index, "ignore_index"),
             average=V.option(average, O.AVERAGE),
@@ -353,7 +404,7 @@ class PixelAUROC(_ExactMetric):
         )
         super().__init__(dist_sync, dist_sync_mode)
 
-    def update(self, logits, labels):
+    def update(self, logits: torch.Tensor, labels: torch.Tensor) -> None:
         if logits.dim() < 3:
             raise ValueError(f"logits must have shape (B, C, H, W), got {tuple(logits.shape)}")
         self._append(None, scores=logits, labels=labels)
@@ -381,17 +432,17 @@ class OpenworldAUROC(_ExactMetric):
 
     _states = ("scores", "is_base", "correct")
 
-    def __init__(self, *, on_undefined="raise", dist_sync=True):
-        self.on_undefined = V.option(on_undefined, O.ON_UNDEFINED)
+    def __init__(self, *, on_undefined: str = "raise", dist_sync: bool = True) -> None:
+        self.on_undefined: str = V.option(on_undefined, O.ON_UNDEFINED)
         super().__init__(dist_sync)
 
-    def update(self, scores, is_base, correct):
+    def update(self, scores: torch.Tensor, is_base: torch.Tensor, correct: torch.Tensor) -> None:
         self._append(None, scores=scores.reshape(-1), is_base=is_base.reshape(-1), correct=correct.reshape(-1))
 
     def _value(self, scores, is_base, correct, sample_weights):
         return F.openworld_auroc(scores, is_base, correct, on_undefined=self.on_undefined)
 
-    def compute_all(self):
+    def compute_all(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(openworld, opt_a, opt_g)`` over everything seen, from one sort (:func:`openworld_aurocs`)."""
         states, _ = self._collect()
         return F.openworld_aurocs(**states, on_undefined=self.on_undefined)
@@ -403,11 +454,11 @@ class AveragePrecision(_ExactMetric):
 
     ``update(scores, labels, *, sample_weights=None)``."""
 
-    def __init__(self, *, on_undefined="raise", dist_sync=True):
-        self.on_undefined = V.option(on_undefined, O.ON_UNDEFINED)
+    def __init__(self, *, on_undefined: str = "raise", dist_sync: bool = True) -> None:
+        self.on_undefined: str = V.option(on_undefined, O.ON_UNDEFINED)
         super().__init__(dist_sync)
 
-    def update(self, scores, labels, *, sample_weights=None):
+    def update(self, scores: torch.Tensor, labels: torch.Tensor, *, sample_weights: torch.Tensor | None = None) -> None:
         self._append(sample_weights, scores=scores.reshape(-1), labels=labels.reshape(-1))
 
     def _value(self, scores, labels, sample_weights):
@@ -419,13 +470,13 @@ class MultilabelAveragePrecision(_ExactMetric):
 
     ``update(scores (N, L), labels (N, L), *, sample_weights=None)``."""
 
-    def __init__(self, *, average="macro", on_undefined="raise", dist_sync=True):
+    def __init__(self, *, average: str = "macro", on_undefined: str = "raise", dist_sync: bool = True) -> None:
         self.kw = dict(
             average=V.option(average, O.MULTILABEL_AVERAGE), on_undefined=V.option(on_undefined, O.ON_UNDEFINED)
         )
         super().__init__(dist_sync)
 
-    def update(self, scores, labels, *, sample_weights=None):
+    def update(self, scores: torch.Tensor, labels: torch.Tensor, *, sample_weights: torch.Tensor | None = None) -> None:
         self._append(sample_weights, scores=scores, labels=labels)
 
     def _value(self, scores, labels, sample_weights):

@@ -2,6 +2,9 @@
 the pure-PyTorch formula), and a PGD-10 attack on a small CNN (ours, one fused step op per step, vs
 the plain PyTorch loop)."""
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 
 from torchauc.adversarial import pgd
@@ -24,7 +27,7 @@ def _xcurve_loss(device):
         torch.Tensor.cuda = real
 
 
-def fwd_bwd(fn, s, y):
+def fwd_bwd(fn: Callable[..., Any], s, y: torch.Tensor):
     def run():
         x = s.detach().requires_grad_()
         loss = fn(x, y)
@@ -34,7 +37,7 @@ def fwd_bwd(fn, s, y):
     return run
 
 
-def small_cnn(device):
+def small_cnn(device: torch.device | str | None):
     torch.manual_seed(0)
     return torch.nn.Sequential(
         torch.nn.Conv2d(3, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
@@ -43,7 +46,7 @@ def small_cnn(device):
     ).to(device)  # fmt: skip
 
 
-def cases(device, quick):
+def cases(device: torch.device | str | None, quick: bool):
     out = []
     ours = AdAUCLoss(imratio=0.1, form="xcurve").to(device)
     xcurve = _xcurve_loss(device)

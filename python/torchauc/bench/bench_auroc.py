@@ -42,7 +42,7 @@ def _torchmetrics():
     return binary_auroc, multiclass_auroc
 
 
-def cases(device, quick):
+def cases(device: torch.device | str | None, quick: bool):
     sk = _sklearn()
     tm_binary, tm_multiclass = _torchmetrics()
     out = []

@@ -168,7 +168,7 @@ def _evaluation(data, device, quick, size, d, K, official_chunks):
     )
 
 
-def cases(device, quick):
+def cases(device: torch.device | str | None, quick: bool):
     if quick:
         small = _data(600, 400, 30)
         size = "600x400"

@@ -94,7 +94,7 @@ class Pool:
     """W worker processes of one gloo group; call(cmd) runs cmd on every rank and returns (value,
     (max bytes sent, max bytes received) over the ranks)."""
 
-    def __init__(self, world, n, threads):
+    def __init__(self, world, n, threads) -> None:
         ctx = mp.get_context("spawn")
         port = _free_port()
         self.conns, self.procs = [], []
@@ -112,7 +112,7 @@ class Pool:
         out = [c.recv() for c in self.conns]
         return out[0][0], tuple(max(b[i] for _, b in out) for i in range(2))
 
-    def close(self):
+    def close(self) -> None:
         for c, p in zip(self.conns, self.procs):
             if p.is_alive():
                 c.send(None)
@@ -127,7 +127,7 @@ def _io(b):
     return f"{_mib(b[0])} sent / {_mib(b[1])} received"
 
 
-def cases(device, quick):
+def cases(device: torch.device | str | None, quick: bool):
     if device != "cpu":
         return []
     n = N_QUICK if quick else N_FULL

@@ -39,7 +39,7 @@ def _aucm_pair(cls, device, **kw):
     return ref, ours
 
 
-def cases(device, quick):
+def cases(device: torch.device | str | None, quick: bool):
     import libauc.losses as L
 
     out = []

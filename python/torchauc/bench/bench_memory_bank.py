@@ -21,7 +21,7 @@ ADE = dict(num_classes=150, tail=list(range(26, 150)), memory_size=5, p_sample=0
 CITY = dict(num_classes=19, tail=[6, 12, 14, 15, 16, 17, 18], memory_size=5, p_sample=1.0, p_resize=1.0)
 
 
-def synthetic_batch(b, h, w, num_classes, tail, blobs, seed):
+def synthetic_batch(b, h, w, num_classes: int, tail, blobs, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
     head = [c for c in range(num_classes) if c not in set(tail)]
     labels = torch.empty(b, h, w, dtype=torch.long)
@@ -106,7 +106,7 @@ def _case(name, cfg, b, h, w, blobs, quick, device):
     ]
 
 
-def cases(device, quick):
+def cases(device: torch.device | str | None, quick: bool):
     if quick:
         return _case("ADE-like", ADE, 2, 128, 128, 6, quick, device) + _case(
             "City-like", CITY, 2, 128, 128, 3, quick, device

@@ -106,5 +106,5 @@ def _aucseg_cases(device, quick):
     ]
 
 
-def cases(device, quick):
+def cases(device: torch.device | str | None, quick: bool):
     return _multiclass_cases(device, quick) + _aucseg_cases(device, quick)

@@ -1,6 +1,9 @@
 """Binary pairwise AUC loss: forward+backward, ours vs the pair-matrix baseline (what XCurve and
 LibAUC do) and the best pure-PyTorch closed form, float32 scores, 10% positives."""
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 
 import torchauc
@@ -13,14 +16,14 @@ PAIR_MATRIX_MAX_N = 32768  # 3.3k x 29.5k pairs: ~2-3 GB of pair matrices, as fa
 TILED_MAX_N = 100_000  # logistic/sigmoid are O(n+ n-) time by nature
 
 
-def batch(n, device, seed=0):
+def batch(n, device: torch.device | str | None, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
     s = torch.randn(n, generator=g).to(device)
     y = (torch.rand(n, generator=g) < 0.1).to(device)
     return s, y
 
 
-def fwd_bwd(fn, s, y, surrogate):
+def fwd_bwd(fn: Callable[..., Any], s, y: torch.Tensor, surrogate):
     def run():
         x = s.detach().requires_grad_()
         loss = fn(x, y, surrogate)
@@ -30,7 +33,7 @@ def fwd_bwd(fn, s, y, surrogate):
     return run
 
 
-def cases(device, quick):
+def cases(device: torch.device | str | None, quick: bool):
     sizes = [1000, 32768] if quick else [1000, 10_000, 32768, 100_000, 1_000_000, 10_000_000]
     if device == "cuda" and not quick:
         sizes += [100_000_000]

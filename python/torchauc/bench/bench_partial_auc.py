@@ -47,7 +47,7 @@ def _libauc_pair(name, n, device, **kw):
     return make(L), make(C)
 
 
-def cases(device, quick):
+def cases(device: torch.device | str | None, quick: bool):
     out = []
     # relaxed TPAUC vs XCurve
     n = 4096 if quick else 32768

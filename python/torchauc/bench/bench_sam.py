@@ -4,6 +4,7 @@ ResNet-18-sized parameter list, ours (multi-tensor) vs the per-parameter-loop im
 and of ImbSAM vs the official code, on a small CNN."""
 
 import functools
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -28,7 +29,7 @@ def resnet18_shapes():
     return shapes + [(1000, 512), (1000,)]
 
 
-def param_list(device, seed=0):
+def param_list(device: torch.device | str | None, seed: int = 0) -> list[torch.nn.Parameter]:
     g = torch.Generator().manual_seed(seed)
     params = [torch.nn.Parameter(torch.randn(s, generator=g).to(device) * 0.01) for s in resnet18_shapes()]
     for p in params:
@@ -36,7 +37,7 @@ def param_list(device, seed=0):
     return params
 
 
-def sam_overhead(cls, device):
+def sam_overhead(cls, device: torch.device | str | None) -> Callable[[], torch.Tensor]:
     params = param_list(device)
     opt = cls(params, torch.optim.SGD, rho=0.05, lr=1e-3, momentum=0.9)
 
@@ -49,22 +50,22 @@ def sam_overhead(cls, device):
 
 
 class Net(torch.nn.Module):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         torch.manual_seed(0)
         self.c1, self.c2 = torch.nn.Conv2d(3, 16, 3, padding=1), torch.nn.Conv2d(16, 32, 3, padding=1)
         self.fc = torch.nn.Linear(32 * 8 * 8, 10)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor):
         x = F.max_pool2d(F.relu(self.c1(x)), 2)
         return self.fc(F.max_pool2d(F.relu(self.c2(x)), 2).flatten(1))
 
 
-def head_tail(out, y):
+def head_tail(out, y: torch.Tensor):
     return split_head_tail(F.cross_entropy(out, y, reduction="none"), y, [7, 8, 9])
 
 
-def step_case(kind, device, n):
+def step_case(kind, device: torch.device | str | None, n):
     g = torch.Generator().manual_seed(0)
     x = torch.randn(n, 3, 32, 32, generator=g).to(device)
     y = torch.randint(0, 10, (n,), generator=g).to(device)
@@ -102,7 +103,7 @@ def step_case(kind, device, n):
     ]
 
 
-def cases(device, quick):
+def cases(device: torch.device | str | None, quick: bool):
     out = [
         Case(
             "sam",

@@ -79,7 +79,7 @@ def _frames_case(b, h, w, device):
                         repeats=5, rtol=None)  # fmt: skip
 
 
-def cases(device, quick):
+def cases(device: torch.device | str | None, quick: bool):
     if quick:
         return [
             _loss_case("bce", 4, 96, 96, quick, device),

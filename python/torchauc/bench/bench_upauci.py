@@ -59,7 +59,7 @@ def _gmop_case(B, device):
     return Case("upauci", "GMoP AUC term (one detector) fwd+bwd", f"B={B}", ours, {"official pair matrix": official})
 
 
-def cases(device, quick):
+def cases(device: torch.device | str | None, quick: bool):
     n = 100_000 if quick else 1_000_000
     out = [_upauci_case(n, device, 0.0), _upauci_case(n, device, 0.4)]
     for B in (32, 4096):

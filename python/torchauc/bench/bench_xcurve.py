@@ -169,7 +169,7 @@ def _average_precision(device, quick):
                 note="exact, forward; target >= 10x", rtol=1e-5)  # fmt: skip
 
 
-def cases(device, quick):
+def cases(device: torch.device | str | None, quick: bool):
     xc = _xcurve()
     out = [_average_precision(device, quick)]
     if xc is None:

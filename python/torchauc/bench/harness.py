@@ -11,6 +11,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -72,7 +73,7 @@ def _timed(fn, device):
     return time.perf_counter() - t0, value
 
 
-def measure(fn, repeats, device):
+def measure(fn: Callable[..., Any], repeats, device: torch.device | str | None):
     """Median seconds and peak extra memory (bytes) of fn(); also returns its first value.
     repeats == 1 times one cold call (no warm-up)."""
     if repeats <= 1:
@@ -85,7 +86,7 @@ def measure(fn, repeats, device):
     return statistics.median(times), _peak_end(device, base), value
 
 
-def as_float(v):
+def as_float(v) -> float:
     if isinstance(v, torch.Tensor):
         return float(v.detach().double().reshape(-1)[0])
     if isinstance(v, (tuple, list)):
@@ -93,7 +94,7 @@ def as_float(v):
     return float(v)
 
 
-def machine_name(device):
+def machine_name(device: torch.device | str | None) -> str:
     if device == "cuda":
         return torch.cuda.get_device_name().replace(" ", "-")
     model = platform.processor() or "cpu"
@@ -108,13 +109,13 @@ def machine_name(device):
     return f"{model.replace(' ', '-')}-{os.cpu_count()}cores"
 
 
-def fmt_time(t):
+def fmt_time(t) -> str:
     if t is None:
         return "-"
     return f"{t * 1e3:.3g} ms" if t < 1 else f"{t:.3g} s"
 
 
-def fmt_mem(b):
+def fmt_mem(b) -> str | None:
     if b is None:
         return "-"
     for unit in ("B", "KiB", "MiB", "GiB"):

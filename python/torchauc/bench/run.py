@@ -52,7 +52,7 @@ def versions() -> str:
     return ", ".join(out)
 
 
-def run_cases(cases, device, progress=True):
+def run_cases(cases, device: torch.device | str | None, progress: bool = True):
     """Times every case: rows of {case, ours: (s, bytes), base: {name: (s, bytes) | None}}, mismatches."""
     try:
         from tqdm import tqdm
@@ -80,7 +80,7 @@ def run_cases(cases, device, progress=True):
     return rows, failures
 
 
-def table(rows, machine, device, quick) -> str:
+def table(rows, machine, device: torch.device | str | None, quick: bool) -> str:
     lines = [
         f"# torchauc benchmarks on {machine}",
         "",

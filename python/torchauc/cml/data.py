@@ -4,13 +4,14 @@ downloads anything. numpy is imported only by the file loaders (``import torchau
 load it)."""
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 
-def to_csr(users, items, num_users):
+def to_csr(users: torch.Tensor, items: torch.Tensor, num_users: int) -> tuple[torch.Tensor, torch.Tensor]:
     """CSR (indptr (M + 1,), indices) of the (user, item) pairs, rows sorted ascending, repeats
     dropped."""
     users, items = torch.as_tensor(users, dtype=torch.long), torch.as_tensor(items, dtype=torch.long)
@@ -31,12 +32,20 @@ class Interactions:
     val: tuple
     test: tuple
 
-    def to(self, device):
+    def to(self, device: torch.device | str | None) -> "Interactions":
         mv = lambda csr: tuple(t.to(device) for t in csr)  # noqa: E731
         return Interactions(self.num_users, self.num_items, mv(self.train), mv(self.val), mv(self.test))
 
 
-def split_per_user(users, items, num_users, num_items, *, ratios=(3, 1, 1), seed=0):
+def split_per_user(
+    users: torch.Tensor,
+    items: torch.Tensor,
+    num_users: int,
+    num_items: int,
+    *,
+    ratios: Sequence[float] = (3, 1, 1),
+    seed: int = 0,
+) -> "Interactions":
     """Per-user random split of the unique (user, item) pairs into train/val/test in ``ratios`` (the
     papers' 3:1:1): a user with n pairs gets floor(n r0 / sum) train and floor(n r1 / sum)
     validation pairs, the rest test."""
@@ -75,7 +84,9 @@ def _read_table(path):
     return arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64), arr[:, 2]
 
 
-def load_movielens(path, *, min_rating=4.0, min_interactions=5, ratios=(3, 1, 1), seed=0):
+def load_movielens(
+    path: str, *, min_rating: float = 4.0, min_interactions: int = 5, ratios: Sequence[float] = (3, 1, 1), seed: int = 0
+) -> "Interactions":
     """A MovieLens ratings file (``u.data`` of ML-100k, ``ratings.dat`` of ML-1M/10M, ``ratings.csv``
     of ML-20M/25M/latest) as :class:`Interactions`, preprocessed as the DPCML/SFCML papers: ratings
     >= ``min_rating`` are positives, users with >= ``min_interactions`` positives are kept, user and
@@ -96,15 +107,15 @@ def load_movielens(path, *, min_rating=4.0, min_interactions=5, ratios=(3, 1, 1)
 
 
 def synthetic_long_tail(
-    num_users,
-    num_items,
+    num_users: int,
+    num_items: int,
     *,
-    mean_interactions=20,
-    num_clusters=20,
-    clusters_per_user=3,
-    alpha=1.0,
-    major_share=0.7,
-    seed=0,
+    mean_interactions: int = 20,
+    num_clusters: int = 20,
+    clusters_per_user: int = 3,
+    alpha: float = 1.0,
+    major_share: float = 0.7,
+    seed: int = 0,
 ):
     """Synthetic implicit feedback with power-law item popularity and users with several interest
     clusters: items are spread over ``num_clusters`` clusters, item popularity ~ rank^-alpha; each

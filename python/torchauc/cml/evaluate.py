@@ -2,7 +2,7 @@
 per-user AUC, train items masked, K-vector users scored by min over K.
 
 Tiled over users and items: each tile's scores come from one GEMM with the min-over-K epilogue
-(|u_c|^2 - 2 u_c.v + |v|^2); the op ``cml_rank_counts`` then skips the tile's train and test items
+(``|u_c|^2 - 2 u_c.v + |v|^2``); the op ``cml_rank_counts`` then skips the tile's train and test items
 (a walk / binary search of the sorted CSR rows: no dense mask) and counts, for each test item, the
 candidates ranked above it, by a binary search of each candidate's score into the user's sorted
 test scores (a histogram and a suffix sum). Memory is O(user tile x item tile): no users x items
@@ -10,6 +10,7 @@ scores, mask or users x items x d tensor, and no top-k list is needed (P/R/NDCG/
 follow from the test items' exact ranks)."""
 
 import math
+from collections.abc import Sequence
 
 import torch
 
@@ -60,12 +61,20 @@ def _test_ranks(U, V, vn, test_ptr, test_idx, train_ptr, train_idx, item_tile):
 
 
 def evaluate(
-    user_vectors, item_emb, test, train=None, *, ks=(3, 5, 10, 20), users=None, reduce=True, tile_elements=1 << 22
-):
+    user_vectors: torch.Tensor,
+    item_emb: torch.Tensor,
+    test: tuple[torch.Tensor, torch.Tensor],
+    train: tuple[torch.Tensor, torch.Tensor] | None = None,
+    *,
+    ks: Sequence[int] = (3, 5, 10, 20),
+    users: torch.Tensor | None = None,
+    reduce: bool = True,
+    tile_elements: int = 1 << 22,
+) -> dict[str, torch.Tensor] | dict[str, float]:
     """Ranking metrics of every user (or of ``users``) over the full item catalogue.
 
     Args:
-        user_vectors: (M, K, d) user vectors (DPCML; the score is -min_c |u_c - v|^2) or (M, d).
+        user_vectors: (M, K, d) user vectors (DPCML; the score is ``-min_c |u_c - v|^2``) or (M, d).
         item_emb: (N, d) item embeddings.
         test: CSR (indptr (M + 1,), indices) of the held-out positives.
         train: CSR of the items to mask (train, or train + validation); must not overlap ``test``.
@@ -76,7 +85,7 @@ def evaluate(
 
     Items are ranked by score, descending; ties are broken by item index (smaller first), and
     train/test items are excluded from the candidates. With rank_t the rank of test item t among
-    candidates plus the other test items: P@k = hits/k, R@k = hits/|test|, NDCG@k = DCG/IDCG
+    candidates plus the other test items: P@k = hits/k, R@k = ``hits/|test|``, NDCG@k = DCG/IDCG
     (binary gains 1/log2(rank + 1)), MAP = mean over test items of (test items ranked at or above) /
     rank (whole list), MRR = 1/min rank, AUC = fraction of (test item, candidate) pairs ranked
     correctly. Users without test items are skipped (NaN per user); AUC also needs a candidate.

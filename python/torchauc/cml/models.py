@@ -17,7 +17,7 @@ def _unit_(w):
 
 class DPCML(nn.Module):
     """Diversity-promoting CML (Bao et al., NeurIPS 2022): K vectors per user, distance
-    d(u, v) = min_c |u_c - v|^2.
+    ``d(u, v) = min_c |u_c - v|^2``.
 
     Official initialisation and norms (statusrank/DPCML ``model/model.py``): user table (M, K d)
     ~ N(0, 0.01^2) viewed as (M, K, d); item table ~ N(0, 1/d) read with ``max_norm=1`` (the rows a
@@ -33,19 +33,19 @@ class DPCML(nn.Module):
 
     def __init__(
         self,
-        num_users,
-        num_items,
-        dim=100,
-        num_vectors=5,
+        num_users: int,
+        num_items: int,
+        dim: int = 100,
+        num_vectors: int = 5,
         *,
-        margin=1.0,
-        reg=0.0,
-        m1=0.05,
-        m2=0.25,
-        dcrs_reduction="official",
-        dcrs_users="all",
-        reduction="sum",
-    ):
+        margin: float = 1.0,
+        reg: float = 0.0,
+        m1: float = 0.05,
+        m2: float = 0.25,
+        dcrs_reduction: str = "official",
+        dcrs_users: str = "all",
+        reduction: str = "sum",
+    ) -> None:
         super().__init__()
         if dcrs_users not in ("all", "batch"):
             raise ValueError(f"dcrs_users must be 'all' or 'batch', got {dcrs_users!r}")
@@ -58,7 +58,7 @@ class DPCML(nn.Module):
         nn.init.normal_(self.item_embeddings.weight, std=1.0 / math.sqrt(self.dim))
 
     @property
-    def user_vectors(self):
+    def user_vectors(self) -> torch.Tensor:
         """The user table as (M, K, d) (a view of the parameter)."""
         return self.user_embeddings.weight.view(-1, self.num_vectors, self.dim)
 
@@ -67,7 +67,7 @@ class DPCML(nn.Module):
             rows = torch.cat([i.reshape(-1) for i in idx]).unique()
             torch.embedding_renorm_(self.item_embeddings.weight, rows, 1.0, 2.0)
 
-    def forward(self, users, pos, neg):
+    def forward(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
         self._renorm_items(pos, neg)
         items = self.item_embeddings.weight
         loss = triplet_loss(
@@ -102,7 +102,9 @@ class SFCML(nn.Module):
     target).
     """
 
-    def __init__(self, num_users, num_items, dim=100, *, margin=1.0, method="auto"):
+    def __init__(
+        self, num_users: int, num_items: int, dim: int = 100, *, margin: float = 1.0, method: str = "auto"
+    ) -> None:
         super().__init__()
         self.margin, self.method, self.dim = margin, method, int(dim)
         self.user_embeddings = nn.Embedding(num_users, self.dim)
@@ -112,10 +114,10 @@ class SFCML(nn.Module):
         self.renorm_()
 
     @property
-    def user_vectors(self):
+    def user_vectors(self) -> torch.Tensor:
         return self.user_embeddings.weight.unsqueeze(1)
 
-    def forward(self, users, indptr, indices):
+    def forward(self, users: torch.Tensor, indptr: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
         ptr, idx = csr_rows(indptr, indices, users)
         return sfcml_loss(
             self.user_embeddings(users), self.item_embeddings.weight, ptr, idx, margin=self.margin, method=self.method

@@ -12,7 +12,15 @@ def _seed(generator, device):
     return int(torch.randint(0, 2**63 - 1, (), dtype=torch.long, generator=generator, device=generator.device))
 
 
-def sample_negatives(indptr, indices, users, num_items, num_negatives, *, generator=None):
+def sample_negatives(
+    indptr: torch.Tensor,
+    indices: torch.Tensor,
+    users: torch.Tensor,
+    num_items: int,
+    num_negatives: int,
+    *,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """``num_negatives`` items per row, each uniform over the items user ``users[r]`` has no
     interaction with: (R, num_negatives) int64 on the device of the inputs.
 
@@ -33,7 +41,15 @@ def sample_negatives(indptr, indices, users, num_items, num_negatives, *, genera
     return torch.ops.torchauc.cml_sample_negatives(indptr, indices, users, num_items, num_negatives, seed)
 
 
-def triplets(indptr, indices, num_items, num_negatives=10, *, layout="uniform", generator=None):
+def triplets(
+    indptr: torch.Tensor,
+    indices: torch.Tensor,
+    num_items: int,
+    num_negatives: int = 10,
+    *,
+    layout: str = "uniform",
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One epoch of training rows from the train CSR matrix, every (user, positive) pair once:
 
     * ``layout="uniform"`` (DPCML1 / ``COCML``): ``num_negatives`` triplets per positive, as

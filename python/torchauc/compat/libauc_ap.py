@@ -3,12 +3,12 @@ r"""LibAUC's average-precision losses (SOAP, Qi et al., NeurIPS 2021): ``APLoss`
 
 Per label, for each positive anchor i and every sample j of the batch (positives, i itself
 included), with l_ij = l(m, h_i - h_j) the pair surrogate (``squared_hinge`` (m - t)_+^2, ``hinge``
-(m - t)_+ or ``squared`` (m - t)^2):
+(m - t)_+ or ``squared`` (m - t)^2)::
 
     u_all[i] <- (1 - g) u_all[i] + g mean_j l_ij,    u_pos[i] <- (1 - g) u_pos[i] + g mean_j y_j l_ij
     loss = mean_{i in P, j} W_ij l_ij,   W_ij (detached) = (u_pos[i] - u_all[i] y_j) / u_all[i]^2
 
-and, for ``mAPLoss(top_k > -1)``, W_ij *= sigmoid(top_k - sum_{i' in P} l_i'j). The returned
+and, for ``mAPLoss(top_k > -1)``, ``W_ij *= sigmoid(top_k - sum_{i' in P} l_i'j)``. The returned
 value and gradient are LibAUC's; the gradient is that of the AP surrogate -(1/n+) sum_i u_pos/u_all.
 
 How: l_ij depends on h_j only through k_i + h_j (k_i = m - h_i) and vanishes for h_j <= h_i - m
@@ -32,6 +32,8 @@ Differences from LibAUC 2.0.1:
   ``torch.max``); ``logistic`` and ``barrier_hinge`` are not offered (they need a tiled kernel).
 * With ``torch.distributed`` initialised LibAUC all-gathers the batch; this module does not.
 """
+
+from typing import Any
 
 import torch
 from torch import nn
@@ -205,11 +207,20 @@ class APLoss(_APBase):
     its positives only. Use with :class:`torchauc.optim.SOAP` and a :class:`DualSampler`.
     """
 
-    def __init__(self, data_len, gamma=0.9, margin=1.0, surr_loss="squared_hinge", device=None, *, semantics="fixed"):
+    def __init__(
+        self,
+        data_len: int,
+        gamma: float = 0.9,
+        margin: float = 1.0,
+        surr_loss: str = "squared_hinge",
+        device: torch.device | str | None = None,
+        *,
+        semantics: str = "fixed",
+    ) -> None:
         super().__init__()
         self._setup(data_len, 0, margin, gamma, surr_loss, device, None, semantics)
 
-    def forward(self, y_pred, y_true, index, **kwargs):
+    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         h, y, idx = _inputs(y_pred, y_true, index, 1)
         if self.u_all.device != h.device:
             raise ValueError(f"the loss state is on {self.u_all.device} but y_pred is on {h.device}; use .to(device)")
@@ -237,22 +248,24 @@ class meanAveragePrecisionLoss(_APBase):
 
     def __init__(
         self,
-        data_len,
-        num_labels,
-        margin=1.0,
-        gamma=0.9,
-        top_k=-1,
-        surr_loss="squared_hinge",
-        device=None,
+        data_len: int,
+        num_labels: int,
+        margin: float = 1.0,
+        gamma: float = 0.9,
+        top_k: int = -1,
+        surr_loss: str = "squared_hinge",
+        device: torch.device | str | None = None,
         *,
-        semantics="fixed",
-    ):
+        semantics: str = "fixed",
+    ) -> None:
         super().__init__()
         if int(num_labels) < 1:
             raise ValueError(f"num_labels must be >= 1, got {num_labels}")
         self._setup(data_len, num_labels, margin, gamma, surr_loss, device, V.finite_float(top_k, "top_k"), semantics)
 
-    def forward(self, y_pred, y_true, index, task_id=(), **kwargs):
+    def forward(
+        self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, task_id=(), **kwargs: Any
+    ) -> torch.Tensor:
         C = self.num_labels
         h, y, idx = _inputs(y_pred, y_true, index, C)
         if self.u_all.device != h.device:

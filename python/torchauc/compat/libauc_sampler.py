@@ -20,6 +20,8 @@ Differences from LibAUC 2.0.1:
   ``num_sampled_tasks`` is accepted and ignored, as in LibAUC's binary path.
 """
 
+from collections.abc import Iterator
+
 import torch
 from torch.utils.data import Sampler
 
@@ -44,17 +46,17 @@ class DualSampler(Sampler):
     def __init__(
         self,
         dataset,
-        batch_size,
-        labels=None,
-        shuffle=True,
-        num_pos=None,
+        batch_size: int,
+        labels: torch.Tensor | None = None,
+        shuffle: bool = True,
+        num_pos: int | None = None,
         num_sampled_tasks=None,
-        sampling_rate=0.5,
-        random_seed=2023,
-    ):
+        sampling_rate: float = 0.5,
+        random_seed: int = 2023,
+    ) -> None:
         if batch_size is None or int(batch_size) < 2:
             raise ValueError(f"batch_size must be an int >= 2, got {batch_size}")
-        self.batch_size = int(batch_size)
+        self.batch_size: int = int(batch_size)
         pos = _labels(dataset, labels)
         self.pos_indices = torch.nonzero(pos).reshape(-1)
         self.neg_indices = torch.nonzero(~pos).reshape(-1)
@@ -67,11 +69,11 @@ class DualSampler(Sampler):
             if sampling_rate is None or not 0.0 < float(sampling_rate) < 1.0:
                 raise ValueError(f"sampling_rate must be in (0, 1), got {sampling_rate}")
             self.num_pos = max(1, int(sampling_rate * self.batch_size))
-        self.sampling_rate = sampling_rate
+        self.sampling_rate: float = sampling_rate
         self.num_neg = self.batch_size - self.num_pos
         self.num_batches = max(self.pos_len // self.num_pos, self.neg_len // self.num_neg)
-        self.shuffle = bool(shuffle)
-        self.random_seed = random_seed
+        self.shuffle: bool = bool(shuffle)
+        self.random_seed: int = random_seed
         self.generator = torch.Generator().manual_seed(int(random_seed))
         self._perm = {"pos": self._permute(self.pos_indices), "neg": self._permute(self.neg_indices)}
         self._ptr = {"pos": 0, "neg": 0}
@@ -97,13 +99,13 @@ class DualSampler(Sampler):
         self._perm[which], self._ptr[which] = perm, ptr
         return torch.cat(pieces)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[int]:
         p = self._draw("pos", self.num_batches * self.num_pos).reshape(self.num_batches, self.num_pos)
         n = self._draw("neg", self.num_batches * self.num_neg).reshape(self.num_batches, self.num_neg)
         self.sampled = torch.cat([p, n], 1).reshape(-1)
         return iter(self.sampled.tolist())
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.num_batches * self.batch_size
 
 

@@ -1,7 +1,11 @@
 r"""Optimizer of the AdAUC min-max objective (XCurve ``AdvAUCOptimizer``)."""
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 from torch.optim import Optimizer
+from torch.optim.optimizer import ParamsT
 
 
 class AdAUCOptimizer(Optimizer):
@@ -23,7 +27,16 @@ class AdAUCOptimizer(Optimizer):
     b's (XCurve adds ``b`` into a's gradient).
     """
 
-    def __init__(self, params, lr, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False, clip_value=1.0):
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float,
+        momentum: float = 0.9,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        clip_value: float = 1.0,
+    ) -> None:
         if lr < 0:
             raise ValueError(f"lr must be >= 0, got {lr}")
         if momentum < 0:
@@ -39,7 +52,7 @@ class AdAUCOptimizer(Optimizer):
         super().__init__(params, defaults)
 
     @torch.no_grad()
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None):
         loss = None
         if closure is not None:
             with torch.enable_grad():

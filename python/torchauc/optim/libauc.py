@@ -26,9 +26,12 @@ by default (``semantics="fixed"``):
 
 import logging
 import math
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch.optim import Optimizer
+from torch.optim.optimizer import ParamsT
 
 from .._core import options as O
 from .._core import validate as V
@@ -111,7 +114,7 @@ class _EpochDecayOptimizer(Optimizer):
     def _groups_to_decay(self):
         return self.param_groups[:1] if self.semantics == "libauc" else self.param_groups
 
-    def update_lr(self, decay_factor=None):
+    def update_lr(self, decay_factor: float | None = None):
         """Divides the learning rate by ``decay_factor``."""
         if decay_factor is not None:
             for g in self._groups_to_decay():
@@ -119,7 +122,7 @@ class _EpochDecayOptimizer(Optimizer):
             if self.verbose:
                 _log.info("Reducing learning rate to %.5f @ T=%s", self.param_groups[0]["lr"], self.steps)
 
-    def update_regularizer(self, decay_factor=None):
+    def update_regularizer(self, decay_factor: float | None = None) -> None:
         """Divides the learning rate and resets the epoch-decay reference to the mean iterate."""
         self.update_lr(decay_factor)
         if self.T > 0:
@@ -130,12 +133,12 @@ class _EpochDecayOptimizer(Optimizer):
                     st["model_acc"].zero_()
         self.T = 0
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         sd = super().state_dict()
         sd["T"], sd["steps"] = self.T, self.steps
         return sd
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]):
         state_dict = dict(state_dict)
         self.T, self.steps = state_dict.pop("T", 0), state_dict.pop("steps", 0)
         super().load_state_dict(state_dict)
@@ -178,23 +181,23 @@ class PESG(_EpochDecayOptimizer):
 
     def __init__(
         self,
-        params,
-        loss_fn,
-        lr=0.1,
-        mode="sgd",
-        clip_value=1.0,
-        weight_decay=1e-5,
-        epoch_decay=2e-3,
-        momentum=0.9,
-        betas=(0.9, 0.999),
-        eps=1e-8,
-        amsgrad=False,
-        verbose=True,
-        device=None,
+        params: ParamsT,
+        loss_fn: Callable[..., torch.Tensor],
+        lr: float = 0.1,
+        mode: str = "sgd",
+        clip_value: float = 1.0,
+        weight_decay: float = 1e-5,
+        epoch_decay: float = 2e-3,
+        momentum: float = 0.9,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        amsgrad: bool = False,
+        verbose: bool = True,
+        device: torch.device | str | None = None,
         *,
-        semantics="fixed",
-        **kwargs,
-    ):
+        semantics: str = "fixed",
+        **kwargs: Any,
+    ) -> None:
         mode = str(mode).lower()
         _check(lr, weight_decay, epoch_decay, mode, betas, eps)
         self.loss_fn, self.mode = loss_fn, mode
@@ -211,7 +214,7 @@ class PESG(_EpochDecayOptimizer):
         self._init_common(params, defaults, semantics, verbose, _loss_vars(loss_fn, "PESG"))
 
     @torch.no_grad()
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None):
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -255,21 +258,21 @@ class PDSCA(_EpochDecayOptimizer):
 
     def __init__(
         self,
-        params,
-        loss_fn,
-        lr=0.1,
-        lr0=None,
-        beta1=0.99,
-        beta2=0.999,
-        clip_value=1.0,
-        weight_decay=1e-5,
-        epoch_decay=2e-3,
-        verbose=True,
-        device="cuda",
+        params: ParamsT,
+        loss_fn: Callable[..., torch.Tensor],
+        lr: float = 0.1,
+        lr0: float | None = None,
+        beta1: float = 0.99,
+        beta2: float = 0.999,
+        clip_value: float = 1.0,
+        weight_decay: float = 1e-5,
+        epoch_decay: float = 2e-3,
+        verbose: bool = True,
+        device: torch.device | str = "cuda",
         *,
-        semantics="fixed",
-        **kwargs,
-    ):
+        semantics: str = "fixed",
+        **kwargs: Any,
+    ) -> None:
         lr0 = lr if lr0 is None else lr0
         _check(lr, weight_decay, epoch_decay)
         _check(lr0, weight_decay, epoch_decay)
@@ -286,7 +289,7 @@ class PDSCA(_EpochDecayOptimizer):
         self._init_common(params, defaults, semantics, verbose, _loss_vars(loss_fn, "PDSCA"))
 
     @torch.no_grad()
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None):
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -322,14 +325,14 @@ class PDSCA(_EpochDecayOptimizer):
         self._finish()
         return loss
 
-    def update_lr(self, decay_factor=None, decay_factor0=None):
+    def update_lr(self, decay_factor: float | None = None, decay_factor0: float | None = None) -> None:
         """Divides ``lr`` by ``decay_factor`` and ``lr0`` by ``decay_factor0``."""
         super().update_lr(decay_factor)
         if decay_factor0 is not None:
             for g in self._groups_to_decay():
                 g["lr0"] = g["lr0"] / decay_factor0
 
-    def update_regularizer(self, decay_factor=None, decay_factor0=None):
+    def update_regularizer(self, decay_factor: float | None = None, decay_factor0: float | None = None) -> None:
         self.update_lr(None, decay_factor0)
         super().update_regularizer(decay_factor)
 
@@ -344,31 +347,31 @@ class SOAP(_EpochDecayOptimizer):
 
     def __init__(
         self,
-        params,
-        lr=1e-3,
-        mode="adam",
-        clip_value=1.0,
-        weight_decay=1e-5,
-        epoch_decay=0,
-        momentum=0.9,
-        nesterov=False,
-        dampening=0.1,
-        betas=(0.9, 0.999),
-        eps=1e-8,
-        amsgrad=False,
-        verbose=True,
-        device=None,
+        params: ParamsT,
+        lr: float = 1e-3,
+        mode: str = "adam",
+        clip_value: float = 1.0,
+        weight_decay: float = 1e-5,
+        epoch_decay: float = 0,
+        momentum: float = 0.9,
+        nesterov: bool = False,
+        dampening: float = 0.1,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        amsgrad: bool = False,
+        verbose: bool = True,
+        device: torch.device | str | None = None,
         *,
-        semantics="fixed",
-        **kwargs,
-    ):
+        semantics: str = "fixed",
+        **kwargs: Any,
+    ) -> None:
         mode = str(mode).lower()
         _check(lr, weight_decay, epoch_decay, mode, betas, eps)
         if momentum < 0:
             raise ValueError(f"momentum must be >= 0, got {momentum}")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("nesterov momentum requires a momentum and zero dampening")
-        self.mode = mode
+        self.mode: str = mode
         defaults = dict(
             lr=lr,
             weight_decay=weight_decay,
@@ -384,7 +387,7 @@ class SOAP(_EpochDecayOptimizer):
         self._init_common(params, defaults, semantics, verbose)
 
     @torch.no_grad()
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None):
         loss = None
         if closure is not None:
             with torch.enable_grad():

@@ -7,8 +7,12 @@ r"""Optimizers for the partial-AUC minimax losses.
   :class:`torchauc.losses.InsRelaxedPAUCLoss` (XCurve ``SGD4MinMaxPAUC``).
 """
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 from torch.optim import Optimizer
+from torch.optim.optimizer import ParamsT
 
 
 class ASGDA(Optimizer):
@@ -47,18 +51,18 @@ class ASGDA(Optimizer):
 
     def __init__(
         self,
-        params,
-        nu=0.02,
-        k=1.0,
-        m=500.0,
-        c1=3.0,
-        c2=3.0,
-        weight_decay=0.0,
-        all_descent=False,
+        params: ParamsT,
+        nu: float = 0.02,
+        k: float = 1.0,
+        m: float = 500.0,
+        c1: float = 3.0,
+        c2: float = 3.0,
+        weight_decay: float = 0.0,
+        all_descent: bool = False,
         eta_power=1.0 / 3.0,
-        lam=None,
+        lam: float | None = None,
         instance_weights=None,
-    ):
+    ) -> None:
         for name, v in (("nu", nu), ("k", k), ("m", m), ("c1", c1), ("c2", c2)):
             if not (v == v and v >= 0):
                 raise ValueError(f"{name} must be >= 0, got {v}")
@@ -67,11 +71,11 @@ class ASGDA(Optimizer):
         defaults = dict(nu=nu, weight_decay=weight_decay, maximize=False, clip=None, name=None)
         super().__init__(params, defaults)
         self.k, self.m, self.c1, self.c2 = float(k), float(m), float(c1), float(c2)
-        self.all_descent = bool(all_descent)
+        self.all_descent: bool = bool(all_descent)
         self.eta_power = float(eta_power)
         if lam is not None and not (lam == lam and lam >= 0):
             raise ValueError(f"lam must be >= 0, got {lam}")
-        self.lam = None if lam is None else float(lam)
+        self.lam: float | None = None if lam is None else float(lam)
         if instance_weights is not None and not (
             isinstance(getattr(instance_weights, "c", None), torch.Tensor) and hasattr(instance_weights, "batch_ids")
         ):
@@ -81,11 +85,11 @@ class ASGDA(Optimizer):
         self._c_g_old = None  # (ids, gradient) of the pre step
         self.t = 0
 
-    def eta(self, t=None):
+    def eta(self, t: int | None = None):
         return self.k / (self.m + (self.t if t is None else t)) ** self.eta_power
 
     @torch.no_grad()
-    def step(self, closure=None, pre=False, t=None):
+    def step(self, closure: Callable[[], Any] | None = None, pre: bool = False, t: int | None = None):
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -144,13 +148,15 @@ class ASGDA(Optimizer):
             w.index_copy_(0, uids, g + (1 - xi) * (wu - self._c_g_old[1]))
             self._c_g_old = None
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
+        """The optimizer's state, plus the step counter and the instance weights' STORM estimator."""
         sd = super().state_dict()
         if self.instance_weights is not None:
             sd["t"], sd["c_w"] = self.t, self._c_w
         return sd
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` (the step counter and the instance-weight estimator included)."""
         sd = dict(state_dict)
         t, c_w = sd.pop("t", None), sd.pop("c_w", None)
         super().load_state_dict(sd)
@@ -171,17 +177,17 @@ class SGD4MinMaxPAUC(Optimizer):
 
     def __init__(
         self,
-        params,
+        params: ParamsT,
         a,
         b,
-        lr=1e-2,
-        momentum=0.0,
-        dampening=0.0,
-        nesterov=False,
-        weight_decay=0.0,
-        clip_value=5.0,
-        epoch_to_opt=10,
-    ):
+        lr: float = 1e-2,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+        clip_value: float = 5.0,
+        epoch_to_opt: int = 10,
+    ) -> None:
         if lr < 0:
             raise ValueError(f"lr must be >= 0, got {lr}")
         super().__init__(
@@ -191,7 +197,7 @@ class SGD4MinMaxPAUC(Optimizer):
         self.lr, self.clip_value, self.epoch_to_opt = lr, float(clip_value), int(epoch_to_opt)
 
     @torch.no_grad()
-    def step(self, closure=None, epoch=0):
+    def step(self, closure: Callable[[], Any] | None = None, epoch: int = 0):
         loss = None
         if closure is not None:
             with torch.enable_grad():

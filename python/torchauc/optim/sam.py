@@ -25,16 +25,21 @@ by the batch size (``split_head_tail(normalization="batch" | "imbsam")``).
 """
 
 import contextlib
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch.optim.optimizer import ParamsT
 from torch.utils._foreach_utils import _group_tensors_by_device_and_dtype
 
 from .._core import options as O
 from .._core import validate as V
 
 
-def split_head_tail(per_sample_loss, labels, tail_classes, *, normalization="batch"):
+def split_head_tail(
+    per_sample_loss: torch.Tensor, labels: torch.Tensor, tail_classes, *, normalization: str = "batch"
+) -> tuple[torch.Tensor, torch.Tensor]:
     r"""(head_loss, tail_loss) from per-sample losses in one pass (one ``index_add`` of the losses
     into two slots keyed by tail membership), differentiable.
 
@@ -76,7 +81,7 @@ class _SAMBase(torch.optim.Optimizer):
     """The base optimizer sharing our param groups (the popular SAM implementation's arrangement),
     preallocated buffers per parameter, and the perturb / restore / norm primitives."""
 
-    def __init__(self, params, base_optimizer, defaults, kwargs):
+    def __init__(self, params: ParamsT, base_optimizer, defaults, kwargs: Any) -> None:
         super().__init__(params, dict(defaults, **kwargs))
         self.base_optimizer = base_optimizer(self.param_groups, **kwargs)
         self.param_groups = self.base_optimizer.param_groups
@@ -124,7 +129,7 @@ class _SAMBase(torch.optim.Optimizer):
         sd["base_optimizer"] = self.base_optimizer.state_dict()
         return sd
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         state_dict = dict(state_dict)
         base = state_dict.pop("base_optimizer", None)
         super().load_state_dict(state_dict)
@@ -147,7 +152,14 @@ class SAM(_SAMBase):
     norm per tensor); ``state_dict`` includes the base optimizer's state.
     """
 
-    def __init__(self, params, base_optimizer, rho=0.05, adaptive=False, **kwargs):
+    def __init__(
+        self,
+        params: ParamsT,
+        base_optimizer: type[torch.optim.Optimizer],
+        rho: float = 0.05,
+        adaptive: bool = False,
+        **kwargs: Any,
+    ) -> None:
         if not rho >= 0:
             raise ValueError(f"rho must be >= 0, got {rho}")
         super().__init__(params, base_optimizer, dict(rho=rho, adaptive=adaptive), kwargs)
@@ -162,7 +174,7 @@ class SAM(_SAMBase):
         return self._global_norm(grads, 0.0)
 
     @torch.no_grad()
-    def first_step(self, zero_grad=False):
+    def first_step(self, zero_grad: bool = False) -> None:
         params = [p for p in self._params() if p.grad is not None]
         self._perturbed = params
         if not params:
@@ -182,7 +194,7 @@ class SAM(_SAMBase):
             self.zero_grad()
 
     @torch.no_grad()
-    def second_step(self, zero_grad=False):
+    def second_step(self, zero_grad: bool = False) -> None:
         if self._perturbed:
             self._restore(self._perturbed)
         self._perturbed = []
@@ -191,7 +203,7 @@ class SAM(_SAMBase):
             self.zero_grad()
 
     @torch.no_grad()
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None):
         if closure is None:
             raise ValueError("SAM.step needs a closure (forward and backward at the perturbed weights)")
         closure = torch.enable_grad()(closure)
@@ -203,7 +215,15 @@ class SAM(_SAMBase):
 class _HeadTailSAM(_SAMBase):
     """ImbSAM and SSE-SAM: ``step(closure)`` with ``closure() -> (head_loss, tail_loss)``."""
 
-    def __init__(self, params, base_optimizer, defaults, kwargs, model, process_group):
+    def __init__(
+        self,
+        params: ParamsT,
+        base_optimizer,
+        defaults,
+        kwargs: Any,
+        model: torch.nn.Module | None,
+        process_group: "torch.distributed.ProcessGroup | None",
+    ) -> None:
         super().__init__(params, base_optimizer, defaults, kwargs)
         self.model = model
         self.process_group = process_group
@@ -293,12 +313,21 @@ class ImbSAM(_HeadTailSAM):
     ``model``/``process_group``: see the module notes on DDP. Returns the (detached) loss at w.
     """
 
-    def __init__(self, params, base_optimizer, rho=0.05, *, model=None, process_group=None, **kwargs):
+    def __init__(
+        self,
+        params: ParamsT,
+        base_optimizer: type[torch.optim.Optimizer],
+        rho: float = 0.05,
+        *,
+        model: torch.nn.Module | None = None,
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+        **kwargs: Any,
+    ) -> None:
         if not rho >= 0:
             raise ValueError(f"rho must be >= 0, got {rho}")
         super().__init__(params, base_optimizer, dict(rho=rho), kwargs, model, process_group)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None):
         if closure is None:
             raise ValueError("ImbSAM.step needs a closure returning (head_loss, tail_loss)")
         return self._head_tail_step(closure, 0.0, self.param_groups[0]["rho"])
@@ -317,8 +346,18 @@ class SSESAM(_HeadTailSAM):
     (detached) loss at w.
     """
 
-    def __init__(self, params, base_optimizer, rho_head=0.05, rho_tail=0.1, switch_epoch=None, *, model=None,
-                 process_group=None, **kwargs):  # fmt: skip
+    def __init__(
+        self,
+        params: ParamsT,
+        base_optimizer: type[torch.optim.Optimizer],
+        rho_head: float = 0.05,
+        rho_tail: float = 0.1,
+        switch_epoch: int | None = None,
+        *,
+        model: torch.nn.Module | None = None,
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+        **kwargs: Any,
+    ) -> None:
         if not (rho_head >= 0 and rho_tail >= 0):
             raise ValueError(f"rho_head and rho_tail must be >= 0, got {rho_head}, {rho_tail}")
         if switch_epoch is not None and (isinstance(switch_epoch, bool) or not isinstance(switch_epoch, int)):
@@ -333,12 +372,12 @@ class SSESAM(_HeadTailSAM):
         switched = g["switch_epoch"] is not None and g["epoch"] >= g["switch_epoch"]
         return 0.0 if switched else g["rho_head"]
 
-    def update_rho(self):
+    def update_rho(self) -> None:
         """End of an epoch: counts it; from ``switch_epoch`` on the head radius is 0."""
         for g in self.param_groups:
             g["epoch"] += 1
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None):
         if closure is None:
             raise ValueError("SSESAM.step needs a closure returning (head_loss, tail_loss)")
         return self._head_tail_step(closure, self.rho_head, self.param_groups[0]["rho_tail"])

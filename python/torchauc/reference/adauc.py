@@ -3,11 +3,21 @@
 and the plain PGD loop the fused attack must equal step for step."""
 
 import math
+from collections.abc import Callable
 
 import torch
 
 
-def adauc_loss(scores, labels, a, b, alpha, imratio=None, margin=1.0, form="canonical"):
+def adauc_loss(
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    a,
+    b,
+    alpha,
+    imratio: float | None = None,
+    margin: float = 1.0,
+    form: str = "canonical",
+) -> torch.Tensor:
     s = scores.reshape(-1).double()
     y = labels.reshape(-1).double()
     a, b, alpha = (torch.as_tensor(t).double().reshape(()) for t in (a, b, alpha))
@@ -22,7 +32,7 @@ def adauc_loss(scores, labels, a, b, alpha, imratio=None, margin=1.0, form="cano
     )
 
 
-def pair_square_mean(scores, labels, margin=1.0):
+def pair_square_mean(scores: torch.Tensor, labels: torch.Tensor, margin: float = 1.0):
     """mean over (positive, negative) pairs of (margin - s_pos + s_neg)^2, by the pair matrix."""
     s, y = scores.reshape(-1).double(), labels.reshape(-1)
     d = margin - s[y == 1][:, None] + s[y == 0][None, :]
@@ -35,8 +45,20 @@ def _output(model, x, y, target):
     return torch.sigmoid(out) if target == "probability" else out
 
 
-def pgd(model, x, y, loss_fn, eps, step, steps, restarts=1, norm="linf", clamp=(0.0, 1.0), generator=None,
-        target="probability"):  # fmt: skip
+def pgd(
+    model,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    loss_fn: Callable[..., torch.Tensor],
+    eps: float,
+    step: float,
+    steps: int,
+    restarts: int = 1,
+    norm: str = "linf",
+    clamp=(0.0, 1.0),
+    generator: torch.Generator | None = None,
+    target: str = "probability",
+) -> torch.Tensor:
     """The plain loop (XCurve's PGDAdversary with the best loss starting at -inf, per-sample restarts
     when loss_fn returns per-sample losses, and the model in eval mode during the attack)."""
     lo, hi = (-math.inf, math.inf) if clamp is None else clamp

@@ -10,7 +10,7 @@ def _heaviside(t):
     return (t > 0).double() + 0.5 * (t == 0).double()
 
 
-def auroc_pairs(scores, labels, sample_weights=None):
+def auroc_pairs(scores: torch.Tensor, labels: torch.Tensor, sample_weights: torch.Tensor | None = None):
     """sum_{p, q} w_p w_q H(s_p - s_q) / (sum w_p sum w_q) from the n+ x n- pair matrix."""
     s, y = scores.reshape(-1).double(), labels.reshape(-1).bool()
     w = torch.ones_like(s) if sample_weights is None else sample_weights.reshape(-1).double()
@@ -19,7 +19,9 @@ def auroc_pairs(scores, labels, sample_weights=None):
     return num / (wp.sum() * wn.sum())
 
 
-def partial_auroc_pairs(scores, labels, max_fpr, min_tpr, normalize=True):
+def partial_auroc_pairs(
+    scores: torch.Tensor, labels: torch.Tensor, max_fpr: float, min_tpr: float, normalize: bool = True
+) -> torch.Tensor:
     """The two-way partial AUROC by brute force: keep floor((1-min_tpr) n+) lowest positives and
     floor(max_fpr n-) highest negatives (python ints), pair-matrix rank sum on the subset."""
     s, y = scores.reshape(-1).double(), labels.reshape(-1).bool()
@@ -30,7 +32,7 @@ def partial_auroc_pairs(scores, labels, max_fpr, min_tpr, normalize=True):
     return u / (kp * kn) if normalize else u / (x.numel() * z.numel())
 
 
-def hand_till_pairs(scores, labels):
+def hand_till_pairs(scores: torch.Tensor, labels: torch.Tensor):
     """Hand & Till's M by pair matrices: mean over i != j of A(i|j)."""
     C = scores.shape[1]
     total = 0.0
@@ -42,14 +44,14 @@ def hand_till_pairs(scores, labels):
     return total / (C * (C - 1))
 
 
-def openworld_auroc_pairs(scores, is_base, correct):
+def openworld_auroc_pairs(scores: torch.Tensor, is_base: torch.Tensor, correct: torch.Tensor) -> torch.Tensor:
     """The triple-indicator pair definition of OpenworldAUC (ties 1/2)."""
     s, b, c = scores.reshape(-1).double(), is_base.reshape(-1).bool(), correct.reshape(-1).double()
     h = _heaviside(s[b][:, None] - s[~b][None, :])
     return (c[b][:, None] * c[~b][None, :] * h).sum() / (b.sum() * (~b).sum())
 
 
-def openworld_opt_pairs(scores, is_base, correct, variant):
+def openworld_opt_pairs(scores: torch.Tensor, is_base: torch.Tensor, correct: torch.Tensor, variant) -> torch.Tensor:
     """Opt-a ("a": the new side's correctness dropped) or Opt-g ("g": the base side's) by the pair matrix."""
     s, b, c = scores.reshape(-1).double(), is_base.reshape(-1).bool(), correct.reshape(-1).double()
     h = _heaviside(s[b][:, None] - s[~b][None, :])
@@ -58,7 +60,7 @@ def openworld_opt_pairs(scores, is_base, correct, variant):
     return (cb[:, None] * cn[None, :] * h).sum() / (b.sum() * (~b).sum())
 
 
-def auroc_sort(scores, labels):
+def auroc_sort(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Tie-aware rank-sum AUROC with torch.sort + unique_consecutive (pure-PyTorch baseline)."""
     s, y = scores.reshape(-1), labels.reshape(-1).bool()
     order = torch.argsort(s)
@@ -82,7 +84,9 @@ __all__ = [
 ]
 
 
-def average_precision_thresholds(scores, labels, sample_weights=None):
+def average_precision_thresholds(
+    scores: torch.Tensor, labels: torch.Tensor, sample_weights: torch.Tensor | None = None
+) -> torch.Tensor:
     """AP by brute force over the distinct thresholds t (descending): sum (TP_t - TP_prev) / P *
     TP_t / (TP_t + FP_t), TP_t / FP_t the weights at scores >= t (scikit-learn's definition)."""
     s, y = scores.reshape(-1).double(), labels.reshape(-1).bool()
@@ -98,7 +102,7 @@ def average_precision_thresholds(scores, labels, sample_weights=None):
     return torch.as_tensor(ap, dtype=torch.float64) if P > 0 else torch.tensor(float("nan"), dtype=torch.float64)
 
 
-def open_auroc_pairs(open_scores, is_known, hit):
+def open_auroc_pairs(open_scores, is_known, hit) -> torch.Tensor:
     """OpenAUC from the (known x unknown) pair matrix, ties 1/2."""
     r, k, h = open_scores.reshape(-1).double(), is_known.reshape(-1).bool(), hit.reshape(-1).bool()
     pairs = h[k].double()[:, None] * _heaviside(r[~k][None, :] - r[k][:, None])

@@ -5,7 +5,9 @@ import torch
 import torch.nn.functional as F
 
 
-def topk_columns(scores, labels, k, margin=0.0, include_label=False):
+def topk_columns(
+    scores: torch.Tensor, labels: torch.Tensor, k, margin: float = 0.0, include_label: bool = False
+) -> torch.Tensor:
     """Brute force: per row, every candidate column sorted by (value desc, NaN first, column asc)."""
     out = []
     for row, y in zip(scores.double().tolist(), labels.reshape(-1).tolist()):
@@ -22,7 +24,9 @@ def _competitors_sorted(x, y):
     return x[keep].view(B, C - 1).sort(dim=1, descending=True)[0]
 
 
-def autkc_loss(logits, labels, k, surrogate="square", terms="k"):
+def autkc_loss(
+    logits: torch.Tensor, labels: torch.Tensor, k, surrogate: str = "square", terms: str = "k"
+) -> torch.Tensor:
     y = labels.reshape(-1, 1).long()
     s = logits if surrogate == "hinge" else torch.softmax(logits, dim=-1)
     m = k + 1 if terms == "xcurve" else k
@@ -36,13 +40,13 @@ def autkc_loss(logits, labels, k, surrogate="square", terms="k"):
     return (loss.sum(1) / k).mean()
 
 
-def ce_topk_loss(logits, labels, k):
+def ce_topk_loss(logits: torch.Tensor, labels: torch.Tensor, k) -> torch.Tensor:
     y = labels.reshape(-1, 1).long()
     z = _competitors_sorted(logits, y)[:, k - 1 :] - logits.gather(1, y)
     return torch.log1p(torch.exp(z).sum(1)).mean()
 
 
-def hinge_topk_loss(x, labels, k, loss_type, label="exclude"):
+def hinge_topk_loss(x: torch.Tensor, labels: torch.Tensor, k, loss_type, label: str = "exclude") -> torch.Tensor:
     y = labels.reshape(-1, 1).long()
     x_y = x.gather(1, y)
     if loss_type in ("l2", "l3"):
@@ -60,7 +64,7 @@ def hinge_topk_loss(x, labels, k, loss_type, label="exclude"):
     return torch.clamp_min(1 + kth - x_y, 0).mean()
 
 
-def autkc(scores, labels, k):
+def autkc(scores: torch.Tensor, labels: torch.Tensor, k) -> float:
     """(1/K) sum_{i<=K} 1[rank <= i] with rank = 1 + #competitors >= the label's score, row loop."""
     vals = []
     for row, y in zip(scores.double().tolist(), labels.reshape(-1).tolist()):
@@ -69,7 +73,7 @@ def autkc(scores, labels, k):
     return sum(vals) / len(vals)
 
 
-def topk_accuracy(scores, labels, k):
+def topk_accuracy(scores: torch.Tensor, labels: torch.Tensor, k) -> float:
     hits = []
     for row, y in zip(scores.double().tolist(), labels.reshape(-1).tolist()):
         hits.append(1.0 if sum(1 for j, v in enumerate(row) if j != y and v >= row[y]) < k else 0.0)

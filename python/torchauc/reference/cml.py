@@ -11,12 +11,15 @@ brute-force evaluation.
 
 import math
 import random
+from collections.abc import Sequence
 
 import torch
 
 
 # ------------------------------------------------------------------ losses
-def triplet_loss(users, pos, neg, margin=1.0, reduction="sum"):
+def triplet_loss(
+    users, pos: torch.Tensor, neg: torch.Tensor, margin: float = 1.0, reduction: str = "sum"
+) -> torch.Tensor:
     """users (B, K, d), pos (B, d), neg (B, d) or (B, J, d): the official COCML/HarCML loss."""
     if users.dim() == 2:
         users = users.unsqueeze(1)
@@ -28,7 +31,7 @@ def triplet_loss(users, pos, neg, margin=1.0, reduction="sum"):
     return h.sum() if reduction == "sum" else h.mean()
 
 
-def dcrs_official(user_vectors, m1, m2):
+def dcrs_official(user_vectors: torch.Tensor, m1, m2) -> torch.Tensor:
     """DPCML's code: per-pair hinges on |u_c - u_c'|^2 from the (M, K, K, d) differences, mean over M K K."""
     M, K, _ = user_vectors.shape
     delta = ((user_vectors.unsqueeze(2) - user_vectors.unsqueeze(1)) ** 2).sum(-1)
@@ -36,7 +39,7 @@ def dcrs_official(user_vectors, m1, m2):
     return ((torch.relu(m1 - delta) + torch.relu(delta - m2)) * off).mean()
 
 
-def dcrs_paper(user_vectors, m1, m2):
+def dcrs_paper(user_vectors: torch.Tensor, m1, m2) -> torch.Tensor:
     """The paper's DCRS: hinges of each user's mean pair distance (1 / (2K(K-1)) sum over c, c')."""
     M, K, _ = user_vectors.shape
     delta = ((user_vectors.unsqueeze(2) - user_vectors.unsqueeze(1)) ** 2).sum(-1)
@@ -44,7 +47,7 @@ def dcrs_paper(user_vectors, m1, m2):
     return (torch.relu(m1 - mean) + torch.relu(mean - m2)).mean()
 
 
-def sfcml_loss_official(user_emb, item_emb, target, margin=1.0):
+def sfcml_loss_official(user_emb: torch.Tensor, item_emb: torch.Tensor, target, margin: float = 1.0) -> torch.Tensor:
     """LibCML's SFCML step: pred = 2 U V^T and the dense (B, N) 0/1 target, FastSqPairwiseLoss."""
     pred = 2 * user_emb @ item_emb.T
     diff = pred - margin * target
@@ -55,7 +58,7 @@ def sfcml_loss_official(user_emb, item_emb, target, margin=1.0):
     return per.mean()
 
 
-def sfcml_loss_pairs(user_emb, item_emb, target, margin=1.0):
+def sfcml_loss_pairs(user_emb: torch.Tensor, item_emb: torch.Tensor, target, margin: float = 1.0) -> torch.Tensor:
     """The definition: mean over users of the mean over (p, n) pairs of (s_p - m - s_n)^2."""
     s = 2 * user_emb @ item_emb.T
     out = []
@@ -66,7 +69,7 @@ def sfcml_loss_pairs(user_emb, item_emb, target, margin=1.0):
     return torch.stack(out).mean() if out else s.new_zeros(())
 
 
-def dense_target(indptr, indices, num_items, dtype=torch.float64):
+def dense_target(indptr: torch.Tensor, indices: torch.Tensor, num_items: int, dtype=torch.float64) -> torch.Tensor:
     """The official densified target (B, N) of CSR rows."""
     B = indptr.numel() - 1
     t = torch.zeros(B, num_items, dtype=dtype, device=indptr.device)
@@ -76,7 +79,7 @@ def dense_target(indptr, indices, num_items, dtype=torch.float64):
 
 
 # ------------------------------------------------------------------ sampling
-def sample_negatives_official(user_items, num_items, pairs, num_negatives, rng=None):
+def sample_negatives_official(user_items, num_items: int, pairs, num_negatives: int, rng=None):
     """The official sampler: for every (user, positive) pair, num_negatives items drawn uniformly
     with rejection against the user's train set, in a Python loop. user_items: list of sets."""
     rng = rng or random.Random(0)
@@ -94,7 +97,7 @@ def sample_negatives_official(user_items, num_items, pairs, num_negatives, rng=N
 
 
 # ------------------------------------------------------------------ evaluation
-def scores_dense(user_vectors, item_emb):
+def scores_dense(user_vectors: torch.Tensor, item_emb: torch.Tensor):
     """Official predict: (M, K, N, d) differences, min over K: (M, N) scores -min_c |u_c - v|^2."""
     if user_vectors.dim() == 2:
         user_vectors = user_vectors.unsqueeze(1)
@@ -102,7 +105,7 @@ def scores_dense(user_vectors, item_emb):
     return -(diff**2).sum(-1).min(1).values
 
 
-def evaluate_full_sort(scores, test, train, ks=(10,)):
+def evaluate_full_sort(scores: torch.Tensor, test, train, ks: Sequence[int] = (10,)):
     """The dense pure-PyTorch baseline: a users x items score matrix, dense train mask, full topk,
     dense hit matrix; P/R/NDCG@k and AUC from the full sort (the benchmarks' comparison)."""
     M, N = scores.shape
@@ -128,7 +131,9 @@ def evaluate_full_sort(scores, test, train, ks=(10,)):
     return out
 
 
-def evaluate_bruteforce(user_vectors, item_emb, test, train=None, ks=(3, 5, 10, 20)):
+def evaluate_bruteforce(
+    user_vectors: torch.Tensor, item_emb: torch.Tensor, test, train=None, ks: Sequence[int] = (3, 5, 10, 20)
+) -> dict[str, torch.Tensor]:
     """Per-user oracle from the definitions (Python loops; small sizes): ranking by (score desc,
     item index asc) over items not in train; metrics as documented in torchauc.cml.evaluate."""
     scores = scores_dense(user_vectors.double(), item_emb.double())

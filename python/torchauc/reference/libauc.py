@@ -4,7 +4,7 @@ writes it and one SOAP step with explicit pair matrices, label by label."""
 import torch
 
 
-def surrogate(kind, margin, t):
+def surrogate(kind, margin: float, t) -> torch.Tensor:
     if kind == "squared_hinge":
         return torch.clamp(margin - t, min=0) ** 2
     if kind == "hinge":
@@ -12,7 +12,7 @@ def surrogate(kind, margin, t):
     return (margin - t) ** 2
 
 
-def aucm(h, y, a, b, alpha, margin, version, p=None):
+def aucm(h, y: torch.Tensor, a, b, alpha, margin: float, version, p=None) -> torch.Tensor:
     """Per-label AUC-M losses of a (B, C) batch, the paper's formulas (v2: mean_N h - mean_P h);
     an absent class drops its terms."""
     out = []
@@ -39,7 +39,18 @@ def aucm(h, y, a, b, alpha, margin, version, p=None):
     return torch.stack(out)
 
 
-def soap_step(scores, labels, index, u_all, u_pos, gamma, margin, kind, top_k=-1, tasks=None):
+def soap_step(
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    index: torch.Tensor,
+    u_all,
+    u_pos,
+    gamma,
+    margin: float,
+    kind,
+    top_k=-1,
+    tasks=None,
+):
     """One SOAP forward on (n, C) scores with per-sample ``index`` and float64 states u_all, u_pos
     of shape (C, data_len). Returns (loss, new u_all, new u_pos); the loss is differentiable in
     ``scores`` with the weights detached. Labels without positives contribute 0."""

@@ -68,20 +68,20 @@ class TMemoryBankReference:
 
     def __init__(
         self,
-        num_classes,
+        num_classes: int,
         small_index,
-        memory_size=5,
-        p_sample=1,
-        p_resize=0.1,
-        ignore_index=255,
+        memory_size: int = 5,
+        p_sample: float = 1,
+        p_resize: float = 0.1,
+        ignore_index: int = 255,
         rng=None,
-        alias_stored_images=True,
-    ):
-        self.num_classes = num_classes
+        alias_stored_images: bool = True,
+    ) -> None:
+        self.num_classes: int = num_classes
         self.small_index = list(small_index)
-        self.memory_size = memory_size
+        self.memory_size: int = memory_size
         self.p_sample, self.p_resize = p_sample, p_resize
-        self.ignore_index = ignore_index
+        self.ignore_index: int = ignore_index
         self.rng = rng if rng is not None else random.Random()
         self.alias = alias_stored_images
         self.images = {c: {} for c in range(num_classes)}  # class -> slot -> stored image
@@ -113,7 +113,7 @@ class TMemoryBankReference:
         img[:, y : y + oh, x : x + ow] = torch.where(keep, region_img, obj)
         gt[:, y : y + oh, x : x + ow] = torch.where(keep, region_gt, obj_map.to(gt.dtype))
 
-    def __call__(self, img, gt):
+    def __call__(self, img, gt: torch.Tensor):
         present = [v for v in torch.unique(gt).tolist() if v != self.ignore_index]
         tail_present = list(set(present) & set(self.small_index))
         missing = [c for c in self.small_index if c not in present]

@@ -27,15 +27,15 @@ def _surrogate(surrogate, margin, t):
 
 
 def multiclass_auc_loss_pairs(
-    scores,
-    labels,
-    surrogate="square",
-    mode="ovo",
-    margin=1.0,
-    ignore_index=None,
-    normalization="present",
-    activation="none",
-):
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    surrogate: str = "square",
+    mode: str = "ovo",
+    margin: float = 1.0,
+    ignore_index: int | None = None,
+    normalization: str = "present",
+    activation: str = "none",
+) -> torch.Tensor:
     """Brute force over every (positive, negative) pair of every class; scores (N, C) or (B, C, *)."""
     if scores.dim() > 2:  # (B, C, *) -> (B * prod(*), C)
         scores = scores.movedim(1, -1).reshape(-1, scores.shape[1])
@@ -92,7 +92,9 @@ def _xcurve_class_term(surrogate, predi, Yi, Di, Ni, gamma, fac):
     raise ValueError(f"unknown XCurve surrogate {surrogate!r}")
 
 
-def xcurve_multiclass_auc_loss(pred, target, surrogate="square", gamma=1.0, transform="ovo"):
+def xcurve_multiclass_auc_loss(
+    pred: torch.Tensor, target, surrogate: str = "square", gamma: float = 1.0, transform: str = "ovo"
+) -> torch.Tensor:
     """XCurve ``{Square,Exp,Hinge}AUCLoss(num_classes=C, gamma, transform)(pred, target)``, C > 2."""
     num_classes = pred.shape[1]
     factor = num_classes * (num_classes - 1) if transform == "ovo" else 1
@@ -112,7 +114,15 @@ def xcurve_multiclass_auc_loss(pred, target, surrogate="square", gamma=1.0, tran
 
 
 # ---------------------------------------------------------------- AUCSeg auc_loss.py
-def aucseg_auc_loss(pred, target, surrogate="square", gamma=1.0, transform="ovo", ignore_index=255, loss_weight=1.0):
+def aucseg_auc_loss(
+    pred: torch.Tensor,
+    target,
+    surrogate: str = "square",
+    gamma: float = 1.0,
+    transform: str = "ovo",
+    ignore_index: int = 255,
+    loss_weight: float = 1.0,
+) -> torch.Tensor:
     """AUCSeg ``{Square,Exp,Hinge}AUCLoss(num_classes=C, ...)(seg_logit, seg_label)``, C > 2."""
     num_classes = pred.shape[1]
     pred = torch.sigmoid(pred)

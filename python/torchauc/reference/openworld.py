@@ -6,14 +6,21 @@ import torch
 import torch.nn.functional as F
 
 
-def gmop_auc_pairs(scores, is_id, w_pos, w_neg):
+def gmop_auc_pairs(scores: torch.Tensor, is_id, w_pos, w_neg) -> torch.Tensor:
     """mean_{p in ID, q in OOD} w_p w_q (1 - (r_p - r_q))^2 from the pair matrix (official form)."""
     sp, sn = scores[is_id], scores[~is_id]
     W = w_pos[is_id][:, None] * w_neg[~is_id][None, :]
     return (W * (1 - (sp[:, None] - sn[None, :])) ** 2).mean()
 
 
-def gmop_loss(logits, detector_logits, labels, clip_logits, alpha=0.5, lam=1.0):
+def gmop_loss(
+    logits: torch.Tensor,
+    detector_logits,
+    labels: torch.Tensor,
+    clip_logits: torch.Tensor,
+    alpha: float = 0.5,
+    lam: float = 1.0,
+) -> torch.Tensor:
     """The official GMoP batch loss: CE + alpha mean_k CE_k (ignore -1) + lam mean_k AUC_k (pair matrices)."""
     K, C = len(detector_logits), logits.shape[1]
     y = labels.long()

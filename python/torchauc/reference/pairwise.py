@@ -12,7 +12,7 @@ def _flat(x):
     return x.reshape(-1)
 
 
-def pair_surrogate(surrogate, margin, t):
+def pair_surrogate(surrogate, margin: float, t) -> torch.Tensor:
     """l(m, t) on a tensor of pair differences t = s_pos - s_neg."""
     m = margin
     if surrogate == "square":
@@ -31,8 +31,14 @@ def pair_surrogate(surrogate, margin, t):
 
 
 def pairwise_auc_loss(
-    scores, labels, surrogate="square", margin=1.0, pos_weights=None, neg_weights=None, reduction="mean"
-):
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    surrogate: str = "square",
+    margin: float = 1.0,
+    pos_weights=None,
+    neg_weights=None,
+    reduction: str = "mean",
+) -> torch.Tensor:
     """Pair-matrix definition: builds the n+ x n- matrix of l(m, s_i - s_j) (O(n+ n-) memory)."""
     s, y = _flat(scores), _flat(labels).bool()
     x, z = s[y], s[~y]
@@ -47,7 +53,9 @@ def pairwise_auc_loss(
     return total / w.sum()
 
 
-def pairwise_auc_loss_closed_form(scores, labels, surrogate="square", margin=1.0, reduction="mean"):
+def pairwise_auc_loss_closed_form(
+    scores: torch.Tensor, labels: torch.Tensor, surrogate: str = "square", margin: float = 1.0, reduction: str = "mean"
+) -> torch.Tensor:
     """Best hand-written pure-PyTorch form (unweighted): O(n) moments for square/exp, sort + cumsum +
     searchsorted for hinge/squared_hinge. Other surrogates have no closed form."""
     s, y = _flat(scores), _flat(labels).bool()

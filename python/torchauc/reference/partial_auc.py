@@ -8,7 +8,7 @@ import torch
 from .pairwise import _flat, pair_surrogate
 
 
-def kept_count(fraction, n, rounding="floor"):
+def kept_count(fraction, n, rounding: str = "floor") -> int:
     """R(fraction * n) with a relative 1e-9 slack, clamped to [0, n] (csrc/core/kept_count.h)."""
     x = fraction * n
     slack = 1e-9 * max(x, 1.0)
@@ -16,7 +16,9 @@ def kept_count(fraction, n, rounding="floor"):
     return min(max(k, 0), n)
 
 
-def partial_auc_select(scores, labels, max_fpr, min_tpr=0.0, rounding="floor"):
+def partial_auc_select(
+    scores: torch.Tensor, labels: torch.Tensor, max_fpr: float, min_tpr: float = 0.0, rounding: str = "floor"
+) -> torch.Tensor:
     """Explicit selection by a full stable sort (hardest first, ties by index, NaN hardest)."""
     s, y = _flat(scores).detach().double().cpu().tolist(), _flat(labels).bool().cpu()
     mask = torch.zeros(len(s), dtype=torch.bool)
@@ -28,7 +30,15 @@ def partial_auc_select(scores, labels, max_fpr, min_tpr=0.0, rounding="floor"):
     return mask
 
 
-def partial_auc_loss(scores, labels, max_fpr, min_tpr=0.0, surrogate="square", margin=1.0, rounding="floor"):
+def partial_auc_loss(
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    max_fpr: float,
+    min_tpr: float = 0.0,
+    surrogate: str = "square",
+    margin: float = 1.0,
+    rounding: str = "floor",
+) -> torch.Tensor:
     """Pair-matrix mean of the surrogate over the selected positives x selected negatives."""
     mask = partial_auc_select(scores, labels, max_fpr, min_tpr, rounding)
     s, y = _flat(scores), _flat(labels).bool()
@@ -38,7 +48,15 @@ def partial_auc_loss(scores, labels, max_fpr, min_tpr=0.0, surrogate="square", m
     return pair_surrogate(surrogate, margin, x[:, None] - z[None, :]).mean()
 
 
-def relaxed_tpauc_loss(scores, labels, weight="poly", gamma=1.0, margin=1.0, auc_type="TP", eps=1e-6):
+def relaxed_tpauc_loss(
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    weight: str = "poly",
+    gamma: float = 1.0,
+    margin: float = 1.0,
+    auc_type: str = "TP",
+    eps: float = 1e-6,
+) -> torch.Tensor:
     """XCurve/ICML pair-matrix form: mean_ij v+_i v-_j (m + s_j - s_i)^2 (outer-product weights)."""
     s, y = _flat(scores), _flat(labels).bool()
     x, z = s[y], s[~y]
@@ -56,7 +74,15 @@ def _libauc_surrogate(surr, margin, t):
     return torch.relu(margin - t) ** 2 if surr == "squared_hinge" else torch.relu(margin - t)
 
 
-def pauc_cvar_step(scores, labels, u, margin=1.0, beta=0.2, eta=0.1, surr="squared_hinge"):
+def pauc_cvar_step(
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    u,
+    margin: float = 1.0,
+    beta: float = 0.2,
+    eta: float = 0.1,
+    surr: str = "squared_hinge",
+):
     """One SOPA step on the pair matrix: (loss, new thresholds) for the positives' thresholds u."""
     s, y = _flat(scores), _flat(labels).bool()
     l = _libauc_surrogate(surr, margin, s[y][:, None] - s[~y][None, :])
@@ -65,7 +91,15 @@ def pauc_cvar_step(scores, labels, u, margin=1.0, beta=0.2, eta=0.1, surr="squar
     return (p * l).mean() / beta, new_u
 
 
-def pauc_dro_step(scores, labels, u, margin=1.0, gamma=0.9, Lambda=1.0, surr="squared_hinge"):
+def pauc_dro_step(
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    u,
+    margin: float = 1.0,
+    gamma: float = 0.9,
+    Lambda: float = 1.0,
+    surr: str = "squared_hinge",
+):
     """One SOPA-s step on the pair matrix: (loss, new u)."""
     s, y = _flat(scores), _flat(labels).bool()
     l = _libauc_surrogate(surr, margin, s[y][:, None] - s[~y][None, :])
@@ -74,7 +108,17 @@ def pauc_dro_step(scores, labels, u, margin=1.0, gamma=0.9, Lambda=1.0, surr="sq
     return ((e / new_u[:, None]).detach() * l).mean(), new_u
 
 
-def tpauc_kl_step(scores, labels, u, w, margin=1.0, tau=1.0, Lambda=1.0, gammas=(0.9, 0.9), surr="squared_hinge"):
+def tpauc_kl_step(
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    u,
+    w,
+    margin: float = 1.0,
+    tau: float = 1.0,
+    Lambda: float = 1.0,
+    gammas=(0.9, 0.9),
+    surr: str = "squared_hinge",
+):
     """One SOTA-s step on the pair matrix: (loss, new u, new w)."""
     s, y = _flat(scores), _flat(labels).bool()
     l = _libauc_surrogate(surr, margin, s[y][:, None] - s[~y][None, :])
@@ -85,7 +129,21 @@ def tpauc_kl_step(scores, labels, u, w, margin=1.0, tau=1.0, Lambda=1.0, gammas=
     return (p * l).mean(), new_u, new_w
 
 
-def upauci_objective(scores, labels, c, a, b, g, s, sn, theta_a, theta_b, max_fpr, min_tpr=0.0, omega=0.0):
+def upauci_objective(
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    c,
+    a,
+    b,
+    g,
+    s,
+    sn,
+    theta_a,
+    theta_b,
+    max_fpr: float,
+    min_tpr: float = 0.0,
+    omega: float = 0.0,
+):
     """UPAUCI written as the paper's expectation, evaluated directly in float64:
     Ê[H] with the y/p and (1-y)/(1-p) weights of Eqs. (16)-(26), the Lagrange terms and the
     -omega (g^2 + mean c^2) regulariser (mean over the weighted samples: negatives one-way, all two-way)."""
@@ -106,7 +164,7 @@ def upauci_objective(scores, labels, c, a, b, g, s, sn, theta_a, theta_b, max_fp
     return H + theta_a * (a + g) if two_way else H
 
 
-def upauci_asgda(objective, mins, clips, g, c, batches, *, nu, lam, k, m, iota1, iota2):
+def upauci_asgda(objective, mins, clips, g, c, batches, *, nu, lam, k, m, iota1, iota2) -> None:
     """Algorithm 1 (ASGDA) of the TPAMI 2026 paper, written out plainly with dense autograd.
 
     ``objective(batch, mins, g, c)`` returns the batch objective (``c`` the full (N,) weight vector);

@@ -8,11 +8,22 @@ there: test oracles and benchmark baselines for torchauc.optim.sam (not imported
   F+B tail at w, F+B tail at w + e_t), the perturbations as in its ``ssesam.py``.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
+from torch.optim.optimizer import ParamsT
 
 
 class DavdaSAM(torch.optim.Optimizer):
-    def __init__(self, params, base_optimizer, rho=0.05, adaptive=False, **kwargs):
+    def __init__(
+        self,
+        params: ParamsT,
+        base_optimizer: type[torch.optim.Optimizer],
+        rho: float = 0.05,
+        adaptive: bool = False,
+        **kwargs: Any,
+    ) -> None:
         assert rho >= 0.0, f"Invalid rho, should be non-negative: {rho}"
         defaults = dict(rho=rho, adaptive=adaptive, **kwargs)
         super().__init__(params, defaults)
@@ -21,7 +32,7 @@ class DavdaSAM(torch.optim.Optimizer):
         self.defaults.update(self.base_optimizer.defaults)
 
     @torch.no_grad()
-    def first_step(self, zero_grad=False):
+    def first_step(self, zero_grad: bool = False) -> None:
         grad_norm = self._grad_norm()
         for group in self.param_groups:
             scale = group["rho"] / (grad_norm + 1e-12)
@@ -35,7 +46,7 @@ class DavdaSAM(torch.optim.Optimizer):
             self.zero_grad()
 
     @torch.no_grad()
-    def second_step(self, zero_grad=False):
+    def second_step(self, zero_grad: bool = False) -> None:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -46,7 +57,7 @@ class DavdaSAM(torch.optim.Optimizer):
             self.zero_grad()
 
     @torch.no_grad()
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None):
         assert closure is not None, "Sharpness Aware Minimization requires closure, but it was not provided"
         closure = torch.enable_grad()(closure)
         self.first_step(zero_grad=True)
@@ -73,12 +84,12 @@ class OfficialImbSAM:
     """ImbSAM's optimizer wrapper: saves the head gradient, perturbs along the tail gradient, and on
     the third step restores (p - e), adds the head gradient back and steps the base optimizer."""
 
-    def __init__(self, optimizer, model, rho=0.05):
+    def __init__(self, optimizer, model, rho: float = 0.05) -> None:
         self.optimizer, self.model, self.rho = optimizer, model, rho
         self.state = {}
 
     @torch.no_grad()
-    def first_step(self):
+    def first_step(self) -> None:
         for p in self.model.parameters():
             if p.grad is None:
                 continue
@@ -86,7 +97,7 @@ class OfficialImbSAM:
         self.optimizer.zero_grad()
 
     @torch.no_grad()
-    def second_step(self, rho=None):
+    def second_step(self, rho: float | None = None) -> None:
         rho = self.rho if rho is None else rho
         grads = [torch.norm(p.grad, p=2) for p in self.model.parameters() if p.grad is not None]
         grad_norm = torch.norm(torch.stack(grads), p=2) + 1.0e-16
@@ -100,7 +111,7 @@ class OfficialImbSAM:
         self.optimizer.zero_grad()
 
     @torch.no_grad()
-    def third_step(self, step=True):
+    def third_step(self, step: bool = True) -> None:
         for p in self.model.parameters():
             if p.grad is None:
                 continue
@@ -112,7 +123,7 @@ class OfficialImbSAM:
             self.optimizer.zero_grad()
 
 
-def imbsam_step(model, opt, x, y, head_tail):
+def imbsam_step(model, opt, x: torch.Tensor, y: torch.Tensor, head_tail) -> None:
     """One ImbSAM training step as in trainval.py; head_tail(logits, y) -> (head_loss, tail_loss)."""
     head, tail = head_tail(model(x), y)
     head.backward(retain_graph=True)
@@ -124,7 +135,7 @@ def imbsam_step(model, opt, x, y, head_tail):
     opt.third_step()
 
 
-def ssesam_step(model, opt, x, y, head_tail, rho_head, rho_tail):
+def ssesam_step(model, opt, x: torch.Tensor, y: torch.Tensor, head_tail, rho_head, rho_tail) -> None:
     """One SSE-SAM step with the official 4-pass schedule (opt: an OfficialImbSAM wrapper for its
     per-parameter perturbation code); rho_head = 0 after the stage switch (the passes still run)."""
     head, _ = head_tail(model(x), y)

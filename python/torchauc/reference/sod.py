@@ -13,7 +13,7 @@ import torch.nn.functional as F
 # ---------------------------------------------------------------- frames (generate_weight.py)
 
 
-def flood_fill_labels(mask, connectivity=4):
+def flood_fill_labels(mask, connectivity: int = 4):
     """Brute-force component labels of a bool (H, W) array, numbered in raster order of the first
     pixel (scikit-image's order): an oracle that does not need scikit-image."""
     h, w = mask.shape
@@ -39,7 +39,13 @@ def flood_fill_labels(mask, connectivity=4):
     return lab
 
 
-def official_frames(mask, min_area=25, connectivity=4, threshold=0.5, labeler="skimage"):
+def official_frames(
+    mask: "torch.Tensor | np.ndarray",
+    min_area: int = 25,
+    connectivity: int = 4,
+    threshold: float = 0.5,
+    labeler: str = "skimage",
+):
     """One image's frames as the official preprocessing finds them: components of ``mask >
     threshold`` (``skimage.measure.label`` + ``regionprops``, or the flood fill), those of at least
     ``min_area`` pixels kept (the first when none is), renumbered; returns (labels (H, W) int,
@@ -65,7 +71,7 @@ def official_frames(mask, min_area=25, connectivity=4, threshold=0.5, labeler="s
     return out, boxes
 
 
-def weight_map(boxes, counts, h, w):
+def weight_map(boxes, counts, h, w) -> torch.Tensor:
     """The official per-pixel bitmask (``compute_weight``): frame k adds 2^k over its box. (B, H, W)
     float64."""
     b = boxes.shape[0]
@@ -80,11 +86,11 @@ def weight_map(boxes, counts, h, w):
 # ---------------------------------------------------------------- SI loss (src/loss/SI_loss.py)
 
 
-def bce_loss(inputs, targets):
+def bce_loss(inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy(inputs, targets)
 
 
-def dice_loss(inputs, targets):
+def dice_loss(inputs: torch.Tensor, targets: torch.Tensor):
     inter = (inputs * targets).sum()
     return 1 - (2 * inter + 1e-5) / (inputs.sum() + targets.sum() + 1e-5)
 
@@ -106,7 +112,7 @@ def _per_image_ds_loss(criterion, pred, gt):
     return total
 
 
-def official_si_loss(pred, gt, weight, criterion):
+def official_si_loss(pred: torch.Tensor, gt: torch.Tensor, weight, criterion) -> torch.Tensor:
     """The official ``SILoss.__call__``: pred (B, C, H, W) probabilities, gt (B, H, W), weight (B, H, W)
     bitmask; a Python loop over images and frames, each frame's box recovered from the bitmask with
     a numpy round trip."""
@@ -148,7 +154,7 @@ def _steps(split):
     return 0 if top == 0 else math.floor(math.log(top, 2) + 1) + 1
 
 
-def eval_mae(pred, gt, split, official_denominator=True):
+def eval_mae(pred: torch.Tensor, gt: torch.Tensor, split, official_denominator: bool = True) -> torch.Tensor | float:
     """Official ``Metric.eval_mae(pred, gt, split, scale=True)``; ``official_denominator=False``
     divides by K + alpha instead of K + 1 + alpha."""
     h, w = pred.shape
@@ -189,7 +195,7 @@ def _roc(pred, gt, num=100):
     return torch.trapz(tpr[order], fpr[order])
 
 
-def eval_auc(pred, gt, split=None, official_match=True):
+def eval_auc(pred: torch.Tensor, gt: torch.Tensor, split=None, official_match: bool = True) -> float | torch.Tensor:
     """Official ``Metric.eval_auc`` (``official_match``: the equality test ``split == step``)."""
     if split is not None:
         aucs = []
@@ -215,7 +221,7 @@ def _f_curve(pred, gt, num=100):
     return f
 
 
-def eval_f(pred, gt, split=None, official_match=True):
+def eval_f(pred: torch.Tensor, gt: torch.Tensor, split=None, official_match: bool = True):
     """Official ``Metric.eval_F_mean``: (mean F, max F), per frame then averaged when split is given."""
     pred = (pred - torch.min(pred) + 1e-20) / (torch.max(pred) - torch.min(pred) + 1e-20)
     if split is not None:
@@ -233,7 +239,9 @@ def eval_f(pred, gt, split=None, official_match=True):
     return f.mean(), f.max()
 
 
-def official_si_metrics(pred, gt, weight, official_match=True, official_denominator=True):
+def official_si_metrics(
+    pred: torch.Tensor, gt: torch.Tensor, weight, official_match: bool = True, official_denominator: bool = True
+):
     """Per-image metrics of a batch, one image at a time as the official evaluator: a dict of (B,)
     float64 tensors with the keys of torchauc.sod.metrics.KEYS."""
     rows = []
@@ -261,7 +269,7 @@ def official_si_metrics(pred, gt, weight, official_match=True, official_denomina
 # ---------------------------------------------------------------- data
 
 
-def random_masks(b, h, w, max_objects=12, seed=0, noise=True):
+def random_masks(b, h, w, max_objects: int = 12, seed: int = 0, noise: bool = True) -> torch.Tensor:
     """(B, H, W) float32 0/1 masks with 1..max_objects elliptic and rectangular objects of varied
     size (some touching or overlapping), plus a few specks smaller than the official min_area."""
     g = torch.Generator().manual_seed(seed)

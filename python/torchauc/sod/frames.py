@@ -31,7 +31,7 @@ def _masks(masks, name="masks"):
     return masks
 
 
-def frames(masks, *, min_area=25, connectivity=4, threshold=0.5) -> Frames:
+def frames(masks: torch.Tensor, *, min_area: int = 25, connectivity: int = 4, threshold: float = 0.5) -> Frames:
     """Frames of ground-truth masks, as the official preprocessing (``generate_weight.py``) makes them.
 
     The mask is binarised (``mask > threshold``; pass ``threshold=127.5`` for 0..255 masks, as the

@@ -1,11 +1,13 @@
 """Size-invariant SOD loss (Li et al., ICML 2024): :func:`si_loss` and its module :class:`SILoss`."""
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
 from .._core import options as O
 from .._core import validate as V
-from .frames import _frame_args
+from .frames import Frames, _frame_args
 
 _BASE_CODES = {"bce": 1, "dice": 2, "bce+dice": 3}
 _DICE_EPS = 1e-5  # the official DiceLoss smoothing
@@ -32,7 +34,13 @@ def _target3(target, pred):
     return target
 
 
-def si_loss(pred, target, frames, *, base="bce"):
+def si_loss(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    frames: "Frames | tuple[torch.Tensor, torch.Tensor]",
+    *,
+    base: "str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor]" = "bce",
+) -> torch.Tensor:
     r"""Size-invariant loss: the base loss of every frame plus the weighted background MSE.
 
     .. math::
@@ -119,7 +127,12 @@ def _si_loss_map(pred, target, boxes, counts, base):
     return ((frame_loss + bg_term).sum() / b).to(pred.dtype)
 
 
-def plain_loss(pred, target, *, base="bce"):
+def plain_loss(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    base: "str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor]" = "bce",
+) -> torch.Tensor:
     """The official warm-up loss (``DSLoss``): the base loss of each channel over the whole batch,
     summed over channels (BCE: mean over all pixels; Dice: one Dice over all pixels of the batch)."""
     pred = _pred4(pred)
@@ -150,7 +163,9 @@ class SILoss(nn.Module):
     of :func:`~torchauc.sod.frames` instead of the ``weight`` bitmask.
     """
 
-    def __init__(self, base="bce", *, warmup_epochs=20):
+    def __init__(
+        self, base: "str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor]" = "bce", *, warmup_epochs: int = 20
+    ) -> None:
         super().__init__()
         if not callable(base):
             V.option(base, O.SOD_BASE)
@@ -158,16 +173,23 @@ class SILoss(nn.Module):
             raise ValueError(f"warmup_epochs must be a non-negative int, got {warmup_epochs!r}")
         self.base, self.warmup_epochs, self.epoch = base, warmup_epochs, None
 
-    def set_epoch(self, epoch):
+    def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
-    def forward(self, pred, target, frames, *, epoch=None):
+    def forward(
+        self,
+        pred: torch.Tensor,
+        target: torch.Tensor,
+        frames: "Frames | tuple[torch.Tensor, torch.Tensor]",
+        *,
+        epoch: int | None = None,
+    ) -> torch.Tensor:
         epoch = self.epoch if epoch is None else epoch
         if epoch is not None and epoch < self.warmup_epochs:
             return plain_loss(pred, target, base=self.base)
         return si_loss(pred, target, frames, base=self.base)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"base={self.base!r}, warmup_epochs={self.warmup_epochs}"
 
 

@@ -5,7 +5,7 @@ histograms and MAE sums in one pass; the curves come from cumulative sums of the
 The definitions are those of the official code (Ferry-Li/SI-SOD ``src/criterions/metrics.py`` =
 Ferry-Li/SI_Metric ``metrics.py``), per image, then averaged over images:
 
-* MAE: mean |p - g|. SI-MAE: ``(sum_k MAE_k + alpha MAE_bg) / (K + alpha)`` with MAE_k over frame k,
+* MAE: mean ``|p - g|``. SI-MAE: ``(sum_k MAE_k + alpha MAE_bg) / (K + alpha)`` with MAE_k over frame k,
   MAE_bg over the pixels in no frame, ``alpha = |bg| / (HW - |bg|)``; ``mae_denominator="official"``
   divides by the official ``K + 1 + alpha`` instead.
 * AUC: 100 thresholds ``linspace(0, 1, 100)``, ``TPR = tp / (tp + fn + 1)``, ``FPR = fp / (fp + tn
@@ -23,11 +23,13 @@ match on the bitmask: regions 1, 2, 3 are object 1 alone, object 2 alone, and th
 >= 3 only counts when K reaches 2^(k-1)). Images without frames score the plain metric.
 """
 
+from typing import Any
+
 import torch
 
 from .._core import options as O
 from .._core import validate as V
-from .frames import _frame_args, _masks
+from .frames import Frames, _frame_args, _masks
 
 KEYS = ("mae", "si_mae", "auc", "si_auc", "mean_f", "max_f", "si_mean_f", "si_max_f")
 _TARGET_SCALE = 2.0**24  # fixed point of the histograms' target sums (csrc/sod/math.h)
@@ -40,15 +42,15 @@ def _thresholds(num, device):
 
 
 def si_metrics(
-    pred,
-    target,
-    frames,
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    frames: "Frames | tuple[torch.Tensor, torch.Tensor]",
     *,
-    official_frame_match=False,
-    mae_denominator="natural",
-    official_roc_order=True,
-    thresholds=100,
-):
+    official_frame_match: bool = False,
+    mae_denominator: str = "natural",
+    official_roc_order: bool = True,
+    thresholds: int = 100,
+) -> dict[str, Any]:
     """Per-image SOD metrics of a batch: a dict of (B,) float64 tensors keyed by :data:`KEYS`.
 
     Args:
@@ -145,10 +147,15 @@ class SIMetrics:
     ``official_roc_order=False``)."""
 
     def __init__(
-        self, *, official_frame_match=False, mae_denominator="natural", official_roc_order=True, thresholds=100
-    ):
+        self,
+        *,
+        official_frame_match: bool = False,
+        mae_denominator: str = "natural",
+        official_roc_order: bool = True,
+        thresholds: int = 100,
+    ) -> None:
         V.option(mae_denominator, O.MAE_DENOMINATOR)
-        self.options = dict(
+        self.options: dict[str, Any] = dict(
             official_frame_match=bool(official_frame_match),
             mae_denominator=mae_denominator,
             official_roc_order=bool(official_roc_order),
@@ -156,17 +163,20 @@ class SIMetrics:
         )
         self.reset()
 
-    def reset(self):
-        self._sums, self._count = None, 0
+    def reset(self) -> None:
+        self._sums: torch.Tensor | None = None
+        self._count = 0
 
-    def update(self, pred, target, frames):
+    def update(
+        self, pred: torch.Tensor, target: torch.Tensor, frames: "Frames | tuple[torch.Tensor, torch.Tensor]"
+    ) -> None:
         per_image = si_metrics(pred, target, frames, **self.options)
         batch = torch.stack([per_image[key] for key in KEYS]).sum(1)
         self._sums = batch if self._sums is None else self._sums + batch
         self._count += per_image["mae"].shape[0]
 
-    def compute(self):
-        if not self._count:
+    def compute(self) -> dict[str, torch.Tensor]:
+        if not self._count or self._sums is None:  # both set by the first update()
             raise ValueError("SIMetrics.compute() before any update()")
         return dict(zip(KEYS, (self._sums / self._count).unbind(0)))
 
