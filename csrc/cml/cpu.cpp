@@ -182,17 +182,23 @@ at::Tensor cml_rank_counts_cpu(const at::Tensor& scores_in, int64_t offset, cons
         const scalar_t *s = S + b * n, *qb = Q + b * W;
         const int64_t* qib = QI + b * W;
         int64_t* ob = O + b * W;
-        // both mask rows are ascending: walk them along the tile's items
-        int64_t t = first_at_least(TI, TP[b], TP[b + 1], offset), te = TP[b + 1];
-        int64_t r = first_at_least(RI, RP[b], RP[b + 1], offset), re = RP[b + 1];
-        for (int64_t k = 0; k < n; ++k) {
-          const int64_t v = offset + k;
-          while (t < te && TI[t] < v) ++t;
-          while (r < re && RI[r] < v) ++r;
-          if ((t < te && TI[t] == v) || (r < re && RI[r] == v)) continue;
-          const int64_t a = count_below(qb, W, s[k]);
-          ++hist[a];
-          for (int64_t j = a; j < W && qb[j] == s[k]; ++j) ob[j] += qib[j] > v;  // ties: smaller index first
+        auto add = [&](int64_t k, int64_t w) {  // item offset + k counted w times
+          const scalar_t x = s[k];
+          const int64_t a = count_below(qb, W, x);
+          hist[a] += w;
+          for (int64_t j = a; j < W && qb[j] == x; ++j)
+            ob[j] += w * (qib[j] > offset + k);  // ties: smaller index first
+        };
+        // every item of the tile, then the masked ones taken back out: the hot loop has no mask test
+        for (int64_t k = 0; k < n; ++k) add(k, 1);
+        // the masked items in the tile: a merge of the two ascending rows, each item once
+        int64_t t = first_at_least(TI, TP[b], TP[b + 1], offset), te = first_at_least(TI, t, TP[b + 1], offset + n);
+        int64_t r = first_at_least(RI, RP[b], RP[b + 1], offset), re = first_at_least(RI, r, RP[b + 1], offset + n);
+        while (t < te || r < re) {
+          const int64_t v = r == re || (t < te && TI[t] <= RI[r]) ? TI[t] : RI[r];
+          add(v - offset, -1);
+          while (t < te && TI[t] == v) ++t;
+          while (r < re && RI[r] == v) ++r;
         }
         int64_t above = 0;
         for (int64_t j = W - 1; j >= 0; --j) ob[j] += (above += hist[j + 1]);

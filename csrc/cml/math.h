@@ -120,15 +120,14 @@ TAUC_HD int64_t draw_negative(uint64_t seed, uint64_t key, const int64_t* row, i
 // user's sorted test scores. A candidate in slot a ranks above the test items in slots < a.
 template <typename T>
 TAUC_HD int64_t count_below(const T* q, int64_t n, T x) {
-  int64_t lo = 0, hi = n;
-  while (lo < hi) {
-    const int64_t mid = lo + (hi - lo) / 2;
-    if (q[mid] < x)
-      lo = mid + 1;
-    else
-      hi = mid;
+  if (n <= 0) return 0;
+  const T* base = q;  // branchless lower bound: a conditional move per step
+  while (n > 1) {
+    const int64_t half = n / 2;
+    base = base[half] < x ? base + half : base;
+    n -= half;
   }
-  return lo;
+  return (base - q) + (*base < x);
 }
 
 }  // namespace torchauc::cml
