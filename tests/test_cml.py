@@ -309,6 +309,21 @@ def test_sample_negatives_exact_reproducible_and_uniform(device):
     assert float(((c - c.mean()) ** 2 / c.mean()).sum()) < 30  # chi-square, 5 dof
 
 
+def test_sample_negatives_user_runs_never_draw_a_positive(device):
+    # rows of one user in runs (CSR order, as triplets() makes them) and isolated rows: the CPU
+    # kernel keeps the run's row as a bitmap and must drop it exactly when the user changes
+    g = torch.Generator().manual_seed(3)
+    dense = torch.rand(30, 70, generator=g) < 0.5
+    dense[4] = False  # a user without positives
+    ptr = torch.cat([torch.zeros(1, dtype=torch.long), dense.sum(1).cumsum(0)]).to(device)
+    idx = dense.nonzero()[:, 1].contiguous().to(device)
+    runs = torch.randint(0, 30, (300,), generator=g).sort().values
+    users = torch.cat([runs, torch.randint(0, 30, (300,), generator=g), runs.flip(0)]).to(device)
+    out = cml.sample_negatives(ptr, idx, users, 70, 9, generator=torch.Generator().manual_seed(4))
+    assert not bool(dense.to(device)[users.unsqueeze(1), out].any())
+    assert bool(((out >= 0) & (out < 70)).all())
+
+
 def test_sample_negatives_errors(device):
     ptr, idx = _csr(device, [[0, 1, 2], [1]])
     users = torch.tensor([0, 1], device=device)

@@ -120,10 +120,35 @@ at::Tensor cml_sample_negatives_cpu(const at::Tensor& indptr_in, const at::Tenso
   const int64_t *st = start.data_ptr<int64_t>(), *ln = len.data_ptr<int64_t>(), *ix = indices.data_ptr<int64_t>();
   at::Tensor out = at::empty({R, J}, users.options());
   int64_t* o = out.data_ptr<int64_t>();
-  at::parallel_for(0, R * J, 1024, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) {
-      const int64_t r = t / std::max<int64_t>(J, 1);
-      o[t] = draw_negative(static_cast<uint64_t>(seed), static_cast<uint64_t>(t), ix + st[r], ln[r], num_items);
+  // Chunks of whole rows. Rows of one user come in runs (CSR order): while the row stays the same,
+  // membership is a bit test in a bitmap of the row (O(1), not a binary search); the draws do not
+  // change, only how "in the row" is answered.
+  const int64_t words = (num_items + 63) / 64;
+  const bool bitmap = words <= (int64_t{1} << 16);  // up to 4M items: 512 KiB per thread
+  at::parallel_for(0, R, std::max<int64_t>(1, 4096 / std::max<int64_t>(J, 1)), [&](int64_t r0, int64_t r1) {
+    std::vector<uint64_t> bits(bitmap ? words : 0);
+    const int64_t* cur = nullptr;  // the row in bits: ix + start, length cur_len
+    int64_t cur_len = 0;
+    auto flip = [&](const int64_t* row, int64_t len) {  // items outside [0, num_items) are never drawn
+      for (int64_t k = 0; k < len; ++k)
+        if (row[k] >= 0 && row[k] < num_items) bits[row[k] >> 6] ^= uint64_t{1} << (row[k] & 63);
+    };
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t* row = ix + st[r];
+      const int64_t len = ln[r];
+      if (!bitmap) {
+        for (int64_t j = 0, t = r * J; j < J; ++j, ++t)
+          o[t] = draw_negative(static_cast<uint64_t>(seed), static_cast<uint64_t>(t), row, len, num_items);
+        continue;
+      }
+      if (row != cur || len != cur_len) {  // rows have no repeats (check_csr): xor sets and clears
+        flip(cur, cur_len);
+        flip(row, len);
+        cur = row, cur_len = len;
+      }
+      auto in_row = [&](int64_t item) { return (bits[item >> 6] >> (item & 63)) & 1; };
+      for (int64_t j = 0, t = r * J; j < J; ++j, ++t)
+        o[t] = draw_negative(static_cast<uint64_t>(seed), static_cast<uint64_t>(t), num_items, in_row);
     }
   });
   return out;
@@ -157,17 +182,23 @@ at::Tensor cml_rank_counts_cpu(const at::Tensor& scores_in, int64_t offset, cons
         const scalar_t *s = S + b * n, *qb = Q + b * W;
         const int64_t* qib = QI + b * W;
         int64_t* ob = O + b * W;
-        // both mask rows are ascending: walk them along the tile's items
-        int64_t t = first_at_least(TI, TP[b], TP[b + 1], offset), te = TP[b + 1];
-        int64_t r = first_at_least(RI, RP[b], RP[b + 1], offset), re = RP[b + 1];
-        for (int64_t k = 0; k < n; ++k) {
-          const int64_t v = offset + k;
-          while (t < te && TI[t] < v) ++t;
-          while (r < re && RI[r] < v) ++r;
-          if ((t < te && TI[t] == v) || (r < re && RI[r] == v)) continue;
-          const int64_t a = count_below(qb, W, s[k]);
-          ++hist[a];
-          for (int64_t j = a; j < W && qb[j] == s[k]; ++j) ob[j] += qib[j] > v;  // ties: smaller index first
+        auto add = [&](int64_t k, int64_t w) {  // item offset + k counted w times
+          const scalar_t x = s[k];
+          const int64_t a = count_below(qb, W, x);
+          hist[a] += w;
+          for (int64_t j = a; j < W && qb[j] == x; ++j)
+            ob[j] += w * (qib[j] > offset + k);  // ties: smaller index first
+        };
+        // every item of the tile, then the masked ones taken back out: the hot loop has no mask test
+        for (int64_t k = 0; k < n; ++k) add(k, 1);
+        // the masked items in the tile: a merge of the two ascending rows, each item once
+        int64_t t = first_at_least(TI, TP[b], TP[b + 1], offset), te = first_at_least(TI, t, TP[b + 1], offset + n);
+        int64_t r = first_at_least(RI, RP[b], RP[b + 1], offset), re = first_at_least(RI, r, RP[b + 1], offset + n);
+        while (t < te || r < re) {
+          const int64_t v = r == re || (t < te && TI[t] <= RI[r]) ? TI[t] : RI[r];
+          add(v - offset, -1);
+          while (t < te && TI[t] == v) ++t;
+          while (r < re && RI[r] == v) ++r;
         }
         int64_t above = 0;
         for (int64_t j = W - 1; j >= 0; --j) ob[j] += (above += hist[j + 1]);

@@ -68,34 +68,51 @@ TAUC_HD TripletSelect triplet_select(const double* dist, int64_t K, int64_t J, d
 }
 
 // ------------------------------------------------------------------ negative sampling
-TAUC_HD uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
+// The splitmix64 finalizer: a bijective 64-bit mix.
+TAUC_HD uint64_t mix64(uint64_t x) {
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
   x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
   return x ^ (x >> 31);
 }
 
-// Whether `item` is in the ascending row[0, len).
-TAUC_HD bool row_contains(const int64_t* row, int64_t len, int64_t item) {
-  int64_t lo = 0, hi = len;
-  while (lo < hi) {
-    const int64_t mid = lo + (hi - lo) / 2;
-    if (row[mid] < item)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < len && row[lo] == item;
+// floor(h * n / 2^64): uniform in [0, n) up to n / 2^64 (multiply-high instead of a 64-bit modulo).
+TAUC_HD uint64_t range_reduce(uint64_t h, uint64_t n) {
+#if defined(__CUDA_ARCH__)
+  return __umul64hi(h, n);
+#else
+  return static_cast<uint64_t>((static_cast<unsigned __int128>(h) * n) >> 64);
+#endif
 }
 
-// Draw number `key` of a sampling call: the first item of the hash stream (seed, key, attempt =
-// 0, 1, ...) that is not in the row. The caller guarantees that the row misses some item.
-TAUC_HD int64_t draw_negative(uint64_t seed, uint64_t key, const int64_t* row, int64_t len, int64_t num_items) {
-  const uint64_t base = splitmix64(seed ^ splitmix64(key));
-  for (uint64_t attempt = 0;; ++attempt) {
-    const int64_t item = static_cast<int64_t>(splitmix64(base + attempt) % static_cast<uint64_t>(num_items));
-    if (!row_contains(row, len, item)) return item;
+// Whether `item` is in the ascending row[0, len): a branchless binary search (the loop count
+// depends on len only, the step is a conditional move).
+TAUC_HD bool row_contains(const int64_t* row, int64_t len, int64_t item) {
+  if (len <= 0) return false;
+  while (len > 1) {
+    const int64_t half = len / 2;
+    row = row[half] <= item ? row + half : row;
+    len -= half;
   }
+  return *row == item;
+}
+
+// Draw number `key` of a sampling call: the first item of the hash chain h_0 = mix(seed + G key),
+// h_{a+1} = mix(h_a + G) for which in_row(item) is false (one mix per attempt; chains of different
+// keys do not share positions the way a shared counter would). The row must miss some item.
+template <typename InRow>
+TAUC_HD int64_t draw_negative(uint64_t seed, uint64_t key, int64_t num_items, InRow&& in_row) {
+  constexpr uint64_t G = 0x9E3779B97F4A7C15ull;
+  uint64_t h = mix64(seed + G * (key + 1));
+  for (;;) {
+    const int64_t item = static_cast<int64_t>(range_reduce(h, static_cast<uint64_t>(num_items)));
+    if (!in_row(item)) return item;
+    h = mix64(h + G);
+  }
+}
+
+// The same draw with the membership test a binary search of the ascending row[0, len).
+TAUC_HD int64_t draw_negative(uint64_t seed, uint64_t key, const int64_t* row, int64_t len, int64_t num_items) {
+  return draw_negative(seed, key, num_items, [&](int64_t item) { return row_contains(row, len, item); });
 }
 
 // ------------------------------------------------------------------ evaluation
@@ -103,15 +120,14 @@ TAUC_HD int64_t draw_negative(uint64_t seed, uint64_t key, const int64_t* row, i
 // user's sorted test scores. A candidate in slot a ranks above the test items in slots < a.
 template <typename T>
 TAUC_HD int64_t count_below(const T* q, int64_t n, T x) {
-  int64_t lo = 0, hi = n;
-  while (lo < hi) {
-    const int64_t mid = lo + (hi - lo) / 2;
-    if (q[mid] < x)
-      lo = mid + 1;
-    else
-      hi = mid;
+  if (n <= 0) return 0;
+  const T* base = q;  // branchless lower bound: a conditional move per step
+  while (n > 1) {
+    const int64_t half = n / 2;
+    base = base[half] < x ? base + half : base;
+    n -= half;
   }
-  return lo;
+  return (base - q) + (*base < x);
 }
 
 }  // namespace torchauc::cml

@@ -18,7 +18,7 @@ TORCH_LIBRARY_FRAGMENT(torchauc, m) {
       "Tensor? pos_idx, Tensor? neg_idx, Tensor argmin, str reduction) -> (Tensor, Tensor, Tensor)");
   // num_negatives items per row, uniform over the items that user users[r] has no interaction with
   // (CSR indptr (M + 1,), indices sorted ascending within each row), exact rejection sampling with a
-  // counter-based hash of (seed, row, column, attempt): the same draws on every device. (R, J) int64.
+  // hash chain per (seed, row, column), one mix per attempt: the same draws on every device. (R, J) int64.
   m.def(
       "cml_sample_negatives(Tensor indptr, Tensor indices, Tensor users, int num_items, int num_negatives, "
       "int seed) -> Tensor");

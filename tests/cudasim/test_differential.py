@@ -419,6 +419,14 @@ for B, n, W, dtype in [
         return (S, off, q, qi, tp, ti, rp, train.reshape(-1))
 
 
+@case("cml_sample_negatives", "user-runs")  # CSR-order runs: the CPU bitmap path vs the CUDA binary search
+def _(g):
+    dense = torch.rand(20, 300, generator=g) < 0.3
+    indptr = torch.cat([torch.zeros(1, dtype=torch.long), dense.sum(1).cumsum(0)])
+    users = torch.randint(0, 20, (400,), generator=g).sort().values
+    return (indptr, dense.nonzero()[:, 1].contiguous(), users, 300, 5, 7)
+
+
 @case("cml_sample_negatives", "full-user")
 def _(g):
     return (torch.tensor([0, 2]), torch.tensor([0, 1]), torch.tensor([0]), 2, 1, 5)

@@ -5,7 +5,8 @@ formulations (statusrank/DPCML, LibCML) re-implemented in torchauc.reference.cml
 * one epoch of negative sampling (10 per train positive) vs the official per-pair Python loop;
 * a DPCML training step (batch 256, 10 hard candidates, DCRS over all users, Adam) vs the official
   (B, K, J, d) differences and (M, K, K, d) DCRS tensor;
-* an SFCML step (batch 256, Adagrad) vs the official dense-target step (B x N target from CSR);
+* an SFCML step (batch 256, Adagrad) vs the official dense-target step: the target densified from
+  a scipy dok_matrix on the CPU each step as LibCML does, and the same (B x N) target built by torch;
 * evaluation of all users vs the dense pure-PyTorch full sort (scores matrix + sort + masks) and,
   at ML-1M, the official 100-user (100, K, N, d) difference predict."""
 
@@ -105,7 +106,6 @@ def _sfcml_step(data, device, quick, size, d):
     ref_m = cml.SFCML(data.num_users, data.num_items, dim=d).to(device)
     ref_m.load_state_dict(ours_m.state_dict())
     opt_o = torch.optim.Adagrad(ours_m.parameters(), 0.05, weight_decay=1e-5)
-    opt_r = torch.optim.Adagrad(ref_m.parameters(), 0.05, weight_decay=1e-5)
     indptr, indices = data.train
     has = torch.nonzero(indptr[1:] > indptr[:-1]).squeeze(1)
     users = has[torch.randperm(has.numel(), generator=torch.Generator().manual_seed(3))[:256]]
@@ -116,19 +116,53 @@ def _sfcml_step(data, device, quick, size, d):
         ours_m.renorm_()
         return out
 
-    def official():  # LibCML: scipy rows densified on the CPU each step, copied to the device
-        target = R.dense_target(*cml.csr_rows(indptr, indices, users), data.num_items, torch.float32).to(device)
-        loss = R.sfcml_loss_official(ref_m.user_embeddings(dev_users), ref_m.item_embeddings.weight, target, 1.0)
-        out = _adam_step(ref_m, opt_r, loss)
-        ref_m.renorm_()
-        return out
+    def stepper():  # a fresh copy of the reference model per baseline: the values stay comparable
+        m = cml.SFCML(data.num_users, data.num_items, dim=d).to(device)
+        m.load_state_dict(ref_m.state_dict())
+        opt = torch.optim.Adagrad(m.parameters(), 0.05, weight_decay=1e-5)
+
+        def step(target):
+            loss = R.sfcml_loss_official(m.user_embeddings(dev_users), m.item_embeddings.weight, target, 1.0)
+            out = _adam_step(m, opt, loss)
+            m.renorm_()
+            return out
+
+        return step
+
+    dense_step = stepper()
+
+    def dense():  # the official dense (B, N) target, built from CSR by torch ops (no scipy)
+        t = R.dense_target(*cml.csr_rows(indptr, indices, users), data.num_items, torch.float32).to(device)
+        return dense_step(t)
+
+    base = {"dense target (torch)": dense}
+    try:
+        import numpy as np
+        from scipy import sparse
+    except ImportError:  # scipy is optional: only the torch dense target then
+        pass
+    else:
+        # LibCML as shipped: train_example.py hands SFCML a scipy dok_matrix; model/SFCML.py indexes
+        # its batch rows and densifies them on the CPU every step, then copies to the device
+        counts = (indptr[1:] - indptr[:-1]).numpy()
+        rows = np.repeat(np.arange(data.num_users), counts)
+        ones = np.ones(indices.numel(), dtype=np.float32)
+        dok = sparse.dok_matrix(
+            sparse.coo_matrix((ones, (rows, indices.numpy())), shape=(data.num_users, data.num_items))
+        )
+        users_np, official_step = users.numpy(), stepper()
+
+        def official():
+            return official_step(torch.from_numpy(dok[users_np].todense().astype(np.float32)).to(device))
+
+        base["official (scipy dok rows densified)"] = official
 
     return harness.Case(
         "cml",
         "SFCML train step",
         size,
         ours,
-        {"official dense target": official},
+        base,
         repeats=5 if quick else 15,
         rtol=1e-3,
         note=f"B=256, d={d}, CSR target (auto: B x N scores, no dense target)",

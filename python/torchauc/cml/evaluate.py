@@ -1,9 +1,9 @@
 """Full-catalogue ranking metrics of CML models for all users: P@k, R@k, NDCG@k, MAP, MRR and
 per-user AUC, train items masked, K-vector users scored by min over K.
 
-Tiled over users and items: each tile's scores come from one GEMM with the min-over-K epilogue
-(``|u_c|^2 - 2 u_c.v + |v|^2``); the op ``cml_rank_counts`` then skips the tile's train and test items
-(a walk / binary search of the sorted CSR rows: no dense mask) and counts, for each test item, the
+Tiled over users and items: each tile's scores come from one GEMM (the norms folded into two
+extra columns: no epilogue pass) and a max over K; the op ``cml_rank_counts`` then skips the
+tile's train and test items (a merge of the sorted CSR rows: no dense mask) and counts, for each test item, the
 candidates ranked above it, by a binary search of each candidate's score into the user's sorted
 test scores (a histogram and a suffix sum). Memory is O(user tile x item tile): no users x items
 scores, mask or users x items x d tensor, and no top-k list is needed (P/R/NDCG/MAP/MRR/AUC all
@@ -19,13 +19,22 @@ from .losses import csr_rows
 _INF = float("inf")
 
 
-def _scores(U, V, vn):
-    """-min_c |u_c - v|^2 = max_c (2 u_c.v - |u_c|^2 - |v|^2) of U (B, K, d) against V (n, d): (B, n),
-    one GEMM and in-place epilogue passes."""
-    B, K, d = U.shape
-    s = U.reshape(B * K, d) @ V.T
-    s.mul_(2).sub_((U * U).sum(2).reshape(B * K, 1)).sub_(vn)
-    return s if K == 1 else s.view(B, K, -1).amax(1)
+def _augment_users(U):
+    """-min_c |u_c - v|^2 = max_c (2 u_c.v - |u_c|^2 - |v|^2) as one GEMM with the norms folded into two
+    extra columns, [2 u_c, -|u_c|^2, -1] . [v, 1, |v|^2]: U (B, K, d) -> (B K, d + 2)."""
+    u = U.reshape(-1, U.shape[2])
+    return torch.cat([2 * u, -(u * u).sum(1, keepdim=True), torch.full_like(u[:, :1], -1)], 1)
+
+
+def _augment_items(V):
+    """The item side of :func:`_augment_users`: V (n, d) -> (n, d + 2)."""
+    return torch.cat([V, torch.ones_like(V[:, :1]), (V * V).sum(1, keepdim=True)], 1)
+
+
+def _scores(ua, va, K):
+    """The scores (B, n) of augmented user rows ua (B K, d + 2) against augmented items va (n, d + 2)."""
+    s = ua @ va.T
+    return s if K == 1 else s.view(-1, K, va.shape[0]).amax(1)
 
 
 def _entry_scores(U, V, r, t):
@@ -35,7 +44,7 @@ def _entry_scores(U, V, r, t):
     return (2 * torch.einsum("nkd,nd->nk", u, v) - (u * u).sum(2) - (v * v).sum(1, keepdim=True)).amax(1)
 
 
-def _test_ranks(U, V, vn, test_ptr, test_idx, train_ptr, train_idx, item_tile):
+def _test_ranks(U, V, va, test_ptr, test_idx, train_ptr, train_idx, item_tile):
     """For the users of one tile: test items sorted by (score ascending, item descending) (B, T)
     (padded with +inf), and the number of candidate (non-train, non-test) items that rank above
     each (score greater, or equal with a smaller item index)."""
@@ -54,8 +63,9 @@ def _test_ranks(U, V, vn, test_ptr, test_idx, train_ptr, train_idx, item_tile):
     o = Q.argsort(dim=1, stable=True)
     Q, QI = Q.gather(1, o), QI.gather(1, o)
     above = torch.zeros(B, Q.shape[1], dtype=torch.long, device=U.device)
+    ua = _augment_users(U)
     for i0 in range(0, N, item_tile):
-        S = _scores(U, V[i0 : i0 + item_tile], vn[i0 : i0 + item_tile])
+        S = _scores(ua, va[i0 : i0 + item_tile], U.shape[1])
         above += torch.ops.torchauc.cml_rank_counts(S, i0, Q, QI, test_ptr, test_idx, train_ptr, train_idx)
     return Q, counts, above
 
@@ -111,7 +121,7 @@ def evaluate(
     users = torch.arange(M, device=dev) if users is None else users.to(dev)
     item_tile = N if K * N * 64 <= tile_elements else max(1, tile_elements // (64 * K))
     user_tile = max(1, tile_elements // (K * item_tile))
-    vn = (item_emb * item_emb).sum(1)
+    va = _augment_items(item_emb)
     n_train = (train[0][1:] - train[0][:-1])[users] if train is not None else torch.zeros_like(users)
     per = {f"{m}@{k}": [] for k in ks for m in ("P", "R", "NDCG")}
     per.update(MAP=[], MRR=[], AUC=[])
@@ -119,7 +129,7 @@ def evaluate(
         uu = users[u0 : u0 + user_tile]
         tptr, tidx = csr_rows(test[0], test[1], uu)
         rptr, ridx = csr_rows(train[0], train[1], uu) if train is not None else (None, None)
-        Q, T, above = _test_ranks(user_vectors[uu], item_emb, vn, tptr, tidx, rptr, ridx, item_tile)
+        Q, T, above = _test_ranks(user_vectors[uu], item_emb, va, tptr, tidx, rptr, ridx, item_tile)
         B, W = Q.shape
         p = torch.arange(W, device=dev).expand(B, W)
         valid = p < T.unsqueeze(1)

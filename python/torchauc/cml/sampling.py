@@ -26,7 +26,7 @@ def sample_negatives(
 
     ``indptr`` (M + 1,) and ``indices`` (nnz,) are the users' positives in CSR form, each row sorted
     ascending without repeats (:func:`torchauc.cml.data.to_csr` builds it); ``users`` (R,) int64.
-    Exact rejection sampling: a device-side hash stream of (seed, row, column, attempt) is tested by
+    Exact rejection sampling: a device-side hash chain per (seed, row, column) is tested by
     binary search against the user's row and the rejects are redrawn, with no Python loop. The
     draws depend only on the seed taken from ``generator``, so they are reproducible and equal on
     CPU and CUDA. A user who has interacted with every item is a ValueError (one host sync).
