@@ -169,6 +169,41 @@ def test_si_loss_extremes_nan_and_no_frames(device):
     assert torch.isnan(sod.si_loss(pred.to(device), gt.to(device), fr))
 
 
+@pytest.mark.parametrize("base", ["bce", "bce+dice"])
+def test_si_loss_overlapping_frames_soft_targets(device, base):
+    # nested, overlapping and touching boxes (row segments covered by several frames), targets mixing
+    # 0, 1 and soft values (the kernels take one log per pixel only for a 0/1 target), both precisions
+    g = torch.Generator().manual_seed(21)
+    b, h, w = 3, 30, 34
+    boxes = torch.tensor(
+        [
+            [[2, 3, 20, 25], [5, 6, 12, 14], [15, 0, 34, 10], [20, 20, 34, 30]],
+            [[0, 0, 34, 30], [10, 10, 11, 11], [0, 0, 0, 0], [0, 0, 0, 0]],
+            [[4, 4, 10, 10], [10, 4, 16, 10], [0, 0, 0, 0], [0, 0, 0, 0]],
+        ]
+    )
+    counts = torch.tensor([4, 2, 2])
+    gt = (torch.rand(b, h, w, generator=g, dtype=torch.float64) > 0.5).double()
+    soft = torch.rand(b, h, w, generator=g, dtype=torch.float64) > 0.7
+    gt[soft] = torch.rand(int(soft.sum()), generator=g, dtype=torch.float64)
+    # float32 values, so that the float32 run sees the same predictions (1 - p is ill-conditioned near 1)
+    pred = torch.rand(b, 2, h, w, generator=g, dtype=torch.float64).float().double()
+    gt = gt.float().double()
+    pred[0, :, :2] = 0.0  # clamped logs on both sides of the one-log path
+    pred[1, :, :2] = 1.0
+    weight = ref.weight_map(boxes, counts, h, w)
+    want_p = pred.clone().requires_grad_()
+    want = ref.official_si_loss(want_p, gt, weight, ref.CRITERIA[base])
+    want.backward()
+    for dtype, tol, gtol in ((torch.float64, 1e-10, 1e-8), (torch.float32, 1e-5, 1e-5)):
+        got_p = pred.to(dtype).to(device).clone().requires_grad_()
+        got = sod.si_loss(got_p, gt.to(dtype).to(device), (boxes.to(device), counts.to(device)), base=base)
+        got.backward()
+        torch.testing.assert_close(got.double().cpu(), want.detach(), rtol=tol, atol=tol)
+        # (gradients of the clamped pixels are ~1e12 / area: relative tolerance as the other gradient tests)
+        torch.testing.assert_close(got_p.grad.double().cpu(), want_p.grad, rtol=gtol, atol=tol * 1e-2)
+
+
 def test_siloss_module_warmup_equals_official_dsloss():
     pred, gt, fr = _batch(c=2, seed=13)
     m = sod.SILoss("bce+dice", warmup_epochs=2)

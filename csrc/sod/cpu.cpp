@@ -1,7 +1,7 @@
 // CPU kernels of the size-invariant SOD ops (python/torchauc/sod/):
 //   sod_frames       connected components of binarised masks (flood fill per image), small ones dropped;
-//   sod_si_loss      per-(image, frame) sums in one pass over the frame pixels, the loss, and the
-//                    gradient in a second elementwise pass;
+//   sod_si_loss      per-(image, frame) and background sums in one pass over row segments (each
+//                    pixel scored once), the loss, and the gradient in a second segment pass;
 //   sod_frame_stats  per-(image, region) threshold histograms and MAE sums of the SI metrics.
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
@@ -96,12 +96,92 @@ std::vector<std::vector<Box>> loss_boxes(const int64_t* BX, const int64_t* N, in
   return out;
 }
 
-// cover[x] = 1 where row y lies in one of the boxes (a row of the coverage of the frames).
-void cover_row(const std::vector<Box>& boxes, int64_t y, std::vector<uint8_t>& cover) {
-  std::fill(cover.begin(), cover.end(), uint8_t(0));
+// Segments of row y of an image: maximal column ranges [x0, x1) over which the set of frames
+// containing the pixels (bit k: frame k) is constant, in column order. Pixels of overlapping frames
+// are scored once per segment and the sums added to every frame of the segment.
+struct Segment {
+  int64_t x0, x1;
+  uint64_t frames;  // 0: background
+};
+void row_segments(const std::vector<Box>& boxes, int64_t y, int64_t W, std::vector<int64_t>& cuts,
+                  std::vector<Segment>& out) {
+  cuts.assign({int64_t(0), W});
   for (const Box& bx : boxes)
-    if (y >= bx.y0 && y < bx.y1) std::fill(cover.begin() + bx.x0, cover.begin() + bx.x1, uint8_t(1));
+    if (y >= bx.y0 && y < bx.y1 && bx.x0 < bx.x1) cuts.push_back(bx.x0), cuts.push_back(bx.x1);
+  std::sort(cuts.begin(), cuts.end());
+  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+  out.clear();
+  for (size_t i = 0; i + 1 < cuts.size(); ++i) {
+    uint64_t m = 0;
+    for (size_t k = 0; k < boxes.size(); ++k)
+      if (boxes[k].contains(y, cuts[i])) m |= uint64_t(1) << k;
+    out.push_back(Segment{cuts[i], cuts[i + 1], m});
+  }
 }
+
+// Adds [sum bce, sum p g, sum p, sum g] over n pixels of one channel to e (A: the BCE's precision).
+template <typename T, typename A>
+void frame_sums(const T* p, const T* g, int64_t n, double* e) {
+  double sb = 0, spg = 0, sp = 0, sg = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const A pv = static_cast<A>(p[i]), gv = static_cast<A>(g[i]);
+    sb += bce<A>(pv, gv);
+    spg += (double)pv * (double)gv;
+    sp += pv;
+    sg += gv;
+  }
+  e[0] += sb, e[1] += spg, e[2] += sp, e[3] += sg;
+}
+
+// d[i] = frames_grad(a, u, v, p[i], g[i]) * s over n pixels of one channel of a frame segment; the
+// float instantiation is compiled twice (AVX2 and baseline) and picked at load time.
+template <typename T>
+void frame_grads(const T* p, const T* g, T* d, int64_t n, double a, double u, double v, double s) {
+  if (a != 0.0) {
+    for (int64_t i = 0; i < n; ++i)
+      d[i] = static_cast<T>(frames_grad(a, u, v, static_cast<double>(p[i]), static_cast<double>(g[i])) * s);
+  } else {
+    for (int64_t i = 0; i < n; ++i)
+      d[i] = static_cast<T>(frames_grad(0.0, u, v, static_cast<double>(p[i]), static_cast<double>(g[i])) * s);
+  }
+}
+__attribute__((target_clones("avx2", "default"))) void frame_grads_f32(const float* p, const float* g, float* d,
+                                                                       int64_t n, double a, double u, double v,
+                                                                       double s) {
+  frame_grads<float>(p, g, d, n, a, u, v, s);
+}
+template <typename T>
+void frame_grads_dispatch(const T* p, const T* g, T* d, int64_t n, double a, double u, double v, double s) {
+  if constexpr (std::is_same_v<T, float>)
+    frame_grads_f32(p, g, d, n, a, u, v, s);
+  else
+    frame_grads<T>(p, g, d, n, a, u, v, s);
+}
+
+// The same for a background segment of a one-channel image: the frame terms are zero and the mean
+// over channels is the prediction itself (computed as the general loop does, so the bits agree).
+template <typename T>
+void background_grads(const T* p, const T* g, T* d, int64_t n, double bgc, double s) {
+  for (int64_t i = 0; i < n; ++i) {
+    const double pv = static_cast<double>(p[i]), gv = static_cast<double>(g[i]);
+    const double pbar = (0.0 + pv) / 1.0;
+    d[i] = static_cast<T>((frames_grad(0.0, 0.0, 0.0, pv, gv) + bgc * (pbar - gv)) * s);
+  }
+}
+__attribute__((target_clones("avx2", "default"))) void background_grads_f32(const float* p, const float* g, float* d,
+                                                                            int64_t n, double bgc, double s) {
+  background_grads<float>(p, g, d, n, bgc, s);
+}
+
+template <typename T>
+void background_grads_dispatch(const T* p, const T* g, T* d, int64_t n, double bgc, double s) {
+  if constexpr (std::is_same_v<T, float>)
+    background_grads_f32(p, g, d, n, bgc, s);
+  else
+    background_grads<T>(p, g, d, n, bgc, s);
+}
+
+constexpr int64_t kBandRows = 16;  // rows of one forward task (a fixed split: the sums do not depend on threads)
 
 std::tuple<at::Tensor, at::Tensor> sod_si_loss_cpu(const at::Tensor& pred_in, const at::Tensor& target_in,
                                                    const at::Tensor& boxes_in, const at::Tensor& counts_in,
@@ -115,64 +195,65 @@ std::tuple<at::Tensor, at::Tensor> sod_si_loss_cpu(const at::Tensor& pred_in, co
   const int64_t* BX = boxes.const_data_ptr<int64_t>();
   const int64_t* N = counts.const_data_ptr<int64_t>();
   const int b_ = static_cast<int>(base);
-  const int64_t Kr = loss_rows(K);
+  const int64_t Kr = loss_rows(K), S = (Kr + 1) * C * kStats;  // S: doubles of the sums of one image
   const std::vector<std::vector<Box>> frames = loss_boxes(BX, N, B, K, H, W);
-  std::vector<double> sums(static_cast<size_t>(B * (Kr + 1) * C * kStats), 0.0);
+  const int64_t bands = (H + kBandRows - 1) / kBandRows;
+  std::vector<double> part(static_cast<size_t>(B * bands * S), 0.0);  // sums of each (image, band)
+  std::vector<double> sums(static_cast<size_t>(B * S), 0.0);
   at::Tensor loss = at::empty({}, pred.options());
   at::Tensor grad = compute_grad ? at::empty_like(pred) : at::empty({0}, pred.options());
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, pred.scalar_type(), "sod_si_loss", [&] {
     using A = acc_of<scalar_t>;
     const scalar_t* P = pred.const_data_ptr<scalar_t>();
     const scalar_t* G = target.const_data_ptr<scalar_t>();
-    // pass 1: one item per (image, frame row) and one per image for the background
-    at::parallel_for(0, B * (Kr + 1), 1, [&](int64_t t0, int64_t t1) {
-      std::vector<uint8_t> cover(static_cast<size_t>(W));
+    // pass 1: the frame and background sums, one task per band of rows of an image
+    at::parallel_for(0, B * bands, 1, [&](int64_t t0, int64_t t1) {
+      std::vector<int64_t> cuts;
+      std::vector<Segment> segs;
       for (int64_t t = t0; t < t1; ++t) {
-        const int64_t b = t / (Kr + 1), k = t % (Kr + 1);
+        const int64_t b = t / bands, y0 = (t % bands) * kBandRows, y1 = std::min(H, y0 + kBandRows);
         const bool fallback = loss_frames(N, b, K).fallback;
-        const std::vector<Box>& fb = frames[b];
-        double* s = sums.data() + t * C * kStats;
-        const scalar_t* g = G + b * H * W;
-        if (k < Kr) {
-          if (k >= static_cast<int64_t>(fb.size())) continue;
-          const Box& bx = fb[k];
-          for (int64_t c = 0; c < C; ++c) {
-            const scalar_t* p = P + (b * C + c) * H * W;
-            double sb = 0, spg = 0, sp = 0, sg = 0;
-            for (int64_t y = bx.y0; y < bx.y1; ++y)
-              for (int64_t x = bx.x0; x < bx.x1; ++x) {
-                const A pv = static_cast<A>(p[y * W + x]), gv = static_cast<A>(g[y * W + x]);
-                sb += bce<A>(pv, gv);
-                spg += (double)pv * (double)gv;
-                sp += pv;
-                sg += gv;
+        double* s = part.data() + t * S;
+        double* bg = s + Kr * C * kStats;
+        for (int64_t y = y0; y < y1; ++y) {
+          row_segments(frames[b], y, W, cuts, segs);
+          const scalar_t* g = G + (b * H + y) * W;
+          for (const Segment& sg : segs) {
+            const int64_t n = sg.x1 - sg.x0;
+            if (sg.frames != 0) {
+              for (int64_t c = 0; c < C; ++c) {
+                double e[kStats] = {0, 0, 0, 0};
+                frame_sums<scalar_t, A>(P + ((b * C + c) * H + y) * W + sg.x0, g + sg.x0, n, e);
+                for (uint64_t m = sg.frames; m; m &= m - 1) {
+                  double* f = s + (lowest_bit(m) * C + c) * kStats;
+                  f[0] += e[0], f[1] += e[1], f[2] += e[2], f[3] += e[3];
+                }
               }
-            double* e = s + c * kStats;
-            e[0] = sb, e[1] = spg, e[2] = sp, e[3] = sg;
-          }
-        } else if (!fallback) {
-          double sq = 0, n = 0;
-          for (int64_t y = 0; y < H; ++y) {
-            cover_row(fb, y, cover);
-            for (int64_t x = 0; x < W; ++x) {
-              if (cover[x]) continue;
-              double pbar = 0;
-              for (int64_t c = 0; c < C; ++c) pbar += static_cast<double>(P[((b * C + c) * H + y) * W + x]);
-              const double d = pbar / (double)C - static_cast<double>(g[y * W + x]);
-              sq += d * d;
-              n += 1;
+            } else if (!fallback) {
+              double sq = 0;
+              for (int64_t x = sg.x0; x < sg.x1; ++x) {
+                double pbar = 0;
+                for (int64_t c = 0; c < C; ++c) pbar += static_cast<double>(P[((b * C + c) * H + y) * W + x]);
+                const double d = pbar / (double)C - static_cast<double>(g[x]);
+                sq += d * d;
+              }
+              bg[0] += sq, bg[1] += (double)n;
             }
           }
-          s[0] = sq, s[1] = n;
         }
       }
+    });
+    at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {  // the bands in order: deterministic
+      for (int64_t b = b0; b < b1; ++b)
+        for (int64_t t = 0; t < bands; ++t)
+          for (int64_t i = 0; i < S; ++i) sums[b * S + i] += part[(b * bands + t) * S + i];
     });
     double total = 0;
     for (int64_t b = 0; b < B; ++b) total += image_loss(b_, sums.data(), BX, N, b, K, C, H, W);
     loss.fill_(total / (double)B);
     if (!compute_grad) return;
-    // pass 2: the gradient, one task per image row; the frame coefficients are summed over the
-    // frames' column ranges of the row, in frame order (as the CUDA kernel's per-pixel loop)
+    // pass 2: the gradient, one task per image row; a segment's frame coefficients are summed in frame
+    // order (as the CUDA kernel's per-pixel loop)
     std::vector<FrameCoef> coef(static_cast<size_t>(B * Kr * C), FrameCoef{0, 0, 0});
     for (int64_t b = 0; b < B; ++b)
       for (size_t k = 0; k < frames[b].size(); ++k)
@@ -182,38 +263,42 @@ std::tuple<at::Tensor, at::Tensor> sod_si_loss_cpu(const at::Tensor& pred_in, co
     scalar_t* D = grad.data_ptr<scalar_t>();
     const double inv_b = 1.0 / (double)B;
     at::parallel_for(0, B * H, 4, [&](int64_t r0, int64_t r1) {
-      std::vector<double> sa(static_cast<size_t>(W * C)), su(sa.size()), sv(sa.size()), pbar(W);
-      std::vector<uint8_t> cover(static_cast<size_t>(W));
+      std::vector<int64_t> cuts;
+      std::vector<Segment> segs;
       for (int64_t r = r0; r < r1; ++r) {
         const int64_t b = r / H, y = r % H;
-        const std::vector<Box>& fb = frames[b];
         const bool fallback = loss_frames(N, b, K).fallback;
         const double bgc = fallback ? 0.0 : background_coef(sums.data(), b, K, C, H, W);
-        std::fill(sa.begin(), sa.end(), 0.0), std::fill(su.begin(), su.end(), 0.0);
-        std::fill(sv.begin(), sv.end(), 0.0);
-        cover_row(fb, y, cover);
-        for (size_t k = 0; k < fb.size(); ++k) {
-          const Box& bx = fb[k];
-          if (y < bx.y0 || y >= bx.y1) continue;
-          for (int64_t c = 0; c < C; ++c) {
-            const FrameCoef& e = coef[(b * Kr + k) * C + c];
-            for (int64_t x = bx.x0; x < bx.x1; ++x) sa[c * W + x] += e.a, su[c * W + x] += e.u, sv[c * W + x] += e.v;
-          }
-        }
-        for (int64_t x = 0; x < W; ++x) {
-          double m = 0;
-          for (int64_t c = 0; c < C; ++c) m += static_cast<double>(P[((b * C + c) * H + y) * W + x]);
-          pbar[x] = m / (double)C;
-        }
+        row_segments(frames[b], y, W, cuts, segs);
         const scalar_t* g = G + (b * H + y) * W;
-        for (int64_t c = 0; c < C; ++c) {
-          const scalar_t* p = P + ((b * C + c) * H + y) * W;
-          scalar_t* d = D + ((b * C + c) * H + y) * W;
-          for (int64_t x = 0; x < W; ++x) {
-            const double gv = static_cast<double>(g[x]);
-            double v = frames_grad(sa[c * W + x], su[c * W + x], sv[c * W + x], static_cast<double>(p[x]), gv);
-            if (!cover[x]) v += bgc * (pbar[x] - gv);
-            d[x] = static_cast<scalar_t>(v * inv_b);
+        for (const Segment& sg : segs) {
+          if (sg.frames != 0) {
+            for (int64_t c = 0; c < C; ++c) {
+              double a = 0, u = 0, v = 0;
+              for (uint64_t m = sg.frames; m; m &= m - 1) {
+                const FrameCoef& e = coef[(b * Kr + lowest_bit(m)) * C + c];
+                a += e.a, u += e.u, v += e.v;
+              }
+              const int64_t o = ((b * C + c) * H + y) * W + sg.x0;
+              frame_grads_dispatch<scalar_t>(P + o, g + sg.x0, D + o, sg.x1 - sg.x0, a, u, v, inv_b);
+            }
+            continue;
+          }
+          if (C == 1) {  // background (none in a fallback image)
+            const int64_t o = (b * H + y) * W + sg.x0;
+            background_grads_dispatch<scalar_t>(P + o, g + sg.x0, D + o, sg.x1 - sg.x0, bgc, inv_b);
+            continue;
+          }
+          for (int64_t x = sg.x0; x < sg.x1; ++x) {
+            double m = 0;
+            for (int64_t c = 0; c < C; ++c) m += static_cast<double>(P[((b * C + c) * H + y) * W + x]);
+            const double pbar = m / (double)C, gv = static_cast<double>(g[x]);
+            for (int64_t c = 0; c < C; ++c) {
+              const int64_t i = ((b * C + c) * H + y) * W + x;
+              double d = frames_grad(0.0, 0.0, 0.0, static_cast<double>(P[i]), gv);
+              if (!fallback) d += bgc * (pbar - gv);
+              D[i] = static_cast<scalar_t>(d * inv_b);
+            }
           }
         }
       }
