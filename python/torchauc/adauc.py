@@ -7,6 +7,7 @@ The attack is :func:`torchauc.adversarial.pgd`, the optimizer :class:`torchauc.o
 import torch
 from torch import nn
 
+from ._core import distributed as D
 from ._core import options as O
 from ._core import validate as V
 
@@ -15,7 +16,7 @@ def _prior(labels, imratio):
     return None if imratio is None else V.fraction(imratio, "imratio")
 
 
-def adauc_loss(scores, labels, a, b, alpha, *, imratio=None, margin=1.0, form="canonical"):
+def adauc_loss(scores, labels, a, b, alpha, *, imratio=None, margin=1.0, form="canonical", process_group=None):
     r"""The AdAUC objective F(s; a, b, alpha), O(n), value and gradients in one fused pass.
 
     .. math::
@@ -33,6 +34,12 @@ def adauc_loss(scores, labels, a, b, alpha, *, imratio=None, margin=1.0, form="c
             first batch's rate instead).
         margin: m (1 in the paper and XCurve).
         form: ``"canonical"`` or ``"xcurve"``.
+        process_group: None (this rank's batch) or a torch.distributed group: F of the global batch
+            (the ranks' batches concatenated in rank order, ``imratio=None`` then its positive rate),
+            equal on every rank; scores and labels are all-gathered (autograd-aware: each rank gets
+            the gradient of its own scores; a, b, alpha get the global gradient on every rank, so
+            they stay synchronised). O(n) bytes; F is a function of six per-label moments, which a
+            moment all-reduce could send instead, but the fused op is kept as the one code path.
 
     Returns a 0-dim tensor of the scores' dtype. One-class batches are fine (their terms vanish);
     NaN scores give NaN. Differentiable once.
@@ -41,6 +48,8 @@ def adauc_loss(scores, labels, a, b, alpha, *, imratio=None, margin=1.0, form="c
         V.tensor(t, name)
     V.option(form, O.ADAUC_FORM)
     margin = V.finite_float(margin, "margin")
+    if D.check_group(process_group) is not None:
+        scores, labels = D.gather_batch(process_group, scores.reshape(-1), labels.reshape(-1))
     grad = V.needs_grad(scores, a, b, alpha)
     return torch.ops.torchauc.adauc_loss(scores, labels, a, b, alpha, _prior(labels, imratio), margin, form, grad)[0]
 
@@ -72,12 +81,16 @@ class AdAUCLoss(nn.Module):
     groups :class:`torchauc.optim.AdAUCOptimizer` needs (alpha with ``maximize=True``).
 
     Drop-in: ``AdAUCLoss(imratio=p, form="xcurve")`` equals XCurve's ``AdvAUROCLoss(imratio=p)``.
+    ``process_group=`` (keyword): the objective of the global batch, see :func:`adauc_loss`
+    (:meth:`per_sample` stays per rank: it serves the local attack).
+
     Differences: the canonical form is the default; ``imratio=None`` uses each batch's rate (XCurve
     caches the first batch's); no ``.cuda()`` and no [0, 1] assertion (no host syncs).
     """
 
-    def __init__(self, imratio=None, margin=1.0, form="canonical", *, a=0.2, b=0.2, alpha=0.2):
+    def __init__(self, imratio=None, margin=1.0, form="canonical", *, a=0.2, b=0.2, alpha=0.2, process_group=None):
         super().__init__()
+        self.process_group = process_group
         self.imratio = None if imratio is None else V.fraction(imratio, "imratio")
         self.margin = V.finite_float(margin, "margin")
         self.form = V.option(form, O.ADAUC_FORM)
@@ -87,7 +100,7 @@ class AdAUCLoss(nn.Module):
         return dict(imratio=self.imratio, margin=self.margin, form=self.form)
 
     def forward(self, scores, labels):
-        return adauc_loss(scores, labels, self.a, self.b, self.alpha, **self._kw())
+        return adauc_loss(scores, labels, self.a, self.b, self.alpha, **self._kw(), process_group=self.process_group)
 
     def per_sample(self, scores, labels):
         return adauc_sample_loss(scores, labels, self.a, self.b, self.alpha, **self._kw())
@@ -106,8 +119,8 @@ class RegAdAUCLoss(AdAUCLoss):
     parameters. :meth:`param_groups` adds them as a descent group clamped to [0, 5] (XCurve's range)."""
 
     def __init__(self, imratio=None, margin=1.0, form="canonical", *, a=0.2, b=0.2, alpha=0.2, lambda1=1.0,
-                 lambda2=1.0):  # fmt: skip
-        super().__init__(imratio, margin, form, a=a, b=b, alpha=alpha)
+                 lambda2=1.0, process_group=None):  # fmt: skip
+        super().__init__(imratio, margin, form, a=a, b=b, alpha=alpha, process_group=process_group)
         self.lambda1, self.lambda2 = _scalar(lambda1), _scalar(lambda2)
 
     def _penalty(self):

@@ -28,6 +28,7 @@ import math
 import torch
 from torch import nn
 
+from ._core import distributed as D
 from ._core import validate as V
 
 _NUM_V = 100  # quantiles kept per identity (XCurve's num_v)
@@ -80,6 +81,11 @@ class ListStableAUPRCLoss(nn.Module):
     samples, or a call before the counts are set (with ``prior_mul >= 0``), is a ValueError. Where
     several anchors of one identity write its quantiles, the last anchor's update is kept (what
     XCurve's duplicate-index assignment does on CPU).
+
+    ``process_group=`` (keyword; None = this rank's batch): the loss of the global batch (the ranks'
+    blocks of whole identities concatenated in rank order: negatives come from every rank), through one
+    autograd-aware all-gather of ``feats`` and ``targets`` (B d values; each rank gets the gradient of
+    its own rows). Every rank then applies the same EMA to ``v``: the buffers stay identical.
     """
 
     def __init__(
@@ -93,8 +99,10 @@ class ListStableAUPRCLoss(nn.Module):
         var_reg_weight_neg=1,
         *,
         cnt_per_id=None,
+        process_group=None,
     ):
         super().__init__()
+        self.process_group = process_group
         self.tau1 = V.finite_float(tau1, "tau1")
         self.tau2 = V.finite_float(tau2, "tau2")
         if self.tau1 <= 0 or self.tau2 <= 0:
@@ -150,6 +158,9 @@ class ListStableAUPRCLoss(nn.Module):
             )
 
     def forward(self, feats, targets):
+        if D.check_group(self.process_group) is not None:
+            V.tensor(feats, "feats")
+            feats, targets = D.gather_batch(self.process_group, feats, V.tensor(targets, "targets").reshape(-1))
         self._check(feats, targets)
         targets = targets.reshape(-1).long()
         B, ns = targets.numel(), self.num_sample_per_id

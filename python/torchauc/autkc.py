@@ -7,12 +7,19 @@ selection in C++/CUDA, no sort of the C - 1 competitors) and gathers their score
 ``torch.gather``, which carries the gradient. Logits (B, C) of any float dtype, labels (B,) class
 indices. Ties between competitors go to the smaller column, NaN scores count as the largest (and
 give a NaN loss).
+
+``process_group=`` (keyword, every loss; None = this rank's batch): the losses are means of
+independent per-row terms, so no row meets another rank's rows; the group only makes the mean that
+of the global batch (one all-reduce of a sum and a count, :func:`torchauc._core.distributed.global_mean`):
+equal to one process on the concatenated batch, ranks with uneven or empty batches included. With DDP
+(which averages gradients) leave it None when the ranks' batches have equal sizes: the same step.
 """
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._core import distributed as D
 from ._core import options as O
 from ._core import validate as V
 
@@ -54,7 +61,7 @@ def _surrogate(t, surrogate):
     return torch.clamp_min(1.0 - t, 0.0)
 
 
-def autkc_loss(logits, labels, *, k, surrogate="square", terms="k"):
+def autkc_loss(logits, labels, *, k, surrogate="square", terms="k", process_group=None):
     r"""Surrogate of 1 - AUTKC@K (the paper's Eq. for the top-K partial area):
 
     .. math::
@@ -74,10 +81,10 @@ def autkc_loss(logits, labels, *, k, surrogate="square", terms="k"):
     s = logits if surrogate == "hinge" else torch.softmax(logits, dim=-1)
     idx = torch.ops.torchauc.autkc_topk(s.detach(), y, m, 0.0, False)
     t = s.gather(1, y) - s.gather(1, idx)
-    return (_surrogate(t, surrogate).sum(1) / k).mean()
+    return D.global_mean(_surrogate(t, surrogate).sum(1) / k, process_group)
 
 
-def ce_topk_loss(logits, labels, *, k):
+def ce_topk_loss(logits, labels, *, k, process_group=None):
     r"""Top-k cross entropy: :math:`\log(1 + \sum_{j} e^{x_j - x_y})` over the competitors j below
     the k - 1 largest ones (the label and the k - 1 best competitors are excluded), mean over rows.
     Equals XCurve's ``CETopKLoss(k)``."""
@@ -87,10 +94,10 @@ def ce_topk_loss(logits, labels, *, k):
     top = torch.ops.torchauc.autkc_topk(logits.detach(), y, k - 1, 0.0, False)
     z = z.scatter(1, torch.cat([y, top], 1), float("-inf"))
     # log(1 + sum e^z) as a logsumexp with a 0 column: finite, with zero gradient, when k = C
-    return torch.logsumexp(torch.cat([z.new_zeros((z.shape[0], 1)), z], 1), dim=1).mean()
+    return D.global_mean(torch.logsumexp(torch.cat([z.new_zeros((z.shape[0], 1)), z], 1), dim=1), process_group)
 
 
-def hinge_topk_loss(logits, labels, *, k, loss_type="l1", label="exclude"):
+def hinge_topk_loss(logits, labels, *, k, loss_type="l1", label="exclude", process_group=None):
     r"""The top-k hinge losses of XCurve's ``HingeTopKLoss`` (mean over rows), with a = x + 1[j != y]:
 
     - ``l1``: (1 + x^{\y}_{[k]} - x_y)_+
@@ -104,7 +111,7 @@ def hinge_topk_loss(logits, labels, *, k, loss_type="l1", label="exclude"):
     gives XCurve's value.
     """
     c, x_y = hinge_topk_terms(logits, labels, k=k, loss_type=loss_type, label=label)
-    return torch.clamp_min(c - x_y, 0.0).mean()  # l3: the mean over the k terms is the sum / k
+    return D.global_mean(torch.clamp_min(c - x_y, 0.0), process_group)  # l3: the mean over the k terms is the sum / k
 
 
 def hinge_topk_terms(logits, labels, *, k, loss_type="l1", label="exclude"):
@@ -140,8 +147,9 @@ class StandardAUTKCLoss(nn.Module):
     """AUTKC loss (see :func:`autkc_loss`) with XCurve's warm-up: ``forward(logits, labels, epoch=0)``
     returns the cross entropy while ``epoch < epoch_to_paced``."""
 
-    def __init__(self, surrogate="square", K=5, epoch_to_paced=0, *, terms="k"):
+    def __init__(self, surrogate="square", K=5, epoch_to_paced=0, *, terms="k", process_group=None):
         super().__init__()
+        self.process_group = process_group
         self.surrogate = V.option(surrogate, O.AUTKC_SURROGATE)
         self.K = _int(K, "K", 1, 1 << 40)
         self.epoch_to_paced = epoch_to_paced
@@ -149,8 +157,10 @@ class StandardAUTKCLoss(nn.Module):
 
     def forward(self, logits, labels, epoch=0):
         if epoch < self.epoch_to_paced:
-            return F.cross_entropy(logits, labels)
-        return autkc_loss(logits, labels, k=self.K, surrogate=self.surrogate, terms=self.terms)
+            return D.global_mean(F.cross_entropy(logits, labels, reduction="none"), self.process_group)
+        return autkc_loss(
+            logits, labels, k=self.K, surrogate=self.surrogate, terms=self.terms, process_group=self.process_group
+        )
 
     def extra_repr(self):
         return f"surrogate={self.surrogate!r}, K={self.K}, epoch_to_paced={self.epoch_to_paced}, terms={self.terms!r}"
@@ -159,25 +169,29 @@ class StandardAUTKCLoss(nn.Module):
 class CETopKLoss(nn.Module):
     """Top-k cross entropy (see :func:`ce_topk_loss`)."""
 
-    def __init__(self, k):
+    def __init__(self, k, *, process_group=None):
         super().__init__()
         self.k = k
+        self.process_group = process_group
 
     def forward(self, logits, labels):
-        return ce_topk_loss(logits, labels, k=self.k)
+        return ce_topk_loss(logits, labels, k=self.k, process_group=self.process_group)
 
 
 class HingeTopKLoss(nn.Module):
     """Top-k hinge losses l1-l5 (see :func:`hinge_topk_loss`)."""
 
-    def __init__(self, k, loss_type="l1", *, label="exclude"):
+    def __init__(self, k, loss_type="l1", *, label="exclude", process_group=None):
         super().__init__()
         self.k = k
+        self.process_group = process_group
         self.loss_type = V.option(loss_type, O.TOPK_HINGE)
         self.label = V.option(label, O.TOPK_LABEL)
 
     def forward(self, logits, labels):
-        return hinge_topk_loss(logits, labels, k=self.k, loss_type=self.loss_type, label=self.label)
+        return hinge_topk_loss(
+            logits, labels, k=self.k, loss_type=self.loss_type, label=self.label, process_group=self.process_group
+        )
 
 
 # ---------------------------------------------------------------------------------------- metrics

@@ -516,10 +516,17 @@ class UPAUCILoss(nn.Module):
     paper's Sec. 7.7 advice); :meth:`asgda_groups` returns their parameter groups. An absent
     class's term (its threshold s or s' included) is 0, as in the expectation form Ê[y/p ...]. No
     official code exists; the loss follows the paper's equations (16)-(26).
+
+    ``process_group=`` (keyword; None = this rank's batch): the objective of the global batch; scores,
+    labels and ids are all-gathered (autograd-aware: each rank gets the gradient of its own scores), so
+    ``batch_ids`` / ``batch_c`` are the global batch's on every rank and receive the same gradient: the
+    ASGDA ascent then writes the same entries of ``c`` on every rank (the buffer stays identical), and
+    the scalars get the same gradient on every rank.
     """
 
-    def __init__(self, num_samples, max_fpr, min_tpr=None, *, omega=0.1, c_init=1.0):
+    def __init__(self, num_samples, max_fpr, min_tpr=None, *, omega=0.1, c_init=1.0, process_group=None):
         super().__init__()
+        self.process_group = process_group
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
             raise ValueError(f"num_samples must be a positive int, got {num_samples!r}")
         self.max_fpr = V.fraction(max_fpr, "max_fpr", low_open=True)
@@ -547,6 +554,10 @@ class UPAUCILoss(nn.Module):
             raise ValueError(
                 f"ids must be an int64/int32 tensor with one sample id per score ({scores.numel()}), got "
                 f"{ids.dtype} of shape {tuple(ids.shape)}"
+            )
+        if D.check_group(self.process_group) is not None:
+            scores, labels, ids = D.gather_batch(
+                self.process_group, scores.reshape(-1), V.tensor(labels, "labels").reshape(-1), ids.reshape(-1)
             )
         ids = ids.reshape(-1).to(device=self.c.device, dtype=torch.int64)
         if ids.numel() and bool(((ids < 0) | (ids >= self.c.numel())).any()):

@@ -332,13 +332,16 @@ class MultiLabelpAUCLoss(nn.Module):
     (e.g. ``log_u_pos`` (C, data_len, 1)); for ``'2w'`` also one ``log_w`` per label (LibAUC shares
     a single w across labels; ``semantics='libauc'`` reproduces that). Each label costs one call of
     the wrapped fused loss (its sort or tiled pass); the labels are visited in turn.
+    ``process_group=`` (keyword): as the wrapped losses, the loss of the global batch (scores, labels
+    and indices all-gathered once); every rank updates the same entries, so the state stays identical.
     """
 
     _MODES = {"SOPA": pAUC_CVaR_Loss, "SOPAs": pAUC_DRO_Loss, "1w": pAUC_DRO_Loss, "SOTAs": tpAUC_KL_Loss}
     _MODES["2w"] = tpAUC_KL_Loss
 
-    def __init__(self, mode="1w", num_labels=10, device=None, *, semantics="fixed", **kwargs):
+    def __init__(self, mode="1w", num_labels=10, device=None, *, semantics="fixed", process_group=None, **kwargs):
         super().__init__()
+        self.process_group = process_group
         if mode not in self._MODES:
             raise ValueError(f"mode must be one of {', '.join(map(repr, self._MODES))}; got {mode!r}")
         self.mode, self.num_labels = mode, int(num_labels)
@@ -367,6 +370,7 @@ class MultiLabelpAUCLoss(nn.Module):
                 f"y_pred and y_true must have shape (B, {C}), got {tuple(y_pred.shape)}, {tuple(y_true.shape)}"
             )
         h, y = y_pred.reshape(-1, C), y_true.reshape(-1, C)
+        h, y, index = _global(self.process_group, h, y, index)  # the wrapped loss then runs locally
         if task_id is None or len(task_id) == 0:
             tasks = list(range(C))
         else:

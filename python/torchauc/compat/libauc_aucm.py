@@ -28,12 +28,21 @@ Differences from LibAUC 2.0.1 (``semantics="libauc"`` reproduces each one):
   advance in ``eval()`` mode.
 * The returned loss is a 0-dim tensor (LibAUC: shape (1,)); the constructor's ``device`` only
   places the parameters (CUDA if available, as LibAUC).
+
+``process_group=`` (keyword, all three; None = this rank's batch): the loss of the global batch
+(the ranks' batches concatenated in rank order) through one autograd-aware all-gather of the scores
+and labels (O(B C) elements, each rank gets the gradient of its own rows). The prior p, a, b and
+alpha's gradients are those of the global batch, identical on every rank, so PESG / PDSCA's closed
+form alpha step keeps the scalars synchronised (LibAUC under DDP does not: each rank its own batch).
+CompositionalAUCLoss's cross-entropy steps are the global-batch mean too. (Gather rather than a
+moment all-reduce: the fused per-label moment kernel is kept as is; B C scores are few bytes.)
 """
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._core import distributed as D
 from .._core import options as O
 from .._core import validate as V
 
@@ -123,7 +132,8 @@ def aucm_columns(h, y, a, b, alpha, margin, p, version, semantics, v1_margin=Tru
 
 
 class _AUCMBase(nn.Module):
-    def _setup(self, margin, imratio, version, device, num_labels, semantics):
+    def _setup(self, margin, imratio, version, device, num_labels, semantics, process_group):
+        self.process_group = process_group
         self.margin = V.finite_float(margin, "margin")
         self.version = V.option(version, O.AUCM_VERSION)
         self.semantics = V.option(semantics, O.LIBAUC_SEMANTICS)
@@ -149,7 +159,15 @@ class _AUCMBase(nn.Module):
             return batch
         return torch.as_tensor(self.imratio, dtype=h.dtype, device=h.device).reshape(-1).expand(self.num_labels)
 
+    def _global(self, y_pred, y_true):
+        """The global batch over ``process_group`` (all-gathered; a, b, alpha and the prior then
+        follow the concatenated batch, identically on every rank)."""
+        if D.check_group(self.process_group) is None:
+            return y_pred, y_true
+        return D.gather_batch(self.process_group, y_pred, torch.as_tensor(y_true, device=y_pred.device))
+
     def _loss(self, y_pred, y_true, auto, v1_margin=True):
+        y_pred, y_true = self._global(y_pred, y_true)
         h, y = _columns(y_pred, y_true, self.num_labels)
         p = self._prior(y, auto, h)
         return (
@@ -170,9 +188,9 @@ class AUCMLoss(_AUCMBase):
     default margin), y_true 0/1.
     """
 
-    def __init__(self, margin=1.0, imratio=None, version="v1", device=None, *, semantics="fixed"):
+    def __init__(self, margin=1.0, imratio=None, version="v1", device=None, *, semantics="fixed", process_group=None):
         super().__init__()
-        self._setup(margin, imratio, version, device, 1, semantics)
+        self._setup(margin, imratio, version, device, 1, semantics, process_group)
 
     def forward(self, y_pred, y_true, auto=None, **kwargs):
         h, y, loss = self._loss(y_pred, y_true, auto)
@@ -189,7 +207,18 @@ class CompositionalAUCLoss(_AUCMBase):
     ``forward(y_pred, y_true, k=None, auto=None)``; ``k`` overrides the constructor's value.
     """
 
-    def __init__(self, margin=1.0, k=1, version="v1", imratio=None, backend="ce", device=None, *, semantics="fixed"):
+    def __init__(
+        self,
+        margin=1.0,
+        k=1,
+        version="v1",
+        imratio=None,
+        backend="ce",
+        device=None,
+        *,
+        semantics="fixed",
+        process_group=None,
+    ):
         super().__init__()
         if int(k) < 1:
             raise ValueError(f"k must be >= 1, got {k}")
@@ -197,7 +226,7 @@ class CompositionalAUCLoss(_AUCMBase):
             raise ValueError(f"backend must be 'ce', got {backend!r}")
         self.k = int(k)
         self.backend = backend
-        self._setup(margin, imratio, version, device, 1, semantics)
+        self._setup(margin, imratio, version, device, 1, semantics, process_group)
         self.register_buffer("step", torch.zeros((), dtype=torch.int64, device=self.a.device))
 
     def is_auc_step(self):
@@ -213,7 +242,7 @@ class CompositionalAUCLoss(_AUCMBase):
         if self.training or self.semantics == "libauc":
             self.step += 1
         if not auc:
-            h, y = _columns(y_pred, y_true, 1)
+            h, y = _columns(*self._global(y_pred, y_true), 1)
             return F.binary_cross_entropy(h, y.to(h.dtype))
         return self._loss(y_pred, y_true, auto)[2][0]
 
@@ -229,11 +258,21 @@ class MultiLabelAUCMLoss(_AUCMBase):
     (all when empty).
     """
 
-    def __init__(self, margin=1.0, version="v1", imratio=None, num_labels=10, device=None, *, semantics="fixed"):
+    def __init__(
+        self,
+        margin=1.0,
+        version="v1",
+        imratio=None,
+        num_labels=10,
+        device=None,
+        *,
+        semantics="fixed",
+        process_group=None,
+    ):
         super().__init__()
         if imratio is not None and not isinstance(imratio, (int, float)) and len(imratio) != int(num_labels):
             raise ValueError(f"imratio must have num_labels ({num_labels}) entries, got {len(imratio)}")
-        self._setup(margin, imratio, version, device, num_labels, semantics)
+        self._setup(margin, imratio, version, device, num_labels, semantics, process_group)
 
     @property
     def get_a(self):
