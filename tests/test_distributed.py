@@ -240,6 +240,7 @@ def _losses_new(rank, world, group):
     from torchauc.cml import losses as CL
     from torchauc.cml import models as CM
     from torchauc.compat import libauc as L
+    from torchauc.compat import xcurve as XC
     from torchauc.open_auc import OpenAUCLoss
     from torchauc.sod import frames as sod_frames
     from torchauc.sod.loss import SILoss
@@ -309,6 +310,7 @@ def _losses_new(rank, world, group):
         ),  # fmt: skip
         ("CETopKLoss", lambda x, t, pg: K.CETopKLoss(3, process_group=pg)(x, t)),
         ("HingeTopKLoss l1", lambda x, t, pg: K.HingeTopKLoss(2, process_group=pg)(x, t)),
+        ("xcurve StandardAUTKCLoss", lambda x, t, pg: XC.StandardAUTKCLoss("Sq", 2, 0, process_group=pg)(x, t)),
         (
             "GMoP",
             lambda x, t, pg: OW.gmop_loss(
@@ -612,9 +614,14 @@ def test_ddp_example_runs_with_torchrun():
 
 def test_process_group_without_init_is_an_error():
     import torchauc
+    from torchauc.compat import xcurve
 
     s, y = torch.randn(8), torch.arange(8) % 2
     with pytest.raises(ValueError, match="process_group"):
         torchauc.pairwise.pairwise_auc_loss(s, y, process_group=object())
     with pytest.raises(ValueError, match="process_group"):
         torchauc.multiclass.MultiClassAUCLoss(2, process_group=object())(torch.rand(8, 2), y)
+    with pytest.raises(ValueError, match="process_group"):
+        torchauc.autkc.autkc_loss(torch.rand(8, 3), y, k=1, process_group=object())
+    with pytest.raises(ValueError, match="process_group"):
+        xcurve.HingeTopKLoss(1, "l1", xcurve_broadcast=True, process_group=object())

@@ -229,12 +229,13 @@ _AUTKC_SURROGATES = {"Sq": "square", "Exp": "exp", "Logit": "logistic", "Hinge":
 
 class StandardAUTKCLoss(_autkc.StandardAUTKCLoss):
     """XCurve ``StandardAUTKCLoss(surrogate in {'Sq', 'Exp', 'Logit', 'Hinge'}, K, epoch_to_paced)``;
-    ``terms="xcurve"`` reproduces XCurve's K + 1 terms over K."""
+    ``terms="xcurve"`` reproduces XCurve's K + 1 terms over K; ``process_group`` as in
+    :mod:`torchauc.autkc`."""
 
-    def __init__(self, surrogate, K, epoch_to_paced, *, terms="k"):
+    def __init__(self, surrogate, K, epoch_to_paced, *, terms="k", process_group=None):
         if surrogate not in _AUTKC_SURROGATES:
             raise ValueError(f"surrogate must be one of {', '.join(map(repr, _AUTKC_SURROGATES))}; got {surrogate!r}")
-        super().__init__(_AUTKC_SURROGATES[surrogate], K, epoch_to_paced, terms=terms)
+        super().__init__(_AUTKC_SURROGATES[surrogate], K, epoch_to_paced, terms=terms, process_group=process_group)
 
 
 CETopKLoss = _autkc.CETopKLoss
@@ -256,12 +257,15 @@ class HingeTopKLoss(_autkc.HingeTopKLoss):
     matrix: its value is the mean over every (row i, row j) pair of (c_j - x_{y_i})_+, mixing rows.
     Ours pairs each row with its own label. ``xcurve_broadcast=True`` (with ``label="zero"`` for
     l1/l4, where XCurve also scores the label column 0) gives XCurve's value, in XCurve's
-    O(B^2) memory."""
+    O(B^2) memory. ``process_group`` (as in :mod:`torchauc.autkc`) is not offered with
+    ``xcurve_broadcast`` (its rows would meet every rank's rows)."""
 
-    def __init__(self, k, loss_type="", *, label="exclude", xcurve_broadcast=False):
+    def __init__(self, k, loss_type="", *, label="exclude", xcurve_broadcast=False, process_group=None):
         if loss_type == "":
             raise ValueError("loss_type must be one of 'l1', 'l2', 'l3', 'l4', 'l5' (XCurve's '' returns None)")
-        super().__init__(k, loss_type, label=label)
+        if xcurve_broadcast and process_group is not None:
+            raise ValueError("process_group is not supported with xcurve_broadcast=True")
+        super().__init__(k, loss_type, label=label, process_group=process_group)
         self.xcurve_broadcast = bool(xcurve_broadcast)
 
     def forward(self, logits, labels):
@@ -297,13 +301,18 @@ class Softmax(nn.Module):
 class StandardOpenAUCLoss(nn.Module):
     """XCurve ``StandardOpenAUCLoss(loss_close, alpha, lambd)``: ``forward(logits, labels, f_post,
     manifolds)`` returns ``(logits, loss)``; ``loss_close(logits, labels)`` returns ``(logits, loss)``.
-    See :class:`torchauc.open_auc.OpenAUCLoss` for ``generator`` and ``odd_batch``."""
+    See :class:`torchauc.open_auc.OpenAUCLoss` for ``generator``, ``odd_batch`` and ``process_group``."""
 
-    def __init__(self, loss_close, alpha, lambd, *, generator=None, odd_batch="mix"):
+    def __init__(self, loss_close, alpha, lambd, *, generator=None, odd_batch="mix", process_group=None):
         super().__init__()
         self.loss_close = loss_close
         self.inner = _open_auc.OpenAUCLoss(
-            alpha, lambd, loss_close=lambda z, y: loss_close(z, y)[1], generator=generator, odd_batch=odd_batch
+            alpha,
+            lambd,
+            loss_close=lambda z, y: loss_close(z, y)[1],
+            generator=generator,
+            odd_batch=odd_batch,
+            process_group=process_group,
         )
 
     def forward(self, logits, labels, f_post, manifolds, *, perm=None, lam=None):
@@ -318,11 +327,29 @@ class _ListStableAUPRC(_auprc.ListStableAUPRCLoss):
 
 
 def ListStableAUPRC(
-    tau1=0.1, tau2=0.001, beta=0.001, prior_mul=0.1, num_sample_per_id=4, var_reg_weight_pos=5, var_reg_weight_neg=1
+    tau1=0.1,
+    tau2=0.001,
+    beta=0.001,
+    prior_mul=0.1,
+    num_sample_per_id=4,
+    var_reg_weight_pos=5,
+    var_reg_weight_neg=1,
+    *,
+    process_group=None,
 ):
     """XCurve ``ListStableAUPRC(...)`` (a ``LossWarpper`` there): here a
-    :class:`torchauc.auprc.ListStableAUPRCLoss` module with ``update_cnt_per_id`` and ``param_groups``."""
-    return _ListStableAUPRC(tau1, tau2, beta, prior_mul, num_sample_per_id, var_reg_weight_pos, var_reg_weight_neg)
+    :class:`torchauc.auprc.ListStableAUPRCLoss` module with ``update_cnt_per_id`` and ``param_groups``
+    (``process_group`` as there)."""
+    return _ListStableAUPRC(
+        tau1,
+        tau2,
+        beta,
+        prior_mul,
+        num_sample_per_id,
+        var_reg_weight_pos,
+        var_reg_weight_neg,
+        process_group=process_group,
+    )
 
 
 # ---------------------------------------------------------------------------------------- metrics
