@@ -36,10 +36,10 @@ def adauc_loss(scores, labels, a, b, alpha, *, imratio=None, margin=1.0, form="c
         form: ``"canonical"`` or ``"xcurve"``.
         process_group: None (this rank's batch) or a torch.distributed group: F of the global batch
             (the ranks' batches concatenated in rank order, ``imratio=None`` then its positive rate),
-            equal on every rank; scores and labels are all-gathered (autograd-aware: each rank gets
-            the gradient of its own scores; a, b, alpha get the global gradient on every rank, so
-            they stay synchronised). O(n) bytes; F is a function of six per-label moments, which a
-            moment all-reduce could send instead, but the fused op is kept as the one code path.
+            equal on every rank. F is a function of six label-grouped moments (n, n+, and the sums
+            of s and s^2 per class), all-reduced in float64 (48 bytes, autograd through the sums:
+            each rank gets the gradient of its own scores; a, b, alpha get the global gradient on
+            every rank, so they stay synchronised).
 
     Returns a 0-dim tensor of the scores' dtype. One-class batches are fine (their terms vanish);
     NaN scores give NaN. Differentiable once.
@@ -49,9 +49,29 @@ def adauc_loss(scores, labels, a, b, alpha, *, imratio=None, margin=1.0, form="c
     V.option(form, O.ADAUC_FORM)
     margin = V.finite_float(margin, "margin")
     if D.check_group(process_group) is not None:
-        scores, labels = D.gather_batch(process_group, scores.reshape(-1), labels.reshape(-1))
+        return _adauc_global(scores, labels, a, b, alpha, _prior(labels, imratio), margin, form, process_group)
     grad = V.needs_grad(scores, a, b, alpha)
     return torch.ops.torchauc.adauc_loss(scores, labels, a, b, alpha, _prior(labels, imratio), margin, form, grad)[0]
+
+
+def _adauc_global(scores, labels, a, b, alpha, imratio, margin, form, group):
+    """adauc_loss of the global batch from its all-reduced moments (float64)."""
+    x = scores.reshape(-1).to(torch.float64)
+    y = labels.reshape(-1)
+    if bool(((y != 0) & (y != 1)).any()):
+        raise ValueError("labels must hold values in {0, 1}")
+    pos = y == 1
+    sp, sn = torch.where(pos, x, 0.0), torch.where(pos, 0.0, x)
+    npos, n = pos.sum().to(torch.float64), x.new_tensor(float(x.numel()))
+    sums = torch.stack([sp.sum(), (sp * sp).sum(), sn.sum(), (sn * sn).sum(), npos, n])
+    s1p, s2p, s1n, s2n, npos, n = D.all_reduce_sum_replicated(sums, group).unbind()
+    p = npos / n if imratio is None else x.new_tensor(imratio)
+    q = 1 - p
+    c = p * q if form == "canonical" else p
+    a, b, alpha = (t.reshape(()).to(torch.float64) for t in (a, b, alpha))
+    sq = q * (s2p - 2 * a * s1p + npos * a * a) + p * (s2n - 2 * b * s1n + (n - npos) * b * b)
+    f = (sq + 2 * (margin + alpha) * (p * s1n - q * s1p)) / n - c * alpha * alpha
+    return f.to(scores.dtype)
 
 
 def adauc_sample_loss(scores, labels, a, b, alpha, *, imratio=None, margin=1.0, form="canonical"):
