@@ -183,6 +183,211 @@ def _losses(rank, world, group):
     assert torchauc  # imported for the ops
 
 
+def _check_module(name, make, inputs, sizes, rank, group, grad_of=(0,), params="same", steps=1, call=None):
+    """make(pg) -> module (the same initial state for any pg): for each step, the value and the input
+    gradients as in _check_loss; parameter gradients equal the single-process ones on every rank
+    (params="same": loss-owned) or summed over the ranks (params="sum": model parameters replicated by
+    DDP); afterwards the state (parameters and buffers) equals the single-process module's."""
+    call = call or (lambda m, *xs: m(*xs))
+    ref_m, dist_m = make(None), make(group)
+    for step in range(steps):
+        for m in (ref_m, dist_m):
+            m.zero_grad(set_to_none=True)
+        full = [t.clone().requires_grad_(i in grad_of) for i, t in enumerate(inputs)]
+        ref = call(ref_m, *full)
+        ref.backward()
+        local = [_mine(t, sizes, rank).clone().requires_grad_(i in grad_of) for i, t in enumerate(inputs)]
+        got = call(dist_m, *local)
+        got.backward()
+        what = f"{name} step {step}"
+        torch.testing.assert_close(got, ref.detach(), **TOL, msg=lambda m: f"{what} value: {m}")
+        for i in grad_of:
+            torch.testing.assert_close(
+                local[i].grad, _mine(full[i].grad, sizes, rank), **TOL, msg=lambda m: f"{what} grad {i}: {m}"
+            )
+        for (k, p_ref), p in zip(ref_m.named_parameters(), dist_m.parameters()):
+            g = torch.zeros_like(p) if p.grad is None else p.grad.clone()
+            if params == "sum":
+                dist.all_reduce(g, group=group)
+            want = torch.zeros_like(p_ref) if p_ref.grad is None else p_ref.grad
+            torch.testing.assert_close(g, want, **TOL, msg=lambda m: f"{what} grad {k}: {m}")
+        with torch.no_grad():  # a plain step, so later steps see moved parameters
+            for p_ref, p in zip(ref_m.parameters(), dist_m.parameters()):
+                if p_ref.grad is not None:
+                    p_ref.sub_(0.1 * p_ref.grad)
+                    p.sub_(0.1 * p_ref.grad)
+    for k, v in ref_m.state_dict().items():
+        got = dist_m.state_dict()[k]
+        torch.testing.assert_close(got, v, **TOL, msg=lambda m: f"{name} state {k}: {m}")
+        every = [torch.empty_like(got) for _ in range(world_of(group))]
+        dist.all_gather(every, got.contiguous(), group=group)
+        assert all(torch.equal(e, got) for e in every), f"{name} state {k} differs across ranks"
+
+
+def world_of(group):
+    return dist.get_world_size(group)
+
+
+def _losses_new(rank, world, group):
+    """The loss families merged after the first distributed round (issue 14's every-loss bullet)."""
+    from torch import nn
+
+    from torchauc import adauc as A
+    from torchauc import autkc as K
+    from torchauc import openworld as OW
+    from torchauc import partial_auc as P
+    from torchauc.auprc import ListStableAUPRCLoss
+    from torchauc.cml import losses as CL
+    from torchauc.cml import models as CM
+    from torchauc.compat import libauc as L
+    from torchauc.compat import xcurve as XC
+    from torchauc.open_auc import OpenAUCLoss
+    from torchauc.sod import frames as sod_frames
+    from torchauc.sod.loss import SILoss
+
+    g = torch.Generator().manual_seed(17)
+    n = 37
+    s = torch.randn(n, generator=g, dtype=torch.float64).round(decimals=1)
+    p = torch.sigmoid(s)
+    y = (torch.rand(n, generator=g) < 0.4).long()
+    idx = torch.randperm(n, generator=g)
+    sizes = _split(n, world, 5)
+    # AdAUC: a, b, alpha (and the multipliers) are loss-owned: the global gradient on every rank
+    for form in ("canonical", "xcurve"):
+        _check_module(f"AdAUCLoss {form}", lambda pg, form=form: A.AdAUCLoss(form=form, process_group=pg).double(),
+                      [p, y], sizes, rank, group)  # fmt: skip
+    _check_module("RegAdAUCLoss", lambda pg: A.RegAdAUCLoss(imratio=0.3, process_group=pg).double(), [p, y], sizes,
+                  rank, group)  # fmt: skip
+    # LibAUC AUC-M family: a, b, alpha synchronised; Compositional alternates CE and AUC-M steps
+    for version in ("v1", "v2"):
+        _check_module(f"AUCMLoss {version}", lambda pg, v=version: L.AUCMLoss(version=v, device="cpu",
+                      process_group=pg).double(), [p, y], sizes, rank, group)  # fmt: skip
+    _check_module("CompositionalAUCLoss", lambda pg: L.CompositionalAUCLoss(device="cpu", process_group=pg).double(),
+                  [p, y], sizes, rank, group, steps=2)  # fmt: skip
+    C = 3
+    PM = torch.sigmoid(torch.randn(n, C, generator=g, dtype=torch.float64).round(decimals=1))
+    YM = (torch.rand(n, C, generator=g) < 0.4).long()
+    YM[:, 2] = 0  # a label without positives
+    _check_module("MultiLabelAUCMLoss", lambda pg: L.MultiLabelAUCMLoss(num_labels=C, device="cpu",
+                  process_group=pg).double(), [PM, YM], sizes, rank, group)  # fmt: skip
+    # index-state drop-ins: the same touched entries updated on every rank
+    _check_module("APLoss", lambda pg: L.APLoss(n, device="cpu", process_group=pg), [p, y, idx], sizes, rank,
+                  group, steps=2)  # fmt: skip
+    _check_module("meanAveragePrecisionLoss", lambda pg: L.meanAveragePrecisionLoss(n, C, top_k=2, device="cpu",
+                  process_group=pg), [PM, YM, idx], sizes, rank, group, steps=2)  # fmt: skip
+    for mode in ("1w", "2w"):
+        make = lambda pg, mode=mode: L.MultiLabelpAUCLoss(  # noqa: E731
+            mode, num_labels=C, data_len=n, device="cpu", process_group=pg
+        )
+        _check_module(f"MultiLabelpAUCLoss {mode}", make, [PM, YM, idx], sizes, rank, group, steps=2)
+    # UPAUCI: the global batch's weights c, the same ids and gradient on every rank
+    for min_tpr in (None, 0.3):
+
+        def upauci(m, s, y, i):
+            loss = m(s, y, i)
+            return loss + (m.batch_c * torch.arange(1.0, 1 + m.batch_c.numel()).double()).sum() * 0
+
+        _check_module(f"UPAUCILoss {min_tpr}", lambda pg, t=min_tpr: P.UPAUCILoss(n, 0.4, t, process_group=pg),
+                      [p, y, idx], sizes, rank, group, call=upauci)  # fmt: skip
+        ref_m, dist_m = P.UPAUCILoss(n, 0.4, min_tpr), P.UPAUCILoss(n, 0.4, min_tpr, process_group=group)
+        ref_m(p.clone().requires_grad_(), y, idx).backward()
+        dist_m(
+            _mine(p, sizes, rank).clone().requires_grad_(), _mine(y, sizes, rank), _mine(idx, sizes, rank)
+        ).backward()
+        assert torch.equal(dist_m.batch_ids, ref_m.batch_ids), "UPAUCILoss batch_ids"
+        torch.testing.assert_close(dist_m.batch_c.grad, ref_m.batch_c.grad, **TOL)
+    # top-k losses: per-row terms, a global mean (uneven and empty ranks)
+    X = torch.randn(n, 6, generator=g, dtype=torch.float64).round(decimals=1)
+    T = torch.randint(0, 6, (n,), generator=g)
+    for name, fn in (
+        ("autkc_loss square", lambda x, t, pg: K.autkc_loss(x, t, k=2, process_group=pg)),
+        ("autkc_loss hinge", lambda x, t, pg: K.autkc_loss(x, t, k=3, surrogate="hinge", process_group=pg)),
+        ("ce_topk_loss", lambda x, t, pg: K.ce_topk_loss(x, t, k=2, process_group=pg)),
+        ("hinge_topk_loss l3", lambda x, t, pg: K.hinge_topk_loss(x, t, k=2, loss_type="l3", process_group=pg)),
+        (
+            "StandardAUTKCLoss warm-up",
+            lambda x, t, pg: K.StandardAUTKCLoss(K=2, epoch_to_paced=1, process_group=pg)(x, t),
+        ),  # fmt: skip
+        ("CETopKLoss", lambda x, t, pg: K.CETopKLoss(3, process_group=pg)(x, t)),
+        ("HingeTopKLoss l1", lambda x, t, pg: K.HingeTopKLoss(2, process_group=pg)(x, t)),
+        ("xcurve StandardAUTKCLoss", lambda x, t, pg: XC.StandardAUTKCLoss("Sq", 2, 0, process_group=pg)(x, t)),
+        (
+            "GMoP",
+            lambda x, t, pg: OW.gmop_loss(
+                x, [x[:, [1, 2, 4, 5]] * 2, x[:, [0, 2, 3, 5]], x[:, [0, 1, 3, 4]]], t, x.flip(1), process_group=pg
+            ),
+        ),  # fmt: skip
+    ):
+        _check_loss(name, fn, [X, T], sizes, rank, group)
+    _check_loss("GMoPLoss", lambda x, t, pg: OW.GMoPLoss(2, process_group=pg)(x, [x[:, [1, 3, 5]], x[:, [0, 2, 4]]],
+                t, x), [X, T], sizes, rank, group)  # fmt: skip
+    # OpenAUC: the global halves and mix-up pairs; f_post's gradient shared out over the ranks
+    Mf = torch.randn(n, 4, generator=g, dtype=torch.float64)
+    X2 = X.clone()
+    X2[::3, 0] = 5.0  # some correctly classified real samples
+    perm, lam = torch.randperm(n // 2, generator=g), 0.3
+
+    def open_auc(pg):
+        m = OpenAUCLoss(lambd=0.7, process_group=pg)
+        m.head = nn.Linear(4, 6).double()
+        with torch.no_grad():
+            m.head.weight.copy_(torch.arange(24.0).reshape(6, 4).double().sin())
+            m.head.bias.copy_(torch.arange(6.0).double().cos())
+        return m
+
+    _check_module("OpenAUCLoss", open_auc, [X2, T, Mf], sizes, rank, group, grad_of=(0, 2), params="sum",
+                  call=lambda m, x, t, f: m(x, t, m.head, f, perm=perm, lam=lam))  # fmt: skip
+    # ListStable AUPRC: whole identities per rank (some ranks none); v and prior identical everywhere
+    ns, nc = 3, 2 * world + 1
+    ids = torch.randperm(10, generator=g)[:nc].repeat_interleave(ns)
+    F = torch.nn.functional.normalize(torch.randn(nc * ns, 5, generator=g, dtype=torch.float64), dim=1)
+    isizes = [ns * k for k in _split(nc, world, 6)]
+    _check_module("ListStableAUPRCLoss", lambda pg: ListStableAUPRCLoss(num_sample_per_id=ns, cnt_per_id=[3] * 10,
+                  process_group=pg), [F, ids], isizes, rank, group, steps=2)  # fmt: skip
+    # SOD SI loss: per-image terms, a global mean; the warm-up loss from all-reduced sums
+    B = 2 * world + 1
+    pred = torch.sigmoid(torch.randn(B, 2, 12, 12, generator=g, dtype=torch.float64))
+    tgt = torch.zeros(B, 12, 12, dtype=torch.float64)
+    tgt[:, 2:5, 3:8] = 1
+    tgt[1::2, 8:11, 8:11] = 1
+    tgt[2] = 0  # an image without frames
+    bsizes = _split(B, world, 7)
+    for base in ("bce", "dice", "bce+dice"):
+        for epoch in (0, 5):
+            _check_loss(f"SILoss {base} {epoch}", lambda x, t, pg, base=base, e=epoch: SILoss(
+                base, warmup_epochs=3, process_group=pg)(x, t, sod_frames(t, min_area=1), epoch=e),
+                [pred, tgt], bsizes, rank, group)  # fmt: skip
+    # CML: triplet sums / means, SFCML per-user means; tables are model parameters (summed gradients)
+    Kv, d, J = 3, 4, 2
+    U = torch.randn(n, Kv, d, generator=g, dtype=torch.float64)
+    Pv, Nv = torch.randn(n, d, generator=g, dtype=torch.float64), torch.randn(n, J, d, generator=g, dtype=torch.float64)
+    for red in ("sum", "mean"):
+        _check_loss(f"triplet_loss {red}", lambda u, a, b, pg, red=red: CL.triplet_loss(
+            u, a, b, margin=2.0, reduction=red, process_group=pg), [U, Pv, Nv], sizes, rank, group,
+            grad_of=(0, 1, 2))  # fmt: skip
+    M, N = 9, 11
+    users = torch.randint(0, M, (n,), generator=g)
+    pos_i, neg_i = torch.randint(0, N, (n,), generator=g), torch.randint(0, N, (n, J), generator=g)
+
+    def dpcml(pg, dcrs_users):
+        torch.manual_seed(0)
+        return CM.DPCML(M, N, d, Kv, margin=1.5, reg=0.5, m1=0.5, m2=1.5, dcrs_users=dcrs_users, reduction="mean",
+                        process_group=pg).double()  # fmt: skip
+
+    for dcrs_users in ("all", "batch"):
+        _check_module(f"DPCML {dcrs_users}", lambda pg, du=dcrs_users: dpcml(pg, du), [users, pos_i, neg_i], sizes,
+                      rank, group, grad_of=(), params="sum", steps=2)  # fmt: skip
+    indptr = torch.tensor([0, 2, 5, 5, 7, 11, 12, 14, 16, 20])
+    indices = torch.tensor([0, 3, 1, 2, 3, 4, 5, 0, 1, 2, 3, 10, 6, 7, 8, 9, 0, 5, 9, 10])
+
+    def sfcml(pg):
+        torch.manual_seed(1)
+        return CM.SFCML(M, N, d, margin=0.5, process_group=pg).double()
+
+    _check_module("SFCML", sfcml, [users], sizes, rank, group, grad_of=(), params="sum", steps=2,
+                  call=lambda m, u: m(u, indptr, indices))  # fmt: skip
+
+
 def _memory_bank(rank, world, group):
     """Shared banks: after steps on uneven per-rank batches every rank's bank equals one bank that
     stored the concatenated batches (same seed, same draws); the default stays per rank."""
@@ -391,7 +596,7 @@ def _modules(rank, world, group, s, y, w, sizes, sk_s, close):
 @pytest.mark.parametrize("world", [2, 4])
 def test_distributed(world):
     """Every loss, every distributed metric and the shared memory bank, in one spawn per world size."""
-    _spawn(world, ["_losses", "_metrics", "_memory_bank"])
+    _spawn(world, ["_losses", "_losses_new", "_metrics", "_memory_bank"])
 
 
 def test_ddp_example_runs_with_torchrun():
@@ -409,9 +614,14 @@ def test_ddp_example_runs_with_torchrun():
 
 def test_process_group_without_init_is_an_error():
     import torchauc
+    from torchauc.compat import xcurve
 
     s, y = torch.randn(8), torch.arange(8) % 2
     with pytest.raises(ValueError, match="process_group"):
         torchauc.pairwise.pairwise_auc_loss(s, y, process_group=object())
     with pytest.raises(ValueError, match="process_group"):
         torchauc.multiclass.MultiClassAUCLoss(2, process_group=object())(torch.rand(8, 2), y)
+    with pytest.raises(ValueError, match="process_group"):
+        torchauc.autkc.autkc_loss(torch.rand(8, 3), y, k=1, process_group=object())
+    with pytest.raises(ValueError, match="process_group"):
+        xcurve.HingeTopKLoss(1, "l1", xcurve_broadcast=True, process_group=object())

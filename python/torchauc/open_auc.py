@@ -10,14 +10,23 @@ with x̃_i = lam m_{h+i} + (1 - lam) m_{h+π(i)} (lam ~ Beta(α, α), π a rando
 B // 2 second-half samples), and H the i < h whose real sample is classified correctly and whose mixed
 pair has two different labels (the open-set score is -max logit). O(B C); the random draws come from
 an explicit ``torch.Generator`` (XCurve draws from numpy's global state).
-"""
 
-from collections.abc import Callable
+``process_group=`` (keyword; None = this rank's batch): the loss of the global batch (the ranks'
+batches concatenated in rank order; the halves, H and the mix-up pairs are those of the global batch,
+so real and mixed samples of different ranks meet). Logits and labels are all-gathered (autograd-aware:
+each rank gets the gradient of its own rows); ``perm`` and ``lam`` are drawn on rank 0 and broadcast;
+the manifolds are all-gathered and each rank runs ``f_post`` on its 1/W share of the h mixed rows only
+(its max logits are then all-gathered), so ``f_post``'s parameters get this rank's share of the
+gradient and the ranks' gradients sum to the single-process gradient, as the backbone's do (the
+manifolds' gradient is summed over the ranks in the backward: every rank must call backward). Cost: one
+all-gather of the manifolds (B x feature size) plus O(B C) for the logits.
+"""
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._core import distributed as D
 from ._core import options as O
 from ._core import validate as V
 
@@ -29,25 +38,18 @@ class OpenAUCLoss(nn.Module):
     replaces the cross entropy. Odd B: the middle sample takes part in the closed-set loss only
     (``odd_batch="drop"`` drops the AUC term as XCurve). No matching pair in H: the AUC term is 0."""
 
-    def __init__(
-        self,
-        alpha: float = 1.0,
-        lambd: float = 0.1,
-        *,
-        loss_close: Callable[..., torch.Tensor] | None = None,
-        generator: torch.Generator | None = None,
-        odd_batch: str = "mix",
-    ) -> None:
+    def __init__(self, alpha=1.0, lambd=0.1, *, loss_close=None, generator=None, odd_batch="mix", process_group=None):
         super().__init__()
-        self.alpha: float = V.finite_float(alpha, "alpha")
+        self.process_group = process_group
+        self.alpha = V.finite_float(alpha, "alpha")
         if self.alpha <= 0:
             raise ValueError(f"alpha must be > 0 (Beta(alpha, alpha)), got {alpha}")
-        self.lambd: float = V.finite_float(lambd, "lambd")
+        self.lambd = V.finite_float(lambd, "lambd")
         self.loss_close = loss_close
         self.generator = generator
-        self.odd_batch: str = V.option(odd_batch, O.OPEN_ODD_BATCH)
+        self.odd_batch = V.option(odd_batch, O.OPEN_ODD_BATCH)
 
-    def draw(self, h: int) -> tuple[torch.Tensor, float]:
+    def draw(self, h):
         """The permutation (h,) and the mix-up weight lam, from ``self.generator`` (CPU)."""
         perm = torch.randperm(h, generator=self.generator)
         import numpy as np  # Beta draws with a seeded generator (torch's Beta takes no generator)
@@ -56,16 +58,7 @@ class OpenAUCLoss(nn.Module):
         lam = float(np.random.default_rng(seed).beta(self.alpha, self.alpha))
         return perm, lam
 
-    def forward(
-        self,
-        logits: torch.Tensor,
-        labels: torch.Tensor,
-        f_post: Callable[[torch.Tensor], torch.Tensor],
-        manifolds: torch.Tensor,
-        *,
-        perm: torch.Tensor | None = None,
-        lam: float | None = None,
-    ) -> torch.Tensor:
+    def forward(self, logits, labels, f_post, manifolds, *, perm=None, lam=None):
         V.tensor(logits, "logits")
         V.tensor(labels, "labels")
         V.tensor(manifolds, "manifolds")
@@ -74,6 +67,11 @@ class OpenAUCLoss(nn.Module):
             raise ValueError(
                 f"labels and manifolds must have B = {B} rows, got {labels.shape[0]}, {manifolds.shape[0]}"
             )
+        group = D.check_group(self.process_group)
+        if group is not None:
+            logits, labels = D.gather_batch(group, logits, labels)
+            manifolds = D.gather_batch(group, manifolds, partial=True)
+            B = logits.shape[0]
         loss = F.cross_entropy(logits, labels) if self.loss_close is None else self.loss_close(logits, labels)
         h = B // 2
         if h == 0 or (B % 2 == 1 and self.odd_batch == "drop"):
@@ -83,16 +81,26 @@ class OpenAUCLoss(nn.Module):
             perm = p if perm is None else perm
             lam = l_ if lam is None else lam
         perm = perm.to(device=manifolds.device, dtype=torch.long)
+        if group is not None:  # the same draws on every rank
+            pl = torch.cat([perm.double(), torch.tensor([float(lam)], dtype=torch.float64, device=perm.device)])
+            torch.distributed.broadcast(pl, torch.distributed.get_global_rank(group, 0), group=group)
+            perm, lam = pl[:-1].long(), float(pl[-1])
         later, later_y = manifolds[B - h :], labels[B - h :]
         mask = later_y[perm] != later_y
-        fake = f_post(lam * later + (1 - lam) * later[perm])
+        if group is None:
+            fake = f_post(lam * later + (1 - lam) * later[perm])
+        else:  # this rank's share of the h mixed rows through f_post, then every rank's max logits
+            W, r = D.world_size(group), D.rank(group)
+            lo, hi = h * r // W, h * (r + 1) // W
+            mixed = lam * later[lo:hi] + (1 - lam) * later[perm[lo:hi]]
+            fake = D.gather_batch(group, f_post(mixed).max(1)[0].unsqueeze(1))
         real_max, pred = logits[:h].max(1)
         hit = (pred == labels[:h]) & mask
         term = torch.where(hit, (fake.max(1)[0] - real_max + 1) ** 2, torch.zeros_like(real_max))
         n = hit.sum()
         return loss + self.lambd * torch.where(n > 0, term.sum() / n.clamp_min(1), term.sum())
 
-    def extra_repr(self) -> str:
+    def extra_repr(self):
         return f"alpha={self.alpha}, lambd={self.lambd}, odd_batch={self.odd_batch!r}"
 
 

@@ -7,12 +7,11 @@ Conventions. ``labels`` are base-class ids in [0, C). Detector k (of K) treats t
 have one column per in-distribution class, in class order.
 """
 
-from collections.abc import Sequence
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._core import distributed as D
 from ._core import validate as V
 from .pairwise import pairwise_auc_loss
 
@@ -24,15 +23,7 @@ def _detector_targets(labels, k, K):
     return torch.where(held_out, torch.full_like(labels, -1), labels - below), held_out
 
 
-def gmop_loss(
-    logits: torch.Tensor,
-    detector_logits: Sequence[torch.Tensor],
-    labels: torch.Tensor,
-    clip_logits: torch.Tensor,
-    *,
-    alpha: float = 0.5,
-    lam: float = 1.0,
-) -> torch.Tensor:
+def gmop_loss(logits, detector_logits, labels, clip_logits, *, alpha=0.5, lam=1.0, process_group=None):
     r"""The GMoP training loss of one batch (official ``models/GMoP.py``), without pair matrices.
 
     .. math::
@@ -53,6 +44,9 @@ def gmop_loss(
         clip_logits: (B, C) zero-shot CLIP logits (detached here).
         alpha: weight of the detectors' cross-entropy (official: 1.0 on ImageNet, 0.5 elsewhere).
         lam: weight of the AUC term (official: 1).
+        process_group: None (this rank's batch) or a torch.distributed group: the loss of the global
+            batch (its pairs couple samples of different ranks): logits, detector logits, labels and
+            CLIP logits are all-gathered once (autograd-aware, each rank gets the gradient of its rows).
 
     A detector whose batch has no in-distribution (or no held-out) sample contributes 0 to its CE
     (or AUC) term; the official code gives NaN there (mean over an empty set).
@@ -73,6 +67,11 @@ def gmop_loss(
     if isinstance(detector_logits, torch.Tensor) or not len(detector_logits):
         raise TypeError("detector_logits must be a non-empty sequence of (B, C_k) tensors, one per detector")
     K = len(detector_logits)
+    if D.check_group(process_group) is not None:
+        logits, labels, clip_logits, *detector_logits = D.gather_batch(
+            process_group, logits, labels, clip_logits, *detector_logits
+        )
+        B = logits.shape[0]
     for k, d in enumerate(detector_logits):
         width = C - len(range(k, C, K))
         V.tensor(d, f"detector_logits[{k}]")
@@ -103,27 +102,30 @@ def gmop_loss(
 class GMoPLoss(nn.Module):
     """Module form of :func:`gmop_loss`: ``forward(logits, detector_logits, labels, clip_logits)``."""
 
-    def __init__(self, num_detectors: int = 3, *, alpha: float = 0.5, lam: float = 1.0) -> None:
+    def __init__(self, num_detectors=3, *, alpha=0.5, lam=1.0, process_group=None):
         super().__init__()
+        self.process_group = process_group
         if isinstance(num_detectors, bool) or not isinstance(num_detectors, int) or num_detectors < 1:
             raise ValueError(f"num_detectors must be a positive int, got {num_detectors!r}")
-        self.num_detectors: int = num_detectors
-        self.alpha: float = V.finite_float(alpha, "alpha")
-        self.lam: float = V.finite_float(lam, "lam")
+        self.num_detectors = num_detectors
+        self.alpha = V.finite_float(alpha, "alpha")
+        self.lam = V.finite_float(lam, "lam")
 
-    def forward(
-        self,
-        logits: torch.Tensor,
-        detector_logits: Sequence[torch.Tensor],
-        labels: torch.Tensor,
-        clip_logits: torch.Tensor,
-    ) -> torch.Tensor:
+    def forward(self, logits, detector_logits, labels, clip_logits):
         if len(detector_logits) != self.num_detectors:
             raise ValueError(f"detector_logits must hold num_detectors = {self.num_detectors} tensors, "
                              f"got {len(detector_logits)}")  # fmt: skip
-        return gmop_loss(logits, detector_logits, labels, clip_logits, alpha=self.alpha, lam=self.lam)
+        return gmop_loss(
+            logits,
+            detector_logits,
+            labels,
+            clip_logits,
+            alpha=self.alpha,
+            lam=self.lam,
+            process_group=self.process_group,
+        )
 
-    def extra_repr(self) -> str:
+    def extra_repr(self):
         return f"num_detectors={self.num_detectors}, alpha={self.alpha}, lam={self.lam}"
 
 

@@ -14,11 +14,8 @@ kept); ``min_tpr`` is the TPR bound, so ``1 - min_tpr`` is the fraction of posit
 and the TPAUC metric's ``alpha`` is that kept fraction, i.e. ``alpha = 1 - min_tpr``).
 """
 
-from typing import Any
-
 import torch
 from torch import nn
-from torch.optim.optimizer import ParamsT
 
 from ._core import distributed as D
 from ._core import options as O
@@ -106,25 +103,25 @@ class PartialAUCLoss(nn.Module):
 
     def __init__(
         self,
-        max_fpr: float,
+        max_fpr,
         *,
-        min_tpr: float = 0.0,
-        surrogate: str = "square",
-        margin: float = 1.0,
-        rounding: str = "floor",
-        reduction: str = "mean",
-        process_group: "torch.distributed.ProcessGroup | None" = None,
-    ) -> None:
+        min_tpr=0.0,
+        surrogate="square",
+        margin=1.0,
+        rounding="floor",
+        reduction="mean",
+        process_group=None,
+    ):
         super().__init__()
         self.process_group = process_group
-        self.max_fpr: float = V.fraction(max_fpr, "max_fpr")
-        self.min_tpr: float = V.fraction(min_tpr, "min_tpr")
-        self.surrogate: str = V.option(surrogate, O.PAIRWISE_SURROGATE)
-        self.margin: float = V.finite_float(margin, "margin")
-        self.rounding: str = V.option(rounding, O.ROUNDING)
-        self.reduction: str = V.option(reduction, O.REDUCTION)
+        self.max_fpr = V.fraction(max_fpr, "max_fpr")
+        self.min_tpr = V.fraction(min_tpr, "min_tpr")
+        self.surrogate = V.option(surrogate, O.PAIRWISE_SURROGATE)
+        self.margin = V.finite_float(margin, "margin")
+        self.rounding = V.option(rounding, O.ROUNDING)
+        self.reduction = V.option(reduction, O.REDUCTION)
 
-    def forward(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def forward(self, scores, labels):
         return partial_auc_loss(
             scores,
             labels,
@@ -142,7 +139,7 @@ class PartialAUCLoss(nn.Module):
 # Relaxed TPAUC (ICML 2021) and its instance-wise form (TPAMI 2022)
 
 
-def tpauc_weights(scores: torch.Tensor, weight: str = "poly", gamma: float = 1.0, eps: float = 1e-6):
+def tpauc_weights(scores, weight="poly", gamma=1.0, eps=1e-6):
     r"""The sample weights of the relaxed TPAUC: (v+, v-) for every sample (read at its class).
 
     ``poly``: v+ = (1 - s + eps)^gamma, v- = (s + eps)^gamma; ``exp``: v+ = 1 - exp(-gamma (1 - s)),
@@ -189,28 +186,28 @@ class RelaxedTPAUCLoss(nn.Module):
 
     def __init__(
         self,
-        weight: str = "poly",
+        weight="poly",
         *,
-        gamma: float = 1.0,
-        margin: float | None = 1.0,
-        auc_type: str = "TP",
-        warmup_epochs: int = 0,
+        gamma=1.0,
+        margin=1.0,
+        auc_type="TP",
+        warmup_epochs=0,
         warmup_loss=None,
-        eps: float = 1e-6,
-        process_group: "torch.distributed.ProcessGroup | None" = None,
-    ) -> None:
+        eps=1e-6,
+        process_group=None,
+    ):
         super().__init__()
         self.process_group = process_group
         weight = {"Poly": "poly", "Exp": "exp"}.get(weight, weight)
-        self.weight: str = V.option(weight, O.TPAUC_WEIGHT)
-        self.gamma: float = V.finite_float(gamma, "gamma")
-        self.margin: float | None = None if margin is None else V.finite_float(margin, "margin")
-        self.auc_type: str = V.option(auc_type, O.AUC_TYPE)
-        self.warmup_epochs: int = int(warmup_epochs)
+        self.weight = V.option(weight, O.TPAUC_WEIGHT)
+        self.gamma = V.finite_float(gamma, "gamma")
+        self.margin = None if margin is None else V.finite_float(margin, "margin")
+        self.auc_type = V.option(auc_type, O.AUC_TYPE)
+        self.warmup_epochs = int(warmup_epochs)
         self.warmup_loss = warmup_loss
-        self.eps: float = V.finite_float(eps, "eps")
+        self.eps = V.finite_float(eps, "eps")
 
-    def forward(self, scores: torch.Tensor, labels: torch.Tensor, *, epoch: int = 0) -> torch.Tensor:
+    def forward(self, scores, labels, *, epoch=0):
         V.tensor(scores, "scores")
         V.tensor(labels, "labels")
         warm = epoch < self.warmup_epochs
@@ -242,7 +239,7 @@ class RelaxedTPAUCLoss(nn.Module):
             npos, nneg = D.all_reduce_sum_replicated(torch.stack([npos, nneg]), group).unbind()
         return total / torch.clamp_min(npos * nneg, 1)
 
-    def extra_repr(self) -> str:
+    def extra_repr(self):
         return (
             f"weight={self.weight!r}, gamma={self.gamma}, margin={self.margin}, auc_type={self.auc_type!r}, "
             f"warmup_epochs={self.warmup_epochs}"
@@ -284,32 +281,32 @@ class InsRelaxedPAUCLoss(nn.Module):
 
     def __init__(
         self,
-        gamma: float = 1.0,
+        gamma=1.0,
         *,
-        weight: str | None = "exp",
-        auc_type: str = "OP",
-        reg_a: float = 0.0,
-        reg_b: float = 0.0,
-        warmup_epochs: int = 0,
+        weight="exp",
+        auc_type="OP",
+        reg_a=0.0,
+        reg_b=0.0,
+        warmup_epochs=0,
         warmup_loss=None,
-        eps: float = 1e-6,
-        process_group: "torch.distributed.ProcessGroup | None" = None,
-    ) -> None:
+        eps=1e-6,
+        process_group=None,
+    ):
         super().__init__()
         self.process_group = process_group
         weight = {"Poly": "poly", "Exp": "exp", None: "exp"}.get(weight, weight)
-        self.weight: str | None = V.option(weight, O.TPAUC_WEIGHT)
-        self.gamma: float = V.finite_float(gamma, "gamma")
-        self.auc_type: str = V.option(auc_type, O.AUC_TYPE)
-        self.reg_a: float = V.finite_float(reg_a, "reg_a")
-        self.reg_b: float = V.finite_float(reg_b, "reg_b")
-        self.warmup_epochs: int = int(warmup_epochs)
+        self.weight = V.option(weight, O.TPAUC_WEIGHT)
+        self.gamma = V.finite_float(gamma, "gamma")
+        self.auc_type = V.option(auc_type, O.AUC_TYPE)
+        self.reg_a = V.finite_float(reg_a, "reg_a")
+        self.reg_b = V.finite_float(reg_b, "reg_b")
+        self.warmup_epochs = int(warmup_epochs)
         self.warmup_loss = warmup_loss
-        self.eps: float = V.finite_float(eps, "eps")
+        self.eps = V.finite_float(eps, "eps")
         self.a = nn.Parameter(torch.zeros(10, dtype=torch.float64))
         self.b = nn.Parameter(torch.zeros(8, dtype=torch.float64))
 
-    def statistics(self, scores: torch.Tensor, labels: torch.Tensor):
+    def statistics(self, scores, labels):
         """(c+, c-, f+, f-, f+², f-²): the six weighted class means (0 for an absent class)."""
         s = scores.reshape(-1)
         pos = labels.reshape(-1) != 0
@@ -328,7 +325,7 @@ class InsRelaxedPAUCLoss(nn.Module):
             (vn * s * s).sum() / nneg,
         )
 
-    def forward(self, scores: torch.Tensor, labels: torch.Tensor, *, epoch: int = 0) -> torch.Tensor:
+    def forward(self, scores, labels, *, epoch=0):
         if D.check_group(self.process_group) is not None:  # the statistics of the global batch
             scores, labels = D.gather_batch(self.process_group, scores, labels)
         if epoch < self.warmup_epochs and self.warmup_loss is not None:
@@ -346,17 +343,17 @@ class InsRelaxedPAUCLoss(nn.Module):
         return loss + self.reg_a * a.square().sum() - self.reg_b * b.square().sum()
 
     @torch.no_grad()
-    def reset_to_saddle(self, scores: torch.Tensor, labels: torch.Tensor) -> None:
+    def reset_to_saddle(self, scores, labels):
         """Set a and b to the saddle point of this batch's statistics (then L = RelaxedTPAUC, m = 1)."""
         cp, cn, fp, fn, fp2, fn2 = (t.to(torch.float64) for t in self.statistics(scores, labels))
         # max_x w(x, y) and min over the a's of -w: every variable equals its paired statistic
         self.a.copy_(torch.stack([cp, cn, cn + fp, cp, fn, cn, fp2, cp, fn2, fp + fn]))
         self.b.copy_(torch.stack([cp + cn, cn, fp, cp + fn, cn + fp2, cp + fn2, fp, fn]))
 
-    def min_parameters(self) -> list[torch.nn.Parameter]:
+    def min_parameters(self):
         return [self.a]
 
-    def max_parameters(self) -> list[torch.nn.Parameter]:
+    def max_parameters(self):
         return [self.b]
 
 
@@ -401,31 +398,24 @@ class PAUCILoss(nn.Module):
     then get the same (global) gradient on every rank.
     """
 
-    def __init__(
-        self,
-        max_fpr: float,
-        *,
-        min_tpr: float = 0.0,
-        kappa: float = 2.0,
-        process_group: "torch.distributed.ProcessGroup | None" = None,
-    ) -> None:
+    def __init__(self, max_fpr, *, min_tpr=0.0, kappa=2.0, process_group=None):
         super().__init__()
         self.process_group = process_group
-        self.max_fpr: float = V.fraction(max_fpr, "max_fpr")
-        self.min_tpr: float = V.fraction(min_tpr, "min_tpr")
+        self.max_fpr = V.fraction(max_fpr, "max_fpr")
+        self.min_tpr = V.fraction(min_tpr, "min_tpr")
         if self.max_fpr <= 0 or self.min_tpr >= 1:
             raise ValueError("PAUCILoss needs max_fpr > 0 and min_tpr < 1")
-        self.kappa: float = V.finite_float(kappa, "kappa")
+        self.kappa = V.finite_float(kappa, "kappa")
         if self.kappa <= 0:
             raise ValueError(f"kappa must be > 0, got {kappa}")
         for name, v in _PAUCI_INIT.items():
             setattr(self, name, nn.Parameter(torch.tensor(v)))
 
     @property
-    def two_way(self) -> bool:
+    def two_way(self):
         return self.min_tpr > 0
 
-    def forward(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def forward(self, scores, labels):
         if D.check_group(self.process_group) is not None:  # the class means of the global batch
             scores, labels = D.gather_batch(self.process_group, scores, labels)
         s = scores.reshape(-1)
@@ -444,7 +434,7 @@ class PAUCILoss(nn.Module):
             res = res + (pos_core * pf).sum() / npos
         return res
 
-    def asgda_groups(self, **options: Any) -> list[dict[str, Any]]:
+    def asgda_groups(self, **options):
         """One parameter group per scalar: ``name``, ``clip`` (official range), ``maximize``."""
         return [
             dict(params=[getattr(self, n)], name=n, clip=PAUCI_CLIP[n], maximize=n in PAUCI_MAXIMIZE, **options)
@@ -452,7 +442,7 @@ class PAUCILoss(nn.Module):
         ]
 
     @torch.no_grad()
-    def clip_(self) -> None:
+    def clip_(self):
         for n, (lo, hi) in PAUCI_CLIP.items():
             getattr(self, n).clamp_(lo, hi)
 
@@ -469,16 +459,7 @@ UPAUCI_CLIP = {**{k.replace("lam_", "theta_"): v for k, v in PAUCI_CLIP.items()}
 UPAUCI_MAXIMIZE = ("g", "c")
 
 
-def upauci_loss(
-    scores: torch.Tensor,
-    labels: torch.Tensor,
-    weights: torch.Tensor,
-    params: ParamsT,
-    *,
-    max_fpr: float,
-    min_tpr: float = 0.0,
-    omega: float = 0.1,
-) -> torch.Tensor:
+def upauci_loss(scores, labels, weights, params, *, max_fpr, min_tpr=0.0, omega=0.1):
     r"""The UPAUCI objective of one batch (see :class:`UPAUCILoss`), fused: one O(n) pass computes the
     loss and its gradients w.r.t. ``scores``, ``weights`` (the batch's c_j) and ``params``.
 
@@ -535,17 +516,22 @@ class UPAUCILoss(nn.Module):
     paper's Sec. 7.7 advice); :meth:`asgda_groups` returns their parameter groups. An absent
     class's term (its threshold s or s' included) is 0, as in the expectation form Ê[y/p ...]. No
     official code exists; the loss follows the paper's equations (16)-(26).
+
+    ``process_group=`` (keyword; None = this rank's batch): the objective of the global batch; scores,
+    labels and ids are all-gathered (autograd-aware: each rank gets the gradient of its own scores), so
+    ``batch_ids`` / ``batch_c`` are the global batch's on every rank and receive the same gradient: the
+    ASGDA ascent then writes the same entries of ``c`` on every rank (the buffer stays identical), and
+    the scalars get the same gradient on every rank.
     """
 
-    def __init__(
-        self, num_samples, max_fpr: float, min_tpr: float | None = None, *, omega: float = 0.1, c_init: float = 1.0
-    ) -> None:
+    def __init__(self, num_samples, max_fpr, min_tpr=None, *, omega=0.1, c_init=1.0, process_group=None):
         super().__init__()
+        self.process_group = process_group
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
             raise ValueError(f"num_samples must be a positive int, got {num_samples!r}")
-        self.max_fpr: float = V.fraction(max_fpr, "max_fpr", low_open=True)
-        self.min_tpr: float = 0.0 if min_tpr is None else V.fraction(min_tpr, "min_tpr", high_open=True)
-        self.omega: float = V.finite_float(omega, "omega")
+        self.max_fpr = V.fraction(max_fpr, "max_fpr", low_open=True)
+        self.min_tpr = 0.0 if min_tpr is None else V.fraction(min_tpr, "min_tpr", high_open=True)
+        self.omega = V.finite_float(omega, "omega")
         if self.omega < 0:
             raise ValueError(f"omega must be >= 0, got {omega}")
         c_init = V.fraction(c_init, "c_init")
@@ -555,19 +541,23 @@ class UPAUCILoss(nn.Module):
         self.batch_ids = self.batch_c = None
 
     @property
-    def two_way(self) -> bool:
+    def two_way(self):
         return self.min_tpr > 0
 
-    def params(self) -> torch.Tensor:
+    def params(self):
         """The (7,) float64 stack (a, b, γ, s, s', θ_a, θ_b), differentiable."""
         return torch.stack([getattr(self, n) for n in UPAUCI_PARAMS]).to(torch.float64)
 
-    def forward(self, scores: torch.Tensor, labels: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    def forward(self, scores, labels, ids):
         V.tensor(ids, "ids")
         if ids.dtype not in (torch.int64, torch.int32) or ids.numel() != scores.numel():
             raise ValueError(
                 f"ids must be an int64/int32 tensor with one sample id per score ({scores.numel()}), got "
                 f"{ids.dtype} of shape {tuple(ids.shape)}"
+            )
+        if D.check_group(self.process_group) is not None:
+            scores, labels, ids = D.gather_batch(
+                self.process_group, scores.reshape(-1), V.tensor(labels, "labels").reshape(-1), ids.reshape(-1)
             )
         ids = ids.reshape(-1).to(device=self.c.device, dtype=torch.int64)
         if ids.numel() and bool(((ids < 0) | (ids >= self.c.numel())).any()):
@@ -580,14 +570,14 @@ class UPAUCILoss(nn.Module):
             scores, labels, cb, self.params(), max_fpr=self.max_fpr, min_tpr=self.min_tpr, omega=self.omega
         )
 
-    def asgda_groups(self, **options: Any) -> list[dict[str, Any]]:
+    def asgda_groups(self, **options):
         """One parameter group per scalar: ``name``, ``clip``, ``maximize`` (γ)."""
         return [
             dict(params=[getattr(self, n)], name=n, clip=UPAUCI_CLIP[n], maximize=n in UPAUCI_MAXIMIZE, **options)
             for n in UPAUCI_PARAMS
         ]
 
-    def extra_repr(self) -> str:
+    def extra_repr(self):
         return f"num_samples={self.c.numel()}, max_fpr={self.max_fpr}, min_tpr={self.min_tpr}, omega={self.omega}"
 
 

@@ -89,11 +89,30 @@ class _GatherBatch(torch.autograd.Function):
         return grad[offset : offset + n], None, None, None
 
 
-def gather_batch(group, *tensors):
+class _GatherBatchPartial(_GatherBatch):
+    """As _GatherBatch for a tensor that feeds a *split* computation (each rank a different part):
+    each rank's gradient is partial, so the backward sums it over the ranks before slicing."""
+
+    @staticmethod
+    def backward(ctx, grad):
+        offset, n = ctx.rows
+        grad = grad.detach().clone().contiguous()
+        dist.all_reduce(grad, group=ctx.group)
+        return grad[offset : offset + n], None, None, None
+
+    @staticmethod
+    def forward(ctx, t, sizes, offset, group):
+        ctx.group = group
+        return _GatherBatch.forward(ctx, t, sizes, offset, group)
+
+
+def gather_batch(group, *tensors, partial=False):
     """The global batch: each tensor (dim 0 = samples; other dims equal on every rank) concatenated
     over the ranks of ``group`` in rank order, differentiable (backward: this rank's rows). A None
     entry stays None; every rank must pass the same optional tensors (checked, in the same small
-    all_gather that exchanges the sizes)."""
+    all_gather that exchanges the sizes). ``partial=True``: the gathered tensors feed a computation
+    that each rank does only part of (e.g. a model head on its share of the rows), so the backward
+    all-reduces their gradient first (a collective: every rank must run backward)."""
     group = check_group(group)
     first = next(t for t in tensors if t is not None)
     for t in tensors:
@@ -112,7 +131,7 @@ def gather_batch(group, *tensors):
         if t is None:
             out.append(None)
         elif t.requires_grad:
-            out.append(_GatherBatch.apply(t, sizes, offset, group))
+            out.append((_GatherBatchPartial if partial else _GatherBatch).apply(t, sizes, offset, group))
         else:
             out.append(_gather_padded(t, sizes, group))
     return out[0] if len(out) == 1 else out
@@ -136,6 +155,17 @@ class _AllReduceReplicated(torch.autograd.Function):
 def all_reduce_sum_replicated(t, group):
     """Sum of t over the ranks of ``group``, differentiable under the replicated-loss convention."""
     return _AllReduceReplicated.apply(t, check_group(group))
+
+
+def global_mean(terms, group):
+    """Mean of the per-sample ``terms`` over the global batch (local when group is None): one
+    all-reduce of (sum, count); each rank's terms get 1 / (global count), the replicated-loss
+    gradient. The reduction of the per-sample losses (top-k, SOD) under a process_group."""
+    if check_group(group) is None:
+        return terms.mean()
+    total = torch.stack([terms.sum(), terms.new_tensor(float(terms.numel()))])
+    total = all_reduce_sum_replicated(total, group)
+    return total[0] / total[1]
 
 
 def masked_max(x, mask, dim=None):

@@ -1,23 +1,25 @@
 """CML losses: the DPCML/CML triplet hinge (fused op), the DCRS diversity regularizer (per-user K x K
-Gram matrices) and the sampling-free SFCML square loss (CSR positives, no dense target)."""
+Gram matrices) and the sampling-free SFCML square loss (CSR positives, no dense target).
+
+``process_group=`` (keyword; None = this rank's batch): the triplet hinge and the SFCML loss are sums
+(or means) of independent per-row / per-user terms, so a group only makes the reduction global: one
+all-reduce of (sum, count), exact, no embedding is gathered. Embedding tables are model parameters,
+replicated by DDP: each rank's backward gives the gradient through its own rows; the ranks' gradients
+sum to the single-process gradient (DDP averages: multiply the loss by the world size). :func:`dcrs`
+does not depend on the batch when it regularizes the whole table (identical on every rank, nothing to
+communicate); see :func:`dcrs` for its gradient share and :class:`~torchauc.cml.DPCML` for the
+``dcrs_users="batch"`` form (the union of the ranks' users)."""
 
 import torch
 
+from .._core import distributed as D
 from .._core import options as O
 from .._core import validate as V
 
 
 def triplet_loss(
-    users: torch.Tensor,
-    pos: torch.Tensor,
-    neg: torch.Tensor,
-    *,
-    users_idx: torch.Tensor | None = None,
-    pos_idx: torch.Tensor | None = None,
-    neg_idx: torch.Tensor | None = None,
-    margin: float = 1.0,
-    reduction: str = "sum",
-) -> torch.Tensor:
+    users, pos, neg, *, users_idx=None, pos_idx=None, neg_idx=None, margin=1.0, reduction="sum", process_group=None
+):
     r"""DPCML / CML triplet hinge loss with K vectors per user and J negative candidates per row.
 
     .. math::
@@ -33,7 +35,8 @@ def triplet_loss(
 
     ``reduction="sum"`` (default, as the official code) or ``"mean"`` over the B rows. The backward
     writes only the argmin vectors (first index on ties, (c, j) in row-major order); rows with a
-    zero hinge get no gradient. Differentiable once.
+    zero hinge get no gradient. Differentiable once. ``process_group``: the sum (mean) over the
+    global batch's rows (see the module notes).
     """
     V.tensor(users, "users")
     V.tensor(pos, "pos")
@@ -42,10 +45,15 @@ def triplet_loss(
     margin = V.finite_float(margin, "margin")
     if users.dim() == 2:
         users = users.unsqueeze(1)
-    return torch.ops.torchauc.cml_triplet_loss(users, pos, neg, users_idx, pos_idx, neg_idx, margin, reduction)[0]
+    if D.check_group(process_group) is None:
+        return torch.ops.torchauc.cml_triplet_loss(users, pos, neg, users_idx, pos_idx, neg_idx, margin, reduction)[0]
+    total = torch.ops.torchauc.cml_triplet_loss(users, pos, neg, users_idx, pos_idx, neg_idx, margin, "sum")[0]
+    rows = (users if users_idx is None else users_idx).shape[0]
+    total = D.all_reduce_sum_replicated(torch.stack([total, total.new_tensor(float(rows))]), process_group)
+    return total[0] if reduction == "sum" else total[0] / total[1]
 
 
-def dcrs(user_vectors: torch.Tensor, m1: float, m2: float, *, reduction: str = "official") -> torch.Tensor:
+def dcrs(user_vectors, m1, m2, *, reduction="official", process_group=None):
     r"""DPCML's Diversity Control Regularization of the users' K vectors (M, K, d).
 
     With :math:`\delta_{u,c,c'} = \|u_c - u_{c'}\|^2` from each user's K x K Gram matrix
@@ -59,6 +67,11 @@ def dcrs(user_vectors: torch.Tensor, m1: float, m2: float, *, reduction: str = "
 
     The official code regularizes the whole user table every step; pass ``user_vectors[batch_users]``
     to regularize only the batch's users (cheaper, but a different method).
+
+    ``process_group``: ``user_vectors`` is then taken as the same (replicated) tensor on every rank,
+    e.g. the whole DDP-replicated table: the value is unchanged (nothing is communicated) and each
+    rank's backward gets 1 / world size of its gradient, so that, as for the batch losses, the ranks'
+    gradients sum to the single-process gradient.
     """
     V.tensor(user_vectors, "user_vectors")
     V.option(reduction, O.DCRS_REDUCTION)
@@ -73,13 +86,18 @@ def dcrs(user_vectors: torch.Tensor, m1: float, m2: float, *, reduction: str = "
     delta = (sq.unsqueeze(2) + sq.unsqueeze(1) - 2 * gram).clamp_min(0)
     if reduction == "paper":
         mean_delta = delta.sum((1, 2)) / (2 * K * (K - 1)) if K > 1 else delta.new_zeros(M)
-        return ((m1 - mean_delta).clamp_min(0) + (mean_delta - m2).clamp_min(0)).mean()
-    off = ~torch.eye(K, dtype=torch.bool, device=delta.device)
-    pen = ((m1 - delta).clamp_min(0) + (delta - m2).clamp_min(0)) * off
-    return pen.sum() / (M * K * K)
+        value = ((m1 - mean_delta).clamp_min(0) + (mean_delta - m2).clamp_min(0)).mean()
+    else:
+        off = ~torch.eye(K, dtype=torch.bool, device=delta.device)
+        pen = ((m1 - delta).clamp_min(0) + (delta - m2).clamp_min(0)) * off
+        value = pen.sum() / (M * K * K)
+    if D.check_group(process_group) is None:
+        return value
+    share = value / D.world_size(process_group)  # the value, with this rank's share of the gradient
+    return share + (value - share).detach()
 
 
-def csr_rows(indptr: torch.Tensor, indices: torch.Tensor, users: torch.Tensor):
+def csr_rows(indptr, indices, users):
     """The CSR rows (indptr', indices') of ``users`` (int64 (B,)) from a CSR matrix, on its device."""
     start, end = indptr[users], indptr[users + 1]
     counts = end - start
@@ -91,15 +109,7 @@ def csr_rows(indptr: torch.Tensor, indices: torch.Tensor, users: torch.Tensor):
 _DIRECT_MAX = 1 << 22  # B x N scores up to 16 MiB (float32): one GEMM beats the O(nnz d) gathers
 
 
-def sfcml_loss(
-    user_emb: torch.Tensor,
-    item_emb: torch.Tensor,
-    indptr: torch.Tensor,
-    indices: torch.Tensor,
-    *,
-    margin: float = 1.0,
-    method: str = "auto",
-) -> torch.Tensor:
+def sfcml_loss(user_emb, item_emb, indptr, indices, *, margin=1.0, method="auto", process_group=None):
     r"""SFCML's sampling-free square loss over all items, exact, from the batch users' CSR positives.
 
     For user b with positives P_b (``indices[indptr[b]:indptr[b+1]]``) and every other item as a
@@ -116,7 +126,8 @@ def sfcml_loss(
     tensor) or from the B x N scores of one GEMM (``"direct"``: O(B N d) time, O(B N) memory);
     ``"auto"`` takes direct while B N <= 4M (or when it costs fewer flops), else gram.
     ``user_emb`` (B, d), ``item_emb`` (N, d), ``indptr`` (B + 1,), ``indices`` (nnz,) int64 item ids
-    (unique within a row).
+    (unique within a row). ``process_group``: the mean over the valid users of the global batch (one
+    all-reduce of the per-user sum and the valid count; ``item_emb`` replicated, see the module notes).
     """
     for t, name in ((user_emb, "user_emb"), (item_emb, "item_emb"), (indptr, "indptr"), (indices, "indices")):
         V.tensor(t, name)
@@ -153,4 +164,7 @@ def sfcml_loss(
     mean_a2 = (sum_p2 - 2 * margin * sum_p + margin * margin * n_pos) / np_
     mean_b, mean_b2 = (sum_all - sum_p) / nn_, (sum_all2 - sum_p2) / nn_
     per_user = torch.where(valid, mean_a2 + mean_b2 - 2 * mean_a * mean_b, torch.zeros_like(mean_a))
-    return per_user.sum() / valid.sum().clamp_min(1)
+    total = torch.stack([per_user.sum(), valid.sum().to(per_user.dtype)])
+    if D.check_group(process_group) is not None:
+        total = D.all_reduce_sum_replicated(total, process_group)
+    return total[0] / total[1].clamp_min(1)

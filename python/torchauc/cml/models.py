@@ -7,6 +7,7 @@ import math
 import torch
 from torch import nn
 
+from .._core import distributed as D
 from .losses import csr_rows, dcrs, sfcml_loss, triplet_loss
 
 
@@ -29,24 +30,35 @@ class DPCML(nn.Module):
     ``reg * dcrs(...)`` when ``reg > 0`` and ``m1 < m2``. ``dcrs_users="all"`` regularizes the whole
     user table every step (the official code); ``"batch"`` only the batch's users (cheaper; a
     different method).
+
+    ``process_group=`` (keyword; None = this rank's batch): the loss of the global batch with the
+    tables replicated on every rank (DDP): the triplet sum is all-reduced (see
+    :mod:`torchauc.cml.losses`); the item ids of every rank are gathered (ints) so each rank
+    renormalises the same item rows and the tables stay identical; DCRS is that of the whole table
+    (``"all"``, local, nothing sent) or of the union of the ranks' users (``"batch"``: their ids are
+    gathered), with 1 / world size of its gradient per rank. Every rank's loss is the single-process
+    loss and the ranks' gradients sum to the single-process gradient (DDP averages: scale the loss by
+    the world size).
     """
 
     def __init__(
         self,
-        num_users: int,
-        num_items: int,
-        dim: int = 100,
-        num_vectors: int = 5,
+        num_users,
+        num_items,
+        dim=100,
+        num_vectors=5,
         *,
-        margin: float = 1.0,
-        reg: float = 0.0,
-        m1: float = 0.05,
-        m2: float = 0.25,
-        dcrs_reduction: str = "official",
-        dcrs_users: str = "all",
-        reduction: str = "sum",
-    ) -> None:
+        margin=1.0,
+        reg=0.0,
+        m1=0.05,
+        m2=0.25,
+        dcrs_reduction="official",
+        dcrs_users="all",
+        reduction="sum",
+        process_group=None,
+    ):
         super().__init__()
+        self.process_group = process_group
         if dcrs_users not in ("all", "batch"):
             raise ValueError(f"dcrs_users must be 'all' or 'batch', got {dcrs_users!r}")
         self.num_vectors, self.dim = int(num_vectors), int(dim)
@@ -58,7 +70,7 @@ class DPCML(nn.Module):
         nn.init.normal_(self.item_embeddings.weight, std=1.0 / math.sqrt(self.dim))
 
     @property
-    def user_vectors(self) -> torch.Tensor:
+    def user_vectors(self):
         """The user table as (M, K, d) (a view of the parameter)."""
         return self.user_embeddings.weight.view(-1, self.num_vectors, self.dim)
 
@@ -67,8 +79,14 @@ class DPCML(nn.Module):
             rows = torch.cat([i.reshape(-1) for i in idx]).unique()
             torch.embedding_renorm_(self.item_embeddings.weight, rows, 1.0, 2.0)
 
-    def forward(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
-        self._renorm_items(pos, neg)
+    def forward(self, users, pos, neg):
+        group = D.check_group(self.process_group)
+        all_users = users
+        if group is None:
+            self._renorm_items(pos, neg)
+        else:  # the rows every rank reads: the same renorm everywhere keeps the tables identical
+            all_users, all_pos, all_neg = D.gather_batch(group, users, pos, neg)
+            self._renorm_items(all_pos, all_neg)
         items = self.item_embeddings.weight
         loss = triplet_loss(
             self.user_vectors,
@@ -79,10 +97,11 @@ class DPCML(nn.Module):
             neg_idx=neg,
             margin=self.margin,
             reduction=self.reduction,
+            process_group=group,
         )
         if self.reg > 0 and self.m1 < self.m2:
-            uv = self.user_vectors if self.dcrs_users == "all" else self.user_vectors[users.unique()]
-            loss = loss + self.reg * dcrs(uv, self.m1, self.m2, reduction=self.dcrs_reduction)
+            uv = self.user_vectors if self.dcrs_users == "all" else self.user_vectors[all_users.unique()]
+            loss = loss + self.reg * dcrs(uv, self.m1, self.m2, reduction=self.dcrs_reduction, process_group=group)
         return loss
 
     @torch.no_grad()
@@ -99,13 +118,13 @@ class SFCML(nn.Module):
 
     ``forward(users, indptr, indices)``: ``users`` (B,) int64 ids and the *full* train CSR matrix
     (indptr (M + 1,), indices); returns :func:`sfcml_loss` over the batch users' rows (no dense
-    target).
+    target). ``process_group=`` (keyword): the mean over the global batch's users (see
+    :func:`sfcml_loss`); each rank's gradient is through its own users, summing to the single-process one.
     """
 
-    def __init__(
-        self, num_users: int, num_items: int, dim: int = 100, *, margin: float = 1.0, method: str = "auto"
-    ) -> None:
+    def __init__(self, num_users, num_items, dim=100, *, margin=1.0, method="auto", process_group=None):
         super().__init__()
+        self.process_group = process_group
         self.margin, self.method, self.dim = margin, method, int(dim)
         self.user_embeddings = nn.Embedding(num_users, self.dim)
         self.item_embeddings = nn.Embedding(num_items, self.dim)
@@ -114,13 +133,19 @@ class SFCML(nn.Module):
         self.renorm_()
 
     @property
-    def user_vectors(self) -> torch.Tensor:
+    def user_vectors(self):
         return self.user_embeddings.weight.unsqueeze(1)
 
-    def forward(self, users: torch.Tensor, indptr: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+    def forward(self, users, indptr, indices):
         ptr, idx = csr_rows(indptr, indices, users)
         return sfcml_loss(
-            self.user_embeddings(users), self.item_embeddings.weight, ptr, idx, margin=self.margin, method=self.method
+            self.user_embeddings(users),
+            self.item_embeddings.weight,
+            ptr,
+            idx,
+            margin=self.margin,
+            method=self.method,
+            process_group=self.process_group,
         )
 
     @torch.no_grad()

@@ -30,17 +30,19 @@ Differences from LibAUC 2.0.1:
 * The value is computed in float64 and returned in ``y_pred``'s dtype (LibAUC: float32).
 * ``hinge`` at an exact tie h_i - h_j = m has derivative 0 here (LibAUC: 1/2 through
   ``torch.max``); ``logistic`` and ``barrier_hinge`` are not offered (they need a tiled kernel).
-* With ``torch.distributed`` initialised LibAUC all-gathers the batch; this module does not.
+* With ``torch.distributed`` initialised LibAUC all-gathers the batch implicitly; here it is explicit:
+  ``process_group=`` (keyword; None = this rank's batch) all-gathers scores, labels and indices
+  (autograd-aware: each rank gets the gradient of its own rows), so every rank computes the loss of
+  the global batch and applies the same update to the same touched ``u_all`` / ``u_pos`` entries:
+  the state stays identical on every rank.
 """
-
-from typing import Any
 
 import torch
 from torch import nn
 
 from .._core import options as O
 from .._core import validate as V
-from .libauc import _default_device, _positive, _with_gradient
+from .libauc import _default_device, _global, _positive, _with_gradient
 
 
 def _suffix(x):
@@ -207,20 +209,14 @@ class APLoss(_APBase):
     its positives only. Use with :class:`torchauc.optim.SOAP` and a :class:`DualSampler`.
     """
 
-    def __init__(
-        self,
-        data_len: int,
-        gamma: float = 0.9,
-        margin: float = 1.0,
-        surr_loss: str = "squared_hinge",
-        device: torch.device | str | None = None,
-        *,
-        semantics: str = "fixed",
-    ) -> None:
+    def __init__(self, data_len, gamma=0.9, margin=1.0, surr_loss="squared_hinge", device=None, *, semantics="fixed",
+                 process_group=None):  # fmt: skip
         super().__init__()
+        self.process_group = process_group
         self._setup(data_len, 0, margin, gamma, surr_loss, device, None, semantics)
 
-    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+    def forward(self, y_pred, y_true, index, **kwargs):
+        y_pred, y_true, index = _global(self.process_group, y_pred, y_true, index)
         h, y, idx = _inputs(y_pred, y_true, index, 1)
         if self.u_all.device != h.device:
             raise ValueError(f"the loss state is on {self.u_all.device} but y_pred is on {h.device}; use .to(device)")
@@ -248,25 +244,26 @@ class meanAveragePrecisionLoss(_APBase):
 
     def __init__(
         self,
-        data_len: int,
-        num_labels: int,
-        margin: float = 1.0,
-        gamma: float = 0.9,
-        top_k: int = -1,
-        surr_loss: str = "squared_hinge",
-        device: torch.device | str | None = None,
+        data_len,
+        num_labels,
+        margin=1.0,
+        gamma=0.9,
+        top_k=-1,
+        surr_loss="squared_hinge",
+        device=None,
         *,
-        semantics: str = "fixed",
-    ) -> None:
+        semantics="fixed",
+        process_group=None,
+    ):
         super().__init__()
+        self.process_group = process_group
         if int(num_labels) < 1:
             raise ValueError(f"num_labels must be >= 1, got {num_labels}")
         self._setup(data_len, num_labels, margin, gamma, surr_loss, device, V.finite_float(top_k, "top_k"), semantics)
 
-    def forward(
-        self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, task_id=(), **kwargs: Any
-    ) -> torch.Tensor:
+    def forward(self, y_pred, y_true, index, task_id=(), **kwargs):
         C = self.num_labels
+        y_pred, y_true, index = _global(self.process_group, y_pred, y_true, index)
         h, y, idx = _inputs(y_pred, y_true, index, C)
         if self.u_all.device != h.device:
             raise ValueError(f"the loss state is on {self.u_all.device} but y_pred is on {h.device}; use .to(device)")

@@ -28,14 +28,21 @@ Differences from LibAUC 2.0.1 (``semantics="libauc"`` reproduces each one):
   advance in ``eval()`` mode.
 * The returned loss is a 0-dim tensor (LibAUC: shape (1,)); the constructor's ``device`` only
   places the parameters (CUDA if available, as LibAUC).
-"""
 
-from typing import Any
+``process_group=`` (keyword, all three; None = this rank's batch): the loss of the global batch
+(the ranks' batches concatenated in rank order) through one autograd-aware all-gather of the scores
+and labels (O(B C) elements, each rank gets the gradient of its own rows). The prior p, a, b and
+alpha's gradients are those of the global batch, identical on every rank, so PESG / PDSCA's closed
+form alpha step keeps the scalars synchronised (LibAUC under DDP does not: each rank its own batch).
+CompositionalAUCLoss's cross-entropy steps are the global-batch mean too. (Gather rather than a
+moment all-reduce: the fused per-label moment kernel is kept as is; B C scores are few bytes.)
+"""
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._core import distributed as D
 from .._core import options as O
 from .._core import validate as V
 
@@ -71,17 +78,7 @@ class _AUCMColumns(torch.autograd.Function):
     elementwise ops. ``p`` (C,) for v1, None for v2 (absent class: its terms dropped)."""
 
     @staticmethod
-    def forward(
-        ctx,
-        h: torch.Tensor,
-        a: torch.Tensor,
-        b: torch.Tensor,
-        alpha: torch.Tensor,
-        pos,
-        neg,
-        p: torch.Tensor | None,
-        margin,
-    ) -> torch.Tensor:
+    def forward(ctx, h, a, b, alpha, pos, neg, p, margin):
         sp, sn = pos.sum(0), neg.sum(0)  # counts
         hp, hn = h * pos, h * neg
         s1p, s1n = hp.sum(0), hn.sum(0)
@@ -115,18 +112,7 @@ class _AUCMColumns(torch.autograd.Function):
         return gh, g * da, g * db, g * dalpha, None, None, None, None
 
 
-def aucm_columns(
-    h: torch.Tensor,
-    y: torch.Tensor,
-    a: torch.Tensor,
-    b: torch.Tensor,
-    alpha: torch.Tensor,
-    margin: float,
-    p: torch.Tensor | None,
-    version: str,
-    semantics: str,
-    v1_margin: bool = True,
-):
+def aucm_columns(h, y, a, b, alpha, margin, p, version, semantics, v1_margin=True):
     """Per-label AUC-M losses (C,) of a (B, C) batch; p is (C,) (v1 only)."""
     dt = torch.promote_types(h.dtype, a.dtype)
     pos = (y == 1).to(dt)
@@ -146,7 +132,8 @@ def aucm_columns(
 
 
 class _AUCMBase(nn.Module):
-    def _setup(self, margin, imratio, version, device, num_labels, semantics):
+    def _setup(self, margin, imratio, version, device, num_labels, semantics, process_group):
+        self.process_group = process_group
         self.margin = V.finite_float(margin, "margin")
         self.version = V.option(version, O.AUCM_VERSION)
         self.semantics = V.option(semantics, O.LIBAUC_SEMANTICS)
@@ -172,7 +159,15 @@ class _AUCMBase(nn.Module):
             return batch
         return torch.as_tensor(self.imratio, dtype=h.dtype, device=h.device).reshape(-1).expand(self.num_labels)
 
+    def _global(self, y_pred, y_true):
+        """The global batch over ``process_group`` (all-gathered; a, b, alpha and the prior then
+        follow the concatenated batch, identically on every rank)."""
+        if D.check_group(self.process_group) is None:
+            return y_pred, y_true
+        return D.gather_batch(self.process_group, y_pred, torch.as_tensor(y_true, device=y_pred.device))
+
     def _loss(self, y_pred, y_true, auto, v1_margin=True):
+        y_pred, y_true = self._global(y_pred, y_true)
         h, y = _columns(y_pred, y_true, self.num_labels)
         p = self._prior(y, auto, h)
         return (
@@ -193,21 +188,11 @@ class AUCMLoss(_AUCMBase):
     default margin), y_true 0/1.
     """
 
-    def __init__(
-        self,
-        margin: float = 1.0,
-        imratio: float | None = None,
-        version: str = "v1",
-        device: torch.device | str | None = None,
-        *,
-        semantics: str = "fixed",
-    ) -> None:
+    def __init__(self, margin=1.0, imratio=None, version="v1", device=None, *, semantics="fixed", process_group=None):
         super().__init__()
-        self._setup(margin, imratio, version, device, 1, semantics)
+        self._setup(margin, imratio, version, device, 1, semantics, process_group)
 
-    def forward(
-        self, y_pred: torch.Tensor, y_true: torch.Tensor, auto: bool | None = None, **kwargs: Any
-    ) -> torch.Tensor:
+    def forward(self, y_pred, y_true, auto=None, **kwargs):
         h, y, loss = self._loss(y_pred, y_true, auto)
         return loss[0]
 
@@ -224,32 +209,31 @@ class CompositionalAUCLoss(_AUCMBase):
 
     def __init__(
         self,
-        margin: float = 1.0,
-        k: int = 1,
-        version: str = "v1",
-        imratio: float | None = None,
-        backend: str = "ce",
-        device: torch.device | str | None = None,
+        margin=1.0,
+        k=1,
+        version="v1",
+        imratio=None,
+        backend="ce",
+        device=None,
         *,
-        semantics: str = "fixed",
-    ) -> None:
+        semantics="fixed",
+        process_group=None,
+    ):
         super().__init__()
         if int(k) < 1:
             raise ValueError(f"k must be >= 1, got {k}")
         if backend != "ce":
             raise ValueError(f"backend must be 'ce', got {backend!r}")
         self.k = int(k)
-        self.backend: str = backend
-        self._setup(margin, imratio, version, device, 1, semantics)
+        self.backend = backend
+        self._setup(margin, imratio, version, device, 1, semantics, process_group)
         self.register_buffer("step", torch.zeros((), dtype=torch.int64, device=self.a.device))
 
-    def is_auc_step(self) -> bool:
+    def is_auc_step(self):
         """Whether the next forward returns the AUC-M loss (else cross-entropy)."""
         return int(self.step) % (2 * self.k) >= self.k
 
-    def forward(
-        self, y_pred: torch.Tensor, y_true: torch.Tensor, k=None, auto: bool | None = None, **kwargs: Any
-    ) -> torch.Tensor:
+    def forward(self, y_pred, y_true, k=None, auto=None, **kwargs):
         if k is not None:
             if int(k) < 1:
                 raise ValueError(f"k must be >= 1, got {k}")
@@ -258,7 +242,7 @@ class CompositionalAUCLoss(_AUCMBase):
         if self.training or self.semantics == "libauc":
             self.step += 1
         if not auc:
-            h, y = _columns(y_pred, y_true, 1)
+            h, y = _columns(*self._global(y_pred, y_true), 1)
             return F.binary_cross_entropy(h, y.to(h.dtype))
         return self._loss(y_pred, y_true, auto)[2][0]
 
@@ -276,34 +260,33 @@ class MultiLabelAUCMLoss(_AUCMBase):
 
     def __init__(
         self,
-        margin: float = 1.0,
-        version: str = "v1",
-        imratio: float | None = None,
-        num_labels: int = 10,
-        device: torch.device | str | None = None,
+        margin=1.0,
+        version="v1",
+        imratio=None,
+        num_labels=10,
+        device=None,
         *,
-        semantics: str = "fixed",
-    ) -> None:
+        semantics="fixed",
+        process_group=None,
+    ):
         super().__init__()
         if imratio is not None and not isinstance(imratio, (int, float)) and len(imratio) != int(num_labels):
             raise ValueError(f"imratio must have num_labels ({num_labels}) entries, got {len(imratio)}")
-        self._setup(margin, imratio, version, device, num_labels, semantics)
+        self._setup(margin, imratio, version, device, num_labels, semantics, process_group)
 
     @property
-    def get_a(self) -> torch.Tensor:
+    def get_a(self):
         return self.a.mean()
 
     @property
-    def get_b(self) -> torch.Tensor:
+    def get_b(self):
         return self.b.mean()
 
     @property
-    def get_alpha(self) -> torch.Tensor:
+    def get_alpha(self):
         return self.alpha.mean()
 
-    def forward(
-        self, y_pred: torch.Tensor, y_true: torch.Tensor, task_id=(), auto: bool | None = None, **kwargs: Any
-    ) -> torch.Tensor:
+    def forward(self, y_pred, y_true, task_id=(), auto=None, **kwargs):
         h, y, loss = self._loss(y_pred, y_true, auto, v1_margin=self.semantics != "libauc")
         if task_id is None or len(task_id) == 0:
             return loss.mean()

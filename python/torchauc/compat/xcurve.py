@@ -31,9 +31,6 @@ default here is the correct value and XCurve's is one documented keyword away:
   parameters instead of loose ``.cuda()`` tensors.
 """
 
-from collections.abc import Callable, Sequence
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -60,16 +57,16 @@ class _XCurveAUCLoss(nn.Module):
 
     _surrogate = "square"
 
-    def __init__(self, num_classes: int, gamma: float = 1, transform: str = "ovo", *, normalization: str = "present"):
+    def __init__(self, num_classes, gamma=1, transform="ovo", *, normalization="present"):
         super().__init__()
         if transform not in ("ovo", "ova"):
             raise ValueError(f"transform must be 'ovo' or 'ova', got {transform!r}")
         self.num_classes = V.optional_int(num_classes, "num_classes")
-        self.gamma: float = V.finite_float(gamma, "gamma")
-        self.transform: str = transform
-        self.normalization: str = V.option(normalization, _NORMALIZATION)
+        self.gamma = V.finite_float(gamma, "gamma")
+        self.transform = transform
+        self.normalization = V.option(normalization, _NORMALIZATION)
 
-    def forward(self, pred: torch.Tensor, target: torch.Tensor, **kwargs: Any):
+    def forward(self, pred, target, **kwargs):
         if self.num_classes == 2:
             return self._binary(pred.reshape(-1), target.reshape(-1))
         return _multiclass.multiclass_auc_loss(
@@ -81,7 +78,7 @@ class _XCurveAUCLoss(nn.Module):
             normalization=self.normalization,
         )
 
-    def extra_repr(self) -> str:
+    def extra_repr(self):
         return f"num_classes={self.num_classes}, gamma={self.gamma}, transform={self.transform!r}"
 
 
@@ -118,7 +115,7 @@ class HingeAUCLoss(_XCurveAUCLoss):
         neg_den = npos * nneg if self.normalization == "xcurve" else nneg
         return self.gamma - sp / npos + sn / neg_den
 
-    def forward(self, pred: torch.Tensor, target: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+    def forward(self, pred, target, **kwargs):
         if self.num_classes == 2 or self.normalization != "xcurve":
             return super().forward(pred, target)
         # XCurve's multiclass value: class i adds fac (gamma - S_ii / N_i) + sum_{j != i} S_ji / (N_j N_i)
@@ -145,17 +142,17 @@ class RelaxedPAUCLoss(_partial.RelaxedTPAUCLoss):
 
     def __init__(
         self,
-        gamma: float = 1.0,
-        E_k: int = 0,
-        weight_scheme: str = "Poly",
-        num_classes: int = 2,
-        reduction: str = "mean",
-        AUC_type: str = "OP",
+        gamma=1.0,
+        E_k=0,
+        weight_scheme="Poly",
+        num_classes=2,
+        reduction="mean",
+        AUC_type="OP",
         first_state_loss=None,
         *,
-        margin: float = 1.0,
-        eps: float = 1e-6,
-    ) -> None:
+        margin=1.0,
+        eps=1e-6,
+    ):
         if num_classes != 2:
             raise ValueError("RelaxedPAUCLoss supports binary classification only (num_classes=2)")
         super().__init__(
@@ -167,9 +164,9 @@ class RelaxedPAUCLoss(_partial.RelaxedTPAUCLoss):
             warmup_loss=first_state_loss,
             eps=eps,
         )
-        self.reduction: str = V.option(reduction, O.REDUCTION)
+        self.reduction = V.option(reduction, O.REDUCTION)
 
-    def forward(self, pred: torch.Tensor, target: torch.Tensor, epoch: int = 0, **kwargs: Any) -> torch.Tensor:
+    def forward(self, pred, target, epoch=0, **kwargs):
         loss = super().forward(pred, target, epoch=epoch)
         if self.reduction == "sum" and not (epoch < self.warmup_epochs and self.warmup_loss is not None):
             pos = target.reshape(-1) != 0
@@ -184,16 +181,16 @@ class InsRelaxedPAUCLoss(_partial.InsRelaxedPAUCLoss):
 
     def __init__(
         self,
-        gamma: float = 1,
-        E_k: int = 0,
+        gamma=1,
+        E_k=0,
         weight_scheme=None,
-        num_classes: int = 2,
-        eps: float = 1e-6,
-        AUC_type: str = "OP",
+        num_classes=2,
+        eps=1e-6,
+        AUC_type="OP",
         first_state_loss=None,
-        reg_a: float = 0.0,
-        reg_b: float = 0.0,
-    ) -> None:
+        reg_a=0.0,
+        reg_b=0.0,
+    ):
         if num_classes != 2:
             raise ValueError("InsRelaxedPAUCLoss supports binary classification only (num_classes=2)")
         super().__init__(
@@ -207,7 +204,7 @@ class InsRelaxedPAUCLoss(_partial.InsRelaxedPAUCLoss):
             eps=eps,
         )
 
-    def forward(self, pred: torch.Tensor, target: torch.Tensor, epoch: int = 0, **kwargs: Any) -> torch.Tensor:
+    def forward(self, pred, target, epoch=0, **kwargs):
         return super().forward(pred, target, epoch=epoch)
 
 
@@ -215,12 +212,12 @@ class UnbiasedPAUCLoss(_partial.PAUCILoss):
     """XCurve ``UnbiasedPAUCLoss(alpha, beta, device)`` (PAUCI): alpha = kept fraction of positives
     (1: one-way), beta = max FPR; the seven scalars are parameters moved to ``device``."""
 
-    def __init__(self, alpha: float, beta: float, device: torch.device | str | None = None) -> None:
+    def __init__(self, alpha, beta, device=None):
         super().__init__(beta, min_tpr=1.0 - V.fraction(alpha, "alpha", low_open=True))
         if device is not None:
             self.to(device)
 
-    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def forward(self, pred, target):
         return super().forward(pred, target)
 
 
@@ -252,12 +249,13 @@ _AUTKC_SURROGATES = {"Sq": "square", "Exp": "exp", "Logit": "logistic", "Hinge":
 
 class StandardAUTKCLoss(_autkc.StandardAUTKCLoss):
     """XCurve ``StandardAUTKCLoss(surrogate in {'Sq', 'Exp', 'Logit', 'Hinge'}, K, epoch_to_paced)``;
-    ``terms="xcurve"`` reproduces XCurve's K + 1 terms over K."""
+    ``terms="xcurve"`` reproduces XCurve's K + 1 terms over K; ``process_group`` as in
+    :mod:`torchauc.autkc`."""
 
-    def __init__(self, surrogate: str, K: int, epoch_to_paced: int, *, terms: str = "k") -> None:
+    def __init__(self, surrogate, K, epoch_to_paced, *, terms="k", process_group=None):
         if surrogate not in _AUTKC_SURROGATES:
             raise ValueError(f"surrogate must be one of {', '.join(map(repr, _AUTKC_SURROGATES))}; got {surrogate!r}")
-        super().__init__(_AUTKC_SURROGATES[surrogate], K, epoch_to_paced, terms=terms)
+        super().__init__(_AUTKC_SURROGATES[surrogate], K, epoch_to_paced, terms=terms, process_group=process_group)
 
 
 CETopKLoss = _autkc.CETopKLoss
@@ -267,7 +265,7 @@ class BaseHingeLoss(nn.Module):
     """XCurve ``BaseHingeLoss``: mean over rows and all C columns of (1 + x_j - x_y)_+ (the label's own
     column adds 1)."""
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def forward(self, x, y):
         return torch.clamp_min(1 + x - x.gather(-1, y.reshape(-1, 1).long()), 0).mean()
 
 
@@ -279,15 +277,18 @@ class HingeTopKLoss(_autkc.HingeTopKLoss):
     matrix: its value is the mean over every (row i, row j) pair of (c_j - x_{y_i})_+, mixing rows.
     Ours pairs each row with its own label. ``xcurve_broadcast=True`` (with ``label="zero"`` for
     l1/l4, where XCurve also scores the label column 0) gives XCurve's value, in XCurve's
-    O(B^2) memory."""
+    O(B^2) memory. ``process_group`` (as in :mod:`torchauc.autkc`) is not offered with
+    ``xcurve_broadcast`` (its rows would meet every rank's rows)."""
 
-    def __init__(self, k: int, loss_type: str = "", *, label: str = "exclude", xcurve_broadcast: bool = False) -> None:
+    def __init__(self, k, loss_type="", *, label="exclude", xcurve_broadcast=False, process_group=None):
         if loss_type == "":
             raise ValueError("loss_type must be one of 'l1', 'l2', 'l3', 'l4', 'l5' (XCurve's '' returns None)")
-        super().__init__(k, loss_type, label=label)
-        self.xcurve_broadcast: bool = bool(xcurve_broadcast)
+        if xcurve_broadcast and process_group is not None:
+            raise ValueError("process_group is not supported with xcurve_broadcast=True")
+        super().__init__(k, loss_type, label=label, process_group=process_group)
+        self.xcurve_broadcast = bool(xcurve_broadcast)
 
-    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def forward(self, logits, labels):
         if not self.xcurve_broadcast:
             return super().forward(logits, labels)
         c, x_y = _autkc.hinge_topk_terms(logits, labels, k=self.k, loss_type=self.loss_type, label=self.label)
@@ -299,12 +300,12 @@ class Softmax(nn.Module):
     """XCurve OpenAUC's closed-set ``Softmax(temp=..., label_smoothing=...)``: returns
     ``(logits, cross_entropy(logits / temp))`` (with label smoothing over the other classes)."""
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, **options):
         super().__init__()
         self.temp = options["temp"]
         self.label_smoothing = options["label_smoothing"]
 
-    def forward(self, logits: torch.Tensor, labels: torch.Tensor | None = None):
+    def forward(self, logits, labels=None):
         if labels is None:
             return logits, 0
         z = logits / self.temp
@@ -320,76 +321,71 @@ class Softmax(nn.Module):
 class StandardOpenAUCLoss(nn.Module):
     """XCurve ``StandardOpenAUCLoss(loss_close, alpha, lambd)``: ``forward(logits, labels, f_post,
     manifolds)`` returns ``(logits, loss)``; ``loss_close(logits, labels)`` returns ``(logits, loss)``.
-    See :class:`torchauc.open_auc.OpenAUCLoss` for ``generator`` and ``odd_batch``."""
+    See :class:`torchauc.open_auc.OpenAUCLoss` for ``generator``, ``odd_batch`` and ``process_group``."""
 
-    def __init__(
-        self,
-        loss_close: Callable[..., torch.Tensor] | None,
-        alpha: float,
-        lambd: float,
-        *,
-        generator: torch.Generator | None = None,
-        odd_batch: str = "mix",
-    ) -> None:
+    def __init__(self, loss_close, alpha, lambd, *, generator=None, odd_batch="mix", process_group=None):
         super().__init__()
         self.loss_close = loss_close
         self.inner = _open_auc.OpenAUCLoss(
-            alpha, lambd, loss_close=lambda z, y: loss_close(z, y)[1], generator=generator, odd_batch=odd_batch
+            alpha,
+            lambd,
+            loss_close=lambda z, y: loss_close(z, y)[1],
+            generator=generator,
+            odd_batch=odd_batch,
+            process_group=process_group,
         )
 
-    def forward(
-        self,
-        logits: torch.Tensor,
-        labels: torch.Tensor,
-        f_post: Callable[[torch.Tensor], torch.Tensor],
-        manifolds: torch.Tensor,
-        *,
-        perm: torch.Tensor | None = None,
-        lam: float | None = None,
-    ):
+    def forward(self, logits, labels, f_post, manifolds, *, perm=None, lam=None):
         return logits, self.inner(logits, labels, f_post, manifolds, perm=perm, lam=lam)
 
 
 # ---------------------------------------------------------------------------------------- AUPRC
 class _ListStableAUPRC(_auprc.ListStableAUPRCLoss):
-    def param_groups(self, lr: float | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+    def param_groups(self, lr=None, **kwargs):
         """XCurve's ``LossWarpper.param_groups``: the loss has no trainable parameters."""
         return []
 
 
 def ListStableAUPRC(
-    tau1: float = 0.1,
-    tau2: float = 0.001,
-    beta: float = 0.001,
-    prior_mul: float = 0.1,
-    num_sample_per_id: int = 4,
-    var_reg_weight_pos: float = 5,
-    var_reg_weight_neg: float = 1,
-) -> _ListStableAUPRC:
+    tau1=0.1,
+    tau2=0.001,
+    beta=0.001,
+    prior_mul=0.1,
+    num_sample_per_id=4,
+    var_reg_weight_pos=5,
+    var_reg_weight_neg=1,
+    *,
+    process_group=None,
+):
     """XCurve ``ListStableAUPRC(...)`` (a ``LossWarpper`` there): here a
-    :class:`torchauc.auprc.ListStableAUPRCLoss` module with ``update_cnt_per_id`` and ``param_groups``."""
-    return _ListStableAUPRC(tau1, tau2, beta, prior_mul, num_sample_per_id, var_reg_weight_pos, var_reg_weight_neg)
+    :class:`torchauc.auprc.ListStableAUPRCLoss` module with ``update_cnt_per_id`` and ``param_groups``
+    (``process_group`` as there)."""
+    return _ListStableAUPRC(
+        tau1,
+        tau2,
+        beta,
+        prior_mul,
+        num_sample_per_id,
+        var_reg_weight_pos,
+        var_reg_weight_neg,
+        process_group=process_group,
+    )
 
 
 # ---------------------------------------------------------------------------------------- metrics
-def TopkAcc(y_pred: torch.Tensor, y_true: torch.Tensor, k_list: Sequence[int] = (1,)):
+def TopkAcc(y_pred, y_true, k_list=(1,)):
     """XCurve ``Metrics.TopkAcc``: a list of top-k accuracies in percent (ties are misses here)."""
     with torch.no_grad():
         return list(_autkc.topk_accuracy(y_pred, y_true, k=list(k_list)).mul(100.0).unbind(0))
 
 
-def AUTKC(y_pred: torch.Tensor, y_true: torch.Tensor, k_list: Sequence[int] = (1,)) -> list[torch.Tensor]:
+def AUTKC(y_pred, y_true, k_list=(1,)):
     """XCurve ``Metrics.AUTKC``: a list of AUTKC@k in percent (ties are misses, as XCurve)."""
     with torch.no_grad():
         return list(_autkc.autkc(y_pred, y_true, k=list(k_list)).mul(100.0).unbind(0))
 
 
-def OpenAUC(
-    open_set_pred_known: torch.Tensor,
-    open_set_pred_unknown: torch.Tensor,
-    close_set_pred_class: torch.Tensor,
-    close_set_labels: torch.Tensor,
-) -> float:
+def OpenAUC(open_set_pred_known, open_set_pred_unknown, close_set_pred_class, close_set_labels):
     """XCurve ``Metrics.OpenAUC`` (a float), exact (XCurve's score trick gives the same value)."""
     t = torch.as_tensor
     known = t(open_set_pred_known).reshape(-1).double()

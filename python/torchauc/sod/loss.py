@@ -1,13 +1,12 @@
 """Size-invariant SOD loss (Li et al., ICML 2024): :func:`si_loss` and its module :class:`SILoss`."""
 
-from collections.abc import Callable
-
 import torch
 from torch import nn
 
+from .._core import distributed as D
 from .._core import options as O
 from .._core import validate as V
-from .frames import Frames, _frame_args
+from .frames import _frame_args
 
 _BASE_CODES = {"bce": 1, "dice": 2, "bce+dice": 3}
 _DICE_EPS = 1e-5  # the official DiceLoss smoothing
@@ -34,13 +33,7 @@ def _target3(target, pred):
     return target
 
 
-def si_loss(
-    pred: torch.Tensor,
-    target: torch.Tensor,
-    frames: "Frames | tuple[torch.Tensor, torch.Tensor]",
-    *,
-    base: "str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor]" = "bce",
-) -> torch.Tensor:
+def si_loss(pred, target, frames, *, base="bce", process_group=None):
     r"""Size-invariant loss: the base loss of every frame plus the weighted background MSE.
 
     .. math::
@@ -65,12 +58,28 @@ def si_loss(
     Returns a 0-dim tensor of pred's dtype. The built-in bases run as one fused op (per-(image, frame)
     sums in one pass, the gradient in a second; no host sync, no loop over images or frames); a
     callable base runs through integral images in PyTorch ops. NaN predictions give a NaN loss.
+
+    ``process_group`` (None: this rank's batch): the images are independent, so the group only makes
+    the mean over images that of the global batch (one all-reduce of the image-loss sum and the image
+    count; a rank may hold no image). Equal to one process on the concatenated batch.
     """
     pred = _pred4(pred)
     target = _target3(target, pred)
     boxes, counts = _frame_args(frames, pred.shape[0], pred.device)
+    group = D.check_group(process_group)
+    if group is not None:
+        b = pred.shape[0]
+        local = _si_loss(pred, target, boxes, counts, base) * b if b else pred.sum() * 0
+        total = D.all_reduce_sum_replicated(
+            torch.stack([local.double(), local.new_tensor(b, dtype=torch.float64)]), group
+        )
+        return (total[0] / total[1]).to(pred.dtype)
     if pred.shape[0] == 0:
         raise ValueError("pred must hold at least one image")
+    return _si_loss(pred, target, boxes, counts, base)
+
+
+def _si_loss(pred, target, boxes, counts, base):
     if callable(base):
         return _si_loss_map(pred, target, boxes, counts, base)
     V.option(base, O.SOD_BASE)
@@ -127,27 +136,33 @@ def _si_loss_map(pred, target, boxes, counts, base):
     return ((frame_loss + bg_term).sum() / b).to(pred.dtype)
 
 
-def plain_loss(
-    pred: torch.Tensor,
-    target: torch.Tensor,
-    *,
-    base: "str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor]" = "bce",
-) -> torch.Tensor:
+def plain_loss(pred, target, *, base="bce", process_group=None):
     """The official warm-up loss (``DSLoss``): the base loss of each channel over the whole batch,
-    summed over channels (BCE: mean over all pixels; Dice: one Dice over all pixels of the batch)."""
+    summed over channels (BCE: mean over all pixels; Dice: one Dice over all pixels of the batch).
+    ``process_group``: that of the global batch, from per-channel sums (pixel count, loss sum, and
+    for Dice the sums of p g, p and g) all-reduced once."""
     pred = _pred4(pred)
     target = _target3(target, pred).to(pred.dtype)
-    if callable(base):
-        return base(pred, target.unsqueeze(1).expand_as(pred)).mean((0, 2, 3)).sum()
-    V.option(base, O.SOD_BASE)
-    total = pred.new_zeros(())
     t = target.unsqueeze(1).expand_as(pred)
-    if base in ("bce", "bce+dice"):
-        total = total + nn.functional.binary_cross_entropy(pred, t, reduction="none").mean((0, 2, 3)).sum()
-    if base in ("dice", "bce+dice"):
-        inter = (pred * t).sum((0, 2, 3))
-        dice = (2 * inter + _DICE_EPS) / (pred.sum((0, 2, 3)) + t.sum((0, 2, 3)) + _DICE_EPS)
-        total = total + (1 - dice).sum()
+    if not callable(base):
+        V.option(base, O.SOD_BASE)
+    dims = (0, 2, 3)
+    sums = [pred.new_full((pred.shape[1],), float(pred.shape[0] * pred.shape[2] * pred.shape[3]))]  # pixels
+    if callable(base):
+        sums.append(base(pred, t).sum(dims))
+    elif base in ("bce", "bce+dice"):
+        sums.append(nn.functional.binary_cross_entropy(pred, t, reduction="none").sum(dims))
+    if not callable(base) and base in ("dice", "bce+dice"):
+        sums += [(pred * t).sum(dims), pred.sum(dims), t.sum(dims)]
+    sums = torch.stack(sums)  # (#sums, C)
+    if D.check_group(process_group) is not None:
+        sums = D.all_reduce_sum_replicated(sums, process_group)
+    total = pred.new_zeros(())
+    if callable(base) or base in ("bce", "bce+dice"):
+        total = total + (sums[1] / sums[0]).sum()
+    if not callable(base) and base in ("dice", "bce+dice"):
+        inter, ps, ts = sums[-3:]
+        total = total + (1 - (2 * inter + _DICE_EPS) / (ps + ts + _DICE_EPS)).sum()
     return total
 
 
@@ -161,35 +176,30 @@ class SILoss(nn.Module):
     Drop-in for the official ``SILoss(criterion)`` of Ferry-Li/SI-SOD: ``criterion=[BCELoss]`` is
     ``base="bce"``, ``[DiceLoss]`` ``"dice"``, ``[BCELoss, DiceLoss]`` ``"bce+dice"``; pass the frames
     of :func:`~torchauc.sod.frames` instead of the ``weight`` bitmask.
+
+    ``process_group=`` (keyword): the loss of the global batch, as in :func:`si_loss` and
+    :func:`plain_loss` (sums all-reduced; no score is gathered).
     """
 
-    def __init__(
-        self, base: "str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor]" = "bce", *, warmup_epochs: int = 20
-    ) -> None:
+    def __init__(self, base="bce", *, warmup_epochs=20, process_group=None):
         super().__init__()
+        self.process_group = process_group
         if not callable(base):
             V.option(base, O.SOD_BASE)
         if isinstance(warmup_epochs, bool) or not isinstance(warmup_epochs, int) or warmup_epochs < 0:
             raise ValueError(f"warmup_epochs must be a non-negative int, got {warmup_epochs!r}")
         self.base, self.warmup_epochs, self.epoch = base, warmup_epochs, None
 
-    def set_epoch(self, epoch: int) -> None:
+    def set_epoch(self, epoch):
         self.epoch = int(epoch)
 
-    def forward(
-        self,
-        pred: torch.Tensor,
-        target: torch.Tensor,
-        frames: "Frames | tuple[torch.Tensor, torch.Tensor]",
-        *,
-        epoch: int | None = None,
-    ) -> torch.Tensor:
+    def forward(self, pred, target, frames, *, epoch=None):
         epoch = self.epoch if epoch is None else epoch
         if epoch is not None and epoch < self.warmup_epochs:
-            return plain_loss(pred, target, base=self.base)
-        return si_loss(pred, target, frames, base=self.base)
+            return plain_loss(pred, target, base=self.base, process_group=self.process_group)
+        return si_loss(pred, target, frames, base=self.base, process_group=self.process_group)
 
-    def extra_repr(self) -> str:
+    def extra_repr(self):
         return f"base={self.base!r}, warmup_epochs={self.warmup_epochs}"
 
 
