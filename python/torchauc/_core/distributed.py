@@ -27,6 +27,7 @@ before ``backward`` (or the learning rate by it) to take the single-device step.
 """
 
 import math
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -106,7 +107,7 @@ class _GatherBatchPartial(_GatherBatch):
         return _GatherBatch.forward(ctx, t, sizes, offset, group)
 
 
-def gather_batch(group, *tensors, partial=False):
+def gather_batch(group, *tensors, partial=False) -> Any:  # one tensor in: a tensor; several: a list
     """The global batch: each tensor (dim 0 = samples; other dims equal on every rank) concatenated
     over the ranks of ``group`` in rank order, differentiable (backward: this rank's rows). A None
     entry stays None; every rank must pass the same optional tensors (checked, in the same small
