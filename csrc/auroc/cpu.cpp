@@ -205,8 +205,11 @@ void with_score_keys(const at::Tensor& s, const Fn& fn) {
 // ------------------------------------------------------------------ binary / multilabel
 // scores (n,) or (n, L); labels of the same shape with values in {0, 1}; weights (n,).
 // Returns (L, 3) float64: [U, W_pos, W_neg] per column.
-at::Tensor auroc_binary_stats_cpu(const at::Tensor& scores_in, const at::Tensor& labels_in,
-                                  const c10::optional<at::Tensor>& weights) {
+// The binary ops' shared driver: checks, 0/1 labels, weights, then each column sorted once and
+// handed to body(col, group_of, weight_of, row) with row = this column's 3 outputs. Returns (L, 3).
+template <typename Body>
+at::Tensor for_each_sorted_binary_column(const at::Tensor& scores_in, const at::Tensor& labels_in,
+                                         const c10::optional<at::Tensor>& weights, const Body& body) {
   const BinaryColumns in = check_binary_columns(scores_in, labels_in);
   const at::Tensor y8 = binary_labels(in.labels).y;
   const at::Tensor w = weights_f64(weights, in.scores.select(1, 0), "sample_weights");
@@ -219,16 +222,22 @@ at::Tensor auroc_binary_stats_cpu(const at::Tensor& scores_in, const at::Tensor&
     for_each_column(L, n, [&](int64_t k) {
       with_sorted_column(
           n, sk, [&](int64_t i) { return key_at(i * L + k); }, [&](int64_t i) -> int64_t { return y[i * L + k]; }, wp,
-          [&](const SortedColumn& col, auto group_of, auto weight_of) {
-            double U[2], W[2];
-            rank_table(col, 2, 1, group_of, weight_of, U, W);
-            o[k * 3 + 0] = U[0];
-            o[k * 3 + 1] = W[1];
-            o[k * 3 + 2] = W[0];
-          });
+          [&](const SortedColumn& col, auto group_of, auto weight_of) { body(col, group_of, weight_of, o + k * 3); });
     });
   });
   return out;
+}
+
+at::Tensor auroc_binary_stats_cpu(const at::Tensor& scores_in, const at::Tensor& labels_in,
+                                  const c10::optional<at::Tensor>& weights) {
+  return for_each_sorted_binary_column(scores_in, labels_in, weights,
+                                       [](const SortedColumn& col, auto group_of, auto weight_of, double* row) {
+                                         double U[2], W[2];
+                                         rank_table(col, 2, 1, group_of, weight_of, U, W);
+                                         row[0] = U[0];
+                                         row[1] = W[1];
+                                         row[2] = W[0];
+                                       });
 }
 
 // ------------------------------------------------------------------ multiclass / pixel
@@ -367,39 +376,25 @@ at::Tensor auroc_partial_area_cpu(const at::Tensor& scores, const at::Tensor& la
 // highest score down, adding each group's d_tp * precision. Returns (L, 3) float64 [sum, W_pos, W_neg].
 at::Tensor auroc_average_precision_cpu(const at::Tensor& scores_in, const at::Tensor& labels_in,
                                        const c10::optional<at::Tensor>& weights) {
-  const BinaryColumns in = check_binary_columns(scores_in, labels_in);
-  const at::Tensor y8 = binary_labels(in.labels).y;
-  const at::Tensor w = weights_f64(weights, in.scores.select(1, 0), "sample_weights");
-  const int8_t* y = y8.data_ptr<int8_t>();
-  const double* wp = w.defined() ? w.data_ptr<double>() : nullptr;
-  const int64_t n = in.n, L = in.cols;
-  at::Tensor out = at::zeros({L, 3}, scores_in.options().dtype(at::kDouble));
-  double* o = out.data_ptr<double>();
-  with_score_keys(in.scores, [&](auto key_at, const ScoreKeys& sk) {
-    for_each_column(L, n, [&](int64_t k) {
-      with_sorted_column(
-          n, sk, [&](int64_t i) { return key_at(i * L + k); }, [&](int64_t i) -> int64_t { return y[i * L + k]; }, wp,
-          [&](const SortedColumn& c, auto group_of, auto weight_of) {
-            double tp = 0.0, fp = 0.0, sum = 0.0;
-            int64_t e = n;  // descending over tie groups [a, e)
-            while (e > 0) {
-              int64_t a = e;
-              double dtp = 0.0;
-              for (; a > 0 && c.key(a - 1) == c.key(e - 1); --a) {
-                const uint32_t p = c.payload(a - 1);
-                (group_of(p) == 1 ? dtp : fp) += weight_of(p);
-              }
-              tp += dtp;
-              sum += ap_step(dtp, tp, fp);
-              e = a;
-            }
-            o[k * 3 + 0] = sum;
-            o[k * 3 + 1] = tp;
-            o[k * 3 + 2] = fp;
-          });
-    });
-  });
-  return out;
+  return for_each_sorted_binary_column(scores_in, labels_in, weights,
+                                       [](const SortedColumn& c, auto group_of, auto weight_of, double* row) {
+                                         double tp = 0.0, fp = 0.0, sum = 0.0;
+                                         int64_t e = c.size();  // descending over tie groups [a, e)
+                                         while (e > 0) {
+                                           int64_t a = e;
+                                           double dtp = 0.0;
+                                           for (; a > 0 && c.key(a - 1) == c.key(e - 1); --a) {
+                                             const uint32_t p = c.payload(a - 1);
+                                             (group_of(p) == 1 ? dtp : fp) += weight_of(p);
+                                           }
+                                           tp += dtp;
+                                           sum += ap_step(dtp, tp, fp);
+                                           e = a;
+                                         }
+                                         row[0] = sum;
+                                         row[1] = tp;
+                                         row[2] = fp;
+                                       });
 }
 
 }  // namespace
