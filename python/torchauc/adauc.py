@@ -4,6 +4,8 @@ r"""AdAUC (Hou et al., ICML 2022): the instance-wise min-max square AUC objectiv
 The attack is :func:`torchauc.adversarial.pgd`, the optimizer :class:`torchauc.optim.AdAUCOptimizer`.
 """
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -16,7 +18,18 @@ def _prior(labels, imratio):
     return None if imratio is None else V.fraction(imratio, "imratio")
 
 
-def adauc_loss(scores, labels, a, b, alpha, *, imratio=None, margin=1.0, form="canonical", process_group=None):
+def adauc_loss(
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    alpha: torch.Tensor,
+    *,
+    imratio: float | None = None,
+    margin: float = 1.0,
+    form: str = "canonical",
+    process_group: "torch.distributed.ProcessGroup | None" = None,
+) -> torch.Tensor:
     r"""The AdAUC objective F(s; a, b, alpha), O(n), value and gradients in one fused pass.
 
     .. math::
@@ -74,7 +87,17 @@ def _adauc_global(scores, labels, a, b, alpha, imratio, margin, form, group):
     return f.to(scores.dtype)
 
 
-def adauc_sample_loss(scores, labels, a, b, alpha, *, imratio=None, margin=1.0, form="canonical"):
+def adauc_sample_loss(
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    alpha: torch.Tensor,
+    *,
+    imratio: float | None = None,
+    margin: float = 1.0,
+    form: str = "canonical",
+) -> torch.Tensor:
     """Per-sample terms f_i of :func:`adauc_loss` (their mean is the loss), for per-sample attack
     tracking: elementwise, O(n), through autograd."""
     V.option(form, O.ADAUC_FORM)
@@ -108,28 +131,38 @@ class AdAUCLoss(nn.Module):
     caches the first batch's); no ``.cuda()`` and no [0, 1] assertion (no host syncs).
     """
 
-    def __init__(self, imratio=None, margin=1.0, form="canonical", *, a=0.2, b=0.2, alpha=0.2, process_group=None):
+    def __init__(
+        self,
+        imratio: float | None = None,
+        margin: float = 1.0,
+        form: str = "canonical",
+        *,
+        a: float = 0.2,
+        b: float = 0.2,
+        alpha: float = 0.2,
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
-        self.process_group = process_group
-        self.imratio = None if imratio is None else V.fraction(imratio, "imratio")
-        self.margin = V.finite_float(margin, "margin")
-        self.form = V.option(form, O.ADAUC_FORM)
+        self.process_group: torch.distributed.ProcessGroup | None = process_group
+        self.imratio: float | None = None if imratio is None else V.fraction(imratio, "imratio")
+        self.margin: float = V.finite_float(margin, "margin")
+        self.form: str = V.option(form, O.ADAUC_FORM)
         self.a, self.b, self.alpha = _scalar(a), _scalar(b), _scalar(alpha)
 
     def _kw(self):
         return dict(imratio=self.imratio, margin=self.margin, form=self.form)
 
-    def forward(self, scores, labels):
+    def forward(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return adauc_loss(scores, labels, self.a, self.b, self.alpha, **self._kw(), process_group=self.process_group)
 
-    def per_sample(self, scores, labels):
+    def per_sample(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return adauc_sample_loss(scores, labels, self.a, self.b, self.alpha, **self._kw())
 
-    def param_groups(self):
+    def param_groups(self) -> list[dict[str, Any]]:
         """Optimizer groups of the loss variables: a, b descend; alpha ascends."""
         return [{"params": [self.a, self.b]}, {"params": [self.alpha], "maximize": True}]
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"imratio={self.imratio}, margin={self.margin}, form={self.form!r}"
 
 
@@ -138,21 +171,32 @@ class RegAdAUCLoss(AdAUCLoss):
     ``RegAdvAUROCLoss``): Lagrange multipliers of alpha >= -a and alpha >= b - 1, init 1.0, registered
     parameters. :meth:`param_groups` adds them as a descent group clamped to [0, 5] (XCurve's range)."""
 
-    def __init__(self, imratio=None, margin=1.0, form="canonical", *, a=0.2, b=0.2, alpha=0.2, lambda1=1.0,
-                 lambda2=1.0, process_group=None):  # fmt: skip
+    def __init__(
+        self,
+        imratio: float | None = None,
+        margin: float = 1.0,
+        form: str = "canonical",
+        *,
+        a: float = 0.2,
+        b: float = 0.2,
+        alpha: float = 0.2,
+        lambda1: float = 1.0,
+        lambda2: float = 1.0,
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__(imratio, margin, form, a=a, b=b, alpha=alpha, process_group=process_group)
         self.lambda1, self.lambda2 = _scalar(lambda1), _scalar(lambda2)
 
     def _penalty(self):
         return self.lambda1 * (self.alpha + self.a) + self.lambda2 * (self.alpha - self.b + 1)
 
-    def forward(self, scores, labels):
+    def forward(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return super().forward(scores, labels) - self._penalty()
 
-    def per_sample(self, scores, labels):
+    def per_sample(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return super().per_sample(scores, labels) - self._penalty()
 
-    def param_groups(self):
+    def param_groups(self) -> list[dict[str, Any]]:
         return super().param_groups() + [{"params": [self.lambda1, self.lambda2], "clamp": (0.0, 5.0)}]
 
 

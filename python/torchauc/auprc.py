@@ -90,38 +90,38 @@ class ListStableAUPRCLoss(nn.Module):
 
     def __init__(
         self,
-        tau1=0.1,
-        tau2=0.001,
-        beta=0.001,
-        prior_mul=0.1,
-        num_sample_per_id=4,
-        var_reg_weight_pos=5,
-        var_reg_weight_neg=1,
+        tau1: float = 0.1,
+        tau2: float = 0.001,
+        beta: float = 0.001,
+        prior_mul: float = 0.1,
+        num_sample_per_id: int = 4,
+        var_reg_weight_pos: float = 5,
+        var_reg_weight_neg: float = 1,
         *,
         cnt_per_id=None,
-        process_group=None,
-    ):
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
-        self.process_group = process_group
-        self.tau1 = V.finite_float(tau1, "tau1")
-        self.tau2 = V.finite_float(tau2, "tau2")
+        self.process_group: torch.distributed.ProcessGroup | None = process_group
+        self.tau1: float = V.finite_float(tau1, "tau1")
+        self.tau2: float = V.finite_float(tau2, "tau2")
         if self.tau1 <= 0 or self.tau2 <= 0:
             raise ValueError(f"tau1 and tau2 must be > 0, got {tau1}, {tau2}")
-        self.beta = V.fraction(beta, "beta")
-        self.prior_mul = V.finite_float(prior_mul, "prior_mul")
+        self.beta: float = V.fraction(beta, "beta")
+        self.prior_mul: float = V.finite_float(prior_mul, "prior_mul")
         if isinstance(num_sample_per_id, bool) or not isinstance(num_sample_per_id, int) or num_sample_per_id < 3:
             raise ValueError(
                 f"num_sample_per_id must be an int >= 3 (two positives per anchor), got {num_sample_per_id}"
             )
-        self.num_sample_per_id = num_sample_per_id
-        self.var_reg_weight_pos = V.finite_float(var_reg_weight_pos, "var_reg_weight_pos")
-        self.var_reg_weight_neg = V.finite_float(var_reg_weight_neg, "var_reg_weight_neg")
+        self.num_sample_per_id: int = num_sample_per_id
+        self.var_reg_weight_pos: float = V.finite_float(var_reg_weight_pos, "var_reg_weight_pos")
+        self.var_reg_weight_neg: float = V.finite_float(var_reg_weight_neg, "var_reg_weight_neg")
         self.register_buffer("v", torch.empty(0, _NUM_V))
         self.register_buffer("prior", torch.empty(0))
         if cnt_per_id is not None:
             self.update_cnt_per_id(cnt_per_id)
 
-    def update_cnt_per_id(self, cnt_per_id):
+    def update_cnt_per_id(self, cnt_per_id) -> None:
         """Sets the per-identity sample counts: resets the quantiles v to arange(100) / 100 and the
         priors to prior_mul cnt / max cnt."""
         cnt = torch.as_tensor(cnt_per_id, dtype=torch.float32, device=self.v.device).reshape(-1)
@@ -157,7 +157,7 @@ class ListStableAUPRCLoss(nn.Module):
                 + (f", ids in [0, {self.v.shape[0]})" if self.prior_mul >= 0 else "")
             )
 
-    def forward(self, feats, targets):
+    def forward(self, feats: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         if D.check_group(self.process_group) is not None:
             V.tensor(feats, "feats")
             feats, targets = D.gather_batch(self.process_group, feats, V.tensor(targets, "targets").reshape(-1))
@@ -206,7 +206,7 @@ class ListStableAUPRCLoss(nn.Module):
         self.v[ids] = (1 - self.beta) * self.v[ids] + self.beta / 2 * mid.index_select(0, last).to(self.v.dtype)
         return self.v
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (
             f"tau1={self.tau1}, tau2={self.tau2}, beta={self.beta}, prior_mul={self.prior_mul}, "
             f"num_sample_per_id={self.num_sample_per_id}, identities={self.v.shape[0]}"

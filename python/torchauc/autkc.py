@@ -15,6 +15,8 @@ equal to one process on the concatenated batch, ranks with uneven or empty batch
 (which averages gradients) leave it None when the ranks' batches have equal sizes: the same step.
 """
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -44,7 +46,9 @@ def _int(value, name, low, high):
     return value
 
 
-def topk_columns(scores, labels, k, *, margin=0.0, include_label=False):
+def topk_columns(
+    scores: torch.Tensor, labels: torch.Tensor, k: int, *, margin: float = 0.0, include_label: bool = False
+):
     """Columns (B, k) int64 of the k largest ``s_j + margin * [j != y]`` per row, descending (ties to
     the smaller column, NaN largest); the label column is skipped unless ``include_label``."""
     y = _check(scores, labels)
@@ -61,7 +65,15 @@ def _surrogate(t, surrogate):
     return torch.clamp_min(1.0 - t, 0.0)
 
 
-def autkc_loss(logits, labels, *, k, surrogate="square", terms="k", process_group=None):
+def autkc_loss(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    k: int,
+    surrogate: str = "square",
+    terms: str = "k",
+    process_group: "torch.distributed.ProcessGroup | None" = None,
+) -> torch.Tensor:
     r"""Surrogate of 1 - AUTKC@K (the paper's Eq. for the top-K partial area):
 
     .. math::
@@ -84,7 +96,13 @@ def autkc_loss(logits, labels, *, k, surrogate="square", terms="k", process_grou
     return D.global_mean(_surrogate(t, surrogate).sum(1) / k, process_group)
 
 
-def ce_topk_loss(logits, labels, *, k, process_group=None):
+def ce_topk_loss(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    k: int,
+    process_group: "torch.distributed.ProcessGroup | None" = None,
+) -> torch.Tensor:
     r"""Top-k cross entropy: :math:`\log(1 + \sum_{j} e^{x_j - x_y})` over the competitors j below
     the k - 1 largest ones (the label and the k - 1 best competitors are excluded), mean over rows.
     Equals XCurve's ``CETopKLoss(k)``."""
@@ -97,7 +115,15 @@ def ce_topk_loss(logits, labels, *, k, process_group=None):
     return D.global_mean(torch.logsumexp(torch.cat([z.new_zeros((z.shape[0], 1)), z], 1), dim=1), process_group)
 
 
-def hinge_topk_loss(logits, labels, *, k, loss_type="l1", label="exclude", process_group=None):
+def hinge_topk_loss(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    k: int,
+    loss_type: str = "l1",
+    label: str = "exclude",
+    process_group: "torch.distributed.ProcessGroup | None" = None,
+) -> torch.Tensor:
     r"""The top-k hinge losses of XCurve's ``HingeTopKLoss`` (mean over rows), with a = x + 1[j != y]:
 
     - ``l1``: (1 + x^{\y}_{[k]} - x_y)_+
@@ -114,7 +140,9 @@ def hinge_topk_loss(logits, labels, *, k, loss_type="l1", label="exclude", proce
     return D.global_mean(torch.clamp_min(c - x_y, 0.0), process_group)  # l3: the mean over the k terms is the sum / k
 
 
-def hinge_topk_terms(logits, labels, *, k, loss_type="l1", label="exclude"):
+def hinge_topk_terms(
+    logits: torch.Tensor, labels: torch.Tensor, *, k: int, loss_type: str = "l1", label: str = "exclude"
+):
     """The per-row terms of :func:`hinge_topk_loss`: ``c`` (B, m) and ``x_y`` (B, 1) with the loss
     ``mean((c - x_y)_+)`` (m = k for l3, else 1)."""
     y = _check(logits, labels, "logits")
@@ -147,48 +175,63 @@ class StandardAUTKCLoss(nn.Module):
     """AUTKC loss (see :func:`autkc_loss`) with XCurve's warm-up: ``forward(logits, labels, epoch=0)``
     returns the cross entropy while ``epoch < epoch_to_paced``."""
 
-    def __init__(self, surrogate="square", K=5, epoch_to_paced=0, *, terms="k", process_group=None):
+    def __init__(
+        self,
+        surrogate: str = "square",
+        K: int = 5,
+        epoch_to_paced: int = 0,
+        *,
+        terms: str = "k",
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
-        self.process_group = process_group
-        self.surrogate = V.option(surrogate, O.AUTKC_SURROGATE)
-        self.K = _int(K, "K", 1, 1 << 40)
-        self.epoch_to_paced = epoch_to_paced
-        self.terms = V.option(terms, O.AUTKC_TERMS)
+        self.process_group: torch.distributed.ProcessGroup | None = process_group
+        self.surrogate: str = V.option(surrogate, O.AUTKC_SURROGATE)
+        self.K: int = _int(K, "K", 1, 1 << 40)
+        self.epoch_to_paced: int = epoch_to_paced
+        self.terms: str = V.option(terms, O.AUTKC_TERMS)
 
-    def forward(self, logits, labels, epoch=0):
+    def forward(self, logits: torch.Tensor, labels: torch.Tensor, epoch: int = 0) -> torch.Tensor:
         if epoch < self.epoch_to_paced:
             return D.global_mean(F.cross_entropy(logits, labels, reduction="none"), self.process_group)
         return autkc_loss(
             logits, labels, k=self.K, surrogate=self.surrogate, terms=self.terms, process_group=self.process_group
         )
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"surrogate={self.surrogate!r}, K={self.K}, epoch_to_paced={self.epoch_to_paced}, terms={self.terms!r}"
 
 
 class CETopKLoss(nn.Module):
     """Top-k cross entropy (see :func:`ce_topk_loss`)."""
 
-    def __init__(self, k, *, process_group=None):
+    def __init__(self, k: int, *, process_group: "torch.distributed.ProcessGroup | None" = None) -> None:
         super().__init__()
-        self.k = k
-        self.process_group = process_group
+        self.k: int = k
+        self.process_group: torch.distributed.ProcessGroup | None = process_group
 
-    def forward(self, logits, labels):
+    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return ce_topk_loss(logits, labels, k=self.k, process_group=self.process_group)
 
 
 class HingeTopKLoss(nn.Module):
     """Top-k hinge losses l1-l5 (see :func:`hinge_topk_loss`)."""
 
-    def __init__(self, k, loss_type="l1", *, label="exclude", process_group=None):
+    def __init__(
+        self,
+        k: int,
+        loss_type: str = "l1",
+        *,
+        label: str = "exclude",
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
-        self.k = k
-        self.process_group = process_group
-        self.loss_type = V.option(loss_type, O.TOPK_HINGE)
-        self.label = V.option(label, O.TOPK_LABEL)
+        self.k: int = k
+        self.process_group: torch.distributed.ProcessGroup | None = process_group
+        self.loss_type: str = V.option(loss_type, O.TOPK_HINGE)
+        self.label: str = V.option(label, O.TOPK_LABEL)
 
-    def forward(self, logits, labels):
+    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return hinge_topk_loss(
             logits, labels, k=self.k, loss_type=self.loss_type, label=self.label, process_group=self.process_group
         )
@@ -207,7 +250,7 @@ def _rank_and_ks(scores, labels, k):
     return r.to(torch.float64), kt, isinstance(k, int)
 
 
-def autkc(scores, labels, *, k):
+def autkc(scores: torch.Tensor, labels: torch.Tensor, *, k: int | Sequence[int]) -> torch.Tensor:
     r"""AUTKC@K = (1/K) sum_{i<=K} 1[rank_y <= i] = max(0, K - r) / K, averaged over rows, with r the
     number of competitors scoring >= the label (ties are misses, as XCurve's strict ``>``). ``k`` an
     int (0-dim result) or a sequence (1-D). A fraction in [0, 1]; XCurve's ``AUTKC`` is 100 x this."""
@@ -216,7 +259,7 @@ def autkc(scores, labels, *, k):
     return v[0] if single else v
 
 
-def topk_accuracy(scores, labels, *, k=1):
+def topk_accuracy(scores: torch.Tensor, labels: torch.Tensor, *, k: int | Sequence[int] = 1) -> torch.Tensor:
     """Fraction of rows whose label ranks in the top k (fewer than k competitors score >= it; ties are
     misses). ``k`` an int or a sequence; XCurve's ``TopkAcc`` is 100 x this (it breaks ties as
     ``torch.topk`` happens to)."""

@@ -22,6 +22,8 @@ manifolds' gradient is summed over the ranks in the backward: every rank must ca
 all-gather of the manifolds (B x feature size) plus O(B C) for the logits.
 """
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -38,18 +40,27 @@ class OpenAUCLoss(nn.Module):
     replaces the cross entropy. Odd B: the middle sample takes part in the closed-set loss only
     (``odd_batch="drop"`` drops the AUC term as XCurve). No matching pair in H: the AUC term is 0."""
 
-    def __init__(self, alpha=1.0, lambd=0.1, *, loss_close=None, generator=None, odd_batch="mix", process_group=None):
+    def __init__(
+        self,
+        alpha: float = 1.0,
+        lambd: float = 0.1,
+        *,
+        loss_close: Callable[..., torch.Tensor] | None = None,
+        generator: torch.Generator | None = None,
+        odd_batch: str = "mix",
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
-        self.process_group = process_group
-        self.alpha = V.finite_float(alpha, "alpha")
+        self.process_group: torch.distributed.ProcessGroup | None = process_group
+        self.alpha: float = V.finite_float(alpha, "alpha")
         if self.alpha <= 0:
             raise ValueError(f"alpha must be > 0 (Beta(alpha, alpha)), got {alpha}")
-        self.lambd = V.finite_float(lambd, "lambd")
+        self.lambd: float = V.finite_float(lambd, "lambd")
         self.loss_close = loss_close
         self.generator = generator
-        self.odd_batch = V.option(odd_batch, O.OPEN_ODD_BATCH)
+        self.odd_batch: str = V.option(odd_batch, O.OPEN_ODD_BATCH)
 
-    def draw(self, h):
+    def draw(self, h: int) -> tuple[torch.Tensor, float]:
         """The permutation (h,) and the mix-up weight lam, from ``self.generator`` (CPU)."""
         perm = torch.randperm(h, generator=self.generator)
         import numpy as np  # Beta draws with a seeded generator (torch's Beta takes no generator)
@@ -58,7 +69,16 @@ class OpenAUCLoss(nn.Module):
         lam = float(np.random.default_rng(seed).beta(self.alpha, self.alpha))
         return perm, lam
 
-    def forward(self, logits, labels, f_post, manifolds, *, perm=None, lam=None):
+    def forward(
+        self,
+        logits: torch.Tensor,
+        labels: torch.Tensor,
+        f_post: Callable[[torch.Tensor], torch.Tensor],
+        manifolds: torch.Tensor,
+        *,
+        perm: torch.Tensor | None = None,
+        lam: float | None = None,
+    ) -> torch.Tensor:
         V.tensor(logits, "logits")
         V.tensor(labels, "labels")
         V.tensor(manifolds, "manifolds")
@@ -100,7 +120,7 @@ class OpenAUCLoss(nn.Module):
         n = hit.sum()
         return loss + self.lambd * torch.where(n > 0, term.sum() / n.clamp_min(1), term.sum())
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"alpha={self.alpha}, lambd={self.lambd}, odd_batch={self.odd_batch!r}"
 
 

@@ -7,6 +7,8 @@ Conventions. ``labels`` are base-class ids in [0, C). Detector k (of K) treats t
 have one column per in-distribution class, in class order.
 """
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -23,7 +25,16 @@ def _detector_targets(labels, k, K):
     return torch.where(held_out, torch.full_like(labels, -1), labels - below), held_out
 
 
-def gmop_loss(logits, detector_logits, labels, clip_logits, *, alpha=0.5, lam=1.0, process_group=None):
+def gmop_loss(
+    logits: torch.Tensor,
+    detector_logits: Sequence[torch.Tensor],
+    labels: torch.Tensor,
+    clip_logits: torch.Tensor,
+    *,
+    alpha: float = 0.5,
+    lam: float = 1.0,
+    process_group: "torch.distributed.ProcessGroup | None" = None,
+) -> torch.Tensor:
     r"""The GMoP training loss of one batch (official ``models/GMoP.py``), without pair matrices.
 
     .. math::
@@ -102,16 +113,29 @@ def gmop_loss(logits, detector_logits, labels, clip_logits, *, alpha=0.5, lam=1.
 class GMoPLoss(nn.Module):
     """Module form of :func:`gmop_loss`: ``forward(logits, detector_logits, labels, clip_logits)``."""
 
-    def __init__(self, num_detectors=3, *, alpha=0.5, lam=1.0, process_group=None):
+    def __init__(
+        self,
+        num_detectors: int = 3,
+        *,
+        alpha: float = 0.5,
+        lam: float = 1.0,
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
-        self.process_group = process_group
+        self.process_group: torch.distributed.ProcessGroup | None = process_group
         if isinstance(num_detectors, bool) or not isinstance(num_detectors, int) or num_detectors < 1:
             raise ValueError(f"num_detectors must be a positive int, got {num_detectors!r}")
-        self.num_detectors = num_detectors
-        self.alpha = V.finite_float(alpha, "alpha")
-        self.lam = V.finite_float(lam, "lam")
+        self.num_detectors: int = num_detectors
+        self.alpha: float = V.finite_float(alpha, "alpha")
+        self.lam: float = V.finite_float(lam, "lam")
 
-    def forward(self, logits, detector_logits, labels, clip_logits):
+    def forward(
+        self,
+        logits: torch.Tensor,
+        detector_logits: Sequence[torch.Tensor],
+        labels: torch.Tensor,
+        clip_logits: torch.Tensor,
+    ) -> torch.Tensor:
         if len(detector_logits) != self.num_detectors:
             raise ValueError(f"detector_logits must hold num_detectors = {self.num_detectors} tensors, "
                              f"got {len(detector_logits)}")  # fmt: skip
@@ -125,7 +149,7 @@ class GMoPLoss(nn.Module):
             process_group=self.process_group,
         )
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"num_detectors={self.num_detectors}, alpha={self.alpha}, lam={self.lam}"
 
 

@@ -14,8 +14,11 @@ kept); ``min_tpr`` is the TPR bound, so ``1 - min_tpr`` is the fraction of posit
 and the TPAUC metric's ``alpha`` is that kept fraction, i.e. ``alpha = 1 - min_tpr``).
 """
 
+from typing import Any
+
 import torch
 from torch import nn
+from torch.optim.optimizer import ParamsT
 
 from ._core import distributed as D
 from ._core import options as O
@@ -103,25 +106,25 @@ class PartialAUCLoss(nn.Module):
 
     def __init__(
         self,
-        max_fpr,
+        max_fpr: float,
         *,
-        min_tpr=0.0,
-        surrogate="square",
-        margin=1.0,
-        rounding="floor",
-        reduction="mean",
-        process_group=None,
-    ):
+        min_tpr: float = 0.0,
+        surrogate: str = "square",
+        margin: float = 1.0,
+        rounding: str = "floor",
+        reduction: str = "mean",
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
-        self.process_group = process_group
-        self.max_fpr = V.fraction(max_fpr, "max_fpr")
-        self.min_tpr = V.fraction(min_tpr, "min_tpr")
-        self.surrogate = V.option(surrogate, O.PAIRWISE_SURROGATE)
-        self.margin = V.finite_float(margin, "margin")
-        self.rounding = V.option(rounding, O.ROUNDING)
-        self.reduction = V.option(reduction, O.REDUCTION)
+        self.process_group: torch.distributed.ProcessGroup | None = process_group
+        self.max_fpr: float = V.fraction(max_fpr, "max_fpr")
+        self.min_tpr: float = V.fraction(min_tpr, "min_tpr")
+        self.surrogate: str = V.option(surrogate, O.PAIRWISE_SURROGATE)
+        self.margin: float = V.finite_float(margin, "margin")
+        self.rounding: str = V.option(rounding, O.ROUNDING)
+        self.reduction: str = V.option(reduction, O.REDUCTION)
 
-    def forward(self, scores, labels):
+    def forward(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return partial_auc_loss(
             scores,
             labels,
@@ -139,7 +142,7 @@ class PartialAUCLoss(nn.Module):
 # Relaxed TPAUC (ICML 2021) and its instance-wise form (TPAMI 2022)
 
 
-def tpauc_weights(scores, weight="poly", gamma=1.0, eps=1e-6):
+def tpauc_weights(scores: torch.Tensor, weight: str = "poly", gamma: float = 1.0, eps: float = 1e-6):
     r"""The sample weights of the relaxed TPAUC: (v+, v-) for every sample (read at its class).
 
     ``poly``: v+ = (1 - s + eps)^gamma, v- = (s + eps)^gamma; ``exp``: v+ = 1 - exp(-gamma (1 - s)),
@@ -186,28 +189,28 @@ class RelaxedTPAUCLoss(nn.Module):
 
     def __init__(
         self,
-        weight="poly",
+        weight: str = "poly",
         *,
-        gamma=1.0,
-        margin=1.0,
-        auc_type="TP",
-        warmup_epochs=0,
+        gamma: float = 1.0,
+        margin: float | None = 1.0,
+        auc_type: str = "TP",
+        warmup_epochs: int = 0,
         warmup_loss=None,
-        eps=1e-6,
-        process_group=None,
-    ):
+        eps: float = 1e-6,
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
-        self.process_group = process_group
+        self.process_group: torch.distributed.ProcessGroup | None = process_group
         weight = {"Poly": "poly", "Exp": "exp"}.get(weight, weight)
-        self.weight = V.option(weight, O.TPAUC_WEIGHT)
-        self.gamma = V.finite_float(gamma, "gamma")
-        self.margin = None if margin is None else V.finite_float(margin, "margin")
-        self.auc_type = V.option(auc_type, O.AUC_TYPE)
-        self.warmup_epochs = int(warmup_epochs)
+        self.weight: str = V.option(weight, O.TPAUC_WEIGHT)
+        self.gamma: float = V.finite_float(gamma, "gamma")
+        self.margin: float | None = None if margin is None else V.finite_float(margin, "margin")
+        self.auc_type: str = V.option(auc_type, O.AUC_TYPE)
+        self.warmup_epochs: int = int(warmup_epochs)
         self.warmup_loss = warmup_loss
-        self.eps = V.finite_float(eps, "eps")
+        self.eps: float = V.finite_float(eps, "eps")
 
-    def forward(self, scores, labels, *, epoch=0):
+    def forward(self, scores: torch.Tensor, labels: torch.Tensor, *, epoch: int = 0) -> torch.Tensor:
         V.tensor(scores, "scores")
         V.tensor(labels, "labels")
         warm = epoch < self.warmup_epochs
@@ -239,7 +242,7 @@ class RelaxedTPAUCLoss(nn.Module):
             npos, nneg = D.all_reduce_sum_replicated(torch.stack([npos, nneg]), group).unbind()
         return total / torch.clamp_min(npos * nneg, 1)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (
             f"weight={self.weight!r}, gamma={self.gamma}, margin={self.margin}, auc_type={self.auc_type!r}, "
             f"warmup_epochs={self.warmup_epochs}"
@@ -281,32 +284,32 @@ class InsRelaxedPAUCLoss(nn.Module):
 
     def __init__(
         self,
-        gamma=1.0,
+        gamma: float = 1.0,
         *,
-        weight="exp",
-        auc_type="OP",
-        reg_a=0.0,
-        reg_b=0.0,
-        warmup_epochs=0,
+        weight: str | None = "exp",
+        auc_type: str = "OP",
+        reg_a: float = 0.0,
+        reg_b: float = 0.0,
+        warmup_epochs: int = 0,
         warmup_loss=None,
-        eps=1e-6,
-        process_group=None,
-    ):
+        eps: float = 1e-6,
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
-        self.process_group = process_group
+        self.process_group: torch.distributed.ProcessGroup | None = process_group
         weight = {"Poly": "poly", "Exp": "exp", None: "exp"}.get(weight, weight)
-        self.weight = V.option(weight, O.TPAUC_WEIGHT)
-        self.gamma = V.finite_float(gamma, "gamma")
-        self.auc_type = V.option(auc_type, O.AUC_TYPE)
-        self.reg_a = V.finite_float(reg_a, "reg_a")
-        self.reg_b = V.finite_float(reg_b, "reg_b")
-        self.warmup_epochs = int(warmup_epochs)
+        self.weight: str | None = V.option(weight, O.TPAUC_WEIGHT)
+        self.gamma: float = V.finite_float(gamma, "gamma")
+        self.auc_type: str = V.option(auc_type, O.AUC_TYPE)
+        self.reg_a: float = V.finite_float(reg_a, "reg_a")
+        self.reg_b: float = V.finite_float(reg_b, "reg_b")
+        self.warmup_epochs: int = int(warmup_epochs)
         self.warmup_loss = warmup_loss
-        self.eps = V.finite_float(eps, "eps")
+        self.eps: float = V.finite_float(eps, "eps")
         self.a = nn.Parameter(torch.zeros(10, dtype=torch.float64))
         self.b = nn.Parameter(torch.zeros(8, dtype=torch.float64))
 
-    def statistics(self, scores, labels):
+    def statistics(self, scores: torch.Tensor, labels: torch.Tensor):
         """(c+, c-, f+, f-, f+², f-²): the six weighted class means (0 for an absent class)."""
         s = scores.reshape(-1)
         pos = labels.reshape(-1) != 0
@@ -325,7 +328,7 @@ class InsRelaxedPAUCLoss(nn.Module):
             (vn * s * s).sum() / nneg,
         )
 
-    def forward(self, scores, labels, *, epoch=0):
+    def forward(self, scores: torch.Tensor, labels: torch.Tensor, *, epoch: int = 0) -> torch.Tensor:
         if D.check_group(self.process_group) is not None:  # the statistics of the global batch
             scores, labels = D.gather_batch(self.process_group, scores, labels)
         if epoch < self.warmup_epochs and self.warmup_loss is not None:
@@ -343,17 +346,17 @@ class InsRelaxedPAUCLoss(nn.Module):
         return loss + self.reg_a * a.square().sum() - self.reg_b * b.square().sum()
 
     @torch.no_grad()
-    def reset_to_saddle(self, scores, labels):
+    def reset_to_saddle(self, scores: torch.Tensor, labels: torch.Tensor) -> None:
         """Set a and b to the saddle point of this batch's statistics (then L = RelaxedTPAUC, m = 1)."""
         cp, cn, fp, fn, fp2, fn2 = (t.to(torch.float64) for t in self.statistics(scores, labels))
         # max_x w(x, y) and min over the a's of -w: every variable equals its paired statistic
         self.a.copy_(torch.stack([cp, cn, cn + fp, cp, fn, cn, fp2, cp, fn2, fp + fn]))
         self.b.copy_(torch.stack([cp + cn, cn, fp, cp + fn, cn + fp2, cp + fn2, fp, fn]))
 
-    def min_parameters(self):
+    def min_parameters(self) -> list[torch.nn.Parameter]:
         return [self.a]
 
-    def max_parameters(self):
+    def max_parameters(self) -> list[torch.nn.Parameter]:
         return [self.b]
 
 
@@ -398,24 +401,31 @@ class PAUCILoss(nn.Module):
     then get the same (global) gradient on every rank.
     """
 
-    def __init__(self, max_fpr, *, min_tpr=0.0, kappa=2.0, process_group=None):
+    def __init__(
+        self,
+        max_fpr: float,
+        *,
+        min_tpr: float = 0.0,
+        kappa: float = 2.0,
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
-        self.process_group = process_group
-        self.max_fpr = V.fraction(max_fpr, "max_fpr")
-        self.min_tpr = V.fraction(min_tpr, "min_tpr")
+        self.process_group: torch.distributed.ProcessGroup | None = process_group
+        self.max_fpr: float = V.fraction(max_fpr, "max_fpr")
+        self.min_tpr: float = V.fraction(min_tpr, "min_tpr")
         if self.max_fpr <= 0 or self.min_tpr >= 1:
             raise ValueError("PAUCILoss needs max_fpr > 0 and min_tpr < 1")
-        self.kappa = V.finite_float(kappa, "kappa")
+        self.kappa: float = V.finite_float(kappa, "kappa")
         if self.kappa <= 0:
             raise ValueError(f"kappa must be > 0, got {kappa}")
         for name, v in _PAUCI_INIT.items():
             setattr(self, name, nn.Parameter(torch.tensor(v)))
 
     @property
-    def two_way(self):
+    def two_way(self) -> bool:
         return self.min_tpr > 0
 
-    def forward(self, scores, labels):
+    def forward(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         if D.check_group(self.process_group) is not None:  # the class means of the global batch
             scores, labels = D.gather_batch(self.process_group, scores, labels)
         s = scores.reshape(-1)
@@ -434,7 +444,7 @@ class PAUCILoss(nn.Module):
             res = res + (pos_core * pf).sum() / npos
         return res
 
-    def asgda_groups(self, **options):
+    def asgda_groups(self, **options: Any) -> list[dict[str, Any]]:
         """One parameter group per scalar: ``name``, ``clip`` (official range), ``maximize``."""
         return [
             dict(params=[getattr(self, n)], name=n, clip=PAUCI_CLIP[n], maximize=n in PAUCI_MAXIMIZE, **options)
@@ -442,7 +452,7 @@ class PAUCILoss(nn.Module):
         ]
 
     @torch.no_grad()
-    def clip_(self):
+    def clip_(self) -> None:
         for n, (lo, hi) in PAUCI_CLIP.items():
             getattr(self, n).clamp_(lo, hi)
 
@@ -459,7 +469,16 @@ UPAUCI_CLIP = {**{k.replace("lam_", "theta_"): v for k, v in PAUCI_CLIP.items()}
 UPAUCI_MAXIMIZE = ("g", "c")
 
 
-def upauci_loss(scores, labels, weights, params, *, max_fpr, min_tpr=0.0, omega=0.1):
+def upauci_loss(
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    weights: torch.Tensor,
+    params: ParamsT,
+    *,
+    max_fpr: float,
+    min_tpr: float = 0.0,
+    omega: float = 0.1,
+) -> torch.Tensor:
     r"""The UPAUCI objective of one batch (see :class:`UPAUCILoss`), fused: one O(n) pass computes the
     loss and its gradients w.r.t. ``scores``, ``weights`` (the batch's c_j) and ``params``.
 
@@ -524,14 +543,23 @@ class UPAUCILoss(nn.Module):
     the scalars get the same gradient on every rank.
     """
 
-    def __init__(self, num_samples, max_fpr, min_tpr=None, *, omega=0.1, c_init=1.0, process_group=None):
+    def __init__(
+        self,
+        num_samples,
+        max_fpr: float,
+        min_tpr: float | None = None,
+        *,
+        omega: float = 0.1,
+        c_init: float = 1.0,
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
-        self.process_group = process_group
+        self.process_group: torch.distributed.ProcessGroup | None = process_group
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
             raise ValueError(f"num_samples must be a positive int, got {num_samples!r}")
-        self.max_fpr = V.fraction(max_fpr, "max_fpr", low_open=True)
-        self.min_tpr = 0.0 if min_tpr is None else V.fraction(min_tpr, "min_tpr", high_open=True)
-        self.omega = V.finite_float(omega, "omega")
+        self.max_fpr: float = V.fraction(max_fpr, "max_fpr", low_open=True)
+        self.min_tpr: float = 0.0 if min_tpr is None else V.fraction(min_tpr, "min_tpr", high_open=True)
+        self.omega: float = V.finite_float(omega, "omega")
         if self.omega < 0:
             raise ValueError(f"omega must be >= 0, got {omega}")
         c_init = V.fraction(c_init, "c_init")
@@ -541,14 +569,14 @@ class UPAUCILoss(nn.Module):
         self.batch_ids = self.batch_c = None
 
     @property
-    def two_way(self):
+    def two_way(self) -> bool:
         return self.min_tpr > 0
 
-    def params(self):
+    def params(self) -> torch.Tensor:
         """The (7,) float64 stack (a, b, γ, s, s', θ_a, θ_b), differentiable."""
         return torch.stack([getattr(self, n) for n in UPAUCI_PARAMS]).to(torch.float64)
 
-    def forward(self, scores, labels, ids):
+    def forward(self, scores: torch.Tensor, labels: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         V.tensor(ids, "ids")
         if ids.dtype not in (torch.int64, torch.int32) or ids.numel() != scores.numel():
             raise ValueError(
@@ -570,14 +598,14 @@ class UPAUCILoss(nn.Module):
             scores, labels, cb, self.params(), max_fpr=self.max_fpr, min_tpr=self.min_tpr, omega=self.omega
         )
 
-    def asgda_groups(self, **options):
+    def asgda_groups(self, **options: Any) -> list[dict[str, Any]]:
         """One parameter group per scalar: ``name``, ``clip``, ``maximize`` (γ)."""
         return [
             dict(params=[getattr(self, n)], name=n, clip=UPAUCI_CLIP[n], maximize=n in UPAUCI_MAXIMIZE, **options)
             for n in UPAUCI_PARAMS
         ]
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"num_samples={self.c.numel()}, max_fpr={self.max_fpr}, min_tpr={self.min_tpr}, omega={self.omega}"
 
 

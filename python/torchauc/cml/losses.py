@@ -18,8 +18,17 @@ from .._core import validate as V
 
 
 def triplet_loss(
-    users, pos, neg, *, users_idx=None, pos_idx=None, neg_idx=None, margin=1.0, reduction="sum", process_group=None
-):
+    users: torch.Tensor,
+    pos: torch.Tensor,
+    neg: torch.Tensor,
+    *,
+    users_idx: torch.Tensor | None = None,
+    pos_idx: torch.Tensor | None = None,
+    neg_idx: torch.Tensor | None = None,
+    margin: float = 1.0,
+    reduction: str = "sum",
+    process_group: "torch.distributed.ProcessGroup | None" = None,
+) -> torch.Tensor:
     r"""DPCML / CML triplet hinge loss with K vectors per user and J negative candidates per row.
 
     .. math::
@@ -53,7 +62,14 @@ def triplet_loss(
     return total[0] if reduction == "sum" else total[0] / total[1]
 
 
-def dcrs(user_vectors, m1, m2, *, reduction="official", process_group=None):
+def dcrs(
+    user_vectors: torch.Tensor,
+    m1: float,
+    m2: float,
+    *,
+    reduction: str = "official",
+    process_group: "torch.distributed.ProcessGroup | None" = None,
+) -> torch.Tensor:
     r"""DPCML's Diversity Control Regularization of the users' K vectors (M, K, d).
 
     With :math:`\delta_{u,c,c'} = \|u_c - u_{c'}\|^2` from each user's K x K Gram matrix
@@ -97,7 +113,7 @@ def dcrs(user_vectors, m1, m2, *, reduction="official", process_group=None):
     return share + (value - share).detach()
 
 
-def csr_rows(indptr, indices, users):
+def csr_rows(indptr: torch.Tensor, indices: torch.Tensor, users: torch.Tensor):
     """The CSR rows (indptr', indices') of ``users`` (int64 (B,)) from a CSR matrix, on its device."""
     start, end = indptr[users], indptr[users + 1]
     counts = end - start
@@ -109,7 +125,16 @@ def csr_rows(indptr, indices, users):
 _DIRECT_MAX = 1 << 22  # B x N scores up to 16 MiB (float32): one GEMM beats the O(nnz d) gathers
 
 
-def sfcml_loss(user_emb, item_emb, indptr, indices, *, margin=1.0, method="auto", process_group=None):
+def sfcml_loss(
+    user_emb: torch.Tensor,
+    item_emb: torch.Tensor,
+    indptr: torch.Tensor,
+    indices: torch.Tensor,
+    *,
+    margin: float = 1.0,
+    method: str = "auto",
+    process_group: "torch.distributed.ProcessGroup | None" = None,
+) -> torch.Tensor:
     r"""SFCML's sampling-free square loss over all items, exact, from the batch users' CSR positives.
 
     For user b with positives P_b (``indices[indptr[b]:indptr[b+1]]``) and every other item as a

@@ -43,22 +43,22 @@ class DPCML(nn.Module):
 
     def __init__(
         self,
-        num_users,
-        num_items,
-        dim=100,
-        num_vectors=5,
+        num_users: int,
+        num_items: int,
+        dim: int = 100,
+        num_vectors: int = 5,
         *,
-        margin=1.0,
-        reg=0.0,
-        m1=0.05,
-        m2=0.25,
-        dcrs_reduction="official",
-        dcrs_users="all",
-        reduction="sum",
-        process_group=None,
-    ):
+        margin: float = 1.0,
+        reg: float = 0.0,
+        m1: float = 0.05,
+        m2: float = 0.25,
+        dcrs_reduction: str = "official",
+        dcrs_users: str = "all",
+        reduction: str = "sum",
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
-        self.process_group = process_group
+        self.process_group: torch.distributed.ProcessGroup | None = process_group
         if dcrs_users not in ("all", "batch"):
             raise ValueError(f"dcrs_users must be 'all' or 'batch', got {dcrs_users!r}")
         self.num_vectors, self.dim = int(num_vectors), int(dim)
@@ -70,7 +70,7 @@ class DPCML(nn.Module):
         nn.init.normal_(self.item_embeddings.weight, std=1.0 / math.sqrt(self.dim))
 
     @property
-    def user_vectors(self):
+    def user_vectors(self) -> torch.Tensor:
         """The user table as (M, K, d) (a view of the parameter)."""
         return self.user_embeddings.weight.view(-1, self.num_vectors, self.dim)
 
@@ -79,7 +79,7 @@ class DPCML(nn.Module):
             rows = torch.cat([i.reshape(-1) for i in idx]).unique()
             torch.embedding_renorm_(self.item_embeddings.weight, rows, 1.0, 2.0)
 
-    def forward(self, users, pos, neg):
+    def forward(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
         group = D.check_group(self.process_group)
         all_users = users
         if group is None:
@@ -122,9 +122,18 @@ class SFCML(nn.Module):
     :func:`sfcml_loss`); each rank's gradient is through its own users, summing to the single-process one.
     """
 
-    def __init__(self, num_users, num_items, dim=100, *, margin=1.0, method="auto", process_group=None):
+    def __init__(
+        self,
+        num_users: int,
+        num_items: int,
+        dim: int = 100,
+        *,
+        margin: float = 1.0,
+        method: str = "auto",
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
-        self.process_group = process_group
+        self.process_group: torch.distributed.ProcessGroup | None = process_group
         self.margin, self.method, self.dim = margin, method, int(dim)
         self.user_embeddings = nn.Embedding(num_users, self.dim)
         self.item_embeddings = nn.Embedding(num_items, self.dim)
@@ -133,10 +142,10 @@ class SFCML(nn.Module):
         self.renorm_()
 
     @property
-    def user_vectors(self):
+    def user_vectors(self) -> torch.Tensor:
         return self.user_embeddings.weight.unsqueeze(1)
 
-    def forward(self, users, indptr, indices):
+    def forward(self, users: torch.Tensor, indptr: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
         ptr, idx = csr_rows(indptr, indices, users)
         return sfcml_loss(
             self.user_embeddings(users),

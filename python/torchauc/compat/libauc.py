@@ -40,6 +40,7 @@ Differences from LibAUC 2.0.1 (its documented defects, fixed):
 """
 
 import math
+from typing import Any
 
 import torch
 from torch import nn
@@ -132,29 +133,31 @@ class pAUC_CVaR_Loss(nn.Module):
 
     def __init__(
         self,
-        data_len,
-        pos_len=None,
-        num_neg=None,
-        margin=1.0,
-        beta=0.2,
-        eta=0.1,
-        surr_loss="squared_hinge",
-        device=None,
+        data_len: int,
+        pos_len: int | None = None,
+        num_neg: int | None = None,
+        margin: float = 1.0,
+        beta: float = 0.2,
+        eta: float = 0.1,
+        surr_loss: str = "squared_hinge",
+        device: torch.device | str | None = None,
         *,
-        process_group=None,
-    ):
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
-        self.process_group = process_group
-        self.data_len = int(data_len)
-        self.pos_len = pos_len
-        self.num_neg = num_neg
-        self.margin = V.finite_float(margin, "margin")
-        self.beta = _positive(beta, "beta", 1.0)
-        self.eta = V.finite_float(eta, "eta")
-        self.surr_loss = V.option(surr_loss, O.LIBAUC_SURROGATE)
+        self.process_group: torch.distributed.ProcessGroup | None = process_group
+        self.data_len: int = int(data_len)
+        self.pos_len: int | None = pos_len
+        self.num_neg: int | None = num_neg
+        self.margin: float = V.finite_float(margin, "margin")
+        self.beta: float = _positive(beta, "beta", 1.0)
+        self.eta: float = V.finite_float(eta, "eta")
+        self.surr_loss: str = V.option(surr_loss, O.LIBAUC_SURROGATE)
         self.register_buffer("u_pos", torch.zeros(self.data_len, 1, device=_default_device(device)))
 
-    def forward(self, y_pred, y_true, index, auto=True, **kwargs):
+    def forward(
+        self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, auto: bool = True, **kwargs: Any
+    ) -> torch.Tensor:
         b = _Batch(*_global(self.process_group, y_pred, y_true, index), self.u_pos)
         if b.empty:
             return b.zero()
@@ -248,14 +251,22 @@ class pAUC_DRO_Loss(_ExpRowsLoss):
     """
 
     def __init__(
-        self, data_len, gamma=0.9, margin=1.0, Lambda=1.0, surr_loss="squared_hinge", device=None, *, process_group=None
-    ):
+        self,
+        data_len: int,
+        gamma: float = 0.9,
+        margin: float = 1.0,
+        Lambda: float = 1.0,
+        surr_loss: str = "squared_hinge",
+        device: torch.device | str | None = None,
+        *,
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
-        self.process_group = process_group
-        self.gamma = _positive(gamma, "gamma", 1.0)
+        self.process_group: torch.distributed.ProcessGroup | None = process_group
+        self.gamma: float = _positive(gamma, "gamma", 1.0)
         self._setup(data_len, margin, Lambda, surr_loss, device)
 
-    def forward(self, y_pred, y_true, index, **kwargs):
+    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         b = _Batch(*_global(self.process_group, y_pred, y_true, index), self.log_u_pos)
         if b.empty:
             return b.zero()
@@ -280,29 +291,29 @@ class tpAUC_KL_Loss(_ExpRowsLoss):
 
     def __init__(
         self,
-        data_len,
-        tau=1.0,
-        Lambda=1.0,
-        gammas=(0.9, 0.9),
-        margin=1.0,
-        surr_loss="squared_hinge",
-        device=None,
+        data_len: int,
+        tau: float = 1.0,
+        Lambda: float = 1.0,
+        gammas: tuple[float, float] = (0.9, 0.9),
+        margin: float = 1.0,
+        surr_loss: str = "squared_hinge",
+        device: torch.device | str | None = None,
         *,
-        process_group=None,
-    ):
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
-        self.process_group = process_group
-        self.tau = _positive(tau, "tau")
+        self.process_group: torch.distributed.ProcessGroup | None = process_group
+        self.tau: float = _positive(tau, "tau")
         self.gamma0 = _positive(gammas[0], "gammas[0]", 1.0)
         self.gamma1 = _positive(gammas[1], "gammas[1]", 1.0)
         self._setup(data_len, margin, Lambda, surr_loss, device)
         self.register_buffer("log_w", torch.tensor(-math.inf, dtype=torch.float64, device=self.log_u_pos.device))
 
     @property
-    def w(self):
+    def w(self) -> torch.Tensor:
         return torch.exp(self.log_w).float()
 
-    def forward(self, y_pred, y_true, index, **kwargs):
+    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         b = _Batch(*_global(self.process_group, y_pred, y_true, index), self.log_u_pos)
         if b.empty:
             return b.zero()
@@ -339,15 +350,24 @@ class MultiLabelpAUCLoss(nn.Module):
     _MODES = {"SOPA": pAUC_CVaR_Loss, "SOPAs": pAUC_DRO_Loss, "1w": pAUC_DRO_Loss, "SOTAs": tpAUC_KL_Loss}
     _MODES["2w"] = tpAUC_KL_Loss
 
-    def __init__(self, mode="1w", num_labels=10, device=None, *, semantics="fixed", process_group=None, **kwargs):
+    def __init__(
+        self,
+        mode: str = "1w",
+        num_labels: int = 10,
+        device: torch.device | str | None = None,
+        *,
+        semantics: str = "fixed",
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__()
-        self.process_group = process_group
+        self.process_group: torch.distributed.ProcessGroup | None = process_group
         if mode not in self._MODES:
             raise ValueError(f"mode must be one of {', '.join(map(repr, self._MODES))}; got {mode!r}")
         self.mode, self.num_labels = mode, int(num_labels)
         if self.num_labels < 1:
             raise ValueError(f"num_labels must be >= 1, got {num_labels}")
-        self.semantics = V.option(semantics, O.LIBAUC_SEMANTICS)
+        self.semantics: str = V.option(semantics, O.LIBAUC_SEMANTICS)
         inner = self._MODES[mode](device=device, **kwargs)
         object.__setattr__(self, "loss_fn", inner)  # not a submodule: its state lives here, per label
         self.data_len = inner.data_len
@@ -361,7 +381,9 @@ class MultiLabelpAUCLoss(nn.Module):
         for name in self._shared:
             self.register_buffer(name, getattr(inner, name))
 
-    def forward(self, y_pred, y_true, index, task_id=(), **kwargs):
+    def forward(
+        self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, task_id=(), **kwargs: Any
+    ) -> torch.Tensor:
         V.tensor(y_pred, "y_pred")
         V.tensor(y_true, "y_true")
         C = self.num_labels

@@ -37,6 +37,8 @@ Differences from LibAUC 2.0.1:
   the state stays identical on every rank.
 """
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -209,13 +211,22 @@ class APLoss(_APBase):
     its positives only. Use with :class:`torchauc.optim.SOAP` and a :class:`DualSampler`.
     """
 
-    def __init__(self, data_len, gamma=0.9, margin=1.0, surr_loss="squared_hinge", device=None, *, semantics="fixed",
-                 process_group=None):  # fmt: skip
+    def __init__(
+        self,
+        data_len: int,
+        gamma: float = 0.9,
+        margin: float = 1.0,
+        surr_loss: str = "squared_hinge",
+        device: torch.device | str | None = None,
+        *,
+        semantics: str = "fixed",
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
-        self.process_group = process_group
+        self.process_group: torch.distributed.ProcessGroup | None = process_group
         self._setup(data_len, 0, margin, gamma, surr_loss, device, None, semantics)
 
-    def forward(self, y_pred, y_true, index, **kwargs):
+    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         y_pred, y_true, index = _global(self.process_group, y_pred, y_true, index)
         h, y, idx = _inputs(y_pred, y_true, index, 1)
         if self.u_all.device != h.device:
@@ -244,24 +255,26 @@ class meanAveragePrecisionLoss(_APBase):
 
     def __init__(
         self,
-        data_len,
-        num_labels,
-        margin=1.0,
-        gamma=0.9,
-        top_k=-1,
-        surr_loss="squared_hinge",
-        device=None,
+        data_len: int,
+        num_labels: int,
+        margin: float = 1.0,
+        gamma: float = 0.9,
+        top_k: int = -1,
+        surr_loss: str = "squared_hinge",
+        device: torch.device | str | None = None,
         *,
-        semantics="fixed",
-        process_group=None,
-    ):
+        semantics: str = "fixed",
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
-        self.process_group = process_group
+        self.process_group: torch.distributed.ProcessGroup | None = process_group
         if int(num_labels) < 1:
             raise ValueError(f"num_labels must be >= 1, got {num_labels}")
         self._setup(data_len, num_labels, margin, gamma, surr_loss, device, V.finite_float(top_k, "top_k"), semantics)
 
-    def forward(self, y_pred, y_true, index, task_id=(), **kwargs):
+    def forward(
+        self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, task_id=(), **kwargs: Any
+    ) -> torch.Tensor:
         C = self.num_labels
         y_pred, y_true, index = _global(self.process_group, y_pred, y_true, index)
         h, y, idx = _inputs(y_pred, y_true, index, C)

@@ -38,6 +38,8 @@ CompositionalAUCLoss's cross-entropy steps are the global-batch mean too. (Gathe
 moment all-reduce: the fused per-label moment kernel is kept as is; B C scores are few bytes.)
 """
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -78,7 +80,17 @@ class _AUCMColumns(torch.autograd.Function):
     elementwise ops. ``p`` (C,) for v1, None for v2 (absent class: its terms dropped)."""
 
     @staticmethod
-    def forward(ctx, h, a, b, alpha, pos, neg, p, margin):
+    def forward(
+        ctx,
+        h: torch.Tensor,
+        a: torch.Tensor,
+        b: torch.Tensor,
+        alpha: torch.Tensor,
+        pos,
+        neg,
+        p: torch.Tensor | None,
+        margin,
+    ) -> torch.Tensor:
         sp, sn = pos.sum(0), neg.sum(0)  # counts
         hp, hn = h * pos, h * neg
         s1p, s1n = hp.sum(0), hn.sum(0)
@@ -112,7 +124,18 @@ class _AUCMColumns(torch.autograd.Function):
         return gh, g * da, g * db, g * dalpha, None, None, None, None
 
 
-def aucm_columns(h, y, a, b, alpha, margin, p, version, semantics, v1_margin=True):
+def aucm_columns(
+    h: torch.Tensor,
+    y: torch.Tensor,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    alpha: torch.Tensor,
+    margin: float,
+    p: torch.Tensor | None,
+    version: str,
+    semantics: str,
+    v1_margin: bool = True,
+):
     """Per-label AUC-M losses (C,) of a (B, C) batch; p is (C,) (v1 only)."""
     dt = torch.promote_types(h.dtype, a.dtype)
     pos = (y == 1).to(dt)
@@ -133,7 +156,7 @@ def aucm_columns(h, y, a, b, alpha, margin, p, version, semantics, v1_margin=Tru
 
 class _AUCMBase(nn.Module):
     def _setup(self, margin, imratio, version, device, num_labels, semantics, process_group):
-        self.process_group = process_group
+        self.process_group: torch.distributed.ProcessGroup | None = process_group
         self.margin = V.finite_float(margin, "margin")
         self.version = V.option(version, O.AUCM_VERSION)
         self.semantics = V.option(semantics, O.LIBAUC_SEMANTICS)
@@ -188,11 +211,22 @@ class AUCMLoss(_AUCMBase):
     default margin), y_true 0/1.
     """
 
-    def __init__(self, margin=1.0, imratio=None, version="v1", device=None, *, semantics="fixed", process_group=None):
+    def __init__(
+        self,
+        margin: float = 1.0,
+        imratio: float | None = None,
+        version: str = "v1",
+        device: torch.device | str | None = None,
+        *,
+        semantics: str = "fixed",
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
         self._setup(margin, imratio, version, device, 1, semantics, process_group)
 
-    def forward(self, y_pred, y_true, auto=None, **kwargs):
+    def forward(
+        self, y_pred: torch.Tensor, y_true: torch.Tensor, auto: bool | None = None, **kwargs: Any
+    ) -> torch.Tensor:
         h, y, loss = self._loss(y_pred, y_true, auto)
         return loss[0]
 
@@ -209,31 +243,33 @@ class CompositionalAUCLoss(_AUCMBase):
 
     def __init__(
         self,
-        margin=1.0,
-        k=1,
-        version="v1",
-        imratio=None,
-        backend="ce",
-        device=None,
+        margin: float = 1.0,
+        k: int = 1,
+        version: str = "v1",
+        imratio: float | None = None,
+        backend: str = "ce",
+        device: torch.device | str | None = None,
         *,
-        semantics="fixed",
-        process_group=None,
-    ):
+        semantics: str = "fixed",
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
         if int(k) < 1:
             raise ValueError(f"k must be >= 1, got {k}")
         if backend != "ce":
             raise ValueError(f"backend must be 'ce', got {backend!r}")
         self.k = int(k)
-        self.backend = backend
+        self.backend: str = backend
         self._setup(margin, imratio, version, device, 1, semantics, process_group)
         self.register_buffer("step", torch.zeros((), dtype=torch.int64, device=self.a.device))
 
-    def is_auc_step(self):
+    def is_auc_step(self) -> bool:
         """Whether the next forward returns the AUC-M loss (else cross-entropy)."""
         return int(self.step) % (2 * self.k) >= self.k
 
-    def forward(self, y_pred, y_true, k=None, auto=None, **kwargs):
+    def forward(
+        self, y_pred: torch.Tensor, y_true: torch.Tensor, k=None, auto: bool | None = None, **kwargs: Any
+    ) -> torch.Tensor:
         if k is not None:
             if int(k) < 1:
                 raise ValueError(f"k must be >= 1, got {k}")
@@ -260,33 +296,35 @@ class MultiLabelAUCMLoss(_AUCMBase):
 
     def __init__(
         self,
-        margin=1.0,
-        version="v1",
-        imratio=None,
-        num_labels=10,
-        device=None,
+        margin: float = 1.0,
+        version: str = "v1",
+        imratio: float | None = None,
+        num_labels: int = 10,
+        device: torch.device | str | None = None,
         *,
-        semantics="fixed",
-        process_group=None,
-    ):
+        semantics: str = "fixed",
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
         if imratio is not None and not isinstance(imratio, (int, float)) and len(imratio) != int(num_labels):
             raise ValueError(f"imratio must have num_labels ({num_labels}) entries, got {len(imratio)}")
         self._setup(margin, imratio, version, device, num_labels, semantics, process_group)
 
     @property
-    def get_a(self):
+    def get_a(self) -> torch.Tensor:
         return self.a.mean()
 
     @property
-    def get_b(self):
+    def get_b(self) -> torch.Tensor:
         return self.b.mean()
 
     @property
-    def get_alpha(self):
+    def get_alpha(self) -> torch.Tensor:
         return self.alpha.mean()
 
-    def forward(self, y_pred, y_true, task_id=(), auto=None, **kwargs):
+    def forward(
+        self, y_pred: torch.Tensor, y_true: torch.Tensor, task_id=(), auto: bool | None = None, **kwargs: Any
+    ) -> torch.Tensor:
         h, y, loss = self._loss(y_pred, y_true, auto, v1_margin=self.semantics != "libauc")
         if task_id is None or len(task_id) == 0:
             return loss.mean()

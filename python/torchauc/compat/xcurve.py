@@ -31,6 +31,9 @@ default here is the correct value and XCurve's is one documented keyword away:
   parameters instead of loose ``.cuda()`` tensors.
 """
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -57,16 +60,16 @@ class _XCurveAUCLoss(nn.Module):
 
     _surrogate = "square"
 
-    def __init__(self, num_classes, gamma=1, transform="ovo", *, normalization="present"):
+    def __init__(self, num_classes: int, gamma: float = 1, transform: str = "ovo", *, normalization: str = "present"):
         super().__init__()
         if transform not in ("ovo", "ova"):
             raise ValueError(f"transform must be 'ovo' or 'ova', got {transform!r}")
         self.num_classes = V.optional_int(num_classes, "num_classes")
-        self.gamma = V.finite_float(gamma, "gamma")
-        self.transform = transform
-        self.normalization = V.option(normalization, _NORMALIZATION)
+        self.gamma: float = V.finite_float(gamma, "gamma")
+        self.transform: str = transform
+        self.normalization: str = V.option(normalization, _NORMALIZATION)
 
-    def forward(self, pred, target, **kwargs):
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, **kwargs: Any):
         if self.num_classes == 2:
             return self._binary(pred.reshape(-1), target.reshape(-1))
         return _multiclass.multiclass_auc_loss(
@@ -78,7 +81,7 @@ class _XCurveAUCLoss(nn.Module):
             normalization=self.normalization,
         )
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"num_classes={self.num_classes}, gamma={self.gamma}, transform={self.transform!r}"
 
 
@@ -115,7 +118,7 @@ class HingeAUCLoss(_XCurveAUCLoss):
         neg_den = npos * nneg if self.normalization == "xcurve" else nneg
         return self.gamma - sp / npos + sn / neg_den
 
-    def forward(self, pred, target, **kwargs):
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         if self.num_classes == 2 or self.normalization != "xcurve":
             return super().forward(pred, target)
         # XCurve's multiclass value: class i adds fac (gamma - S_ii / N_i) + sum_{j != i} S_ji / (N_j N_i)
@@ -142,17 +145,17 @@ class RelaxedPAUCLoss(_partial.RelaxedTPAUCLoss):
 
     def __init__(
         self,
-        gamma=1.0,
-        E_k=0,
-        weight_scheme="Poly",
-        num_classes=2,
-        reduction="mean",
-        AUC_type="OP",
+        gamma: float = 1.0,
+        E_k: int = 0,
+        weight_scheme: str = "Poly",
+        num_classes: int = 2,
+        reduction: str = "mean",
+        AUC_type: str = "OP",
         first_state_loss=None,
         *,
-        margin=1.0,
-        eps=1e-6,
-    ):
+        margin: float = 1.0,
+        eps: float = 1e-6,
+    ) -> None:
         if num_classes != 2:
             raise ValueError("RelaxedPAUCLoss supports binary classification only (num_classes=2)")
         super().__init__(
@@ -164,9 +167,9 @@ class RelaxedPAUCLoss(_partial.RelaxedTPAUCLoss):
             warmup_loss=first_state_loss,
             eps=eps,
         )
-        self.reduction = V.option(reduction, O.REDUCTION)
+        self.reduction: str = V.option(reduction, O.REDUCTION)
 
-    def forward(self, pred, target, epoch=0, **kwargs):
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, epoch: int = 0, **kwargs: Any) -> torch.Tensor:
         loss = super().forward(pred, target, epoch=epoch)
         if self.reduction == "sum" and not (epoch < self.warmup_epochs and self.warmup_loss is not None):
             pos = target.reshape(-1) != 0
@@ -181,16 +184,16 @@ class InsRelaxedPAUCLoss(_partial.InsRelaxedPAUCLoss):
 
     def __init__(
         self,
-        gamma=1,
-        E_k=0,
+        gamma: float = 1,
+        E_k: int = 0,
         weight_scheme=None,
-        num_classes=2,
-        eps=1e-6,
-        AUC_type="OP",
+        num_classes: int = 2,
+        eps: float = 1e-6,
+        AUC_type: str = "OP",
         first_state_loss=None,
-        reg_a=0.0,
-        reg_b=0.0,
-    ):
+        reg_a: float = 0.0,
+        reg_b: float = 0.0,
+    ) -> None:
         if num_classes != 2:
             raise ValueError("InsRelaxedPAUCLoss supports binary classification only (num_classes=2)")
         super().__init__(
@@ -204,7 +207,7 @@ class InsRelaxedPAUCLoss(_partial.InsRelaxedPAUCLoss):
             eps=eps,
         )
 
-    def forward(self, pred, target, epoch=0, **kwargs):
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, epoch: int = 0, **kwargs: Any) -> torch.Tensor:
         return super().forward(pred, target, epoch=epoch)
 
 
@@ -212,12 +215,12 @@ class UnbiasedPAUCLoss(_partial.PAUCILoss):
     """XCurve ``UnbiasedPAUCLoss(alpha, beta, device)`` (PAUCI): alpha = kept fraction of positives
     (1: one-way), beta = max FPR; the seven scalars are parameters moved to ``device``."""
 
-    def __init__(self, alpha, beta, device=None):
+    def __init__(self, alpha: float, beta: float, device: torch.device | str | None = None) -> None:
         super().__init__(beta, min_tpr=1.0 - V.fraction(alpha, "alpha", low_open=True))
         if device is not None:
             self.to(device)
 
-    def forward(self, pred, target):
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return super().forward(pred, target)
 
 
@@ -252,7 +255,15 @@ class StandardAUTKCLoss(_autkc.StandardAUTKCLoss):
     ``terms="xcurve"`` reproduces XCurve's K + 1 terms over K; ``process_group`` as in
     :mod:`torchauc.autkc`."""
 
-    def __init__(self, surrogate, K, epoch_to_paced, *, terms="k", process_group=None):
+    def __init__(
+        self,
+        surrogate: str,
+        K: int,
+        epoch_to_paced: int,
+        *,
+        terms: str = "k",
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         if surrogate not in _AUTKC_SURROGATES:
             raise ValueError(f"surrogate must be one of {', '.join(map(repr, _AUTKC_SURROGATES))}; got {surrogate!r}")
         super().__init__(_AUTKC_SURROGATES[surrogate], K, epoch_to_paced, terms=terms, process_group=process_group)
@@ -265,7 +276,7 @@ class BaseHingeLoss(nn.Module):
     """XCurve ``BaseHingeLoss``: mean over rows and all C columns of (1 + x_j - x_y)_+ (the label's own
     column adds 1)."""
 
-    def forward(self, x, y):
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return torch.clamp_min(1 + x - x.gather(-1, y.reshape(-1, 1).long()), 0).mean()
 
 
@@ -280,15 +291,23 @@ class HingeTopKLoss(_autkc.HingeTopKLoss):
     O(B^2) memory. ``process_group`` (as in :mod:`torchauc.autkc`) is not offered with
     ``xcurve_broadcast`` (its rows would meet every rank's rows)."""
 
-    def __init__(self, k, loss_type="", *, label="exclude", xcurve_broadcast=False, process_group=None):
+    def __init__(
+        self,
+        k: int,
+        loss_type: str = "",
+        *,
+        label: str = "exclude",
+        xcurve_broadcast: bool = False,
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         if loss_type == "":
             raise ValueError("loss_type must be one of 'l1', 'l2', 'l3', 'l4', 'l5' (XCurve's '' returns None)")
         if xcurve_broadcast and process_group is not None:
             raise ValueError("process_group is not supported with xcurve_broadcast=True")
         super().__init__(k, loss_type, label=label, process_group=process_group)
-        self.xcurve_broadcast = bool(xcurve_broadcast)
+        self.xcurve_broadcast: bool = bool(xcurve_broadcast)
 
-    def forward(self, logits, labels):
+    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         if not self.xcurve_broadcast:
             return super().forward(logits, labels)
         c, x_y = _autkc.hinge_topk_terms(logits, labels, k=self.k, loss_type=self.loss_type, label=self.label)
@@ -300,12 +319,12 @@ class Softmax(nn.Module):
     """XCurve OpenAUC's closed-set ``Softmax(temp=..., label_smoothing=...)``: returns
     ``(logits, cross_entropy(logits / temp))`` (with label smoothing over the other classes)."""
 
-    def __init__(self, **options):
+    def __init__(self, **options: Any) -> None:
         super().__init__()
         self.temp = options["temp"]
         self.label_smoothing = options["label_smoothing"]
 
-    def forward(self, logits, labels=None):
+    def forward(self, logits: torch.Tensor, labels: torch.Tensor | None = None):
         if labels is None:
             return logits, 0
         z = logits / self.temp
@@ -323,7 +342,16 @@ class StandardOpenAUCLoss(nn.Module):
     manifolds)`` returns ``(logits, loss)``; ``loss_close(logits, labels)`` returns ``(logits, loss)``.
     See :class:`torchauc.open_auc.OpenAUCLoss` for ``generator``, ``odd_batch`` and ``process_group``."""
 
-    def __init__(self, loss_close, alpha, lambd, *, generator=None, odd_batch="mix", process_group=None):
+    def __init__(
+        self,
+        loss_close: Callable[..., torch.Tensor] | None,
+        alpha: float,
+        lambd: float,
+        *,
+        generator: torch.Generator | None = None,
+        odd_batch: str = "mix",
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
         self.loss_close = loss_close
         self.inner = _open_auc.OpenAUCLoss(
@@ -335,28 +363,37 @@ class StandardOpenAUCLoss(nn.Module):
             process_group=process_group,
         )
 
-    def forward(self, logits, labels, f_post, manifolds, *, perm=None, lam=None):
+    def forward(
+        self,
+        logits: torch.Tensor,
+        labels: torch.Tensor,
+        f_post: Callable[[torch.Tensor], torch.Tensor],
+        manifolds: torch.Tensor,
+        *,
+        perm: torch.Tensor | None = None,
+        lam: float | None = None,
+    ):
         return logits, self.inner(logits, labels, f_post, manifolds, perm=perm, lam=lam)
 
 
 # ---------------------------------------------------------------------------------------- AUPRC
 class _ListStableAUPRC(_auprc.ListStableAUPRCLoss):
-    def param_groups(self, lr=None, **kwargs):
+    def param_groups(self, lr: float | None = None, **kwargs: Any) -> list[dict[str, Any]]:
         """XCurve's ``LossWarpper.param_groups``: the loss has no trainable parameters."""
         return []
 
 
 def ListStableAUPRC(
-    tau1=0.1,
-    tau2=0.001,
-    beta=0.001,
-    prior_mul=0.1,
-    num_sample_per_id=4,
-    var_reg_weight_pos=5,
-    var_reg_weight_neg=1,
+    tau1: float = 0.1,
+    tau2: float = 0.001,
+    beta: float = 0.001,
+    prior_mul: float = 0.1,
+    num_sample_per_id: int = 4,
+    var_reg_weight_pos: float = 5,
+    var_reg_weight_neg: float = 1,
     *,
-    process_group=None,
-):
+    process_group: "torch.distributed.ProcessGroup | None" = None,
+) -> _ListStableAUPRC:
     """XCurve ``ListStableAUPRC(...)`` (a ``LossWarpper`` there): here a
     :class:`torchauc.auprc.ListStableAUPRCLoss` module with ``update_cnt_per_id`` and ``param_groups``
     (``process_group`` as there)."""
@@ -373,19 +410,24 @@ def ListStableAUPRC(
 
 
 # ---------------------------------------------------------------------------------------- metrics
-def TopkAcc(y_pred, y_true, k_list=(1,)):
+def TopkAcc(y_pred: torch.Tensor, y_true: torch.Tensor, k_list: Sequence[int] = (1,)):
     """XCurve ``Metrics.TopkAcc``: a list of top-k accuracies in percent (ties are misses here)."""
     with torch.no_grad():
         return list(_autkc.topk_accuracy(y_pred, y_true, k=list(k_list)).mul(100.0).unbind(0))
 
 
-def AUTKC(y_pred, y_true, k_list=(1,)):
+def AUTKC(y_pred: torch.Tensor, y_true: torch.Tensor, k_list: Sequence[int] = (1,)) -> list[torch.Tensor]:
     """XCurve ``Metrics.AUTKC``: a list of AUTKC@k in percent (ties are misses, as XCurve)."""
     with torch.no_grad():
         return list(_autkc.autkc(y_pred, y_true, k=list(k_list)).mul(100.0).unbind(0))
 
 
-def OpenAUC(open_set_pred_known, open_set_pred_unknown, close_set_pred_class, close_set_labels):
+def OpenAUC(
+    open_set_pred_known: torch.Tensor,
+    open_set_pred_unknown: torch.Tensor,
+    close_set_pred_class: torch.Tensor,
+    close_set_labels: torch.Tensor,
+) -> float:
     """XCurve ``Metrics.OpenAUC`` (a float), exact (XCurve's score trick gives the same value)."""
     t = torch.as_tensor
     known = t(open_set_pred_known).reshape(-1).double()

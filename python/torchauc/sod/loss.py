@@ -1,12 +1,14 @@
 """Size-invariant SOD loss (Li et al., ICML 2024): :func:`si_loss` and its module :class:`SILoss`."""
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
 from .._core import distributed as D
 from .._core import options as O
 from .._core import validate as V
-from .frames import _frame_args
+from .frames import Frames, _frame_args
 
 _BASE_CODES = {"bce": 1, "dice": 2, "bce+dice": 3}
 _DICE_EPS = 1e-5  # the official DiceLoss smoothing
@@ -33,7 +35,14 @@ def _target3(target, pred):
     return target
 
 
-def si_loss(pred, target, frames, *, base="bce", process_group=None):
+def si_loss(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    frames: "Frames | tuple[torch.Tensor, torch.Tensor]",
+    *,
+    base: "str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor]" = "bce",
+    process_group: "torch.distributed.ProcessGroup | None" = None,
+) -> torch.Tensor:
     r"""Size-invariant loss: the base loss of every frame plus the weighted background MSE.
 
     .. math::
@@ -136,7 +145,13 @@ def _si_loss_map(pred, target, boxes, counts, base):
     return ((frame_loss + bg_term).sum() / b).to(pred.dtype)
 
 
-def plain_loss(pred, target, *, base="bce", process_group=None):
+def plain_loss(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    base: "str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor]" = "bce",
+    process_group: "torch.distributed.ProcessGroup | None" = None,
+) -> torch.Tensor:
     """The official warm-up loss (``DSLoss``): the base loss of each channel over the whole batch,
     summed over channels (BCE: mean over all pixels; Dice: one Dice over all pixels of the batch).
     ``process_group``: that of the global batch, from per-channel sums (pixel count, loss sum, and
@@ -181,25 +196,38 @@ class SILoss(nn.Module):
     :func:`plain_loss` (sums all-reduced; no score is gathered).
     """
 
-    def __init__(self, base="bce", *, warmup_epochs=20, process_group=None):
+    def __init__(
+        self,
+        base: "str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor]" = "bce",
+        *,
+        warmup_epochs: int = 20,
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
-        self.process_group = process_group
+        self.process_group: torch.distributed.ProcessGroup | None = process_group
         if not callable(base):
             V.option(base, O.SOD_BASE)
         if isinstance(warmup_epochs, bool) or not isinstance(warmup_epochs, int) or warmup_epochs < 0:
             raise ValueError(f"warmup_epochs must be a non-negative int, got {warmup_epochs!r}")
         self.base, self.warmup_epochs, self.epoch = base, warmup_epochs, None
 
-    def set_epoch(self, epoch):
+    def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
-    def forward(self, pred, target, frames, *, epoch=None):
+    def forward(
+        self,
+        pred: torch.Tensor,
+        target: torch.Tensor,
+        frames: "Frames | tuple[torch.Tensor, torch.Tensor]",
+        *,
+        epoch: int | None = None,
+    ) -> torch.Tensor:
         epoch = self.epoch if epoch is None else epoch
         if epoch is not None and epoch < self.warmup_epochs:
             return plain_loss(pred, target, base=self.base, process_group=self.process_group)
         return si_loss(pred, target, frames, base=self.base, process_group=self.process_group)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"base={self.base!r}, warmup_epochs={self.warmup_epochs}"
 
 
