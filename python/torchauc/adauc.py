@@ -131,6 +131,10 @@ class AdAUCLoss(nn.Module):
     caches the first batch's); no ``.cuda()`` and no [0, 1] assertion (no host syncs).
     """
 
+    a: nn.Parameter
+    b: nn.Parameter
+    alpha: nn.Parameter
+
     def __init__(
         self,
         imratio: float | None = None,
@@ -170,6 +174,9 @@ class RegAdAUCLoss(AdAUCLoss):
     """The regularised AdAUC objective F - lambda1 (alpha + a) - lambda2 (alpha - b + 1) (XCurve's
     ``RegAdvAUROCLoss``): Lagrange multipliers of alpha >= -a and alpha >= b - 1, init 1.0, registered
     parameters. :meth:`param_groups` adds them as a descent group clamped to [0, 5] (XCurve's range)."""
+
+    lambda1: nn.Parameter
+    lambda2: nn.Parameter
 
     def __init__(
         self,

@@ -48,7 +48,7 @@ def _int(value, name, low, high):
 
 def topk_columns(
     scores: torch.Tensor, labels: torch.Tensor, k: int, *, margin: float = 0.0, include_label: bool = False
-):
+) -> torch.Tensor:
     """Columns (B, k) int64 of the k largest ``s_j + margin * [j != y]`` per row, descending (ties to
     the smaller column, NaN largest); the label column is skipped unless ``include_label``."""
     y = _check(scores, labels)
@@ -142,7 +142,7 @@ def hinge_topk_loss(
 
 def hinge_topk_terms(
     logits: torch.Tensor, labels: torch.Tensor, *, k: int, loss_type: str = "l1", label: str = "exclude"
-):
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The per-row terms of :func:`hinge_topk_loss`: ``c`` (B, m) and ``x_y`` (B, 1) with the loss
     ``mean((c - x_y)_+)`` (m = k for l3, else 1)."""
     y = _check(logits, labels, "logits")

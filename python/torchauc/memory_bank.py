@@ -44,7 +44,7 @@ difference of at most 1 grey level).
 
 import math
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 
@@ -196,7 +196,7 @@ class TMemoryBank(torch.nn.Module):
     def device(self) -> torch.device | None:
         return None if self._pool_img is None else self._pool_img.device
 
-    def stored(self, cls: int):
+    def stored(self, cls: int) -> list[dict[str, Any]]:
         """The entries of class ``cls``: dicts with image (ch, h, w), mask (h, w) bool, top_left
         (y0, x0) of the crop in its source image and source_size (H, W). Copies, for inspection."""
         k = self._tail_index(cls)

@@ -142,7 +142,9 @@ class PartialAUCLoss(nn.Module):
 # Relaxed TPAUC (ICML 2021) and its instance-wise form (TPAMI 2022)
 
 
-def tpauc_weights(scores: torch.Tensor, weight: str = "poly", gamma: float = 1.0, eps: float = 1e-6):
+def tpauc_weights(
+    scores: torch.Tensor, weight: str = "poly", gamma: float = 1.0, eps: float = 1e-6
+) -> tuple[torch.Tensor, torch.Tensor]:
     r"""The sample weights of the relaxed TPAUC: (v+, v-) for every sample (read at its class).
 
     ``poly``: v+ = (1 - s + eps)^gamma, v- = (s + eps)^gamma; ``exp``: v+ = 1 - exp(-gamma (1 - s)),
@@ -309,7 +311,9 @@ class InsRelaxedPAUCLoss(nn.Module):
         self.a = nn.Parameter(torch.zeros(10, dtype=torch.float64))
         self.b = nn.Parameter(torch.zeros(8, dtype=torch.float64))
 
-    def statistics(self, scores: torch.Tensor, labels: torch.Tensor):
+    def statistics(
+        self, scores: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """(c+, c-, f+, f-, f+², f-²): the six weighted class means (0 for an absent class)."""
         s = scores.reshape(-1)
         pos = labels.reshape(-1) != 0

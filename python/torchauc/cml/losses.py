@@ -113,7 +113,7 @@ def dcrs(
     return share + (value - share).detach()
 
 
-def csr_rows(indptr: torch.Tensor, indices: torch.Tensor, users: torch.Tensor):
+def csr_rows(indptr: torch.Tensor, indices: torch.Tensor, users: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The CSR rows (indptr', indices') of ``users`` (int64 (B,)) from a CSR matrix, on its device."""
     start, end = indptr[users], indptr[users + 1]
     counts = end - start

@@ -41,6 +41,18 @@ class DPCML(nn.Module):
     the world size).
     """
 
+    num_vectors: int
+    dim: int
+    margin: float
+    reg: float
+    m1: float
+    m2: float
+    dcrs_reduction: str
+    dcrs_users: str
+    reduction: str
+    user_embeddings: nn.Embedding
+    item_embeddings: nn.Embedding
+
     def __init__(
         self,
         num_users: int,
@@ -105,7 +117,7 @@ class DPCML(nn.Module):
         return loss
 
     @torch.no_grad()
-    def renorm_(self):
+    def renorm_(self) -> "DPCML":
         """Every user vector to norm exactly 1 (the official ``ClipUserNorm`` after each step)."""
         _unit_(self.user_vectors)
         return self
@@ -121,6 +133,12 @@ class SFCML(nn.Module):
     target). ``process_group=`` (keyword): the mean over the global batch's users (see
     :func:`sfcml_loss`); each rank's gradient is through its own users, summing to the single-process one.
     """
+
+    margin: float
+    method: str
+    dim: int
+    user_embeddings: nn.Embedding
+    item_embeddings: nn.Embedding
 
     def __init__(
         self,
@@ -158,7 +176,7 @@ class SFCML(nn.Module):
         )
 
     @torch.no_grad()
-    def renorm_(self):
+    def renorm_(self) -> "SFCML":
         _unit_(self.user_embeddings.weight)
         _unit_(self.item_embeddings.weight)
         return self

@@ -135,7 +135,7 @@ def aucm_columns(
     version: str,
     semantics: str,
     v1_margin: bool = True,
-):
+) -> torch.Tensor:
     """Per-label AUC-M losses (C,) of a (B, C) batch; p is (C,) (v1 only)."""
     dt = torch.promote_types(h.dtype, a.dtype)
     pos = (y == 1).to(dt)

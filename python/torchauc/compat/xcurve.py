@@ -233,7 +233,15 @@ class AdvAUROCLoss(_adauc.AdAUCLoss):
     """XCurve ``AdvAUROCLoss(imratio=None, a=None, b=None, alpha=None)`` (None: 0.2 as XCurve);
     ``form="xcurve"`` reproduces XCurve's -p alpha^2."""
 
-    def __init__(self, imratio=None, a=None, b=None, alpha=None, *, form="canonical"):
+    def __init__(
+        self,
+        imratio: float | None = None,
+        a: float | None = None,
+        b: float | None = None,
+        alpha: float | None = None,
+        *,
+        form: str = "canonical",
+    ) -> None:
         super().__init__(imratio, form=form, a=_or(a, 0.2), b=_or(b, 0.2), alpha=_or(alpha, 0.2))
 
 
@@ -241,7 +249,17 @@ class RegAdvAUROCLoss(_adauc.RegAdAUCLoss):
     """XCurve ``RegAdvAUROCLoss(imratio, a, b, alpha, lambda1, lambda2)`` (None: 0.2 and 1.0 as XCurve);
     ``form="xcurve"`` reproduces XCurve's -p alpha^2."""
 
-    def __init__(self, imratio=None, a=None, b=None, alpha=None, lambda1=None, lambda2=None, *, form="canonical"):
+    def __init__(
+        self,
+        imratio: float | None = None,
+        a: float | None = None,
+        b: float | None = None,
+        alpha: float | None = None,
+        lambda1: float | None = None,
+        lambda2: float | None = None,
+        *,
+        form: str = "canonical",
+    ) -> None:
         super().__init__(imratio, form=form, a=_or(a, 0.2), b=_or(b, 0.2), alpha=_or(alpha, 0.2),
                          lambda1=_or(lambda1, 1.0), lambda2=_or(lambda2, 1.0))  # fmt: skip
 
@@ -372,7 +390,7 @@ class StandardOpenAUCLoss(nn.Module):
         *,
         perm: torch.Tensor | None = None,
         lam: float | None = None,
-    ):
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         return logits, self.inner(logits, labels, f_post, manifolds, perm=perm, lam=lam)
 
 
@@ -410,7 +428,7 @@ def ListStableAUPRC(
 
 
 # ---------------------------------------------------------------------------------------- metrics
-def TopkAcc(y_pred: torch.Tensor, y_true: torch.Tensor, k_list: Sequence[int] = (1,)):
+def TopkAcc(y_pred: torch.Tensor, y_true: torch.Tensor, k_list: Sequence[int] = (1,)) -> list[torch.Tensor]:
     """XCurve ``Metrics.TopkAcc``: a list of top-k accuracies in percent (ties are misses here)."""
     with torch.no_grad():
         return list(_autkc.topk_accuracy(y_pred, y_true, k=list(k_list)).mul(100.0).unbind(0))
