@@ -108,6 +108,14 @@ class TMemoryBank(torch.nn.Module):
     ``update`` and ``paste`` run one half only. The ops carry no gradient.
     """
 
+    num_classes: int
+    memory_size: int
+    p_sample: float
+    p_resize: float
+    ignore_index: int | None
+    tail_classes: torch.Tensor
+    last_pastes: torch.Tensor
+
     def __init__(
         self,
         num_classes: int,
@@ -121,7 +129,7 @@ class TMemoryBank(torch.nn.Module):
         process_group: "torch.distributed.ProcessGroup | None" = None,
     ) -> None:
         super().__init__()
-        self.process_group = D.check_group(process_group)
+        self.process_group: torch.distributed.ProcessGroup | None = D.check_group(process_group)
         if self.process_group is not None and seed is None:
             raise ValueError("a TMemoryBank shared over a process_group needs a seed (the same on every rank)")
         if not isinstance(num_classes, int) or num_classes < 1:

@@ -195,10 +195,10 @@ class _ExpRowsLoss(nn.Module):
     """Shared machinery of the DRO and KL losses: exp row sums, log-domain state, gradient."""
 
     def _setup(self, data_len, margin, Lambda, surr_loss, device):
-        self.data_len = int(data_len)
-        self.margin = V.finite_float(margin, "margin")
-        self.Lambda = _positive(Lambda, "Lambda")
-        self.surr_loss = V.option(surr_loss, O.LIBAUC_SURROGATE)
+        self.data_len: int = int(data_len)
+        self.margin: float = V.finite_float(margin, "margin")
+        self.Lambda: float = _positive(Lambda, "Lambda")
+        self.surr_loss: str = V.option(surr_loss, O.LIBAUC_SURROGATE)
         dev = _default_device(device)
         self.register_buffer("log_u_pos", torch.full((self.data_len, 1), -math.inf, dtype=torch.float64, device=dev))
 
@@ -304,8 +304,8 @@ class tpAUC_KL_Loss(_ExpRowsLoss):
         super().__init__()
         self.process_group: torch.distributed.ProcessGroup | None = process_group
         self.tau: float = _positive(tau, "tau")
-        self.gamma0 = _positive(gammas[0], "gammas[0]", 1.0)
-        self.gamma1 = _positive(gammas[1], "gammas[1]", 1.0)
+        self.gamma0: float = _positive(gammas[0], "gammas[0]", 1.0)
+        self.gamma1: float = _positive(gammas[1], "gammas[1]", 1.0)
         self._setup(data_len, margin, Lambda, surr_loss, device)
         self.register_buffer("log_w", torch.tensor(-math.inf, dtype=torch.float64, device=self.log_u_pos.device))
 

@@ -111,15 +111,15 @@ class _PairSums:
 
 class _APBase(nn.Module):
     def _setup(self, data_len, num_labels, margin, gamma, surr_loss, device, top_k, semantics):
-        self.data_len = int(data_len)
+        self.data_len: int = int(data_len)
         if self.data_len <= 0:
             raise ValueError(f"data_len must be > 0, got {data_len}")
-        self.num_labels = int(num_labels)
-        self.margin = V.finite_float(margin, "margin")
-        self.gamma = _positive(gamma, "gamma", 1.0)
-        self.surr_loss = V.option(surr_loss, O.LIBAUC_AP_SURROGATE)
-        self.semantics = V.option(semantics, O.LIBAUC_SEMANTICS)
-        self.top_k = top_k
+        self.num_labels: int = int(num_labels)
+        self.margin: float = V.finite_float(margin, "margin")
+        self.gamma: float = _positive(gamma, "gamma", 1.0)
+        self.surr_loss: str = V.option(surr_loss, O.LIBAUC_AP_SURROGATE)
+        self.semantics: str = V.option(semantics, O.LIBAUC_SEMANTICS)
+        self.top_k: float | None = top_k
         dev = _default_device(device)
         self.device = dev
         shape = (self.data_len, 1) if self.num_labels == 0 else (self.num_labels, self.data_len, 1)

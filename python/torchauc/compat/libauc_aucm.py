@@ -157,17 +157,17 @@ def aucm_columns(
 class _AUCMBase(nn.Module):
     def _setup(self, margin, imratio, version, device, num_labels, semantics, process_group):
         self.process_group: torch.distributed.ProcessGroup | None = process_group
-        self.margin = V.finite_float(margin, "margin")
-        self.version = V.option(version, O.AUCM_VERSION)
-        self.semantics = V.option(semantics, O.LIBAUC_SEMANTICS)
-        self.num_labels = int(num_labels)
-        self.imratio = imratio
+        self.margin: float = V.finite_float(margin, "margin")
+        self.version: str = V.option(version, O.AUCM_VERSION)
+        self.semantics: str = V.option(semantics, O.LIBAUC_SEMANTICS)
+        self.num_labels: int = int(num_labels)
+        self.imratio: float | None = imratio
         self._p_libauc = imratio  # LibAUC overwrites its p with the last batch's ratio
         dev = _default_device(device)
         self.device = dev
-        self.a = nn.Parameter(torch.zeros(self.num_labels, device=dev))
-        self.b = nn.Parameter(torch.zeros(self.num_labels, device=dev))
-        self.alpha = nn.Parameter(torch.zeros(self.num_labels, device=dev))
+        self.a: nn.Parameter = nn.Parameter(torch.zeros(self.num_labels, device=dev))
+        self.b: nn.Parameter = nn.Parameter(torch.zeros(self.num_labels, device=dev))
+        self.alpha: nn.Parameter = nn.Parameter(torch.zeros(self.num_labels, device=dev))
 
     def _prior(self, y, auto, h):
         batch = (y == 1).sum(0).to(h.dtype) / y.shape[0]
