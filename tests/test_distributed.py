@@ -590,7 +590,46 @@ def _modules(rank, world, group, s, y, w, sizes, sk_s, close):
     m.update(_mine(s, sizes, rank).clamp(0, 1), _mine(y, sizes, rank))
     ref = MM.AUROC(bins=16, score_range=(0.0, 1.0), dist_sync=False)
     ref.update(s.clamp(0, 1), y)
-    close(m.compute(), ref.compute(), "binned AUROC")
+    got, calls = _collectives(m.compute)
+    close(got, ref.compute(), "binned AUROC")
+    assert calls == {**dict.fromkeys(calls, 0), "all_reduce": 1}, f"binned AUROC collectives {calls}"
+    # weights of a different scale on every rank: still one all_reduce; a rank with weights beyond
+    # 2^960 sets the flag and every rank takes the rescaling round (same value)
+    for what, scale, reduces in (
+        ("scaled", lambda r: 10.0 ** (3 * r), 1),
+        ("extreme", lambda r: 1e300 if r == 0 else 1.0, 3),
+    ):
+        wb = torch.cat([_mine(w, sizes, r) * scale(r) for r in range(world)])
+        m = MM.AUROC(bins=16, score_range=(0.0, 1.0))
+        m.update(_mine(s, sizes, rank).clamp(0, 1), _mine(y, sizes, rank), sample_weights=_mine(wb, sizes, rank))
+        ref = MM.AUROC(bins=16, score_range=(0.0, 1.0), dist_sync=False)
+        ref.update(s.clamp(0, 1), y, sample_weights=wb)
+        got, calls = _collectives(m.compute)
+        close(got, ref.compute(), f"binned AUROC {what} weights")
+        assert calls == {**dict.fromkeys(calls, 0), "all_reduce": reduces}, f"binned AUROC {what}: {calls}"
+        close(m.error_bound(), ref.error_bound(), f"binned AUROC {what} error bound")
+
+
+def _collectives(fn):
+    """fn()'s value and how many collectives of each kind it ran (torch.distributed's functions
+    wrapped for the call; the library looks them up at call time)."""
+    saved = {k: getattr(dist, k) for k in ("all_reduce", "all_gather", "all_to_all_single", "broadcast")}
+    calls = dict.fromkeys(saved, 0)
+
+    def counting(name):
+        def call(*args, **kwargs):
+            calls[name] += 1
+            return saved[name](*args, **kwargs)
+
+        return call
+
+    try:
+        for k in saved:
+            setattr(dist, k, counting(k))
+        return fn(), calls
+    finally:
+        for k, v in saved.items():
+            setattr(dist, k, v)
 
 
 @pytest.mark.parametrize("world", [2, 4])
