@@ -258,18 +258,27 @@ def _losses_new(rank, world, group):
                       [p, y], sizes, rank, group)  # fmt: skip
     _check_module("RegAdAUCLoss", lambda pg: A.RegAdAUCLoss(imratio=0.3, process_group=pg).double(), [p, y], sizes,
                   rank, group)  # fmt: skip
-    # LibAUC AUC-M family: a, b, alpha synchronised; Compositional alternates CE and AUC-M steps
+    # LibAUC AUC-M family: moments all-reduced, a, b, alpha synchronised over several steps;
+    # Compositional alternates CE and AUC-M steps; LibAUC's literal v2 gathers
+    for version, semantics in (("v1", "fixed"), ("v2", "fixed"), ("v1", "libauc"), ("v2", "libauc")):
+        _check_module(f"AUCMLoss {version} {semantics}", lambda pg, v=version, sem=semantics: L.AUCMLoss(
+            version=v, device="cpu", semantics=sem, process_group=pg).double(), [p, y], sizes, rank, group,
+            steps=2)  # fmt: skip
     for version in ("v1", "v2"):
-        _check_module(f"AUCMLoss {version}", lambda pg, v=version: L.AUCMLoss(version=v, device="cpu",
-                      process_group=pg).double(), [p, y], sizes, rank, group)  # fmt: skip
-    _check_module("CompositionalAUCLoss", lambda pg: L.CompositionalAUCLoss(device="cpu", process_group=pg).double(),
-                  [p, y], sizes, rank, group, steps=2)  # fmt: skip
+        _check_module(f"CompositionalAUCLoss {version}", lambda pg, v=version: L.CompositionalAUCLoss(
+            version=v, device="cpu", process_group=pg).double(), [p, y], sizes, rank, group, steps=4)  # fmt: skip
     C = 3
     PM = torch.sigmoid(torch.randn(n, C, generator=g, dtype=torch.float64).round(decimals=1))
     YM = (torch.rand(n, C, generator=g) < 0.4).long()
     YM[:, 2] = 0  # a label without positives
-    _check_module("MultiLabelAUCMLoss", lambda pg: L.MultiLabelAUCMLoss(num_labels=C, device="cpu",
-                  process_group=pg).double(), [PM, YM], sizes, rank, group)  # fmt: skip
+    for version in ("v1", "v2"):
+        _check_module(f"MultiLabelAUCMLoss {version}", lambda pg, v=version: L.MultiLabelAUCMLoss(
+            version=v, num_labels=C, device="cpu", process_group=pg).double(), [PM, YM], sizes, rank, group,
+            steps=2)  # fmt: skip
+    # the moments travel in one all_reduce of 6 C + 1 numbers, nothing is gathered
+    aucm = L.MultiLabelAUCMLoss(num_labels=C, device="cpu", process_group=group).double()
+    _, calls = _collectives(lambda: aucm(_mine(PM, sizes, rank), _mine(YM, sizes, rank)).backward())
+    assert calls == {**dict.fromkeys(calls, 0), "all_reduce": 1}, f"MultiLabelAUCMLoss collectives {calls}"
     # index-state drop-ins: the same touched entries updated on every rank
     _check_module("APLoss", lambda pg: L.APLoss(n, device="cpu", process_group=pg), [p, y, idx], sizes, rank,
                   group, steps=2)  # fmt: skip
