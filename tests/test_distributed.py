@@ -279,6 +279,7 @@ def _losses_new(rank, world, group):
     aucm = L.MultiLabelAUCMLoss(num_labels=C, device="cpu", process_group=group).double()
     _, calls = _collectives(lambda: aucm(_mine(PM, sizes, rank), _mine(YM, sizes, rank)).backward())
     assert calls == {**dict.fromkeys(calls, 0), "all_reduce": 1}, f"MultiLabelAUCMLoss collectives {calls}"
+    _xcurve_names(rank, world, group, p, y, sizes, g)
     # index-state drop-ins: the same touched entries updated on every rank
     _check_module("APLoss", lambda pg: L.APLoss(n, device="cpu", process_group=pg), [p, y, idx], sizes, rank,
                   group, steps=2)  # fmt: skip
@@ -395,6 +396,49 @@ def _losses_new(rank, world, group):
 
     _check_module("SFCML", sfcml, [users], sizes, rank, group, grad_of=(), params="sum", steps=2,
                   call=lambda m, u: m(u, indptr, indices))  # fmt: skip
+
+
+def _xcurve_names(rank, world, group, p, y, sizes, g):
+    """The XCurve-named losses pass process_group to the loss they wrap: one of each kind."""
+    from torchauc.compat import xcurve as XC
+
+    C = 3
+    X = torch.randn(p.numel(), C, generator=g, dtype=torch.float64).round(decimals=1)
+    T = torch.arange(p.numel()) % C  # every class present
+
+    def ins_relaxed(pg):
+        m = XC.InsRelaxedPAUCLoss(0.5, process_group=pg)
+        with torch.no_grad():
+            m.a.fill_(0.3), m.b.fill_(0.2)
+        return m
+
+    for name, make, inputs in (
+        ("SquareAUCLoss binary", lambda pg: XC.SquareAUCLoss(2, process_group=pg), [p, y]),
+        ("ExpAUCLoss ova", lambda pg: XC.ExpAUCLoss(C, transform="ova", process_group=pg), [X, T]),
+        ("HingeAUCLoss ovo", lambda pg: XC.HingeAUCLoss(C, process_group=pg), [X, T]),
+        (
+            "HingeAUCLoss binary xcurve",
+            lambda pg: XC.HingeAUCLoss(2, normalization="xcurve", process_group=pg),
+            [p, y],
+        ),
+        (
+            "HingeAUCLoss ovo xcurve",
+            lambda pg: XC.HingeAUCLoss(C, normalization="xcurve", process_group=pg),
+            [X, T],
+        ),
+        (
+            "HingeAUCLoss ova xcurve",
+            lambda pg: XC.HingeAUCLoss(C, transform="ova", normalization="xcurve", process_group=pg),
+            [X, T],
+        ),
+        ("RelaxedPAUCLoss sum", lambda pg: XC.RelaxedPAUCLoss(reduction="sum", process_group=pg), [p, y]),
+        ("InsRelaxedPAUCLoss", ins_relaxed, [p, y]),
+        ("UnbiasedPAUCLoss", lambda pg: XC.UnbiasedPAUCLoss(0.7, 0.4, process_group=pg).double(), [p, y]),
+        ("AdvAUROCLoss", lambda pg: XC.AdvAUROCLoss(0.3, process_group=pg).double(), [p, y]),
+        ("RegAdvAUROCLoss", lambda pg: XC.RegAdvAUROCLoss(0.3, process_group=pg).double(), [p, y]),
+        ("BaseHingeLoss", lambda pg: XC.BaseHingeLoss(process_group=pg), [X, T]),
+    ):
+        _check_module(f"xcurve {name}", make, inputs, sizes, rank, group)
 
 
 def _memory_bank(rank, world, group):
