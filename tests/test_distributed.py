@@ -596,6 +596,29 @@ def _metrics(rank, world, group):
             process_group=group,
         )
         close(got, want, f"multiclass {mode} {avg}")
+    # the multi-column paths with mixed weighted / unweighted ranks and with DistributedSampler padding
+    close(
+        DA.multiclass_auroc(mine(P), mine(T), mode="ova", sample_weights=mixed, process_group=group),
+        roc_auc_score(T.numpy(), P.numpy(), multi_class="ovr", sample_weight=w_mixed.numpy()),
+        "ova mixed weights",
+    )
+    close(
+        DA.multilabel_auroc(mine(S), mine(Y), average="none", sample_weights=mixed, process_group=group),
+        roc_auc_score(Y.numpy(), S.numpy(), average=None, sample_weight=w_mixed.numpy()),
+        "multilabel mixed weights",
+    )
+    padded = [torch.cat([t, t[:pad]]) for t in (P, T, S, Y, idx)]
+    P_pad, T_pad, S_pad, Y_pad, i_pad = (_mine(t, psizes, rank) for t in padded)
+    close(
+        DA.multiclass_auroc(P_pad, T_pad, mode="ovo", sample_index=i_pad, process_group=group),
+        roc_auc_score(T.numpy(), P.numpy(), multi_class="ovo"),
+        "multiclass ovo dedup",
+    )
+    close(
+        DA.multilabel_auroc(S_pad, Y_pad, average="micro", sample_index=i_pad, process_group=group),
+        roc_auc_score(Y.numpy(), S.numpy(), average="micro"),
+        "multilabel micro dedup",
+    )
     # an invalid input on one rank raises on every rank (no rank left waiting in a collective)
     bs, by = mine(s), mine(y)
     if rank == world - 1:
