@@ -123,6 +123,13 @@ def _losses(rank, world, group):
             return m(s, y)
 
         _check_loss(type(module(None)).__name__, fn, [p, y], sizes, rank, group)
+    # InsRelaxedPAUCLoss: its 8 statistics in one all_reduce; the warm-up loss on the gathered batch
+    ins = P.InsRelaxedPAUCLoss(0.5, auc_type="TP", process_group=group)
+    _, calls = _collectives(lambda: ins(_mine(p, sizes, rank), _mine(y, sizes, rank)))
+    assert calls == {**dict.fromkeys(calls, 0), "all_reduce": 1}, f"InsRelaxedPAUCLoss collectives {calls}"
+    bce = torch.nn.functional.binary_cross_entropy
+    warm = lambda pg: P.InsRelaxedPAUCLoss(0.5, warmup_epochs=1, warmup_loss=bce, process_group=pg)  # noqa: E731
+    _check_loss("InsRelaxedPAUCLoss warm-up", lambda s, y, pg: warm(pg)(s, y, epoch=0), [p, y], sizes, rank, group)
     # LibAUC drop-ins: values, gradients and the per-sample state after two steps
     idx = torch.randperm(n, generator=g)
     for cls in (L.pAUC_CVaR_Loss, L.pAUC_DRO_Loss, L.tpAUC_KL_Loss):
