@@ -123,6 +123,13 @@ def _losses(rank, world, group):
             return m(s, y)
 
         _check_loss(type(module(None)).__name__, fn, [p, y], sizes, rank, group)
+    # InsRelaxedPAUCLoss: its 8 statistics in one all_reduce; the warm-up loss on the gathered batch
+    ins = P.InsRelaxedPAUCLoss(0.5, auc_type="TP", process_group=group)
+    _, calls = _collectives(lambda: ins(_mine(p, sizes, rank), _mine(y, sizes, rank)))
+    assert calls == {**dict.fromkeys(calls, 0), "all_reduce": 1}, f"InsRelaxedPAUCLoss collectives {calls}"
+    bce = torch.nn.functional.binary_cross_entropy
+    warm = lambda pg: P.InsRelaxedPAUCLoss(0.5, warmup_epochs=1, warmup_loss=bce, process_group=pg)  # noqa: E731
+    _check_loss("InsRelaxedPAUCLoss warm-up", lambda s, y, pg: warm(pg)(s, y, epoch=0), [p, y], sizes, rank, group)
     # LibAUC drop-ins: values, gradients and the per-sample state after two steps
     idx = torch.randperm(n, generator=g)
     for cls in (L.pAUC_CVaR_Loss, L.pAUC_DRO_Loss, L.tpAUC_KL_Loss):
@@ -258,18 +265,28 @@ def _losses_new(rank, world, group):
                       [p, y], sizes, rank, group)  # fmt: skip
     _check_module("RegAdAUCLoss", lambda pg: A.RegAdAUCLoss(imratio=0.3, process_group=pg).double(), [p, y], sizes,
                   rank, group)  # fmt: skip
-    # LibAUC AUC-M family: a, b, alpha synchronised; Compositional alternates CE and AUC-M steps
+    # LibAUC AUC-M family: moments all-reduced, a, b, alpha synchronised over several steps;
+    # Compositional alternates CE and AUC-M steps; LibAUC's literal v2 gathers
+    for version, semantics in (("v1", "fixed"), ("v2", "fixed"), ("v1", "libauc"), ("v2", "libauc")):
+        _check_module(f"AUCMLoss {version} {semantics}", lambda pg, v=version, sem=semantics: L.AUCMLoss(
+            version=v, device="cpu", semantics=sem, process_group=pg).double(), [p, y], sizes, rank, group,
+            steps=2)  # fmt: skip
     for version in ("v1", "v2"):
-        _check_module(f"AUCMLoss {version}", lambda pg, v=version: L.AUCMLoss(version=v, device="cpu",
-                      process_group=pg).double(), [p, y], sizes, rank, group)  # fmt: skip
-    _check_module("CompositionalAUCLoss", lambda pg: L.CompositionalAUCLoss(device="cpu", process_group=pg).double(),
-                  [p, y], sizes, rank, group, steps=2)  # fmt: skip
+        _check_module(f"CompositionalAUCLoss {version}", lambda pg, v=version: L.CompositionalAUCLoss(
+            version=v, device="cpu", process_group=pg).double(), [p, y], sizes, rank, group, steps=4)  # fmt: skip
     C = 3
     PM = torch.sigmoid(torch.randn(n, C, generator=g, dtype=torch.float64).round(decimals=1))
     YM = (torch.rand(n, C, generator=g) < 0.4).long()
     YM[:, 2] = 0  # a label without positives
-    _check_module("MultiLabelAUCMLoss", lambda pg: L.MultiLabelAUCMLoss(num_labels=C, device="cpu",
-                  process_group=pg).double(), [PM, YM], sizes, rank, group)  # fmt: skip
+    for version in ("v1", "v2"):
+        _check_module(f"MultiLabelAUCMLoss {version}", lambda pg, v=version: L.MultiLabelAUCMLoss(
+            version=v, num_labels=C, device="cpu", process_group=pg).double(), [PM, YM], sizes, rank, group,
+            steps=2)  # fmt: skip
+    # the moments travel in one all_reduce of 6 C + 1 numbers, nothing is gathered
+    aucm = L.MultiLabelAUCMLoss(num_labels=C, device="cpu", process_group=group).double()
+    _, calls = _collectives(lambda: aucm(_mine(PM, sizes, rank), _mine(YM, sizes, rank)).backward())
+    assert calls == {**dict.fromkeys(calls, 0), "all_reduce": 1}, f"MultiLabelAUCMLoss collectives {calls}"
+    _xcurve_names(rank, world, group, p, y, sizes, g)
     # index-state drop-ins: the same touched entries updated on every rank
     _check_module("APLoss", lambda pg: L.APLoss(n, device="cpu", process_group=pg), [p, y, idx], sizes, rank,
                   group, steps=2)  # fmt: skip
@@ -386,6 +403,49 @@ def _losses_new(rank, world, group):
 
     _check_module("SFCML", sfcml, [users], sizes, rank, group, grad_of=(), params="sum", steps=2,
                   call=lambda m, u: m(u, indptr, indices))  # fmt: skip
+
+
+def _xcurve_names(rank, world, group, p, y, sizes, g):
+    """The XCurve-named losses pass process_group to the loss they wrap: one of each kind."""
+    from torchauc.compat import xcurve as XC
+
+    C = 3
+    X = torch.randn(p.numel(), C, generator=g, dtype=torch.float64).round(decimals=1)
+    T = torch.arange(p.numel()) % C  # every class present
+
+    def ins_relaxed(pg):
+        m = XC.InsRelaxedPAUCLoss(0.5, process_group=pg)
+        with torch.no_grad():
+            m.a.fill_(0.3), m.b.fill_(0.2)
+        return m
+
+    for name, make, inputs in (
+        ("SquareAUCLoss binary", lambda pg: XC.SquareAUCLoss(2, process_group=pg), [p, y]),
+        ("ExpAUCLoss ova", lambda pg: XC.ExpAUCLoss(C, transform="ova", process_group=pg), [X, T]),
+        ("HingeAUCLoss ovo", lambda pg: XC.HingeAUCLoss(C, process_group=pg), [X, T]),
+        (
+            "HingeAUCLoss binary xcurve",
+            lambda pg: XC.HingeAUCLoss(2, normalization="xcurve", process_group=pg),
+            [p, y],
+        ),
+        (
+            "HingeAUCLoss ovo xcurve",
+            lambda pg: XC.HingeAUCLoss(C, normalization="xcurve", process_group=pg),
+            [X, T],
+        ),
+        (
+            "HingeAUCLoss ova xcurve",
+            lambda pg: XC.HingeAUCLoss(C, transform="ova", normalization="xcurve", process_group=pg),
+            [X, T],
+        ),
+        ("RelaxedPAUCLoss sum", lambda pg: XC.RelaxedPAUCLoss(reduction="sum", process_group=pg), [p, y]),
+        ("InsRelaxedPAUCLoss", ins_relaxed, [p, y]),
+        ("UnbiasedPAUCLoss", lambda pg: XC.UnbiasedPAUCLoss(0.7, 0.4, process_group=pg).double(), [p, y]),
+        ("AdvAUROCLoss", lambda pg: XC.AdvAUROCLoss(0.3, process_group=pg).double(), [p, y]),
+        ("RegAdvAUROCLoss", lambda pg: XC.RegAdvAUROCLoss(0.3, process_group=pg).double(), [p, y]),
+        ("BaseHingeLoss", lambda pg: XC.BaseHingeLoss(process_group=pg), [X, T]),
+    ):
+        _check_module(f"xcurve {name}", make, inputs, sizes, rank, group)
 
 
 def _memory_bank(rank, world, group):
@@ -543,6 +603,29 @@ def _metrics(rank, world, group):
             process_group=group,
         )
         close(got, want, f"multiclass {mode} {avg}")
+    # the multi-column paths with mixed weighted / unweighted ranks and with DistributedSampler padding
+    close(
+        DA.multiclass_auroc(mine(P), mine(T), mode="ova", sample_weights=mixed, process_group=group),
+        roc_auc_score(T.numpy(), P.numpy(), multi_class="ovr", sample_weight=w_mixed.numpy()),
+        "ova mixed weights",
+    )
+    close(
+        DA.multilabel_auroc(mine(S), mine(Y), average="none", sample_weights=mixed, process_group=group),
+        roc_auc_score(Y.numpy(), S.numpy(), average=None, sample_weight=w_mixed.numpy()),
+        "multilabel mixed weights",
+    )
+    padded = [torch.cat([t, t[:pad]]) for t in (P, T, S, Y, idx)]
+    P_pad, T_pad, S_pad, Y_pad, i_pad = (_mine(t, psizes, rank) for t in padded)
+    close(
+        DA.multiclass_auroc(P_pad, T_pad, mode="ovo", sample_index=i_pad, process_group=group),
+        roc_auc_score(T.numpy(), P.numpy(), multi_class="ovo"),
+        "multiclass ovo dedup",
+    )
+    close(
+        DA.multilabel_auroc(S_pad, Y_pad, average="micro", sample_index=i_pad, process_group=group),
+        roc_auc_score(Y.numpy(), S.numpy(), average="micro"),
+        "multilabel micro dedup",
+    )
     # an invalid input on one rank raises on every rank (no rank left waiting in a collective)
     bs, by = mine(s), mine(y)
     if rank == world - 1:
@@ -590,7 +673,46 @@ def _modules(rank, world, group, s, y, w, sizes, sk_s, close):
     m.update(_mine(s, sizes, rank).clamp(0, 1), _mine(y, sizes, rank))
     ref = MM.AUROC(bins=16, score_range=(0.0, 1.0), dist_sync=False)
     ref.update(s.clamp(0, 1), y)
-    close(m.compute(), ref.compute(), "binned AUROC")
+    got, calls = _collectives(m.compute)
+    close(got, ref.compute(), "binned AUROC")
+    assert calls == {**dict.fromkeys(calls, 0), "all_reduce": 1}, f"binned AUROC collectives {calls}"
+    # weights of a different scale on every rank: still one all_reduce; a rank with weights beyond
+    # 2^960 sets the flag and every rank takes the rescaling round (same value)
+    for what, scale, reduces in (
+        ("scaled", lambda r: 10.0 ** (3 * r), 1),
+        ("extreme", lambda r: 1e300 if r == 0 else 1.0, 3),
+    ):
+        wb = torch.cat([_mine(w, sizes, r) * scale(r) for r in range(world)])
+        m = MM.AUROC(bins=16, score_range=(0.0, 1.0))
+        m.update(_mine(s, sizes, rank).clamp(0, 1), _mine(y, sizes, rank), sample_weights=_mine(wb, sizes, rank))
+        ref = MM.AUROC(bins=16, score_range=(0.0, 1.0), dist_sync=False)
+        ref.update(s.clamp(0, 1), y, sample_weights=wb)
+        got, calls = _collectives(m.compute)
+        close(got, ref.compute(), f"binned AUROC {what} weights")
+        assert calls == {**dict.fromkeys(calls, 0), "all_reduce": reduces}, f"binned AUROC {what}: {calls}"
+        close(m.error_bound(), ref.error_bound(), f"binned AUROC {what} error bound")
+
+
+def _collectives(fn):
+    """fn()'s value and how many collectives of each kind it ran (torch.distributed's functions
+    wrapped for the call; the library looks them up at call time)."""
+    saved = {k: getattr(dist, k) for k in ("all_reduce", "all_gather", "all_to_all_single", "broadcast")}
+    calls = dict.fromkeys(saved, 0)
+
+    def counting(name):
+        def call(*args, **kwargs):
+            calls[name] += 1
+            return saved[name](*args, **kwargs)
+
+        return call
+
+    try:
+        for k in saved:
+            setattr(dist, k, counting(k))
+        return fn(), calls
+    finally:
+        for k, v in saved.items():
+            setattr(dist, k, v)
 
 
 @pytest.mark.parametrize("world", [2, 4])

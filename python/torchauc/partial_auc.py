@@ -280,8 +280,9 @@ class InsRelaxedPAUCLoss(nn.Module):
 
     ``weight`` defaults to ``"exp"`` (XCurve's ``weight_scheme=None`` silently means Exp).
     ``forward(scores, labels, *, epoch=0)``; a class absent from the batch contributes zero statistics.
-    ``process_group`` (keyword): the loss of the global batch (all-gathered); ``a`` and ``b`` then get
-    the same gradient on every rank.
+    ``process_group`` (keyword): the loss of the global batch from its statistics (this rank's six
+    weighted sums and two class counts, all-reduced: 8 numbers); ``a`` and ``b`` then get the same
+    gradient on every rank. The warm-up loss, any function of the batch, gets the gathered batch.
     """
 
     def __init__(
@@ -312,32 +313,31 @@ class InsRelaxedPAUCLoss(nn.Module):
         self.b = nn.Parameter(torch.zeros(8, dtype=torch.float64))
 
     def statistics(
-        self, scores: torch.Tensor, labels: torch.Tensor
+        self, scores: torch.Tensor, labels: torch.Tensor, group: "torch.distributed.ProcessGroup | None" = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(c+, c-, f+, f-, f+², f-²): the six weighted class means (0 for an absent class)."""
+        """(c+, c-, f+, f-, f+², f-²): the six weighted class means (0 for an absent class), of the
+        global batch of ``group`` when given (the sums and counts all-reduced, differentiably)."""
         s = scores.reshape(-1)
         pos = labels.reshape(-1) != 0
         vp, vn = tpauc_weights(s, self.weight, self.gamma, self.eps)
         if self.auc_type == "OP":
             vp = torch.ones_like(s)
         pf, nf = pos.to(s.dtype), (~pos).to(s.dtype)
-        npos, nneg = torch.clamp_min(pf.sum(), 1), torch.clamp_min(nf.sum(), 1)
         vp, vn = vp * pf, vn * nf
-        return (
-            vp.sum() / npos,
-            vn.sum() / nneg,
-            (vp * s).sum() / npos,
-            (vn * s).sum() / nneg,
-            (vp * s * s).sum() / npos,
-            (vn * s * s).sum() / nneg,
-        )
+        sums = [vp.sum(), vn.sum(), (vp * s).sum(), (vn * s).sum(), (vp * s * s).sum(), (vn * s * s).sum()]
+        sums = torch.stack(sums + [pf.sum(), nf.sum()])
+        if group is not None:
+            sums = D.all_reduce_sum_replicated(sums, group)
+        counts = torch.clamp_min(sums[6:], 1).repeat(3)  # n+, n- for each pair of sums
+        return tuple((sums[:6] / counts).unbind())
 
     def forward(self, scores: torch.Tensor, labels: torch.Tensor, *, epoch: int = 0) -> torch.Tensor:
-        if D.check_group(self.process_group) is not None:  # the statistics of the global batch
-            scores, labels = D.gather_batch(self.process_group, scores, labels)
+        group = D.check_group(self.process_group)
         if epoch < self.warmup_epochs and self.warmup_loss is not None:
+            if group is not None:
+                scores, labels = D.gather_batch(group, scores, labels)
             return self.warmup_loss(scores, labels.to(scores.dtype))
-        cp, cn, fp, fn, fp2, fn2 = self.statistics(scores, labels)
+        cp, cn, fp, fn, fp2, fn2 = self.statistics(scores, labels, group)
         a, b = self.a, self.b
         loss = (
             0.5 * _v(b[0], a[0], a[1], cp, cn)

@@ -8,7 +8,7 @@ over every rank: by default (``dist_sync_mode="sort"``) with the sample sort of
 ``all_gather`` of every state (simple, fine for small N). ``update(..., sample_index=idx)`` records
 dataset indices so that a ``DistributedSampler``'s padding duplicates are counted once. For
 streams too large to keep, ``AUROC(bins=...)`` keeps two fixed histograms (O(bins) memory and
-communication); its error bound is returned by ``error_bound()``."""
+communication: one all_reduce); its error bound is returned by ``error_bound()``."""
 
 from typing import Any
 
@@ -19,6 +19,8 @@ from .._core import options as O
 from .._core import validate as V
 from . import distributed as DA
 from . import functional as F
+
+_SCALE_LIMIT = 2.0**960  # binned AUROC: weight scales within 2^(+-960) are summed across ranks as they are
 
 
 class _ExactMetric(torch.nn.Module):
@@ -214,11 +216,19 @@ class AUROC(_ExactMetric):
         return F._ratio((neg * (above + 0.5 * pos)).sum(), P * N)
 
     def _synced_hist(self):
-        """The histograms (up to one common scale) over every rank."""
+        """The histograms (up to one common scale) over every rank, in one all_reduce: each rank adds
+        its histograms at their absolute scale, with a flag set where that scale is outside
+        [2^-960, 2^960] (entries <= the sample count < 2^63 then stay normal floats). Only when some
+        rank's weights are that extreme does a second round rescale every rank by the largest scale."""
         if not self.dist_sync or D.world_size() == 1:
             return self._hist
+        extreme = self._scale > 0 and not _SCALE_LIMIT**-1 <= self._scale <= _SCALE_LIMIT
+        absolute = self._hist * (0.0 if extreme else self._scale)
+        packed = D.all_reduce_sum(torch.cat([absolute.reshape(-1), absolute.new_tensor([float(extreme)])]))
+        if not bool(packed[-1] > 0):
+            return packed[:-1].reshape(self._hist.shape)
         top = float(D.all_reduce_max(torch.tensor([self._scale], dtype=torch.float64, device=self._hist.device)))
-        return D.all_reduce_sum(self._hist * (self._scale / top) if top > 0 else self._hist)
+        return D.all_reduce_sum(self._hist * (self._scale / top))
 
     def compute(self) -> torch.Tensor:
         if self.bins is not None:

@@ -1,7 +1,7 @@
 """torch.distributed on this machine (gloo, W = 1, 2, 4 worker processes, each with its shard):
 the exact AUROC by the sample sort vs gathering every score to every rank, and the global-batch square
-loss by its moment all-reduce vs gathering the batch. Times are measured by this (driver) process
-around one command to the pool of workers (a few pipe messages of overhead); the note gives the
+loss and LibAUC's AUCMLoss by their moment all-reduce vs gathering the batch. Times are measured by
+this (driver) process around one command to the pool of workers (a few pipe messages of overhead); the note gives the
 payload bytes each rank sends and receives, the largest over the ranks (all_gather: (W - 1) x its
 tensor; all_reduce: 2 (W - 1) / W x the tensor, a ring; all_to_all: the rows for the other ranks)."""
 
@@ -54,6 +54,7 @@ def _worker(rank, world, port, n, threads, conn):
 
     import torchauc
     from torchauc._core import distributed as D
+    from torchauc.compat import libauc as L
 
     torch.set_num_threads(threads)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
@@ -64,6 +65,7 @@ def _worker(rank, world, port, n, threads, conn):
     s = torch.randn(m, generator=g)
     y = torch.rand(m, generator=g) < 0.1
     group = dist.group.WORLD
+    aucm = {"aucm allreduce": L.AUCMLoss(device="cpu", process_group=group), "aucm gather": L.AUCMLoss(device="cpu")}
 
     def run(cmd):
         if cmd == "auroc sort":
@@ -71,7 +73,12 @@ def _worker(rank, world, port, n, threads, conn):
         if cmd == "auroc gather":
             return torchauc.auroc.auroc(D.gather_cat(s), D.gather_cat(y))
         x = s.double().requires_grad_()
-        if cmd == "loss allreduce":
+        if cmd == "aucm allreduce":
+            loss = aucm[cmd](torch.sigmoid(x), y)
+        elif cmd == "aucm gather":
+            xs, ys = D.gather_batch(group, x, y)
+            loss = aucm[cmd](torch.sigmoid(xs), ys)
+        elif cmd == "loss allreduce":
             loss = torchauc.pairwise.pairwise_auc_loss(x, y, process_group=group)
         else:  # gather the batch, the local op on it
             xs, ys = D.gather_batch(group, x, y)
@@ -135,7 +142,8 @@ def cases(device: torch.device | str | None, quick: bool):
     out = []
     for world in (1, 2, 4):
         pool = Pool(world, n, max(1, threads // world))
-        sent = {cmd: pool.call(cmd)[1] for cmd in ("auroc sort", "auroc gather", "loss allreduce", "loss gather")}
+        commands = ("auroc sort", "auroc gather", "loss allreduce", "loss gather", "aucm allreduce", "aucm gather")
+        sent = {cmd: pool.call(cmd)[1] for cmd in commands}
         size = f"N=2^{n.bit_length() - 1}, W={world}"
         out.append(
             Case(
@@ -159,6 +167,18 @@ def cases(device: torch.device | str | None, quick: bool):
                 repeats=3 if quick else 5,
                 rtol=1e-9,
                 note=f"per rank (max): {_io(sent['loss allreduce'])}; gather: {_io(sent['loss gather'])}",
+            )
+        )
+        out.append(
+            Case(
+                "distributed",
+                "compat.libauc AUCMLoss v1, global batch (fwd+bwd)",
+                size,
+                lambda pool=pool: pool.call("aucm allreduce")[0],
+                {"gather batch + loss": lambda pool=pool: pool.call("aucm gather")[0]},
+                repeats=3 if quick else 5,
+                rtol=1e-9,
+                note=f"per rank (max): {_io(sent['aucm allreduce'])}; gather: {_io(sent['aucm gather'])}",
             )
         )
     return out

@@ -30,12 +30,14 @@ Differences from LibAUC 2.0.1 (``semantics="libauc"`` reproduces each one):
   places the parameters (CUDA if available, as LibAUC).
 
 ``process_group=`` (keyword, all three; None = this rank's batch): the loss of the global batch
-(the ranks' batches concatenated in rank order) through one autograd-aware all-gather of the scores
-and labels (O(B C) elements, each rank gets the gradient of its own rows). The prior p, a, b and
-alpha's gradients are those of the global batch, identical on every rank, so PESG / PDSCA's closed
-form alpha step keeps the scalars synchronised (LibAUC under DDP does not: each rank its own batch).
-CompositionalAUCLoss's cross-entropy steps are the global-batch mean too. (Gather rather than a
-moment all-reduce: the fused per-label moment kernel is kept as is; B C scores are few bytes.)
+(the ranks' batches concatenated in rank order). The loss is a function of the per-label moments,
+so the ranks all-reduce those (6 C + 1 numbers, one collective) and each rank applies the closed-form
+gradient to its own rows: its gradient is exactly the global batch's for its samples. The prior p
+and the gradients of a, b and alpha are those of the global batch, identical on every rank, so
+PESG / PDSCA keep the scalars synchronised (LibAUC under DDP does not: each rank its own batch).
+CompositionalAUCLoss's cross-entropy steps are the global-batch mean (one all-reduce of sum and
+count). Ranks may hold different numbers of samples, or none. ``semantics="libauc"`` with v2 (its
+``count_nonzero`` means are not moment sums) all-gathers the scores and labels instead.
 """
 
 from typing import Any
@@ -55,8 +57,9 @@ def _default_device(device):
     return torch.device(device)
 
 
-def _columns(y_pred, y_true, num_labels):
-    """(B, C) scores and 0/1 labels as LibAUC's check_tensor_shape gives them, checked."""
+def _columns(y_pred, y_true, num_labels, allow_empty=False):
+    """(B, C) scores and 0/1 labels as LibAUC's check_tensor_shape gives them, checked (an empty
+    batch only where ``allow_empty``: a rank of a process group)."""
     V.tensor(y_pred, "y_pred")
     V.tensor(y_true, "y_true")
     if not y_pred.is_floating_point():
@@ -69,15 +72,29 @@ def _columns(y_pred, y_true, num_labels):
         raise ValueError(f"y_true must have the shape of y_pred {tuple(h.shape)}, got {tuple(y_true.shape)}")
     if y.device != h.device:
         raise ValueError(f"y_true is on {y.device} but y_pred is on {h.device}")
-    if h.shape[0] == 0:
+    if h.shape[0] == 0 and not allow_empty:
         raise ValueError("y_pred must not be empty")
     return h, y
 
 
+def label_moments(h, pos, neg, group=None):
+    """The per-label moments of a (B, C) batch, (6, C): n+, n-, sum_P h, sum_N h, sum_P h^2,
+    sum_N h^2, and the batch size B; summed over the ranks of ``group`` (one all-reduce of 6 C + 1
+    numbers). No autograd: _AUCMColumns differentiates through them in closed form."""
+    with torch.no_grad():
+        hp, hn = h * pos, h * neg
+        sums = torch.stack([pos.sum(0), neg.sum(0), hp.sum(0), hn.sum(0), (hp * h).sum(0), (hn * h).sum(0)])
+        packed = torch.cat([sums.reshape(-1), sums.new_tensor([float(h.shape[0])])])
+        if group is not None:
+            packed = D.all_reduce_sum(packed, group)
+    return packed[:-1].reshape(6, -1), packed[-1]
+
+
 class _AUCMColumns(torch.autograd.Function):
-    """Per-label AUC-M losses from the label-grouped moments (n, sum h, sum h^2 per side), with the
-    closed-form gradients: a few passes over the (B, C) batch instead of an autograd graph of
-    elementwise ops. ``p`` (C,) for v1, None for v2 (absent class: its terms dropped)."""
+    """Per-label AUC-M losses from the label-grouped moments (``label_moments``: of this batch, or
+    of the global batch over a process group), with the closed-form gradients with respect to this
+    batch's rows: a few passes over the (B, C) batch instead of an autograd graph of elementwise
+    ops. ``p`` (C,) for v1, None for v2 (absent class: its terms dropped)."""
 
     @staticmethod
     def forward(
@@ -90,14 +107,12 @@ class _AUCMColumns(torch.autograd.Function):
         neg,
         p: torch.Tensor | None,
         margin,
+        moments,
     ) -> torch.Tensor:
-        sp, sn = pos.sum(0), neg.sum(0)  # counts
-        hp, hn = h * pos, h * neg
-        s1p, s1n = hp.sum(0), hn.sum(0)
-        qp = (hp * h).sum(0) - 2 * a * s1p + a * a * sp  # sum_P (h - a)^2
-        qn = (hn * h).sum(0) - 2 * b * s1n + b * b * sn
+        (sp, sn, s1p, s1n, s2p, s2n), n = moments[0].unbind(0), moments[1]
+        qp = s2p - 2 * a * s1p + a * a * sp  # sum_P (h - a)^2
+        qn = s2n - 2 * b * s1n + b * b * sn
         if p is not None:  # v1: weights (1-p)/B, p/B, cross term (p S1n - (1-p) S1p)/B
-            n = h.shape[0]
             wp, wn, q = (1 - p) / n, p / n, p * (1 - p)
             gap = q * margin + wn * s1n - wp * s1p
             loss = wp * qp + wn * qn + 2 * alpha * gap - q * alpha * alpha
@@ -121,7 +136,13 @@ class _AUCMColumns(torch.autograd.Function):
         gh = None
         if ctx.needs_input_grad[0]:
             gh = pos * (g * (2 * wp * (h - a) + cross_p)) + neg * (g * (2 * wn * (h - b) + cross_n))
-        return gh, g * da, g * db, g * dalpha, None, None, None, None
+        return gh, g * da, g * db, g * dalpha, None, None, None, None, None
+
+
+def _sides(h, y, a):
+    """The computation dtype and the positive / negative indicators (B, C) in it."""
+    dt = torch.promote_types(h.dtype, a.dtype)
+    return dt, (y == 1).to(dt), (y == 0).to(dt)
 
 
 def aucm_columns(
@@ -135,11 +156,11 @@ def aucm_columns(
     version: str,
     semantics: str,
     v1_margin: bool = True,
+    moments=None,
 ) -> torch.Tensor:
-    """Per-label AUC-M losses (C,) of a (B, C) batch; p is (C,) (v1 only)."""
-    dt = torch.promote_types(h.dtype, a.dtype)
-    pos = (y == 1).to(dt)
-    neg = (y == 0).to(dt)
+    """Per-label AUC-M losses (C,) of a (B, C) batch; p is (C,) (v1 only). ``moments``: those of
+    :func:`label_moments` when the loss is that of a larger (global) batch, else this batch's."""
+    dt, pos, neg = _sides(h, y, a)
     if version == "v2" and semantics == "libauc":  # LibAUC's expression, literally
 
         def mean(t):
@@ -151,7 +172,9 @@ def aucm_columns(
         return sq + 2 * alpha * (margin + mean(h * neg) - mean(h * pos))
     m = margin if v1_margin else 1.0
     p = None if version == "v2" else p.to(dt)
-    return _AUCMColumns.apply(h.to(dt), a.to(dt), b.to(dt), alpha.to(dt), pos, neg, p, m)
+    h = h.to(dt)
+    moments = label_moments(h, pos, neg) if moments is None else moments
+    return _AUCMColumns.apply(h, a.to(dt), b.to(dt), alpha.to(dt), pos, neg, p, m, moments)
 
 
 class _AUCMBase(nn.Module):
@@ -169,8 +192,8 @@ class _AUCMBase(nn.Module):
         self.b: nn.Parameter = nn.Parameter(torch.zeros(self.num_labels, device=dev))
         self.alpha: nn.Parameter = nn.Parameter(torch.zeros(self.num_labels, device=dev))
 
-    def _prior(self, y, auto, h):
-        batch = (y == 1).sum(0).to(h.dtype) / y.shape[0]
+    def _prior(self, batch, auto, h):
+        """p of v1 (C,): ``batch`` is the (global) batch's ratio of positives."""
         if self.version != "v1":
             return batch
         if self.semantics == "libauc":
@@ -182,22 +205,22 @@ class _AUCMBase(nn.Module):
             return batch
         return torch.as_tensor(self.imratio, dtype=h.dtype, device=h.device).reshape(-1).expand(self.num_labels)
 
-    def _global(self, y_pred, y_true):
-        """The global batch over ``process_group`` (all-gathered; a, b, alpha and the prior then
-        follow the concatenated batch, identically on every rank)."""
-        if D.check_group(self.process_group) is None:
-            return y_pred, y_true
-        return D.gather_batch(self.process_group, y_pred, torch.as_tensor(y_true, device=y_pred.device))
-
     def _loss(self, y_pred, y_true, auto, v1_margin=True):
-        y_pred, y_true = self._global(y_pred, y_true)
-        h, y = _columns(y_pred, y_true, self.num_labels)
-        p = self._prior(y, auto, h)
-        return (
-            h,
-            y,
-            aucm_columns(h, y, self.a, self.b, self.alpha, self.margin, p, self.version, self.semantics, v1_margin),
-        )
+        """Per-label losses (C,) of the batch, or of the global batch over ``process_group``: the
+        moments all-reduced (LibAUC's literal v2: the scores and labels all-gathered)."""
+        group = D.check_group(self.process_group)
+        if group is not None and self.version == "v2" and self.semantics == "libauc":
+            y_true = torch.as_tensor(y_true, device=y_pred.device)
+            y_pred, y_true = D.gather_batch(group, y_pred, y_true)
+            group = None
+        h, y = _columns(y_pred, y_true, self.num_labels, allow_empty=group is not None)
+        dt, pos, neg = _sides(h, y, self.a)
+        moments = label_moments(h.to(dt), pos, neg, group)
+        if group is not None and not bool(moments[1] > 0):
+            raise ValueError("y_pred must not be empty (on every rank of process_group together)")
+        p = self._prior((moments[0][0] / moments[1]).to(h.dtype), auto, h)
+        args = (self.margin, p, self.version, self.semantics, v1_margin, moments)
+        return aucm_columns(h, y, self.a, self.b, self.alpha, *args)
 
 
 class AUCMLoss(_AUCMBase):
@@ -227,8 +250,7 @@ class AUCMLoss(_AUCMBase):
     def forward(
         self, y_pred: torch.Tensor, y_true: torch.Tensor, auto: bool | None = None, **kwargs: Any
     ) -> torch.Tensor:
-        h, y, loss = self._loss(y_pred, y_true, auto)
-        return loss[0]
+        return self._loss(y_pred, y_true, auto)[0]
 
 
 class CompositionalAUCLoss(_AUCMBase):
@@ -278,9 +300,10 @@ class CompositionalAUCLoss(_AUCMBase):
         if self.training or self.semantics == "libauc":
             self.step += 1
         if not auc:
-            h, y = _columns(*self._global(y_pred, y_true), 1)
-            return F.binary_cross_entropy(h, y.to(h.dtype))
-        return self._loss(y_pred, y_true, auto)[2][0]
+            group = D.check_group(self.process_group)
+            h, y = _columns(y_pred, y_true, 1, allow_empty=group is not None)
+            return D.global_mean(F.binary_cross_entropy(h, y.to(h.dtype), reduction="none"), group)
+        return self._loss(y_pred, y_true, auto)[0]
 
 
 class MultiLabelAUCMLoss(_AUCMBase):
@@ -325,7 +348,7 @@ class MultiLabelAUCMLoss(_AUCMBase):
     def forward(
         self, y_pred: torch.Tensor, y_true: torch.Tensor, task_id=(), auto: bool | None = None, **kwargs: Any
     ) -> torch.Tensor:
-        h, y, loss = self._loss(y_pred, y_true, auto, v1_margin=self.semantics != "libauc")
+        loss = self._loss(y_pred, y_true, auto, v1_margin=self.semantics != "libauc")
         if task_id is None or len(task_id) == 0:
             return loss.mean()
         tasks = torch.unique(torch.as_tensor(task_id, device=loss.device).reshape(-1).long())
@@ -334,4 +357,4 @@ class MultiLabelAUCMLoss(_AUCMBase):
         return loss[tasks].mean()
 
 
-__all__ = ["AUCMLoss", "CompositionalAUCLoss", "MultiLabelAUCMLoss", "aucm_columns"]
+__all__ = ["AUCMLoss", "CompositionalAUCLoss", "MultiLabelAUCMLoss", "aucm_columns", "label_moments"]

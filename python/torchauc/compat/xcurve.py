@@ -29,6 +29,11 @@ default here is the correct value and XCurve's is one documented keyword away:
 * ``AdvAUROCLoss`` / ``RegAdvAUROCLoss`` (AdAUC, :mod:`torchauc.adauc`): the canonical -p(1-p) alpha^2
   term (``form="xcurve"``: XCurve's -p alpha^2); a, b, alpha (and the multipliers) are registered
   parameters instead of loose ``.cuda()`` tensors.
+
+Every loss takes a keyword-only ``process_group=`` (None: this rank's batch, as XCurve): the loss of
+the global batch of the group's ranks, exactly as the torchauc loss it wraps computes it (moment
+all-reduces for the square / exp / linear AUC losses, gathers for the sort-based ones); each rank
+gets the gradient of its own samples and loss-owned parameters the global gradient on every rank.
 """
 
 from collections.abc import Callable, Sequence
@@ -45,6 +50,7 @@ from .. import multiclass as _multiclass
 from .. import open_auc as _open_auc
 from .. import pairwise as _pairwise
 from .. import partial_auc as _partial
+from .._core import distributed as D
 from .._core import options as O
 from .._core import validate as V
 from ..auroc import functional as _metrics
@@ -60,8 +66,17 @@ class _XCurveAUCLoss(nn.Module):
 
     _surrogate = "square"
 
-    def __init__(self, num_classes: int, gamma: float = 1, transform: str = "ovo", *, normalization: str = "present"):
+    def __init__(
+        self,
+        num_classes: int,
+        gamma: float = 1,
+        transform: str = "ovo",
+        *,
+        normalization: str = "present",
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
         super().__init__()
+        self.process_group = process_group
         if transform not in ("ovo", "ova"):
             raise ValueError(f"transform must be 'ovo' or 'ova', got {transform!r}")
         self.num_classes = V.optional_int(num_classes, "num_classes")
@@ -79,6 +94,7 @@ class _XCurveAUCLoss(nn.Module):
             mode=self.transform,
             margin=self.gamma,
             normalization=self.normalization,
+            process_group=self.process_group,
         )
 
     def extra_repr(self) -> str:
@@ -90,7 +106,9 @@ class SquareAUCLoss(_XCurveAUCLoss):
     TPAMI 2021 square loss (:func:`torchauc.multiclass.multiclass_auc_loss`)."""
 
     def _binary(self, s, y):
-        return 0.5 * _pairwise.pairwise_auc_loss(s, y, surrogate="square", margin=self.gamma)
+        return 0.5 * _pairwise.pairwise_auc_loss(
+            s, y, surrogate="square", margin=self.gamma, process_group=self.process_group
+        )
 
 
 class ExpAUCLoss(_XCurveAUCLoss):
@@ -99,7 +117,7 @@ class ExpAUCLoss(_XCurveAUCLoss):
     _surrogate = "exp"
 
     def _binary(self, s, y):
-        return _pairwise.pairwise_auc_loss(s, y, surrogate="exp", margin=self.gamma)
+        return _pairwise.pairwise_auc_loss(s, y, surrogate="exp", margin=self.gamma, process_group=self.process_group)
 
 
 class HingeAUCLoss(_XCurveAUCLoss):
@@ -115,6 +133,9 @@ class HingeAUCLoss(_XCurveAUCLoss):
         npos, nneg = pos.sum().to(s.dtype), (~pos).sum().to(s.dtype)
         sp = torch.where(pos, s, torch.zeros_like(s)).sum()
         sn = torch.where(pos, torch.zeros_like(s), s).sum()
+        if D.check_group(self.process_group) is not None:  # the global batch's four sums
+            sums = D.all_reduce_sum_replicated(torch.stack([npos, nneg, sp, sn]), self.process_group)
+            npos, nneg, sp, sn = sums.unbind()
         neg_den = npos * nneg if self.normalization == "xcurve" else nneg
         return self.gamma - sp / npos + sn / neg_den
 
@@ -128,6 +149,9 @@ class HingeAUCLoss(_XCurveAUCLoss):
         C = pred.shape[1]
         S = pred.new_zeros((C, C)).index_add_(0, y, pred)
         N = torch.bincount(y, minlength=C).to(pred.dtype)
+        if D.check_group(self.process_group) is not None:  # the global batch's C (C + 1) sums
+            sums = D.all_reduce_sum_replicated(torch.cat([S.reshape(-1), N]), self.process_group)
+            S, N = sums[: C * C].reshape(C, C), sums[C * C :]
         diag = S.diagonal()
         off = S - torch.diag_embed(diag)
         if self.transform == "ovo":
@@ -155,6 +179,7 @@ class RelaxedPAUCLoss(_partial.RelaxedTPAUCLoss):
         *,
         margin: float = 1.0,
         eps: float = 1e-6,
+        process_group: "torch.distributed.ProcessGroup | None" = None,
     ) -> None:
         if num_classes != 2:
             raise ValueError("RelaxedPAUCLoss supports binary classification only (num_classes=2)")
@@ -166,6 +191,7 @@ class RelaxedPAUCLoss(_partial.RelaxedTPAUCLoss):
             warmup_epochs=E_k,
             warmup_loss=first_state_loss,
             eps=eps,
+            process_group=process_group,
         )
         self.reduction: str = V.option(reduction, O.REDUCTION)
 
@@ -173,7 +199,10 @@ class RelaxedPAUCLoss(_partial.RelaxedTPAUCLoss):
         loss = super().forward(pred, target, epoch=epoch)
         if self.reduction == "sum" and not (epoch < self.warmup_epochs and self.warmup_loss is not None):
             pos = target.reshape(-1) != 0
-            loss = loss * (pos.sum() * (~pos).sum()).to(loss.dtype)
+            counts = torch.stack([pos.sum(), (~pos).sum()])
+            if D.check_group(self.process_group) is not None:  # the global batch's pair count
+                counts = D.all_reduce_sum(counts, self.process_group)
+            loss = loss * (counts[0] * counts[1]).to(loss.dtype)
         return loss
 
 
@@ -193,6 +222,8 @@ class InsRelaxedPAUCLoss(_partial.InsRelaxedPAUCLoss):
         first_state_loss=None,
         reg_a: float = 0.0,
         reg_b: float = 0.0,
+        *,
+        process_group: "torch.distributed.ProcessGroup | None" = None,
     ) -> None:
         if num_classes != 2:
             raise ValueError("InsRelaxedPAUCLoss supports binary classification only (num_classes=2)")
@@ -205,6 +236,7 @@ class InsRelaxedPAUCLoss(_partial.InsRelaxedPAUCLoss):
             warmup_epochs=E_k,
             warmup_loss=first_state_loss,
             eps=eps,
+            process_group=process_group,
         )
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor, epoch: int = 0, **kwargs: Any) -> torch.Tensor:
@@ -215,8 +247,16 @@ class UnbiasedPAUCLoss(_partial.PAUCILoss):
     """XCurve ``UnbiasedPAUCLoss(alpha, beta, device)`` (PAUCI): alpha = kept fraction of positives
     (1: one-way), beta = max FPR; the seven scalars are parameters moved to ``device``."""
 
-    def __init__(self, alpha: float, beta: float, device: torch.device | str | None = None) -> None:
-        super().__init__(beta, min_tpr=1.0 - V.fraction(alpha, "alpha", low_open=True))
+    def __init__(
+        self,
+        alpha: float,
+        beta: float,
+        device: torch.device | str | None = None,
+        *,
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+    ) -> None:
+        min_tpr = 1.0 - V.fraction(alpha, "alpha", low_open=True)
+        super().__init__(beta, min_tpr=min_tpr, process_group=process_group)
         if device is not None:
             self.to(device)
 
@@ -241,8 +281,11 @@ class AdvAUROCLoss(_adauc.AdAUCLoss):
         alpha: float | None = None,
         *,
         form: str = "canonical",
+        process_group: "torch.distributed.ProcessGroup | None" = None,
     ) -> None:
-        super().__init__(imratio, form=form, a=_or(a, 0.2), b=_or(b, 0.2), alpha=_or(alpha, 0.2))
+        super().__init__(
+            imratio, form=form, a=_or(a, 0.2), b=_or(b, 0.2), alpha=_or(alpha, 0.2), process_group=process_group
+        )
 
 
 class RegAdvAUROCLoss(_adauc.RegAdAUCLoss):
@@ -259,9 +302,10 @@ class RegAdvAUROCLoss(_adauc.RegAdAUCLoss):
         lambda2: float | None = None,
         *,
         form: str = "canonical",
+        process_group: "torch.distributed.ProcessGroup | None" = None,
     ) -> None:
         super().__init__(imratio, form=form, a=_or(a, 0.2), b=_or(b, 0.2), alpha=_or(alpha, 0.2),
-                         lambda1=_or(lambda1, 1.0), lambda2=_or(lambda2, 1.0))  # fmt: skip
+                         lambda1=_or(lambda1, 1.0), lambda2=_or(lambda2, 1.0), process_group=process_group)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------- AUTKC
@@ -292,10 +336,15 @@ CETopKLoss = _autkc.CETopKLoss
 
 class BaseHingeLoss(nn.Module):
     """XCurve ``BaseHingeLoss``: mean over rows and all C columns of (1 + x_j - x_y)_+ (the label's own
-    column adds 1)."""
+    column adds 1); ``process_group``: the mean over the global batch."""
+
+    def __init__(self, *, process_group=None):
+        super().__init__()
+        self.process_group = process_group
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return torch.clamp_min(1 + x - x.gather(-1, y.reshape(-1, 1).long()), 0).mean()
+        terms = torch.clamp_min(1 + x - x.gather(-1, y.reshape(-1, 1).long()), 0)
+        return D.global_mean(terms.reshape(-1), self.process_group)
 
 
 class HingeTopKLoss(_autkc.HingeTopKLoss):
