@@ -20,11 +20,14 @@
 #include "core/checks.h"
 #include "core/labels.h"
 #include "core/radix_sort.h"
+#include "core/split_radix_sort.h"
 
 namespace torchauc::auroc {
 namespace {
 
 constexpr uint32_t kIgnored = 0xFFFFFFFFu;
+// From this many (N, C) columns on, the multiclass table reads a transposed copy of the scores.
+constexpr int64_t kTransposeMinCols = 8;
 
 // A column sorted by score. Float16/bfloat16/float32 scores: one uint64 per sample,
 // (order key << 32) | payload, radix-sorted on the high 32 bits only (no payload array, no random
@@ -228,8 +231,90 @@ at::Tensor for_each_sorted_binary_column(const at::Tensor& scores_in, const at::
   return out;
 }
 
+// Sum over the negatives N[jb, je) of #{p : P[p] < N[j]} (kStrict) or #{p : P[p] <= N[j]}, by one
+// merge of the two ascending runs whose steps select instead of branch (the runs interleave at
+// random, so a branch would miss about every other step).
+template <bool kStrict>
+int64_t merged_counts(const uint32_t* P, int64_t np, const uint32_t* N, int64_t jb, int64_t je) {
+  if (jb >= je) return 0;
+  int64_t i = (kStrict ? std::lower_bound(P, P + np, N[jb]) : std::upper_bound(P, P + np, N[jb])) - P;
+  int64_t j = jb, acc = 0;
+  while (i < np && j < je) {
+    const bool take_p = kStrict ? P[i] < N[j] : P[i] <= N[j];
+    acc += take_p ? 0 : i;
+    i += take_p;
+    j += !take_p;
+  }
+  return acc + (je - j) * i;  // the negatives left are above every positive
+}
+
+// An unweighted column with float32 keys: the positives' and the negatives' keys are sorted apart
+// (split_radix_sort: 4 bytes per sample through the sort, no label payload), then
+// 2U = sum over negatives q of 2 #{p : k_p > k_q} + #{p : k_p == k_q} is counted exactly in int64
+// by merging the two sorted runs (the same U as the tie-group walk, which is exact below 2^53).
+// Returns false (row untouched) when a score is NaN.
+template <typename KeyFn, typename PosFn>
+bool unweighted_binary_row(int64_t n, const ScoreKeys& sk, const KeyFn& key_of, const PosFn& is_pos, double* row) {
+  const auto s = split_radix_sort<uint32_t, NoPayload>(n, [&](int64_t i, uint32_t& k, NoPayload&) {
+    k = static_cast<uint32_t>(key_of(i));
+    return is_pos(i) ? 1 : 0;
+  });
+  for (int c = 0; c < 2; ++c) {
+    const int64_t m = s.count[c];
+    if (m > 0 && (s.keys[c][0] < sk.kmin || s.keys[c][m - 1] > sk.kmax)) return false;
+  }
+  const uint32_t* P = s.keys[1];
+  const uint32_t* N = s.keys[0];
+  const int64_t np = s.count[1], nn = s.count[0];
+  const int64_t parts = (at::in_parallel_region() || nn < (1 << 16)) ? 1 : at::get_num_threads();
+  std::vector<int64_t> twice_u(parts, 0);
+  at::parallel_for(0, parts, 1, [&](int64_t tb, int64_t te) {
+    for (int64_t t = tb; t < te; ++t) {
+      const int64_t jb = nn * t / parts, je = nn * (t + 1) / parts;
+      const int64_t below = merged_counts<true>(P, np, N, jb, je), upto = merged_counts<false>(P, np, N, jb, je);
+      twice_u[t] = 2 * np * (je - jb) - below - upto;  // 2 #{above} + #{tied} per negative
+    }
+  });
+  int64_t total = 0;
+  for (int64_t v : twice_u) total += v;
+  row[0] = 0.5 * static_cast<double>(total);
+  row[1] = static_cast<double>(np);
+  row[2] = static_cast<double>(nn);
+  return true;
+}
+
+// Reads the labels in their own dtype inside the sort (no int8 copy); a value other than 0/1 only
+// raises a flag, and binary_labels then names the first offending one.
+at::Tensor unweighted_binary_stats(const at::Tensor& scores_in, const at::Tensor& labels_in) {
+  const BinaryColumns in = check_binary_columns(scores_in, labels_in);
+  const int64_t n = in.n, L = in.cols;
+  at::Tensor out = at::zeros({L, 3}, scores_in.options().dtype(at::kDouble));
+  double* o = out.data_ptr<double>();
+  std::atomic<bool> bad_label{false}, nan_score{false};
+  AT_DISPATCH_ALL_TYPES_AND3(at::kBool, at::kHalf, at::kBFloat16, in.labels.scalar_type(), "auroc_labels", [&] {
+    const scalar_t* y = in.labels.data_ptr<scalar_t>();
+    with_score_keys(in.scores, [&](auto key_at, const ScoreKeys& sk) {
+      for_each_column(L, n, [&](int64_t k) {
+        auto is_pos = [&](int64_t i) {
+          const scalar_t v = y[i * L + k];
+          if (v != scalar_t(0) && v != scalar_t(1)) [[unlikely]]
+            bad_label.store(true, std::memory_order_relaxed);
+          return v == scalar_t(1);
+        };
+        if (!unweighted_binary_row(n, sk, [&](int64_t i) { return key_at(i * L + k); }, is_pos, o + k * 3))
+          nan_score.store(true);
+      });
+    });
+  });
+  if (bad_label.load()) binary_labels(in.labels);  // throws, naming the first bad label
+  TORCH_CHECK_VALUE(!nan_score.load(), kNanScores);
+  return out;
+}
+
 at::Tensor auroc_binary_stats_cpu(const at::Tensor& scores_in, const at::Tensor& labels_in,
                                   const c10::optional<at::Tensor>& weights) {
+  const bool weighted = weights.has_value() && weights->defined();
+  if (!weighted && scores_in.scalar_type() != at::kDouble) return unweighted_binary_stats(scores_in, labels_in);
   return for_each_sorted_binary_column(scores_in, labels_in, weights,
                                        [](const SortedColumn& col, auto group_of, auto weight_of, double* row) {
                                          double U[2], W[2];
@@ -257,9 +342,14 @@ std::tuple<at::Tensor, at::Tensor> auroc_multiclass_stats_cpu(const at::Tensor& 
   at::Tensor Wk = at::zeros({C, C}, U.options());
   double* u = U.data_ptr<double>();
   double* wk = Wk.data_ptr<double>();
-  with_score_keys(in.scores, [&](auto key_at, const ScoreKeys& sk) {
+  // (N, C) scores: each column is gathered with stride C, so one column read from memory costs a
+  // cache line per sample; a transposed copy (one pass) makes every column contiguous.
+  const bool transpose = M == 1 && C >= kTransposeMinCols && n >= (1 << 12);
+  const at::Tensor by_column = transpose ? in.scores.view({n, C}).t().contiguous() : in.scores;
+  with_score_keys(by_column, [&](auto key_at, const ScoreKeys& sk) {
     for_each_column(C, n, [&](int64_t k) {
       auto key_of = [&](int64_t i) {
+        if (transpose) return key_at(k * n + i);
         if (M == 1) return key_at(i * C + k);
         const int64_t b = i / M;
         return key_at((b * C + k) * M + (i - b * M));

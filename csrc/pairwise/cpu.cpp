@@ -15,6 +15,7 @@
 #include "core/labels.h"
 #include "core/parallel.h"
 #include "core/radix_sort.h"
+#include "core/split_radix_sort.h"
 #include "pairwise/args.h"
 #include "pairwise/math.h"
 
@@ -176,25 +177,48 @@ double chunked_sum(int64_t n, const F& chunk) {
 
 using Moments3 = std::array<double, 3>;
 
+// The first q in [0, n) with pred(q) true, for a pred that is false then true along q.
+template <typename Pred>
+int64_t first_index(int64_t n, const Pred& pred) {
+  int64_t lo = 0, hi = n;
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (pred(mid))
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return lo;
+}
+
 // Pair (i, j) is active iff z_j > x_i - m (equivalently x_i < z_j + m). Both sides are radix-sorted
 // by raw score; then each side walks the other with a pointer that only moves forward, reading
 // prefix (positives, over ascending x) or suffix (negatives, over ascending z) moments.
+// The split sort's view of one side: ascending raw scores (decoded from the sort keys) and their
+// sample indices.
+template <typename K>
+struct SortedSide {
+  const sort_key_t<K>* key;
+  const uint32_t* src;
+  int64_t size;
+  K operator[](int64_t r) const { return from_sort_key<K>(key[r]); }
+};
+
 template <typename K>
 PairwiseSums hinge_sums(const BinaryView& v, const K* s, double m, int power, double* dS_dx, double* dS_dw) {
-  std::vector<K> xs, zs;
-  std::vector<int64_t> xi, zi;
-  for (int64_t i = 0; i < v.n; ++i) {
-    if (v.y[i]) {
-      xs.push_back(s[i]);
-      xi.push_back(i);
-    } else {
-      zs.push_back(s[i]);
-      zi.push_back(i);
-    }
-  }
-  radix_sort_pairs(xs, xi);
-  radix_sort_pairs(zs, zi);
-  const int64_t np = xs.size(), nn = zs.size();
+  using U = sort_key_t<K>;
+  TORCH_CHECK_VALUE(v.n < (int64_t(1) << 32), "scores: the hinge surrogates on the CPU support up to 2^32 - 1 samples");
+  // Positives and negatives sorted apart in one fused radix sort (key transform and split inside).
+  const auto sorted = split_radix_sort<U, uint32_t>(v.n, [&](int64_t i, U& k, uint32_t& idx) {
+    k = sort_key(s[i]);
+    idx = static_cast<uint32_t>(i);
+    return v.y[i] != 0 ? 1 : 0;
+  });
+  const SortedSide<K> xs{sorted.keys[1], sorted.vals[1], sorted.count[1]};
+  const SortedSide<K> zs{sorted.keys[0], sorted.vals[0], sorted.count[0]};
+  const uint32_t* xi = xs.src;
+  const uint32_t* zi = zs.src;
+  const int64_t np = xs.size, nn = zs.size;
   // P[r]: moments of (a, a u, a u^2), u = m - x, over the r lowest positives;
   // N[r]: moments of (b, b z, b z^2) over the negatives of rank >= r.
   std::vector<Moments3> P(np + 1, Moments3{0.0, 0.0, 0.0}), N(nn + 1, Moments3{0.0, 0.0, 0.0});
@@ -212,9 +236,7 @@ PairwiseSums hinge_sums(const BinaryView& v, const K* s, double m, int power, do
   if (np == 0 || nn == 0) return out;
   out.S = chunked_sum(np, [&](int64_t lo, int64_t hi) {
     const double first = static_cast<double>(xs[lo]) - m;
-    int64_t r =
-        std::upper_bound(zs.begin(), zs.end(), first, [](double t, K z) { return t < static_cast<double>(z); }) -
-        zs.begin();
+    int64_t r = first_index(nn, [&](int64_t q) { return first < static_cast<double>(zs[q]); });
     double acc = 0.0;
     for (int64_t i = lo; i < hi; ++i) {
       const double x = static_cast<double>(xs[i]);
@@ -233,9 +255,7 @@ PairwiseSums hinge_sums(const BinaryView& v, const K* s, double m, int power, do
   if (dS_dx) {
     chunked_sum(nn, [&](int64_t lo, int64_t hi) {
       const double first = static_cast<double>(zs[lo]) + m;
-      int64_t r =
-          std::lower_bound(xs.begin(), xs.end(), first, [](K x, double t) { return static_cast<double>(x) < t; }) -
-          xs.begin();
+      int64_t r = first_index(np, [&](int64_t q) { return !(static_cast<double>(xs[q]) < first); });
       for (int64_t j = lo; j < hi; ++j) {
         const double z = static_cast<double>(zs[j]);
         while (r < np && static_cast<double>(xs[r]) < z + m) ++r;  // positives with x < z + m

@@ -1,0 +1,94 @@
+"""The CPU AUROC ops pick a path by input: unweighted float16/bfloat16/float32 binary columns sort the
+positives' and negatives' keys apart and count U by a merge (integers), the weighted and float64
+columns sort (key, payload) and walk tie groups; (N, C) multiclass scores with many columns are read
+transposed. At sizes that switch the radix digit width (2^18) and the thread split (2^16), with
+heavy ties, the paths must agree exactly and match the float64 references."""
+
+import pytest
+import torch
+
+import torchauc  # noqa: F401  (loads the ops)
+from torchauc.metrics import functional as F
+from torchauc.reference import auroc as R
+
+OPS = torch.ops.torchauc
+
+
+def _scores(n, kind, seed):
+    g = torch.Generator().manual_seed(seed)
+    if kind == "ties":
+        s = torch.randint(0, 997, (n,), generator=g).float() / 997 - 0.5  # heavy ties, both signs
+    elif kind == "constant":
+        s = torch.full((n,), 0.25)
+    else:
+        s = torch.randn(n, generator=g) * 1e3
+    y = (torch.rand(n, generator=g) < torch.sigmoid(s.double() / s.double().abs().max() * 3)).long()
+    return s, y
+
+
+@pytest.mark.parametrize("n", [1000, (1 << 16) + 7, (1 << 18) + 3, 600_000])
+@pytest.mark.parametrize("kind", ["ties", "constant", "spread"])
+def test_unweighted_split_sort_equals_the_tie_group_walk(n, kind):
+    s, y = _scores(n, kind, seed=n)
+    fast = OPS.auroc_binary_stats(s, y, None)  # split sort + merge count
+    walk = OPS.auroc_binary_stats(s, y, torch.ones(n, dtype=torch.float64))  # (key, index) sort + walk
+    torch.testing.assert_close(fast, walk, rtol=0, atol=0)
+    wide = OPS.auroc_binary_stats(s.double(), y, None)  # float64 keys: the (key, group) sort
+    torch.testing.assert_close(fast, wide, rtol=0, atol=0)
+    ref = R.auroc_sort(s.double(), y)
+    assert abs(float(fast[0, 0] / (fast[0, 1] * fast[0, 2])) - float(ref)) <= 1e-12 or kind == "constant"
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_scores_take_the_split_path_exactly(dtype):
+    s, y = _scores(300_000, "spread", seed=3)
+    s = (s / 1e3).to(dtype)
+    torch.testing.assert_close(
+        OPS.auroc_binary_stats(s, y, None), OPS.auroc_binary_stats(s.double(), y, None), rtol=0, atol=0
+    )
+
+
+def test_multilabel_columns_and_one_class_columns():
+    n = 200_000
+    g = torch.Generator().manual_seed(5)
+    S = torch.randint(0, 50, (n, 3), generator=g).float()
+    Y = (torch.rand(n, 3, generator=g) < 0.3).long()
+    Y[:, 2] = 1  # only positives: U = 0, W_neg = 0
+    fast = OPS.auroc_binary_stats(S, Y, None)
+    torch.testing.assert_close(fast, OPS.auroc_binary_stats(S.double(), Y, None), rtol=0, atol=0)
+    assert float(fast[2, 2]) == 0.0 and float(fast[2, 1]) == n
+
+
+@pytest.mark.parametrize("where", [0, 123_456, 299_999])
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_nan_scores_are_rejected_on_the_split_path(where, sign):
+    s, y = _scores(300_000, "spread", seed=7)
+    s[where] = sign * float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        OPS.auroc_binary_stats(s, y, None)
+    with pytest.raises(ValueError, match="NaN"):
+        F.auroc(s, y)
+
+
+def test_infinities_rank_on_the_split_path():
+    s, y = _scores(300_000, "spread", seed=8)
+    s[:10] = float("inf")
+    s[10:20] = -float("inf")
+    torch.testing.assert_close(
+        OPS.auroc_binary_stats(s, y, None), OPS.auroc_binary_stats(s.double(), y, None), rtol=0, atol=0
+    )
+
+
+@pytest.mark.parametrize("C", [4, 8, 40])
+def test_multiclass_transposed_read_equals_the_strided_read(C):
+    n = 5000
+    g = torch.Generator().manual_seed(C)
+    S = torch.randint(0, 30, (n, C), generator=g).float()
+    Y = torch.randint(0, C, (n,), generator=g)
+    U, W = OPS.auroc_multiclass_stats(S, Y, None, -100)
+    # the (B, C, 1) layout reads the columns in place, without the transposed copy
+    U3, W3 = OPS.auroc_multiclass_stats(S.unsqueeze(-1), Y.unsqueeze(-1), None, -100)
+    torch.testing.assert_close(U, U3, rtol=0, atol=0)
+    torch.testing.assert_close(W, W3, rtol=0, atol=0)
+    ours = float(F.multiclass_auroc(S, Y, mode="ovo"))
+    assert abs(ours - R.hand_till_pairs(S, Y)) <= 1e-6  # the float32 result of a float64 mean
