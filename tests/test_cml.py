@@ -314,6 +314,21 @@ def test_sfcml_errors():
 
 
 # ------------------------------------------------------------------ models
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_renorm_rows_matches_embedding_renorm(dtype):
+    from torchauc.cml.models import renorm_rows_
+
+    g = torch.Generator().manual_seed(8)
+    w = (torch.randn(50, 7, generator=g, dtype=torch.float64) * 0.6).to(dtype)
+    w[3] = 0  # a zero row stays zero
+    rows = torch.randint(0, 50, (40,), generator=g).unique()
+    want, got = w.clone(), w.clone()
+    torch.embedding_renorm_(want, rows, 1.0, 2.0)
+    renorm_rows_(got, rows, 1.0)
+    assert (want != w).any() and (want == w).any()  # some rows above the bound, some below
+    torch.testing.assert_close(got, want, rtol=2 * torch.finfo(dtype).eps, atol=0)
+
+
 def test_dpcml_model_official_init_forward_and_renorm():
     torch.manual_seed(0)
     m = cml.DPCML(50, 80, dim=16, num_vectors=3, reg=10.0, m1=0.1, m2=0.35)
