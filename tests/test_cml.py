@@ -198,6 +198,79 @@ def _csr_batch(g, B, N, p=0.2):
     return ptr, T.nonzero()[:, 1].contiguous(), T.double()
 
 
+def _dots_inputs(g, B, N, d, p, dtype=torch.float64, device="cpu"):
+    T = torch.rand(B, N, generator=g) < p
+    ptr = torch.cat([torch.zeros(1, dtype=torch.long), T.sum(1).cumsum(0)])
+    U = _grid(g, (B, d), ties=False).to(dtype)
+    V = _grid(g, (N, d), ties=False).to(dtype)
+    return U.to(device), V.to(device), ptr.to(device), T.nonzero()[:, 1].contiguous().to(device)
+
+
+@pytest.mark.parametrize(
+    "B,N,d,p", [(0, 3, 2, 0.5), (1, 1, 1, 1.0), (7, 30, 5, 0.3), (40, 9, 17, 0.8), (5, 50, 3, 0.0)]
+)
+def test_gather_dots_values_and_grads_match_reference(device, B, N, d, p):
+    g = torch.Generator().manual_seed(B * 31 + N)
+    U, V, ptr, idx = _dots_inputs(g, B, N, d, p, device=device)
+    w = torch.randn(idx.numel(), generator=g, dtype=torch.float64).to(device)  # a weighted sum: every grad entry
+    fn = lambda op: lambda a, b: (op(a, b, ptr, idx) * w).sum()  # noqa: E731
+    want, wg = _values_and_grads(fn(R.gather_dots), U, V)
+    got, gg = _values_and_grads(fn(torch.ops.torchauc.cml_gather_dots), U, V)
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+    for a, b in zip(gg, wg):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_gather_dots_gradcheck(device):
+    g = torch.Generator().manual_seed(3)
+    U, V, ptr, idx = _dots_inputs(g, 6, 11, 4, 0.4, device=device)
+    U, V = U.requires_grad_(), V.requires_grad_()
+    assert torch.autograd.gradcheck(lambda a, b: torch.ops.torchauc.cml_gather_dots(a, b, ptr, idx), (U, V))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+def test_gather_dots_low_precision_and_strides(device, dtype):
+    g = torch.Generator().manual_seed(4)
+    U, V, ptr, idx = _dots_inputs(g, 8, 20, 6, 0.3, device=device)
+    Ut, Vt = U.to(dtype).t().contiguous().t(), V.to(dtype)[:, :6]  # a non-contiguous users table
+    got = torch.ops.torchauc.cml_gather_dots(Ut, Vt, ptr, idx)
+    assert got.dtype == dtype
+    want = R.gather_dots(Ut.double(), Vt.double(), ptr, idx)  # accumulated in float (or double)
+    torch.testing.assert_close(got.double(), want, rtol=1e-2 if dtype != torch.float32 else 1e-6, atol=1e-2)
+
+
+def test_gather_dots_errors():
+    U, V = torch.randn(2, 3), torch.randn(5, 3)
+    op = torch.ops.torchauc.cml_gather_dots
+    with pytest.raises(ValueError, match=r"indices must be item ids in \[0, 5\)"):
+        op(U, V, torch.tensor([0, 1, 2]), torch.tensor([0, 5]))
+    with pytest.raises(ValueError, match="indptr must start at 0"):
+        op(U, V, torch.tensor([0, 1, 1]), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="non-decreasing"):
+        op(U, V, torch.tensor([0, 2, 1]), torch.tensor([0]))
+    with pytest.raises(ValueError, match="B \\+ 1 = 3"):
+        op(U, V, torch.tensor([0, 1]), torch.tensor([0]))
+    with pytest.raises(ValueError, match="share d"):
+        op(U, V[:, :2], torch.tensor([0, 1, 2]), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="users' dtype"):
+        op(U, V.double(), torch.tensor([0, 1, 2]), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="grad must have shape"):
+        torch.ops.torchauc.cml_gather_dots_backward(torch.ones(3), U, V, torch.tensor([0, 1, 2]), torch.tensor([0, 1]))
+
+
+@settings(max_examples=25, deadline=None)
+@given(B=st.integers(0, 12), N=st.integers(1, 25), d=st.integers(1, 9), p=st.floats(0, 1), seed=st.integers(0, 2**31))
+def test_gather_dots_property(B, N, d, p, seed):
+    g = torch.Generator().manual_seed(seed)
+    U, V, ptr, idx = _dots_inputs(g, B, N, d, p)
+    w = torch.randn(idx.numel(), generator=g, dtype=torch.float64)
+    gu, gv = torch.ops.torchauc.cml_gather_dots_backward(w, U, V, ptr, idx)
+    want, (wu, wv) = _values_and_grads(lambda a, b: (R.gather_dots(a, b, ptr, idx) * w).sum(), U, V)
+    torch.testing.assert_close(torch.ops.torchauc.cml_gather_dots(U, V, ptr, idx), R.gather_dots(U, V, ptr, idx))
+    torch.testing.assert_close(gu, wu, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(gv, wv, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("method", ["gram", "direct", "auto"])
 def test_sfcml_matches_official(device, method):
     g = torch.Generator().manual_seed(5)
@@ -241,6 +314,21 @@ def test_sfcml_errors():
 
 
 # ------------------------------------------------------------------ models
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_renorm_rows_matches_embedding_renorm(dtype):
+    from torchauc.cml.models import renorm_rows_
+
+    g = torch.Generator().manual_seed(8)
+    w = (torch.randn(50, 7, generator=g, dtype=torch.float64) * 0.6).to(dtype)
+    w[3] = 0  # a zero row stays zero
+    rows = torch.randint(0, 50, (40,), generator=g).unique()
+    want, got = w.clone(), w.clone()
+    torch.embedding_renorm_(want, rows, 1.0, 2.0)
+    renorm_rows_(got, rows, 1.0)
+    assert (want != w).any() and (want == w).any()  # some rows above the bound, some below
+    torch.testing.assert_close(got, want, rtol=2 * torch.finfo(dtype).eps, atol=0)
+
+
 def test_dpcml_model_official_init_forward_and_renorm():
     torch.manual_seed(0)
     m = cml.DPCML(50, 80, dim=16, num_vectors=3, reg=10.0, m1=0.1, m2=0.35)

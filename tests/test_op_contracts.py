@@ -186,6 +186,25 @@ def _cml_rank_counts(device):
     return [(S, 0, Q, QI, tp, ti, rp, ri), (S[:, 3:].float(), 3, Q.float(), QI, tp, ti, None, None)]
 
 
+def _cml_dots_inputs(device):
+    g = _gen(14)
+    U = torch.randn(4, 5, generator=g, dtype=torch.float64).to(device)
+    V = torch.randn(6, 5, generator=g, dtype=torch.float64).to(device)
+    ptr, idx = torch.tensor([0, 2, 2, 5, 6], device=device), torch.tensor([1, 4, 0, 1, 5, 4], device=device)
+    return U, V, ptr, idx
+
+
+def _cml_gather_dots(device):
+    U, V, ptr, idx = _cml_dots_inputs(device)
+    return [(U.clone().requires_grad_(), V.clone().requires_grad_(), ptr, idx), (U.float(), V.float(), ptr, idx)]
+
+
+def _cml_gather_dots_backward(device):
+    U, V, ptr, idx = _cml_dots_inputs(device)
+    w = torch.randn(6, generator=_gen(15), dtype=torch.float64).to(device)
+    return [(w, U, V, ptr, idx), (w.float(), U.float(), V.float(), ptr, idx)]
+
+
 def _sod_frames_batch(device):
     m = torch.zeros(2, 9, 11)
     m[0, 1:4, 2:6] = 1
@@ -271,6 +290,8 @@ SAMPLES = {
     "cml_triplet_backward": _cml_triplet_backward,
     "cml_sample_negatives": _cml_sample_negatives,
     "cml_rank_counts": _cml_rank_counts,
+    "cml_gather_dots": _cml_gather_dots,
+    "cml_gather_dots_backward": _cml_gather_dots_backward,
     "sod_frames": _sod_frames,
     "sod_si_loss": _sod_si_loss,
     "sod_frame_stats": _sod_frame_stats,

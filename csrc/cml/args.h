@@ -8,6 +8,8 @@
 #include <tuple>
 #include <utility>
 
+#include "cml/math.h"
+
 namespace torchauc::cml {
 
 inline bool parse_mean(std::string_view reduction) {
@@ -86,6 +88,22 @@ inline TripletArgs check_triplet_args(const at::Tensor& users, const at::Tensor&
   return a;
 }
 
+// The kernels' view of checked triplet inputs (CPU and CUDA alike).
+template <typename T>
+TripletRows<T> rows_of(const TripletArgs& a) {
+  auto idx = [](const at::Tensor& t) { return t.defined() ? t.const_data_ptr<int64_t>() : nullptr; };
+  return {a.users.const_data_ptr<T>(),
+          a.pos.const_data_ptr<T>(),
+          a.neg.const_data_ptr<T>(),
+          idx(a.users_idx),
+          idx(a.pos_idx),
+          idx(a.neg_idx),
+          a.B,
+          a.K,
+          a.J,
+          a.d};
+}
+
 // Indexed rows must lie in their tables (CPU check; the CUDA kernels give NaN rows instead).
 inline void check_index_bounds(const TripletArgs& a) {
   if (!a.indexed || a.B == 0) return;
@@ -96,6 +114,47 @@ inline void check_index_bounds(const TripletArgs& a) {
     const int64_t lo = std::get<0>(mm).item<int64_t>(), hi = std::get<1>(mm).item<int64_t>();
     TORCH_CHECK_VALUE(lo >= 0 && hi < n, name, " must be in [0, ", n, "), got values in [", lo, ", ", hi, "]");
   }
+}
+
+// The checked inputs of the gathered dots u_b . v_{indices[k]} (CSR entries k of row b): users (B, d)
+// and items (N, d) in the compute type (float/double), contiguous; indptr (B + 1,), indices (nnz,).
+struct DotsArgs {
+  at::Tensor users, items, indptr, indices;
+  int64_t B, N, d, nnz;
+};
+
+inline DotsArgs check_dots_args(const at::Tensor& users, const at::Tensor& items, const at::Tensor& indptr,
+                                const at::Tensor& indices) {
+  for (const auto& [t, name] : {std::pair{&users, "users"}, std::pair{&items, "items"}}) {
+    TORCH_CHECK_VALUE(at::isFloatingType(t->scalar_type()), name, " must be floating point, got ", t->scalar_type());
+    TORCH_CHECK_VALUE(t->scalar_type() == users.scalar_type(), name, " must have the users' dtype ",
+                      users.scalar_type(), ", got ", t->scalar_type());
+  }
+  TORCH_CHECK_VALUE(users.dim() == 2 && items.dim() == 2 && users.size(1) == items.size(1),
+                    "users (B, d) and items (N, d) must share d, got ", users.sizes(), " and ", items.sizes());
+  for (const auto& [t, name] : {std::pair{&indptr, "indptr"}, std::pair{&indices, "indices"}})
+    TORCH_CHECK_VALUE(t->scalar_type() == at::kLong && t->dim() == 1, name, " must be a 1-D int64 tensor, got ",
+                      t->scalar_type(), " ", t->sizes());
+  TORCH_CHECK_VALUE(indptr.numel() == users.size(0) + 1, "indptr must have B + 1 = ", users.size(0) + 1,
+                    " entries, got ", indptr.numel());
+  for (const at::Tensor* t : {&items, &indptr, &indices})
+    TORCH_CHECK_VALUE(t->device() == users.device(), "every input must be on the users' device ", users.device());
+  const auto ct = users.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+  return {users.to(ct).contiguous(),
+          items.to(ct).contiguous(),
+          indptr.contiguous(),
+          indices.contiguous(),
+          users.size(0),
+          items.size(0),
+          users.size(1),
+          indices.numel()};
+}
+
+// The gradient of the gathered dots: (nnz,) on the inputs' device, in the compute type.
+inline at::Tensor check_dots_grad(const at::Tensor& grad, const DotsArgs& a) {
+  TORCH_CHECK_VALUE(grad.dim() == 1 && grad.numel() == a.nnz && grad.device() == a.users.device(),
+                    "grad must have shape (", a.nnz, ",) on the users' device, got ", grad.sizes());
+  return grad.to(a.users.scalar_type()).contiguous();
 }
 
 // Places the compact gradient rows ga = 2 s (u_cp - p), gb = 2 s (u_cn - n_j) (B, d) into tensors

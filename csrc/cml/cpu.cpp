@@ -15,21 +15,6 @@
 namespace torchauc::cml {
 namespace {
 
-template <typename T>
-TripletRows<T> rows_of(const TripletArgs& a) {
-  auto idx = [](const at::Tensor& t) { return t.defined() ? t.data_ptr<int64_t>() : nullptr; };
-  return {a.users.data_ptr<T>(),
-          a.pos.data_ptr<T>(),
-          a.neg.data_ptr<T>(),
-          idx(a.users_idx),
-          idx(a.pos_idx),
-          idx(a.neg_idx),
-          a.B,
-          a.K,
-          a.J,
-          a.d};
-}
-
 std::tuple<at::Tensor, at::Tensor> cml_triplet_loss_cpu(const at::Tensor& users, const at::Tensor& pos,
                                                         const at::Tensor& neg,
                                                         const c10::optional<at::Tensor>& users_idx,
@@ -154,6 +139,77 @@ at::Tensor cml_sample_negatives_cpu(const at::Tensor& indptr_in, const at::Tenso
   return out;
 }
 
+// The gathered dots' CSR: indptr from 0 to nnz, non-decreasing, every item id in [0, N) (host, O(B + nnz)).
+void check_dots_csr(const DotsArgs& a) {
+  const int64_t *p = a.indptr.const_data_ptr<int64_t>(), *ix = a.indices.const_data_ptr<int64_t>();
+  TORCH_CHECK_VALUE(p[0] == 0 && p[a.B] == a.nnz, "indptr must start at 0 and end at indices.numel() = ", a.nnz,
+                    ", got ", p[0], " and ", p[a.B]);
+  for (int64_t b = 0; b < a.B; ++b) TORCH_CHECK_VALUE(p[b] <= p[b + 1], "indptr must be non-decreasing");
+  const bool in_range = std::all_of(ix, ix + a.nnz, [&](int64_t v) { return v >= 0 && v < a.N; });
+  TORCH_CHECK_VALUE(in_range, "indices must be item ids in [0, ", a.N, ")");
+}
+
+at::Tensor cml_gather_dots_cpu(const at::Tensor& users, const at::Tensor& items, const at::Tensor& indptr,
+                               const at::Tensor& indices) {
+  const DotsArgs a = check_dots_args(users, items, indptr, indices);
+  check_dots_csr(a);
+  at::Tensor out = at::empty({a.nnz}, a.users.options());
+  AT_DISPATCH_FLOATING_TYPES(a.users.scalar_type(), "cml_gather_dots_cpu", [&] {
+    const scalar_t *U = a.users.const_data_ptr<scalar_t>(), *V = a.items.const_data_ptr<scalar_t>();
+    const int64_t *p = a.indptr.const_data_ptr<int64_t>(), *ix = a.indices.const_data_ptr<int64_t>();
+    scalar_t* o = out.data_ptr<scalar_t>();
+    at::parallel_for(0, a.B, 16, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b)
+        for (int64_t k = p[b]; k < p[b + 1]; ++k) o[k] = dot(U + b * a.d, V + ix[k] * a.d, a.d);
+    });
+  });
+  return out.to(users.scalar_type());
+}
+
+std::tuple<at::Tensor, at::Tensor> cml_gather_dots_backward_cpu(const at::Tensor& grad, const at::Tensor& users,
+                                                                const at::Tensor& items, const at::Tensor& indptr,
+                                                                const at::Tensor& indices) {
+  const DotsArgs a = check_dots_args(users, items, indptr, indices);
+  check_dots_csr(a);
+  const at::Tensor g = check_dots_grad(grad, a);
+  at::Tensor gu = at::empty({a.B, a.d}, a.users.options()), gi = at::empty({a.N, a.d}, a.items.options());
+  const int64_t *p = a.indptr.const_data_ptr<int64_t>(), *ix = a.indices.const_data_ptr<int64_t>();
+  std::vector<int64_t> entry_user(a.nnz);
+  for (int64_t b = 0; b < a.B; ++b) std::fill(entry_user.begin() + p[b], entry_user.begin() + p[b + 1], b);
+  // each item's entries in CSR order (a counting sort: the CUDA glue's stable sort, in O(nnz + N))
+  std::vector<int64_t> iptr(a.N + 1, 0), ord(a.nnz);
+  for (int64_t k = 0; k < a.nnz; ++k) ++iptr[ix[k] + 1];
+  for (int64_t j = 0; j < a.N; ++j) iptr[j + 1] += iptr[j];
+  {
+    std::vector<int64_t> next(iptr.begin(), iptr.end() - 1);
+    for (int64_t k = 0; k < a.nnz; ++k) ord[next[ix[k]]++] = k;
+  }
+  AT_DISPATCH_FLOATING_TYPES(a.users.scalar_type(), "cml_gather_dots_backward_cpu", [&] {
+    const scalar_t *G = g.const_data_ptr<scalar_t>(), *U = a.users.const_data_ptr<scalar_t>(),
+                   *V = a.items.const_data_ptr<scalar_t>();
+    // one output row per task: rows of users (t over the user's entries) then of items (over the
+    // item's entries, transposed order)
+    auto rows = [&](scalar_t* out, int64_t n, auto&& range, auto&& entry, auto&& table_row, const scalar_t* table,
+                    int64_t table_rows) {
+      at::parallel_for(0, n, 16, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+          scalar_t* acc = out + r * a.d;
+          std::fill(acc, acc + a.d, scalar_t(0));
+          const auto [t0, t1] = range(r);
+          gathered_grad(G, table, table_rows, a.d, 0, a.d, t0, t1, entry, table_row, acc);
+        }
+      });
+    };
+    rows(
+        gu.data_ptr<scalar_t>(), a.B, [&](int64_t b) { return std::pair{p[b], p[b + 1]}; }, [](int64_t t) { return t; },
+        [&](int64_t k) { return ix[k]; }, V, a.N);
+    rows(
+        gi.data_ptr<scalar_t>(), a.N, [&](int64_t j) { return std::pair{iptr[j], iptr[j + 1]}; },
+        [&](int64_t t) { return ord[t]; }, [&](int64_t k) { return entry_user[k]; }, U, a.B);
+  });
+  return {gu.to(users.scalar_type()), gi.to(items.scalar_type())};
+}
+
 // First k in [b, e) with idx[k] >= v (rows ascending).
 int64_t first_at_least(const int64_t* idx, int64_t b, int64_t e, int64_t v) {
   return std::lower_bound(idx + b, idx + e, v) - idx;
@@ -215,6 +271,8 @@ TORCH_LIBRARY_IMPL(torchauc, CPU, m) {
   m.impl("cml_triplet_loss", &cml_triplet_loss_cpu);
   m.impl("cml_triplet_backward", &cml_triplet_backward_cpu);
   m.impl("cml_sample_negatives", &cml_sample_negatives_cpu);
+  m.impl("cml_gather_dots", &cml_gather_dots_cpu);
+  m.impl("cml_gather_dots_backward", &cml_gather_dots_backward_cpu);
 }
 
 }  // namespace torchauc::cml

@@ -1,6 +1,6 @@
 // CUDA kernels of the CML ops. The math is math.h, shared with the CPU kernels: one thread per
 // distance, one per row for the argmins and hinge, one block for the deterministic loss sum, one
-// thread per gradient element, one per sampled item.
+// thread per gradient element, one per sampled item, one per gathered dot.
 #include <cuda_runtime.h>
 
 #include <cmath>
@@ -100,6 +100,50 @@ __global__ void rank_suffix_kernel(const int64_t* hist, int64_t B, int64_t W, in
   }
 }
 
+template <typename T>
+__global__ void gather_dots_kernel(const T* users, const T* items, const int64_t* indptr, const int64_t* indices,
+                                   int64_t B, int64_t N, int64_t d, int64_t nnz, T* out) {
+  for (int64_t k = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; k < nnz; k += (int64_t)gridDim.x * blockDim.x) {
+    const int64_t b = entry_row(indptr, B, k), v = indices[k];
+    out[k] = b < 0 || v < 0 || v >= N ? static_cast<T>(NAN) : dot(users + b * d, items + v * d, d);
+  }
+}
+
+__global__ void entry_rows_kernel(const int64_t* indptr, int64_t B, int64_t nnz, int64_t* rows) {
+  for (int64_t k = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; k < nnz; k += (int64_t)gridDim.x * blockDim.x)
+    rows[k] = entry_row(indptr, B, k);
+}
+
+// One thread per gradient element (r, i) of the n output rows; row r's entries are [ptr[r], ptr[r + 1])
+// clamped into [0, nnz] (unchecked input stays in bounds).
+template <typename T, typename Entry, typename Row>
+__device__ void gathered_grad_rows(const T* g, const T* table, int64_t rows, int64_t d, const int64_t* ptr, int64_t n,
+                                   int64_t nnz, Entry e, Row r, T* out) {
+  for (int64_t t = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; t < n * d; t += (int64_t)gridDim.x * blockDim.x) {
+    const int64_t row = t / d, i = t % d;
+    const int64_t t0 = ptr[row] < 0 ? 0 : ptr[row] > nnz ? nnz : ptr[row];
+    const int64_t t1 = ptr[row + 1] < t0 ? t0 : ptr[row + 1] > nnz ? nnz : ptr[row + 1];
+    T acc = 0;
+    gathered_grad(g, table, rows, d, i, i + 1, t0, t1, e, r, &acc);
+    out[t] = acc;
+  }
+}
+
+template <typename T>
+__global__ void user_grad_kernel(const T* g, const T* items, const int64_t* indptr, const int64_t* indices, int64_t B,
+                                 int64_t N, int64_t d, int64_t nnz, T* gu) {
+  gathered_grad_rows(
+      g, items, N, d, indptr, B, nnz, [](int64_t t) { return t; }, [=](int64_t k) { return indices[k]; }, gu);
+}
+
+template <typename T>
+__global__ void item_grad_kernel(const T* g, const T* users, const int64_t* order, const int64_t* item_ptr,
+                                 const int64_t* entry_user, int64_t B, int64_t N, int64_t d, int64_t nnz, T* gi) {
+  gathered_grad_rows(
+      g, users, B, d, item_ptr, N, nnz, [=](int64_t t) { return order[t]; }, [=](int64_t k) { return entry_user[k]; },
+      gi);
+}
+
 }  // namespace
 
 template <typename T>
@@ -147,6 +191,40 @@ template void launch_triplet_grad_rows<float>(const TripletRows<float>&, const f
                                               float*, cudaStream_t);
 template void launch_triplet_grad_rows<double>(const TripletRows<double>&, const double*, bool, const int64_t*, double*,
                                                double*, cudaStream_t);
+
+template <typename T>
+void launch_gather_dots(const T* users, const T* items, const int64_t* indptr, const int64_t* indices, int64_t B,
+                        int64_t N, int64_t d, int64_t nnz, T* out, cudaStream_t stream) {
+  if (nnz == 0) return;
+  gather_dots_kernel<T><<<grid_for(nnz), kThreads, 0, stream>>>(users, items, indptr, indices, B, N, d, nnz, out);
+}
+
+void launch_entry_rows(const int64_t* indptr, int64_t B, int64_t nnz, int64_t* rows, cudaStream_t stream) {
+  if (nnz == 0) return;
+  entry_rows_kernel<<<grid_for(nnz), kThreads, 0, stream>>>(indptr, B, nnz, rows);
+}
+
+template <typename T>
+void launch_gather_dots_grads(const T* grad, const T* users, const T* items, const int64_t* indptr,
+                              const int64_t* indices, const int64_t* order, const int64_t* item_ptr,
+                              const int64_t* entry_user, int64_t B, int64_t N, int64_t d, int64_t nnz, T* gu, T* gi,
+                              cudaStream_t stream) {
+  if (B * d > 0)
+    user_grad_kernel<T><<<grid_for(B * d), kThreads, 0, stream>>>(grad, items, indptr, indices, B, N, d, nnz, gu);
+  if (N * d > 0)
+    item_grad_kernel<T>
+        <<<grid_for(N * d), kThreads, 0, stream>>>(grad, users, order, item_ptr, entry_user, B, N, d, nnz, gi);
+}
+
+#define TAUC_CML_DOTS(T)                                                                                               \
+  template void launch_gather_dots<T>(const T*, const T*, const int64_t*, const int64_t*, int64_t, int64_t, int64_t,   \
+                                      int64_t, T*, cudaStream_t);                                                      \
+  template void launch_gather_dots_grads<T>(const T*, const T*, const T*, const int64_t*, const int64_t*,              \
+                                            const int64_t*, const int64_t*, const int64_t*, int64_t, int64_t, int64_t, \
+                                            int64_t, T*, T*, cudaStream_t);
+TAUC_CML_DOTS(float)
+TAUC_CML_DOTS(double)
+#undef TAUC_CML_DOTS
 
 void launch_sample_negatives(const int64_t* indices, const int64_t* start, const int64_t* len, int64_t R, int64_t J,
                              int64_t num_items, uint64_t seed, int64_t* out, cudaStream_t stream) {

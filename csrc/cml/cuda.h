@@ -23,6 +23,23 @@ template <typename T>
 void launch_triplet_grad_rows(const TripletRows<T>& rows, const T* grad, bool mean, const int64_t* argmin, T* ga, T* gb,
                               cudaStream_t stream);
 
+// SFCML's gathered dots out (nnz,) = users[b] . items[indices[k]] for the CSR entries k of row b;
+// NaN for an entry in no row of indptr or with an item id outside [0, N) (unchecked: no host sync).
+template <typename T>
+void launch_gather_dots(const T* users, const T* items, const int64_t* indptr, const int64_t* indices, int64_t B,
+                        int64_t N, int64_t d, int64_t nnz, T* out, cudaStream_t stream);
+
+// rows (nnz,): the CSR row of each entry, -1 for an entry in no row.
+void launch_entry_rows(const int64_t* indptr, int64_t B, int64_t nnz, int64_t* rows, cudaStream_t stream);
+
+// Gradients of the gathered dots for grad (nnz,): gu (B, d) over each user's entries, gi (N, d) over
+// each item's entries (order / item_ptr: the entries sorted by item; entry_user: launch_entry_rows).
+template <typename T>
+void launch_gather_dots_grads(const T* grad, const T* users, const T* items, const int64_t* indptr,
+                              const int64_t* indices, const int64_t* order, const int64_t* item_ptr,
+                              const int64_t* entry_user, int64_t B, int64_t N, int64_t d, int64_t nnz, T* gu, T* gi,
+                              cudaStream_t stream);
+
 // out (R, J): draw (seed, r J + j) for rows of users with CSR start/len (checked by the glue).
 void launch_sample_negatives(const int64_t* indices, const int64_t* start, const int64_t* len, int64_t R, int64_t J,
                              int64_t num_items, uint64_t seed, int64_t* out, cudaStream_t stream);

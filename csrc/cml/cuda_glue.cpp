@@ -17,21 +17,6 @@ namespace {
 
 cudaStream_t stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
 
-template <typename T>
-TripletRows<T> rows_of(const TripletArgs& a) {
-  auto idx = [](const at::Tensor& t) { return t.defined() ? t.const_data_ptr<int64_t>() : nullptr; };
-  return {a.users.const_data_ptr<T>(),
-          a.pos.const_data_ptr<T>(),
-          a.neg.const_data_ptr<T>(),
-          idx(a.users_idx),
-          idx(a.pos_idx),
-          idx(a.neg_idx),
-          a.B,
-          a.K,
-          a.J,
-          a.d};
-}
-
 std::tuple<at::Tensor, at::Tensor> cml_triplet_loss_cuda(const at::Tensor& users, const at::Tensor& pos,
                                                          const at::Tensor& neg,
                                                          const c10::optional<at::Tensor>& users_idx,
@@ -89,6 +74,52 @@ at::Tensor cml_sample_negatives_cuda(const at::Tensor& indptr, const at::Tensor&
   return out;
 }
 
+// Each item's entries for the item gradient: order (nnz,) the entries sorted by item (stable: each
+// item's entries in CSR order) and item_ptr (N + 1,) the item's range in order. Sort and binary
+// search on the device, no host sync; item ids outside [0, N) fall before item_ptr[0] or after
+// item_ptr[N], so they reach no item.
+std::pair<at::Tensor, at::Tensor> entries_by_item(const DotsArgs& a) {
+  const auto [sorted, order] = at::sort(a.indices, /*stable=*/true, 0, /*descending=*/false);
+  const at::Tensor item_ptr = at::searchsorted(sorted, at::arange(a.N + 1, a.indices.options()));
+  return {order.contiguous(), item_ptr.contiguous()};
+}
+
+at::Tensor cml_gather_dots_cuda(const at::Tensor& users, const at::Tensor& items, const at::Tensor& indptr,
+                                const at::Tensor& indices) {
+  const c10::cuda::CUDAGuard guard(users.device());
+  const DotsArgs a = check_dots_args(users, items, indptr, indices);
+  at::Tensor out = at::empty({a.nnz}, a.users.options());
+  AT_DISPATCH_FLOATING_TYPES(a.users.scalar_type(), "cml_gather_dots_cuda", [&] {
+    cuda::launch_gather_dots<scalar_t>(a.users.const_data_ptr<scalar_t>(), a.items.const_data_ptr<scalar_t>(),
+                                       a.indptr.const_data_ptr<int64_t>(), a.indices.const_data_ptr<int64_t>(), a.B,
+                                       a.N, a.d, a.nnz, out.data_ptr<scalar_t>(), stream());
+  });
+  check_launch("cml_gather_dots");
+  return out.to(users.scalar_type());
+}
+
+std::tuple<at::Tensor, at::Tensor> cml_gather_dots_backward_cuda(const at::Tensor& grad, const at::Tensor& users,
+                                                                 const at::Tensor& items, const at::Tensor& indptr,
+                                                                 const at::Tensor& indices) {
+  const c10::cuda::CUDAGuard guard(users.device());
+  const DotsArgs a = check_dots_args(users, items, indptr, indices);
+  const at::Tensor g = check_dots_grad(grad, a);
+  const auto [order, item_ptr] = entries_by_item(a);
+  at::Tensor entry_user = at::empty({a.nnz}, a.indices.options());
+  cuda::launch_entry_rows(a.indptr.const_data_ptr<int64_t>(), a.B, a.nnz, entry_user.data_ptr<int64_t>(), stream());
+  check_launch("cml_gather_dots_backward (rows)");
+  at::Tensor gu = at::empty({a.B, a.d}, a.users.options()), gi = at::empty({a.N, a.d}, a.items.options());
+  AT_DISPATCH_FLOATING_TYPES(a.users.scalar_type(), "cml_gather_dots_backward_cuda", [&] {
+    cuda::launch_gather_dots_grads<scalar_t>(
+        g.const_data_ptr<scalar_t>(), a.users.const_data_ptr<scalar_t>(), a.items.const_data_ptr<scalar_t>(),
+        a.indptr.const_data_ptr<int64_t>(), a.indices.const_data_ptr<int64_t>(), order.const_data_ptr<int64_t>(),
+        item_ptr.const_data_ptr<int64_t>(), entry_user.const_data_ptr<int64_t>(), a.B, a.N, a.d, a.nnz,
+        gu.data_ptr<scalar_t>(), gi.data_ptr<scalar_t>(), stream());
+  });
+  check_launch("cml_gather_dots_backward");
+  return {gu.to(users.scalar_type()), gi.to(items.scalar_type())};
+}
+
 at::Tensor cml_rank_counts_cuda(const at::Tensor& scores_in, int64_t offset, const at::Tensor& q_in,
                                 const at::Tensor& qi_in, const at::Tensor& test_ptr, const at::Tensor& test_idx,
                                 const c10::optional<at::Tensor>& train_ptr,
@@ -119,6 +150,8 @@ TORCH_LIBRARY_IMPL(torchauc, CUDA, m) {
   m.impl("cml_triplet_loss", &cml_triplet_loss_cuda);
   m.impl("cml_triplet_backward", &cml_triplet_backward_cuda);
   m.impl("cml_sample_negatives", &cml_sample_negatives_cuda);
+  m.impl("cml_gather_dots", &cml_gather_dots_cuda);
+  m.impl("cml_gather_dots_backward", &cml_gather_dots_backward_cuda);
 }
 
 }  // namespace torchauc::cml

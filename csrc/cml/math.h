@@ -67,6 +67,49 @@ TAUC_HD TripletSelect triplet_select(const double* dist, int64_t K, int64_t J, d
   return {h, cp, cn, jn};
 }
 
+// ------------------------------------------------------------------ SFCML gathered dots
+// u . v in T (float or double: the compute type) with 8 partial sums in a fixed order: vectorizable
+// on the CPU, the same sum in a CUDA thread.
+template <typename T>
+TAUC_HD T dot(const T* a, const T* b, int64_t d) {
+  T s[8] = {};
+  int64_t i = 0;
+  for (; i + 8 <= d; i += 8)
+    for (int j = 0; j < 8; ++j) s[j] += a[i + j] * b[i + j];
+  T tail = 0;
+  for (; i < d; ++i) tail += a[i] * b[i];
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + tail;
+}
+
+// The row b of CSR entry k: the last b with indptr[b] <= k (indptr (B + 1,) ascending), or -1 when k
+// lies in no row [indptr[b], indptr[b + 1]) (a malformed indptr on CUDA, where it is not checked).
+TAUC_HD int64_t entry_row(const int64_t* indptr, int64_t B, int64_t k) {
+  int64_t lo = 0, hi = B;  // invariant: the answer is in [lo, hi)
+  while (hi - lo > 1) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    lo = indptr[mid] <= k ? mid : lo;
+    hi = indptr[mid] <= k ? hi : mid;
+  }
+  return B > 0 && indptr[lo] <= k && k < indptr[lo + 1] ? lo : -1;
+}
+
+// Elements [i0, i1) of one row of a gathered-dot gradient: acc[i - i0] += g[e(t)] * table[r(e(t)) * d + i]
+// for t in [t0, t1), in t order, in T (deterministic; the CPU takes the whole row, vectorized over
+// i, a CUDA thread one element: the same sums). User rows: t runs over the user's CSR entries (e(t) = t, r = their
+// items); item rows: over the item's entries in the transposed order (e(t) = order[t], r = their
+// users). Entries whose table row is outside [0, rows) add nothing (only unchecked CUDA input has them).
+template <typename T, typename Entry, typename Row>
+TAUC_HD void gathered_grad(const T* g, const T* table, int64_t rows, int64_t d, int64_t i0, int64_t i1, int64_t t0,
+                           int64_t t1, Entry&& e, Row&& r, T* acc) {
+  for (int64_t t = t0; t < t1; ++t) {
+    const int64_t k = e(t), row = r(k);
+    if (row < 0 || row >= rows) continue;
+    const T gk = g[k];
+    const T* v = table + row * d;
+    for (int64_t i = i0; i < i1; ++i) acc[i - i0] += gk * v[i];
+  }
+}
+
 // ------------------------------------------------------------------ negative sampling
 // The splitmix64 finalizer: a bijective 64-bit mix.
 TAUC_HD uint64_t mix64(uint64_t x) {

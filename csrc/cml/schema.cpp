@@ -29,4 +29,13 @@ TORCH_LIBRARY_FRAGMENT(torchauc, m) {
   m.def(
       "cml_rank_counts(Tensor scores, int item_offset, Tensor test_scores, Tensor test_items, Tensor test_ptr, "
       "Tensor test_idx, Tensor? train_ptr, Tensor? train_idx) -> Tensor");
+  // SFCML's positive scores: dots (nnz,) = users[b] . items[indices[k]] for the CSR entries k of each
+  // row b (indptr (B + 1,) from 0 to nnz), gathered inside the kernel (no (nnz, d) tensor).
+  // Out-of-range entries raise on CPU and give NaN on CUDA (no host sync).
+  m.def("cml_gather_dots(Tensor users, Tensor items, Tensor indptr, Tensor indices) -> Tensor");
+  // Its gradients (users (B, d), items (N, d)) for grad (nnz,): per-row sums in entry order, the
+  // items' through the entries sorted by item (deterministic, no atomics).
+  m.def(
+      "cml_gather_dots_backward(Tensor grad, Tensor users, Tensor items, Tensor indptr, Tensor indices) -> "
+      "(Tensor, Tensor)");
 }

@@ -419,6 +419,25 @@ for B, n, W, dtype in [
         return (S, off, q, qi, tp, ti, rp, train.reshape(-1))
 
 
+for i, (B, N, d, p) in enumerate(
+    [(0, 4, 3, 0.5), (1, 1, 1, 1.0), (33, 70, 5, 0.3), (300, 40, 3, 0.6), (9, 1000, 2, 0.1)]
+):
+    dtype = FLOATS[i % 4]
+
+    def cml_dots_args(g, B=B, N=N, d=d, p=p, dtype=dtype):
+        T = torch.rand(B, N, generator=g) < p
+        ptr = torch.cat([torch.zeros(1, dtype=torch.long), T.sum(1).cumsum(0)])
+        U, V = (scores(g, n, dtype, cols=d) for n in (B, N))
+        return U, V, ptr, T.nonzero()[:, 1].contiguous()
+
+    case("cml_gather_dots", f"B{B}-N{N}-d{d}-{str(dtype)[6:]}")(cml_dots_args)
+
+    @case("cml_gather_dots_backward", f"B{B}-N{N}-d{d}-{str(dtype)[6:]}")
+    def _(g, make=cml_dots_args, dtype=dtype):
+        U, V, ptr, idx = make(g)
+        return (scores(g, idx.numel(), dtype), U, V, ptr, idx)
+
+
 @case("cml_sample_negatives", "user-runs")  # CSR-order runs: the CPU bitmap path vs the CUDA binary search
 def _(g):
     dense = torch.rand(20, 300, generator=g) < 0.3

@@ -1,5 +1,6 @@
 """cml_* ops: fake impls, and the autograd of cml_triplet_loss (its backward is the op
-cml_triplet_backward, which writes only the argmin vectors' rows). Not twice differentiable."""
+cml_triplet_backward, which writes only the argmin vectors' rows) and of cml_gather_dots (backward
+op cml_gather_dots_backward). Not twice differentiable."""
 
 import torch
 
@@ -44,3 +45,27 @@ def _backward(ctx, g_loss, _g_argmin):
 
 
 torch.library.register_autograd(_LOSS, _backward, setup_context=_setup_context)
+
+
+@torch.library.register_fake("torchauc::cml_gather_dots")
+def _dots_fake(users, items, indptr, indices):
+    return users.new_empty((indices.shape[0],))
+
+
+@torch.library.register_fake("torchauc::cml_gather_dots_backward")
+def _dots_backward_fake(grad, users, items, indptr, indices):
+    return users.new_empty(users.shape), items.new_empty(items.shape)
+
+
+def _dots_setup_context(ctx, inputs, output):
+    ctx.save_for_backward(*inputs)
+
+
+def _dots_backward(ctx, grad):
+    users, items, indptr, indices = ctx.saved_tensors
+    gu, gi = torch.ops.torchauc.cml_gather_dots_backward(grad, users, items, indptr, indices)
+    need = ctx.needs_input_grad
+    return gu if need[0] else None, gi if need[1] else None, None, None
+
+
+torch.library.register_autograd("torchauc::cml_gather_dots", _dots_backward, setup_context=_dots_setup_context)

@@ -2,7 +2,9 @@
 d = 100, K = 5; generated long-tail data, 3:1:1 split) and at 10,000 x 20,000: ours vs the official
 formulations (statusrank/DPCML, LibCML) re-implemented in torchauc.reference.cml.
 
-* one epoch of negative sampling (10 per train positive) vs the official per-pair Python loop;
+* one epoch of negative sampling (10 per train positive) vs the official per-pair Python loop, both
+  giving 10 negatives per (user, positive) pair (``layout="hard"``: the loop's output, not the
+  uniform layout's 10-fold copies of the users and positives);
 * a DPCML training step (batch 256, 10 hard candidates, DCRS over all users, Adam) vs the official
   (B, K, J, d) differences and (M, K, K, d) DCRS tensor;
 * an SFCML step (batch 256, Adagrad) vs the official dense-target step: the target densified from
@@ -33,7 +35,7 @@ def _sampling(data, device, quick, size):
     pairs = [(u, 0) for u, c in enumerate(counts) for _ in range(c)]
 
     def ours():
-        return cml.triplets(ptr, idx, data.num_items, 10, layout="uniform", generator=g)[2].numel()
+        return cml.triplets(ptr, idx, data.num_items, 10, layout="hard", generator=g)[2].numel()
 
     def official():
         return len(R.sample_negatives_official(sets, data.num_items, pairs, 10, random.Random(0))) * 10
@@ -47,7 +49,7 @@ def _sampling(data, device, quick, size):
         repeats=3 if quick else 5,
         baseline_repeats=1,
         rtol=None,
-        note=f"{len(pairs)} positives x 10",
+        note=f"{len(pairs)} positives x 10 (pairs, negatives)",
     )
 
 
@@ -165,7 +167,7 @@ def _sfcml_step(data, device, quick, size, d):
         base,
         repeats=5 if quick else 15,
         rtol=1e-3,
-        note=f"B=256, d={d}, CSR target (auto: B x N scores, no dense target)",
+        note=f"B=256, d={d}, CSR target: gathered dots + d x d Gram, no B x N tensor",
     )
 
 

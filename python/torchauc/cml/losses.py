@@ -122,9 +122,6 @@ def csr_rows(indptr: torch.Tensor, indices: torch.Tensor, users: torch.Tensor) -
     return out_ptr, indices[start[row] + torch.arange(row.numel(), device=row.device) - out_ptr[row]]
 
 
-_DIRECT_MAX = 1 << 22  # B x N scores up to 16 MiB (float32): one GEMM beats the O(nnz d) gathers
-
-
 def sfcml_loss(
     user_emb: torch.Tensor,
     item_emb: torch.Tensor,
@@ -146,10 +143,12 @@ def sfcml_loss(
     which equals :math:`(m + \|u-v_p\|^2 - \|u-v_n\|^2)^2` for unit-norm embeddings, as SFCML keeps
     them. U = the users with at least one positive and one negative (users without are skipped:
     zero gradient; the official code gives NaN). Never builds a dense B x N target: the negative
-    sums are the all-item sums minus the positives' (CSR gather, O(nnz d)); the all-item sums come
-    from the d x d Gram matrix :math:`V^\top V` (``method="gram"``: O(N d^2 + nnz d) time, no B x N
-    tensor) or from the B x N scores of one GEMM (``"direct"``: O(B N d) time, O(B N) memory);
-    ``"auto"`` takes direct while B N <= 4M (or when it costs fewer flops), else gram.
+    sums are the all-item sums minus the positives'. ``method="gram"``: the positives' scores are
+    gathered dot products (the op ``cml_gather_dots``: O(nnz d) time, O(nnz) memory, no (nnz, d)
+    gather) and the all-item sums come from the d x d Gram matrix :math:`V^\top V` (O(N d^2) time),
+    so the extra memory is O(nnz + B d + d^2): no B x N tensor at all. ``"direct"``: the B x N scores
+    of one GEMM (O(B N d) time, O(B N) memory). ``"auto"`` takes gram when d <= B (fewer flops),
+    else direct, whose B x N scores are then smaller than the (N, d) item table.
     ``user_emb`` (B, d), ``item_emb`` (N, d), ``indptr`` (B + 1,), ``indices`` (nnz,) int64 item ids
     (unique within a row). ``process_group``: the mean over the valid users of the global batch (one
     all-reduce of the per-user sum and the valid count; ``item_emb`` replicated, see the module notes).
@@ -169,10 +168,10 @@ def sfcml_loss(
         raise ValueError(f"indptr must be int64 of shape ({B + 1},) and indices 1-D int64, got {tuple(indptr.shape)}")
     counts = indptr[1:] - indptr[:-1]
     row = torch.repeat_interleave(torch.arange(B, device=indptr.device), counts, output_size=indices.numel())
-    if method == "auto":  # the B x N scores (one GEMM) while they are small, else the Gram identity
-        method = "direct" if B * N <= _DIRECT_MAX or d * (N + B) > B * N else "gram"
+    if method == "auto":  # N d^2 (Gram) against B N d (scores) flops
+        method = "gram" if d <= B else "direct"
     if method == "gram":
-        s_pos = 2 * (user_emb[row] * item_emb[indices]).sum(1)  # (nnz,): CSR gather, O(nnz d)
+        s_pos = 2 * torch.ops.torchauc.cml_gather_dots(user_emb, item_emb, indptr, indices)  # (nnz,)
         sum_all = 2 * user_emb @ item_emb.sum(0)
         sum_all2 = 4 * ((user_emb @ (item_emb.T @ item_emb)) * user_emb).sum(1)
     else:

@@ -16,6 +16,16 @@ def _unit_(w):
     w.div_(w.norm(dim=-1, keepdim=True).clamp_min(torch.finfo(w.dtype).tiny))
 
 
+def renorm_rows_(w, rows, max_norm):
+    """``torch.embedding_renorm_(w, rows, max_norm, 2)`` (what ``nn.Embedding(max_norm=...)`` does to
+    the rows a lookup reads), in one gather and one scatter instead of a per-row loop: rows with norm
+    > max_norm are scaled by max_norm / (norm + 1e-7). ``rows`` must be unique."""
+    v = w[rows]
+    norm = torch.linalg.vector_norm(v, dim=1, keepdim=True)
+    scale = torch.where(norm > max_norm, max_norm / (norm.double() + 1e-7), 1.0).to(w.dtype)
+    w[rows] = v * scale
+
+
 class DPCML(nn.Module):
     """Diversity-promoting CML (Bao et al., NeurIPS 2022): K vectors per user, distance
     ``d(u, v) = min_c |u_c - v|^2``.
@@ -89,7 +99,7 @@ class DPCML(nn.Module):
     def _renorm_items(self, *idx):
         with torch.no_grad():
             rows = torch.cat([i.reshape(-1) for i in idx]).unique()
-            torch.embedding_renorm_(self.item_embeddings.weight, rows, 1.0, 2.0)
+            renorm_rows_(self.item_embeddings.weight, rows, 1.0)
 
     def forward(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
         group = D.check_group(self.process_group)

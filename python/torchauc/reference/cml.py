@@ -4,7 +4,8 @@ brute-force evaluation.
 
 * triplet loss: explicit (B, K, J, d) differences, min over vectors (and candidates), hinge, sum;
 * DCRS: the official (M, K, K, d) difference tensor; the paper's per-user mean form;
-* SFCML: the official dense-target ``FastSqPairwiseLoss`` (pred = 2 U V^T, B x N target);
+* SFCML: the official dense-target ``FastSqPairwiseLoss`` (pred = 2 U V^T, B x N target); the
+  positives' dot products from an explicit (nnz, d) gather;
 * sampling: the official per-(user, positive) Python loop with rejection;
 * evaluation: the official dense path (all scores, min over K, masks, full sort) and a brute-force
   per-user oracle with ties broken by item index."""
@@ -56,6 +57,12 @@ def sfcml_loss_official(user_emb: torch.Tensor, item_emb: torch.Tensor, target, 
     Yp, Yn = target / n_pos, (1 - target) / n_neg
     per = (diff * diff * (Yp + Yn)).sum(1) - 2 * (diff * Yn).sum(1) * (diff * Yp).sum(1)
     return per.mean()
+
+
+def gather_dots(user_emb: torch.Tensor, item_emb: torch.Tensor, indptr: torch.Tensor, indices: torch.Tensor):
+    """u_b . v_{indices[k]} for the CSR entries k of each row b, from an explicit (nnz, d) gather."""
+    row = torch.repeat_interleave(torch.arange(indptr.numel() - 1, device=indptr.device), indptr[1:] - indptr[:-1])
+    return (user_emb[row] * item_emb[indices]).sum(1)
 
 
 def sfcml_loss_pairs(user_emb: torch.Tensor, item_emb: torch.Tensor, target, margin: float = 1.0) -> torch.Tensor:
