@@ -1,7 +1,6 @@
 """The O(n) square / exp pairwise path on the CPU (csrc/pairwise/cpu_moments.cpp): several chunks,
-inputs read in their own dtypes, per-chunk moments combined exactly, gradients written once, the
-backward's scale elided for loss.backward(). Values against float64 closed forms; bitwise equal
-across thread counts and label dtypes."""
+inputs read in their own dtypes, per-chunk moments combined exactly, gradients written once. Values
+against float64 closed forms; bitwise equal across thread counts and label dtypes."""
 
 import pytest
 import torch
@@ -120,13 +119,13 @@ def test_nan_score_with_weights(surrogate):
 
 
 @pytest.mark.parametrize("surrogate", ["square", "exp"])
-def test_backward_elision_keeps_retained_graphs_right(surrogate):
+def test_retained_graphs_and_scaled_backward(surrogate):
     s, y, a, _ = batch(n=2000, seed=7)
     x = s.clone().requires_grad_()
     loss = F.pairwise_auc_loss(x, y, surrogate=surrogate, margin=0.5)
     loss.backward(retain_graph=True)
     g = x.grad.clone()
-    x.grad.zero_()  # in place on the gradient handed out
+    x.grad.zero_()  # in place on the accumulated gradient: the graph's copy must stay intact
     loss.backward(retain_graph=True)
     torch.testing.assert_close(x.grad, g, rtol=0, atol=0)
     loss.backward(retain_graph=True)
@@ -135,3 +134,21 @@ def test_backward_elision_keeps_retained_graphs_right(surrogate):
     x.grad = None
     (2.5 * F.pairwise_auc_loss(x, y, surrogate=surrogate, margin=0.5)).backward()  # a scale other than 1
     torch.testing.assert_close(x.grad, 2.5 * g)
+
+
+@pytest.mark.parametrize("scale", [1.0, 30.0])
+def test_exp_matches_a_float64_evaluation_over_wide_exponents(scale):
+    # keys spanning hundreds: per-sample factors from ~1 down to ~e^-250, each side shifted by its max
+    s, y, a, b = batch(n=70_000, seed=8)
+    s = s * scale + torch.where(y.bool(), 4.0, -4.0) * scale  # well separated: no overflow
+    ours = run(s, y, "exp", a, b, margin=1.0, reduction="sum")
+    x = s.clone().requires_grad_()
+    wa, wb = a.clone().requires_grad_(), b.clone().requires_grad_()
+    pos = y.bool()
+    # sum a b exp(z - x) = (sum_P a e^{-x}) (sum_N b e^{z}), with each side shifted by its max (libm exp)
+    cp, cn = (-x[pos]).max().detach(), x[~pos].max().detach()
+    total = (wa[pos] * torch.exp(-x[pos] - cp)).sum() * (wb[~pos] * torch.exp(x[~pos] - cn)).sum() * torch.exp(cp + cn)
+    total.backward()
+    ref = [total.detach(), x.grad, wa.grad * pos, wb.grad * ~pos]
+    for p, q in zip(ours, ref):
+        torch.testing.assert_close(p, q, rtol=1e-13, atol=1e-300)

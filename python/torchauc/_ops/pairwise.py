@@ -1,8 +1,7 @@
 """pairwise_auc_loss: fake impl and autograd.
 
 The op is fused: one call returns the loss and its gradients (w.r.t. scores and the optional weights),
-so backward is a scale by the incoming gradient (elided when it is 1, as in ``loss.backward()``),
-with no second pass over the data. The returned
+so backward is a scale by the incoming gradient, with no second pass over the data. The returned
 gradients are constants for autograd: the loss is differentiable once (no double backward)."""
 
 import torch
@@ -34,19 +33,9 @@ def _backward(ctx, g_loss, _g1, _g2, _g3):
             "torchauc.functional.pairwise_auc_loss, which asks for gradients when they are needed"
         )
     grad_s, grad_a, grad_b = ctx.saved_tensors
-    if _is_one(g_loss):  # loss.backward(): the op's gradients are the answer, no pass to scale them
-        ga = grad_a if ctx.needs_input_grad[2] else None
-        gb = grad_b if ctx.needs_input_grad[3] else None
-        return grad_s, None, ga, gb, None, None, None, None
     ga = g_loss * grad_a if ctx.needs_input_grad[2] else None
     gb = g_loss * grad_b if ctx.needs_input_grad[3] else None
     return g_loss * grad_s, None, ga, gb, None, None, None, None
-
-
-def _is_one(g: torch.Tensor) -> bool:
-    """Whether the incoming gradient is exactly 1, decided without a device sync (CPU only) and
-    never while tracing (torch.compile keeps the multiply)."""
-    return g.device.type == "cpu" and not torch.compiler.is_compiling() and g.numel() == 1 and bool(g == 1)
 
 
 torch.library.register_autograd(_OP, _backward, setup_context=_setup_context)
