@@ -1,4 +1,4 @@
-// CPU kernels of the binary pairwise AUC loss: O(n) moments (square, exp), sort + suffix sums
+// CPU kernels of the binary pairwise AUC loss: O(n) moments (square, exp: cpu_moments.cpp), sort + suffix sums
 // (hinge, squared hinge), and a tiled pairwise pass with O(n) memory (logistic, sigmoid).
 // Every path computes the loss and, when asked, its gradients in the same call.
 #include <ATen/ATen.h>
@@ -17,6 +17,7 @@
 #include "core/radix_sort.h"
 #include "core/split_radix_sort.h"
 #include "pairwise/args.h"
+#include "pairwise/cpu_moments.h"
 #include "pairwise/math.h"
 
 namespace torchauc::pairwise {
@@ -41,124 +42,11 @@ struct PairwiseSums {
   double loss_override = 0.0;
 };
 
-using Sums4 = std::array<double, 4>;
-const auto add4 = [](const Sums4& x, const Sums4& y) {
-  return Sums4{x[0] + y[0], x[1] + y[1], x[2] + y[2], x[3] + y[3]};
-};
-
 template <typename F>
 void for_each_sample(int64_t n, const F& f) {
   at::parallel_for(0, n, 1 << 14, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) f(i);
   });
-}
-
-// ---------------------------------------------------------------- square
-PairwiseSums square_sums(const BinaryView& v, double m, double* dS_dx, double* dS_dw) {
-  // keys: u = m - x for positives, z for negatives
-  const Sums4 first = chunked_reduce(
-      v.n, Sums4{},
-      [&](int64_t i, Sums4& acc) {
-        if (v.y[i]) {
-          const double w = v.pos_w(i);
-          acc[0] += w;
-          acc[1] += w * (m - v.s[i]);
-        } else {
-          const double w = v.neg_w(i);
-          acc[2] += w;
-          acc[3] += w * v.s[i];
-        }
-      },
-      add4);
-  SideMoments P{first[0], first[0] != 0.0 ? first[1] / first[0] : 0.0, 0.0};
-  SideMoments N{first[2], first[2] != 0.0 ? first[3] / first[2] : 0.0, 0.0};
-  const Sums4 second = chunked_reduce(
-      v.n, Sums4{},
-      [&](int64_t i, Sums4& acc) {
-        if (v.y[i]) {
-          const double d = (m - v.s[i]) - P.mean;
-          acc[0] += v.pos_w(i) * d * d;
-        } else {
-          const double d = v.s[i] - N.mean;
-          acc[1] += v.neg_w(i) * d * d;
-        }
-      },
-      add4);
-  P.c2 = second[0];
-  N.c2 = second[1];
-  PairwiseSums out;
-  out.S = square_total(P, N);
-  out.A = P.w0;
-  out.B = N.w0;
-  if (dS_dx) {
-    for_each_sample(v.n, [&](int64_t i) {
-      double dk, dw;
-      if (v.y[i]) {
-        square_sample(m - v.s[i], v.pos_w(i), N, &dk, &dw);
-        dS_dx[i] = -dk;  // du/dx = -1
-      } else {
-        square_sample(v.s[i], v.neg_w(i), P, &dk, &dw);
-        dS_dx[i] = dk;
-      }
-      dS_dw[i] = dw;
-    });
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------- exp
-PairwiseSums exp_sums(const BinaryView& v, double m, Reduction red, double* dS_dx, double* dS_dw) {
-  // keys: p = -m x for positives, q = m z for negatives; shift each side by its max
-  const double ninf = -std::numeric_limits<double>::infinity();
-  using Max2 = std::array<double, 2>;
-  const Max2 cmax = chunked_reduce(
-      v.n, Max2{ninf, ninf},
-      [&](int64_t i, Max2& acc) {
-        if (v.y[i])
-          acc[0] = std::max(acc[0], -m * v.s[i]);
-        else
-          acc[1] = std::max(acc[1], m * v.s[i]);
-      },
-      [](const Max2& x, const Max2& y) { return Max2{std::max(x[0], y[0]), std::max(x[1], y[1])}; });
-  const Sums4 sums = chunked_reduce(
-      v.n, Sums4{},
-      [&](int64_t i, Sums4& acc) {
-        if (v.y[i]) {
-          const double w = v.pos_w(i);
-          acc[0] += w;
-          acc[1] += w * std::exp(-m * v.s[i] - cmax[0]);
-        } else {
-          const double w = v.neg_w(i);
-          acc[2] += w;
-          acc[3] += w * std::exp(m * v.s[i] - cmax[1]);
-        }
-      },
-      add4);
-  PairwiseSums out;
-  out.A = sums[0];
-  out.B = sums[2];
-  const ExpSide P{cmax[0], std::log(sums[1])}, N{cmax[1], std::log(sums[3])};
-  const double W = out.A * out.B;
-  if (!(W != 0.0)) return out;
-  // log of the gradient scale: -log W for the mean, 0 for the sum
-  const double log_scale = red == Reduction::Mean ? -std::log(W) : 0.0;
-  out.S = std::exp(P.c + P.log_sum + N.c + N.log_sum);
-  out.loss_override = std::exp(P.c + P.log_sum + N.c + N.log_sum + log_scale);
-  out.prescaled = true;
-  if (dS_dx) {
-    for_each_sample(v.n, [&](int64_t i) {
-      if (v.y[i]) {
-        const double f = exp_sample_factor(-m * v.s[i], N, log_scale);
-        dS_dx[i] = -m * v.pos_w(i) * f;
-        dS_dw[i] = f;
-      } else {
-        const double f = exp_sample_factor(m * v.s[i], P, log_scale);
-        dS_dx[i] = m * v.neg_w(i) * f;
-        dS_dw[i] = f;
-      }
-    });
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------- hinge, squared hinge
@@ -397,6 +285,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> pairwise_auc_loss_cpu
   const PairwiseArgs args =
       check_pairwise_args(scores_in, labels_in, pos_w_in, neg_w_in, surrogate_name, margin, reduction_name);
   const auto& [sur, red, scores, labels, pos_w, neg_w] = args;
+  if (sur == Surrogate::Square || sur == Surrogate::Exp)
+    return moment_loss_cpu(args, scores_in, pos_w_in, neg_w_in, margin, compute_grad);
 
   const at::Tensor y = binary_labels(labels).y;
   const bool sorted_path = sur == Surrogate::Hinge || sur == Surrogate::SquaredHinge;
@@ -426,8 +316,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> pairwise_auc_loss_cpu
   if (!has_nan) {
     const bool f64_in = scores.scalar_type() == at::kDouble;
     switch (sur) {
-      case Surrogate::Square: sums = square_sums(v, margin, px, pw); break;
-      case Surrogate::Exp: sums = exp_sums(v, margin, red, px, pw); break;
+      case Surrogate::Square:
+      case Surrogate::Exp: break;  // moment_loss_cpu above
       case Surrogate::Hinge:
       case Surrogate::SquaredHinge: {
         const int power = sur == Surrogate::Hinge ? 1 : 2;

@@ -10,6 +10,7 @@ import torch
 import torchauc
 from torchauc.reference import multiclass as R
 
+from . import floors
 from .harness import Case
 
 
@@ -76,7 +77,8 @@ def _multiclass_cases(device, quick):
                 },
                 repeats=5,
                 rtol=1e-4,
-                note="1 thread" if device == "cpu" else "",
+                note="1 thread (floor: 2 threads)" if device == "cpu" else "",
+                floor=floors.elementwise(p, y),  # read the scores and labels, write the score gradient
             )
         )
     return out
@@ -102,6 +104,7 @@ def _aucseg_cases(device, quick):
             baseline_repeats=None if quick else 1,
             rtol=1e-4,
             note="fp32 logits, 5% ignored, 10 classes absent",
+            floor=floors.elementwise(x, y),  # read logits and labels, write the logit gradient
         )
     ]
 

@@ -7,6 +7,7 @@ import torchauc
 from torchauc.compat import libauc as C
 from torchauc.reference import partial_auc as R
 
+from . import floors
 from .harness import Case
 
 
@@ -63,6 +64,7 @@ def cases(device: torch.device | str | None, quick: bool):
             {"XCurve RelaxedPAUCLoss (bound BaseAUCLoss)": _fb(lambda t, y=y: x(t, y), s)},
             repeats=5,
             note="XCurve class raises NameError; its BaseAUCLoss code bound to re_weight",
+            floor=floors.elementwise(s, y),
         )
     )
     # LibAUC pAUC losses (pair matrices: ~10 GB at n = 65536; repeats=1)
@@ -82,6 +84,7 @@ def cases(device: torch.device | str | None, quick: bool):
                 baseline_repeats=3 if quick else 1,
                 rtol=1e-3,
                 note="state advances per call on both sides; first-call values compared",
+                floor=floors.elementwise(s, y, idx),
             )
         )
     # hard top-k loss at n = 1e7 (ours only), and the selection kernel alone
@@ -100,6 +103,7 @@ def cases(device: torch.device | str | None, quick: bool):
             ),
             {},
             repeats=3,
+            floor=floors.radix_sort(s),
         )
     )
     out.append(
@@ -110,6 +114,7 @@ def cases(device: torch.device | str | None, quick: bool):
             lambda s=s, y=y: torchauc.functional.partial_auc_select(s, y, max_fpr=0.1, min_tpr=0.5).sum(),
             {},
             repeats=3,
+            floor=floors.radix_sort(s),
         )
     )
     if quick:
@@ -127,6 +132,7 @@ def cases(device: torch.device | str | None, quick: bool):
                     s,
                 ),
                 {"reference (pair matrix)": _fb(lambda t, y=y: R.partial_auc_loss(t, y, 0.3), s)},
+                floor=floors.radix_sort(s),
             )
         )
     return out

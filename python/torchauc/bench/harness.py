@@ -3,7 +3,9 @@
 A module exposes ``cases(device, quick)`` returning ``Case`` objects: one op at one size, our
 implementation and named baselines (callables that run forward+backward, or whatever the case times).
 Each callable is timed in this process (median of repeats after a warm-up) with its peak memory, and
-``check`` (if given) compares the values so a speed-up never hides a wrong number."""
+``check`` (if given) compares the values so a speed-up never hides a wrong number. ``floor`` (if
+given, built with :mod:`.floors` from the case's own inputs) is the least work of the op's kind,
+timed beside it: the table prints it and ours / floor."""
 
 import dataclasses
 import os
@@ -32,6 +34,9 @@ class Case:
     # repeats for the baselines (default min(repeats, 3)); 1 times a single cold call, for baselines
     # that take minutes or gigabytes
     baseline_repeats: int | None = None
+    # the floor of this op on these inputs (floors.elementwise / radix_sort / fma), timed in the same
+    # run with `repeats`; None: no floor column for this row
+    floor: Callable[[], object] | None = None
 
 
 def _rss_kib(field):

@@ -65,6 +65,8 @@ def run_cases(cases, device: torch.device | str | None, progress: bool = True):
     for case in cases:
         t_ours, m_ours, v_ours = harness.measure(case.ours, case.repeats, device)
         row: dict[str, Any] = dict(case=case, ours=(t_ours, m_ours), base={})
+        if case.floor is not None:
+            row["floor"] = harness.measure(case.floor, case.repeats, device)[0]
         for bname, fn in case.baselines.items():
             if fn is None:
                 row["base"][bname] = None
@@ -87,14 +89,19 @@ def table(rows, machine, device: torch.device | str | None, quick: bool) -> str:
         f"device {device}, {torch.get_num_threads()} threads, {'quick' if quick else 'full'} suite; {versions()}; "
         f"Python {platform.python_version()}. Losses: forward+backward, metrics and memory bank: one call; median "
         "over repeats (a baseline with one repeat is one cold call), peak = extra memory during the timed calls "
-        "(RSS high-water on CPU, allocator peak on CUDA). ratio = baseline time / ours.",
+        "(RSS high-water on CPU, allocator peak on CUDA). ratio = baseline time / ours. floor = the least work of "
+        "the op's kind on the same inputs, timed in the same run (torchauc.bench.floors: one elementwise pass, the "
+        "project's radix sort, or one FMA per pair); ours/floor is the number to drive down.",
         "",
-        "| family | op | size | ours | ours peak | baseline | baseline time | baseline peak | ratio | note |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| family | op | size | ours | ours peak | floor | ours/floor | baseline | baseline time | baseline peak "
+        "| ratio | note |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         c, (t, m) = row["case"], row["ours"]
-        head = f"| {c.family} | {c.op} | {c.size} | {harness.fmt_time(t)} | {harness.fmt_mem(m)} "
+        floor = row.get("floor")
+        vs_floor = f"{harness.fmt_time(floor)} | {t / floor:.2f}x" if floor else "- | -"
+        head = f"| {c.family} | {c.op} | {c.size} | {harness.fmt_time(t)} | {harness.fmt_mem(m)} | {vs_floor} "
         if not row["base"]:
             lines.append(head + f"| - | - | - | - | {c.note} |")
         for bname, res in row["base"].items():

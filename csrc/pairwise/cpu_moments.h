@@ -1,0 +1,20 @@
+// The O(n) surrogates of the binary pairwise AUC loss on the CPU (square, exp; with or without the
+// rank-1 weights a_i b_j): two passes that read the inputs in their own dtypes.
+#pragma once
+#include <ATen/ATen.h>
+
+#include <tuple>
+
+#include "pairwise/args.h"
+
+namespace torchauc::pairwise {
+
+// (loss, grad_scores, grad_pos_weights, grad_neg_weights) as the op returns them; `args` already
+// checked (surrogate square or exp), the *_in tensors give the output shapes.
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> moment_loss_cpu(const PairwiseArgs& args,
+                                                                           const at::Tensor& scores_in,
+                                                                           const c10::optional<at::Tensor>& pos_w_in,
+                                                                           const c10::optional<at::Tensor>& neg_w_in,
+                                                                           double margin, bool compute_grad);
+
+}  // namespace torchauc::pairwise
