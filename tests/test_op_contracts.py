@@ -258,6 +258,33 @@ def _adauc_pgd_step(device):
     return [(x, d, grad, 0.03, 0.01, "linf", 0.0, 1.0), (x.float(), d.float(), grad.float(), 0.5, 0.2, "l2", 0.0, 1.0)]
 
 
+def _sam_lists(device, seed, n=3):
+    """n parallel lists of parameter-like tensors (float64, one non-contiguous, one empty)."""
+    g = _gen(seed)
+    shapes = [(3, 4), (5,), (0,), (2, 3, 2)]
+    return [[torch.randn(s, generator=g, dtype=torch.float64).to(device) for s in shapes] for _ in range(n)]
+
+
+def _sam_perturb(device):
+    p, d, out = _sam_lists(device, 14)
+    d_strided = [torch.randn(4, 3, generator=_gen(15), dtype=torch.float64).to(device).t(), *d[1:]]
+    norm = torch.tensor(2.5, dtype=torch.float64, device=device)
+    return [
+        (p, d, out, [0.05, 0.1, 0.05, 0.05], 1e-12, None),
+        (p, d_strided, out, [0.2] * 4, 0.0, norm),
+        ([t.float() for t in p], [t.float() for t in d], [t.float() for t in out], [0.05] * 4, 1e-16, None),
+    ]
+
+
+def _sam_sgd_step(device):
+    p, g, buf = _sam_lists(device, 16)
+    return [
+        (p, g, buf, False, 0.1, 0.9, 0.1, 1e-3, True, False),
+        (p, g, buf, True, 0.1, 0.9, 0.0, 0.0, False, True),
+        ([t.float() for t in p], [t.float() for t in g], [], False, 0.05, 0.0, 0.0, 1e-2, False, False),
+    ]
+
+
 def _autkc_topk(device):
     g = _gen(12)
     s = torch.randint(-3, 4, (20, 7), generator=g).double().to(device) / 2  # many ties
@@ -297,10 +324,17 @@ SAMPLES = {
     "sod_frame_stats": _sod_frame_stats,
     "adauc_loss": _adauc_loss,
     "adauc_pgd_step": _adauc_pgd_step,
+    "sam_perturb": _sam_perturb,
+    "sam_sgd_step": _sam_sgd_step,
     "autkc_topk": _autkc_topk,
     "auroc_average_precision": _auroc_average_precision,
 }
-MUTATES = {"memory_bank_gather": (3, 4), "memory_bank_paste": (0, 1)}  # argument positions written in place
+MUTATES = {
+    "memory_bank_gather": (3, 4),
+    "memory_bank_paste": (0, 1),
+    "sam_perturb": (2,),
+    "sam_sgd_step": (0, 2),
+}  # argument positions written in place
 
 
 def test_every_op_has_samples():
@@ -311,6 +345,8 @@ def _fresh(args):
     """Copies of the tensor arguments (mutating ops and autograd leaves must not share state)."""
 
     def copy(a):
+        if isinstance(a, list) and any(isinstance(t, torch.Tensor) for t in a):
+            return [copy(t) for t in a]
         if not isinstance(a, torch.Tensor):
             return a
         return a.detach().clone().requires_grad_(a.requires_grad)

@@ -93,8 +93,8 @@ def test_sam_restores_exactly_and_allocates_once():
         F.cross_entropy(m(x), y).backward()
         opt.second_step(zero_grad=True)
         for p, b in zip(m.parameters(), before):
-            assert torch.equal(p, b)  # bit-exact: restored by copy, not by p - e
-        now = [opt.state[p]["old_p"].data_ptr() for p in m.parameters()]
+            assert torch.equal(p, b)  # bit-exact: restored by swapping storages back, not by p - e
+        now = sorted(t.data_ptr() for p in m.parameters() for t in (p, opt.state[p]["spare"]))
         assert ptrs is None or now == ptrs
         ptrs = now
 
@@ -176,7 +176,8 @@ def test_head_tail_steps_restore_exactly_and_reuse_buffers():
         opt.step(lambda: ht(m(x), y))
         for p, b in zip(m.parameters(), before):
             assert torch.equal(p, b)
-        now = [opt.state[p][k].data_ptr() for p in m.parameters() for k in ("old_p", "head_grad", "tail_grad")]
+        now = [p.data_ptr() for p in m.parameters()]
+        now += [opt.state[p][k].data_ptr() for p in m.parameters() for k in ("spare", "head_grad", "tail_grad")]
         assert ptrs is None or now == ptrs
         ptrs = now
 
@@ -270,3 +271,50 @@ def test_ddp_two_processes_equal_full_batch(tmp_path, cls_name):
             opt.update_rho()
     for p, q in zip(net.parameters(), torch.load(out)):
         torch.testing.assert_close(p.detach(), q, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["imbsam", "imbsam-count", "ssesam", "ssesam-switched"])
+def test_step_split_equals_official(kind):
+    """step_split runs each pass on its group's rows only: the official update, and a forward call per
+    group pass (head and tail rows never in one call)."""
+    ours_m, ref_m = twins(4)
+    norm = "count" if kind == "imbsam-count" else ("imbsam" if kind == "imbsam" else "batch")
+    ht = head_tail_fn(norm)
+    per_sample = functools.partial(F.cross_entropy, reduction="none")
+    if kind.startswith("imbsam"):
+        ours = ImbSAM(ours_m.parameters(), SGD, rho=0.05)
+        ref = R.OfficialImbSAM(SGD(ref_m.parameters()), ref_m, rho=0.05)
+    else:
+        switched = kind == "ssesam-switched"
+        ours = SSESAM(ours_m.parameters(), SGD, rho_head=0.05, rho_tail=0.1, switch_epoch=0 if switched else None)
+        ref = R.OfficialImbSAM(SGD(ref_m.parameters()), ref_m)
+    for i in range(3):
+        x, y = data(seed=20 + i)
+        ours_m.calls = 0
+        ours.step_split(ours_m, x, y, per_sample, TAIL, normalization=norm)
+        if kind.startswith("imbsam"):
+            R.imbsam_step(ref_m, ref, x, y, ht)
+        else:
+            R.ssesam_step(ref_m, ref, x, y, ht, 0.0 if switched else 0.05, 0.1)
+        assert ours_m.calls == (4 if kind == "ssesam" else 3)
+    assert_same_params(ours_m, ref_m, rtol=1e-5, atol=1e-6)
+
+
+def test_step_split_empty_group_and_batchnorm():
+    m1, m2 = twins(5)
+    per_sample = functools.partial(F.cross_entropy, reduction="none")
+    x, y = data(seed=7)
+    y = y % 3  # no tail class (3, 4) in the batch: the tail passes are skipped, its gradient is 0
+    a = SSESAM(m1.parameters(), SGD, rho_head=0.05, rho_tail=0.1)
+    b = SSESAM(m2.parameters(), SGD, rho_head=0.05, rho_tail=0.1)
+    m1.calls = 0
+    a.step_split(m1, x, y, per_sample, TAIL)
+    b.step(lambda: head_tail_fn("batch")(m2(x), y))
+    assert m1.calls == 2
+    assert_same_params(m1, m2, rtol=1e-5, atol=1e-6)
+    bn = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 8), torch.nn.BatchNorm1d(8), torch.nn.Linear(8, 5))
+    opt = ImbSAM(bn.parameters(), SGD)
+    with pytest.raises(ValueError, match="BatchNorm"):
+        opt.step_split(bn, x, y, per_sample, TAIL)
+    with pytest.raises(ValueError, match="one row per label"):
+        opt.step_split(bn.eval(), x[:3], y, per_sample, TAIL)

@@ -1,10 +1,15 @@
 r"""Sharpness-aware minimisation for long-tailed training: :class:`SAM`, :class:`ImbSAM`,
 :class:`SSESAM`, and :func:`split_head_tail`.
 
-All perturbation math is multi-tensor (``torch._foreach_*``): one global gradient norm
-(``torch._foreach_norm`` then one norm of the norms), perturb and restore in place through a
-preallocated copy of the weights (restore is an exact copy, never ``p - e``), gradients saved into
-preallocated buffers. The buffers live in ``self.state`` (so in ``state_dict``) and are allocated once.
+The optimizer's own work is bandwidth bound, so it makes the fewest passes over parameter-sized
+memory: ``torchauc::sam_perturb`` takes the global gradient norm and writes w + e into a spare buffer
+per parameter (one multi-tensor op, one parallel region each; CUDA: ATen's multi-tensor ops), then
+the storages are swapped, so restoring w is a swap back (exact, never ``p - e``, no copy); a plain
+``torch.optim.SGD`` base optimizer steps in one fused pass (``torchauc::sam_sgd_step``: same update
+and momentum state). Gradients that must be kept go into preallocated buffers. The buffers live in
+``self.state`` (so in ``state_dict``) and are allocated once; per step nothing parameter-sized is
+allocated. Swapping storages (as the popular SAM implementation's ``p.data = old_p`` does) means a
+parameter's ``data_ptr`` alternates between two buffers across ``first_step``/``second_step``.
 
 Pass schedules (forward passes F, backward passes B per ``step``):
 
@@ -14,6 +19,9 @@ Pass schedules (forward passes F, backward passes B per ``step``):
 * :class:`SSESAM`: before the switch, F at w with B head and B tail on that graph, F+B head at
   w + e_head, F+B tail at w + e_tail: 3 F, 4 B (the official code: 4 F, 4 B); after the switch
   (rho_head = 0) the head pass at w + 0 is the pass at w already done: 2 F, 3 B (official: 4 F, 4 B).
+* ``step_split`` (ImbSAM, SSE-SAM; models whose samples do not interact): every pass runs on the rows
+  its loss reads, so a pass costs its group's share of the batch: SSE-SAM 2 F + 2 B of the batch
+  before the switch (the closure's forward at w feeds both groups, so the closure API cannot split).
 
 Distributed: with ``model=`` a ``DistributedDataParallel`` module, the closure's forward passes run
 under ``model.no_sync()`` (several backward passes per forward are not something DDP's reducer
@@ -31,10 +39,18 @@ from typing import Any
 import torch
 import torch.distributed as dist
 from torch.optim.optimizer import ParamsT
+from torch.optim.optimizer import _global_optimizer_post_hooks as _GLOBAL_POST
+from torch.optim.optimizer import _global_optimizer_pre_hooks as _GLOBAL_PRE
 from torch.utils._foreach_utils import _group_tensors_by_device_and_dtype
 
 from .._core import options as O
 from .._core import validate as V
+
+
+def _tail_mask(labels, tail_classes):
+    """(B,) bool: whether each label is a tail class (tail_classes: a bool mask over classes or ids)."""
+    tail = torch.as_tensor(tail_classes, device=labels.device)
+    return tail[labels] if tail.dtype == torch.bool else torch.isin(labels, tail.to(labels.dtype))
 
 
 def split_head_tail(
@@ -58,9 +74,7 @@ def split_head_tail(
     labels = labels.reshape(-1)
     if labels.numel() != loss.numel():
         raise ValueError(f"labels must have one entry per loss ({loss.numel()}), got {labels.numel()}")
-    tail = torch.as_tensor(tail_classes, device=labels.device)
-    is_tail = tail[labels] if tail.dtype == torch.bool else torch.isin(labels, tail.to(labels.dtype))
-    slot = is_tail.long()
+    slot = _tail_mask(labels, tail_classes).long()
     sums = loss.new_zeros(2).index_add(0, slot, loss)
     if normalization == "count":
         sums = sums / torch.bincount(slot, minlength=2).clamp_min(1).to(sums.dtype)
@@ -107,22 +121,88 @@ class _SAMBase(torch.optim.Optimizer):
         norms = [n.to(device) for _, (ts,) in _grouped(tensors) for n in torch._foreach_norm(ts)]
         return torch.linalg.vector_norm(torch.stack(norms)) + eps
 
-    def _perturb(self, params, direction, scale):
-        """Saves params into their 'old_p' buffers, then p <- old + direction * scale (in place)."""
-        old = self._buffers("old_p", params)
-        for device, (ps, olds, ds) in _grouped(params, old, direction):
-            torch._foreach_copy_(olds, ps)
-            if device.type == "cpu":  # a host scalar costs no sync here: one p += s d pass
-                torch._foreach_add_(ps, ds, alpha=float(scale))
-            else:  # no host sync: p <- d s + old
-                torch._foreach_copy_(ps, ds)
-                torch._foreach_mul_(ps, scale.to(device=device, dtype=ps[0].dtype))
-                torch._foreach_add_(ps, olds)
+    def _perturb(self, params, directions, rho, eps, norm=None):
+        """p <- p + rho_p d_p / (norm + eps) for every p (norm = ||directions|| unless given): the
+        perturbed weights are written into each p's spare buffer in one pass (torchauc::sam_perturb,
+        which also takes the norm in one pass), then the storages are swapped, so the weights at w are
+        never touched and restoring them is a swap back: exact, and no copy."""
+        spare = self._buffers("spare", params)
+        by_device: dict[torch.device, list[int]] = {}
+        for i, p in enumerate(params):
+            by_device.setdefault(p.device, []).append(i)
+        if len(by_device) > 1 and norm is None:  # one global norm over every device
+            norm = self._global_norm(directions, 0.0)
+        for device, idx in by_device.items():
+            torch.ops.torchauc.sam_perturb(
+                [params[i] for i in idx],
+                [directions[i] for i in idx],
+                [spare[i] for i in idx],
+                [float(rho[i]) for i in idx],
+                eps,
+                None if norm is None else norm.to(device),
+            )
+        self._swap(params)
 
-    def _restore(self, params):
-        old = [self.state[p]["old_p"] for p in params]
-        for _, (ps, olds) in _grouped(params, old):
-            torch._foreach_copy_(ps, olds)
+    def _swap(self, params):
+        """Exchanges each p's storage with its spare buffer (where p is on w + e after _perturb)."""
+        for p in params:
+            st = self.state[p]
+            p.data, st["spare"] = st["spare"], p.data
+
+    _restore = _swap
+
+    def _fused_sgd_groups(self):
+        """The param groups with their stepped params when the base optimizer is a plain
+        torch.optim.SGD that torchauc::sam_sgd_step can replace (same update, same state), else None."""
+        base = self.base_optimizer
+        hooks = (base._optimizer_step_pre_hooks, base._optimizer_step_post_hooks, _GLOBAL_PRE, _GLOBAL_POST)
+        if type(base) is not torch.optim.SGD or any(hooks) or "step" in vars(base):  # step patched: call it
+            return None
+        out = []
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if group.get("differentiable") or any(
+                isinstance(group[k], torch.Tensor) for k in ("lr", "momentum", "dampening", "weight_decay")
+            ):
+                return None
+            if any(p.grad.is_sparse or p.grad.dtype != p.dtype or p.device != params[0].device for p in params):
+                return None
+            have = {base.state[p].get("momentum_buffer") is not None for p in params}
+            if group["momentum"] != 0 and len(have) > 1:  # some buffers new, some not: torch's own path
+                return None
+            out.append((group, params))
+        return out
+
+    def _base_step(self):
+        """The base optimizer's step; a plain torch.optim.SGD runs as one fused pass over each group
+        (p, grad and momentum buffer read once, p and buffer written once) instead of three."""
+        groups = self._fused_sgd_groups()
+        if groups is None:
+            self.base_optimizer.step()
+            return
+        for group, params in groups:
+            if not params:
+                continue
+            bufs, fresh = [], False
+            if group["momentum"] != 0:
+                states = [self.base_optimizer.state[p] for p in params]
+                fresh = states[0].get("momentum_buffer") is None
+                if fresh:
+                    for st, p in zip(states, params):
+                        st["momentum_buffer"] = torch.empty_like(p)
+                bufs = [st["momentum_buffer"] for st in states]
+            torch.ops.torchauc.sam_sgd_step(
+                params,
+                [p.grad for p in params],
+                bufs,
+                fresh,
+                float(group["lr"]),
+                float(group["momentum"]),
+                float(group["dampening"]),
+                float(group["weight_decay"]),
+                bool(group["nesterov"]),
+                bool(group["maximize"]),
+            )
 
     def state_dict(self):
         sd = super().state_dict()
@@ -147,9 +227,10 @@ class SAM(_SAMBase):
     ``first_step``: e = rho g / (||g|| + 1e-12) (``adaptive``: e = rho p^2 g / (||p g|| + 1e-12), ASAM),
     w <- w + e. ``second_step``: w restored exactly, then the base optimizer steps.
     ``step(closure)``: first_step(zero_grad=True), closure() (forward + backward at w + e), second_step.
-    Differences: one global norm from ``torch._foreach_norm`` and in-place multi-tensor perturbation
-    through a preallocated weight copy (the original clones every weight every step and launches one
-    norm per tensor); ``state_dict`` includes the base optimizer's state.
+    Differences: one fused op for the global norm and the perturbation into a preallocated spare
+    buffer, restore by swapping storages back, a plain SGD base optimizer fused into one pass (the
+    original clones every weight every step, launches one norm per tensor and several passes per
+    parameter); ``state_dict`` includes the base optimizer's state.
     """
 
     def __init__(
@@ -175,21 +256,22 @@ class SAM(_SAMBase):
 
     @torch.no_grad()
     def first_step(self, zero_grad: bool = False) -> None:
-        params = [p for p in self._params() if p.grad is not None]
+        params, rho, adaptive = [], [], []
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    params.append(p)
+                    rho.append(group["rho"])
+                    adaptive.append(group["adaptive"])
         self._perturbed = params
         if not params:
             return
-        norm = self._grad_norm(params)
-        for group in self.param_groups:
-            ps = [p for p in group["params"] if p.grad is not None]
-            if not ps:
-                continue
-            scale = group["rho"] / (norm + 1e-12)
-            if group["adaptive"]:
-                direction = torch._foreach_mul(torch._foreach_pow(ps, 2), [p.grad for p in ps])
-            else:
-                direction = [p.grad for p in ps]
-            self._perturb(ps, direction, scale)
+        if any(adaptive):  # ASAM: e = rho p^2 g / ||p g||, the norm not the direction's
+            norm = self._grad_norm(params)
+            directions = [p * p * p.grad if a else p.grad for p, a in zip(params, adaptive)]
+            self._perturb(params, directions, rho, 1e-12, norm)
+        else:
+            self._perturb(params, [p.grad for p in params], rho, 1e-12)
         if zero_grad:
             self.zero_grad()
 
@@ -198,7 +280,7 @@ class SAM(_SAMBase):
         if self._perturbed:
             self._restore(self._perturbed)
         self._perturbed = []
-        self.base_optimizer.step()
+        self._base_step()
         if zero_grad:
             self.zero_grad()
 
@@ -236,11 +318,16 @@ class _HeadTailSAM(_SAMBase):
         group = getattr(self.model, "process_group", None) or self.process_group
         return dist.get_world_size(group)
 
-    def _forward(self, closure):
+    def _run(self, fn):
+        """fn() with autograd on (under DDP's no_sync when distributed), counted as a forward pass."""
         no_sync = getattr(self.model, "no_sync", None) if self._world() > 1 else None
         with no_sync() if no_sync is not None else contextlib.nullcontext(), torch.enable_grad():
-            out = closure()
+            out = fn()
         self.passes["forward"] += 1
+        return out
+
+    def _forward(self, closure):
+        out = self._run(closure)
         if not (isinstance(out, (tuple, list)) and len(out) == 2):
             raise TypeError("the closure must return (head_loss, tail_loss), both un-backwarded")
         return out
@@ -261,6 +348,14 @@ class _HeadTailSAM(_SAMBase):
             flat /= world
             torch._foreach_copy_(grads, torch._utils._unflatten_dense_tensors(flat, grads))
 
+    def _grad_of(self, params, loss):
+        """p.grad <- d loss / d p; loss None (an empty group) gives zeros without a pass."""
+        if loss is None:
+            for _, (gs,) in _grouped([p.grad for p in params]):
+                torch._foreach_zero_(gs)
+        else:
+            self._backward(params, loss)
+
     def _materialise_grads(self, params):
         for p in params:
             if p.grad is None:
@@ -272,34 +367,100 @@ class _HeadTailSAM(_SAMBase):
             torch._foreach_copy_(bs, gs)
         return buf
 
-    def _sharp_pass(self, closure, params, direction, rho, which):
+    def _sharp_pass(self, loss_at, params, direction, rho, which):
         """Gradient of the head (which=0) or tail (1) loss at w + rho d / (||d|| + 1e-16), in p.grad."""
-        scale = rho / self._global_norm(direction, 1e-16)
-        self._perturb(params, direction, scale)
-        loss = self._forward(closure)[which]
-        self._backward(params, loss)
+        self._perturb(params, direction, [rho] * len(params), 1e-16)
+        self._grad_of(params, loss_at(which))
         self._restore(params)
 
     @torch.no_grad()
-    def _head_tail_step(self, closure, rho_head, rho_tail):
+    def _head_tail_step(self, plain, loss_at, rho_head, rho_tail):
+        """The schedule: plain(params) leaves grad L_head(w) in the 'head_grad' buffers and grad
+        L_tail(w) in p.grad and returns the loss at w; loss_at(which) is the head (0) or tail (1) loss
+        at the current weights (None: an empty group)."""
         params = [p for p in self._params() if p.requires_grad]
         self._materialise_grads(params)
-        head, tail = self._forward(closure)
-        self._backward(params, head, retain_graph=True)
-        g_head = self._save_grads("head_grad", params)
-        self._backward(params, tail)
+        loss = plain(params)
+        g_head = self._buffers("head_grad", params)
         if rho_head > 0:
             g_tail = self._save_grads("tail_grad", params)
-            self._sharp_pass(closure, params, g_head, rho_head, 0)
+            self._sharp_pass(loss_at, params, g_head, rho_head, 0)
             self._save_grads("head_grad", params)  # the head's sharp gradient replaces its plain one
             direction = g_tail
         else:  # the tail's plain gradient, still in p.grad (read by the perturbation before it is zeroed)
             direction = [p.grad for p in params]
-        self._sharp_pass(closure, params, direction, rho_tail, 1)
+        self._sharp_pass(loss_at, params, direction, rho_tail, 1)
         for _, (gs, hs) in _grouped([p.grad for p in params], g_head):
             torch._foreach_add_(gs, hs)
-        self.base_optimizer.step()
-        return (head + tail).detach()
+        self._base_step()
+        return loss
+
+    def _closure_step(self, closure, rho_head, rho_tail):
+        """One forward at w serves both plain gradients (two backward passes on its graph)."""
+
+        def plain(params):
+            head, tail = self._forward(closure)
+            self._backward(params, head, retain_graph=True)
+            self._save_grads("head_grad", params)
+            self._backward(params, tail)
+            return (head + tail).detach()
+
+        return self._head_tail_step(plain, lambda which: self._forward(closure)[which], rho_head, rho_tail)
+
+    _default_normalization = "batch"  # step_split's, each class's official one
+
+    def _radii(self):
+        """(rho_head, rho_tail) in effect."""
+        raise NotImplementedError
+
+    def step_split(self, model, inputs, labels, per_sample_loss, tail_classes, *, normalization=None):
+        r"""A step that runs every pass only on the samples its loss reads: the head loss on the
+        head rows of ``inputs``, the tail loss on the tail rows. The same update as
+        ``step(closure)`` with ``split_head_tail(per_sample_loss(model(inputs), labels), labels,
+        tail_classes, normalization=...)`` (up to float rounding), for models whose samples do not
+        interact (train-mode BatchNorm couples them: refused). Each pass costs its group's share of
+        the batch, so SSE-SAM's schedule costs 2 forward + 2 backward passes of the batch before the
+        switch (the closure: 3 + 4; the official code: 4 + 4) and ImbSAM's 1 + 1 plus the tail's
+        share.
+
+        Args:
+            model: the module (called as ``model(rows)``).
+            inputs: (B, ...) batch, indexed by rows.
+            labels: (B,) class ids.
+            per_sample_loss: ``(outputs, labels) -> (b,)`` losses (e.g. cross entropy, reduction none).
+            tail_classes: a bool mask over classes or tail class ids.
+            normalization: as :func:`split_head_tail` (default: the class's official one).
+        Returns the (detached) loss at w. The row split costs one host sync on CUDA.
+        """
+        norm = V.option(normalization or self._default_normalization, O.HEAD_TAIL_NORM)
+        if any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.training for m in model.modules()):
+            raise ValueError("step_split needs samples that do not interact; train-mode BatchNorm couples them")
+        labels = V.tensor(labels, "labels").reshape(-1)
+        if V.tensor(inputs, "inputs").shape[0] != labels.numel():
+            raise ValueError(f"inputs must have one row per label ({labels.numel()}), got {inputs.shape[0]}")
+        is_tail = _tail_mask(labels, tail_classes)
+        groups = [torch.nonzero(~is_tail).flatten(), torch.nonzero(is_tail).flatten()]
+        n = max(labels.numel(), 1)
+        scale = {"batch": (1 / n, 1 / n), "imbsam": (1 / n, 2 / n)}.get(
+            norm, tuple(1 / max(len(r), 1) for r in groups)
+        )  # "count": each group's own mean
+        rows = [(inputs[r], labels[r]) for r in groups]
+
+        def loss_at(which):
+            x, y = rows[which]
+            if y.numel() == 0:
+                return None
+            return self._run(lambda: per_sample_loss(model(x), y).sum() * scale[which])
+
+        def plain(params):
+            head = loss_at(0)
+            self._grad_of(params, head)
+            self._save_grads("head_grad", params)
+            tail = loss_at(1)
+            self._grad_of(params, tail)
+            return sum((t.detach() for t in (head, tail) if t is not None), torch.zeros((), device=labels.device))
+
+        return self._head_tail_step(plain, loss_at, *self._radii())
 
 
 class ImbSAM(_HeadTailSAM):
@@ -327,10 +488,15 @@ class ImbSAM(_HeadTailSAM):
             raise ValueError(f"rho must be >= 0, got {rho}")
         super().__init__(params, base_optimizer, dict(rho=rho), kwargs, model, process_group)
 
+    _default_normalization = "imbsam"
+
+    def _radii(self):
+        return 0.0, self.param_groups[0]["rho"]
+
     def step(self, closure: Callable[[], Any] | None = None):
         if closure is None:
             raise ValueError("ImbSAM.step needs a closure returning (head_loss, tail_loss)")
-        return self._head_tail_step(closure, 0.0, self.param_groups[0]["rho"])
+        return self._closure_step(closure, *self._radii())
 
 
 class SSESAM(_HeadTailSAM):
@@ -377,10 +543,13 @@ class SSESAM(_HeadTailSAM):
         for g in self.param_groups:
             g["epoch"] += 1
 
+    def _radii(self):
+        return self.rho_head, self.param_groups[0]["rho_tail"]
+
     def step(self, closure: Callable[[], Any] | None = None):
         if closure is None:
             raise ValueError("SSESAM.step needs a closure returning (head_loss, tail_loss)")
-        return self._head_tail_step(closure, self.rho_head, self.param_groups[0]["rho_tail"])
+        return self._closure_step(closure, *self._radii())
 
 
 __all__ = ["SAM", "ImbSAM", "SSESAM", "split_head_tail"]
