@@ -396,6 +396,34 @@ def test_soap_trajectory_vs_libauc(mode):
         torch.testing.assert_close(l2.u_all, l1.u_all, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("mode", ["sgd", "adam"])
+def test_staco_trajectory_vs_libauc(mode):
+    # STACO with its own defaults (weight_decay 0, dampening 0) driving the two-way pAUC loss
+    N = 120
+    g = torch.Generator().manual_seed(14)
+    x = torch.randn(N, 6, generator=g)
+    y = (torch.rand(N, 1, generator=g) < 0.3).float()
+    m1, m2 = _model(1), _model(1)
+    l1, l2 = L.tpAUC_KL_Loss(N, tau=0.8, device="cpu"), C.tpAUC_KL_Loss(N, tau=0.8, device="cpu")
+    torch.manual_seed(4)
+    o1 = LO.STACO(m1.parameters(), mode=mode, lr=0.01, epoch_decay=1e-3, device="cpu")
+    torch.manual_seed(4)
+    o2 = C.STACO(m2.parameters(), mode=mode, lr=0.01, epoch_decay=1e-3, semantics="libauc")
+    assert torchauc.optim.STACO is C.STACO and o2.param_groups[0]["weight_decay"] == 0
+    for step in range(5):
+        idx = torch.randperm(N, generator=g)[:40]
+        idx[0] = torch.nonzero(y[:, 0])[0, 0]
+        for m, lf, o in ((m1, l1, o1), (m2, l2, o2)):
+            o.zero_grad()
+            lf(torch.sigmoid(m(x[idx])), y[idx], idx).backward()
+            o.step()
+        if step == 2:  # epoch decay: the reference moves to the mean iterate, the rate drops
+            o1.update_regularizer(decay_factor=10)
+            o2.update_regularizer(decay_factor=10)
+        for p1, p2 in zip(m1.parameters(), m2.parameters()):
+            torch.testing.assert_close(p2, p1, rtol=1e-5, atol=1e-6)
+
+
 # ------------------------------------------------------------------ multi-label pAUC, sampler
 @pytest.mark.parametrize(
     "mode,kw", [("1w", dict(Lambda=0.8)), ("2w", dict(tau=0.9)), ("SOPA", dict(beta=0.3, pos_len=10))]
@@ -417,6 +445,92 @@ def test_multilabel_pauc_vs_libauc(mode, kw):
     state = ours.u_pos if mode == "SOPA" else torch.exp(ours.log_u_pos).float()
     torch.testing.assert_close(state, ref.u_pos_all, rtol=2e-6, atol=1e-6)
     assert len(ours.state_dict()) >= 1
+
+
+_SINGLE = {"1w": C.pAUC_DRO_Loss, "2w": C.tpAUC_KL_Loss, "SOPA": C.pAUC_CVaR_Loss}
+_ML_KW = {
+    "1w": dict(Lambda=0.8, gamma=0.7),
+    "2w": dict(tau=0.9, Lambda=0.5, gammas=(0.8, 0.6)),
+    "SOPA": dict(beta=0.3, eta=0.2),
+}
+
+
+def _labelwise(mode, semantics, Cn, N, kw):
+    """The loop the one-pass loss replaces: one single-label loss per label, LibAUC's shared w of
+    '2w' (semantics='libauc') handed from label to label."""
+    losses = [_SINGLE[mode](data_len=N, device="cpu", **kw) for _ in range(Cn)]
+    shared = torch.tensor(-float("inf"), dtype=torch.float64)
+
+    def run(s, y, idx, tasks):
+        nonlocal shared
+        total = 0
+        for c in tasks:
+            if mode == "2w" and semantics == "libauc":
+                losses[c].log_w.copy_(shared)
+            total = total + losses[c](s[:, c], y[:, c], idx)
+            if mode == "2w" and semantics == "libauc":
+                shared = losses[c].log_w.clone()
+        return total / len(tasks)
+
+    return losses, run
+
+
+@pytest.mark.parametrize("surr", ["squared_hinge", "hinge"])
+@pytest.mark.parametrize("mode,semantics", [("1w", "fixed"), ("2w", "fixed"), ("2w", "libauc"), ("SOPA", "fixed")])
+def test_multilabel_pauc_one_pass_equals_labelwise_losses(mode, semantics, surr):
+    # float64, several steps, label subsets (task_id), one-class label columns and repeated indices:
+    # value, gradient and every state entry equal to the label-by-label loop of single-label losses
+    N, B, Cn = 50, 24, 5
+    g = torch.Generator().manual_seed(21)
+    kw = dict(_ML_KW[mode], surr_loss=surr)
+    ours = C.MultiLabelpAUCLoss(mode=mode, num_labels=Cn, device="cpu", data_len=N, semantics=semantics, **kw)
+    singles, labelwise = _labelwise(mode, semantics, Cn, N, kw)
+    for step, tasks in enumerate([range(Cn), [1, 3, 4], range(Cn), [0, 2]]):
+        s = torch.randn(B, Cn, generator=g, dtype=torch.float64)
+        s[:4] = 0.25  # ties
+        y = (torch.rand(B, Cn, generator=g) < 0.35).double()
+        y[0], y[1] = 1, 0
+        y[:, 3] = 1 if step % 2 else y[:, 3]  # label 3 without negatives every other step
+        y[:, 4] = 0 if step == 2 else y[:, 4]
+        idx = torch.randperm(N, generator=g)[:B]
+        idx[5] = idx[6]  # a repeated dataset index
+        s1, s2 = s.clone().requires_grad_(), s.clone().requires_grad_()
+        task_id = torch.tensor(list(tasks)) if step % 2 else []
+        want, got = labelwise(s1, y, idx, list(tasks)), ours(s2, y, idx, task_id)
+        torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-14)
+        torch.testing.assert_close(torch.autograd.grad(got, s2)[0], torch.autograd.grad(want, s1)[0])
+        if mode == "SOPA":
+            torch.testing.assert_close(ours.u_pos, torch.stack([m.u_pos for m in singles]))
+        else:
+            torch.testing.assert_close(ours.log_u_pos, torch.stack([m.log_u_pos for m in singles]))
+        if mode == "2w" and semantics == "fixed":
+            torch.testing.assert_close(ours.log_w, torch.stack([m.log_w for m in singles]))
+    if mode == "2w" and semantics == "libauc":
+        torch.testing.assert_close(ours.log_w, singles[2].log_w)  # label 2 was updated last
+    # eval: the training value, nothing stored
+    before = {k: v.clone() for k, v in ours.state_dict().items()}
+    train_value = ours(s.clone(), y, idx)
+    for k, v in before.items():
+        ours.state_dict()[k].copy_(v)
+    ours.eval()
+    torch.testing.assert_close(ours(s.clone(), y, idx), train_value)
+    for k, v in ours.state_dict().items():
+        torch.testing.assert_close(v, before[k])
+
+
+def test_multilabel_pauc_checks_and_empty_batches():
+    loss = C.MultiLabelpAUCLoss(mode="1w", num_labels=3, device="cpu", data_len=10)
+    s = torch.randn(6, 3, requires_grad=True)
+    v = loss(s, torch.ones(6, 3), torch.arange(6))  # no negatives in any label
+    v.backward()
+    assert float(v.detach()) == 0.0 and float(s.grad.abs().sum()) == 0.0
+    assert float(loss.log_u_pos.exp().sum()) == 0.0
+    with pytest.raises(ValueError, match="index"):
+        loss(s, torch.ones(6, 3), torch.arange(5))
+    with pytest.raises(ValueError, match="task_id"):
+        loss(s, torch.ones(6, 3), torch.arange(6), torch.tensor([3]))
+    with pytest.raises(ValueError, match=r"shape \(B, 3\)"):
+        loss(torch.randn(5, 2), torch.ones(5, 2), torch.arange(5))
 
 
 def test_dual_sampler_structure_vs_libauc(monkeypatch):

@@ -43,15 +43,30 @@ def _partial_auc_select(device):
     return [(s, y, 0.3, 0.2, "floor"), (s.float(), y, 1.0, 0.0, "ceil"), (s, y.bool(), 0.0, 1.0, "round")]
 
 
+def _columns(device, seed):
+    """(40, 3) scores and labels: three independent problems, the last with no negatives."""
+    g = _gen(seed)
+    s = torch.randn(40, 3, generator=g, dtype=torch.float64)
+    y = torch.rand(40, 3, generator=g) < 0.3
+    y[0, :2], y[-1, :2], y[:, 2] = True, False, True
+    return s.to(device), y.to(device)
+
+
 def _partial_auc_exp_rows(device):
     s, y = _binary(40, device, seed=2)
-    return [(s, y.bool(), 1.0, 0.5, "squared_hinge"), (s.float(), y, 0.3, 2.0, "hinge")]
+    s2, y2 = _columns(device, seed=20)
+    return [(s, y.bool(), 1.0, 0.5, "squared_hinge"), (s.float(), y, 0.3, 2.0, "hinge"), (s2, y2, 1.0, 0.5, "hinge")]
 
 
 def _partial_auc_exp_cols(device):
     s, y = _binary(40, device, seed=3)
     scale = torch.rand(40, dtype=torch.float64, device=device)
-    return [(s, y.bool(), scale, 1.0, 0.5, "hinge"), (s.float(), y, scale.float(), 0.3, 2.0, "squared_hinge")]
+    s2, y2 = _columns(device, seed=21)
+    return [
+        (s, y.bool(), scale, 1.0, 0.5, "hinge"),
+        (s.float(), y, scale.float(), 0.3, 2.0, "squared_hinge"),
+        (s2.float(), y2, torch.rand_like(s2), 1.0, 0.5, "squared_hinge"),
+    ]
 
 
 def _partial_auc_upauci(device):

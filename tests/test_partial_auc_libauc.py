@@ -198,3 +198,38 @@ def test_exp_rows_cols_nan_and_one_class():
         torch.rand(6), torch.ones(6, dtype=torch.bool), 1.0, 1.0, "hinge"
     )
     assert float(r0.abs().sum()) == 0.0 and float(sh.abs().sum()) == 0.0
+
+
+@pytest.mark.parametrize("surrogate", ["squared_hinge", "hinge"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_exp_rows_cols_columns_are_independent_problems(surrogate, dtype):
+    # (n, C) scores: each column is its own problem (the multi-label losses), equal to the float64
+    # brute force of that column alone; a NaN poisons only its own column, one-class columns are 0
+    g = torch.Generator().manual_seed(17)
+    n, cols = 300, 5
+    s = (torch.randn(n, cols, generator=g, dtype=torch.float64) * 1.5).to(dtype)
+    s[:7] = 0.5  # ties within and across columns
+    y = torch.rand(n, cols, generator=g) < 0.3
+    y[:, 3], y[:, 4] = True, False
+    s[11, 2] = float("nan")
+    scale = torch.rand(n, cols, generator=g, dtype=torch.float64)
+    sh, r0, r1, r2 = torch.ops.torchauc.partial_auc_exp_rows(s, y, 0.8, 0.5, surrogate)
+    col = torch.ops.torchauc.partial_auc_exp_cols(s, y, scale, 0.8, 0.5, surrogate)
+    assert sh.shape == col.shape == (n, cols) and col.dtype == torch.float64
+    for c in range(2):
+        yc = y[:, c]
+        ref = _exp_stats_brute(s[:, c], yc, scale[:, c], 0.8, 0.5, surrogate)
+        f32_rtol = 4e-7 * max(1.0, float(ref[0].max()))  # as in the 1-D tests above
+        tol = dict(rtol=1e-10, atol=1e-12) if dtype == torch.float64 else dict(rtol=f32_rtol, atol=1e-6)
+        for ours, want in zip((sh[yc, c], r0[yc, c], r1[yc, c], r2[yc, c], col[~yc, c]), ref):
+            torch.testing.assert_close(ours, want, **tol)
+    assert torch.isnan(r0[y[:, 2], 2]).all() and torch.isnan(col[~y[:, 2], 2]).all()
+    assert float(r0[:, 3:].abs().sum()) == 0.0 and float(col[:, 3:].abs().sum()) == 0.0
+    # a single column in (n, 1) layout is the 1-D problem
+    one = torch.ops.torchauc.partial_auc_exp_rows(s[:, :1], y[:, :1], 0.8, 0.5, surrogate)[1]
+    flat = torch.ops.torchauc.partial_auc_exp_rows(s[:, 0], y[:, 0], 0.8, 0.5, surrogate)[1]
+    assert one.shape == (n, 1) and torch.equal(one[:, 0], flat)
+    with pytest.raises(RuntimeError, match="labels must have the shape"):
+        torch.ops.torchauc.partial_auc_exp_rows(s, y[:, :2], 0.8, 0.5, surrogate)
+    with pytest.raises(RuntimeError, match="row_scale must have the shape"):
+        torch.ops.torchauc.partial_auc_exp_cols(s, y, scale[:, 0], 0.8, 0.5, surrogate)

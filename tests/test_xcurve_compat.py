@@ -195,6 +195,28 @@ def test_hinge_topk(xc, loss_type, k):
     )
 
 
+@pytest.mark.parametrize("loss_type", ["l1", "l3", "l5"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_hinge_topk_broadcast_value_by_sort_with_ties(xc, loss_type, dtype):
+    # XCurve's value (every row's terms against every row's label score) is computed by a sort and
+    # prefix sums; scores on a grid of quarters make many terms tie exactly with label scores
+    g = torch.Generator().manual_seed(5)
+    x = (torch.randint(-8, 9, (200, 12), generator=g).double() / 4).to(dtype)
+    y = torch.randint(0, 12, (200,), generator=g)
+    label = "zero" if loss_type == "l1" else "exclude"
+    x1, x2 = x.clone().requires_grad_(), x.clone().requires_grad_()
+    theirs = xc.autkc.HingeTopKLoss(4, loss_type)(x1, y)
+    ours = X.HingeTopKLoss(4, loss_type, label=label, xcurve_broadcast=True)(x2, y)
+    assert ours.dtype == dtype
+    same(ours, theirs)
+    theirs.backward()
+    ours.backward()
+    torch.testing.assert_close(x2.grad, x1.grad)
+    x[3, y[3]] = float("nan")  # a NaN label score: NaN, as XCurve
+    assert torch.isnan(xc.autkc.HingeTopKLoss(4, loss_type)(x, y))
+    assert torch.isnan(X.HingeTopKLoss(4, loss_type, label=label, xcurve_broadcast=True)(x, y))
+
+
 @pytest.mark.parametrize("loss_type", ["l1", "l2", "l3", "l4", "l5"])
 def test_hinge_topk_broadcast_is_a_defect(xc, loss_type):
     # row 0 is classified with a wide margin, row 1 is not: XCurve also pairs row 0's competitors

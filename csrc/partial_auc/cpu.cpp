@@ -411,30 +411,44 @@ inline bool blocks_pay(const Sorted<float>& C, Surrogate sur, double il) {
 }
 
 struct ExpArgs {
-  at::Tensor s64, y;
-  int64_t n;
+  at::Tensor s64, y;  // (C, n): one independent problem per column of the input
+  int64_t cols, n;
   Surrogate sur;
   bool use_double;
 };
 
 ExpArgs exp_args(const at::Tensor& scores_in, const at::Tensor& labels_in, double margin, double lambda,
                  c10::string_view surrogate) {
-  const auto [scores, labels, sur] = check_exp_inputs(scores_in, labels_in, margin, lambda, surrogate);
+  const ExpInputs in = check_exp_inputs(scores_in, labels_in, margin, lambda, surrogate);
   ExpArgs a;
-  a.sur = sur;
-  a.y = binary_labels(labels).y;
-  a.s64 = scores.to(at::kDouble).contiguous();
-  a.n = scores.numel();
-  a.use_double = scores.scalar_type() == at::kDouble;
+  a.sur = in.sur;
+  a.y = binary_labels(in.labels).y;
+  a.s64 = in.scores.to(at::kDouble).contiguous();
+  a.cols = in.cols;
+  a.n = in.n;
+  a.use_double = in.scores.scalar_type() == at::kDouble;
   return a;
 }
 
+// Runs fn(column) for every column: one column uses the per-column parallelism, several columns are
+// spread over the threads (nested parallel regions run inline).
+template <typename F>
+void for_each_column(const ExpArgs& a, F fn) {
+  if (a.cols == 1) return fn(int64_t{0});
+  at::parallel_for(0, a.cols, 1, [&](int64_t b, int64_t e) {
+    for (int64_t col = b; col < e; ++col) fn(col);
+  });
+}
+
 template <typename T>
-void rows_typed(const ExpArgs& a, double margin, double il, double* sh, double* r0, double* r1, double* r2) {
-  const Sorted<T> C = sort_classes<T>(a.s64.data_ptr<double>(), a.y.data_ptr<int8_t>(), a.n, margin, il, a.sur);
+void rows_typed(const ExpArgs& a, int64_t col, double margin, double il, double* sh, double* r0, double* r1,
+                double* r2) {
+  const int64_t o = col * a.n;
+  sh += o, r0 += o, r1 += o, r2 += o;
+  const Sorted<T> C = sort_classes<T>(a.s64.data_ptr<double>() + o, a.y.data_ptr<int8_t>() + o, a.n, margin, il, a.sur);
   if (C.any_nan) {
     const double nan = std::numeric_limits<double>::quiet_NaN();
-    for (int64_t o : C.pidx) sh[o] = r0[o] = r1[o] = r2[o] = nan;
+    for (int64_t p : C.pidx) sh[p] = r0[p] = r1[p] = r2[p] = nan;
     return;
   }
   const bool sqh = a.sur == Surrogate::SquaredHinge;
@@ -457,10 +471,12 @@ void rows_typed(const ExpArgs& a, double margin, double il, double* sh, double* 
 }
 
 template <typename T>
-void cols_typed(const ExpArgs& a, const double* scale, double margin, double il, double* col) {
-  const Sorted<T> C = sort_classes<T>(a.s64.data_ptr<double>(), a.y.data_ptr<int8_t>(), a.n, margin, il, a.sur);
+void cols_typed(const ExpArgs& a, int64_t col_index, const double* scale, double margin, double il, double* col) {
+  const int64_t o = col_index * a.n;
+  scale += o, col += o;
+  const Sorted<T> C = sort_classes<T>(a.s64.data_ptr<double>() + o, a.y.data_ptr<int8_t>() + o, a.n, margin, il, a.sur);
   if (C.any_nan) {
-    for (int64_t o : C.nidx) col[o] = std::numeric_limits<double>::quiet_NaN();
+    for (int64_t q : C.nidx) col[q] = std::numeric_limits<double>::quiet_NaN();
     return;
   }
   std::vector<T> alpha(C.nk.size());
@@ -490,27 +506,30 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> partial_auc_exp_rows_
                                                                                     c10::string_view surrogate) {
   const ExpArgs a = exp_args(scores, labels, margin, lambda, surrogate);
   const auto opts = a.s64.options();
-  at::Tensor sh = at::zeros({a.n}, opts), r0 = at::zeros({a.n}, opts), r1 = at::zeros({a.n}, opts),
-             r2 = at::zeros({a.n}, opts);
+  at::Tensor sh = at::zeros({a.cols, a.n}, opts), r0 = at::zeros({a.cols, a.n}, opts),
+             r1 = at::zeros({a.cols, a.n}, opts), r2 = at::zeros({a.cols, a.n}, opts);
   double* p[4] = {sh.data_ptr<double>(), r0.data_ptr<double>(), r1.data_ptr<double>(), r2.data_ptr<double>()};
-  if (a.use_double)
-    rows_typed<double>(a, margin, 1.0 / lambda, p[0], p[1], p[2], p[3]);
-  else
-    rows_typed<float>(a, margin, 1.0 / lambda, p[0], p[1], p[2], p[3]);
-  return {sh, r0, r1, r2};
+  for_each_column(a, [&](int64_t col) {
+    if (a.use_double)
+      rows_typed<double>(a, col, margin, 1.0 / lambda, p[0], p[1], p[2], p[3]);
+    else
+      rows_typed<float>(a, col, margin, 1.0 / lambda, p[0], p[1], p[2], p[3]);
+  });
+  return {exp_output(sh, scores), exp_output(r0, scores), exp_output(r1, scores), exp_output(r2, scores)};
 }
 
-at::Tensor partial_auc_exp_cols_cpu(const at::Tensor& scores, const at::Tensor& labels, const at::Tensor& row_scale_in,
+at::Tensor partial_auc_exp_cols_cpu(const at::Tensor& scores, const at::Tensor& labels, const at::Tensor& row_scale,
                                     double margin, double lambda, c10::string_view surrogate) {
   const ExpArgs a = exp_args(scores, labels, margin, lambda, surrogate);
-  const auto rs = check_sample_weights(row_scale_in, a.s64, "row_scale");
-  const at::Tensor scale = rs->to(at::kDouble).contiguous();
-  at::Tensor col = at::zeros({a.n}, a.s64.options());
-  if (a.use_double)
-    cols_typed<double>(a, scale.data_ptr<double>(), margin, 1.0 / lambda, col.data_ptr<double>());
-  else
-    cols_typed<float>(a, scale.data_ptr<double>(), margin, 1.0 / lambda, col.data_ptr<double>());
-  return col;
+  const at::Tensor scale = check_exp_row_scale(row_scale, scores);
+  at::Tensor col = at::zeros({a.cols, a.n}, a.s64.options());
+  for_each_column(a, [&](int64_t c) {
+    if (a.use_double)
+      cols_typed<double>(a, c, scale.data_ptr<double>(), margin, 1.0 / lambda, col.data_ptr<double>());
+    else
+      cols_typed<float>(a, c, scale.data_ptr<double>(), margin, 1.0 / lambda, col.data_ptr<double>());
+  });
+  return exp_output(col, scores);
 }
 
 }  // namespace

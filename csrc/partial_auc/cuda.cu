@@ -1,5 +1,6 @@
 // CUDA kernels of the partial-AUC exp row/column sums: one block per row (or column), a strided
-// loop over the other class, a shared-memory tree reduction in double. Deterministic, no atomics.
+// loop over the other class (or over its segment of the same problem when several problems share
+// the launch), a shared-memory tree reduction in double. Deterministic, no atomics.
 #include "core/launch.cuh"
 #include "partial_auc/cuda.h"
 #include "partial_auc/math.h"
@@ -8,14 +9,24 @@ namespace torchauc::partial_auc {
 namespace cuda {
 namespace {
 
+// The other class's range [b, e) of one row or column: everything, or its own problem's segment.
+struct Segment {
+  int64_t b, e;
+};
+__device__ inline Segment segment_of(const int64_t* seg, const int64_t* off, int64_t r, int64_t n_other) {
+  if (seg == nullptr) return {0, n_other};
+  return {off[seg[r]], off[seg[r] + 1]};
+}
+
 template <Surrogate S, typename T>
-__global__ void rows_kernel(const T* k, const T* c, const int64_t* pidx, int64_t np, const T* z, int64_t nn, T il,
-                            double* out0, double* out1, double* out2) {
+__global__ void rows_kernel(const T* k, const T* c, const int64_t* pidx, const int64_t* pseg, int64_t np, const T* z,
+                            const int64_t* zoff, int64_t nn, T il, double* out0, double* out1, double* out2) {
   __shared__ Doubles<3> sh[kThreads];
   for (int64_t r = blockIdx.x; r < np; r += gridDim.x) {
     Doubles<3> acc = {{0.0, 0.0, 0.0}};
     const T kr = k[r], cr = c[r];
-    for (int64_t j = threadIdx.x; j < nn; j += blockDim.x) {
+    const Segment js = segment_of(pseg, zoff, r, nn);
+    for (int64_t j = js.b + threadIdx.x; j < js.e; j += blockDim.x) {
       T l, dl;
       pauc_surrogate<S, T>(kr + z[j], &l, &dl);
       const T e = exp(l * il - cr);
@@ -33,13 +44,14 @@ __global__ void rows_kernel(const T* k, const T* c, const int64_t* pidx, int64_t
 }
 
 template <Surrogate S, typename T>
-__global__ void cols_kernel(const T* k, const T* c, const T* alpha, int64_t np, const T* z, const int64_t* nidx,
-                            int64_t nn, T il, double* out) {
+__global__ void cols_kernel(const T* k, const T* c, const T* alpha, const int64_t* koff, int64_t np, const T* z,
+                            const int64_t* nidx, const int64_t* nseg, int64_t nn, T il, double* out) {
   __shared__ double sh[kThreads];
   for (int64_t q = blockIdx.x; q < nn; q += gridDim.x) {
     double acc = 0.0;
     const T zq = z[q];
-    for (int64_t r = threadIdx.x; r < np; r += blockDim.x) {
+    const Segment rs = segment_of(nseg, koff, q, np);
+    for (int64_t r = rs.b + threadIdx.x; r < rs.e; r += blockDim.x) {
       T l, dl;
       pauc_surrogate<S, T>(k[r] + zq, &l, &dl);
       acc += static_cast<double>(alpha[r] * exp(l * il - c[r]) * dl);
@@ -96,33 +108,35 @@ void launch_upauci(const UpauciCoef& k, const double* params, double omega, cons
 }
 
 template <typename T>
-void launch_exp_rows(int surrogate, const T* k, const T* c, const int64_t* pidx, int64_t np, const T* z, int64_t nn,
-                     T il, double* out0, double* out1, double* out2, cudaStream_t stream) {
+void launch_exp_rows(int surrogate, const T* k, const T* c, const int64_t* pidx, const int64_t* pseg, int64_t np,
+                     const T* z, const int64_t* zoff, int64_t nn, T il, double* out0, double* out1, double* out2,
+                     cudaStream_t stream) {
   if (np == 0) return;
   if (surrogate == 0)
     rows_kernel<Surrogate::SquaredHinge, T>
-        <<<grid_for(np, 1), kThreads, 0, stream>>>(k, c, pidx, np, z, nn, il, out0, out1, out2);
+        <<<grid_for(np, 1), kThreads, 0, stream>>>(k, c, pidx, pseg, np, z, zoff, nn, il, out0, out1, out2);
   else
     rows_kernel<Surrogate::Hinge, T>
-        <<<grid_for(np, 1), kThreads, 0, stream>>>(k, c, pidx, np, z, nn, il, out0, out1, out2);
+        <<<grid_for(np, 1), kThreads, 0, stream>>>(k, c, pidx, pseg, np, z, zoff, nn, il, out0, out1, out2);
 }
 
 template <typename T>
-void launch_exp_cols(int surrogate, const T* k, const T* c, const T* alpha, int64_t np, const T* z, const int64_t* nidx,
-                     int64_t nn, T il, double* out, cudaStream_t stream) {
+void launch_exp_cols(int surrogate, const T* k, const T* c, const T* alpha, const int64_t* koff, int64_t np, const T* z,
+                     const int64_t* nidx, const int64_t* nseg, int64_t nn, T il, double* out, cudaStream_t stream) {
   if (nn == 0) return;
   if (surrogate == 0)
     cols_kernel<Surrogate::SquaredHinge, T>
-        <<<grid_for(nn, 1), kThreads, 0, stream>>>(k, c, alpha, np, z, nidx, nn, il, out);
+        <<<grid_for(nn, 1), kThreads, 0, stream>>>(k, c, alpha, koff, np, z, nidx, nseg, nn, il, out);
   else
-    cols_kernel<Surrogate::Hinge, T><<<grid_for(nn, 1), kThreads, 0, stream>>>(k, c, alpha, np, z, nidx, nn, il, out);
+    cols_kernel<Surrogate::Hinge, T>
+        <<<grid_for(nn, 1), kThreads, 0, stream>>>(k, c, alpha, koff, np, z, nidx, nseg, nn, il, out);
 }
 
 #define TAUC_INSTANTIATE(T)                                                                                            \
-  template void launch_exp_rows<T>(int, const T*, const T*, const int64_t*, int64_t, const T*, int64_t, T, double*,    \
-                                   double*, double*, cudaStream_t);                                                    \
-  template void launch_exp_cols<T>(int, const T*, const T*, const T*, int64_t, const T*, const int64_t*, int64_t, T,   \
-                                   double*, cudaStream_t);                                                             \
+  template void launch_exp_rows<T>(int, const T*, const T*, const int64_t*, const int64_t*, int64_t, const T*,         \
+                                   const int64_t*, int64_t, T, double*, double*, double*, cudaStream_t);               \
+  template void launch_exp_cols<T>(int, const T*, const T*, const T*, const int64_t*, int64_t, const T*,               \
+                                   const int64_t*, const int64_t*, int64_t, T, double*, cudaStream_t);                 \
   template void launch_upauci<T>(const UpauciCoef&, const double*, double, const T*, const int8_t*, const T*, int64_t, \
                                  T*, T*, double*, double*, cudaStream_t);
 TAUC_INSTANTIATE(float)

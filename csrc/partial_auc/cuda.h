@@ -10,17 +10,21 @@
 namespace torchauc::partial_auc {
 namespace cuda {
 
-// For each positive r < np (key k[r] = margin - x, shift c[r]) over all negatives z[0, nn):
+// For each positive r < np (key k[r] = margin - x, shift c[r]) over the negatives z[zoff[pseg[r]],
+// zoff[pseg[r] + 1]) of its own problem (all of z[0, nn) when pseg is null; zoff then unused):
 // out0[pidx[r]] = sum_j e_rj, out1[...] = sum_j e_rj l'_rj, out2[...] = sum_j e_rj l_rj, with
-// e = exp(l / lambda - c). surrogate: 0 squared_hinge, 1 hinge. Outputs are float64 (n,).
+// e = exp(l / lambda - c). surrogate: 0 squared_hinge, 1 hinge. Outputs are float64.
 template <typename T>
-void launch_exp_rows(int surrogate, const T* k, const T* c, const int64_t* pidx, int64_t np, const T* z, int64_t nn,
-                     T inv_lambda, double* out0, double* out1, double* out2, cudaStream_t stream);
+void launch_exp_rows(int surrogate, const T* k, const T* c, const int64_t* pidx, const int64_t* pseg, int64_t np,
+                     const T* z, const int64_t* zoff, int64_t nn, T inv_lambda, double* out0, double* out1,
+                     double* out2, cudaStream_t stream);
 
-// For each negative q < nn: out[nidx[q]] = sum_r alpha[r] e_rq l'_rq.
+// For each negative q < nn: out[nidx[q]] = sum_r alpha[r] e_rq l'_rq over the positives
+// r in [koff[nseg[q]], koff[nseg[q] + 1]) of its own problem (all of [0, np) when nseg is null).
 template <typename T>
-void launch_exp_cols(int surrogate, const T* k, const T* c, const T* alpha, int64_t np, const T* z, const int64_t* nidx,
-                     int64_t nn, T inv_lambda, double* out, cudaStream_t stream);
+void launch_exp_cols(int surrogate, const T* k, const T* c, const T* alpha, const int64_t* koff, int64_t np, const T* z,
+                     const int64_t* nidx, const int64_t* nseg, int64_t nn, T inv_lambda, double* out,
+                     cudaStream_t stream);
 
 // partial_auc_upauci: blocks of the first pass (the workspace holds upauci_blocks(n) * kUpauciSums
 // doubles); gs / gc (d L / d scores, d L / d weights) may be null; out = [loss, d L / d params (7)].

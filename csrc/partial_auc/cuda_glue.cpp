@@ -48,28 +48,48 @@ at::Tensor partial_auc_select_cuda(const at::Tensor& scores_in, const at::Tensor
   return mask;
 }
 
+// Both classes compacted from the (C, n) layout of check_exp_inputs: flat indices grouped by problem
+// (nonzero is ordered), so each problem's positives / negatives are one contiguous segment.
 struct CudaCompact {
   at::Tensor k, c, z, pidx, nidx;
+  at::Tensor pseg, nseg, koff, zoff;  // per-row problem ids and per-problem offsets; undefined for one problem
   Surrogate sur;
   bool use_double;
-  int64_t n;
+  int64_t cols, n;
 };
+
+const int64_t* ptr_or_null(const at::Tensor& t) { return t.defined() ? t.data_ptr<int64_t>() : nullptr; }
 
 CudaCompact compact_cuda(const at::Tensor& scores_in, const at::Tensor& labels_in, double margin, double lambda,
                          c10::string_view surrogate) {
-  const auto [scores, labels, sur] = check_exp_inputs(scores_in, labels_in, margin, lambda, surrogate);
+  const ExpInputs in = check_exp_inputs(scores_in, labels_in, margin, lambda, surrogate);
   CudaCompact C;
-  C.sur = sur;
-  C.use_double = scores.scalar_type() == at::kDouble;
-  C.n = scores.numel();
-  const at::Tensor pos = binary_labels(labels).y.to(at::kBool);
+  C.sur = in.sur;
+  C.use_double = in.scores.scalar_type() == at::kDouble;
+  C.cols = in.cols;
+  C.n = in.n;
+  const at::Tensor pos = binary_labels(in.labels).y.to(at::kBool);
   C.pidx = at::nonzero(pos).reshape({-1});
   C.nidx = at::nonzero(at::logical_not(pos)).reshape({-1});
-  const at::Tensor s = scores.to(at::kDouble);
+  const at::Tensor s = in.scores.to(at::kDouble).reshape({-1});
   const at::Tensor zs = s.index_select(0, C.nidx);
   const at::Tensor ks = margin - s.index_select(0, C.pidx);
   at::Tensor cs = at::zeros_like(ks);
-  if (zs.numel() > 0) {
+  if (C.cols > 1) {
+    const at::Tensor grid = pos.reshape({C.cols, C.n});
+    auto offsets = [](const at::Tensor& mask) {
+      return at::cat({at::zeros({1}, mask.options().dtype(at::kLong)), at::cumsum(mask.sum(1), 0)});
+    };
+    C.koff = offsets(grid);
+    C.zoff = offsets(at::logical_not(grid));
+    C.pseg = at::floor_divide(C.pidx, C.n);
+    C.nseg = at::floor_divide(C.nidx, C.n);
+    if (ks.numel() > 0 && zs.numel() > 0) {  // per-problem max negative (-inf: no negatives, shift 0)
+      const at::Tensor zmax = at::where(grid, -INFINITY, s.reshape({C.cols, C.n})).amax(1);
+      const at::Tensor h = at::clamp_min(ks + zmax.index_select(0, C.pseg), 0.0);
+      cs = (C.sur == Surrogate::SquaredHinge ? h * h : h) / lambda;
+    }
+  } else if (zs.numel() > 0) {
     const at::Tensor h = at::clamp_min(ks + zs.max(), 0.0);
     cs = (C.sur == Surrogate::SquaredHinge ? h * h : h) / lambda;
   }
@@ -87,42 +107,47 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> partial_auc_exp_rows_
   const c10::cuda::CUDAGuard guard(scores.device());
   const CudaCompact C = compact_cuda(scores, labels, margin, lambda, surrogate);
   const auto opts = scores.options().dtype(at::kDouble);
-  at::Tensor sh = at::zeros({C.n}, opts), r0 = at::zeros({C.n}, opts), r1 = at::zeros({C.n}, opts),
-             r2 = at::zeros({C.n}, opts);
+  const int64_t total = C.cols * C.n;
+  at::Tensor sh = at::zeros({total}, opts), r0 = at::zeros({total}, opts), r1 = at::zeros({total}, opts),
+             r2 = at::zeros({total}, opts);
   sh.index_put_({C.pidx}, C.c.to(at::kDouble));
   const auto stream = c10::cuda::getCurrentCUDAStream().stream();
   const int sur = static_cast<int>(C.sur);
+  const int64_t *pseg = ptr_or_null(C.pseg), *zoff = ptr_or_null(C.zoff);
   if (C.use_double)
-    cuda::launch_exp_rows<double>(sur, C.k.data_ptr<double>(), C.c.data_ptr<double>(), C.pidx.data_ptr<int64_t>(),
-                                  C.k.numel(), C.z.data_ptr<double>(), C.z.numel(), 1.0 / lambda, r0.data_ptr<double>(),
-                                  r1.data_ptr<double>(), r2.data_ptr<double>(), stream);
+    cuda::launch_exp_rows<double>(sur, C.k.data_ptr<double>(), C.c.data_ptr<double>(), C.pidx.data_ptr<int64_t>(), pseg,
+                                  C.k.numel(), C.z.data_ptr<double>(), zoff, C.z.numel(), 1.0 / lambda,
+                                  r0.data_ptr<double>(), r1.data_ptr<double>(), r2.data_ptr<double>(), stream);
   else
-    cuda::launch_exp_rows<float>(sur, C.k.data_ptr<float>(), C.c.data_ptr<float>(), C.pidx.data_ptr<int64_t>(),
-                                 C.k.numel(), C.z.data_ptr<float>(), C.z.numel(), static_cast<float>(1.0 / lambda),
-                                 r0.data_ptr<double>(), r1.data_ptr<double>(), r2.data_ptr<double>(), stream);
+    cuda::launch_exp_rows<float>(sur, C.k.data_ptr<float>(), C.c.data_ptr<float>(), C.pidx.data_ptr<int64_t>(), pseg,
+                                 C.k.numel(), C.z.data_ptr<float>(), zoff, C.z.numel(),
+                                 static_cast<float>(1.0 / lambda), r0.data_ptr<double>(), r1.data_ptr<double>(),
+                                 r2.data_ptr<double>(), stream);
   check_launch("partial_auc_exp_rows");
-  return {sh, r0, r1, r2};
+  auto out = [&](const at::Tensor& t) { return exp_output(t.reshape({C.cols, C.n}), scores); };
+  return {out(sh), out(r0), out(r1), out(r2)};
 }
 
 at::Tensor partial_auc_exp_cols_cuda(const at::Tensor& scores, const at::Tensor& labels, const at::Tensor& row_scale,
                                      double margin, double lambda, c10::string_view surrogate) {
   const c10::cuda::CUDAGuard guard(scores.device());
   const CudaCompact C = compact_cuda(scores, labels, margin, lambda, surrogate);
-  const auto rs = check_sample_weights(row_scale, scores, "row_scale");
-  const at::Tensor alpha = rs->index_select(0, C.pidx).to(C.k.scalar_type()).contiguous();
-  at::Tensor col = at::zeros({C.n}, scores.options().dtype(at::kDouble));
+  const at::Tensor rs = check_exp_row_scale(row_scale, scores).reshape({-1});
+  const at::Tensor alpha = rs.index_select(0, C.pidx).to(C.k.scalar_type()).contiguous();
+  at::Tensor col = at::zeros({C.cols * C.n}, scores.options().dtype(at::kDouble));
   const auto stream = c10::cuda::getCurrentCUDAStream().stream();
   const int sur = static_cast<int>(C.sur);
+  const int64_t *koff = ptr_or_null(C.koff), *nseg = ptr_or_null(C.nseg);
   if (C.use_double)
-    cuda::launch_exp_cols<double>(sur, C.k.data_ptr<double>(), C.c.data_ptr<double>(), alpha.data_ptr<double>(),
-                                  C.k.numel(), C.z.data_ptr<double>(), C.nidx.data_ptr<int64_t>(), C.z.numel(),
+    cuda::launch_exp_cols<double>(sur, C.k.data_ptr<double>(), C.c.data_ptr<double>(), alpha.data_ptr<double>(), koff,
+                                  C.k.numel(), C.z.data_ptr<double>(), C.nidx.data_ptr<int64_t>(), nseg, C.z.numel(),
                                   1.0 / lambda, col.data_ptr<double>(), stream);
   else
-    cuda::launch_exp_cols<float>(sur, C.k.data_ptr<float>(), C.c.data_ptr<float>(), alpha.data_ptr<float>(),
-                                 C.k.numel(), C.z.data_ptr<float>(), C.nidx.data_ptr<int64_t>(), C.z.numel(),
+    cuda::launch_exp_cols<float>(sur, C.k.data_ptr<float>(), C.c.data_ptr<float>(), alpha.data_ptr<float>(), koff,
+                                 C.k.numel(), C.z.data_ptr<float>(), C.nidx.data_ptr<int64_t>(), nseg, C.z.numel(),
                                  static_cast<float>(1.0 / lambda), col.data_ptr<double>(), stream);
   check_launch("partial_auc_exp_cols");
-  return col;
+  return exp_output(col.reshape({C.cols, C.n}), scores);
 }
 
 // UPAUCI: the label pass gives n+ on the host (its one sync); the params stay on the device (read

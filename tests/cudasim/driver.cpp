@@ -171,10 +171,10 @@ V partial_exp(int sur, int64_t np, int64_t nn) {
   for (int64_t i = 0; i < np; ++i) pidx[i] = i;
   for (int64_t i = 0; i < nn; ++i) nidx[i] = np + i;
   V o0(np + nn), o1(np + nn), o2(np + nn), col(np + nn);
-  partial_auc::cuda::launch_exp_rows<double>(sur, k.data(), c.data(), pidx.data(), np, z.data(), nn, 0.5, o0.data(),
-                                             o1.data(), o2.data(), nullptr);
-  partial_auc::cuda::launch_exp_cols<double>(sur, k.data(), c.data(), alpha.data(), np, z.data(), nidx.data(), nn, 0.5,
-                                             col.data(), nullptr);
+  partial_auc::cuda::launch_exp_rows<double>(sur, k.data(), c.data(), pidx.data(), nullptr, np, z.data(), nullptr, nn,
+                                             0.5, o0.data(), o1.data(), o2.data(), nullptr);
+  partial_auc::cuda::launch_exp_cols<double>(sur, k.data(), c.data(), alpha.data(), nullptr, np, z.data(), nidx.data(),
+                                             nullptr, nn, 0.5, col.data(), nullptr);
   V r = o0;
   for (const V* v : {&o1, &o2, &col}) r.insert(r.end(), v->begin(), v->end());
   return r;

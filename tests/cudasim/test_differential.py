@@ -97,17 +97,17 @@ for i, n in enumerate(SIZES + [33]):
 
 
 for op in ["partial_auc_exp_rows", "partial_auc_exp_cols"]:
-    for i, n in enumerate(SIZES):
+    for i, (n, cols) in enumerate(itertools.product(SIZES, [None, 4])):  # cols: one problem per column
         sur, dtype = ["squared_hinge", "hinge"][i % 2], [torch.float32, torch.float64][(i // 2) % 2]
 
-        @case(op, f"n{n}-{sur}-{str(dtype)[6:]}")
-        def _(g, op=op, n=n, sur=sur, dtype=dtype, i=i):
-            s = torch.sigmoid(scores(g, n, torch.float64)).to(dtype)
-            y = binary_labels(g, n, p=0.3)
+        @case(op, f"n{n}-c{cols}-{sur}-{str(dtype)[6:]}")
+        def _(g, op=op, n=n, cols=cols, sur=sur, dtype=dtype, i=i):
+            s = torch.sigmoid(scores(g, n, torch.float64, cols=cols)).to(dtype)
+            y = binary_labels(g, n, p=0.3, cols=cols)
             margin, lam = [(1.0, 1.0), (0.6, 0.1), (2.0, 5.0)][i % 3]
             if op == "partial_auc_exp_rows":
                 return (s, y, margin, lam, sur)
-            return (s, y, weights(g, n, dtype), margin, lam, sur)
+            return (s, y, (torch.rand(s.shape, generator=g, dtype=torch.float64) + 0.1).to(dtype), margin, lam, sur)
 
 
 for i, n in enumerate(SIZES + [3000]):

@@ -11,15 +11,19 @@ def _select_fake(scores, labels, max_fpr, min_tpr, rounding):
     return scores.new_empty((scores.numel(),), dtype=torch.bool)
 
 
+def _exp_shape(scores):
+    """exp_rows / exp_cols: (n,) for one problem, (n, C) for C independent problems (columns)."""
+    return tuple(scores.shape) if scores.dim() == 2 else (scores.numel(),)
+
+
 @torch.library.register_fake("torchauc::partial_auc_exp_rows")
 def _rows_fake(scores, labels, margin, Lambda, surrogate):
-    n = scores.numel()
-    return tuple(scores.new_empty((n,), dtype=torch.float64) for _ in range(4))
+    return tuple(scores.new_empty(_exp_shape(scores), dtype=torch.float64) for _ in range(4))
 
 
 @torch.library.register_fake("torchauc::partial_auc_exp_cols")
 def _cols_fake(scores, labels, row_scale, margin, Lambda, surrogate):
-    return scores.new_empty((scores.numel(),), dtype=torch.float64)
+    return scores.new_empty(_exp_shape(scores), dtype=torch.float64)
 
 
 # partial_auc_upauci is fused (loss and every gradient in one call), like pairwise_auc_loss: the

@@ -71,6 +71,22 @@ def cases(device: torch.device | str | None, quick: bool):
                 repeats=20,
             )
         )
+        idx = torch.arange(B, device=device)
+        for mode, kw in (("1w", {}), ("SOPA", dict(pos_len=B))):  # LibAUC's CVaR loss requires pos_len
+            ref = L.MultiLabelpAUCLoss(mode=mode, num_labels=10, device=device, data_len=B, **kw)
+            ours = C.MultiLabelpAUCLoss(mode=mode, num_labels=10, device=device, data_len=B, **kw)
+            out.append(
+                Case(
+                    "libauc",
+                    f"MultiLabelpAUCLoss {mode} (10 labels)",
+                    f"B={B}",
+                    _grad_norm(ours, s10, y10, idx),
+                    {"libauc MultiLabelpAUCLoss (loop over labels)": _grad_norm(ref, s10, y10, idx)},
+                    repeats=20,
+                    rtol=1e-3,
+                    note="state advances per call on both sides; first-call gradients compared",
+                )
+            )
     for B in (64,) if quick else (64, 1024):
         s, y = _data(B, 1, 0.5, 2, device)
         idx = torch.arange(B, device=device)

@@ -331,91 +331,10 @@ class tpAUC_KL_Loss(_ExpRowsLoss):
 __all__ = ["pAUC_CVaR_Loss", "pAUC_DRO_Loss", "tpAUC_KL_Loss"]
 
 
-class MultiLabelpAUCLoss(nn.Module):
-    r"""One-way / two-way partial AUC averaged over labels (LibAUC ``MultiLabelpAUCLoss`` =
-    ``mPAUCLoss``): the loss of ``mode`` (``'1w'``/``'SOPAs'``: :class:`pAUC_DRO_Loss`,
-    ``'2w'``/``'SOTAs'``: :class:`tpAUC_KL_Loss`, ``'SOPA'``: :class:`pAUC_CVaR_Loss`) on each label
-    column, with one slice of the per-sample state per label.
-
-    Args (LibAUC 2.0.1): ``mode='1w', num_labels=10, device=None, **kwargs`` (the wrapped loss's
-    arguments, ``data_len`` among them). ``forward(y_pred (B, C), y_true (B, C), index (B,),
-    task_id=[])``. State: the wrapped loss's per-sample buffers with a leading label axis
-    (e.g. ``log_u_pos`` (C, data_len, 1)); for ``'2w'`` also one ``log_w`` per label (LibAUC shares
-    a single w across labels; ``semantics='libauc'`` reproduces that). Each label costs one call of
-    the wrapped fused loss (its sort or tiled pass); the labels are visited in turn.
-    ``process_group=`` (keyword): as the wrapped losses, the loss of the global batch (scores, labels
-    and indices all-gathered once); every rank updates the same entries, so the state stays identical.
-    """
-
-    _MODES = {"SOPA": pAUC_CVaR_Loss, "SOPAs": pAUC_DRO_Loss, "1w": pAUC_DRO_Loss, "SOTAs": tpAUC_KL_Loss}
-    _MODES["2w"] = tpAUC_KL_Loss
-
-    def __init__(
-        self,
-        mode: str = "1w",
-        num_labels: int = 10,
-        device: torch.device | str | None = None,
-        *,
-        semantics: str = "fixed",
-        process_group: "torch.distributed.ProcessGroup | None" = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__()
-        self.process_group: torch.distributed.ProcessGroup | None = process_group
-        if mode not in self._MODES:
-            raise ValueError(f"mode must be one of {', '.join(map(repr, self._MODES))}; got {mode!r}")
-        self.mode, self.num_labels = mode, int(num_labels)
-        if self.num_labels < 1:
-            raise ValueError(f"num_labels must be >= 1, got {num_labels}")
-        self.semantics: str = V.option(semantics, O.LIBAUC_SEMANTICS)
-        inner = self._MODES[mode](device=device, **kwargs)
-        object.__setattr__(self, "loss_fn", inner)  # not a submodule: its state lives here, per label
-        self.data_len = inner.data_len
-        self._names = ["u_pos"] if mode == "SOPA" else ["log_u_pos"]
-        if mode in ("SOTAs", "2w") and self.semantics == "fixed":
-            self._names.append("log_w")
-        for name in self._names:
-            buf = getattr(inner, name)
-            self.register_buffer(name, buf.unsqueeze(0).repeat(self.num_labels, *([1] * buf.dim())).contiguous())
-        self._shared = ["log_w"] if mode in ("SOTAs", "2w") and self.semantics == "libauc" else []
-        for name in self._shared:
-            self.register_buffer(name, getattr(inner, name))
-
-    def forward(
-        self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, task_id=(), **kwargs: Any
-    ) -> torch.Tensor:
-        V.tensor(y_pred, "y_pred")
-        V.tensor(y_true, "y_true")
-        C = self.num_labels
-        if y_pred.numel() % C or y_true.numel() != y_pred.numel():
-            raise ValueError(
-                f"y_pred and y_true must have shape (B, {C}), got {tuple(y_pred.shape)}, {tuple(y_true.shape)}"
-            )
-        h, y = y_pred.reshape(-1, C), y_true.reshape(-1, C)
-        h, y, index = _global(self.process_group, h, y, index)  # the wrapped loss then runs locally
-        if task_id is None or len(task_id) == 0:
-            tasks = list(range(C))
-        else:
-            tasks = torch.unique(torch.as_tensor(task_id).reshape(-1).long()).tolist()
-            if any(t < 0 or t >= C for t in tasks):
-                raise ValueError(f"task_id entries must be in [0, {C}), got {tasks}")
-        inner = self.loss_fn
-        inner.train(self.training)
-        total = 0
-        for c in tasks:  # each label is one fused call of the wrapped loss on a view of its state
-            for name in self._names:
-                inner._buffers[name] = getattr(self, name)[c]
-            for name in self._shared:
-                inner._buffers[name] = getattr(self, name)
-            total = total + inner(h[:, c], y[:, c], index)
-        return total / len(tasks)
-
-
-mPAUCLoss = MultiLabelpAUCLoss
-
-from ..optim.libauc import PDSCA, PESG, SOAP  # noqa: E402
+from ..optim.libauc import PDSCA, PESG, SOAP, STACO  # noqa: E402
 from .libauc_ap import APLoss, AveragePrecisionLoss, mAPLoss, meanAveragePrecisionLoss  # noqa: E402
 from .libauc_aucm import AUCMLoss, CompositionalAUCLoss, MultiLabelAUCMLoss  # noqa: E402
+from .libauc_mlpauc import MultiLabelpAUCLoss, mPAUCLoss  # noqa: E402
 from .libauc_sampler import DualSampler  # noqa: E402
 
 mAUCMLoss = MultiLabelAUCMLoss
@@ -435,4 +354,5 @@ __all__ += [
     "PESG",
     "PDSCA",
     "SOAP",
+    "STACO",
 ]

@@ -354,9 +354,10 @@ class HingeTopKLoss(_autkc.HingeTopKLoss):
     XCurve subtracts the (B, 1) label scores from a (B,) row statistic, which broadcasts to a B x B
     matrix: its value is the mean over every (row i, row j) pair of (c_j - x_{y_i})_+, mixing rows.
     Ours pairs each row with its own label. ``xcurve_broadcast=True`` (with ``label="zero"`` for
-    l1/l4, where XCurve also scores the label column 0) gives XCurve's value, in XCurve's
-    O(B^2) memory. ``process_group`` (as in :mod:`torchauc.autkc`) is not offered with
-    ``xcurve_broadcast`` (its rows would meet every rank's rows)."""
+    l1/l4, where XCurve also scores the label column 0) gives XCurve's value, computed by a sort
+    and prefix sums (O(B k log B); XCurve: a B x B matrix per term). ``process_group`` (as in
+    :mod:`torchauc.autkc`) is not offered with ``xcurve_broadcast`` (its rows would meet every
+    rank's rows)."""
 
     def __init__(
         self,
@@ -378,7 +379,18 @@ class HingeTopKLoss(_autkc.HingeTopKLoss):
         if not self.xcurve_broadcast:
             return super().forward(logits, labels)
         c, x_y = _autkc.hinge_topk_terms(logits, labels, k=self.k, loss_type=self.loss_type, label=self.label)
-        return torch.clamp_min(c[None, :, :] - x_y[:, None, :], 0.0).mean()
+        return _all_pairs_hinge_mean(c, x_y)
+
+
+def _all_pairs_hinge_mean(c, x):
+    """mean over every (c value, x value) pair of (c - x)_+ (XCurve's broadcast value) without the
+    |c| x |x| matrix: one sort of x, prefix sums, a binary search per c; float64 sums."""
+    xs, _ = torch.sort(x.reshape(-1).to(torch.float64))  # differentiable: its gradient goes to x
+    c64 = c.reshape(-1).to(torch.float64)
+    prefix = torch.cat([xs.new_zeros(1), torch.cumsum(xs, 0)])
+    below = torch.searchsorted(xs.detach(), c64.detach(), right=True)  # x <= c: clamp_min passes ties
+    total = (c64 * below.to(torch.float64) - prefix[below]).sum() / (c.numel() * x.numel())
+    return torch.where(torch.isnan(xs[-1]), xs[-1], total).to(c.dtype)  # NaN sorts last: NaN in, NaN out
 
 
 # ---------------------------------------------------------------------------------------- OpenAUC

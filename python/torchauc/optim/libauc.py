@@ -1,7 +1,8 @@
 r"""LibAUC's optimizers: :class:`PESG` (AUC-M), :class:`PDSCA` (compositional AUC), :class:`SOAP`
-(AP losses; LibAUC's SOPA/SOPAs/SOTAs share its update rule).
+(AP losses; LibAUC's SOPA/SOPAs/SOTAs share its update rule) and :class:`STACO` (SOAP's update
+with LibAUC's STACO defaults).
 
-All three apply, per parameter, d = clamp(grad, +-clip_value) + epoch_decay (w - w_ref) +
+All of them apply, per parameter, d = clamp(grad, +-clip_value) + epoch_decay (w - w_ref) +
 weight_decay w, then an SGD-momentum or Adam step; ``update_regularizer(decay_factor)`` divides the
 learning rate and moves w_ref to the mean of the iterates since the last call ("epoch decay");
 ``update_lr(decay_factor)`` divides the learning rate. PESG and PDSCA also train the loss's ``a``
@@ -415,4 +416,51 @@ class SOAP(_EpochDecayOptimizer):
         return loss
 
 
-__all__ = ["PESG", "PDSCA", "SOAP"]
+class STACO(SOAP):
+    r"""LibAUC's ``STACO`` (Zhou et al., TMLR 2025; the optimizer paired with the two-way partial AUC
+    losses): LibAUC 2.0.1's ``STACO.step`` is ``SOAP.step`` (Adam or SGD after clipping and epoch
+    decay), with other defaults: ``STACO(params, mode='adam', lr=1e-3, clip_value=1.0,
+    weight_decay=0, epoch_decay=0, betas=(0.9, 0.999), eps=1e-8, amsgrad=False, momentum=0.9,
+    nesterov=False, dampening=0, verbose=False, device=None, *, semantics='fixed')``.
+    """
+
+    def __init__(
+        self,
+        params: ParamsT,
+        mode: str = "adam",
+        lr: float = 1e-3,
+        clip_value: float = 1.0,
+        weight_decay: float = 0,
+        epoch_decay: float = 0,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        amsgrad: bool = False,
+        momentum: float = 0.9,
+        nesterov: bool = False,
+        dampening: float = 0,
+        verbose: bool = False,
+        device: torch.device | str | None = None,
+        *,
+        semantics: str = "fixed",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            params,
+            lr=lr,
+            mode=mode,
+            clip_value=clip_value,
+            weight_decay=weight_decay,
+            epoch_decay=epoch_decay,
+            momentum=momentum,
+            nesterov=nesterov,
+            dampening=dampening,
+            betas=betas,
+            eps=eps,
+            amsgrad=amsgrad,
+            verbose=verbose,
+            device=device,
+            semantics=semantics,
+        )
+
+
+__all__ = ["PESG", "PDSCA", "SOAP", "STACO"]

@@ -1,0 +1,233 @@
+r"""LibAUC's ``MultiLabelpAUCLoss`` (= ``mPAUCLoss``), every label in one pass.
+
+LibAUC runs its one-way / two-way partial AUC loss once per label column in a Python loop, swapping
+the per-label slice of the state in and out. Here the labels are columns of one computation:
+
+* ``'1w'`` / ``'SOPAs'`` (DRO) and ``'2w'`` / ``'SOTAs'`` (KL): one ``partial_auc_exp_rows`` and one
+  ``partial_auc_exp_cols`` call on the (B, C) scores (the ops treat each column as its own problem),
+  then the state updates of all labels as one gather / scatter into the (C, data_len, 1) state.
+* ``'SOPA'`` (CVaR): one column-wise sort of the negatives, one batched ``searchsorted`` and column
+  suffix sums (O(B C log B), no pair matrix).
+
+LibAUC's shared w of ``'2w'`` (``semantics="libauc"``) is a recurrence over the labels in turn,
+w_t = (1 - gamma1) w_(t-1) + gamma1 batch_t, solved in closed form with one log-cumsum-exp.
+"""
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from .._core import options as O
+from .._core import validate as V
+from .libauc import _global, _with_gradient, pAUC_CVaR_Loss, pAUC_DRO_Loss, tpAUC_KL_Loss
+
+
+class _Labels:
+    """The (B, K) problem of one call: the chosen label columns, their positives and the state rows."""
+
+    def __init__(self, h, y, index, tasks, state):
+        if state.device != h.device:
+            raise ValueError(
+                f"the loss state is on {state.device} but y_pred is on {h.device}; "
+                "move the loss with .to(device) (or pass device= at construction)"
+            )
+        B = h.shape[0]
+        idx = V.tensor(index, "index").reshape(-1)
+        if idx.numel() != B:
+            raise ValueError(f"index must have one entry per sample ({B}), got {idx.numel()}")
+        self.tasks = tasks.to(h.device)
+        self.h = h[:, self.tasks]
+        pos = y[:, self.tasks] == 1
+        self.npos = pos.sum(0)
+        self.nneg = B - self.npos
+        self.live = (self.npos > 0) & (self.nneg > 0)  # labels whose loss is defined; the others add 0
+        self.act = pos & self.live  # the positives of live labels
+        rows, cols = self.act.nonzero(as_tuple=True)  # row-major: per label, in batch order (LibAUC's writes)
+        self.col = cols
+        self.state_at = (self.tasks[cols], idx.to(h.device).long()[rows])  # (label, sample) of each positive
+        self.npos_p = self.npos[cols].to(torch.float64)
+        self.nneg_p = self.nneg[cols].to(torch.float64)
+
+
+class MultiLabelpAUCLoss(nn.Module):
+    r"""One-way / two-way partial AUC averaged over labels (LibAUC ``MultiLabelpAUCLoss`` =
+    ``mPAUCLoss``): the loss of ``mode`` (``'1w'``/``'SOPAs'``: :class:`pAUC_DRO_Loss`,
+    ``'2w'``/``'SOTAs'``: :class:`tpAUC_KL_Loss`, ``'SOPA'``: :class:`pAUC_CVaR_Loss`) on each label
+    column, with one slice of the per-sample state per label.
+
+    Args (LibAUC 2.0.1): ``mode='1w', num_labels=10, device=None, **kwargs`` (the wrapped loss's
+    arguments, ``data_len`` among them). ``forward(y_pred (B, C), y_true (B, C), index (B,),
+    task_id=[])``. State: the wrapped loss's per-sample buffers with a leading label axis
+    (e.g. ``log_u_pos`` (C, data_len, 1)); for ``'2w'`` also one ``log_w`` per label (LibAUC shares
+    a single w across labels, updated label after label; ``semantics="libauc"`` reproduces that).
+    All labels are computed in one pass (the column-batched ops of the wrapped losses); a label
+    without positives or without negatives in the batch adds 0 and keeps its state, as the wrapped
+    losses. In ``eval()`` nothing is stored; the value is the training value.
+    ``process_group=`` (keyword): as the wrapped losses, the loss of the global batch (scores, labels
+    and indices all-gathered once); every rank updates the same entries, so the state stays identical.
+    """
+
+    _MODES = {"SOPA": pAUC_CVaR_Loss, "SOPAs": pAUC_DRO_Loss, "1w": pAUC_DRO_Loss, "SOTAs": tpAUC_KL_Loss}
+    _MODES["2w"] = tpAUC_KL_Loss
+
+    def __init__(
+        self,
+        mode: str = "1w",
+        num_labels: int = 10,
+        device: torch.device | str | None = None,
+        *,
+        semantics: str = "fixed",
+        process_group: "torch.distributed.ProcessGroup | None" = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__()
+        self.process_group: torch.distributed.ProcessGroup | None = process_group
+        if mode not in self._MODES:
+            raise ValueError(f"mode must be one of {', '.join(map(repr, self._MODES))}; got {mode!r}")
+        self.mode, self.num_labels = mode, int(num_labels)
+        if self.num_labels < 1:
+            raise ValueError(f"num_labels must be >= 1, got {num_labels}")
+        self.semantics: str = V.option(semantics, O.LIBAUC_SEMANTICS)
+        inner = self._MODES[mode](device=device, **kwargs)
+        object.__setattr__(self, "loss_fn", inner)  # hyperparameters only: the state lives here, per label
+        self.data_len = inner.data_len
+        self._two_way = mode in ("SOTAs", "2w")
+        names = ["u_pos"] if mode == "SOPA" else ["log_u_pos"]
+        if self._two_way and self.semantics == "fixed":
+            names.append("log_w")
+        for name in names:
+            buf = getattr(inner, name)
+            self.register_buffer(name, buf.unsqueeze(0).repeat(self.num_labels, *([1] * buf.dim())).contiguous())
+        if self._two_way and self.semantics == "libauc":
+            self.register_buffer("log_w", inner.log_w.clone())  # one w shared by all labels
+
+    def _updating(self):
+        return self.training and torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
+
+    def _tasks(self, task_id):
+        C = self.num_labels
+        if task_id is None or len(task_id) == 0:
+            return torch.arange(C)
+        tasks = torch.unique(torch.as_tensor(task_id).reshape(-1).long())
+        if bool(((tasks < 0) | (tasks >= C)).any()):
+            raise ValueError(f"task_id entries must be in [0, {C}), got {tasks.tolist()}")
+        return tasks
+
+    def forward(
+        self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, task_id=(), **kwargs: Any
+    ) -> torch.Tensor:
+        V.tensor(y_pred, "y_pred")
+        V.tensor(y_true, "y_true")
+        C = self.num_labels
+        if y_pred.numel() % C or y_true.numel() != y_pred.numel():
+            raise ValueError(
+                f"y_pred and y_true must have shape (B, {C}), got {tuple(y_pred.shape)}, {tuple(y_true.shape)}"
+            )
+        if not y_pred.is_floating_point():
+            raise TypeError(f"y_pred must be a floating point tensor, got {y_pred.dtype}")
+        h, y = y_pred.reshape(-1, C), y_true.reshape(-1, C)
+        h, y, index = _global(self.process_group, h, y, index)
+        state = self.u_pos if self.mode == "SOPA" else self.log_u_pos
+        b = _Labels(h, y, index, self._tasks(task_id), state)
+        K = b.tasks.numel()
+        if not bool(b.live.any()):
+            return (b.h * 0).sum() / K
+        total = self._cvar(b) if self.mode == "SOPA" else self._exp(b)
+        return total.to(y_pred.dtype) / K
+
+    # ------------------------------------------------------------ SOPA (CVaR thresholds)
+    def _cvar(self, b):
+        inner = self.loss_fn
+        s64 = b.h.to(torch.float64)
+        # negatives of every column sorted ascending in its first nneg rows (positives pushed past them)
+        key = torch.where(b.act, math.inf, s64.detach())
+        sorted_key, order = torch.sort(key, dim=0)
+        n_neg = (~b.act).sum(0)
+        in_neg = torch.arange(key.shape[0], device=key.device)[:, None] < n_neg[None, :]
+        zs = torch.where(in_neg, s64.gather(0, order), 0.0)  # differentiable, zero-padded
+        x = s64[b.act]
+        u = self.u_pos[b.state_at[0], b.state_at[1], 0].to(torch.float64)
+        k = inner.margin - x
+        # p_ij = 1[g(k_i + z_j) > u_i]: all pairs when u_i < 0, else z_j > g^{-1}(u_i) - k_i (a suffix)
+        ginv = torch.sqrt(torch.clamp_min(u, 0)) if inner.surr_loss == "squared_hinge" else torch.clamp_min(u, 0)
+        threshold = torch.zeros_like(key)
+        threshold[b.act] = ginv - k.detach()
+        first_all = torch.searchsorted(sorted_key.t().contiguous(), threshold.t().contiguous(), right=True)
+        first = torch.minimum(first_all.t()[b.act], n_neg[b.col])
+        count = torch.where(u < 0, b.nneg_p, b.nneg_p - first)
+        # pairs with k + z <= 0 contribute no value or gradient, so the same suffix serves u < 0
+        c0 = (b.nneg_p - first).to(torch.float64)
+        c1 = _suffix(zs)[first, b.col]
+        if inner.surr_loss == "squared_hinge":
+            per_pos = k * k * c0 + 2 * k * c1 + _suffix(zs * zs)[first, b.col]
+        else:
+            per_pos = k * c0 + c1
+        loss = (per_pos / (inner.beta * b.npos_p * b.nneg_p)).sum()
+        if self._updating():
+            new = u - inner.eta * (1 - count / (inner.beta * b.nneg_p))
+            self.u_pos[b.state_at[0], b.state_at[1], 0] = new.to(self.u_pos.dtype)
+        return loss
+
+    # ------------------------------------------------------------ SOPAs / SOTAs (exp row sums)
+    def _exp(self, b):
+        inner = self.loss_fn
+        s = b.h.detach()
+        rows = torch.ops.torchauc.partial_auc_exp_rows(s, b.act, inner.margin, inner.Lambda, inner.surr_loss)
+        shift, r0, r1, r2 = (t[b.act] for t in rows)
+        gamma = inner.gamma0 if self._two_way else inner.gamma
+        old = self.log_u_pos[b.state_at[0], b.state_at[1], 0]
+        batch = math.log(gamma) + shift + torch.log(r0) - torch.log(b.nneg_p)
+        log_u = batch if gamma >= 1.0 else torch.logaddexp(math.log1p(-gamma) + old, batch)
+        row_log_scale = -log_u
+        if self._two_way:
+            ratio = inner.Lambda / inner.tau
+            row_log_scale = (ratio - 1) * log_u - self._log_w(b, ratio * log_u)[b.col]
+        if self._updating():
+            self.log_u_pos[b.state_at[0], b.state_at[1], 0] = log_u
+        alpha = torch.exp(row_log_scale + shift) / (b.npos_p * b.nneg_p)
+        value = (alpha * r2).sum()
+        if not (torch.is_grad_enabled() and b.h.requires_grad):
+            return value
+        scale = torch.zeros_like(s, dtype=torch.float64)
+        scale[b.act] = alpha
+        # d/dz_j at negatives: + sum_i a_i e_ij l'_ij; d/dx_i at positives: - a_i sum_j e_ij l'_ij
+        grad = torch.ops.torchauc.partial_auc_exp_cols(s, b.act, scale, inner.margin, inner.Lambda, inner.surr_loss)
+        grad[b.act] = -alpha * r1
+        return _with_gradient(b.h, value, grad)
+
+    def _log_w(self, b, scaled_log_u):
+        """log w of each chosen label after this batch (and stored when training)."""
+        inner = self.loss_fn
+        dense = torch.full(b.h.shape, -math.inf, dtype=torch.float64, device=b.h.device)
+        dense[b.act] = scaled_log_u
+        batch = math.log(inner.gamma1) + torch.logsumexp(dense, 0) - torch.log(b.npos.clamp_min(1).double())
+        decay = math.log1p(-inner.gamma1) if inner.gamma1 < 1.0 else -math.inf
+        if self.semantics == "fixed":
+            old = self.log_w[b.tasks]
+            log_w = batch if inner.gamma1 >= 1.0 else torch.logaddexp(decay + old, batch)
+            if self._updating():
+                self.log_w[b.tasks[b.live]] = log_w[b.live]
+            return log_w
+        # LibAUC: one w, updated label after label (live labels only), w_t = decay w_(t-1) + batch_t:
+        # log w_t = t log(decay) + logaddexp(log w_0, logcumsumexp_s(batch_s - s log(decay)))
+        if inner.gamma1 >= 1.0:
+            log_w = batch
+        else:
+            t = torch.cumsum(b.live, 0).to(torch.float64)
+            terms = torch.where(b.live, batch - t * decay, -math.inf)
+            log_w = t * decay + torch.logaddexp(self.log_w, torch.logcumsumexp(terms, 0))
+        if self._updating():
+            last = int(torch.nonzero(b.live)[-1, 0])
+            self.log_w.copy_(log_w[last])
+        return log_w
+
+
+def _suffix(z):
+    """Column suffix sums of (B, K) z with a zero row appended: out[r, c] = sum_{r' >= r} z[r', c]."""
+    tail = torch.flip(torch.cumsum(torch.flip(z, [0]), 0), [0])
+    return torch.cat([tail, tail.new_zeros(1, tail.shape[1])])
+
+
+mPAUCLoss = MultiLabelpAUCLoss
