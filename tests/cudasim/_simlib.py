@@ -65,9 +65,17 @@ def call_cuda(name, args):
     if DEVICE == "cuda":
         dev = tuple(_to(a, "cuda") for a in args)
         out = getattr(torch.ops.torchauc, name)(*dev)
-        return _to(out, "cpu"), [a.cpu() for a in dev if isinstance(a, torch.Tensor)]
+        return _to(out, "cpu"), [a.cpu() for a in tensors_of(dev)]
     out = getattr(torch.ops.torchauc_cudasim, name)(*args)
-    return out, [a for a in args if isinstance(a, torch.Tensor)]
+    return out, tensors_of(args)
+
+
+def tensors_of(args):
+    """The tensor arguments, tensor lists flattened: what an op may have written in place."""
+    flat = []
+    for a in args:
+        flat.extend(a if isinstance(a, list) else [a])
+    return [a for a in flat if isinstance(a, torch.Tensor)]
 
 
 def seed():

@@ -557,6 +557,44 @@ for i, (shape, norm) in enumerate(itertools.product(PGD_SHAPES, ["linf", "l2"]))
         return (x, d, grad, [0.03, 0.5][i % 2], 0.01, norm, *clamp)
 
 
+# ---------------------------------------------------------------- sam (ATen-only CUDA glue)
+SAM_SHAPES = [(3, 4), (5,), (0,), (2, 3, 2), (257,)]
+
+
+def sam_lists(g, count, dtype):
+    """count parallel parameter lists, one tensor per shape of SAM_SHAPES."""
+    return [[torch.randn(sh, generator=g, dtype=torch.float64).to(dtype) for sh in SAM_SHAPES] for _ in range(count)]
+
+
+for dtype, given_norm in itertools.product([torch.float64, torch.float32], [False, True]):
+
+    @case("sam_perturb", f"{str(dtype)[6:]}-norm{int(given_norm)}")
+    def _(g, dtype=dtype, given_norm=given_norm):
+        p, d, out = sam_lists(g, 3, dtype)
+        norm = torch.tensor(2.5, dtype=torch.float64) if given_norm else None
+        return (p, d, out, [0.05, 0.1, 0.05, 0.2, 0.05], 1e-12, norm)
+
+
+for i, (dtype, momentum, fresh) in enumerate(itertools.product([torch.float64, torch.float32], [0.0, 0.9], [0, 1])):
+
+    @case("sam_sgd_step", f"{str(dtype)[6:]}-m{momentum}-fresh{fresh}")
+    def _(g, dtype=dtype, momentum=momentum, fresh=fresh, i=i):
+        p, grads, buf = sam_lists(g, 3, dtype)
+        buffers = buf if momentum else []
+        return (
+            p,
+            grads,
+            buffers,
+            bool(fresh),
+            0.1,
+            momentum,
+            [0.0, 0.1][i % 2],
+            [0.0, 1e-3][i % 2],
+            i % 3 == 0,
+            i % 4 == 1,
+        )
+
+
 # ---------------------------------------------------------------- comparison
 def tolerance(dtype):
     return {torch.float64: 1e-9, torch.float32: 2e-4, torch.float16: 2e-3, torch.bfloat16: 1.6e-2}.get(dtype, 0.0)
@@ -589,7 +627,12 @@ def assert_same(cpu, sim, where, input_tol=0.0):
 
 
 def clone_args(args):
-    return tuple(a.clone() if isinstance(a, torch.Tensor) else a for a in args)
+    def clone(a):
+        if isinstance(a, list) and a and isinstance(a[0], torch.Tensor):
+            return [t.clone() for t in a]  # tensor lists (the SAM ops write into theirs)
+        return a.clone() if isinstance(a, torch.Tensor) else a
+
+    return tuple(clone(a) for a in args)
 
 
 def run(call):
@@ -620,7 +663,7 @@ def test_cuda_kernel_matches_cpu(op, cid, deterministic, schedule):
     torch.use_deterministic_algorithms(deterministic)
     try:
         cpu_args = clone_args(args)
-        cpu, cpu_err = run(lambda: (getattr(CPU, op)(*cpu_args), [a for a in cpu_args if isinstance(a, torch.Tensor)]))
+        cpu, cpu_err = run(lambda: (getattr(CPU, op)(*cpu_args), _simlib.tensors_of(cpu_args)))
         sim_args = clone_args(args)
         if SIMULATED:
             torch.ops.cudasim.take_pending_error()
@@ -663,7 +706,11 @@ def test_every_cuda_op_has_differential_cases():
 
 
 # CUDA ops whose glue is ATen only (no .cu kernel of their own), and why
-ATEN_ONLY = {"partial_auc_select": "three stable ATen sorts give the CPU kernel's exact order"}
+ATEN_ONLY = {
+    "partial_auc_select": "three stable ATen sorts give the CPU kernel's exact order",
+    "sam_perturb": "ATen's _foreach ops already fuse a chunk of the parameter list per launch",
+    "sam_sgd_step": "ATen's _foreach ops already fuse a chunk of the parameter list per launch",
+}
 
 
 @pytest.mark.skipif(not SIMULATED, reason="counts the harness's launches")
