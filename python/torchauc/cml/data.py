@@ -28,9 +28,9 @@ class Interactions:
 
     num_users: int
     num_items: int
-    train: tuple
-    val: tuple
-    test: tuple
+    train: tuple[torch.Tensor, ...]
+    val: tuple[torch.Tensor, ...]
+    test: tuple[torch.Tensor, ...]
 
     def to(self, device: torch.device | str | None) -> "Interactions":
         mv = lambda csr: tuple(t.to(device) for t in csr)  # noqa: E731

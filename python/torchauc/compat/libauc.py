@@ -350,6 +350,9 @@ class MultiLabelpAUCLoss(nn.Module):
     _MODES = {"SOPA": pAUC_CVaR_Loss, "SOPAs": pAUC_DRO_Loss, "1w": pAUC_DRO_Loss, "SOTAs": tpAUC_KL_Loss}
     _MODES["2w"] = tpAUC_KL_Loss
 
+    mode: str
+    num_labels: int
+
     def __init__(
         self,
         mode: str = "1w",
@@ -370,7 +373,7 @@ class MultiLabelpAUCLoss(nn.Module):
         self.semantics: str = V.option(semantics, O.LIBAUC_SEMANTICS)
         inner = self._MODES[mode](device=device, **kwargs)
         object.__setattr__(self, "loss_fn", inner)  # not a submodule: its state lives here, per label
-        self.data_len = inner.data_len
+        self.data_len: int = inner.data_len
         self._names = ["u_pos"] if mode == "SOPA" else ["log_u_pos"]
         if mode in ("SOTAs", "2w") and self.semantics == "fixed":
             self._names.append("log_w")
@@ -382,7 +385,7 @@ class MultiLabelpAUCLoss(nn.Module):
             self.register_buffer(name, getattr(inner, name))
 
     def forward(
-        self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, task_id=(), **kwargs: Any
+        self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, task_id: Any = (), **kwargs: Any
     ) -> torch.Tensor:
         V.tensor(y_pred, "y_pred")
         V.tensor(y_true, "y_true")

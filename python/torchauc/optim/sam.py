@@ -38,7 +38,7 @@ from .._core import validate as V
 
 
 def split_head_tail(
-    per_sample_loss: torch.Tensor, labels: torch.Tensor, tail_classes, *, normalization: str = "batch"
+    per_sample_loss: torch.Tensor, labels: torch.Tensor, tail_classes: Any, *, normalization: str = "batch"
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""(head_loss, tail_loss) from per-sample losses in one pass (one ``index_add`` of the losses
     into two slots keyed by tail membership), differentiable.
@@ -81,9 +81,15 @@ class _SAMBase(torch.optim.Optimizer):
     """The base optimizer sharing our param groups (the popular SAM implementation's arrangement),
     preallocated buffers per parameter, and the perturb / restore / norm primitives."""
 
-    def __init__(self, params: ParamsT, base_optimizer, defaults, kwargs: Any) -> None:
+    def __init__(
+        self,
+        params: ParamsT,
+        base_optimizer: Callable[..., torch.optim.Optimizer],
+        defaults: dict[str, Any],
+        kwargs: Any,
+    ) -> None:
         super().__init__(params, dict(defaults, **kwargs))
-        self.base_optimizer = base_optimizer(self.param_groups, **kwargs)
+        self.base_optimizer: torch.optim.Optimizer = base_optimizer(self.param_groups, **kwargs)
         self.param_groups = self.base_optimizer.param_groups
         self.defaults.update(self.base_optimizer.defaults)
 
@@ -124,7 +130,7 @@ class _SAMBase(torch.optim.Optimizer):
         for _, (ps, olds) in _grouped(params, old):
             torch._foreach_copy_(ps, olds)
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         sd = super().state_dict()
         sd["base_optimizer"] = self.base_optimizer.state_dict()
         return sd
@@ -203,7 +209,7 @@ class SAM(_SAMBase):
             self.zero_grad()
 
     @torch.no_grad()
-    def step(self, closure: Callable[[], Any] | None = None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         if closure is None:
             raise ValueError("SAM.step needs a closure (forward and backward at the perturbed weights)")
         closure = torch.enable_grad()(closure)
@@ -218,16 +224,16 @@ class _HeadTailSAM(_SAMBase):
     def __init__(
         self,
         params: ParamsT,
-        base_optimizer,
-        defaults,
+        base_optimizer: Callable[..., torch.optim.Optimizer],
+        defaults: dict[str, Any],
         kwargs: Any,
         model: torch.nn.Module | None,
         process_group: "torch.distributed.ProcessGroup | None",
     ) -> None:
         super().__init__(params, base_optimizer, defaults, kwargs)
-        self.model = model
-        self.process_group = process_group
-        self.passes = {"forward": 0, "backward": 0}  # counted by step: what the schedule costs
+        self.model: torch.nn.Module | None = model
+        self.process_group: torch.distributed.ProcessGroup | None = process_group
+        self.passes: dict[str, int] = {"forward": 0, "backward": 0}  # counted by step: what the schedule costs
 
     # ---- distributed
     def _world(self):
@@ -327,7 +333,7 @@ class ImbSAM(_HeadTailSAM):
             raise ValueError(f"rho must be >= 0, got {rho}")
         super().__init__(params, base_optimizer, dict(rho=rho), kwargs, model, process_group)
 
-    def step(self, closure: Callable[[], Any] | None = None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         if closure is None:
             raise ValueError("ImbSAM.step needs a closure returning (head_loss, tail_loss)")
         return self._head_tail_step(closure, 0.0, self.param_groups[0]["rho"])
@@ -377,7 +383,7 @@ class SSESAM(_HeadTailSAM):
         for g in self.param_groups:
             g["epoch"] += 1
 
-    def step(self, closure: Callable[[], Any] | None = None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         if closure is None:
             raise ValueError("SSESAM.step needs a closure returning (head_loss, tail_loss)")
         return self._head_tail_step(closure, self.rho_head, self.param_groups[0]["rho_tail"])
