@@ -116,7 +116,7 @@ def synthetic_long_tail(
     alpha: float = 1.0,
     major_share: float = 0.7,
     seed: int = 0,
-):
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Synthetic implicit feedback with power-law item popularity and users with several interest
     clusters: items are spread over ``num_clusters`` clusters, item popularity ~ rank^-alpha; each
     user has ``clusters_per_user`` clusters, the first (major) drawing ``major_share`` of the

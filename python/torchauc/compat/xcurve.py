@@ -374,7 +374,7 @@ class StandardOpenAUCLoss(nn.Module):
     ) -> None:
         super().__init__()
         self.loss_close: Callable[..., torch.Tensor] | None = loss_close
-        self.inner = _open_auc.OpenAUCLoss(
+        self.inner: _open_auc.OpenAUCLoss = _open_auc.OpenAUCLoss(
             alpha,
             lambd,
             loss_close=lambda z, y: loss_close(z, y)[1],
