@@ -66,6 +66,7 @@ lint: env
 	$(VENV)/bin/ruff format --check $(PY_SRC)
 	$(VENV)/bin/clang-format --dry-run -Werror $(CXX_SRC)
 	$(VENV)/bin/pyright
+	VENV=$(VENV) $(PY) tools/verifytypes_check.py  # public API type completeness (issue 17)
 
 format: env
 	$(VENV)/bin/ruff format $(PY_SRC)

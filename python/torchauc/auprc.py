@@ -24,6 +24,7 @@ and two binary searches per positive (the surrogate is linear above s+ and quadr
 
 import functools
 import math
+from typing import Any
 
 import torch
 from torch import nn
@@ -98,7 +99,7 @@ class ListStableAUPRCLoss(nn.Module):
         var_reg_weight_pos: float = 5,
         var_reg_weight_neg: float = 1,
         *,
-        cnt_per_id=None,
+        cnt_per_id: Any = None,
         process_group: "torch.distributed.ProcessGroup | None" = None,
     ) -> None:
         super().__init__()
@@ -121,14 +122,14 @@ class ListStableAUPRCLoss(nn.Module):
         if cnt_per_id is not None:
             self.update_cnt_per_id(cnt_per_id)
 
-    def update_cnt_per_id(self, cnt_per_id) -> None:
+    def update_cnt_per_id(self, cnt_per_id: Any) -> None:
         """Sets the per-identity sample counts: resets the quantiles v to arange(100) / 100 and the
         priors to prior_mul cnt / max cnt."""
         cnt = torch.as_tensor(cnt_per_id, dtype=torch.float32, device=self.v.device).reshape(-1)
         if cnt.numel() == 0 or not bool((cnt > 0).all()):
             raise ValueError("cnt_per_id must be a non-empty sequence of positive counts")
-        self.v = (torch.arange(_NUM_V, device=cnt.device) / _NUM_V).expand(cnt.numel(), _NUM_V).clone()
-        self.prior = cnt * (self.prior_mul / cnt.max())
+        self.v: torch.Tensor = (torch.arange(_NUM_V, device=cnt.device) / _NUM_V).expand(cnt.numel(), _NUM_V).clone()
+        self.prior: torch.Tensor = cnt * (self.prior_mul / cnt.max())
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         for name in ("v", "prior"):  # the buffers are sized by the identity count of the checkpoint

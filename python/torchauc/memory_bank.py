@@ -251,7 +251,7 @@ class TMemoryBank(torch.nn.Module):
             generator=self._generator.get_state(),
         )
 
-    def set_extra_state(self, state) -> None:
+    def set_extra_state(self, state: Any) -> None:
         if not isinstance(state, dict) or state.get("version") != 1:
             raise ValueError("TMemoryBank state must come from TMemoryBank.state_dict() (version 1)")
         for key, value in self._config().items():

@@ -215,7 +215,7 @@ class MultiClassAUCLoss(nn.Module):
         process_group: "torch.distributed.ProcessGroup | None" = None,
     ) -> None:
         super().__init__()
-        self.process_group = process_group
+        self.process_group: torch.distributed.ProcessGroup | None = process_group
         self.num_classes: int | None = V.optional_int(num_classes, "num_classes")
         self.surrogate: str = V.option(surrogate, O.MULTICLASS_SURROGATE)
         self.mode: str = V.option(mode, O.MODE)

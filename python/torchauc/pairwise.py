@@ -122,7 +122,7 @@ class AUCLoss(nn.Module):
         process_group: "torch.distributed.ProcessGroup | None" = None,
     ) -> None:
         super().__init__()
-        self.process_group = process_group
+        self.process_group: torch.distributed.ProcessGroup | None = process_group
         self.surrogate: str = V.option(surrogate, O.PAIRWISE_SURROGATE)
         self.margin: float = V.finite_float(margin, "margin")
         self.reduction: str = V.option(reduction, O.REDUCTION)

@@ -14,6 +14,7 @@ kept); ``min_tpr`` is the TPR bound, so ``1 - min_tpr`` is the fraction of posit
 and the TPAUC metric's ``alpha`` is that kept fraction, i.e. ``alpha = 1 - min_tpr``).
 """
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -197,7 +198,7 @@ class RelaxedTPAUCLoss(nn.Module):
         margin: float | None = 1.0,
         auc_type: str = "TP",
         warmup_epochs: int = 0,
-        warmup_loss=None,
+        warmup_loss: "Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None" = None,
         eps: float = 1e-6,
         process_group: "torch.distributed.ProcessGroup | None" = None,
     ) -> None:
@@ -209,7 +210,7 @@ class RelaxedTPAUCLoss(nn.Module):
         self.margin: float | None = None if margin is None else V.finite_float(margin, "margin")
         self.auc_type: str = V.option(auc_type, O.AUC_TYPE)
         self.warmup_epochs: int = int(warmup_epochs)
-        self.warmup_loss = warmup_loss
+        self.warmup_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = warmup_loss
         self.eps: float = V.finite_float(eps, "eps")
 
     def forward(self, scores: torch.Tensor, labels: torch.Tensor, *, epoch: int = 0) -> torch.Tensor:
@@ -294,7 +295,7 @@ class InsRelaxedPAUCLoss(nn.Module):
         reg_a: float = 0.0,
         reg_b: float = 0.0,
         warmup_epochs: int = 0,
-        warmup_loss=None,
+        warmup_loss: "Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None" = None,
         eps: float = 1e-6,
         process_group: "torch.distributed.ProcessGroup | None" = None,
     ) -> None:
@@ -307,10 +308,10 @@ class InsRelaxedPAUCLoss(nn.Module):
         self.reg_a: float = V.finite_float(reg_a, "reg_a")
         self.reg_b: float = V.finite_float(reg_b, "reg_b")
         self.warmup_epochs: int = int(warmup_epochs)
-        self.warmup_loss = warmup_loss
+        self.warmup_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = warmup_loss
         self.eps: float = V.finite_float(eps, "eps")
-        self.a = nn.Parameter(torch.zeros(10, dtype=torch.float64))
-        self.b = nn.Parameter(torch.zeros(8, dtype=torch.float64))
+        self.a: nn.Parameter = nn.Parameter(torch.zeros(10, dtype=torch.float64))
+        self.b: nn.Parameter = nn.Parameter(torch.zeros(8, dtype=torch.float64))
 
     def statistics(
         self, scores: torch.Tensor, labels: torch.Tensor, group: "torch.distributed.ProcessGroup | None" = None
@@ -547,9 +548,12 @@ class UPAUCILoss(nn.Module):
     the scalars get the same gradient on every rank.
     """
 
+    batch_ids: torch.Tensor | None
+    batch_c: torch.Tensor | None
+
     def __init__(
         self,
-        num_samples,
+        num_samples: int,
         max_fpr: float,
         min_tpr: float | None = None,
         *,

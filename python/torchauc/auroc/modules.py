@@ -35,9 +35,9 @@ class _ExactMetric(torch.nn.Module):
         self.reset()
 
     def reset(self) -> None:
-        self._data = {k: [] for k in self._states}
-        self._weights = []
-        self._index = []
+        self._data: dict[str, list[torch.Tensor]] = {k: [] for k in self._states}
+        self._weights: list[torch.Tensor | None] = []
+        self._index: list[torch.Tensor | None] = []
 
     def _distributed(self):
         return self.dist_sync and D.world_size() > 1
@@ -111,14 +111,14 @@ class _ExactMetric(torch.nn.Module):
             )
         return states, weights
 
-    def compute(self):
+    def compute(self) -> torch.Tensor:
         if self._distributed() and self.dist_sync_mode == "sort" and hasattr(self, "_sorted"):
             states, weights, index = self._local()
             return self._sorted(sample_weights=weights, sample_index=index, **states)
         states, weights = self._collect()
         return self._value(sample_weights=weights, **states)
 
-    def forward(self, *args, **kwargs: Any) -> torch.Tensor:
+    def forward(self, *args: Any, **kwargs: Any) -> torch.Tensor:
         self.update(*args, **kwargs)
         states = {k: self._data[k][-1] for k in self._states}
         return self._value(sample_weights=self._weights[-1], **states)
@@ -149,7 +149,7 @@ class AUROC(_ExactMetric):
         lo, hi = (V.finite_float(score_range[0], "score_range[0]"), V.finite_float(score_range[1], "score_range[1]"))
         if not lo < hi:
             raise ValueError(f"score_range must be (low, high) with low < high, got {score_range}")
-        self.score_range = (lo, hi)
+        self.score_range: tuple[float, float] = (lo, hi)
         self.on_undefined: str = V.option(on_undefined, O.ON_UNDEFINED)
         super().__init__(dist_sync, dist_sync_mode)
 
@@ -276,7 +276,7 @@ class PartialAUROC(_ExactMetric):
         dist_sync: bool = True,
         dist_sync_mode: str = "sort",
     ) -> None:
-        self.kw = dict(
+        self.kw: dict[str, Any] = dict(
             max_fpr=max_fpr,
             min_tpr=min_tpr,
             normalize=normalize,
@@ -328,7 +328,7 @@ class MulticlassAUROC(_ExactMetric):
         dist_sync: bool = True,
         dist_sync_mode: str = "sort",
     ) -> None:
-        self.kw = dict(
+        self.kw: dict[str, Any] = dict(
             mode=V.option(mode, O.MODE),
             average=V.option(average, O.MULTICLASS_AVERAGE),
             ignore_index=V.optional_int(ignore_index, "ignore_index"),
@@ -369,7 +369,7 @@ class MultilabelAUROC(_ExactMetric):
         dist_sync: bool = True,
         dist_sync_mode: str = "sort",
     ) -> None:
-        self.kw = dict(
+        self.kw: dict[str, Any] = dict(
             average=V.option(average, O.MULTILABEL_AVERAGE), on_undefined=V.option(on_undefined, O.ON_UNDEFINED)
         )
         super().__init__(dist_sync, dist_sync_mode)
@@ -407,7 +407,7 @@ class PixelAUROC(_ExactMetric):
         dist_sync: bool = True,
         dist_sync_mode: str = "sort",
     ) -> None:
-        self.kw = dict(
+        self.kw: dict[str, Any] = dict(
             ignore_index=V.optional_int(ignore_index, "ignore_index"),
             average=V.option(average, O.AVERAGE),
             on_undefined=V.option(on_undefined, O.ON_UNDEFINED),
@@ -481,7 +481,7 @@ class MultilabelAveragePrecision(_ExactMetric):
     ``update(scores (N, L), labels (N, L), *, sample_weights=None)``."""
 
     def __init__(self, *, average: str = "macro", on_undefined: str = "raise", dist_sync: bool = True) -> None:
-        self.kw = dict(
+        self.kw: dict[str, Any] = dict(
             average=V.option(average, O.MULTILABEL_AVERAGE), on_undefined=V.option(on_undefined, O.ON_UNDEFINED)
         )
         super().__init__(dist_sync)

@@ -78,7 +78,7 @@ def _timed(fn, device):
     return time.perf_counter() - t0, value
 
 
-def measure(fn: Callable[..., Any], repeats, device: torch.device | str | None):
+def measure(fn: Callable[..., Any], repeats: int, device: torch.device | str | None) -> tuple[float, Any, Any]:
     """Median seconds and peak extra memory (bytes) of fn(); also returns its first value.
     repeats == 1 times one cold call (no warm-up)."""
     if repeats <= 1:
@@ -91,7 +91,7 @@ def measure(fn: Callable[..., Any], repeats, device: torch.device | str | None):
     return statistics.median(times), _peak_end(device, base), value
 
 
-def as_float(v) -> float:
+def as_float(v: Any) -> float:
     if isinstance(v, torch.Tensor):
         return float(v.detach().double().reshape(-1)[0])
     if isinstance(v, (tuple, list)):
@@ -114,13 +114,13 @@ def machine_name(device: torch.device | str | None) -> str:
     return f"{model.replace(' ', '-')}-{os.cpu_count()}cores"
 
 
-def fmt_time(t) -> str:
+def fmt_time(t: float | None) -> str:
     if t is None:
         return "-"
     return f"{t * 1e3:.3g} ms" if t < 1 else f"{t:.3g} s"
 
 
-def fmt_mem(b) -> str | None:
+def fmt_mem(b: float | None) -> str | None:
     if b is None:
         return "-"
     for unit in ("B", "KiB", "MiB", "GiB"):

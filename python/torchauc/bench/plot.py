@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pathlib
 from collections import defaultdict
+from typing import Any
 
 
 def _ops(rows):
@@ -21,7 +22,7 @@ def _timed(row):
     return {b: r[0] for b, r in row["base"].items() if r is not None}
 
 
-def summary(rows):
+def summary(rows: Any) -> list[tuple[str, float, str]]:
     """[(label, speed-up over the fastest baseline, baseline name)] per op, at its largest size (the
     last case of the op that has a baseline)."""
     out = []
@@ -61,7 +62,7 @@ def _panel(ax, fam, op, op_rows):
         ax.legend(fontsize=7)
 
 
-def plot(rows, path, machine):
+def plot(rows: Any, path: str | pathlib.Path, machine: str) -> Any:
     """Writes ``path`` (every op) and ``<path stem>-summary.png``; returns the paths written."""
     import matplotlib
 

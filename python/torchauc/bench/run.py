@@ -52,7 +52,7 @@ def versions() -> str:
     return ", ".join(out)
 
 
-def run_cases(cases, device: torch.device | str | None, progress: bool = True):
+def run_cases(cases: Any, device: torch.device | str | None, progress: bool = True) -> tuple[Any, Any]:
     """Times every case: rows of {case, ours: (s, bytes), base: {name: (s, bytes) | None}}, mismatches."""
     try:
         from tqdm import tqdm
@@ -82,7 +82,7 @@ def run_cases(cases, device: torch.device | str | None, progress: bool = True):
     return rows, failures
 
 
-def table(rows, machine, device: torch.device | str | None, quick: bool) -> str:
+def table(rows: Sequence[Any], machine: str, device: torch.device | str | None, quick: bool) -> str:
     lines = [
         f"# torchauc benchmarks on {machine}",
         "",
@@ -115,7 +115,7 @@ def table(rows, machine, device: torch.device | str | None, quick: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def parse_args(argv=None):
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="torchauc-bench", description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--only", nargs="+", default=None, metavar="FAMILY", help="families to run (default: all)")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
@@ -131,7 +131,7 @@ def parse_args(argv=None):
     return ap.parse_args(argv)
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     found = families(args.path)
     if args.list:

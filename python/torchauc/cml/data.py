@@ -28,9 +28,9 @@ class Interactions:
 
     num_users: int
     num_items: int
-    train: tuple
-    val: tuple
-    test: tuple
+    train: tuple[torch.Tensor, ...]
+    val: tuple[torch.Tensor, ...]
+    test: tuple[torch.Tensor, ...]
 
     def to(self, device: torch.device | str | None) -> "Interactions":
         mv = lambda csr: tuple(t.to(device) for t in csr)  # noqa: E731
@@ -116,7 +116,7 @@ def synthetic_long_tail(
     alpha: float = 1.0,
     major_share: float = 0.7,
     seed: int = 0,
-):
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Synthetic implicit feedback with power-law item popularity and users with several interest
     clusters: items are spread over ``num_clusters`` clusters, item popularity ~ rank^-alpha; each
     user has ``clusters_per_user`` clusters, the first (major) drawing ``major_share`` of the

@@ -203,7 +203,7 @@ class _ExpRowsLoss(nn.Module):
         self.register_buffer("log_u_pos", torch.full((self.data_len, 1), -math.inf, dtype=torch.float64, device=dev))
 
     @property
-    def u_pos(self):
+    def u_pos(self) -> torch.Tensor:
         """The moving averages u_i (data_len, 1), float32 as in LibAUC (read-only view of log_u_pos)."""
         return torch.exp(self.log_u_pos).float()
 

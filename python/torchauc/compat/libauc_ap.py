@@ -273,7 +273,7 @@ class meanAveragePrecisionLoss(_APBase):
         self._setup(data_len, num_labels, margin, gamma, surr_loss, device, V.finite_float(top_k, "top_k"), semantics)
 
     def forward(
-        self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, task_id=(), **kwargs: Any
+        self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, task_id: Any = (), **kwargs: Any
     ) -> torch.Tensor:
         C = self.num_labels
         y_pred, y_true, index = _global(self.process_group, y_pred, y_true, index)

@@ -280,7 +280,7 @@ class CompositionalAUCLoss(_AUCMBase):
             raise ValueError(f"k must be >= 1, got {k}")
         if backend != "ce":
             raise ValueError(f"backend must be 'ce', got {backend!r}")
-        self.k = int(k)
+        self.k: int = int(k)
         self.backend: str = backend
         self._setup(margin, imratio, version, device, 1, semantics, process_group)
         self.register_buffer("step", torch.zeros((), dtype=torch.int64, device=self.a.device))
@@ -290,7 +290,7 @@ class CompositionalAUCLoss(_AUCMBase):
         return int(self.step) % (2 * self.k) >= self.k
 
     def forward(
-        self, y_pred: torch.Tensor, y_true: torch.Tensor, k=None, auto: bool | None = None, **kwargs: Any
+        self, y_pred: torch.Tensor, y_true: torch.Tensor, k: int | None = None, auto: bool | None = None, **kwargs: Any
     ) -> torch.Tensor:
         if k is not None:
             if int(k) < 1:
@@ -346,7 +346,7 @@ class MultiLabelAUCMLoss(_AUCMBase):
         return self.alpha.mean()
 
     def forward(
-        self, y_pred: torch.Tensor, y_true: torch.Tensor, task_id=(), auto: bool | None = None, **kwargs: Any
+        self, y_pred: torch.Tensor, y_true: torch.Tensor, task_id: Any = (), auto: bool | None = None, **kwargs: Any
     ) -> torch.Tensor:
         loss = self._loss(y_pred, y_true, auto, v1_margin=self.semantics != "libauc")
         if task_id is None or len(task_id) == 0:

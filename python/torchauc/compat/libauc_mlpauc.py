@@ -72,6 +72,9 @@ class MultiLabelpAUCLoss(nn.Module):
     _MODES = {"SOPA": pAUC_CVaR_Loss, "SOPAs": pAUC_DRO_Loss, "1w": pAUC_DRO_Loss, "SOTAs": tpAUC_KL_Loss}
     _MODES["2w"] = tpAUC_KL_Loss
 
+    mode: str
+    num_labels: int
+
     def __init__(
         self,
         mode: str = "1w",
@@ -116,7 +119,7 @@ class MultiLabelpAUCLoss(nn.Module):
         return tasks
 
     def forward(
-        self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, task_id=(), **kwargs: Any
+        self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, task_id: Any = (), **kwargs: Any
     ) -> torch.Tensor:
         V.tensor(y_pred, "y_pred")
         V.tensor(y_true, "y_true")

@@ -21,6 +21,7 @@ Differences from LibAUC 2.0.1:
 """
 
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 from torch.utils.data import Sampler
@@ -43,14 +44,17 @@ def _labels(dataset, labels):
 
 
 class DualSampler(Sampler):
+    pos_len: int
+    neg_len: int
+
     def __init__(
         self,
-        dataset,
+        dataset: Any,
         batch_size: int,
         labels: torch.Tensor | None = None,
         shuffle: bool = True,
         num_pos: int | None = None,
-        num_sampled_tasks=None,
+        num_sampled_tasks: int | None = None,
         sampling_rate: float = 0.5,
         random_seed: int = 2023,
     ) -> None:
@@ -58,23 +62,23 @@ class DualSampler(Sampler):
             raise ValueError(f"batch_size must be an int >= 2, got {batch_size}")
         self.batch_size: int = int(batch_size)
         pos = _labels(dataset, labels)
-        self.pos_indices = torch.nonzero(pos).reshape(-1)
-        self.neg_indices = torch.nonzero(~pos).reshape(-1)
+        self.pos_indices: torch.Tensor = torch.nonzero(pos).reshape(-1)
+        self.neg_indices: torch.Tensor = torch.nonzero(~pos).reshape(-1)
         self.pos_len, self.neg_len = self.pos_indices.numel(), self.neg_indices.numel()
         if num_pos is not None:
             if not 1 <= int(num_pos) < self.batch_size:
                 raise ValueError(f"num_pos must be in [1, batch_size), got {num_pos}")
-            self.num_pos = int(num_pos)
+            self.num_pos: int = int(num_pos)
         else:
             if sampling_rate is None or not 0.0 < float(sampling_rate) < 1.0:
                 raise ValueError(f"sampling_rate must be in (0, 1), got {sampling_rate}")
             self.num_pos = max(1, int(sampling_rate * self.batch_size))
         self.sampling_rate: float = sampling_rate
-        self.num_neg = self.batch_size - self.num_pos
-        self.num_batches = max(self.pos_len // self.num_pos, self.neg_len // self.num_neg)
+        self.num_neg: int = self.batch_size - self.num_pos
+        self.num_batches: int = max(self.pos_len // self.num_pos, self.neg_len // self.num_neg)
         self.shuffle: bool = bool(shuffle)
         self.random_seed: int = random_seed
-        self.generator = torch.Generator().manual_seed(int(random_seed))
+        self.generator: torch.Generator = torch.Generator().manual_seed(int(random_seed))
         self._perm = {"pos": self._permute(self.pos_indices), "neg": self._permute(self.neg_indices)}
         self._ptr = {"pos": 0, "neg": 0}
 
@@ -102,7 +106,7 @@ class DualSampler(Sampler):
     def __iter__(self) -> Iterator[int]:
         p = self._draw("pos", self.num_batches * self.num_pos).reshape(self.num_batches, self.num_pos)
         n = self._draw("neg", self.num_batches * self.num_neg).reshape(self.num_batches, self.num_neg)
-        self.sampled = torch.cat([p, n], 1).reshape(-1)
+        self.sampled: torch.Tensor = torch.cat([p, n], 1).reshape(-1)
         return iter(self.sampled.tolist())
 
     def __len__(self) -> int:

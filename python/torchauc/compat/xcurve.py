@@ -79,12 +79,12 @@ class _XCurveAUCLoss(nn.Module):
         self.process_group = process_group
         if transform not in ("ovo", "ova"):
             raise ValueError(f"transform must be 'ovo' or 'ova', got {transform!r}")
-        self.num_classes = V.optional_int(num_classes, "num_classes")
+        self.num_classes: int | None = V.optional_int(num_classes, "num_classes")
         self.gamma: float = V.finite_float(gamma, "gamma")
         self.transform: str = transform
         self.normalization: str = V.option(normalization, _NORMALIZATION)
 
-    def forward(self, pred: torch.Tensor, target: torch.Tensor, **kwargs: Any):
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         if self.num_classes == 2:
             return self._binary(pred.reshape(-1), target.reshape(-1))
         return _multiclass.multiclass_auc_loss(
@@ -175,7 +175,7 @@ class RelaxedPAUCLoss(_partial.RelaxedTPAUCLoss):
         num_classes: int = 2,
         reduction: str = "mean",
         AUC_type: str = "OP",
-        first_state_loss=None,
+        first_state_loss: "Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None" = None,
         *,
         margin: float = 1.0,
         eps: float = 1e-6,
@@ -215,11 +215,11 @@ class InsRelaxedPAUCLoss(_partial.InsRelaxedPAUCLoss):
         self,
         gamma: float = 1,
         E_k: int = 0,
-        weight_scheme=None,
+        weight_scheme: str | None = None,
         num_classes: int = 2,
         eps: float = 1e-6,
         AUC_type: str = "OP",
-        first_state_loss=None,
+        first_state_loss: "Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None" = None,
         reg_a: float = 0.0,
         reg_b: float = 0.0,
         *,
@@ -400,10 +400,12 @@ class Softmax(nn.Module):
 
     def __init__(self, **options: Any) -> None:
         super().__init__()
-        self.temp = options["temp"]
-        self.label_smoothing = options["label_smoothing"]
+        self.temp: float = options["temp"]
+        self.label_smoothing: float = options["label_smoothing"]
 
-    def forward(self, logits: torch.Tensor, labels: torch.Tensor | None = None):
+    def forward(
+        self, logits: torch.Tensor, labels: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | int]:
         if labels is None:
             return logits, 0
         z = logits / self.temp
@@ -432,8 +434,8 @@ class StandardOpenAUCLoss(nn.Module):
         process_group: "torch.distributed.ProcessGroup | None" = None,
     ) -> None:
         super().__init__()
-        self.loss_close = loss_close
-        self.inner = _open_auc.OpenAUCLoss(
+        self.loss_close: Callable[..., torch.Tensor] | None = loss_close
+        self.inner: _open_auc.OpenAUCLoss = _open_auc.OpenAUCLoss(
             alpha,
             lambd,
             loss_close=lambda z, y: loss_close(z, y)[1],

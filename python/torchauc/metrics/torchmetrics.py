@@ -49,11 +49,11 @@ class TorchaucMetric(Metric):
     metric: Any  # an instance of _base (Any: its _value and states are the subclass's)
     sample_weights: Any  # list state: a list of tensors, one tensor after a DDP sync
     hist: torch.Tensor
-    is_differentiable = False
-    higher_is_better = True
-    full_state_update = False
-    plot_lower_bound = 0.0
-    plot_upper_bound = 1.0
+    is_differentiable: bool | None = False
+    higher_is_better: bool | None = True
+    full_state_update: bool | None = False
+    plot_lower_bound: float | None = 0.0
+    plot_upper_bound: float | None = 1.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         metric_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in _METRIC_KWARGS}
@@ -157,14 +157,14 @@ class _Pixel(TorchaucMetric):
         stored.append(value)
 
 
-AUROC = wrap(_m.AUROC, _BinnedAUROC)
-PartialAUROC = wrap(_m.PartialAUROC)
-MulticlassAUROC = wrap(_m.MulticlassAUROC)
-MultilabelAUROC = wrap(_m.MultilabelAUROC)
-PixelAUROC = wrap(_m.PixelAUROC, _Pixel)
-OpenworldAUROC = wrap(_m.OpenworldAUROC)
-AveragePrecision = wrap(_m.AveragePrecision)
-MultilabelAveragePrecision = wrap(_m.MultilabelAveragePrecision)
+AUROC: type[TorchaucMetric] = wrap(_m.AUROC, _BinnedAUROC)
+PartialAUROC: type[TorchaucMetric] = wrap(_m.PartialAUROC)
+MulticlassAUROC: type[TorchaucMetric] = wrap(_m.MulticlassAUROC)
+MultilabelAUROC: type[TorchaucMetric] = wrap(_m.MultilabelAUROC)
+PixelAUROC: type[TorchaucMetric] = wrap(_m.PixelAUROC, _Pixel)
+OpenworldAUROC: type[TorchaucMetric] = wrap(_m.OpenworldAUROC)
+AveragePrecision: type[TorchaucMetric] = wrap(_m.AveragePrecision)
+MultilabelAveragePrecision: type[TorchaucMetric] = wrap(_m.MultilabelAveragePrecision)
 
 __all__ = [
     "TorchaucMetric",

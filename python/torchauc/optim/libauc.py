@@ -44,8 +44,8 @@ class _EpochDecayOptimizer(Optimizer):
     """Clipping, epoch decay (w_ref, iterate sums) and the SGD/Adam updates shared by the three."""
 
     def _init_common(self, params, defaults, semantics, verbose, extra=()):
-        self.semantics = V.option(semantics, O.LIBAUC_SEMANTICS)
-        self.verbose = bool(verbose)
+        self.semantics: str = V.option(semantics, O.LIBAUC_SEMANTICS)
+        self.verbose: bool = bool(verbose)
         params = list(params)
         if params and isinstance(params[0], dict):
             seen = {id(p) for g in params for p in g["params"]}
@@ -56,8 +56,8 @@ class _EpochDecayOptimizer(Optimizer):
             seen = {id(p) for p in params}
             params = params + [p for p in extra if id(p) not in seen]
         super().__init__(params, defaults)
-        self.T = 0  # iterates summed since the last update_regularizer
-        self.steps = 0
+        self.T: int = 0  # iterates summed since the last update_regularizer
+        self.steps: int = 0
         if defaults["epoch_decay"] > 0:
             for p in self._params():
                 st = self.state[p]
@@ -71,7 +71,7 @@ class _EpochDecayOptimizer(Optimizer):
         return [p for g in self.param_groups for p in g["params"]]
 
     @property
-    def optim_step(self):
+    def optim_step(self) -> int:
         return self.steps
 
     def _direction(self, p, group):
@@ -115,7 +115,7 @@ class _EpochDecayOptimizer(Optimizer):
     def _groups_to_decay(self):
         return self.param_groups[:1] if self.semantics == "libauc" else self.param_groups
 
-    def update_lr(self, decay_factor: float | None = None):
+    def update_lr(self, decay_factor: float | None = None) -> None:
         """Divides the learning rate by ``decay_factor``."""
         if decay_factor is not None:
             for g in self._groups_to_decay():
@@ -139,7 +139,7 @@ class _EpochDecayOptimizer(Optimizer):
         sd["T"], sd["steps"] = self.T, self.steps
         return sd
 
-    def load_state_dict(self, state_dict: dict[str, Any]):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         state_dict = dict(state_dict)
         self.T, self.steps = state_dict.pop("T", 0), state_dict.pop("steps", 0)
         super().load_state_dict(state_dict)
@@ -180,6 +180,9 @@ class PESG(_EpochDecayOptimizer):
     device=None, *, semantics='fixed')``; the loss's ``a`` and ``b`` are added to ``params``.
     """
 
+    loss_fn: Callable[..., torch.Tensor]
+    mode: str
+
     def __init__(
         self,
         params: ParamsT,
@@ -215,7 +218,7 @@ class PESG(_EpochDecayOptimizer):
         self._init_common(params, defaults, semantics, verbose, _loss_vars(loss_fn, "PESG"))
 
     @torch.no_grad()
-    def step(self, closure: Callable[[], Any] | None = None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -290,7 +293,7 @@ class PDSCA(_EpochDecayOptimizer):
         self._init_common(params, defaults, semantics, verbose, _loss_vars(loss_fn, "PDSCA"))
 
     @torch.no_grad()
-    def step(self, closure: Callable[[], Any] | None = None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -388,7 +391,7 @@ class SOAP(_EpochDecayOptimizer):
         self._init_common(params, defaults, semantics, verbose)
 
     @torch.no_grad()
-    def step(self, closure: Callable[[], Any] | None = None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         loss = None
         if closure is not None:
             with torch.enable_grad():

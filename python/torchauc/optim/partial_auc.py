@@ -49,6 +49,11 @@ class ASGDA(Optimizer):
     ``maximize=True`` group when given; ``lam=None`` and no ``instance_weights`` is the PAUCI path.
     """
 
+    k: float
+    m: float
+    c1: float
+    c2: float
+
     def __init__(
         self,
         params: ParamsT,
@@ -59,9 +64,9 @@ class ASGDA(Optimizer):
         c2: float = 3.0,
         weight_decay: float = 0.0,
         all_descent: bool = False,
-        eta_power=1.0 / 3.0,
+        eta_power: float = 1.0 / 3.0,
         lam: float | None = None,
-        instance_weights=None,
+        instance_weights: "torch.nn.Module | None" = None,
     ) -> None:
         for name, v in (("nu", nu), ("k", k), ("m", m), ("c1", c1), ("c2", c2)):
             if not (v == v and v >= 0):
@@ -72,7 +77,7 @@ class ASGDA(Optimizer):
         super().__init__(params, defaults)
         self.k, self.m, self.c1, self.c2 = float(k), float(m), float(c1), float(c2)
         self.all_descent: bool = bool(all_descent)
-        self.eta_power = float(eta_power)
+        self.eta_power: float = float(eta_power)
         if lam is not None and not (lam == lam and lam >= 0):
             raise ValueError(f"lam must be >= 0, got {lam}")
         self.lam: float | None = None if lam is None else float(lam)
@@ -80,16 +85,16 @@ class ASGDA(Optimizer):
             isinstance(getattr(instance_weights, "c", None), torch.Tensor) and hasattr(instance_weights, "batch_ids")
         ):
             raise TypeError("instance_weights must be a UPAUCILoss (a module with a 'c' buffer and 'batch_ids')")
-        self.instance_weights = instance_weights
+        self.instance_weights: Any = instance_weights
         self._c_w = None  # STORM estimator of c (same shape), created at the first step
         self._c_g_old = None  # (ids, gradient) of the pre step
-        self.t = 0
+        self.t: int = 0
 
-    def eta(self, t: int | None = None):
+    def eta(self, t: int | None = None) -> float:
         return self.k / (self.m + (self.t if t is None else t)) ** self.eta_power
 
     @torch.no_grad()
-    def step(self, closure: Callable[[], Any] | None = None, pre: bool = False, t: int | None = None):
+    def step(self, closure: Callable[[], Any] | None = None, pre: bool = False, t: int | None = None) -> Any:
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -175,11 +180,17 @@ class SGD4MinMaxPAUC(Optimizer):
     (XCurve raises).
     """
 
+    a: torch.Tensor
+    b: torch.Tensor
+    lr: float
+    clip_value: float
+    epoch_to_opt: int
+
     def __init__(
         self,
         params: ParamsT,
-        a,
-        b,
+        a: torch.Tensor,
+        b: torch.Tensor,
         lr: float = 1e-2,
         momentum: float = 0.0,
         dampening: float = 0.0,
@@ -197,7 +208,7 @@ class SGD4MinMaxPAUC(Optimizer):
         self.lr, self.clip_value, self.epoch_to_opt = lr, float(clip_value), int(epoch_to_opt)
 
     @torch.no_grad()
-    def step(self, closure: Callable[[], Any] | None = None, epoch: int = 0):
+    def step(self, closure: Callable[[], Any] | None = None, epoch: int = 0) -> Any:
         loss = None
         if closure is not None:
             with torch.enable_grad():

@@ -54,7 +54,7 @@ def _tail_mask(labels, tail_classes):
 
 
 def split_head_tail(
-    per_sample_loss: torch.Tensor, labels: torch.Tensor, tail_classes, *, normalization: str = "batch"
+    per_sample_loss: torch.Tensor, labels: torch.Tensor, tail_classes: Any, *, normalization: str = "batch"
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""(head_loss, tail_loss) from per-sample losses in one pass (one ``index_add`` of the losses
     into two slots keyed by tail membership), differentiable.
@@ -95,9 +95,15 @@ class _SAMBase(torch.optim.Optimizer):
     """The base optimizer sharing our param groups (the popular SAM implementation's arrangement),
     preallocated buffers per parameter, and the perturb / restore / norm primitives."""
 
-    def __init__(self, params: ParamsT, base_optimizer, defaults, kwargs: Any) -> None:
+    def __init__(
+        self,
+        params: ParamsT,
+        base_optimizer: Callable[..., torch.optim.Optimizer],
+        defaults: dict[str, Any],
+        kwargs: Any,
+    ) -> None:
         super().__init__(params, dict(defaults, **kwargs))
-        self.base_optimizer = base_optimizer(self.param_groups, **kwargs)
+        self.base_optimizer: torch.optim.Optimizer = base_optimizer(self.param_groups, **kwargs)
         self.param_groups = self.base_optimizer.param_groups
         self.defaults.update(self.base_optimizer.defaults)
 
@@ -204,7 +210,7 @@ class _SAMBase(torch.optim.Optimizer):
                 bool(group["maximize"]),
             )
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         sd = super().state_dict()
         sd["base_optimizer"] = self.base_optimizer.state_dict()
         return sd
@@ -285,7 +291,7 @@ class SAM(_SAMBase):
             self.zero_grad()
 
     @torch.no_grad()
-    def step(self, closure: Callable[[], Any] | None = None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         if closure is None:
             raise ValueError("SAM.step needs a closure (forward and backward at the perturbed weights)")
         closure = torch.enable_grad()(closure)
@@ -300,16 +306,16 @@ class _HeadTailSAM(_SAMBase):
     def __init__(
         self,
         params: ParamsT,
-        base_optimizer,
-        defaults,
+        base_optimizer: Callable[..., torch.optim.Optimizer],
+        defaults: dict[str, Any],
         kwargs: Any,
         model: torch.nn.Module | None,
         process_group: "torch.distributed.ProcessGroup | None",
     ) -> None:
         super().__init__(params, base_optimizer, defaults, kwargs)
-        self.model = model
-        self.process_group = process_group
-        self.passes = {"forward": 0, "backward": 0}  # counted by step: what the schedule costs
+        self.model: torch.nn.Module | None = model
+        self.process_group: torch.distributed.ProcessGroup | None = process_group
+        self.passes: dict[str, int] = {"forward": 0, "backward": 0}  # counted by step: what the schedule costs
 
     # ---- distributed
     def _world(self):
@@ -493,7 +499,7 @@ class ImbSAM(_HeadTailSAM):
     def _radii(self):
         return 0.0, self.param_groups[0]["rho"]
 
-    def step(self, closure: Callable[[], Any] | None = None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         if closure is None:
             raise ValueError("ImbSAM.step needs a closure returning (head_loss, tail_loss)")
         return self._closure_step(closure, *self._radii())
@@ -546,7 +552,7 @@ class SSESAM(_HeadTailSAM):
     def _radii(self):
         return self.rho_head, self.param_groups[0]["rho_tail"]
 
-    def step(self, closure: Callable[[], Any] | None = None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         if closure is None:
             raise ValueError("SSESAM.step needs a closure returning (head_loss, tail_loss)")
         return self._closure_step(closure, *self._radii())

@@ -196,6 +196,10 @@ class SILoss(nn.Module):
     :func:`plain_loss` (sums all-reduced; no score is gathered).
     """
 
+    base: str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    warmup_epochs: int
+    epoch: int | None
+
     def __init__(
         self,
         base: "str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor]" = "bce",
