@@ -95,7 +95,7 @@ class MultiLabelpAUCLoss(nn.Module):
         self.semantics: str = V.option(semantics, O.LIBAUC_SEMANTICS)
         inner = self._MODES[mode](device=device, **kwargs)
         object.__setattr__(self, "loss_fn", inner)  # hyperparameters only: the state lives here, per label
-        self.data_len = inner.data_len
+        self.data_len: int = inner.data_len
         self._two_way = mode in ("SOTAs", "2w")
         names = ["u_pos"] if mode == "SOPA" else ["log_u_pos"]
         if self._two_way and self.semantics == "fixed":

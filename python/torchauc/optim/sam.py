@@ -415,11 +415,20 @@ class _HeadTailSAM(_SAMBase):
 
     _default_normalization = "batch"  # step_split's, each class's official one
 
-    def _radii(self):
+    def _radii(self) -> tuple[float, float]:
         """(rho_head, rho_tail) in effect."""
         raise NotImplementedError
 
-    def step_split(self, model, inputs, labels, per_sample_loss, tail_classes, *, normalization=None):
+    def step_split(
+        self,
+        model: torch.nn.Module,
+        inputs: torch.Tensor,
+        labels: torch.Tensor,
+        per_sample_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        tail_classes: Any,
+        *,
+        normalization: str | None = None,
+    ) -> Any:
         r"""A step that runs every pass only on the samples its loss reads: the head loss on the
         head rows of ``inputs``, the tail loss on the tail rows. The same update as
         ``step(closure)`` with ``split_head_tail(per_sample_loss(model(inputs), labels), labels,
