@@ -184,10 +184,12 @@ inline std::tuple<at::Tensor, at::Tensor, at::Tensor> scatter_triplet_grads(cons
 }
 
 // Sampler inputs: indptr (M + 1,), indices (nnz,), users (R,) int64 on one device; a user id out of
-// range or a user who has every item is a ValueError (one host sync). Returns the rows' [start, len).
+// range or a user who has every item is a ValueError (one host sync). check_rows: also that every row
+// is ascending without repeats (the membership test's binary search needs it), folded into the same
+// sync; the CPU path checks the rows in its own pass. Returns the rows' [start, len).
 inline std::pair<at::Tensor, at::Tensor> check_sampler_args(const at::Tensor& indptr, const at::Tensor& indices,
                                                             const at::Tensor& users, int64_t num_items,
-                                                            int64_t num_negatives) {
+                                                            int64_t num_negatives, bool check_rows = false) {
   for (const auto& [t, name] :
        {std::pair{&indptr, "indptr"}, std::pair{&indices, "indices"}, std::pair{&users, "users"}}) {
     TORCH_CHECK_VALUE(t->scalar_type() == at::kLong && t->dim() == 1, name, " must be a 1-D int64 tensor, got ",
@@ -202,14 +204,23 @@ inline std::pair<at::Tensor, at::Tensor> check_sampler_args(const at::Tensor& in
   at::Tensor start = M > 0 ? indptr.index_select(0, u) : at::zeros_like(users);
   at::Tensor len = M > 0 ? indptr.index_select(0, u + 1) - start : at::zeros_like(users);
   if (users.numel() > 0) {
+    const int64_t nnz = indices.numel();
+    at::Tensor unsorted = at::zeros({}, users.options().dtype(at::kBool));
+    if (check_rows && nnz > 1) {  // a step k-1 -> k that does not rise, k not the start of a row
+      at::Tensor row_start = at::zeros({nnz + 1}, unsorted.options());
+      row_start.index_fill_(0, indptr.clamp(0, nnz), true);
+      const at::Tensor rises = indices.narrow(0, 1, nnz - 1) > indices.narrow(0, 0, nnz - 1);
+      unsorted = (rises.logical_not() & row_start.narrow(0, 1, nnz - 1).logical_not()).any();
+    }
     const at::Tensor flags = at::stack({((users < 0) | (users >= M)).any(), (len >= num_items).any(),
-                                        ((start < 0) | (len < 0) | (start + len > indices.numel())).any()})
+                                        ((start < 0) | (len < 0) | (start + len > nnz)).any(), unsorted})
                                  .cpu();
     const bool* f = flags.data_ptr<bool>();
     TORCH_CHECK_VALUE(!f[0], "users must be in [0, ", M, ") (M = indptr.numel() - 1)");
     TORCH_CHECK_VALUE(!f[1], "a user in users has interacted with every item (num_items = ", num_items,
                       "): there is no negative to sample");
     TORCH_CHECK_VALUE(!f[2], "indptr must be non-decreasing, start at >= 0 and end at <= indices.numel()");
+    TORCH_CHECK_VALUE(!f[3], "indices must be sorted ascending without repeats within each row");
   }
   return {start.contiguous(), len.contiguous()};
 }

@@ -64,7 +64,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> cml_triplet_backward_cuda(
 at::Tensor cml_sample_negatives_cuda(const at::Tensor& indptr, const at::Tensor& indices_in, const at::Tensor& users,
                                      int64_t num_items, int64_t num_negatives, int64_t seed) {
   const c10::cuda::CUDAGuard guard(indptr.device());
-  const auto [start, len] = check_sampler_args(indptr, indices_in, users, num_items, num_negatives);
+  const auto [start, len] = check_sampler_args(indptr, indices_in, users, num_items, num_negatives, true);
   const at::Tensor indices = indices_in.contiguous();
   at::Tensor out = at::empty({users.numel(), num_negatives}, users.options());
   cuda::launch_sample_negatives(indices.const_data_ptr<int64_t>(), start.const_data_ptr<int64_t>(),

@@ -446,6 +446,13 @@ def _(g):
     return (indptr, dense.nonzero()[:, 1].contiguous(), users, 300, 5, 7)
 
 
+for name, row in [("unsorted-row", [3, 1, 4]), ("repeat-in-row", [1, 4, 4])]:  # a ValueError on every device
+
+    @case("cml_sample_negatives", name)
+    def _(g, row=row):
+        return (torch.tensor([0, 2, 5, 5]), torch.tensor([0, 2, *row]), torch.tensor([0, 2]), 6, 3, 5)
+
+
 @case("cml_sample_negatives", "full-user")
 def _(g):
     return (torch.tensor([0, 2]), torch.tensor([0, 1]), torch.tensor([0]), 2, 1, 5)
