@@ -744,7 +744,6 @@ def test_every_cuda_op_has_differential_cases():
 
 # CUDA ops whose glue is ATen only (no .cu kernel of their own), and why
 ATEN_ONLY = {
-    "partial_auc_select": "three stable ATen sorts give the CPU kernel's exact order",
     "sam_perturb": "ATen's _foreach ops already fuse a chunk of the parameter list per launch",
     "sam_sgd_step": "ATen's _foreach ops already fuse a chunk of the parameter list per launch",
 }
