@@ -4,7 +4,9 @@
 #   1. build against that torch with CUDA required, for this GPU's architecture only, all cores
 #   2. check that every op has a CUDA kernel
 #   3. the differential cases of tests/cudasim against the CPU kernels on the real GPU
-#      (TORCHAUC_DIFF_DEVICE=cuda), then the whole test suite (every device test runs on cuda too)
+#      (TORCHAUC_DIFF_DEVICE=cuda), then every loss op and every loss's forward + backward through the
+#      public API under torch.cuda.set_sync_debug_mode("error") (tests/cudasim/test_host_syncs.py: no
+#      host sync), then the whole test suite (every device test runs on cuda too)
 #   4. the differential cases under compute-sanitizer memcheck, then racecheck
 #   5. the quick GPU benchmarks, one family at a time
 # and, after step 2, the CUDA wheel (incremental on the step-1 build; auditwheel-repaired when auditwheel
@@ -87,12 +89,13 @@ cuda_wheel() {
 DIFF="tests/cudasim/test_differential.py"
 cuda_wheel  # early: the incremental rebuild takes seconds, and the tag is recorded even if a later step runs long
 if [ "$DRY" = 1 ]; then
-  for s in differential tests memcheck racecheck bench; do skip $s; done
+  for s in differential no-sync tests memcheck racecheck bench; do skip $s; done
   echo "dry run: $(( $(date +%s) - START ))s; $REPORT"
   exit $status
 fi
 export TORCHAUC_DIFF_DEVICE=cuda
 step differential 60 $PY -m pytest -q -p no:cacheprovider "$DIFF"
+step no-sync 45 $PY -m pytest -q -p no:cacheprovider tests/cudasim/test_host_syncs.py
 step tests 120 $PY -m pytest -q -p no:cacheprovider --ignore=tests/cudasim tests
 step memcheck 60 compute-sanitizer --tool memcheck --error-exitcode 3 $PY -m pytest -q -x -p no:cacheprovider "$DIFF"
 step racecheck 45 compute-sanitizer --tool racecheck --error-exitcode 3 $PY -m pytest -q -x -p no:cacheprovider \

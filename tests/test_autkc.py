@@ -59,8 +59,9 @@ def test_topk_errors(device):
     x, y = logits(4, 5, device=device)
     with pytest.raises(ValueError, match="k must be in"):
         OPS.autkc_topk(x, y, 5, 0.0, False)
-    with pytest.raises(ValueError, match="labels"):
-        OPS.autkc_topk(x, y + 5, 2, 0.0, False)
+    if device == "cpu":  # on CUDA a bad label is a device-side assert (no host sync), ending the context
+        with pytest.raises(ValueError, match="labels"):
+            OPS.autkc_topk(x, y + 5, 2, 0.0, False)
     with pytest.raises(ValueError, match="scores must have shape"):
         OPS.autkc_topk(x.reshape(-1), y, 2, 0.0, False)
     with pytest.raises(ValueError, match="labels must hold integer"):

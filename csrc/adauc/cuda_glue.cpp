@@ -1,6 +1,6 @@
 // CUDA glue of the AdAUC family: argument checks (shared with the CPU path), allocation, stream, and
 // the launches of cuda.cu. The loss reads a, b, alpha on the device and writes its scalars there:
-// its only host sync is the label check (core/labels.h). The PGD step has none.
+// no host sync: the label check is a device-side assert (core/labels.h). The PGD step has none either.
 #include "core/cuda_glue.h"
 
 #include <ATen/ATen.h>
@@ -23,14 +23,14 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> adauc_los
   const at::Tensor& scores = args.scores;
   const c10::cuda::CUDAGuard guard(scores.device());
   const cudaStream_t stream = c10::cuda::getCurrentCUDAStream();
-  const BinaryLabels lab = binary_labels(args.labels);
+  const at::Tensor y8 = binary_labels_async(args.labels);
   const int64_t n = scores.numel();
   const auto f64 = scores.options().dtype(at::kDouble);
   const at::Tensor params = at::stack({a.reshape({}), b.reshape({}), alpha.reshape({})}).to(at::kDouble).contiguous();
   at::Tensor partials = at::empty({cuda::adauc_partials_size(n)}, f64);
   at::Tensor out = at::empty({4}, f64);
   at::Tensor grad_s = at::empty({compute_grad ? n : 0}, scores.options());
-  cuda::launch_adauc_loss(dtype_of(scores, "scores"), scores.data_ptr(), lab.y.data_ptr<int8_t>(), n,
+  cuda::launch_adauc_loss(dtype_of(scores, "scores"), scores.data_ptr(), y8.data_ptr<int8_t>(), n,
                           params.data_ptr<double>(), args.imratio, margin, static_cast<int>(args.form),
                           partials.data_ptr<double>(), out.data_ptr<double>(),
                           compute_grad ? grad_s.data_ptr() : nullptr, stream);

@@ -12,6 +12,22 @@ namespace {
 
 constexpr int64_t kNone = std::numeric_limits<int64_t>::max();
 
+// The CUDA glue run by the simulator (csrc/cudasim, glue_prelude.h) hands CPU tensors to the device
+// path, so that the simulated ops check labels as the CUDA ones do.
+#ifdef TORCHAUC_CUDASIM_GLUE
+constexpr bool kDevicePathForCpu = true;
+#else
+constexpr bool kDevicePathForCpu = false;
+#endif
+bool on_host(const at::Tensor& t) { return t.is_cpu() && !kDevicePathForCpu; }
+
+// What a device-side check reports: the rule, without the offending value and index (finding them
+// would be a host round trip). On a GPU torch._assert_async ignores the text: a bad label stops the
+// stream with "device-side assert triggered" at the caller's next synchronisation.
+std::string device_check_message(const char* name, const char* rule) {
+  return std::string(name) + rule + " (device-side check)";
+}
+
 // Lowers `slot` to i when i is smaller (first offending index, found by any thread).
 void record_first(std::atomic<int64_t>& slot, int64_t i) {
   int64_t cur = slot.load();
@@ -94,7 +110,7 @@ int64_t first_true(const at::Tensor& bad) {
 
 BinaryLabels binary_labels(const at::Tensor& labels, const char* name) {
   const at::Tensor flat = labels.reshape({-1}).contiguous();
-  if (flat.is_cpu()) return binary_labels_cpu(flat, name);
+  if (on_host(flat)) return binary_labels_cpu(flat, name);
   const at::Tensor one = flat.eq(1), bad = one.logical_or(flat.eq(0)).logical_not();
   // one small device-to-host copy carries both the verdict and the positive count
   const at::Tensor counts = at::stack({bad.sum(), one.sum()}).cpu();
@@ -105,14 +121,25 @@ BinaryLabels binary_labels(const at::Tensor& labels, const char* name) {
   return {one.to(at::kChar), counts[1].item<int64_t>()};
 }
 
+at::Tensor binary_labels_async(const at::Tensor& labels, const char* name) {
+  const at::Tensor flat = labels.reshape({-1}).contiguous();
+  if (on_host(flat)) return binary_labels_cpu(flat, name).y;
+  const at::Tensor one = flat.eq(1), bad = one.logical_or(flat.eq(0)).logical_not();
+  at::_assert_async(bad.any().logical_not(), device_check_message(name, " must contain only 0 and 1 (or False/True)"));
+  return one.to(at::kChar);
+}
+
 at::Tensor class_labels(const at::Tensor& labels, int64_t C, c10::optional<int64_t> ignore, const char* name) {
   const at::Tensor flat = labels.reshape({-1}).contiguous();
-  if (flat.is_cpu()) return class_labels_cpu(flat, C, ignore, name);
+  if (on_host(flat)) return class_labels_cpu(flat, C, ignore, name);
   const at::Tensor lab = flat.to(at::kLong);
-  const at::Tensor valid = ignore ? lab.ne(*ignore) : at::ones_like(lab, lab.options().dtype(at::kBool));
-  const int64_t i = first_true(valid.logical_and(lab.lt(0).logical_or(lab.ge(C))));
-  if (i >= 0) throw_bad_class_label(name, C, ignore, lab[i].item<int64_t>(), i);
-  return at::where(valid, lab, at::full({}, -1, lab.options())).to(at::kInt);
+  const at::Tensor in_range = lab.ge(0).logical_and(lab.lt(C));
+  const at::Tensor ignored = ignore ? lab.eq(*ignore) : at::zeros_like(lab, lab.options().dtype(at::kBool));
+  const std::string rule = " must be class indices in [0, " + std::to_string(C) + ")" +
+                           (ignore ? " or ignore_index (" + std::to_string(*ignore) + ")" : std::string());
+  at::_assert_async(in_range.logical_or(ignored).all(), device_check_message(name, rule.c_str()));
+  // a bad label also reads as ignored (-1), so no kernel indexes with it before the assert stops the stream
+  return at::where(in_range.logical_and(ignored.logical_not()), lab, at::full({}, -1, lab.options())).to(at::kInt);
 }
 
 }  // namespace torchauc

@@ -16,6 +16,7 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 struct uint3 {
   unsigned int x, y, z;
@@ -103,6 +104,15 @@ void syncthreads(const char* file, int line);
 // Sticky launch-configuration error, as cudaGetLastError / cudaPeekAtLastError see it (0 = none).
 int last_error(bool clear);
 const char* last_error_detail();
+
+// Host synchronisations seen since the last take: a device-to-host copy or a stream / device
+// synchronisation through the shadow runtime (cudaMemcpy*, cudaStreamSynchronize, ...), or a torch
+// op that waits for the device on a GPU (.item(), nonzero, .cpu(), ..., csrc/cudasim/ops.cpp).
+// Each is recorded by what caused it, between record_host_syncs() and take_host_syncs() (which
+// stops the record), so a test can assert that a loss op has none.
+void record_host_syncs();
+void note_host_sync(const char* what);
+std::vector<std::string> take_host_syncs();
 
 }  // namespace cudasim
 

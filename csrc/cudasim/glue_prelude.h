@@ -5,6 +5,9 @@
 #pragma once
 #include <torch/library.h>
 
+// core/labels.cpp: the device path of the label checks (the simulated tensors are CPU tensors)
+#define TORCHAUC_CUDASIM_GLUE 1
+
 #undef TORCH_LIBRARY_FRAGMENT
 #define TORCH_LIBRARY_FRAGMENT(ns, m) _TORCH_LIBRARY_FRAGMENT(torchauc_cudasim, m, C10_UID)
 #undef TORCH_LIBRARY_IMPL

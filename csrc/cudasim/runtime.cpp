@@ -10,6 +10,7 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <unordered_map>
@@ -370,6 +371,29 @@ void configure(Schedule s, uint64_t seed) {
 }
 Schedule schedule() { return static_cast<Schedule>(g_schedule.load()); }
 uint64_t launches() { return g_launches.load(); }
+
+namespace {
+std::mutex g_sync_mutex;
+bool g_recording = false;               // guarded by g_sync_mutex (the glue may sync from any thread)
+std::vector<std::string> g_host_syncs;  // guarded by g_sync_mutex
+}  // namespace
+
+void record_host_syncs() {
+  const std::lock_guard<std::mutex> lock(g_sync_mutex);
+  g_host_syncs.clear();
+  g_recording = true;
+}
+
+void note_host_sync(const char* what) {
+  const std::lock_guard<std::mutex> lock(g_sync_mutex);
+  if (g_recording) g_host_syncs.emplace_back(what);
+}
+
+std::vector<std::string> take_host_syncs() {
+  const std::lock_guard<std::mutex> lock(g_sync_mutex);
+  g_recording = false;
+  return std::exchange(g_host_syncs, {});
+}
 
 int last_error(bool clear) {
   const int e = t_last_error;

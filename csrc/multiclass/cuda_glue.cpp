@@ -1,5 +1,5 @@
 // CUDA glue of the multiclass / pixel AUC loss: argument checks (shared with the CPU path), label
-// validation (one host sync for the verdict), the per-sample weights (ATen), and the launches of
+// validation (a device-side assert, no host sync), the per-sample weights (ATen), and the launches of
 // cuda.cu. The exact hinge runs on ATen ops here: one
 // segmented sort of all columns at once (a (C, N) transposed copy, O(N C) memory), suffix sums and
 // batched searchsorted; no loop over classes.

@@ -228,9 +228,9 @@ struct ArraySample {
 
 template <typename T, typename SampleFn>
 __global__ void finish_kernel(int64_t n, const int8_t* y, SampleFn fn, const PairwiseScalars* sc, int reduction,
-                              bool has_nan, PairwiseOutputs<T> out) {
+                              const bool* has_nan, PairwiseOutputs<T> out) {
   const GradScale g = finish_reduction(static_cast<Reduction>(reduction), sc->S, sc->A, sc->B, sc->prescaled != 0.0,
-                                       sc->prescaled_loss, has_nan);
+                                       sc->prescaled_loss, *has_nan);
   if (blockIdx.x == 0 && threadIdx.x == 0) *out.loss = static_cast<T>(g.loss);
   if (!out.grad_s) return;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
@@ -246,8 +246,8 @@ __global__ void finish_kernel(int64_t n, const int8_t* y, SampleFn fn, const Pai
 }
 
 template <typename T, typename SampleFn>
-void finish(int64_t n, const int8_t* y, const SampleFn& fn, const PairwiseScalars* sc, int reduction, bool has_nan,
-            const PairwiseOutputs<T>& out, cudaStream_t stream) {
+void finish(int64_t n, const int8_t* y, const SampleFn& fn, const PairwiseScalars* sc, int reduction,
+            const bool* has_nan, const PairwiseOutputs<T>& out, cudaStream_t stream) {
   const int blocks = out.grad_s ? num_blocks(n) : 1;
   finish_kernel<<<blocks, kThreads, 0, stream>>>(n, y, fn, sc, reduction, has_nan, out);
 }
@@ -268,7 +268,10 @@ __device__ int64_t upper_bound(const double* keys, int64_t len, double t) {
 __global__ void hinge_query_kernel(int power, const double* s, const int8_t* y, const double* a, const double* b,
                                    int64_t n, double margin, const double* pos_keys, const double* pos_suffix,
                                    int64_t n_pos, const double* neg_keys, const double* neg_suffix, int64_t n_neg,
-                                   double* dS_dx, double* dS_dw) {
+                                   const int64_t* class_size, double* dS_dx, double* dS_dw) {
+  // a one-class batch has no pairs: dS stays 0 (the padded sides' zero moments would give
+  // inf * 0 = NaN for an infinite score)
+  if (class_size && (*class_size == 0 || *class_size == n)) return;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const bool pos = y[i] != 0;
@@ -286,9 +289,18 @@ __global__ void hinge_query_kernel(int power, const double* s, const int8_t* y, 
 
 // ---------------------------------------------------------------- tiled (logistic, sigmoid)
 template <Surrogate S, typename T>
-__global__ void tiled_side_kernel(const T* own_key, const T* own_w, const int64_t* own_idx, int64_t n_own,
-                                  const T* other_key, const T* other_w, int64_t n_other, double key_sign_margin,
-                                  double* dS_dx, double* dS_dw) {
+__global__ void tiled_side_kernel(bool own_pos, const T* key, const T* w, const int64_t* idx, int64_t n,
+                                  const int64_t* n_pos_dev, double key_sign_margin, double* dS_dx, double* dS_dw) {
+  const int64_t n_pos = *n_pos_dev, n_neg = n - n_pos;
+  const int64_t n_own = own_pos ? n_pos : n_neg, n_other = n - n_own;
+  // the grid covers n, an upper bound of n_own: blocks past the own side leave together (no barrier)
+  if (blockIdx.x * static_cast<int64_t>(blockDim.x) >= n_own) return;
+  const int64_t own_begin = own_pos ? n_neg : 0, other_begin = own_pos ? 0 : n_neg;
+  const T* own_key = key + own_begin;
+  const T* own_w = w + own_begin;
+  const int64_t* own_idx = idx + own_begin;
+  const T* other_key = key + other_begin;
+  const T* other_w = w + other_begin;
   __shared__ T tile_key[kThreads];
   __shared__ T tile_w[kThreads];
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
@@ -324,62 +336,60 @@ __global__ void tiled_side_kernel(const T* own_key, const T* own_w, const int64_
 int64_t pairwise_partials_size(int64_t n) { return static_cast<int64_t>(num_blocks(n)) * 4; }
 
 template <typename T>
-void launch_pairwise_moments(int surrogate, int reduction, bool has_nan, const PairwiseInputs<T>& in,
+void launch_pairwise_moments(int surrogate, int reduction, const bool* has_nan, const PairwiseInputs<T>& in,
                              PairwiseScalars* sc, double* partials, const PairwiseOutputs<T>& out,
                              cudaStream_t stream) {
+  // the moments of NaN scores are garbage that finish ignores (*has_nan): reading the flag on the
+  // host to skip them would be a sync
   if (surrogate == static_cast<int>(Surrogate::Square)) {
-    if (!has_nan) {
-      reduce_into(in.n, SquareFirst<T>{in}, partials, sc->first, stream);
-      reduce_into(in.n, SquareSecond<T>{in, sc}, partials, sc->second, stream);
-      square_epilogue<<<1, 1, 0, stream>>>(sc);
-    }
+    reduce_into(in.n, SquareFirst<T>{in}, partials, sc->first, stream);
+    reduce_into(in.n, SquareSecond<T>{in, sc}, partials, sc->second, stream);
+    square_epilogue<<<1, 1, 0, stream>>>(sc);
     finish(in.n, in.y, SquareSample<T>{in, sc}, sc, reduction, has_nan, out, stream);
   } else {
-    if (!has_nan) {
-      reduce_into(in.n, ExpMax<T>{in}, partials, sc->first, stream);
-      reduce_into(in.n, ExpSums<T>{in, sc}, partials, sc->second, stream);
-      exp_epilogue<<<1, 1, 0, stream>>>(sc, reduction);
-    }
+    reduce_into(in.n, ExpMax<T>{in}, partials, sc->first, stream);
+    reduce_into(in.n, ExpSums<T>{in, sc}, partials, sc->second, stream);
+    exp_epilogue<<<1, 1, 0, stream>>>(sc, reduction);
     finish(in.n, in.y, ExpSample<T>{in, sc}, sc, reduction, has_nan, out, stream);
   }
 }
 
 void launch_hinge_query(int power, const double* s, const int8_t* y, const double* a, const double* b, int64_t n,
                         double margin, const double* pos_keys, const double* pos_suffix, int64_t n_pos,
-                        const double* neg_keys, const double* neg_suffix, int64_t n_neg, double* dS_dx, double* dS_dw,
-                        cudaStream_t stream) {
+                        const double* neg_keys, const double* neg_suffix, int64_t n_neg, const int64_t* class_size,
+                        double* dS_dx, double* dS_dw, cudaStream_t stream) {
   if (n == 0) return;
   hinge_query_kernel<<<num_blocks(n), kThreads, 0, stream>>>(power, s, y, a, b, n, margin, pos_keys, pos_suffix, n_pos,
-                                                             neg_keys, neg_suffix, n_neg, dS_dx, dS_dw);
+                                                             neg_keys, neg_suffix, n_neg, class_size, dS_dx, dS_dw);
 }
 
 template <typename T>
-void launch_tiled_side(int surrogate, const T* own_key, const T* own_w, const int64_t* own_idx, int64_t n_own,
-                       const T* other_key, const T* other_w, int64_t n_other, double key_sign_margin, double* dS_dx,
-                       double* dS_dw, cudaStream_t stream) {
-  if (n_own == 0) return;
-  const int64_t blocks = (n_own + kThreads - 1) / kThreads;
+void launch_tiled_side(int surrogate, bool own_pos, const T* key, const T* w, const int64_t* idx, int64_t n,
+                       const int64_t* n_pos, double key_sign_margin, double* dS_dx, double* dS_dw,
+                       cudaStream_t stream) {
+  if (n == 0) return;
+  const int64_t blocks = (n + kThreads - 1) / kThreads;
   if (surrogate == static_cast<int>(Surrogate::Logistic))
-    tiled_side_kernel<Surrogate::Logistic, T><<<blocks, kThreads, 0, stream>>>(
-        own_key, own_w, own_idx, n_own, other_key, other_w, n_other, key_sign_margin, dS_dx, dS_dw);
+    tiled_side_kernel<Surrogate::Logistic, T>
+        <<<blocks, kThreads, 0, stream>>>(own_pos, key, w, idx, n, n_pos, key_sign_margin, dS_dx, dS_dw);
   else
-    tiled_side_kernel<Surrogate::Sigmoid, T><<<blocks, kThreads, 0, stream>>>(
-        own_key, own_w, own_idx, n_own, other_key, other_w, n_other, key_sign_margin, dS_dx, dS_dw);
+    tiled_side_kernel<Surrogate::Sigmoid, T>
+        <<<blocks, kThreads, 0, stream>>>(own_pos, key, w, idx, n, n_pos, key_sign_margin, dS_dx, dS_dw);
 }
 
 template <typename T>
-void launch_pairwise_finish(int reduction, bool has_nan, const int8_t* y, int64_t n, const double* dS_dx,
+void launch_pairwise_finish(int reduction, const bool* has_nan, const int8_t* y, int64_t n, const double* dS_dx,
                             const double* dS_dw, const PairwiseScalars* sc, const PairwiseOutputs<T>& out,
                             cudaStream_t stream) {
   finish(n, y, ArraySample{dS_dx, dS_dw}, sc, reduction, has_nan, out, stream);
 }
 
-#define TAUC_INSTANTIATE(T)                                                                                         \
-  template void launch_pairwise_moments<T>(int, int, bool, const PairwiseInputs<T>&, PairwiseScalars*, double*,     \
-                                           const PairwiseOutputs<T>&, cudaStream_t);                                \
-  template void launch_tiled_side<T>(int, const T*, const T*, const int64_t*, int64_t, const T*, const T*, int64_t, \
-                                     double, double*, double*, cudaStream_t);                                       \
-  template void launch_pairwise_finish<T>(int, bool, const int8_t*, int64_t, const double*, const double*,          \
+#define TAUC_INSTANTIATE(T)                                                                                            \
+  template void launch_pairwise_moments<T>(int, int, const bool*, const PairwiseInputs<T>&, PairwiseScalars*, double*, \
+                                           const PairwiseOutputs<T>&, cudaStream_t);                                   \
+  template void launch_tiled_side<T>(int, bool, const T*, const T*, const int64_t*, int64_t, const int64_t*, double,   \
+                                     double*, double*, cudaStream_t);                                                  \
+  template void launch_pairwise_finish<T>(int, const bool*, const int8_t*, int64_t, const double*, const double*,      \
                                           const PairwiseScalars*, const PairwiseOutputs<T>&, cudaStream_t);
 TAUC_INSTANTIATE(float)
 TAUC_INSTANTIATE(double)

@@ -63,8 +63,9 @@ __global__ void cols_kernel(const T* k, const T* c, const T* alpha, const int64_
 
 // UPAUCI first pass: per-sample gradients and one partial sum vector per block (grid-stride loop).
 template <typename T>
-__global__ void upauci_kernel(UpauciCoef k, const double* params, const T* s, const int8_t* y, const T* c, int64_t n,
+__global__ void upauci_kernel(UpauciSizes z, const double* params, const T* s, const int8_t* y, const T* c, int64_t n,
                               T* gs, T* gc, double* part) {
+  const UpauciCoef k = z.coef();
   __shared__ Doubles<kUpauciSums> sh[kThreads];
   __shared__ double p[kUpauciParams];
   if (threadIdx.x < kUpauciParams) p[threadIdx.x] = params[threadIdx.x];
@@ -85,26 +86,41 @@ __global__ void upauci_kernel(UpauciCoef k, const double* params, const T* s, co
 }
 
 // One block: the block partials in a fixed order, then the epilogue (deterministic, no atomics).
-__global__ void upauci_finish_kernel(UpauciCoef k, const double* params, double omega, const double* part,
-                                     int64_t blocks, double* out) {
+__global__ void upauci_finish_kernel(UpauciSizes z, const double* params, const double* part, int64_t blocks,
+                                     double* out) {
+  const UpauciCoef k = z.coef();
   __shared__ Doubles<kUpauciSums> sh[kThreads];
   Doubles<kUpauciSums> acc = {};
   for (int64_t b = threadIdx.x; b < blocks; b += blockDim.x)
     for (int j = 0; j < kUpauciSums; ++j) acc.v[j] += part[b * kUpauciSums + j];
   acc = block_reduce(acc, SumOp{}, sh);
-  if (threadIdx.x == 0) upauci_epilogue(k, acc.v, params, omega, out, out + 1);
+  if (threadIdx.x == 0) upauci_epilogue(k, acc.v, params, z.omega, out, out + 1);
+}
+
+// partial_auc_select: out = [k+, k-, n-] from n+ on the device (one thread).
+__global__ void kept_counts_kernel(const int64_t* n_pos, int64_t n, double pos_fraction, double neg_fraction,
+                                   int rounding, int64_t* out) {
+  const int64_t np = *n_pos, nn = n - np;
+  out[0] = kept_count(pos_fraction, np, static_cast<Rounding>(rounding));
+  out[1] = kept_count(neg_fraction, nn, static_cast<Rounding>(rounding));
+  out[2] = nn;
 }
 
 }  // namespace
 
 int64_t upauci_blocks(int64_t n) { return grid_for(n); }
 
+void launch_kept_counts(const int64_t* n_pos, int64_t n, double pos_fraction, double neg_fraction, int rounding,
+                        int64_t* out, cudaStream_t stream) {
+  kept_counts_kernel<<<1, 1, 0, stream>>>(n_pos, n, pos_fraction, neg_fraction, rounding, out);
+}
+
 template <typename T>
-void launch_upauci(const UpauciCoef& k, const double* params, double omega, const T* s, const int8_t* y, const T* c,
-                   int64_t n, T* gs, T* gc, double* workspace, double* out, cudaStream_t stream) {
+void launch_upauci(const UpauciSizes& z, const double* params, const T* s, const int8_t* y, const T* c, int64_t n,
+                   T* gs, T* gc, double* workspace, double* out, cudaStream_t stream) {
   const unsigned blocks = grid_for(n);
-  upauci_kernel<T><<<blocks, kThreads, 0, stream>>>(k, params, s, y, c, n, gs, gc, workspace);
-  upauci_finish_kernel<<<1, kThreads, 0, stream>>>(k, params, omega, workspace, blocks, out);
+  upauci_kernel<T><<<blocks, kThreads, 0, stream>>>(z, params, s, y, c, n, gs, gc, workspace);
+  upauci_finish_kernel<<<1, kThreads, 0, stream>>>(z, params, workspace, blocks, out);
 }
 
 template <typename T>
@@ -132,13 +148,13 @@ void launch_exp_cols(int surrogate, const T* k, const T* c, const T* alpha, cons
         <<<grid_for(nn, 1), kThreads, 0, stream>>>(k, c, alpha, koff, np, z, nidx, nseg, nn, il, out);
 }
 
-#define TAUC_INSTANTIATE(T)                                                                                            \
-  template void launch_exp_rows<T>(int, const T*, const T*, const int64_t*, const int64_t*, int64_t, const T*,         \
-                                   const int64_t*, int64_t, T, double*, double*, double*, cudaStream_t);               \
-  template void launch_exp_cols<T>(int, const T*, const T*, const T*, const int64_t*, int64_t, const T*,               \
-                                   const int64_t*, const int64_t*, int64_t, T, double*, cudaStream_t);                 \
-  template void launch_upauci<T>(const UpauciCoef&, const double*, double, const T*, const int8_t*, const T*, int64_t, \
-                                 T*, T*, double*, double*, cudaStream_t);
+#define TAUC_INSTANTIATE(T)                                                                                         \
+  template void launch_exp_rows<T>(int, const T*, const T*, const int64_t*, const int64_t*, int64_t, const T*,      \
+                                   const int64_t*, int64_t, T, double*, double*, double*, cudaStream_t);            \
+  template void launch_exp_cols<T>(int, const T*, const T*, const T*, const int64_t*, int64_t, const T*,            \
+                                   const int64_t*, const int64_t*, int64_t, T, double*, cudaStream_t);              \
+  template void launch_upauci<T>(const UpauciSizes&, const double*, const T*, const int8_t*, const T*, int64_t, T*, \
+                                 T*, double*, double*, cudaStream_t);
 TAUC_INSTANTIATE(float)
 TAUC_INSTANTIATE(double)
 #undef TAUC_INSTANTIATE

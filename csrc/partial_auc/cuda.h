@@ -26,12 +26,27 @@ void launch_exp_cols(int surrogate, const T* k, const T* c, const T* alpha, cons
                      const int64_t* nidx, const int64_t* nseg, int64_t nn, T inv_lambda, double* out,
                      cudaStream_t stream);
 
+// partial_auc_select: out (3 int64, device) = [k+, k-, n-], the kept counts of kept_count from n+
+// (device) and the fractions 1 - min_tpr, max_fpr, so the selection needs no host round trip.
+void launch_kept_counts(const int64_t* n_pos, int64_t n, double pos_fraction, double neg_fraction, int rounding,
+                        int64_t* out, cudaStream_t stream);
+
+// What the UPAUCI coefficients depend on, with n+ on the device (the label pass's count): every
+// kernel derives them itself (upauci_coef), so no host round trip reads n+.
+struct UpauciSizes {
+  const int64_t* n_pos;  // device
+  int64_t n;
+  double alpha, beta, omega;
+  bool two_way;
+  TAUC_HD UpauciCoef coef() const { return upauci_coef(*n_pos, n - *n_pos, alpha, beta, omega, two_way); }
+};
+
 // partial_auc_upauci: blocks of the first pass (the workspace holds upauci_blocks(n) * kUpauciSums
 // doubles); gs / gc (d L / d scores, d L / d weights) may be null; out = [loss, d L / d params (7)].
 int64_t upauci_blocks(int64_t n);
 template <typename T>
-void launch_upauci(const UpauciCoef& k, const double* params, double omega, const T* s, const int8_t* y, const T* c,
-                   int64_t n, T* gs, T* gc, double* workspace, double* out, cudaStream_t stream);
+void launch_upauci(const UpauciSizes& z, const double* params, const T* s, const int8_t* y, const T* c, int64_t n,
+                   T* gs, T* gc, double* workspace, double* out, cudaStream_t stream);
 
 }  // namespace cuda
 }  // namespace torchauc::partial_auc

@@ -1,6 +1,7 @@
 // CUDA glue of the partial-AUC family: checks, compaction and allocation in ATen, kernels in cuda.cu.
 // partial_auc_select on CUDA is a composition of stable ATen sorts (CUB radix sort underneath): the
-// same order as the CPU nth_element path (hardness, then index), so the masks agree exactly.
+// same order as the CPU nth_element path (hardness, then index), so the masks agree exactly; the
+// kept counts come from n+ on the device (no host sync).
 #include "core/cuda_glue.h"
 
 #include <ATen/ATen.h>
@@ -23,9 +24,13 @@ at::Tensor partial_auc_select_cuda(const at::Tensor& scores_in, const at::Tensor
   const at::Tensor labels = check_binary_labels(labels_in, scores);
   check_partial_bounds(max_fpr, min_tpr, /*allow_empty=*/true);
   const Rounding rounding = parse_rounding(rounding_name);
-  const BinaryLabels lab = binary_labels(labels);
-  const at::Tensor pos = lab.y.to(at::kBool);
-  const int64_t n = scores.numel(), n_pos = lab.n_pos, n_neg = n - n_pos;
+  const at::Tensor pos = binary_labels_async(labels).to(at::kBool);
+  const int64_t n = scores.numel();
+  const at::Tensor n_pos = pos.sum();
+  at::Tensor kept = at::empty({3}, n_pos.options());  // [k+, k-, n-]
+  cuda::launch_kept_counts(n_pos.data_ptr<int64_t>(), n, 1.0 - min_tpr, max_fpr, static_cast<int>(rounding),
+                           kept.data_ptr<int64_t>(), c10::cuda::getCurrentCUDAStream());
+  check_launch("partial_auc_select");
   const at::Tensor s = scores.to(at::kDouble);
   // hardness: negatives by score, positives by -score; NaN hardest. Three stable sorts give the
   // order (class, NaN first, hardness descending, index ascending).
@@ -40,9 +45,8 @@ at::Tensor partial_auc_select_cuda(const at::Tensor& scores_in, const at::Tensor
   // rank within the class, from the position in `order` (negatives first, then positives)
   const at::Tensor position = at::arange(n, s.options().dtype(at::kLong));
   const at::Tensor sorted_pos = pos.index_select(0, order);
-  const at::Tensor rank = at::where(sorted_pos, position - n_neg, position);
-  const at::Tensor keep = at::where(sorted_pos, rank < kept_count(1.0 - min_tpr, n_pos, rounding),
-                                    rank < kept_count(max_fpr, n_neg, rounding));
+  const at::Tensor rank = at::where(sorted_pos, position - kept[2], position);
+  const at::Tensor keep = at::where(sorted_pos, rank < kept[0], rank < kept[1]);
   at::Tensor mask = at::zeros({n}, scores.options().dtype(at::kBool));
   mask.index_put_({order}, keep);
   return mask;
@@ -150,16 +154,17 @@ at::Tensor partial_auc_exp_cols_cuda(const at::Tensor& scores, const at::Tensor&
   return exp_output(col.reshape({C.cols, C.n}), scores);
 }
 
-// UPAUCI: the label pass gives n+ on the host (its one sync); the params stay on the device (read
-// by the kernels), so the loss needs no other host round trip.
+// UPAUCI: no host sync. The label check is a device-side assert, n+ and the params stay on the
+// device, and the kernels derive the coefficients from n+ themselves.
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> partial_auc_upauci_cuda(
     const at::Tensor& scores_in, const at::Tensor& labels_in, const at::Tensor& weights_in, const at::Tensor& params_in,
     double max_fpr, double min_tpr, double omega, bool compute_grad) {
   const c10::cuda::CUDAGuard guard(scores_in.device());
   const UpauciInputs in = check_upauci_inputs(scores_in, labels_in, weights_in, params_in, max_fpr, min_tpr, omega);
-  const BinaryLabels lab = binary_labels(in.labels);
+  const at::Tensor y8 = binary_labels_async(in.labels);
+  const at::Tensor n_pos = y8.sum(at::kLong);
   const int64_t n = in.scores.numel();
-  const UpauciCoef k = upauci_coef(lab.n_pos, n - lab.n_pos, 1.0 - min_tpr, max_fpr, omega, in.two_way);
+  const cuda::UpauciSizes sizes{n_pos.data_ptr<int64_t>(), n, 1.0 - min_tpr, max_fpr, omega, in.two_way};
   const at::Tensor params = params_in.contiguous();
   const bool dbl = in.scores.scalar_type() == at::kDouble;
   const auto ct = dbl ? at::kDouble : at::kFloat;
@@ -172,14 +177,14 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> partial_auc_upauci_cu
   const auto f64 = params.options();
   at::Tensor ws = at::empty({cuda::upauci_blocks(n) * kUpauciSums}, f64), out = at::empty({1 + kUpauciParams}, f64);
   const auto stream = c10::cuda::getCurrentCUDAStream().stream();
-  const int8_t* y = lab.y.data_ptr<int8_t>();
+  const int8_t* y = y8.data_ptr<int8_t>();
   if (dbl)
-    cuda::launch_upauci<double>(k, params.data_ptr<double>(), omega, s.data_ptr<double>(), y, c.data_ptr<double>(), n,
+    cuda::launch_upauci<double>(sizes, params.data_ptr<double>(), s.data_ptr<double>(), y, c.data_ptr<double>(), n,
                                 compute_grad ? gs.data_ptr<double>() : nullptr,
                                 compute_grad ? gc.data_ptr<double>() : nullptr, ws.data_ptr<double>(),
                                 out.data_ptr<double>(), stream);
   else
-    cuda::launch_upauci<float>(k, params.data_ptr<double>(), omega, s.data_ptr<float>(), y, c.data_ptr<float>(), n,
+    cuda::launch_upauci<float>(sizes, params.data_ptr<double>(), s.data_ptr<float>(), y, c.data_ptr<float>(), n,
                                compute_grad ? gs.data_ptr<float>() : nullptr,
                                compute_grad ? gc.data_ptr<float>() : nullptr, ws.data_ptr<double>(),
                                out.data_ptr<double>(), stream);

@@ -99,7 +99,8 @@ V pairwise_moments(int surrogate, int64_t n, bool weighted) {
   std::vector<double> scalars(16, 0.0), partials(pairwise::cuda::pairwise_partials_size(n));
   std::vector<T> loss(1), gs(n), ga(n);
   pairwise::cuda::PairwiseOutputs<T> out{loss.data(), gs.data(), weighted ? ga.data() : nullptr, nullptr};
-  pairwise::cuda::launch_pairwise_moments<T>(surrogate, 0, false, in,
+  const bool no_nan = false;
+  pairwise::cuda::launch_pairwise_moments<T>(surrogate, 0, &no_nan, in,
                                              reinterpret_cast<pairwise::cuda::PairwiseScalars*>(scalars.data()),
                                              partials.data(), out, nullptr);
   if (surrogate == 0 && !weighted) {  // brute-force mean squared loss over pairs
@@ -135,26 +136,29 @@ V pairwise_hinge_and_tiled(int64_t n) {
   const V ps = suffix(pk), ns = suffix(nk);
   V dx(n), dw(n);
   pairwise::cuda::launch_hinge_query(2, s.data(), y.data(), nullptr, nullptr, n, 1.0, pk.data(), ps.data(),
-                                     int64_t(pk.size()), nk.data(), ns.data(), int64_t(nk.size()), dx.data(), dw.data(),
+                                     int64_t(pk.size()), nk.data(), ns.data(), int64_t(nk.size()), nullptr, dx.data(), dw.data(),
                                      nullptr);
-  std::vector<float> pkey, pw, nkey, nw;
-  std::vector<int64_t> pidx, nidx;
-  for (int64_t i = 0; i < n; ++i) {
-    (y[i] ? pkey : nkey).push_back(float(y[i] ? -s[i] : s[i]));
-    (y[i] ? pw : nw).push_back(1.0f);
-    (y[i] ? pidx : nidx).push_back(i);
-  }
+  // both sides in one array, negatives first, each in sample order
+  std::vector<float> key, w;
+  std::vector<int64_t> idx;
+  for (int side : {0, 1})
+    for (int64_t i = 0; i < n; ++i)
+      if (y[i] == side) {
+        key.push_back(float(side ? -s[i] : s[i]));
+        w.push_back(1.0f);
+        idx.push_back(i);
+      }
+  const int64_t n_pos = int64_t(pk.size());
   V tx(n), tw(n);
-  for (int sur : {4, 5}) {
-    pairwise::cuda::launch_tiled_side<float>(sur, pkey.data(), pw.data(), pidx.data(), int64_t(pidx.size()), nkey.data(),
-                                             nw.data(), int64_t(nidx.size()), -1.0, tx.data(), tw.data(), nullptr);
-    pairwise::cuda::launch_tiled_side<float>(sur, nkey.data(), nw.data(), nidx.data(), int64_t(nidx.size()), pkey.data(),
-                                             pw.data(), int64_t(pidx.size()), 1.0, tx.data(), tw.data(), nullptr);
-  }
+  for (int sur : {4, 5})
+    for (bool own_pos : {true, false})
+      pairwise::cuda::launch_tiled_side<float>(sur, own_pos, key.data(), w.data(), idx.data(), n, &n_pos,
+                                               own_pos ? -1.0 : 1.0, tx.data(), tw.data(), nullptr);
   std::vector<double> scalars(16, 0.0);
   scalars[8] = 1.0, scalars[9] = double(pk.size()), scalars[10] = double(nk.size());  // S, A, B
   std::vector<float> loss(1), gs(n);
-  pairwise::cuda::launch_pairwise_finish<float>(0, false, y.data(), n, tx.data(), tw.data(),
+  const bool no_nan = false;
+  pairwise::cuda::launch_pairwise_finish<float>(0, &no_nan, y.data(), n, tx.data(), tw.data(),
                                                 reinterpret_cast<pairwise::cuda::PairwiseScalars*>(scalars.data()),
                                                 {loss.data(), gs.data(), nullptr, nullptr}, nullptr);
   V r = dx;

@@ -88,6 +88,15 @@ std::string run(const std::string& name) {
       missing_barrier<<<1, 64>>>(out.data());
       out.resize(64);
       return join(out);
+    } else if (name == "host_sync") {  // the shadow runtime records what would wait for a GPU
+      int host = 0;
+      cudasim::record_host_syncs();
+      cudaMemcpy(&out[1], &out[0], sizeof(int), cudaMemcpyHostToDevice);
+      cudaMemcpyAsync(&host, &out[1], sizeof(int), cudaMemcpyDeviceToHost, nullptr);
+      cudaStreamSynchronize(nullptr);
+      std::string names;
+      for (const std::string& s : cudasim::take_host_syncs()) names += (names.empty() ? "" : ",") + s;
+      return names;
     } else {
       return "unknown self-test " + name;
     }

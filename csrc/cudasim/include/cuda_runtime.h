@@ -34,6 +34,35 @@ inline const char* cudaGetErrorString(cudaError_t e) {
   return "unknown error";
 }
 
+// Copies and synchronisations: host memory on both sides, so a copy is a memcpy; the ones that make
+// the host wait for the device on a GPU (a copy to the host, a stream / device synchronisation)
+// are recorded for cudasim::take_host_syncs.
+enum cudaMemcpyKind : int {
+  cudaMemcpyHostToHost = 0,
+  cudaMemcpyHostToDevice = 1,
+  cudaMemcpyDeviceToHost = 2,
+  cudaMemcpyDeviceToDevice = 3,
+  cudaMemcpyDefault = 4
+};
+inline cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
+                                   cudaStream_t = nullptr) {
+  // a D2H copy into pinned memory need not block, but its result is only usable after a sync
+  if (kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDefault) cudasim::note_host_sync("cudaMemcpy D2H");
+  if (bytes) std::memcpy(dst, src, bytes);
+  return cudaSuccess;
+}
+inline cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+  return cudaMemcpyAsync(dst, src, bytes, kind);
+}
+inline cudaError_t cudaStreamSynchronize(cudaStream_t) {
+  cudasim::note_host_sync("cudaStreamSynchronize");
+  return cudaSuccess;
+}
+inline cudaError_t cudaDeviceSynchronize() {
+  cudasim::note_host_sync("cudaDeviceSynchronize");
+  return cudaSuccess;
+}
+
 // ---- device code only (the .cu sources are compiled with __CUDACC__ defined; the glue is not)
 #if defined(__CUDACC__)
 // device intrinsics (host equivalents)

@@ -1,0 +1,108 @@
+"""One training step of every loss, through the public API: the inputs are made first (with any
+setup that may synchronise, e.g. SOD's frames, which are computed once per image with the data),
+then `step()` runs forward and backward, the part that must not wait for the GPU. Used by
+test_host_syncs.py: in the simulation with the loss ops routed to the simulated CUDA kernels and
+the host syncs recorded, on a GPU (benchmarks/gpu.sh) under torch.cuda.set_sync_debug_mode("error")."""
+
+import torch
+
+import torchauc.functional as F
+from torchauc.cml.losses import triplet_loss
+from torchauc.sod import frames as sod_frames
+from torchauc.sod.loss import si_loss
+
+
+def _binary(g, n, device):
+    s = torch.randn(n, generator=g).to(device).requires_grad_()
+    y = (torch.rand(n, generator=g) < 0.3).long().to(device)
+    return s, y
+
+
+def pairwise(surrogate):
+    def make(g, device):
+        s, y = _binary(g, 300, device)
+        w = torch.rand(300, generator=g).to(device).requires_grad_()
+        return lambda: F.pairwise_auc_loss(s, y, surrogate=surrogate, pos_weights=w, neg_weights=w), [s, w]
+
+    return make
+
+
+def partial_auc(g, device):
+    s, y = _binary(g, 300, device)
+    return lambda: F.partial_auc_loss(s, y, max_fpr=0.3, min_tpr=0.2, surrogate="square"), [s]
+
+
+def upauci(g, device):
+    s, y = _binary(g, 300, device)
+    s = torch.sigmoid(s.detach()).requires_grad_()
+    w = torch.rand(300, generator=g).to(device).requires_grad_()
+    p = torch.rand(7, generator=g, dtype=torch.float64).to(device).requires_grad_()
+    return lambda: F.upauci_loss(s, y, w, p, max_fpr=0.3, min_tpr=0.2), [s, w, p]
+
+
+def multiclass(surrogate):
+    def make(g, device):
+        s = torch.randn(200, 5, generator=g).to(device).requires_grad_()
+        y = torch.randint(0, 5, (200,), generator=g).to(device)
+        return lambda: F.multiclass_auc_loss(s, y, surrogate=surrogate), [s]
+
+    return make
+
+
+def pixel(g, device):  # the AUCSeg loss
+    x = torch.randn(2, 4, 9, 11, generator=g).to(device).requires_grad_()
+    y = torch.randint(0, 4, (2, 9, 11), generator=g)
+    y[0, :2] = 255
+    y = y.to(device)
+    return lambda: F.pixel_auc_loss(x, y, ignore_index=255), [x]
+
+
+def adauc(g, device):
+    s, y = _binary(g, 300, device)
+    a, b, alpha = (torch.rand((), generator=g, dtype=torch.float64).to(device).requires_grad_() for _ in range(3))
+    return lambda: F.adauc_loss(s, y, a, b, alpha, imratio=0.3), [s, a, b, alpha]
+
+
+def autkc(g, device):
+    x = torch.randn(40, 10, generator=g).to(device).requires_grad_()
+    y = torch.randint(0, 10, (40,), generator=g).to(device)
+    return lambda: F.autkc_loss(x, y, k=3), [x]
+
+
+def sod(g, device):
+    masks = (torch.rand(2, 24, 24, generator=g) < 0.3).to(device)
+    fr = sod_frames(masks, min_area=2)  # with the data (one host sync sizes the boxes)
+    pred = torch.randn(2, 1, 24, 24, generator=g).to(device).requires_grad_()
+    return lambda: si_loss(pred, masks.float(), fr), [pred]
+
+
+def cml_triplet(g, device):
+    users = torch.randn(30, 3, 8, generator=g).to(device).requires_grad_()
+    items = torch.randn(50, 8, generator=g).to(device).requires_grad_()
+    ui = torch.randint(0, 30, (64,), generator=g).to(device)
+    pi = torch.randint(0, 50, (64,), generator=g).to(device)
+    ni = torch.randint(0, 50, (64, 4), generator=g).to(device)
+    return lambda: triplet_loss(users, items, items, users_idx=ui, pos_idx=pi, neg_idx=ni), [users, items]
+
+
+STEPS = {
+    **{f"pairwise-{s}": pairwise(s) for s in ["square", "exp", "hinge", "squared_hinge", "logistic", "sigmoid"]},
+    "partial_auc": partial_auc,
+    "upauci": upauci,
+    **{f"multiclass-{s}": multiclass(s) for s in ["square", "exp", "hinge"]},
+    "aucseg_pixel": pixel,
+    "adauc": adauc,
+    "autkc": autkc,
+    "sod_si": sod,
+    "cml_triplet": cml_triplet,
+}
+
+
+def prepare(name, device):
+    """(step, leaves): step() runs the loss forward and backward; leaves get the gradients."""
+    loss, leaves = STEPS[name](torch.Generator().manual_seed(0), device)
+
+    def step():
+        loss().backward()
+
+    return step, leaves
