@@ -56,7 +56,7 @@ def assert_within_bound(s, y, surrogate, margin, reduction, a=None, b=None):
     ref_atol = 2.0**-52 * margin * (s.numel() if reduction == "sum" else 1) * 2
     torch.testing.assert_close(gs, rgs, rtol=TILED_RTOL, atol=TILED_ATOL + ref_atol)
     pos = y.bool()
-    side_totals = [float(a[pos].sum()), float(b[~pos].sum())] if a is not None else []
+    side_totals = [float(a[pos].sum()), float(b[~pos].sum())] if a is not None and b is not None else []
     for o, r, total in zip(gw, rgw, side_totals):
         # "mean": (dS/dw - loss * other side's total) / W, two terms of size |loss| / (own side's total)
         scale = float(r.abs().max()) + float(rl.abs()) / total
