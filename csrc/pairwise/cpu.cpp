@@ -159,120 +159,168 @@ PairwiseSums hinge_sums(const BinaryView& v, const K* s, double m, int power, do
 }
 
 // ---------------------------------------------------------------- logistic, sigmoid (tiled)
-// One side compacted: keys (p = -m x for positives, q = m z for negatives), weights, source index.
+// v_ij = m (z_j - x_i) depends on one score of each side, so either side can be the tile's columns: the
+// larger side is (more blocks to share among threads). Keys are the raw scores: z - x of two float scores
+// is exact when they are close, where -m x + m z would round each product first.
 template <typename T>
-struct CompactSide {
+struct TiledSide {
   std::vector<T> key, w;
   std::vector<int64_t> idx;
   double total_w = 0.0;
 };
 
+// `pad_to`: rows go kTileRows and columns kTileLanes at a time, so each side is padded with weight-0 copies
+// of its last key (finite terms times 0, never inf * 0).
 template <typename T>
-CompactSide<T> compact_side(const BinaryView& v, bool positive, double m) {
-  CompactSide<T> c;
+TiledSide<T> tiled_side(const BinaryView& v, bool positive, int64_t pad_to) {
+  TiledSide<T> c;
   for (int64_t i = 0; i < v.n; ++i) {
     if ((v.y[i] != 0) != positive) continue;
     const double w = positive ? v.pos_w(i) : v.neg_w(i);
-    c.key.push_back(static_cast<T>(positive ? -m * v.s[i] : m * v.s[i]));
+    c.key.push_back(static_cast<T>(v.s[i]));
     c.w.push_back(static_cast<T>(w));
     c.idx.push_back(i);
     c.total_w += w;
   }
+  while (!c.key.empty() && c.key.size() % pad_to != 0) {
+    c.key.push_back(c.key.back());
+    c.w.push_back(T(0));
+  }
   return c;
 }
 
-constexpr int64_t kTile = 2048;  // negatives per inner block; row partials go to double per block
+// Work unit: kTileRows rows against one block of kTileCols columns. The block's key, weight and float column
+// partials (4 x 8 KiB) stay in L1 while all rows pass over it; each pass loads and stores a column partial
+// once for kTileRows pairs. Row partials live in kTileLanes explicit lanes, added in the same order by every
+// ISA clone (the result does not depend on the clone); columns are padded to a multiple of kTileLanes. Float partials
+// go to double every kTileRowChunk rows (columns) and every block (rows), so no float sum runs over more than
+// max(kTileRowChunk, kTileCols / kTileLanes) = 256 pairs.
+constexpr int kTileRows = 4;
+constexpr int kTileLanes = 16;
+constexpr int64_t kTileCols = 2048;
+constexpr int64_t kTileRowChunk = 256;
 
-// One positive (key p, weight a) against negatives [j0, j1): returns the row sums (value, d/dv)
-// and adds a * (value, d/dv) into the column accumulators.
 template <Surrogate S, typename T>
-__attribute__((always_inline)) inline void tile_row(T p, T a, const T* q, const T* b, int64_t j0, int64_t j1, T* col_l,
-                                                    T* col_d, T* row_l, T* row_d) {
-  T rl = 0, rd = 0;
-#pragma omp simd reduction(+ : rl, rd)
-  for (int64_t j = j0; j < j1; ++j) {
-    T l, d;
-    tiled_surrogate<S, T>(p + q[j], &l, &d);
-    rl += b[j] * l;
-    rd += b[j] * d;
-    col_l[j] += a * l;
-    col_d[j] += a * d;
+__attribute__((always_inline)) inline void tile_rows(const T* r, const T* a, T scale, const T* c, const T* b,
+                                                     int64_t len, T* col_l, T* col_d, T* row_l, T* row_d) {
+  static_assert(kTileRows == 4, "the row registers below are spelled out");
+  const T r0 = r[0], r1 = r[1], r2 = r[2], r3 = r[3], a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+  T lane_l[kTileRows][kTileLanes] = {}, lane_d[kTileRows][kTileLanes] = {};
+  for (int64_t j0 = 0; j0 < len; j0 += kTileLanes) {
+#pragma omp simd
+    for (int k = 0; k < kTileLanes; ++k) {
+      const int64_t j = j0 + k;
+      const T cj = c[j], bj = b[j];
+      T v0, v1, v2, v3, e0, e1, e2, e3;
+      tiled_surrogate<S, T>(scale * (cj - r0), &v0, &e0);
+      tiled_surrogate<S, T>(scale * (cj - r1), &v1, &e1);
+      tiled_surrogate<S, T>(scale * (cj - r2), &v2, &e2);
+      tiled_surrogate<S, T>(scale * (cj - r3), &v3, &e3);
+      lane_l[0][k] += bj * v0, lane_l[1][k] += bj * v1, lane_l[2][k] += bj * v2, lane_l[3][k] += bj * v3;
+      lane_d[0][k] += bj * e0, lane_d[1][k] += bj * e1, lane_d[2][k] += bj * e2, lane_d[3][k] += bj * e3;
+      col_l[j] += (a0 * v0 + a1 * v1) + (a2 * v2 + a3 * v3);
+      col_d[j] += (a0 * e0 + a1 * e1) + (a2 * e2 + a3 * e3);
+    }
   }
-  *row_l = rl;
-  *row_d = rd;
+  for (int q = 0; q < kTileRows; ++q) {
+    T sl = 0, sd = 0;
+    for (int k = 0; k < kTileLanes; ++k) sl += lane_l[q][k], sd += lane_d[q][k];
+    row_l[q] = sl, row_d[q] = sd;
+  }
 }
 
-// The float instantiations are compiled twice (AVX2 and baseline) and picked at load time.
-#define TAUC_TILE_ROW_F32(NAME, S)                                                                                     \
-  __attribute__((target_clones("avx2", "default"))) void NAME(float p, float a, const float* q, const float* b,        \
-                                                              int64_t j0, int64_t j1, float* cl, float* cd, float* rl, \
-                                                              float* rd) {                                             \
-    tile_row<S, float>(p, a, q, b, j0, j1, cl, cd, rl, rd);                                                            \
+// The float instantiations are compiled for AVX-512, AVX2 and baseline x86-64 and picked at load time;
+// `flatten` inlines the surrogate math into each clone (left out-of-line, the loop does not vectorise).
+#define TAUC_TILE_ROWS_F32(NAME, S)                                                                                   \
+  __attribute__((target_clones("avx512f", "avx2", "default"), flatten)) void NAME(                                    \
+      const float* r, const float* a, float scale, const float* c, const float* b, int64_t len, float* cl, float* cd, \
+      float* rl, float* rd) {                                                                                         \
+    tile_rows<S, float>(r, a, scale, c, b, len, cl, cd, rl, rd);                                                      \
   }
-TAUC_TILE_ROW_F32(tile_row_logistic_f32, Surrogate::Logistic)
-TAUC_TILE_ROW_F32(tile_row_sigmoid_f32, Surrogate::Sigmoid)
-#undef TAUC_TILE_ROW_F32
+TAUC_TILE_ROWS_F32(tile_rows_logistic_f32, Surrogate::Logistic)
+TAUC_TILE_ROWS_F32(tile_rows_sigmoid_f32, Surrogate::Sigmoid)
+#undef TAUC_TILE_ROWS_F32
 
 template <Surrogate S, typename T>
-void tile_row_dispatch(T p, T a, const T* q, const T* b, int64_t j0, int64_t j1, T* cl, T* cd, T* rl, T* rd) {
+void tile_rows_dispatch(const T* r, const T* a, T scale, const T* c, const T* b, int64_t len, T* cl, T* cd, T* rl,
+                        T* rd) {
   if constexpr (std::is_same_v<T, float>) {
     if constexpr (S == Surrogate::Logistic)
-      tile_row_logistic_f32(p, a, q, b, j0, j1, cl, cd, rl, rd);
+      tile_rows_logistic_f32(r, a, scale, c, b, len, cl, cd, rl, rd);
     else
-      tile_row_sigmoid_f32(p, a, q, b, j0, j1, cl, cd, rl, rd);
+      tile_rows_sigmoid_f32(r, a, scale, c, b, len, cl, cd, rl, rd);
   } else {
-    tile_row<S, T>(p, a, q, b, j0, j1, cl, cd, rl, rd);
+    tile_rows<S, T>(r, a, scale, c, b, len, cl, cd, rl, rd);
   }
 }
 
 template <Surrogate S, typename T>
 PairwiseSums tiled_sums(const BinaryView& v, double m, double* dS_dx, double* dS_dw) {
-  const CompactSide<T> P = compact_side<T>(v, true, m), N = compact_side<T>(v, false, m);
+  int64_t np = 0;
+  for (int64_t i = 0; i < v.n; ++i) np += v.y[i] != 0;
+  const bool pos_rows = np <= v.n - np;  // the larger side are the columns
+  const TiledSide<T> R = tiled_side<T>(v, pos_rows, kTileRows), C = tiled_side<T>(v, !pos_rows, kTileLanes);
   PairwiseSums out;
-  out.A = P.total_w;
-  out.B = N.total_w;
-  const int64_t np = P.key.size(), nn = N.key.size();
-  if (np == 0 || nn == 0) return out;
-  // Per-thread column accumulators (O(threads * n-) memory), reduced in thread order afterwards.
+  out.A = pos_rows ? R.total_w : C.total_w;
+  out.B = pos_rows ? C.total_w : R.total_w;
+  const int64_t nr = R.key.size(), nc = C.key.size(), nr_real = R.idx.size(), nc_real = C.idx.size();
+  if (nr == 0 || nc == 0) return out;
+  // v = m (z - x) = scale (column key - row key)
+  const T scale = static_cast<T>(pos_rows ? m : -m);
+  // Column sums are owned by the thread of their block; row sums are per-thread partials added in
+  // thread order (the only place where the thread count changes a rounding, in double).
   const int nthreads = at::get_num_threads();
-  std::vector<T> col(static_cast<size_t>(nthreads) * 2 * nn, T(0));
-  std::vector<double> row_l(np), row_d(np);
-  at::parallel_for(0, np, 1, [&](int64_t ib, int64_t ie) {
-    T* cl = col.data() + static_cast<size_t>(at::get_thread_num()) * 2 * nn;
-    T* cd = cl + nn;
-    for (int64_t i = ib; i < ie; ++i) {
-      double sl = 0.0, sd = 0.0;
-      for (int64_t j0 = 0; j0 < nn; j0 += kTile) {
-        T rl, rd;
-        tile_row_dispatch<S, T>(P.key[i], P.w[i], N.key.data(), N.w.data(), j0, std::min(nn, j0 + kTile), cl, cd, &rl,
-                                &rd);
-        sl += rl;
-        sd += rd;
+  std::vector<double> col_l(nc, 0.0), col_d(nc, 0.0);
+  std::vector<double> row_part(static_cast<size_t>(nthreads) * 2 * nr, 0.0);
+  const int64_t nblocks = (nc + kTileCols - 1) / kTileCols;
+  at::parallel_for(0, nblocks, 1, [&](int64_t kb, int64_t ke) {
+    double* rl = row_part.data() + static_cast<size_t>(at::get_thread_num()) * 2 * nr;
+    double* rd = rl + nr;
+    std::vector<T> scratch(2 * kTileCols);
+    T* cl = scratch.data();
+    T* cd = cl + kTileCols;
+    for (int64_t k = kb; k < ke; ++k) {
+      const int64_t j0 = k * kTileCols, len = std::min(nc, j0 + kTileCols) - j0;
+      for (int64_t i0 = 0; i0 < nr; i0 += kTileRowChunk) {
+        std::fill(scratch.begin(), scratch.end(), T(0));
+        for (int64_t i = i0; i < std::min(nr, i0 + kTileRowChunk); i += kTileRows) {
+          T bl[kTileRows], bd[kTileRows];
+          tile_rows_dispatch<S, T>(R.key.data() + i, R.w.data() + i, scale, C.key.data() + j0, C.w.data() + j0, len, cl,
+                                   cd, bl, bd);
+          for (int r = 0; r < kTileRows; ++r) {
+            rl[i + r] += bl[r];
+            rd[i + r] += bd[r];
+          }
+        }
+        for (int64_t j = 0; j < len; ++j) {
+          col_l[j0 + j] += cl[j];
+          col_d[j0 + j] += cd[j];
+        }
       }
-      row_l[i] = sl;
-      row_d[i] = sd;
     }
   });
+  std::vector<double> row_l(nr_real, 0.0), row_d(nr_real, 0.0);
+  for (int t = 0; t < nthreads; ++t) {
+    const double* pl = row_part.data() + static_cast<size_t>(t) * 2 * nr;
+    for (int64_t i = 0; i < nr_real; ++i) {
+      row_l[i] += pl[i];
+      row_d[i] += pl[nr + i];
+    }
+  }
   double S_total = 0.0;
-  for (int64_t i = 0; i < np; ++i) S_total += static_cast<double>(P.w[i]) * row_l[i];
+  for (int64_t i = 0; i < nr_real; ++i) S_total += static_cast<double>(R.w[i]) * row_l[i];
   out.S = S_total;
   if (dS_dx) {
-    // dv/dx = -m for positives, +m for negatives
-    for (int64_t i = 0; i < np; ++i) {
-      dS_dx[P.idx[i]] = -m * static_cast<double>(P.w[i]) * row_d[i];
-      dS_dw[P.idx[i]] = row_l[i];
+    // dv/dx = -m for positives, +m for negatives, whichever side they were
+    const double row_sign = pos_rows ? -m : m;
+    for (int64_t i = 0; i < nr_real; ++i) {
+      dS_dx[R.idx[i]] = row_sign * static_cast<double>(R.w[i]) * row_d[i];
+      dS_dw[R.idx[i]] = row_l[i];
     }
-    at::parallel_for(0, nn, 1 << 12, [&](int64_t jb, int64_t je) {
-      for (int64_t j = jb; j < je; ++j) {
-        double tl = 0.0, td = 0.0;
-        for (int t = 0; t < nthreads; ++t) {
-          tl += col[static_cast<size_t>(t) * 2 * nn + j];
-          td += col[static_cast<size_t>(t) * 2 * nn + nn + j];
-        }
-        dS_dx[N.idx[j]] = m * static_cast<double>(N.w[j]) * td;
-        dS_dw[N.idx[j]] = tl;
-      }
-    });
+    for (int64_t j = 0; j < nc_real; ++j) {
+      dS_dx[C.idx[j]] = -row_sign * static_cast<double>(C.w[j]) * col_d[j];
+      dS_dw[C.idx[j]] = col_l[j];
+    }
   }
   return out;
 }

@@ -37,6 +37,8 @@ class Case:
     # the floor of this op on these inputs (floors.elementwise / radix_sort / fma), timed in the same
     # run with `repeats`; None: no floor column for this row
     floor: Callable[[], object] | None = None
+    # pairs this case evaluates (tiled pairwise ops): the table's note adds ours in pairs per second
+    pairs: int | None = None
 
 
 def _rss_kib(field):

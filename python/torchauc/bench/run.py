@@ -102,15 +102,16 @@ def table(rows: Sequence[Any], machine: str, device: torch.device | str | None, 
         floor = row.get("floor")
         vs_floor = f"{harness.fmt_time(floor)} | {t / floor:.2f}x" if floor else "- | -"
         head = f"| {c.family} | {c.op} | {c.size} | {harness.fmt_time(t)} | {harness.fmt_mem(m)} | {vs_floor} "
+        note = c.note + (f"; {c.pairs / t / 1e9:.2f} G pairs/s" if c.pairs and t > 0 else "")
         if not row["base"]:
-            lines.append(head + f"| - | - | - | - | {c.note} |")
+            lines.append(head + f"| - | - | - | - | {note} |")
         for bname, res in row["base"].items():
             if res is None:
                 lines.append(head + f"| {bname} | skipped | - | - | {c.skip_reason} |")
             else:
                 tb, mb = res
                 lines.append(
-                    head + f"| {bname} | {harness.fmt_time(tb)} | {harness.fmt_mem(mb)} | {tb / t:.1f}x | {c.note} |"
+                    head + f"| {bname} | {harness.fmt_time(tb)} | {harness.fmt_mem(mb)} | {tb / t:.1f}x | {note} |"
                 )
     return "\n".join(lines) + "\n"
 
