@@ -29,7 +29,7 @@ def run(s, y, surrogate, a=None, b=None, margin=1.0, reduction="mean"):
     loss = F.pairwise_auc_loss(x, y, surrogate=surrogate, margin=margin, pos_weights=wa, neg_weights=wb,
                                reduction=reduction)  # fmt: skip
     loss.backward()
-    return [loss.detach(), x.grad] + ([wa.grad, wb.grad] if a is not None else [])
+    return [loss.detach(), x.grad] + ([wa.grad, wb.grad] if wa is not None and wb is not None else [])
 
 
 def reference(s, y, surrogate, a=None, b=None, margin=1.0, reduction="mean"):
@@ -56,7 +56,7 @@ def reference(s, y, surrogate, a=None, b=None, margin=1.0, reduction="mean"):
     total = (aa * value).sum()
     loss = total if reduction == "sum" else total / (aa.sum() * bb.sum())
     loss.backward()
-    return [loss.detach(), s.grad] + ([wa.grad, wb.grad] if a is not None else [])
+    return [loss.detach(), s.grad] + ([wa.grad, wb.grad] if wa is not None and wb is not None else [])
 
 
 @pytest.mark.parametrize("surrogate", ["hinge", "squared_hinge"])

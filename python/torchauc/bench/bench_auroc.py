@@ -7,6 +7,8 @@ multiclass and pixel rows sort all n x C keys in one array); multiclass ovo
 65536 x 100 >= 50x faster than scikit-learn; on a GPU, binary n = 1e8 within 2x of a device radix
 sort of n float keys (baseline ``torch.sort``)."""
 
+from collections.abc import Callable
+
 import torch
 
 from torchauc.metrics import functional as F
@@ -46,7 +48,7 @@ def _torchmetrics():
     return binary_auroc, multiclass_auroc
 
 
-def sort_floor(scores: torch.Tensor):
+def sort_floor(scores: torch.Tensor) -> Callable[[], object] | None:
     """The floor of an exact AUROC: the project's radix sort of the same float keys (no index
     payload: the metrics' sorts carry none or a packed one), None off the CPU."""
     return floors.radix_sort(scores, with_index=False)
