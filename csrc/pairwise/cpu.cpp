@@ -1,5 +1,5 @@
 // CPU kernels of the binary pairwise AUC loss: O(n) moments (square, exp: cpu_moments.cpp), sort + suffix sums
-// (hinge, squared hinge), and a tiled pairwise pass with O(n) memory (logistic, sigmoid).
+// (hinge, squared hinge: cpu_hinge.cpp), and a tiled pairwise pass with O(n) memory (logistic, sigmoid).
 // Every path computes the loss and, when asked, its gradients in the same call.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -13,10 +13,8 @@
 
 #include "core/checks.h"
 #include "core/labels.h"
-#include "core/parallel.h"
-#include "core/radix_sort.h"
-#include "core/split_radix_sort.h"
 #include "pairwise/args.h"
+#include "pairwise/cpu_hinge.h"
 #include "pairwise/cpu_moments.h"
 #include "pairwise/math.h"
 
@@ -24,7 +22,7 @@ namespace torchauc::pairwise {
 namespace {
 
 // Inputs as flat arrays (weights null when absent, i.e. all ones). s is the float64 copy of the
-// scores (null on the sort-based paths, which read the raw keys).
+// scores.
 struct BinaryView {
   const double* s;
   const int8_t* y;
@@ -47,115 +45,6 @@ void for_each_sample(int64_t n, const F& f) {
   at::parallel_for(0, n, 1 << 14, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) f(i);
   });
-}
-
-// ---------------------------------------------------------------- hinge, squared hinge
-// Fixed-chunk parallel pass whose chunks return partial sums, added in chunk order (deterministic).
-template <typename F>
-double chunked_sum(int64_t n, const F& chunk) {
-  const int64_t nchunks = (n + kChunk - 1) / kChunk;
-  std::vector<double> part(nchunks, 0.0);
-  at::parallel_for(0, nchunks, 1, [&](int64_t cb, int64_t ce) {
-    for (int64_t c = cb; c < ce; ++c) part[c] = chunk(c * kChunk, std::min(n, (c + 1) * kChunk));
-  });
-  double total = 0.0;
-  for (double p : part) total += p;
-  return total;
-}
-
-using Moments3 = std::array<double, 3>;
-
-// The first q in [0, n) with pred(q) true, for a pred that is false then true along q.
-template <typename Pred>
-int64_t first_index(int64_t n, const Pred& pred) {
-  int64_t lo = 0, hi = n;
-  while (lo < hi) {
-    const int64_t mid = lo + (hi - lo) / 2;
-    if (pred(mid))
-      hi = mid;
-    else
-      lo = mid + 1;
-  }
-  return lo;
-}
-
-// Pair (i, j) is active iff z_j > x_i - m (equivalently x_i < z_j + m). Both sides are radix-sorted
-// by raw score; then each side walks the other with a pointer that only moves forward, reading
-// prefix (positives, over ascending x) or suffix (negatives, over ascending z) moments.
-// The split sort's view of one side: ascending raw scores (decoded from the sort keys) and their
-// sample indices.
-template <typename K>
-struct SortedSide {
-  const sort_key_t<K>* key;
-  const uint32_t* src;
-  int64_t size;
-  K operator[](int64_t r) const { return from_sort_key<K>(key[r]); }
-};
-
-template <typename K>
-PairwiseSums hinge_sums(const BinaryView& v, const K* s, double m, int power, double* dS_dx, double* dS_dw) {
-  using U = sort_key_t<K>;
-  TORCH_CHECK_VALUE(v.n < (int64_t(1) << 32), "scores: the hinge surrogates on the CPU support up to 2^32 - 1 samples");
-  // Positives and negatives sorted apart in one fused radix sort (key transform and split inside).
-  const auto sorted = split_radix_sort<U, uint32_t>(v.n, [&](int64_t i, U& k, uint32_t& idx) {
-    k = sort_key(s[i]);
-    idx = static_cast<uint32_t>(i);
-    return v.y[i] != 0 ? 1 : 0;
-  });
-  const SortedSide<K> xs{sorted.keys[1], sorted.vals[1], sorted.count[1]};
-  const SortedSide<K> zs{sorted.keys[0], sorted.vals[0], sorted.count[0]};
-  const uint32_t* xi = xs.src;
-  const uint32_t* zi = zs.src;
-  const int64_t np = xs.size, nn = zs.size;
-  // P[r]: moments of (a, a u, a u^2), u = m - x, over the r lowest positives;
-  // N[r]: moments of (b, b z, b z^2) over the negatives of rank >= r.
-  std::vector<Moments3> P(np + 1, Moments3{0.0, 0.0, 0.0}), N(nn + 1, Moments3{0.0, 0.0, 0.0});
-  for (int64_t r = 0; r < np; ++r) {
-    const double a = v.pos_w(xi[r]), u = m - static_cast<double>(xs[r]);
-    P[r + 1] = {P[r][0] + a, P[r][1] + a * u, P[r][2] + a * u * u};
-  }
-  for (int64_t r = nn - 1; r >= 0; --r) {
-    const double b = v.neg_w(zi[r]), z = static_cast<double>(zs[r]);
-    N[r] = {N[r + 1][0] + b, N[r + 1][1] + b * z, N[r + 1][2] + b * z * z};
-  }
-  PairwiseSums out;
-  out.A = P[np][0];
-  out.B = N[0][0];
-  if (np == 0 || nn == 0) return out;
-  out.S = chunked_sum(np, [&](int64_t lo, int64_t hi) {
-    const double first = static_cast<double>(xs[lo]) - m;
-    int64_t r = first_index(nn, [&](int64_t q) { return first < static_cast<double>(zs[q]); });
-    double acc = 0.0;
-    for (int64_t i = lo; i < hi; ++i) {
-      const double x = static_cast<double>(xs[i]);
-      while (r < nn && static_cast<double>(zs[r]) <= x - m) ++r;  // first negative with z > x - m
-      double value, dvalue;
-      hinge_sample(power, m - x, N[r][0], N[r][1], N[r][2], &value, &dvalue);
-      const double a = v.pos_w(xi[i]);
-      acc += a * value;
-      if (dS_dx) {
-        dS_dx[xi[i]] = -a * dvalue;  // du/dx = -1
-        dS_dw[xi[i]] = value;
-      }
-    }
-    return acc;
-  });
-  if (dS_dx) {
-    chunked_sum(nn, [&](int64_t lo, int64_t hi) {
-      const double first = static_cast<double>(zs[lo]) + m;
-      int64_t r = first_index(np, [&](int64_t q) { return !(static_cast<double>(xs[q]) < first); });
-      for (int64_t j = lo; j < hi; ++j) {
-        const double z = static_cast<double>(zs[j]);
-        while (r < np && static_cast<double>(xs[r]) < z + m) ++r;  // positives with x < z + m
-        double value, dvalue;
-        hinge_sample(power, z, P[r][0], P[r][1], P[r][2], &value, &dvalue);
-        dS_dx[zi[j]] = v.neg_w(zi[j]) * dvalue;
-        dS_dw[zi[j]] = value;
-      }
-      return 0.0;
-    });
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------- logistic, sigmoid (tiled)
@@ -335,12 +224,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> pairwise_auc_loss_cpu
   const auto& [sur, red, scores, labels, pos_w, neg_w] = args;
   if (sur == Surrogate::Square || sur == Surrogate::Exp)
     return moment_loss_cpu(args, scores_in, pos_w_in, neg_w_in, margin, compute_grad);
+  if (sur == Surrogate::Hinge || sur == Surrogate::SquaredHinge)
+    return hinge_loss_cpu(args, scores_in, pos_w_in, neg_w_in, margin, compute_grad);
 
   const at::Tensor y = binary_labels(labels).y;
-  const bool sorted_path = sur == Surrogate::Hinge || sur == Surrogate::SquaredHinge;
-  // Sort-based paths read raw scores (float keys sort in half the radix passes); the others float64.
-  const at::Tensor s_in = sorted_path && scores.scalar_type() != at::kDouble ? scores.to(at::kFloat).contiguous()
-                                                                             : scores.to(at::kDouble).contiguous();
+  const at::Tensor s_in = scores.to(at::kDouble).contiguous();
   const at::Tensor a64 = pos_w ? pos_w->to(at::kDouble).contiguous() : at::Tensor();
   const at::Tensor b64 = neg_w ? neg_w->to(at::kDouble).contiguous() : at::Tensor();
   const int64_t n = scores.numel();
@@ -365,14 +253,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> pairwise_auc_loss_cpu
     const bool f64_in = scores.scalar_type() == at::kDouble;
     switch (sur) {
       case Surrogate::Square:
-      case Surrogate::Exp: break;  // moment_loss_cpu above
+      case Surrogate::Exp:
       case Surrogate::Hinge:
-      case Surrogate::SquaredHinge: {
-        const int power = sur == Surrogate::Hinge ? 1 : 2;
-        sums = f64_in ? hinge_sums<double>(v, s_in.data_ptr<double>(), margin, power, px, pw)
-                      : hinge_sums<float>(v, s_in.data_ptr<float>(), margin, power, px, pw);
-        break;
-      }
+      case Surrogate::SquaredHinge: break;  // moment_loss_cpu, hinge_loss_cpu above
       case Surrogate::Logistic:
         sums = f64_in ? tiled_sums<Surrogate::Logistic, double>(v, margin, px, pw)
                       : tiled_sums<Surrogate::Logistic, float>(v, margin, px, pw);

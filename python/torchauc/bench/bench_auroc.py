@@ -1,15 +1,20 @@
 """Exact AUROC metrics (forward only) vs scikit-learn, torchmetrics, XCurve and a pure-PyTorch rank sum.
 
 Targets (same run, medians): binary n = 2^23 >= 15x faster than torchmetrics (issue 16) and close to
-the radix sort of its keys (the "vs radix sort" case); multiclass ovo
+the radix sort of its keys (the "vs radix sort" case, and every CPU row's floor column: the
+project's radix sort of the same float keys, no payload, as the metrics sort keys without an index;
+multiclass and pixel rows sort all n x C keys in one array); multiclass ovo
 65536 x 100 >= 50x faster than scikit-learn; on a GPU, binary n = 1e8 within 2x of a device radix
 sort of n float keys (baseline ``torch.sort``)."""
+
+from collections.abc import Callable
 
 import torch
 
 from torchauc.metrics import functional as F
 from torchauc.reference import auroc as R
 
+from . import floors
 from .harness import Case
 
 
@@ -43,6 +48,12 @@ def _torchmetrics():
     return binary_auroc, multiclass_auroc
 
 
+def sort_floor(scores: torch.Tensor) -> Callable[[], object] | None:
+    """The floor of an exact AUROC: the project's radix sort of the same float keys (no index
+    payload: the metrics' sorts carry none or a packed one), None off the CPU."""
+    return floors.radix_sort(scores, with_index=False)
+
+
 def cases(device: torch.device | str | None, quick: bool):
     sk = _sklearn()
     tm_binary, tm_multiclass = _torchmetrics()
@@ -59,7 +70,13 @@ def cases(device: torch.device | str | None, quick: bool):
             base["torchmetrics"] = lambda s=s, y=y: tm_binary(s, y)
         out.append(
             Case(
-                "auroc", "auroc (binary)", f"n=2^{n.bit_length() - 1}", lambda s=s, y=y: F.auroc(s, y), base, repeats=5
+                "auroc",
+                "auroc (binary)",
+                f"n=2^{n.bit_length() - 1}",
+                lambda s=s, y=y: F.auroc(s, y),
+                base,
+                repeats=5,
+                floor=sort_floor(s),
             )
         )
 
@@ -78,6 +95,7 @@ def cases(device: torch.device | str | None, quick: bool):
                 {"radix sort of the n keys": lambda s=s: torch.ops.torchauc.auroc_binary_stats(s, one_class, None)},
                 repeats=7,
                 rtol=None,
+                floor=sort_floor(s),
             )
         )
 
@@ -92,6 +110,7 @@ def cases(device: torch.device | str | None, quick: bool):
             lambda: F.partial_auroc(s, y, max_fpr=0.3, mcclish=True),
             {"sklearn max_fpr": lambda: sk(yn, sn, max_fpr=0.3)},
             repeats=5,
+            floor=sort_floor(s),
         )
     )
     try:
@@ -108,6 +127,7 @@ def cases(device: torch.device | str | None, quick: bool):
             lambda: F.partial_auroc(s, y, max_fpr=0.3, min_tpr=0.5),
             xbase,
             repeats=5,
+            floor=sort_floor(s),
         )
     )
 
@@ -122,13 +142,22 @@ def cases(device: torch.device | str | None, quick: bool):
             lambda: F.multiclass_auroc(S, Y, mode="ovo"),
             {"sklearn ovo": lambda: sk(Yn, Sn, multi_class="ovo")},
             repeats=5,
+            floor=sort_floor(S),
         )
     )
     base = {"sklearn ovr": lambda: sk(Yn, Sn, multi_class="ovr")}
     if tm_multiclass is not None:
         base["torchmetrics"] = lambda S=S, Y=Y, C=C: tm_multiclass(S, Y, num_classes=C, average="macro")
     out.append(
-        Case("auroc", "multiclass_auroc ova", f"{n}x{C}", lambda: F.multiclass_auroc(S, Y, mode="ova"), base, repeats=5)
+        Case(
+            "auroc",
+            "multiclass_auroc ova",
+            f"{n}x{C}",
+            lambda: F.multiclass_auroc(S, Y, mode="ova"),
+            base,
+            repeats=5,
+            floor=sort_floor(S),
+        )
     )
 
     B, C, H = (2, 19, 64) if quick else (8, 19, 128)
@@ -151,6 +180,7 @@ def cases(device: torch.device | str | None, quick: bool):
             lambda: F.pixel_auroc(logits, labels, ignore_index=255, on_undefined="nan"),
             base,
             repeats=5,
+            floor=sort_floor(logits),
         )
     )
 
