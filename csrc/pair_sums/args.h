@@ -57,14 +57,6 @@ inline PairSumsArgs check_pair_sums_args(const at::Tensor& queries, const at::Te
                       "must be on one device, got ",
                       queries.device(), " and ", t->device());
   const int64_t G = item_offsets.numel() - 1, I = items.numel();
-  // one host read for the index checks (out-of-range groups or offsets would
-  // read out of bounds)
-  at::Tensor bad = item_offsets[0] != 0;
-  bad = bad | (item_offsets[G] != I);
-  if (G > 0) bad = bad | (item_offsets.diff() < 0).any();
-  if (query_group.numel() > 0) bad = bad | (query_group.min() < 0) | (query_group.max() >= G);
-  TORCH_CHECK_VALUE(!bad.item<bool>(), "item_offsets must rise from 0 to items.numel() (", I,
-                    ") and every query_group entry must be in [0, ", G, ")");
   const bool dbl = queries.scalar_type() == at::kDouble || items.scalar_type() == at::kDouble ||
                    weights.scalar_type() == at::kDouble;
   const auto T = dbl ? at::kDouble : at::kFloat;
@@ -78,6 +70,27 @@ inline PairSumsArgs check_pair_sums_args(const at::Tensor& queries, const at::Te
           I,
           G,
           sur};
+}
+
+// Out-of-range groups or offsets would read out of bounds: item_offsets must rise from 0 to I and
+// every query_group entry be in [0, G). On the CPU a plain loop over the (small) index arrays.
+inline void check_group_indices_cpu(const PairSumsArgs& a) {
+  const int64_t* off = a.offsets.data_ptr<int64_t>();
+  const int64_t* grp = a.group.data_ptr<int64_t>();
+  bool ok = off[0] == 0 && off[a.G] == a.I;
+  for (int64_t g = 0; g < a.G && ok; ++g) ok = off[g] <= off[g + 1];
+  for (int64_t q = 0; q < a.Q && ok; ++q) ok = grp[q] >= 0 && grp[q] < a.G;
+  TORCH_CHECK_VALUE(ok, "item_offsets must rise from 0 to items.numel() (", a.I,
+                    ") and every query_group entry must be in [0, ", a.G, ")");
+}
+
+// The same check on the device in ATen ops, with one host read.
+inline void check_group_indices_aten(const PairSumsArgs& a) {
+  at::Tensor bad = (a.offsets[0] != 0) | (a.offsets[a.G] != a.I);
+  if (a.G > 0) bad = bad | (a.offsets.diff() < 0).any();
+  if (a.Q > 0) bad = bad | (a.group.min() < 0) | (a.group.max() >= a.G);
+  TORCH_CHECK_VALUE(!bad.item<bool>(), "item_offsets must rise from 0 to items.numel() (", a.I,
+                    ") and every query_group entry must be in [0, ", a.G, ")");
 }
 
 }  // namespace torchauc::pair_sums

@@ -119,6 +119,7 @@ std::tuple<at::Tensor, at::Tensor> grouped_pair_sums_cpu(const at::Tensor& queri
                                                          double margin, double scale, double sign) {
   const PairSumsArgs a =
       check_pair_sums_args(queries, query_group, items, item_offsets, weights, surrogate, margin, scale, sign);
+  check_group_indices_cpu(a);
   const auto f64 = queries.options().dtype(at::kDouble);
   at::Tensor value = at::empty({a.K, a.Q}, f64), dquery = at::empty({a.K, a.Q}, f64);
   double* v = value.data_ptr<double>();

@@ -20,6 +20,7 @@ std::tuple<at::Tensor, at::Tensor> grouped_pair_sums_cuda(const at::Tensor& quer
   const c10::cuda::CUDAGuard guard(queries.device());
   const PairSumsArgs a =
       check_pair_sums_args(queries, query_group, items, item_offsets, weights, surrogate, margin, scale, sign);
+  check_group_indices_aten(a);
   const auto f64 = queries.options().dtype(at::kDouble);
   at::Tensor value = at::empty({a.K, a.Q}, f64), dquery = at::empty({a.K, a.Q}, f64);
   const auto stream = c10::cuda::getCurrentCUDAStream().stream();

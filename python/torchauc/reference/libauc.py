@@ -11,8 +11,9 @@ def surrogate(kind, margin, t) -> torch.Tensor:
         return torch.clamp(margin - t, min=0) ** 2
     if kind == "hinge":
         return torch.clamp(margin - t, min=0)
-    if kind == "logistic":
-        return torch.nn.functional.softplus(-margin * t)
+    if kind == "logistic":  # log(1 + e^x) = logaddexp(0, x): exact (softplus linearises above 20)
+        x = -margin * t
+        return torch.logaddexp(torch.zeros_like(x), x)
     if kind == "barrier_hinge":
         m, s = margin
         return torch.maximum(-s * (m + t) + m, torch.maximum(m - t, s * (t - m)))
