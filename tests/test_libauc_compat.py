@@ -359,7 +359,7 @@ def test_ap_errors():
     with pytest.raises(ValueError, match="index"):
         loss(s, y, torch.arange(6) + 8)
     with pytest.raises(ValueError, match="surr_loss"):
-        C.APLoss(10, surr_loss="logistic")
+        C.APLoss(10, surr_loss="sigmoid")
     with pytest.raises(TypeError, match="y_pred"):
         loss(torch.arange(6), y, torch.arange(6))
     with pytest.raises(ValueError, match="y_true"):

@@ -314,8 +314,24 @@ def _auroc_average_precision(device):
     return [(s, y, None), (s.float(), y, torch.rand(64, dtype=torch.float64, device=device)), (s2, y2, None)]
 
 
+def _grouped_pair_sums(device):
+    g = _gen(16)
+    q, x = torch.randn(9, generator=g, dtype=torch.float64), torch.randn(12, generator=g, dtype=torch.float64)
+    grp = torch.tensor([0, 0, 1, 2, 2, 2, 0, 1, 2])
+    off = torch.tensor([0, 5, 5, 12])  # group 1 has no items
+    w = torch.rand(4, 12, generator=g, dtype=torch.float64)
+    args = [
+        (q, grp, x, off, w[:2], "logistic", 0.0, 1.5, 1.0),
+        (q.float(), grp, x.float(), off, w.float(), "logistic", 0.0, -2.0, -1.0),
+        (q, grp, x, off, w[:1], "squared_hinge", 1.0, 0.0, 1.0),
+        (q, grp, x, off, w[:3], "barrier_hinge", 0.5, 2.0, -1.0),
+    ]
+    return [tuple(a.to(device) if isinstance(a, torch.Tensor) else a for a in t) for t in args]
+
+
 SAMPLES = {
     "pairwise_auc_loss": _pairwise,
+    "grouped_pair_sums": _grouped_pair_sums,
     "partial_auc_select": _partial_auc_select,
     "partial_auc_exp_rows": _partial_auc_exp_rows,
     "partial_auc_exp_cols": _partial_auc_exp_cols,

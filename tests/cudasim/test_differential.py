@@ -602,6 +602,49 @@ for i, (dtype, momentum, fresh) in enumerate(itertools.product([torch.float64, t
         )
 
 
+# ---------------------------------------------------------------- grouped pair sums
+PAIR_SUMS_SURROGATES = ["logistic", "squared_hinge", "hinge", "squared", "barrier_hinge"]
+for i, (sur, n, k) in enumerate(itertools.product(PAIR_SUMS_SURROGATES, [1, 257, 1000], [1, 4])):
+    dtype = [torch.float32, torch.float64][i % 2]
+
+    @case("grouped_pair_sums", f"{sur}-n{n}-k{k}-{str(dtype)[6:]}")
+    def _(g, sur=sur, n=n, k=k, dtype=dtype, i=i):
+        groups = 1 + i % 3
+        cuts = torch.sort(torch.randint(0, n + 1, (groups - 1,), generator=g)).values
+        off = torch.cat([torch.zeros(1, dtype=torch.long), cuts, torch.tensor([n])])
+        nq = 1 + (n * 7) % 13
+        x = scores(g, n, dtype, nan=i % 5 == 3) * (8 if sur == "logistic" else 1)  # logistic: both tails
+        w = weights(g, k * n, dtype).view(k, n)
+        margin, scale = [(1.0, 1.0), (0.5, -0.5), (-0.3, 3.0)][i % 3]
+        return (
+            scores(g, nq, dtype),
+            torch.randint(0, groups, (nq,), generator=g),
+            x,
+            off,
+            w,
+            sur,
+            margin,
+            scale,
+            [1.0, -1.0][i % 2],
+        )
+
+
+@case("grouped_pair_sums", "bad-offsets")
+def _(g):
+    x, w = scores(g, 4, torch.float32), weights(g, 4, torch.float32).view(1, 4)
+    return (
+        scores(g, 3, torch.float32),
+        torch.zeros(3, dtype=torch.long),
+        x,
+        torch.tensor([0, 5]),
+        w,
+        "hinge",
+        1.0,
+        1.0,
+        1.0,
+    )
+
+
 # ---------------------------------------------------------------- comparison
 def tolerance(dtype):
     return {torch.float64: 1e-9, torch.float32: 2e-4, torch.float16: 2e-3, torch.bfloat16: 1.6e-2}.get(dtype, 0.0)

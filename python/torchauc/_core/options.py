@@ -57,8 +57,8 @@ DCRS_REDUCTION = _opt("reduction", "official paper", "cml.dcrs",
 AUCM_VERSION = _opt("version", "v1 v2", "compat.libauc AUCM losses", "with the class prior p (v1) or without (v2)")
 LIBAUC_SEMANTICS = _opt("semantics", "fixed libauc", "compat.libauc AUCM/AP losses and optimizers",
                         "LibAUC 2.0.1's defects fixed, or reproduced (to match published numbers)")
-LIBAUC_AP_SURROGATE = _opt("surr_loss", "squared_hinge hinge squared", "compat.libauc AP losses",
-                           "LibAUC's pair surrogate, by sort + scan")
+LIBAUC_AP_SURROGATE = _opt("surr_loss", "squared_hinge hinge squared logistic barrier_hinge", "compat.libauc AP losses",
+                           "LibAUC's pair surrogate: sort + scan, logistic by a tiled kernel")
 SOD_BASE = _opt("base", "bce dice bce+dice", "torchauc.sod si_loss, SILoss",
                 "frame loss (or a per-pixel callable); the background term is always MSE")
 MAE_DENOMINATOR = _opt("mae_denominator", "natural official", "torchauc.sod si_metrics, SIMetrics",

@@ -1,6 +1,7 @@
 """LibAUC drop-ins (torchauc.compat.libauc) vs libauc 2.0.1, same process: each loss forward +
 backward at LibAUC's tutorial batch (AUC-M: 128, AP: 64) and at 16x that batch, and the AP loss at
-n = 2^20 (64 positives: LibAUC's n+ x n pair matrix is 2 GB there). The callables return the
+n = 2^20 (64 positives: LibAUC's n+ x n pair matrix is 2 GB there), squared hinge (sort + scan)
+and logistic (the tiled grouped_pair_sums kernel). The callables return the
 gradient's L1 norm (the AP losses' value is ~0 by construction), so the check compares gradients."""
 
 import torch
@@ -102,6 +103,20 @@ def cases(device: torch.device | str | None, quick: bool):
                 note="state advances per call on both sides; first-call gradients compared",
             )
         )
+        for surr, margin in (("logistic", 1.0), ("barrier_hinge", (1.0, 2.0))):
+            kw = dict(margin=margin, surr_loss=surr, device=device)
+            out.append(
+                Case(
+                    "libauc",
+                    f"APLoss ({surr})",
+                    f"B={B}",
+                    _grad_norm(C.APLoss(B, **kw), s, y, idx),
+                    {"libauc APLoss": _grad_norm(L.APLoss(B, **kw), s, y, idx)},
+                    repeats=20,
+                    rtol=1e-3,
+                    note="state advances per call on both sides; first-call gradients compared",
+                )
+            )
         s10, y10 = _data(B, 10, 0.3, 3, device)
         out.append(
             Case(
@@ -128,6 +143,19 @@ def cases(device: torch.device | str | None, quick: bool):
             f"n={n}",
             _grad_norm(C.APLoss(n, device=device), s, y, idx),
             {"libauc APLoss (64 x n pair matrix)": _grad_norm(L.APLoss(n, device=device), s, y, idx)},
+            repeats=3,
+            baseline_repeats=3 if quick else 1,
+            rtol=1e-3,
+        )
+    )
+    kw = dict(surr_loss="logistic", device=device)
+    out.append(
+        Case(
+            "libauc",
+            "APLoss (logistic, 64 positives; tiled kernel)",
+            f"n={n}",
+            _grad_norm(C.APLoss(n, **kw), s, y, idx),
+            {"libauc APLoss (64 x n pair matrix)": _grad_norm(L.APLoss(n, **kw), s, y, idx)},
             repeats=3,
             baseline_repeats=3 if quick else 1,
             rtol=1e-3,

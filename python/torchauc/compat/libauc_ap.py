@@ -3,7 +3,8 @@ r"""LibAUC's average-precision losses (SOAP, Qi et al., NeurIPS 2021): ``APLoss`
 
 Per label, for each positive anchor i and every sample j of the batch (positives, i itself
 included), with l_ij = l(m, h_i - h_j) the pair surrogate (``squared_hinge`` (m - t)_+^2, ``hinge``
-(m - t)_+ or ``squared`` (m - t)^2)::
+(m - t)_+, ``squared`` (m - t)^2, ``logistic`` log(1 + e^{-m t}) (m = LibAUC's scale s) or
+``barrier_hinge`` max(-s (m + t) + m, m - t, s (t - m)) with ``margin=(m, s)``)::
 
     u_all[i] <- (1 - g) u_all[i] + g mean_j l_ij,    u_pos[i] <- (1 - g) u_pos[i] + g mean_j y_j l_ij
     loss = mean_{i in P, j} W_ij l_ij,   W_ij (detached) = (u_pos[i] - u_all[i] y_j) / u_all[i]^2
@@ -17,6 +18,12 @@ suffix sums (w, w h, w h^2) of the sorted batch past h_i - m (one ``searchsorted
 column sum sum_i g_i l_ij one in h_j with prefix sums over the anchors below h_j + m. One sort per
 label column, O(n log n) time and O(n) memory, in float64; no n+ x n matrix. All labels of a
 (n, C) batch go through the same batched sort, cumsum and searchsorted: no loop over labels.
+``barrier_hinge`` is piecewise linear in t (up to three pieces): the same sort with one
+``searchsorted`` per breakpoint and prefix sums of (w, w h). ``logistic`` is not polynomial: the
+row and column sums come from ``torch.ops.torchauc.grouped_pair_sums``, a tiled O(n+ n) time,
+O(n) memory kernel (float32 tiles for float32/16-bit scores, float64 for float64), never a matrix;
+small batches (n^2 C <= 2^16) take that kernel for every surrogate (one call instead of the scan's
+few dozen tensor ops).
 
 Differences from LibAUC 2.0.1:
 
@@ -29,7 +36,13 @@ Differences from LibAUC 2.0.1:
   positive-only indices); ``APLoss`` accepts both, as LibAUC.
 * The value is computed in float64 and returned in ``y_pred``'s dtype (LibAUC: float32).
 * ``hinge`` at an exact tie h_i - h_j = m has derivative 0 here (LibAUC: 1/2 through
-  ``torch.max``); ``logistic`` and ``barrier_hinge`` are not offered (they need a tiled kernel).
+  ``torch.max``); ``barrier_hinge`` at an exact breakpoint takes the slope of the piece above it
+  (LibAUC: the mean of the two through ``torch.maximum``).
+* ``logistic`` is log(1 + e^{-s t}) computed as softplus: finite where LibAUC's
+  ``torch.log(1 + torch.exp(-s t))`` overflows to inf (s t < -88 in float32) and then gives a
+  NaN state.
+* ``barrier_hinge`` needs ``margin=(m, s)`` (LibAUC unpacks its margin; its default 1.0 fails
+  there with a TypeError, here with a ValueError saying so).
 * With ``torch.distributed`` initialised LibAUC all-gathers the batch implicitly; here it is explicit:
   ``process_group=`` (keyword; None = this rank's batch) all-gathers scores, labels and indices
   (autograd-aware: each rank gets the gradient of its own rows), so every rank computes the loss of
@@ -44,69 +57,8 @@ from torch import nn
 
 from .._core import options as O
 from .._core import validate as V
+from ._ap_pair_sums import make_pair_sums, surrogate_hparam
 from .libauc import _default_device, _global, _positive, _with_gradient
-
-
-def _suffix(x):
-    """(K, n + 1, C): [k, r] holds sum_{r' >= r} x[k, r']."""
-    return torch.cat([x.flip(1).cumsum(1).flip(1), x.new_zeros((x.shape[0], 1, x.shape[2]))], 1)
-
-
-def _prefix(x):
-    """(K, n + 1, C): [k, r] holds sum_{r' < r} x[k, r']."""
-    return torch.cat([x.new_zeros((x.shape[0], 1, x.shape[2])), x.cumsum(1)], 1)
-
-
-def _search(sorted_cols, values, right):
-    """Per column searchsorted of (n, C) values in (n, C) column-sorted data."""
-    return torch.searchsorted(sorted_cols.t().contiguous(), values.t().contiguous(), right=right).t()
-
-
-def _poly(kind, k, m):
-    """sum w (k + key)^p and its k-derivative from the moments m = (sum w, sum w key, sum w key^2)."""
-    km0 = k * m[0]
-    if kind == "hinge":
-        return km0 + m[1], m[0]
-    value = torch.addcmul(m[2], km0.add(m[1], alpha=2), k)  # (k m0 + 2 m1) k + m2
-    return value, km0.add_(m[1]).mul_(2)
-
-
-class _PairSums:
-    """Sorted view of a (n, C) float64 batch that answers, for K weight vectors at once (stacked
-    (K, n, C)), the row sums sum_j w_j l(k_i + h_j) and their k-derivatives, and the column sums
-    sum_i g_i l(m - h_i + h_j) and their h_j-derivatives."""
-
-    def __init__(self, h, margin, kind):
-        self.h, self.m, self.kind = h, margin, kind
-        self.hs, self.order = torch.sort(h, 0)
-        n = h.shape[0]
-        if kind == "squared":  # every pair is active
-            self.row_first = torch.zeros_like(h, dtype=torch.long)
-            self.col_count = torch.full_like(h, n, dtype=torch.long)
-        else:
-            self.row_first = _search(self.hs, h - margin, right=True)  # first sorted h_j > h_i - m
-            self.col_count = _search(self.hs, h + margin, right=False)  # anchors with h_i < h_j + m
-
-    def _moments(self, w, key, scan, at):
-        """Scanned sums of (w, w key, w key^2) in sorted order, read at index ``at``: 3 x (K, n, C)."""
-        K = w.shape[0]
-        ws = w.gather(1, self.order.expand(K, -1, -1))
-        wk = ws * key
-        parts = [ws, wk] if self.kind == "hinge" else [ws, wk, wk * key]
-        sums = scan(torch.cat(parts, 0)).gather(1, at.expand(len(parts) * K, -1, -1))
-        return sums.split(K, 0)
-
-    def rows(self, w):
-        """(value, d value / d k) per row: sum_j w_j l(k + h_j) over the active j."""
-        k = self.m - self.h
-        m = self._moments(w, self.hs, _suffix, self.row_first)
-        return _poly(self.kind, k, m)
-
-    def cols(self, g):
-        """(value, d value / d h_j) per column: sum_i g_i l(m - h_i + h_j) over the active i."""
-        z = self.h
-        e = self._moments(g, self.m - self.hs, _prefix, self.col_count)
-        return _poly(self.kind, z, e)
 
 
 class _APBase(nn.Module):
@@ -115,9 +67,9 @@ class _APBase(nn.Module):
         if self.data_len <= 0:
             raise ValueError(f"data_len must be > 0, got {data_len}")
         self.num_labels: int = int(num_labels)
-        self.margin: float = V.finite_float(margin, "margin")
-        self.gamma: float = _positive(gamma, "gamma", 1.0)
         self.surr_loss: str = V.option(surr_loss, O.LIBAUC_AP_SURROGATE)
+        self.margin: float | tuple[float, float] = surrogate_hparam(self.surr_loss, margin)
+        self.gamma: float = _positive(gamma, "gamma", 1.0)
         self.semantics: str = V.option(semantics, O.LIBAUC_SEMANTICS)
         self.top_k: float | None = top_k
         dev = _default_device(device)
@@ -147,7 +99,8 @@ class _APBase(nn.Module):
         n = h.shape[0]
         pos = y if cols is None else y & (cols > 0)
         x = h.detach().to(torch.float64)
-        ps = _PairSums(x, self.margin, self.surr_loss)
+        tile_dtype = torch.float64 if h.dtype == torch.float64 else torch.float32  # logistic kernel only
+        ps = make_pair_sums(x, self.margin, self.surr_loss, y, tile_dtype)
         yf = y.to(torch.float64)
         weights = [torch.ones_like(x), yf]
         if self.top_k is not None and self.top_k > -1:  # sigmoid(top_k - sum_{i in P} l_ij), per label
@@ -205,7 +158,8 @@ class APLoss(_APBase):
     r"""SOAP average-precision loss (LibAUC ``APLoss`` = ``AveragePrecisionLoss``).
 
     Args (LibAUC 2.0.1 names and defaults): ``data_len`` (dataset size), ``gamma=0.9``,
-    ``margin=1.0``, ``surr_loss='squared_hinge'`` (or ``'hinge'``, ``'squared'``), ``device=None``;
+    ``margin=1.0``, ``surr_loss='squared_hinge'`` (or ``'hinge'``, ``'squared'``, ``'logistic'``
+    (margin = scale s), ``'barrier_hinge'`` (margin = (m, s))), ``device=None``;
     keyword-only ``semantics='fixed'``. Buffers ``u_all``, ``u_pos`` (data_len, 1).
     ``forward(y_pred, y_true, index)``: ``index`` holds the dataset indices of the whole batch or of
     its positives only. Use with :class:`torchauc.optim.SOAP` and a :class:`DualSampler`.

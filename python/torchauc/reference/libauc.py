@@ -4,11 +4,19 @@ writes it and one SOAP step with explicit pair matrices, label by label."""
 import torch
 
 
-def surrogate(kind, margin: float, t) -> torch.Tensor:
+def surrogate(kind, margin, t) -> torch.Tensor:
+    """LibAUC's surrogates by their formulas; ``margin`` is the scale s for ``logistic`` (as a
+    softplus: no overflow) and (m, s) for ``barrier_hinge``."""
     if kind == "squared_hinge":
         return torch.clamp(margin - t, min=0) ** 2
     if kind == "hinge":
         return torch.clamp(margin - t, min=0)
+    if kind == "logistic":  # log(1 + e^x) = logaddexp(0, x): exact (softplus linearises above 20)
+        x = -margin * t
+        return torch.logaddexp(torch.zeros_like(x), x)
+    if kind == "barrier_hinge":
+        m, s = margin
+        return torch.maximum(-s * (m + t) + m, torch.maximum(m - t, s * (t - m)))
     return (margin - t) ** 2
 
 
@@ -46,7 +54,7 @@ def soap_step(
     u_all,
     u_pos,
     gamma,
-    margin: float,
+    margin,
     kind,
     top_k=-1,
     tasks=None,
