@@ -3,6 +3,8 @@
 #include "multiclass/cpu_fused.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <string_view>
 
 #include "multiclass/cpu_sigmoid.h"
 
@@ -31,10 +33,16 @@ namespace isa_base {
 }  // namespace isa_base
 
 enum class Isa { Base, Avx2, Avx512 };
+// The best the CPU runs, capped by TORCHAUC_CPU_ISA=avx2|base if set (how the tests run the other
+// kernels on an AVX-512 machine); read once.
 Isa cpu_isa() {
   static const Isa isa = [] {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") ? Isa::Avx512 : __builtin_cpu_supports("avx2") ? Isa::Avx2 : Isa::Base;
+    Isa best = __builtin_cpu_supports("avx512f") ? Isa::Avx512 : __builtin_cpu_supports("avx2") ? Isa::Avx2 : Isa::Base;
+    const char* cap = std::getenv("TORCHAUC_CPU_ISA");
+    if (cap && std::string_view(cap) == "base") best = Isa::Base;
+    if (cap && std::string_view(cap) == "avx2" && best == Isa::Avx512) best = Isa::Avx2;
+    return best;
   }();
   return isa;
 }
