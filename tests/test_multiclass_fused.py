@@ -35,6 +35,7 @@ def _value_and_grad(fn, x, *args, **kw):
     x = x.detach().clone().requires_grad_()
     loss = fn(x, *args, **kw)
     loss.backward()
+    assert x.grad is not None
     return loss.detach(), x.grad
 
 
