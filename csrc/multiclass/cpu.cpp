@@ -4,7 +4,8 @@
 //   square, linear, exp: one pass gathers O(1) stats per column (the weights factorise, see
 //     math.h: no C x C table), an O(C) epilogue gives the loss and four gradient
 //     coefficients per column, one elementwise pass writes the gradient (same call). The inner loops
-//     are the vectorised tiles of cpu_tiles.cpp. Extra memory: O(C) plus 8 bytes per sample.
+//     are the fused float loops of cpu_fused.cpp for float32 scores (square, linear) and the
+//     vectorised tiles of cpu_tiles.cpp otherwise. Extra memory: O(C) plus 8 bytes per sample.
 //   hinge: per column, sort positives and weighted negatives, suffix sums, binary searches (exact).
 // Every reduction runs over chunks whose layout depends only on the sizes, combined in a fixed
 // order, so results do not depend on the thread count.
@@ -17,10 +18,12 @@
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "core/labels.h"
 #include "multiclass/args.h"
+#include "multiclass/cpu_fused.h"
 #include "multiclass/cpu_sigmoid.h"
 #include "multiclass/cpu_tiles.h"
 #include "multiclass/math.h"
@@ -103,6 +106,18 @@ void for_each_work_item(const Work& w, int64_t ns, int64_t C, const F& f) {
   });
 }
 
+// Calls run(n, base, len) for the contiguous runs of column c over samples [n0, n1) of the NCHW
+// layout: samples [n, n + len) of one image, whose scores start at flat index base.
+template <typename F>
+inline void for_each_run(int64_t C, int64_t S, int64_t n0, int64_t n1, int64_t c, const F& run) {
+  for (int64_t n = n0; n < n1;) {
+    const int64_t b = n / S, s0 = n % S;
+    const int64_t len = std::min(n1 - n, S - s0);
+    run(n, (b * C + c) * S + s0, len);
+    n += len;
+  }
+}
+
 // v = act(x), dv = act'(x) for a contiguous run of len <= kTile scores.
 constexpr int64_t kTile = 256;
 template <Activation ACT, typename scalar_t>
@@ -143,14 +158,13 @@ inline void for_each_tile(const Input<scalar_t>& in, int64_t n0, int64_t n1, int
     return;
   }
   for (int64_t c = c0; c < c1; ++c) {
-    for (int64_t n = n0; n < n1;) {
-      const int64_t b = n / S, s0 = n % S;
-      const int64_t len = std::min({n1 - n, S - s0, kTile});
-      const int64_t base = (b * C + c) * S + s0;
-      activate_tile<ACT>(in.x + base, len, buf, dbuf);
-      column_tile(c, n, base, len, buf, dbuf);
-      n += len;
-    }
+    for_each_run(C, S, n0, n1, c, [&](int64_t n, int64_t base, int64_t len) {
+      for (int64_t t = 0; t < len; t += kTile) {
+        const int64_t tl = std::min(len - t, kTile);
+        activate_tile<ACT>(in.x + base + t, tl, buf, dbuf);
+        column_tile(c, n + t, base + t, tl, buf, dbuf);
+      }
+    });
     column_done(c);
   }
 }
@@ -201,7 +215,22 @@ void moment_stats(const Input<scalar_t>& in, const double* r, double* st) {
     double* u2 = u1 + C;
     double* d1 = u2 + C;
     double* d2 = d1 + C;
-    double acc[4] = {0.0, 0.0, 0.0, 0.0};  // the current column's sums (S > 1)
+    double acc[4] = {0.0, 0.0, 0.0, 0.0};             // the current column's sums (S > 1)
+    if constexpr (std::is_same_v<scalar_t, float>) {  // fused loops, whole rows / whole runs
+      if (S == 1) {
+        for (int64_t n = n0; n < n1; ++n) {
+          if (in.y[n] >= 0) mc_row_moments_f32(ACT, in.x + n * C, C, in.y[n], r[n], u1, u2, d1, d2);
+        }
+        return;
+      }
+      for (int64_t c = c0; c < c1; ++c) {
+        for_each_run(C, S, n0, n1, c, [&](int64_t n, int64_t base, int64_t len) {
+          mc_plane_moments_f32(ACT, in.x + base, in.y + n, r + n, len, static_cast<int32_t>(c), acc);
+        });
+        for (int q = 0; q < 4; ++q) u1[q * C + c] += std::exchange(acc[q], 0.0);
+      }
+      return;
+    }
     for_each_tile<ACT>(
         in, n0, n1, c0, c1,
         [&](int64_t n, int32_t y, int64_t cb, int64_t len, const T* v, const T*) {
@@ -270,8 +299,39 @@ void exp_stats(const Input<scalar_t>& in, const double* lr, double m, LseCell* p
 // ---------------------------------------------------------------- gradient pass
 // g = act'(x) * dL/dv for every element, from the column coefficients cf (SoA: ad, bd, ao, bo at
 // q * C + c) and the sample weights r; ignored samples get 0.
+// The fused float loops of the gradient (square, linear): rows, or per (sample chunk, column) runs
+// in the order of the statistics pass (each chunk's labels and weights stay in cache).
+template <Activation ACT>
+void grad_pass_f32(const Input<float>& in, const double* cf, const double* r, float* g) {
+  const int64_t C = in.C, S = in.S, ns = in.B * in.S;
+  if (S == 1) {
+    const std::vector<float> cff(cf, cf + 4 * C);
+    at::parallel_for(0, in.B, std::max<int64_t>(1, 16384 / C), [&](int64_t nb, int64_t ne) {
+      for (int64_t n = nb; n < ne; ++n) {
+        if (in.y[n] < 0)
+          std::fill(g + n * C, g + (n + 1) * C, 0.0f);
+        else
+          mc_row_grad_f32(ACT, in.x + n * C, C, in.y[n], r[n], cff.data(), g + n * C);
+      }
+    });
+    return;
+  }
+  for_each_work_item(mc_work(ns, C, S), ns, C, [&](int64_t, int64_t n0, int64_t n1, int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const Coef k{cf[c], cf[C + c], cf[2 * C + c], cf[3 * C + c]};
+      for_each_run(C, S, n0, n1, c, [&](int64_t n, int64_t base, int64_t len) {
+        mc_plane_grad_f32(ACT, in.x + base, in.y + n, r + n, len, static_cast<int32_t>(c), k, g + base);
+      });
+    }
+  });
+}
+
 template <Activation ACT, bool EXP, typename scalar_t>
 void grad_pass(const Input<scalar_t>& in, const double* cf, const double* r, double m, scalar_t* g) {
+  if constexpr (!EXP && std::is_same_v<scalar_t, float>) {
+    grad_pass_f32<ACT>(in, cf, r, g);
+    return;
+  }
   using T = acc_t<scalar_t>;
   const int64_t C = in.C, S = in.S;
   const double *ad = cf, *bd = cf + C, *ao = cf + 2 * C, *bo = cf + 3 * C;

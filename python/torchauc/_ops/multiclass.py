@@ -19,6 +19,9 @@ def _setup_context(ctx, inputs, output):
     ctx.has_grad = inputs[8]
     ctx.save_for_backward(grad)
     ctx.mark_non_differentiable(grad)
+    # the gradient output gets no incoming gradient: leave it None instead of a zero-filled tensor of
+    # the scores' size (a full extra pass in every backward)
+    ctx.set_materialize_grads(False)
 
 
 def _backward(ctx, g_loss, _g_grad):
@@ -28,6 +31,8 @@ def _backward(ctx, g_loss, _g_grad):
             "torchauc.functional.multiclass_auc_loss or pixel_auc_loss, which ask for gradients when needed"
         )
     (grad,) = ctx.saved_tensors
+    if g_loss is None:  # (grads are not materialised) nothing flows into the loss
+        return None, None, None, None, None, None, None, None, None
     if _is_one(g_loss):
         # Hand the saved buffer over as is: autograd's AccumulateGrad takes it without a copy when the
         # graph is freed (and copies it itself when the graph is retained), so the common
