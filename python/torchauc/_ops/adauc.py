@@ -6,6 +6,8 @@ perturbation, never differentiated)."""
 
 import torch
 
+from ._fused_grad import scaled, skip_zero_grads
+
 _LOSS = "torchauc::adauc_loss"
 
 
@@ -20,6 +22,7 @@ def _setup_context(ctx, inputs, output):
     ctx.has_grad = inputs[8]
     ctx.save_for_backward(grad_s, grad_a, grad_b, grad_alpha)
     ctx.mark_non_differentiable(grad_s, grad_a, grad_b, grad_alpha)
+    skip_zero_grads(ctx)
 
 
 def _backward(ctx, g_loss, *_):
@@ -30,10 +33,12 @@ def _backward(ctx, g_loss, *_):
             "torchauc.adauc_loss was called with compute_grad=False; call it through "
             "torchauc.adauc.adauc_loss, which asks for gradients when they are needed"
         )
-    gs = g_loss * grad_s if need[0] else None
-    ga = g_loss * grad_a if need[2] else None
-    gb = g_loss * grad_b if need[3] else None
-    gal = g_loss * grad_alpha if need[4] else None
+    if g_loss is None:  # (grads are not materialised) nothing flows into the loss
+        return (None,) * 9
+    gs = scaled(g_loss, grad_s) if need[0] else None
+    ga = scaled(g_loss, grad_a) if need[2] else None
+    gb = scaled(g_loss, grad_b) if need[3] else None
+    gal = scaled(g_loss, grad_alpha) if need[4] else None
     return gs, None, ga, gb, gal, None, None, None, None
 
 

@@ -5,6 +5,8 @@ the same call), so backward only scales the saved gradient by the incoming one. 
 
 import torch
 
+from ._fused_grad import scaled, skip_zero_grads
+
 _OP = "torchauc::multiclass_auc_loss"
 
 
@@ -19,9 +21,7 @@ def _setup_context(ctx, inputs, output):
     ctx.has_grad = inputs[8]
     ctx.save_for_backward(grad)
     ctx.mark_non_differentiable(grad)
-    # the gradient output gets no incoming gradient: leave it None instead of a zero-filled tensor of
-    # the scores' size (a full extra pass in every backward)
-    ctx.set_materialize_grads(False)
+    skip_zero_grads(ctx)
 
 
 def _backward(ctx, g_loss, _g_grad):
@@ -33,20 +33,7 @@ def _backward(ctx, g_loss, _g_grad):
     (grad,) = ctx.saved_tensors
     if g_loss is None:  # (grads are not materialised) nothing flows into the loss
         return None, None, None, None, None, None, None, None, None
-    if _is_one(g_loss):
-        # Hand the saved buffer over as is: autograd's AccumulateGrad takes it without a copy when the
-        # graph is freed (and copies it itself when the graph is retained), so the common
-        # `loss.backward()` allocates no second N x C tensor.
-        return grad, None, None, None, None, None, None, None, None
-    return g_loss * grad, None, None, None, None, None, None, None, None
-
-
-def _is_one(g):
-    """True when the incoming gradient is exactly 1, checked only on plain (eager, not traced) CPU tensors,
-    where that costs no device sync and guards on no data."""
-    return (
-        type(g) is torch.Tensor and g.device.type == "cpu" and g.numel() == 1 and not g.requires_grad and bool(g == 1)
-    )
+    return scaled(g_loss, grad), None, None, None, None, None, None, None, None
 
 
 torch.library.register_autograd(_OP, _backward, setup_context=_setup_context)

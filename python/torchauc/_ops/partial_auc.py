@@ -5,6 +5,8 @@ that require grad into them). partial_auc_upauci is a fused loss with autograd (
 
 import torch
 
+from ._fused_grad import scaled, skip_zero_grads
+
 
 @torch.library.register_fake("torchauc::partial_auc_select")
 def _select_fake(scores, labels, max_fpr, min_tpr, rounding):
@@ -43,6 +45,7 @@ def _upauci_setup(ctx, inputs, output):
     ctx.has_grad = inputs[7]
     ctx.save_for_backward(gs, gw, gp)
     ctx.mark_non_differentiable(gs, gw, gp)
+    skip_zero_grads(ctx)
 
 
 def _upauci_backward(ctx, g_loss, _g1, _g2, _g3):
@@ -51,13 +54,15 @@ def _upauci_backward(ctx, g_loss, _g1, _g2, _g3):
             "torchauc.partial_auc_upauci was called with compute_grad=False; call it through "
             "torchauc.partial_auc.upauci_loss, which asks for gradients when they are needed"
         )
+    if g_loss is None:  # (grads are not materialised) nothing flows into the loss
+        return (None,) * 8
     gs, gw, gp = ctx.saved_tensors
     need = ctx.needs_input_grad
     return (
-        g_loss * gs if need[0] else None,
+        scaled(g_loss, gs) if need[0] else None,
         None,
-        g_loss * gw if need[2] else None,
-        g_loss.to(gp.dtype) * gp if need[3] else None,
+        scaled(g_loss, gw) if need[2] else None,
+        scaled(g_loss.to(gp.dtype), gp) if need[3] else None,
         None,
         None,
         None,

@@ -5,6 +5,8 @@ the incoming gradient (no double backward). sod_frames and sod_frame_stats carry
 
 import torch
 
+from ._fused_grad import scaled, skip_zero_grads
+
 
 @torch.library.register_fake("torchauc::sod_frames")
 def _frames_fake(masks, threshold, min_area, connectivity):
@@ -28,6 +30,7 @@ def _setup_context(ctx, inputs, output):
     ctx.has_grad = inputs[5]
     ctx.save_for_backward(output[1])
     ctx.mark_non_differentiable(output[1])
+    skip_zero_grads(ctx)
 
 
 def _backward(ctx, g_loss, _g_grad):
@@ -36,8 +39,10 @@ def _backward(ctx, g_loss, _g_grad):
             "torchauc.sod_si_loss was called with compute_grad=False; call it through torchauc.sod.si_loss, "
             "which asks for the gradient when it is needed"
         )
+    if g_loss is None:  # (grads are not materialised) nothing flows into the loss
+        return (None,) * 6
     (grad,) = ctx.saved_tensors
-    return g_loss * grad, None, None, None, None, None
+    return scaled(g_loss, grad), None, None, None, None, None
 
 
 torch.library.register_autograd("torchauc::sod_si_loss", _backward, setup_context=_setup_context)
