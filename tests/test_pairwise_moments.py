@@ -4,6 +4,8 @@ against float64 closed forms; bitwise equal across thread counts and label dtype
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from torchauc import functional as F
 from torchauc.reference import pairwise as R
@@ -152,3 +154,73 @@ def test_exp_matches_a_float64_evaluation_over_wide_exponents(scale):
     ref = [total.detach(), x.grad, wa.grad * pos, wb.grad * ~pos]
     for p, q in zip(ours, ref):
         torch.testing.assert_close(p, q, rtol=1e-13, atol=1e-300)
+
+
+def float64_exp_loss(s, y, a, b, margin, reduction):
+    """The exp loss and its gradients in float64 (libm exp, each side shifted by its max)."""
+    x = s.double().requires_grad_()
+    wa, wb = a.double().requires_grad_(), b.double().requires_grad_()
+    pos = y.bool()
+    kp, kn = -margin * x[pos], margin * x[~pos]
+    cp, cn = kp.max().detach(), kn.max().detach()
+    total = (wa[pos] * torch.exp(kp - cp)).sum() * (wb[~pos] * torch.exp(kn - cn)).sum() * torch.exp(cp + cn)
+    if reduction == "mean":
+        total = total / (wa[pos].sum() * wb[~pos].sum())
+    total.backward()
+    return [total.detach(), x.grad, wa.grad * pos, wb.grad * ~pos]
+
+
+# float32 scores take the vectorised exp (exp_nonpos_fast, < 5e-10 relative, terms below e^-700
+# flushed to 0): the stated bound is 2.5e-7 relative (the float32 rounding of each output
+# dominates) plus 1e-9 of the tensor's largest entry absolute (the mean's weight gradients
+# f - loss/A subtract nearly equal terms) and one float32 subnormal.
+EXP_FLOAT32_RTOL = 2.5e-7
+
+
+def assert_within_float32_bound(ours, ref):
+    atol = max(2e-45, 1e-9 * ref.abs().max().item())
+    torch.testing.assert_close(ours.double(), ref, rtol=EXP_FLOAT32_RTOL, atol=atol)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(2, 3000),
+    seed=st.integers(0, 10_000),
+    spread=st.sampled_from([1.0, 30.0, 80.0]),
+    margin=st.floats(0.05, 2.0),
+    ties=st.booleans(),
+    one_class=st.booleans(),
+    reduction=st.sampled_from(["mean", "sum"]),
+)
+def test_float32_exp_is_within_its_bound_of_float64(n, seed, spread, margin, ties, one_class, reduction):
+    g = torch.Generator().manual_seed(seed)
+    s = (torch.randn(n, generator=g, dtype=torch.float64) * spread).float()
+    if ties:
+        s = s.round()
+    y = (torch.rand(n, generator=g) < 0.3).long()
+    if one_class:
+        y.fill_(seed % 2)
+    a = torch.rand(n, generator=g).float() + 0.1
+    b = torch.rand(n, generator=g).float() + 0.1
+    ours = run(s, y, "exp", a, b, margin=margin, reduction=reduction)
+    if y.all() or not y.any():  # no pairs: zero loss and gradients
+        assert all((t == 0).all() for t in ours)
+        return
+    ref = float64_exp_loss(s, y, a, b, margin, reduction)
+    if not torch.isfinite(ref[0]):
+        return  # the float64 value overflows: no bound to check
+    for p, q in zip(ours, ref):
+        if torch.isfinite(q).all() and q.abs().max() < 3e38:  # the float32 result is representable
+            assert_within_float32_bound(p, q)
+
+
+@pytest.mark.parametrize("surrogate", ["square", "exp"])
+def test_float32_extreme_scores_match_float64(surrogate):
+    # keys over hundreds (exp: factors down to e^-600, flushed below e^-700), several chunks
+    s, y, a, b = batch(seed=9, dtype=torch.float32)
+    s = s * 40.0
+    m = 0.2 if surrogate == "exp" else 1.0
+    ours = run(s, y, surrogate, a, b, margin=m, reduction="sum")
+    ref = run(s.double(), y, surrogate, a.double(), b.double(), margin=m, reduction="sum")
+    for p, q in zip(ours, ref):
+        assert_within_float32_bound(p, q)

@@ -10,7 +10,13 @@
 // given), plus O(n / kChunk) chunk statistics. Inputs up to two chunks run on the calling thread.
 // Rounding: the square loss combines per-chunk centred moments with the exact shift formula
 // (sum w (k - M)^2 = Q_c + 2 (m_c - M) S_c + (m_c - M)^2 W_c), the exp loss rescales chunk sums by
-// exp(max_c - max); both differ from a two-pass float64 evaluation by float64 rounding only.
+// exp(max_c - max); both differ from a two-pass float64 evaluation by float64 rounding only, except
+// that the exp of float/half/bfloat16 scores is exp_nonpos_fast (below: < 5e-10 relative per term,
+// terms below e^-700 flushed to 0), so each float32 output is within 2.5e-7 relative (its own
+// rounding dominates) plus 1e-9 of the tensor's largest entry (cancellation in the mean's weight
+// gradients) of the float64 value; float64 scores keep libm exp.
+// Both passes are branch-free (selects on the label) and, for float scores, compiled for AVX-512,
+// AVX2 and the baseline (target_clones).
 #include "pairwise/cpu_moments.h"
 
 #include <ATen/Dispatch.h>
@@ -18,7 +24,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "core/labels.h"
@@ -39,82 +47,282 @@ struct ChunkStats {
   bool nan = false, bad_label = false;
 };
 
+// Labels as stored: positive when != 0; anything but 0 / 1 is an error (checked after the pass).
+template <typename L>
+bool is_positive(L y) {
+  return y != L(0);
+}
+template <typename L>
+bool not_binary(L y) {
+  if constexpr (std::is_integral_v<L>)
+    return static_cast<std::make_unsigned_t<L>>(y) > 1u;
+  else
+    return (y != L(0)) & (y != L(1));
+}
+// bool labels are read as their bytes (0 / 1): GCC does not vectorise loads of bool.
+template <typename L>
+using LabelStorage = std::conditional_t<std::is_same_v<L, bool>, uint8_t, L>;
+
 template <typename T, typename L, bool kWeighted>
 struct Inputs {
+  using Scalar = T;
+  static constexpr bool weighted = kWeighted;
   const T* s;
-  const L* y;
+  const LabelStorage<L>* y;
   const T* a;  // positive weights (kWeighted only)
   const T* b;  // negative weights
   double m;
-  bool label(int64_t i) const { return static_cast<double>(y[i]) != 0.0; }
+  bool label(int64_t i) const { return is_positive(y[i]); }
   bool bad_label(int64_t i) const {
-    const double v = static_cast<double>(y[i]);
-    return v != 0.0 && v != 1.0;
+    if constexpr (std::is_same_v<L, bool>)
+      return false;
+    else
+      return not_binary(y[i]);
   }
-  double pos_w(int64_t i) const { return kWeighted ? static_cast<double>(a[i]) : 1.0; }
-  double neg_w(int64_t i) const { return kWeighted ? static_cast<double>(b[i]) : 1.0; }
+  // the sample's own weight, selected by its label (no branch)
+  double own_w(int64_t i, bool pos) const {
+    if constexpr (kWeighted)
+      return pos ? static_cast<double>(a[i]) : static_cast<double>(b[i]);
+    else
+      return 1.0;
+  }
 };
 
-// ---- pass 1
+// The loop bodies are inlined into the instruction-set clones below (else the clones only call them).
+#define TAUC_LOOP __attribute__((always_inline)) inline
+
+// exp(x) in double for x <= 0, without a branch or a libm call so that the loops calling it
+// vectorise: x = n ln2 + r with |r| <= ln2/2 (Cody-Waite, exact products), a degree-8 Taylor
+// polynomial in r (truncation < 4e-10 relative), 2^n by bit cast; 0 below -700 (where 2^n would
+// leave the normal range), NaN stays NaN. Float scores reach it with the key reduction in double:
+// a float key reduction (exp_nonpos_poly on float(k - c)) would cost |k - c| * 6e-8 relative.
+TAUC_LOOP double exp_nonpos_fast(double x) {
+  constexpr double kRound = 6755399441055744.0;  // 1.5 * 2^52: adding it rounds to an integer
+  const double xc = x > -700.0 ? x : -700.0;
+  const double t = xc * 1.4426950408889634 + kRound;
+  const double fn = t - kRound;
+  const double r = (xc - fn * 6.93147180369123816490e-01) - fn * 1.90821492927058770002e-10;
+  double p = 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  // the low bits of t hold n (t = kRound + n): (n + 1023) << 52 is the double 2^n
+  const uint64_t bits = (__builtin_bit_cast(uint64_t, t) + 1023u) << 52;
+  const double out = p * __builtin_bit_cast(double, bits);
+  return x >= -700.0 ? out : (x < -700.0 ? 0.0 : x);
+}
+// Float / half / bfloat16 scores use the polynomial; float64 scores keep libm (the reference path).
+template <typename T>
+double exp_key(double x) {
+  if constexpr (std::is_same_v<T, double>)
+    return std::exp(x);
+  else
+    return exp_nonpos_fast(x);
+}
+
+// ---- pass 1, branch-free: both sides' sums are updated with a select on the label; the
+// `omp simd` reductions let the compiler vectorise them (a fixed order per chunk and instruction
+// set, so the sums are the same for every thread count).
 template <typename In>
-ChunkStats square_chunk(const In& in, int64_t lo, int64_t hi) {
-  ChunkStats c;
+TAUC_LOOP ChunkStats square_chunk(const In& in_ref, int64_t lo, int64_t hi) {
+  const In in = in_ref;  // a local copy: its pointers stay in registers (loop-invariant loads)
+  const double m = in.m;
+  double pw0 = 0.0, pw1 = 0.0, nw0 = 0.0, nw1 = 0.0;
+  int nan = 0, bad = 0;
+#pragma omp simd reduction(+ : pw0, pw1, nw0, nw1) reduction(| : nan, bad)
   for (int64_t i = lo; i < hi; ++i) {
     const double s = static_cast<double>(in.s[i]);
-    c.nan |= s != s;
-    c.bad_label |= in.bad_label(i);
-    if (in.label(i)) {
-      const double w = in.pos_w(i);
-      c.pos.w0 += w;
-      c.pos.w1 += w * (in.m - s);
-    } else {
-      const double w = in.neg_w(i);
-      c.neg.w0 += w;
-      c.neg.w1 += w * s;
-    }
+    const bool pos = in.label(i);
+    nan |= s != s;
+    bad |= in.bad_label(i);
+    const double w = in.own_w(i, pos);
+    pw0 += pos ? w : 0.0;
+    pw1 += pos ? w * (m - s) : 0.0;
+    nw0 += pos ? 0.0 : w;
+    nw1 += pos ? 0.0 : w * s;
   }
-  c.pos.c = c.pos.w0 != 0.0 ? c.pos.w1 / c.pos.w0 : 0.0;
-  c.neg.c = c.neg.w0 != 0.0 ? c.neg.w1 / c.neg.w0 : 0.0;
+  ChunkStats c;
+  c.nan = nan != 0;
+  c.bad_label = bad != 0;
+  c.pos.w0 = pw0;
+  c.pos.w1 = pw1;
+  c.neg.w0 = nw0;
+  c.neg.w1 = nw1;
+  c.pos.c = pw0 != 0.0 ? pw1 / pw0 : 0.0;
+  c.neg.c = nw0 != 0.0 ? nw1 / nw0 : 0.0;
+  const double cp = c.pos.c, cn = c.neg.c;
+  double ps1 = 0.0, ps2 = 0.0, ns1 = 0.0, ns2 = 0.0;
+#pragma omp simd reduction(+ : ps1, ps2, ns1, ns2)
   for (int64_t i = lo; i < hi; ++i) {  // the chunk is in cache: centred moments cost no memory pass
     const double s = static_cast<double>(in.s[i]);
-    if (in.label(i)) {
-      const double w = in.pos_w(i), d = (in.m - s) - c.pos.c;
-      c.pos.s1 += w * d;
-      c.pos.s2 += w * d * d;
-    } else {
-      const double w = in.neg_w(i), d = s - c.neg.c;
-      c.neg.s1 += w * d;
-      c.neg.s2 += w * d * d;
-    }
+    const bool pos = in.label(i);
+    const double d = pos ? (m - s) - cp : s - cn, wd = in.own_w(i, pos) * d;
+    ps1 += pos ? wd : 0.0;
+    ps2 += pos ? wd * d : 0.0;
+    ns1 += pos ? 0.0 : wd;
+    ns2 += pos ? 0.0 : wd * d;
   }
+  c.pos.s1 = ps1;
+  c.pos.s2 = ps2;
+  c.neg.s1 = ns1;
+  c.neg.s2 = ns2;
   return c;
 }
 
 template <typename In>
-ChunkStats exp_chunk(const In& in, int64_t lo, int64_t hi) {
-  ChunkStats c;
-  c.pos.c = c.neg.c = -std::numeric_limits<double>::infinity();
+TAUC_LOOP ChunkStats exp_chunk(const In& in_ref, int64_t lo, int64_t hi) {
+  const In in = in_ref;  // a local copy: its pointers stay in registers (loop-invariant loads)
+  const double m = in.m, inf = std::numeric_limits<double>::infinity();
+  double pw0 = 0.0, nw0 = 0.0, pmax = -inf, nmax = -inf;
+  int nan = 0, bad = 0;
+#pragma omp simd reduction(+ : pw0, nw0) reduction(max : pmax, nmax) reduction(| : nan, bad)
   for (int64_t i = lo; i < hi; ++i) {
     const double s = static_cast<double>(in.s[i]);
-    c.nan |= s != s;
-    c.bad_label |= in.bad_label(i);
-    if (in.label(i)) {
-      c.pos.w0 += in.pos_w(i);
-      c.pos.c = std::max(c.pos.c, -in.m * s);
-    } else {
-      c.neg.w0 += in.neg_w(i);
-      c.neg.c = std::max(c.neg.c, in.m * s);
+    const bool pos = in.label(i);
+    nan |= s != s;
+    bad |= in.bad_label(i);
+    const double w = in.own_w(i, pos), kp = -m * s, kn = m * s;
+    pw0 += pos ? w : 0.0;
+    nw0 += pos ? 0.0 : w;
+    pmax = pos && kp > pmax ? kp : pmax;
+    nmax = !pos && kn > nmax ? kn : nmax;
+  }
+  ChunkStats c;
+  c.nan = nan != 0;
+  c.bad_label = bad != 0;
+  c.pos.w0 = pw0;
+  c.neg.w0 = nw0;
+  c.pos.c = pmax;
+  c.neg.c = nmax;
+  if (c.nan) return c;  // the loss is NaN: the sums are not needed
+  using T = typename In::Scalar;
+  double ps = 0.0, ns = 0.0;
+#pragma omp simd reduction(+ : ps, ns)
+  for (int64_t i = lo; i < hi; ++i) {  // one exp per sample, of its key minus its side's max
+    const double s = static_cast<double>(in.s[i]);
+    const bool pos = in.label(i);
+    const double e = in.own_w(i, pos) * exp_key<T>(pos ? -m * s - pmax : m * s - nmax);
+    ps += pos ? e : 0.0;
+    ns += pos ? 0.0 : e;
+  }
+  c.pos.s2 = ps;
+  c.neg.s2 = ns;
+  return c;
+}
+
+// ---- pass 2, branch-free: d loss / d score (and d loss / d own weight) per sample in [lo, hi),
+// written in the input dtype, the opposite side's constants selected by the label.
+struct SquareGrad {
+  SideMoments P, N;
+  GradScale g;
+};
+template <typename In, typename T = typename In::Scalar>
+TAUC_LOOP void square_grads(const In& in_ref, const SquareGrad& k_ref, int64_t lo, int64_t hi, T* gx, T* ga, T* gb) {
+  const In in = in_ref;  // local copies: loop-invariant loads
+  const SquareGrad k = k_ref;
+  const double m = in.m, gs = k.g.grad_scale;
+#pragma omp simd
+  for (int64_t i = lo; i < hi; ++i) {
+    const double s = static_cast<double>(in.s[i]);
+    const bool pos = in.label(i);
+    // square_sample (math.h) against the opposite side; du/dx = -1 for a positive (u = m - x)
+    const double o_w0 = pos ? k.N.w0 : k.P.w0, o_mean = pos ? k.N.mean : k.P.mean;
+    const double d = (pos ? m - s : s) + o_mean;
+    const double dk = 2.0 * in.own_w(i, pos) * o_w0 * d;
+    gx[i] = static_cast<T>((pos ? -dk : dk) * gs);
+    if constexpr (In::weighted) {  // ga, gb are given with the weights
+      const double dw = o_w0 * d * d + (pos ? k.N.c2 : k.P.c2);
+      const double grad_w = dw * gs - (pos ? k.g.pos_shift : k.g.neg_shift);
+      ga[i] = static_cast<T>(pos ? grad_w : 0.0);
+      gb[i] = static_cast<T>(pos ? 0.0 : grad_w);
     }
   }
-  if (c.nan) return c;  // the loss is NaN: the sums are not needed
+}
+
+// exp: the factor e^{k + log O + log_scale} of a sample with key k. Fast form (float inputs):
+// exp_nonpos_fast(k - c_own) * K_side with the side constant K = e^{c_own + log O + log_scale} in
+// double (finite: checked), so the one exp per sample is the vectorised polynomial.
+struct ExpGrad {
+  ExpSide P, N;
+  double log_scale, pos_c, neg_c, pos_K, neg_K;
+  GradScale g;
+};
+template <bool kFast, typename In, typename T = typename In::Scalar>
+TAUC_LOOP void exp_grads(const In& in_ref, const ExpGrad& k_ref, int64_t lo, int64_t hi, T* gx, T* ga, T* gb) {
+  const In in = in_ref;  // local copies: loop-invariant loads
+  const ExpGrad k = k_ref;
+  const double m = in.m, gs = k.g.grad_scale;
+#pragma omp simd
   for (int64_t i = lo; i < hi; ++i) {
     const double s = static_cast<double>(in.s[i]);
-    if (in.label(i))
-      c.pos.s2 += in.pos_w(i) * std::exp(-in.m * s - c.pos.c);
+    const bool pos = in.label(i);
+    const double key = pos ? -m * s : m * s;
+    double f;
+    if constexpr (kFast)
+      f = exp_nonpos_fast(key - (pos ? k.pos_c : k.neg_c)) * (pos ? k.pos_K : k.neg_K);
     else
-      c.neg.s2 += in.neg_w(i) * std::exp(in.m * s - c.neg.c);
+      f = exp_sample_factor(key, pos ? k.N : k.P, k.log_scale);
+    const double dx = m * in.own_w(i, pos) * f;
+    gx[i] = static_cast<T>((pos ? -dx : dx) * gs);
+    if constexpr (In::weighted) {  // ga, gb are given with the weights
+      const double grad_w = f * gs - (pos ? k.g.pos_shift : k.g.neg_shift);
+      ga[i] = static_cast<T>(pos ? grad_w : 0.0);
+      gb[i] = static_cast<T>(pos ? 0.0 : grad_w);
+    }
   }
-  return c;
+}
+
+// float scores: the hot loops compiled for AVX-512, AVX2 and the baseline, picked at load time
+// (non-template wrappers: target_clones does not apply to templates); other dtypes use the templates.
+#define TAUC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define TAUC_FLOAT_LOOPS(L, W)                                                                                       \
+  TAUC_CLONES ChunkStats square_chunk_f32(const Inputs<float, L, W>& in, int64_t lo, int64_t hi) {                   \
+    return square_chunk(in, lo, hi);                                                                                 \
+  }                                                                                                                  \
+  TAUC_CLONES ChunkStats exp_chunk_f32(const Inputs<float, L, W>& in, int64_t lo, int64_t hi) {                      \
+    return exp_chunk(in, lo, hi);                                                                                    \
+  }                                                                                                                  \
+  TAUC_CLONES void square_grads_f32(const Inputs<float, L, W>& in, const SquareGrad& k, int64_t lo, int64_t hi,      \
+                                    float* gx, float* ga, float* gb) {                                               \
+    square_grads(in, k, lo, hi, gx, ga, gb);                                                                         \
+  }                                                                                                                  \
+  TAUC_CLONES void exp_grads_f32(const Inputs<float, L, W>& in, const ExpGrad& k, int64_t lo, int64_t hi, float* gx, \
+                                 float* ga, float* gb) {                                                             \
+    exp_grads<true>(in, k, lo, hi, gx, ga, gb);                                                                      \
+  }
+TAUC_FLOAT_LOOPS(bool, false)
+TAUC_FLOAT_LOOPS(bool, true)
+TAUC_FLOAT_LOOPS(int8_t, false)
+TAUC_FLOAT_LOOPS(int8_t, true)
+TAUC_FLOAT_LOOPS(int64_t, false)
+TAUC_FLOAT_LOOPS(int64_t, true)
+TAUC_FLOAT_LOOPS(float, false)
+TAUC_FLOAT_LOOPS(float, true)
+#undef TAUC_FLOAT_LOOPS
+#undef TAUC_CLONES
+#undef TAUC_LOOP
+
+template <typename In>
+constexpr bool kFloat = std::is_same_v<typename In::Scalar, float>;
+
+template <typename In>
+ChunkStats square_chunk_best(const In& in, int64_t lo, int64_t hi) {
+  if constexpr (kFloat<In>)
+    return square_chunk_f32(in, lo, hi);
+  else
+    return square_chunk(in, lo, hi);
+}
+template <typename In>
+ChunkStats exp_chunk_best(const In& in, int64_t lo, int64_t hi) {
+  if constexpr (kFloat<In>)
+    return exp_chunk_f32(in, lo, hi);
+  else
+    return exp_chunk(in, lo, hi);
 }
 
 // Below this many samples a pass runs on the calling thread: a parallel region costs more than the
@@ -130,6 +338,11 @@ std::vector<ChunkStats> per_chunk(int64_t n, const F& chunk) {
     for (int64_t c = cb; c < ce; ++c) out[c] = chunk(c * kChunk, std::min(n, (c + 1) * kChunk));
   });
   return out;
+}
+// Runs range(lo, hi) over [0, n) (in parallel above kSerialBelow).
+template <typename F>
+void per_range(int64_t n, const F& range) {
+  at::parallel_for(0, n, kSerialBelow, [&](int64_t lo, int64_t hi) { range(lo, hi); });
 }
 
 SideMoments combine_square(const std::vector<ChunkStats>& parts, SideStats ChunkStats::* side) {
@@ -163,31 +376,21 @@ ExpTotals combine_exp(const std::vector<ChunkStats>& parts, SideStats ChunkStats
   return t;
 }
 
-// ---- pass 2: d loss / d score (and d loss / d own weight) per sample, written in the input dtype.
-template <typename T, typename L, bool kWeighted, typename Sample>
-void write_grads(const Inputs<T, L, kWeighted>& in, int64_t n, const GradScale& g, const Sample& sample, T* gx, T* ga,
-                 T* gb) {
-  at::parallel_for(0, n, kSerialBelow, [&](int64_t lo, int64_t hi) {
+// NaN scores: every score's gradient and each sample's own weight gradient is NaN (the other
+// side's weight gradient stays 0), as the other surrogates do.
+template <typename In, typename T = typename In::Scalar>
+void nan_grads(const In& in, int64_t n, T* gx, T* ga, T* gb) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  per_range(n, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {
       const bool pos = in.label(i);
-      double dS_dx, dS_dw, grad_x, grad_w;
-      sample(in, i, pos, &dS_dx, &dS_dw);
-      finish_sample(g, pos, dS_dx, dS_dw, &grad_x, &grad_w);
-      gx[i] = static_cast<T>(grad_x);
-      if constexpr (kWeighted) {
-        ga[i] = static_cast<T>(pos ? grad_w : 0.0);
-        gb[i] = static_cast<T>(pos ? 0.0 : grad_w);
+      gx[i] = static_cast<T>(nan);
+      if (ga) {
+        ga[i] = static_cast<T>(pos ? nan : 0.0);
+        gb[i] = static_cast<T>(pos ? 0.0 : nan);
       }
     }
   });
-}
-
-// NaN scores: dS = 0 scaled by NaN gives NaN for every score and for each sample's own weight (the
-// other side's weight gradient stays 0), as the other surrogates do.
-template <typename In>
-void zero_sample(const In&, int64_t, bool, double* dx, double* dw) {
-  *dx = 0.0;
-  *dw = 0.0;
 }
 
 struct Result {
@@ -198,9 +401,8 @@ struct Result {
 template <typename T, typename L, bool kWeighted>
 Result run(Surrogate sur, Reduction red, const Inputs<T, L, kWeighted>& in, int64_t n, T* gx, T* ga, T* gb) {
   using In = Inputs<T, L, kWeighted>;
-  const double m = in.m;
   const std::vector<ChunkStats> parts = per_chunk(n, [&](int64_t lo, int64_t hi) {
-    return sur == Surrogate::Square ? square_chunk(in, lo, hi) : exp_chunk(in, lo, hi);
+    return sur == Surrogate::Square ? square_chunk_best(in, lo, hi) : exp_chunk_best(in, lo, hi);
   });
   bool nan = false, bad = false;
   for (const ChunkStats& p : parts) {
@@ -211,22 +413,15 @@ Result run(Surrogate sur, Reduction red, const Inputs<T, L, kWeighted>& in, int6
   if (sur == Surrogate::Square) {
     const SideMoments P = combine_square(parts, &ChunkStats::pos), N = combine_square(parts, &ChunkStats::neg);
     const GradScale g = finish_reduction(red, square_total(P, N), P.w0, N.w0, false, 0.0, nan);
-    if (gx && nan) write_grads(in, n, g, zero_sample<In>, gx, ga, gb);
+    if (gx && nan) nan_grads(in, n, gx, ga, gb);
     if (gx && !nan && g.grad_scale != 0.0) {
-      write_grads(
-          in, n, g,
-          [&](const In& v, int64_t i, bool pos, double* dx, double* dw) {
-            const double s = static_cast<double>(v.s[i]);
-            double dk;
-            if (pos) {
-              square_sample(m - s, v.pos_w(i), N, &dk, dw);
-              *dx = -dk;  // du/dx = -1
-            } else {
-              square_sample(s, v.neg_w(i), P, &dk, dw);
-              *dx = dk;
-            }
-          },
-          gx, ga, gb);
+      const SquareGrad k{P, N, g};
+      per_range(n, [&](int64_t lo, int64_t hi) {
+        if constexpr (kFloat<In>)
+          square_grads_f32(in, k, lo, hi, gx, ga, gb);
+        else
+          square_grads(in, k, lo, hi, gx, ga, gb);
+      });
     }
     return {g, false};
   }
@@ -234,7 +429,7 @@ Result run(Surrogate sur, Reduction red, const Inputs<T, L, kWeighted>& in, int6
   const double W = tp.w0 * tn.w0;
   if (nan || !(W != 0.0)) {
     const GradScale g = finish_reduction(red, 0.0, tp.w0, tn.w0, false, 0.0, nan);
-    if (gx && nan) write_grads(in, n, g, zero_sample<In>, gx, ga, gb);
+    if (gx && nan) nan_grads(in, n, gx, ga, gb);
     return {g, false};
   }
   const ExpSide P{tp.c, std::log(tp.sum)}, N{tn.c, std::log(tn.sum)};
@@ -243,21 +438,25 @@ Result run(Surrogate sur, Reduction red, const Inputs<T, L, kWeighted>& in, int6
   const double loss = std::exp(P.c + P.log_sum + N.c + N.log_sum + log_scale);
   const GradScale g = finish_reduction(red, S, tp.w0, tn.w0, true, loss, false);
   if (gx) {
-    write_grads(
-        in, n, g,
-        [&](const In& v, int64_t i, bool pos, double* dx, double* dw) {
-          const double s = static_cast<double>(v.s[i]);
-          if (pos) {
-            const double f = exp_sample_factor(-m * s, N, log_scale);
-            *dx = -m * v.pos_w(i) * f;
-            *dw = f;
-          } else {
-            const double f = exp_sample_factor(m * s, P, log_scale);
-            *dx = m * v.neg_w(i) * f;
-            *dw = f;
-          }
-        },
-        gx, ga, gb);
+    const ExpGrad k{P,
+                    N,
+                    log_scale,
+                    P.c,
+                    N.c,
+                    std::exp(P.c + N.c + N.log_sum + log_scale),
+                    std::exp(N.c + P.c + P.log_sum + log_scale),
+                    g};
+    // the fast form needs finite side constants (an overflowing one: the exact per-sample exp)
+    const bool fast = std::isfinite(k.pos_K) && std::isfinite(k.neg_K);
+    per_range(n, [&](int64_t lo, int64_t hi) {
+      if constexpr (kFloat<In>) {
+        if (fast) return exp_grads_f32(in, k, lo, hi, gx, ga, gb);
+      }
+      if constexpr (!std::is_same_v<T, double>) {
+        if (fast) return exp_grads<true>(in, k, lo, hi, gx, ga, gb);
+      }
+      exp_grads<false>(in, k, lo, hi, gx, ga, gb);
+    });
   }
   return {g, false};
 }
@@ -307,7 +506,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> moment_loss_cpu(const
     T* pgb = gb.defined() ? gb.data_ptr<T>() : nullptr;
     auto with_labels = [&](auto label_tag) {
       using L = decltype(label_tag);
-      const L* y = labels.const_data_ptr<L>();
+      const auto* y = reinterpret_cast<const LabelStorage<L>*>(labels.const_data_ptr<L>());
       if (weighted) {
         const Inputs<T, L, true> in{scores.const_data_ptr<T>(), y, ptr_or_null<T>(pos_w), ptr_or_null<T>(neg_w),
                                     margin};
