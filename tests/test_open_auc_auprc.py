@@ -1,4 +1,4 @@
-"""OpenAUCLoss and ListStableAUPRCLoss on their own: the exact sort + prefix-sum pos-neg term against
+"""OpenAUCLoss and ListStableAUPRCLoss on their own: the exact pos-neg term (direct and sort + prefix-sum) against
 the (B, P, M) brute force (ties, gradcheck), buffers and training-mode state, batch-layout errors,
 odd and tiny batches. Equality with XCurve is in test_xcurve_compat.py."""
 
@@ -11,20 +11,22 @@ from torchauc import auprc, losses
 from torchauc.reference import auprc as R
 
 
+@pytest.mark.parametrize("mean_pn", [auprc._mean_pn, auprc._mean_pn_sorted])  # direct (P <= 8) and sorted
 @settings(max_examples=50, deadline=None)
-@given(B=st.integers(1, 6), P=st.integers(1, 4), M=st.integers(1, 12), seed=st.integers(0, 10_000))
-def test_mean_pn_equals_brute_force_with_ties(B, P, M, seed):
+@given(B=st.integers(1, 6), P=st.integers(1, 12), M=st.integers(1, 12), seed=st.integers(0, 10_000))
+def test_mean_pn_equals_brute_force_with_ties(mean_pn, B, P, M, seed):
     g = torch.Generator().manual_seed(seed)
     grid = torch.randint(-8, 9, (B, P + M), generator=g).double() / 20  # ties, and gaps of exactly tau
     pos, neg = grid[:, :P], grid[:, P:]
-    torch.testing.assert_close(auprc._mean_pn(pos, neg, 0.1), R.mean_pn(pos, neg, 0.1))
+    torch.testing.assert_close(mean_pn(pos, neg, 0.1), R.mean_pn(pos, neg, 0.1))
 
 
-def test_mean_pn_gradcheck():
+@pytest.mark.parametrize("mean_pn", [auprc._mean_pn, auprc._mean_pn_sorted])
+def test_mean_pn_gradcheck(mean_pn):
     g = torch.Generator().manual_seed(0)
     pos = torch.rand(3, 2, generator=g, dtype=torch.float64).requires_grad_()
     neg = torch.rand(3, 7, generator=g, dtype=torch.float64).requires_grad_()
-    assert torch.autograd.gradcheck(lambda p, n: auprc._mean_pn(p, n, 0.3), (pos, neg))
+    assert torch.autograd.gradcheck(lambda p, n: mean_pn(p, n, 0.3), (pos, neg))
 
 
 def feats(nc, ns, seed=0):
