@@ -92,3 +92,65 @@ def test_multiclass_transposed_read_equals_the_strided_read(C):
     torch.testing.assert_close(W, W3, rtol=0, atol=0)
     ours = float(F.multiclass_auroc(S, Y, mode="ovo"))
     assert abs(ours - R.hand_till_pairs(S, Y)) <= 1e-6  # the float32 result of a float64 mean
+
+
+def _classes(n, C, kind, seed):
+    g = torch.Generator().manual_seed(seed)
+    if kind == "ties":
+        S = torch.randint(0, 7, (n, C), generator=g).float() / 7  # heavy ties, crowded buckets
+    elif kind == "constant":
+        S = torch.full((n, C), 0.5)
+    else:
+        S = torch.softmax(torch.randn(n, C, generator=g) * 3, 1)
+    Y = torch.randint(0, C, (n,), generator=g)
+    return S, Y
+
+
+@pytest.mark.parametrize("kind", ["ties", "constant", "spread"])
+@pytest.mark.parametrize(("n", "C"), [(3000, 16), (20000, 40), (700, 100)])
+def test_multiclass_bucket_search_equals_the_tie_group_walk(n, C, kind):
+    # unweighted float32 with C >= 16 locates every sample among the sorted positives; unit weights and
+    # float64 scores take the (key, payload) sort and tie walk: the tables must be equal bit for bit
+    S, Y = _classes(n, C, kind, seed=n + C)
+    Y[::11] = -100  # ignored samples
+    Y[Y == 3] = 5  # class 3 absent: its row stays 0
+    U, W = OPS.auroc_multiclass_stats(S, Y, None, -100)
+    Uw, Ww = OPS.auroc_multiclass_stats(S, Y, torch.ones(n, dtype=torch.float64), -100)
+    Ud, Wd = OPS.auroc_multiclass_stats(S.double(), Y, None, -100)
+    for other in (Uw, Ud):
+        torch.testing.assert_close(U, other, rtol=0, atol=0)
+    torch.testing.assert_close(W, Ww, rtol=0, atol=0)
+    torch.testing.assert_close(W, Wd, rtol=0, atol=0)
+    assert float(U[3].abs().sum()) == 0.0
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_multiclass_bucket_search_half_scores(dtype):
+    S, Y = _classes(4000, 20, "spread", seed=7)
+    S = S.to(dtype)
+    U, _ = OPS.auroc_multiclass_stats(S, Y, None, -100)
+    Uw, _ = OPS.auroc_multiclass_stats(S, Y, torch.ones(4000, dtype=torch.float64), -100)
+    torch.testing.assert_close(U, Uw, rtol=0, atol=0)
+    # the (B, C, 1) layout reads the columns in place
+    U3, _ = OPS.auroc_multiclass_stats(S.unsqueeze(-1), Y.unsqueeze(-1), None, -100)
+    torch.testing.assert_close(U, U3, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("value", [float("nan"), -float("nan")])
+def test_multiclass_bucket_search_rejects_nan(value):
+    S, Y = _classes(2000, 20, "spread", seed=3)
+    S[17, 4] = value
+    with pytest.raises(ValueError, match="NaN"):
+        OPS.auroc_multiclass_stats(S, Y, None, -100)
+
+
+def test_multiclass_bucket_search_infinities_and_the_sklearn_value():
+    S, Y = _classes(3000, 16, "spread", seed=5)
+    S[::97, 2] = float("inf")
+    S[1::89, 2] = -float("inf")
+    U, _ = OPS.auroc_multiclass_stats(S, Y, None, -100)
+    Uw, _ = OPS.auroc_multiclass_stats(S, Y, torch.ones(3000, dtype=torch.float64), -100)
+    torch.testing.assert_close(U, Uw, rtol=0, atol=0)
+    S, Y = _classes(3000, 16, "ties", seed=6)
+    ours = float(F.multiclass_auroc(S, Y, mode="ovo"))
+    assert abs(ours - R.hand_till_pairs(S, Y)) <= 1e-6
