@@ -106,11 +106,11 @@ def routed_to_cuda_kernels():
     if not SIMULATED:
         yield "cuda"
         return
-    from torchauc._ops import multiclass as mc_ops
+    from torchauc._ops import _fused_grad
 
     lib = torch.library.Library("torchauc", "IMPL")
-    is_one = mc_ops._is_one
-    mc_ops._is_one = lambda g: False  # its value on CUDA tensors (it reads CPU ones only)
+    is_one = _fused_grad.is_one
+    _fused_grad.is_one = lambda g: False  # its value on CUDA tensors (it reads CPU ones only)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "overriding a previously registered kernel"
@@ -120,7 +120,7 @@ def routed_to_cuda_kernels():
         yield "cpu"
     finally:
         lib._destroy()
-        mc_ops._is_one = is_one
+        _fused_grad.is_one = is_one
 
 
 @pytest.mark.parametrize("op", LOSS_OPS)
