@@ -84,13 +84,15 @@ inline void check_group_indices_cpu(const PairSumsArgs& a) {
                     ") and every query_group entry must be in [0, ", a.G, ")");
 }
 
-// The same check on the device in ATen ops, with one host read.
+// The same check on the device in ATen ops, asserted there (no host read).
 inline void check_group_indices_aten(const PairSumsArgs& a) {
   at::Tensor bad = (a.offsets[0] != 0) | (a.offsets[a.G] != a.I);
   if (a.G > 0) bad = bad | (a.offsets.diff() < 0).any();
   if (a.Q > 0) bad = bad | (a.group.min() < 0) | (a.group.max() >= a.G);
-  TORCH_CHECK_VALUE(!bad.item<bool>(), "item_offsets must rise from 0 to items.numel() (", a.I,
-                    ") and every query_group entry must be in [0, ", a.G, ")");
+  // Device-side: no host round trip (a bad index stops the stream before the kernel reads with it).
+  at::_assert_async(bad.logical_not(), "item_offsets must rise from 0 to items.numel() (" + std::to_string(a.I) +
+                                           ") and every query_group entry must be in [0, " + std::to_string(a.G) +
+                                           ") (device-side check)");
 }
 
 }  // namespace torchauc::pair_sums

@@ -24,7 +24,7 @@ CPU = torch.ops.torchauc
 SIMULATED = _simlib.DEVICE != "cuda"
 
 # Every loss op with a CUDA kernel: the losses (pairwise, partial AUC, multiclass / pixel, adauc,
-# SOD, CML triplet, AUTKC, UPAUCI) and the AUCSeg memory bank steps that run in the loss's step.
+# SOD, CML triplet, AUTKC, UPAUCI, the AP losses' grouped pair sums) and the AUCSeg memory bank steps that run in the loss's step.
 LOSS_OPS = [
     "adauc_loss",
     "adauc_pgd_step",
@@ -33,6 +33,7 @@ LOSS_OPS = [
     "cml_gather_dots_backward",
     "cml_triplet_backward",
     "cml_triplet_loss",
+    "grouped_pair_sums",
     "memory_bank_class_bbox",
     "memory_bank_gather",
     "memory_bank_paste",
