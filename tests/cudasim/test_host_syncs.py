@@ -24,7 +24,8 @@ CPU = torch.ops.torchauc
 SIMULATED = _simlib.DEVICE != "cuda"
 
 # Every loss op with a CUDA kernel: the losses (pairwise, partial AUC, multiclass / pixel, adauc,
-# SOD, CML triplet, AUTKC, UPAUCI, the AP losses' grouped pair sums) and the AUCSeg memory bank steps that run in the loss's step.
+# SOD, CML triplet, AUTKC, UPAUCI, the AP losses' grouped pair sums) and the AUCSeg memory bank
+# steps that run in the loss's step.
 LOSS_OPS = [
     "adauc_loss",
     "adauc_pgd_step",

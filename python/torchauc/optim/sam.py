@@ -32,6 +32,7 @@ on the concatenated batch when every rank has the same batch size and the losses
 by the batch size (``split_head_tail(normalization="batch" | "imbsam")``).
 """
 
+import abc
 import contextlib
 from collections.abc import Callable
 from typing import Any
@@ -415,9 +416,9 @@ class _HeadTailSAM(_SAMBase):
 
     _default_normalization = "batch"  # step_split's, each class's official one
 
+    @abc.abstractmethod
     def _radii(self) -> tuple[float, float]:
-        """(rho_head, rho_tail) in effect."""
-        raise NotImplementedError
+        """(rho_head, rho_tail) in effect (ImbSAM: 0 and rho; SSE-SAM: by its switch epoch)."""
 
     def step_split(
         self,
