@@ -5,6 +5,7 @@ dtypes, NaN found from the sorted ends. Values and gradients against a float64 s
 
 import pytest
 import torch
+from pairwise_common import run
 
 from torchauc import functional as F
 
@@ -20,16 +21,6 @@ def batch(n=N, seed=0, dtype=torch.float64, ties=False, pos_rate=0.2):
     a = torch.rand(n, generator=g, dtype=torch.float64)
     b = torch.rand(n, generator=g, dtype=torch.float64)
     return s.to(dtype), y, a.to(dtype), b.to(dtype)
-
-
-def run(s, y, surrogate, a=None, b=None, margin=1.0, reduction="mean"):
-    x = s.detach().clone().requires_grad_()
-    wa = a.detach().clone().requires_grad_() if a is not None else None
-    wb = b.detach().clone().requires_grad_() if b is not None else None
-    loss = F.pairwise_auc_loss(x, y, surrogate=surrogate, margin=margin, pos_weights=wa, neg_weights=wb,
-                               reduction=reduction)  # fmt: skip
-    loss.backward()
-    return [loss.detach(), x.grad] + ([wa.grad, wb.grad] if wa is not None and wb is not None else [])
 
 
 def reference(s, y, surrogate, a=None, b=None, margin=1.0, reduction="mean"):

@@ -6,6 +6,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pairwise_common import run
 
 from torchauc import functional as F
 from torchauc.reference import pairwise as R
@@ -31,16 +32,6 @@ def centred_square(s, y, a, b, m=1.0):
     mu, mz = (aa * u).sum() / A, (bb * z).sum() / B
     cu, cz = (aa * (u - mu) ** 2).sum(), (bb * (z - mz) ** 2).sum()
     return (B * cu + A * cz + A * B * (mu + mz) ** 2) / (A * B)
-
-
-def run(s, y, surrogate="square", a=None, b=None, margin=1.0, reduction="mean"):
-    x = s.detach().clone().requires_grad_()
-    wa = a.detach().clone().requires_grad_() if a is not None else None
-    wb = b.detach().clone().requires_grad_() if b is not None else None
-    loss = F.pairwise_auc_loss(x, y, surrogate=surrogate, margin=margin, pos_weights=wa, neg_weights=wb,
-                               reduction=reduction)  # fmt: skip
-    loss.backward()
-    return [loss.detach(), x.grad] + ([wa.grad, wb.grad] if a is not None else [])
 
 
 @pytest.mark.parametrize("offset", [0.0, 1e4])
