@@ -62,6 +62,9 @@ from .libauc import _default_device, _global, _positive, _with_gradient
 
 
 class _APBase(nn.Module):
+    u_all: torch.Tensor  # buffers: the moving averages of LibAUC's u_all / u_pos
+    u_pos: torch.Tensor
+
     def _setup(self, data_len, num_labels, margin, gamma, surr_loss, device, top_k, semantics):
         self.data_len: int = int(data_len)
         if self.data_len <= 0:
