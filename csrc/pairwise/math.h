@@ -65,15 +65,12 @@ TAUC_HD void hinge_sample(int power, double k, double m0, double m1, double m2, 
 template <Surrogate S, typename T>
 TAUC_HD void tiled_surrogate(T v, T* value, T* dvalue_dv) {
   static_assert(S == Surrogate::Logistic || S == Surrogate::Sigmoid, "tiled surrogates only");
-  const T av = abs_of(v);
-  const T e = exp_neg(av);  // e^{-|v|} in (0, 1]
-  const T inv = T(1) / (T(1) + e);
   if (S == Surrogate::Logistic) {
-    *value = (v + av) * T(0.5) + log1p_unit(e);  // max(v, 0) exactly, without a compare and select
-    *dvalue_dv = v >= T(0) ? inv : e * inv;      // sigmoid(v)
+    softplus_sigmoid(v, value, dvalue_dv);
   } else {
-    *value = v >= T(0) ? inv : e * inv;
-    *dvalue_dv = e * inv * inv;  // sigmoid(v) (1 - sigmoid(v))
+    const SigmoidParts<T> p = sigmoid_parts(v);
+    *value = sigmoid_from_parts(v, p);
+    *dvalue_dv = p.e * p.inv * p.inv;
   }
 }
 
