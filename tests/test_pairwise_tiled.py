@@ -1,5 +1,5 @@
 """The tiled logistic / sigmoid surrogates on float32 scores against the float64 reference, at the bound
-the CPU kernel states (csrc/pairwise/cpu.cpp, "logistic, sigmoid (tiled)"):
+the CPU kernel states (csrc/pairwise/cpu_tiled.cpp):
 
 - the loss and every score gradient within TILED_RTOL relative (positive weights: every pair term has
   the sign of the sum), plus TILED_ATOL for terms that underflow float32 (|v| > 87);
