@@ -11,6 +11,7 @@
 
 #include "core/labels.h"
 #include "pairwise/math.h"
+#include "pairwise/tile_kernel.h"
 
 namespace torchauc::pairwise {
 namespace {
@@ -50,6 +51,11 @@ struct TiledSide {
   std::vector<T> key, w;
   std::vector<int64_t> idx;
   double total_w = 0.0;
+  std::vector<T> ep, em, abs_u;  // the factored form's e^{u}, e^{-u} and |u| (float keys only, see below)
+  TileSpan<T> span(int64_t from) const {
+    return {key.data() + from, w.data() + from, ep.empty() ? nullptr : ep.data() + from,
+            em.empty() ? nullptr : em.data() + from};
+  }
 };
 
 // `pad_to`: rows go kTileRows and columns kTileLanes at a time, so each side is padded with weight-0 copies
@@ -72,68 +78,61 @@ TiledSide<T> tiled_side(const BinaryView& v, bool positive, int64_t pad_to) {
   return c;
 }
 
-// Work unit: kTileRows rows against one block of kTileCols columns. The block's key, weight and float column
-// partials (4 x 8 KiB) stay in L1 while all rows pass over it; each pass loads and stores a column partial
-// once for kTileRows pairs. Row partials live in kTileLanes explicit lanes, added in the same order by every
-// ISA clone (the result does not depend on the clone); columns are padded to a multiple of kTileLanes. Float partials
-// go to double every kTileRowChunk rows (columns) and every block (rows), so no float sum runs over more than
-// max(kTileRowChunk, kTileCols / kTileLanes) = 256 pairs.
-constexpr int kTileRows = 4;
-constexpr int kTileLanes = 16;
-constexpr int64_t kTileCols = 2048;
-constexpr int64_t kTileRowChunk = 256;
+// Factored exps (float keys): v = scale (c - r) = u_c + u_r with u_c = scale (c - mid) for a column,
+// u_r = scale (mid - r) for a row and mid the middle of all keys, so e^{+-v} = e^{+-u_r} e^{+-u_c}: one multiply
+// per pair in place of an exp. The factors are double exps of the double u rounded to float, so e^{+-v} is
+// within ~2 ulp (two roundings and the product) whatever |v| (the exp of the rounded float v carries another
+// |v| 6e-8). A tile takes this form when |u_r| + |u_c| <= kFactoredRange for all its pairs (every product then
+// lies in [e^-80, e^80]: finite, normal, and 1 + e^{-v} does not overflow); other tiles, or every tile when a
+// key is infinite, take the exp of v per pair.
+constexpr float kFactoredRange = 80.0f;
 
-template <Surrogate S, typename T>
-__attribute__((always_inline)) inline void tile_rows(const T* r, const T* a, T scale, const T* c, const T* b,
-                                                     int64_t len, T* col_l, T* col_d, T* row_l, T* row_d) {
-  static_assert(kTileRows == 4, "the row registers below are spelled out");
-  const T r0 = r[0], r1 = r[1], r2 = r[2], r3 = r[3], a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
-  T lane_l[kTileRows][kTileLanes] = {}, lane_d[kTileRows][kTileLanes] = {};
-  for (int64_t j0 = 0; j0 < len; j0 += kTileLanes) {
-#pragma omp simd
-    for (int k = 0; k < kTileLanes; ++k) {
-      const int64_t j = j0 + k;
-      const T cj = c[j], bj = b[j];
-      T v0, v1, v2, v3, e0, e1, e2, e3;
-      tiled_surrogate<S, T>(scale * (cj - r0), &v0, &e0);
-      tiled_surrogate<S, T>(scale * (cj - r1), &v1, &e1);
-      tiled_surrogate<S, T>(scale * (cj - r2), &v2, &e2);
-      tiled_surrogate<S, T>(scale * (cj - r3), &v3, &e3);
-      lane_l[0][k] += bj * v0, lane_l[1][k] += bj * v1, lane_l[2][k] += bj * v2, lane_l[3][k] += bj * v3;
-      lane_d[0][k] += bj * e0, lane_d[1][k] += bj * e1, lane_d[2][k] += bj * e2, lane_d[3][k] += bj * e3;
-      col_l[j] += (a0 * v0 + a1 * v1) + (a2 * v2 + a3 * v3);
-      col_d[j] += (a0 * e0 + a1 * e1) + (a2 * e2 + a3 * e3);
-    }
+template <typename T>
+void set_exp_factors(TiledSide<T>& side, double mid, double u_scale) {
+  const int64_t n = side.key.size();
+  at::Tensor u = at::empty({n}, at::kDouble);
+  double* pu = u.data_ptr<double>();
+  side.abs_u.resize(n);
+  for (int64_t i = 0; i < n; ++i) {
+    pu[i] = u_scale * (static_cast<double>(side.key[i]) - mid);
+    side.abs_u[i] = static_cast<T>(std::fabs(pu[i]));
   }
-  for (int q = 0; q < kTileRows; ++q) {
-    T sl = 0, sd = 0;
-    for (int k = 0; k < kTileLanes; ++k) sl += lane_l[q][k], sd += lane_d[q][k];
-    row_l[q] = sl, row_d[q] = sd;
+  // factors of a wider |u| are never used: the clamp only keeps them finite
+  const at::Tensor e = at::exp(u.clamp_(-kFactoredRange, kFactoredRange));
+  const double* pe = e.const_data_ptr<double>();
+  side.ep.resize(n);
+  side.em.resize(n);
+  for (int64_t i = 0; i < n; ++i) {
+    side.ep[i] = static_cast<T>(pe[i]);
+    side.em[i] = static_cast<T>(1.0 / pe[i]);
   }
 }
 
 // The float instantiations are compiled for AVX-512, AVX2 and baseline x86-64 and picked at load time;
 // `flatten` inlines the surrogate math into each clone (left out-of-line, the loop does not vectorise).
-#define TAUC_TILE_ROWS_F32(NAME, S)                                                                                   \
-  __attribute__((target_clones("avx512f", "avx2", "default"), flatten)) void NAME(                                    \
-      const float* r, const float* a, float scale, const float* c, const float* b, int64_t len, float* cl, float* cd, \
-      float* rl, float* rd) {                                                                                         \
-    tile_rows<S, float>(r, a, scale, c, b, len, cl, cd, rl, rd);                                                      \
+#define TAUC_TILE_ROWS_F32(NAME, S, FACTORED)                                                                        \
+  __attribute__((target_clones("avx512f", "avx2", "default"), flatten)) void NAME(                                   \
+      const TileSpan<float>& R, const TileSpan<float>& C, float scale, int64_t len, float* cl, float* cd, float* rl, \
+      float* rd) {                                                                                                   \
+    tile_rows<S, FACTORED, float>(R, C, scale, len, cl, cd, rl, rd);                                                 \
   }
-TAUC_TILE_ROWS_F32(tile_rows_logistic_f32, Surrogate::Logistic)
-TAUC_TILE_ROWS_F32(tile_rows_sigmoid_f32, Surrogate::Sigmoid)
+TAUC_TILE_ROWS_F32(tile_rows_logistic_f32, Surrogate::Logistic, false)
+TAUC_TILE_ROWS_F32(tile_rows_sigmoid_f32, Surrogate::Sigmoid, false)
+TAUC_TILE_ROWS_F32(tile_rows_logistic_factored_f32, Surrogate::Logistic, true)
+TAUC_TILE_ROWS_F32(tile_rows_sigmoid_factored_f32, Surrogate::Sigmoid, true)
 #undef TAUC_TILE_ROWS_F32
 
 template <Surrogate S, typename T>
-void tile_rows_dispatch(const T* r, const T* a, T scale, const T* c, const T* b, int64_t len, T* cl, T* cd, T* rl,
-                        T* rd) {
+void tile_rows_dispatch(bool factored, const TileSpan<T>& R, const TileSpan<T>& C, T scale, int64_t len, T* cl, T* cd,
+                        T* rl, T* rd) {
   if constexpr (std::is_same_v<T, float>) {
-    if constexpr (S == Surrogate::Logistic)
-      tile_rows_logistic_f32(r, a, scale, c, b, len, cl, cd, rl, rd);
+    constexpr bool kLogistic = S == Surrogate::Logistic;
+    if (factored)
+      (kLogistic ? tile_rows_logistic_factored_f32 : tile_rows_sigmoid_factored_f32)(R, C, scale, len, cl, cd, rl, rd);
     else
-      tile_rows_sigmoid_f32(r, a, scale, c, b, len, cl, cd, rl, rd);
+      (kLogistic ? tile_rows_logistic_f32 : tile_rows_sigmoid_f32)(R, C, scale, len, cl, cd, rl, rd);
   } else {
-    tile_rows<S, T>(r, a, scale, c, b, len, cl, cd, rl, rd);
+    tile_rows<S, false, T>(R, C, scale, len, cl, cd, rl, rd);  // float64: exp per pair (the reference path)
   }
 }
 
@@ -142,7 +141,7 @@ PairwiseSums tiled_sums(const BinaryView& v, double m, double* dS_dx, double* dS
   int64_t np = 0;
   for (int64_t i = 0; i < v.n; ++i) np += v.y[i] != 0;
   const bool pos_rows = np <= v.n - np;  // the larger side are the columns
-  const TiledSide<T> R = tiled_side<T>(v, pos_rows, kTileRows), C = tiled_side<T>(v, !pos_rows, kTileLanes);
+  TiledSide<T> R = tiled_side<T>(v, pos_rows, kTileRows), C = tiled_side<T>(v, !pos_rows, kTileLanes);
   PairwiseSums out;
   out.A = pos_rows ? R.total_w : C.total_w;
   out.B = pos_rows ? C.total_w : R.total_w;
@@ -150,6 +149,17 @@ PairwiseSums tiled_sums(const BinaryView& v, double m, double* dS_dx, double* dS
   if (nr == 0 || nc == 0) return out;
   // v = m (z - x) = scale (column key - row key)
   const T scale = static_cast<T>(pos_rows ? m : -m);
+  bool factored = false;
+  if constexpr (std::is_same_v<T, float>) {
+    const auto [r_lo, r_hi] = std::minmax_element(R.key.begin(), R.key.end());
+    const auto [c_lo, c_hi] = std::minmax_element(C.key.begin(), C.key.end());
+    const double mid = 0.5 * (static_cast<double>(std::min(*r_lo, *c_lo)) + std::max(*r_hi, *c_hi));
+    factored = std::isfinite(mid);
+    if (factored) {
+      set_exp_factors(R, mid, pos_rows ? -m : m);
+      set_exp_factors(C, mid, pos_rows ? m : -m);
+    }
+  }
   // Column sums are owned by the thread of their block; row sums are per-thread partials added in
   // thread order (the only place where the thread count changes a rounding, in double).
   const int nthreads = at::get_num_threads();
@@ -164,12 +174,15 @@ PairwiseSums tiled_sums(const BinaryView& v, double m, double* dS_dx, double* dS
     T* cd = cl + kTileCols;
     for (int64_t k = kb; k < ke; ++k) {
       const int64_t j0 = k * kTileCols, len = std::min(nc, j0 + kTileCols) - j0;
+      const T col_u = factored ? *std::max_element(C.abs_u.begin() + j0, C.abs_u.begin() + j0 + len) : T(0);
       for (int64_t i0 = 0; i0 < nr; i0 += kTileRowChunk) {
         std::fill(scratch.begin(), scratch.end(), T(0));
         for (int64_t i = i0; i < std::min(nr, i0 + kTileRowChunk); i += kTileRows) {
+          const bool tile_factored =
+              factored && col_u + *std::max_element(R.abs_u.begin() + i, R.abs_u.begin() + i + kTileRows) <=
+                              static_cast<T>(kFactoredRange);
           T bl[kTileRows], bd[kTileRows];
-          tile_rows_dispatch<S, T>(R.key.data() + i, R.w.data() + i, scale, C.key.data() + j0, C.w.data() + j0, len, cl,
-                                   cd, bl, bd);
+          tile_rows_dispatch<S, T>(tile_factored, R.span(i), C.span(j0), scale, len, cl, cd, bl, bd);
           for (int r = 0; r < kTileRows; ++r) {
             rl[i + r] += bl[r];
             rd[i + r] += bd[r];

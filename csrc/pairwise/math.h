@@ -74,6 +74,24 @@ TAUC_HD void tiled_surrogate(T v, T* value, T* dvalue_dv) {
   }
 }
 
+// The same surrogates from v and both exponentials ep = e^v, em = e^{-v}, given finite and normal (the CPU's
+// float tiles form them as products of per-sample factors, see pairwise/tile_kernel.h): no exp and no sign
+// select per pair. logistic: max(v, 0) + log1p(min(ep, em)), derivative 1 / (1 + em); sigmoid: 1 / (1 + em),
+// derivative (em / (1 + em)) / (1 + em) (in that order: em / (1 + em)^2 would underflow for em ~ e^80).
+// The sigmoid's pair is little more than the reciprocal, so it takes reciprocal_ge1 off the divider.
+template <Surrogate S, typename T>
+TAUC_HD void tiled_surrogate_from_exps(T v, T ep, T em, T* value, T* dvalue_dv) {
+  static_assert(S == Surrogate::Logistic || S == Surrogate::Sigmoid, "tiled surrogates only");
+  const T sig = S == Surrogate::Logistic ? T(1) / (T(1) + em) : reciprocal_ge1(T(1) + em);  // sigmoid(v)
+  if (S == Surrogate::Logistic) {
+    *value = (v > T(0) ? v : T(0)) + log1p_unit(ep < em ? ep : em);
+    *dvalue_dv = sig;
+  } else {
+    *value = sig;
+    *dvalue_dv = (em * sig) * sig;
+  }
+}
+
 // Turns (S, dS/d...) into the reduced loss and its gradients. For "mean", with A = sum_P a and
 // B = sum_N b: loss = S / (A B), dloss/dx = dS/dx / (A B), dloss/da_i = (dS/da_i - loss B) / (A B),
 // dloss/db_j = (dS/db_j - loss A) / (A B). An empty side or zero pair weight gives loss 0, grad 0;
