@@ -1,5 +1,5 @@
 """The tiled logistic / sigmoid surrogates on float32 scores against the float64 reference, at the bound
-the CPU kernel states (csrc/pairwise/cpu.cpp, "logistic, sigmoid (tiled)"):
+the CPU kernel states (csrc/pairwise/cpu_tiled.cpp):
 
 - the loss and every score gradient within TILED_RTOL relative (positive weights: every pair term has
   the sign of the sum), plus TILED_ATOL for terms that underflow float32 (|v| > 87);
@@ -68,7 +68,7 @@ def assert_within_bound(s, y, surrogate, margin, reduction, a=None, b=None):
     n=st.integers(2, 700),
     pos_frac=st.floats(0.02, 0.98),
     seed=st.integers(0, 10_000),
-    scale=st.sampled_from([0.1, 1.0, 30.0, 1e4]),
+    scale=st.sampled_from([0.1, 1.0, 10.0, 30.0, 1e4]),  # 10: factored tiles with |v| up to ~80
     ties=st.booleans(),
     surrogate=st.sampled_from(TILED),
     margin=st.floats(0.05, 3.0),
@@ -87,10 +87,46 @@ def test_float32_within_stated_bound(n, pos_frac, seed, scale, ties, surrogate, 
 @pytest.mark.parametrize("surrogate", TILED)
 @pytest.mark.parametrize("pos_frac", [0.1, 0.9])  # positives as the rows, then as the columns
 def test_several_blocks_and_row_chunks(surrogate, pos_frac):
-    # > 2048 columns (two column blocks, the last one partial) and > 256 rows (several float row chunks,
+    # > 1024 columns (several column blocks, the last one partial) and > 256 rows (several float row chunks,
     # row count not a multiple of the 4-row register block)
     s, y = batch(5003, pos_frac, seed=3, scale=3.0, ties=True)
     assert_within_bound(s, y, surrogate, 0.7, "mean")
+
+
+@pytest.mark.parametrize("surrogate", TILED)
+@pytest.mark.parametrize("pos_frac", [0.1, 0.9])
+def test_factored_and_exp_tiles_in_one_call(surrogate, pos_frac):
+    # float tiles whose pairs all have |u_row| + |u_col| <= 80 multiply per-sample exp factors, the others take
+    # the exp of v per pair: rows far from the middle (margin 1.5 * 60 = 90) and one column block holding a far
+    # column take the second form, every other tile the first, in the same call
+    s, y = batch(3001, pos_frac, seed=7, scale=2.0, ties=True)
+    minority = (y == 1) if pos_frac < 0.5 else (y == 0)
+    far_rows = minority.nonzero().flatten()[5:12]
+    s[far_rows] = torch.tensor([60.0, -60.0, 70.0, -55.0, 0.25, 58.0, -61.0])
+    majority = (~minority).nonzero().flatten()
+    s[majority[1500]] = -60.0  # the second column block (1024 columns each)
+    assert_within_bound(s, y, surrogate, 1.5, "mean")
+    assert_within_bound(s, y, surrogate, 1.5, "sum")
+
+
+@pytest.mark.parametrize("surrogate", TILED)
+def test_factored_pair_terms_within_a_few_ulps(surrogate):
+    # One positive: each negative's weight gradient ("sum") is its pair's value and its score gradient m times the
+    # pair's derivative, one float term each. e^{+-v} from the exp factors is within ~3 half-ulps, the sigmoid's
+    # Newton reciprocal within 2: the terms stay within 1.5e-6 (logistic's value: the log1p fit, 1.5e-6, plus
+    # rounding). Two Newton steps instead of three would leave up to 6.4e-6.
+    z = torch.linspace(-30.0, 30.0, 1001)
+    s = torch.cat([torch.tensor([0.3]), z])
+    y = torch.cat([torch.ones(1), torch.zeros(z.numel())]).long()
+    a, b = torch.ones(s.numel()), torch.ones(s.numel())
+    _, gs, (_, gb) = run(F.pairwise_auc_loss, s, y, surrogate, 1.0, "sum", a, b)
+    v = z.double() - s[0].double()  # margin 1; float64 terms without the reference's 1 - sigmoid cancellation
+    if surrogate == "logistic":
+        value, deriv, value_rtol = torch.nn.functional.softplus(v), torch.sigmoid(v), 2e-6
+    else:
+        value, deriv, value_rtol = torch.sigmoid(v), torch.sigmoid(v) * torch.sigmoid(-v), 1.5e-6
+    torch.testing.assert_close(gb[1:], value, rtol=value_rtol, atol=0)
+    torch.testing.assert_close(gs[1:], deriv, rtol=1.5e-6, atol=0)
 
 
 @pytest.mark.parametrize("surrogate", TILED)

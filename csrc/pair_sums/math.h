@@ -14,17 +14,6 @@ constexpr int kMaxWeights = 4;  // weight rows per call (the AP losses need at m
 
 enum class PairSurrogate : int { SquaredHinge = 0, Hinge = 1, Squared = 2, Logistic = 3, BarrierHinge = 4 };
 
-// softplus(v) = log(1 + e^v) and its derivative sigmoid(v), stable for any v
-// (no overflow at v = 100, where LibAUC's log(1 + exp(v)) gives inf).
-template <typename T>
-TAUC_HD void softplus_sigmoid(T v, T* value, T* dvalue_dv) {
-  const T av = v < T(0) ? -v : v;
-  const T e = exp_nonpos(-av);  // e^{-|v|} in (0, 1]
-  const T inv = T(1) / (T(1) + e);
-  *value = (v < T(0) ? T(0) : v) + log1p_unit(e);
-  *dvalue_dv = v < T(0) ? e * inv : inv;
-}
-
 // l(t) and dl/dt. squared_hinge (m - t)_+^2, hinge (m - t)_+ (derivative 0 at t
 // = m), squared (m - t)^2, logistic log(1 + e^{-s t}), barrier_hinge max(-s (m
 // + t) + m, m - t, s (t - m)) (at a tie between two lines the larger slope: the
@@ -45,7 +34,7 @@ TAUC_HD void pair_surrogate(T t, T m, T s, T* value, T* dvalue_dt) {
     d = T(-2) * (m - t);
   } else if constexpr (S == PairSurrogate::Logistic) {
     T g;
-    softplus_sigmoid<T>(-s * t, &l, &g);
+    softplus_sigmoid<T>(-s * t, &l, &g);  // core/fast_math.h
     d = -s * g;
   } else {
     const T a = -s * (m + t) + m, b = m - t, c = s * (t - m);

@@ -65,15 +65,30 @@ TAUC_HD void hinge_sample(int power, double k, double m0, double m1, double m2, 
 template <Surrogate S, typename T>
 TAUC_HD void tiled_surrogate(T v, T* value, T* dvalue_dv) {
   static_assert(S == Surrogate::Logistic || S == Surrogate::Sigmoid, "tiled surrogates only");
-  const T av = abs_of(v);
-  const T e = exp_neg(av);  // e^{-|v|} in (0, 1]
-  const T inv = T(1) / (T(1) + e);
   if (S == Surrogate::Logistic) {
-    *value = (v + av) * T(0.5) + log1p_unit(e);  // max(v, 0) exactly, without a compare and select
-    *dvalue_dv = v >= T(0) ? inv : e * inv;      // sigmoid(v)
+    softplus_sigmoid(v, value, dvalue_dv);
   } else {
-    *value = v >= T(0) ? inv : e * inv;
-    *dvalue_dv = e * inv * inv;  // sigmoid(v) (1 - sigmoid(v))
+    const SigmoidParts<T> p = sigmoid_parts(v);
+    *value = sigmoid_from_parts(v, p);
+    *dvalue_dv = p.e * p.inv * p.inv;
+  }
+}
+
+// The same surrogates from v and both exponentials ep = e^v, em = e^{-v}, given finite and normal (the CPU's
+// float tiles form them as products of per-sample factors, see pairwise/tile_kernel.h): no exp and no sign
+// select per pair. logistic: max(v, 0) + log1p(min(ep, em)), derivative 1 / (1 + em); sigmoid: 1 / (1 + em),
+// derivative (em / (1 + em)) / (1 + em) (in that order: em / (1 + em)^2 would underflow for em ~ e^80).
+// The sigmoid's pair is little more than the reciprocal, so it takes reciprocal_ge1 off the divider.
+template <Surrogate S, typename T>
+TAUC_HD void tiled_surrogate_from_exps(T v, T ep, T em, T* value, T* dvalue_dv) {
+  static_assert(S == Surrogate::Logistic || S == Surrogate::Sigmoid, "tiled surrogates only");
+  const T sig = S == Surrogate::Logistic ? T(1) / (T(1) + em) : reciprocal_ge1(T(1) + em);  // sigmoid(v)
+  if (S == Surrogate::Logistic) {
+    *value = (v > T(0) ? v : T(0)) + log1p_unit(ep < em ? ep : em);
+    *dvalue_dv = sig;
+  } else {
+    *value = sig;
+    *dvalue_dv = (em * sig) * sig;
   }
 }
 
