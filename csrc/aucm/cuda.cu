@@ -56,7 +56,8 @@ __global__ void moments_kernel(const T* s, const L* y, int64_t rows, int64_t col
       if (lane && c < cols) {
         const int64_t end = (k + 1) * sh.chunk_rows < rows ? (k + 1) * sh.chunk_rows : rows;
         for (int64_t r = k * sh.chunk_rows + ty; r < end; r += sh.lanes)
-          aucm_add(static_cast<double>(load(s, r * cols + c)), sides_of(label_value(y, r * cols + c)), acc.v);
+          aucm_add(static_cast<double>(load(s, r * cols + c)), sides_of(label_value(y, r * cols + c)), acc.v[0],
+                   acc.v[1], acc.v[2], acc.v[3], acc.v[4], acc.v[5]);
       }
       lane_sums[threadIdx.x] = acc;
       __syncthreads();
@@ -121,7 +122,6 @@ __global__ void grad_kernel(const T* s, const L* y, int64_t total, int64_t cols,
 template <typename F>
 void visit_columns(Dtype dtype, bool labels_double, F&& f) {
   visit_floating(dtype, [&](auto tag) {
-    using T = typename decltype(tag)::type;
     if (labels_double)
       f(tag, TypeTag<double>{});
     else

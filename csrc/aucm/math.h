@@ -23,15 +23,17 @@ struct Sides {
 };
 TAUC_HD Sides sides_of(double y) { return {y == 1.0 ? 1.0 : 0.0, y == 0.0 ? 1.0 : 0.0}; }
 
-// Folds one score into a label's moments m[0..5].
-TAUC_HD void aucm_add(double h, Sides s, double* m) {
+// Folds one score into a label's moments (references, so the CPU loops can keep one array per
+// moment and vectorise over the label columns).
+TAUC_HD void aucm_add(double h, Sides s, double& n_pos, double& n_neg, double& s1p, double& s1n, double& s2p,
+                      double& s2n) {
   const double hp = h * s.pos, hn = h * s.neg;
-  m[0] += s.pos;
-  m[1] += s.neg;
-  m[2] += hp;
-  m[3] += hn;
-  m[4] += hp * h;
-  m[5] += hn * h;
+  n_pos += s.pos;
+  n_neg += s.neg;
+  s1p += hp;
+  s1n += hn;
+  s2p += hp * h;
+  s2n += hn * h;
 }
 
 // One label's parameters: a, b, alpha, the v1 prior p (read only when the op was given one; else
@@ -79,8 +81,11 @@ TAUC_HD LabelResult aucm_finish(double sp, double sn, double s1p, double s1n, do
   return r;
 }
 
+TAUC_HD double aucm_grad(double h, Sides s, double kp, double cp, double kn, double cn, double a, double b) {
+  return s.pos * (kp * (h - a) + cp) + s.neg * (kn * (h - b) + cn);
+}
 TAUC_HD double aucm_grad_score(const LabelResult& r, double h, Sides s) {
-  return s.pos * (r.kp * (h - r.a) + r.cp) + s.neg * (r.kn * (h - r.b) + r.cn);
+  return aucm_grad(h, s, r.kp, r.cp, r.kn, r.cn, r.a, r.b);
 }
 
 }  // namespace torchauc::aucm
