@@ -83,21 +83,22 @@ def test_aucm_imratio_and_one_class():
 
 @pytest.mark.parametrize("version", ["v1", "v2"])
 def test_aucm_closed_form_gradcheck(version):
-    from torchauc.compat.libauc_aucm import aucm_columns
+    from torchauc.compat.libauc_aucm import aucm_loss
 
     g = torch.Generator().manual_seed(3)
     h = torch.rand(9, 3, generator=g, dtype=torch.float64)
     y = (torch.rand(9, 3, generator=g) < 0.4).long()
     y[:, 2] = 1  # a label without negatives
     a, b, alpha = (torch.rand(3, generator=g, dtype=torch.float64) for _ in range(3))
-    p = (y == 1).double().mean(0)
+    p = (y == 1).double().mean(0) if version == "v1" else None
+    w = torch.tensor([0.5, 0.2, 0.3], dtype=torch.float64)
 
     def f(h, a, b, alpha):
-        return aucm_columns(h, y, a, b, alpha, 0.7, p, version, "fixed")
+        return aucm_loss(h, y, a, b, alpha, 0.7, version, p, w)
 
     inputs = tuple(t.clone().requires_grad_() for t in (h, a, b, alpha))
     assert torch.autograd.gradcheck(f, inputs)
-    torch.testing.assert_close(f(*inputs), R.aucm(h, y, a, b, alpha, 0.7, version, p=p if version == "v1" else None))
+    torch.testing.assert_close(f(*inputs), (R.aucm(h, y, a, b, alpha, 0.7, version, p=p) * w).sum())
 
 
 @pytest.mark.parametrize("version", ["v1", "v2"])

@@ -265,6 +265,27 @@ def _adauc_loss(device):
     ]
 
 
+def _aucm_moments(device):
+    s, y = _columns(device, seed=14)
+    return [(s, y), (s.float(), y.long()), (s[:1], y[:1].double())]
+
+
+def _aucm_loss(device):
+    s, y = _columns(device, seed=15)
+    s = torch.sigmoid(s)
+    g = _gen(16)
+
+    def var(grad=False, dtype=torch.float64):
+        return torch.rand(3, generator=g, dtype=dtype).to(device).requires_grad_(grad)
+
+    m = OPS.aucm_moments(s, y)
+    return [
+        (s.clone().requires_grad_(), y, var(True), var(True), var(True), None, None, None, 1.0, "v1", True),
+        (s.float(), y.long(), *(var(dtype=torch.float32) for _ in range(3)), var(), var(), None, 0.5, "v1", False),
+        (s.clone().requires_grad_(), y.double(), var(), var(True), var(True), None, var(), m, 1.0, "v2", True),
+    ]
+
+
 def _adauc_pgd_step(device):
     g = _gen(13)
     x = torch.rand(4, 3, 5, generator=g, dtype=torch.float64).to(device)
@@ -355,6 +376,8 @@ SAMPLES = {
     "sod_frame_stats": _sod_frame_stats,
     "adauc_loss": _adauc_loss,
     "adauc_pgd_step": _adauc_pgd_step,
+    "aucm_moments": _aucm_moments,
+    "aucm_loss": _aucm_loss,
     "sam_perturb": _sam_perturb,
     "sam_sgd_step": _sam_sgd_step,
     "autkc_topk": _autkc_topk,

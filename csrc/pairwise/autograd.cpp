@@ -1,20 +1,16 @@
 // Autograd of the fused pairwise AUC loss, in C++ for the Autograd key (any device). The op already
 // returns d loss / d input, so backward only scales those by the incoming gradient; a Python
-// register_autograd costs more than the whole kernel at training batch sizes (n ~ 256).
-//
-// Memory: the gradients live in ctx->saved_data (not save_for_backward) so that backward can take
-// them out and scale them in place, or not at all when the incoming gradient is exactly 1 on the
-// CPU: forward+backward then allocates one buffer per gradient, the one that becomes `.grad`. When
-// the graph is kept (retain_graph, create_graph) or another reference to a gradient exists (the raw
-// op's outputs kept by a caller), the scale is out of place and the saved gradients stay intact.
+// register_autograd costs more than the whole kernel at training batch sizes (n ~ 256). Memory of
+// the saved gradients: core/fused_grad.h.
 #include <ATen/ATen.h>
-#include <ATen/TensorSubclassLikeUtils.h>
 #include <torch/autograd.h>
 #include <torch/csrc/autograd/graph_task.h>
 #include <torch/library.h>
 
 #include <string>
 #include <tuple>
+
+#include "core/fused_grad.h"
 
 namespace torchauc::pairwise {
 namespace {
@@ -25,20 +21,6 @@ using OptTensor = c10::optional<at::Tensor>;
 using LossOutputs = std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor>;
 using LossSignature = LossOutputs(const at::Tensor&, const at::Tensor&, const OptTensor&, const OptTensor&,
                                   c10::string_view, double, c10::string_view, bool);
-
-// A plain CPU scalar equal to 1: multiplying by it changes nothing (the usual `loss.backward()`).
-bool is_exact_one(const at::Tensor& g) {
-  return g.numel() == 1 && g.is_cpu() && !at::isTensorSubclassLike(g) && !g.requires_grad() && g.item<double>() == 1.0;
-}
-
-// grad * g: in place when `consume` and nobody else sees the buffer (neither its TensorImpl nor its
-// storage), and then skipped when g is exactly 1; otherwise into a new buffer.
-at::Tensor scaled(at::Tensor grad, const at::Tensor& g, bool consume) {
-  const bool owned = consume && grad.use_count() == 1 && grad.storage().use_count() == 1;
-  if (owned && is_exact_one(g)) return grad;
-  if (owned) return grad.mul_(g);
-  return grad.mul(g);
-}
 
 class FusedPairwiseLoss : public torch::autograd::Function<FusedPairwiseLoss> {
  public:

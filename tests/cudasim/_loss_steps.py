@@ -63,6 +63,15 @@ def adauc(g, device):
     return lambda: F.adauc_loss(s, y, a, b, alpha, imratio=0.3), [s, a, b, alpha]
 
 
+def libauc_aucm(g, device):  # (task_id selects labels by value: that path syncs)
+    from torchauc.compat.libauc import MultiLabelAUCMLoss
+
+    x = torch.rand(64, 4, generator=g).to(device).requires_grad_()
+    y = (torch.rand(64, 4, generator=g) < 0.3).float().to(device)
+    loss = MultiLabelAUCMLoss(num_labels=4, device=device)
+    return lambda: loss(x, y), [x, loss.a, loss.alpha]
+
+
 def autkc(g, device):
     x = torch.randn(40, 10, generator=g).to(device).requires_grad_()
     y = torch.randint(0, 10, (40,), generator=g).to(device)
@@ -92,6 +101,7 @@ STEPS = {
     **{f"multiclass-{s}": multiclass(s) for s in ["square", "exp", "hinge"]},
     "aucseg_pixel": pixel,
     "adauc": adauc,
+    "libauc_aucm": libauc_aucm,
     "autkc": autkc,
     "sod_si": sod,
     "cml_triplet": cml_triplet,

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "adauc/cuda.h"
+#include "aucm/cuda.h"
 #include "auroc/cuda.h"
 #include "cml/cuda.h"
 #include "memory_bank/cuda.h"
@@ -372,6 +373,42 @@ V run_adauc_loss(int64_t n) {
   return out;
 }
 
+// The AUC-M loss over a (rows, cols) batch, v1 with the batch prior, weights 1/cols: the loss against
+// the brute force, the moments launcher against the loss's own partials.
+V run_aucm_loss(int64_t rows, int64_t cols) {
+  const V s = random_scores(rows * cols);
+  V y(rows * cols);
+  for (auto& v : y) v = uniform() < 0.3 ? 1.0 : (uniform() < 0.9 ? 0.0 : 2.0);  // 2: on neither side
+  V params(5 * cols);
+  for (int64_t c = 0; c < cols; ++c) {
+    params[c] = 0.2;
+    params[cols + c] = 0.3;
+    params[2 * cols + c] = -0.1 * c;
+    params[4 * cols + c] = 1.0 / cols;
+  }
+  V work(aucm::cuda::aucm_work_size(rows, cols)), out(1 + 3 * cols), g(rows * cols), m(6 * cols + 1);
+  aucm::cuda::launch_aucm_loss(Dtype::F64, false, s.data(), y.data(), rows, cols, params.data(), nullptr, 1.0, false,
+                               true, work.data(), out.data(), g.data(), nullptr);
+  aucm::cuda::launch_aucm_moments(Dtype::F64, false, s.data(), y.data(), rows, cols, work.data(), m.data(), nullptr);
+  double want = 0;
+  for (int64_t c = 0; c < cols; ++c) {
+    double np = 0, sq = 0, lin = 0;
+    for (int64_t r = 0; r < rows; ++r) np += y[r * cols + c] == 1.0;
+    const double p = np / rows, alpha = -0.1 * c;
+    for (int64_t r = 0; r < rows; ++r) {
+      const double h = s[r * cols + c], yv = y[r * cols + c];
+      if (yv == 1.0) sq += (1 - p) * (h - 0.2) * (h - 0.2), lin -= (1 - p) * h;
+      if (yv == 0.0) sq += p * (h - 0.3) * (h - 0.3), lin += p * h;
+    }
+    want += ((sq + 2 * alpha * lin) / rows + 2 * alpha * p * (1 - p) - p * (1 - p) * alpha * alpha) / cols;
+  }
+  check(std::fabs(out[0] - want) <= 1e-12 * (1 + std::fabs(want)), "aucm loss vs brute force");
+  check(m[6 * cols] == rows, "aucm moments: n");
+  out.insert(out.end(), g.begin(), g.end());
+  out.insert(out.end(), m.begin(), m.end());
+  return out;
+}
+
 V run_pgd_step(int norm, int64_t rows, int64_t cols) {
   std::vector<float> x(rows * cols), d(rows * cols), g(rows * cols), o(rows * cols);
   for (int64_t i = 0; i < rows * cols; ++i) {
@@ -413,6 +450,8 @@ int main(int argc, char** argv) {
   schedules("cml", [&] { rng.seed(4); return run_cml(300, 3, 4, 5); });
   schedules("sod", [&] { rng.seed(4); return run_sod(2, 2, 9, 13); });
   for (int64_t n : {1, 257, 1000}) schedules("adauc loss", [&] { rng.seed(n); return run_adauc_loss(n); });
+  for (const auto& rc : {std::pair<int64_t, int64_t>{1, 1}, {300, 1}, {257, 10}, {40, 70}})
+    schedules("aucm loss", [&] { rng.seed(rc.first + rc.second); return run_aucm_loss(rc.first, rc.second); });
   for (int norm : {0, 1})
     for (int64_t cols : {1, 300}) schedules("pgd step", [&] { rng.seed(cols); return run_pgd_step(norm, 5, cols); });
   std::printf("cudasim driver: %s (%d failures)\n", failures ? "FAILED" : "ok", failures);

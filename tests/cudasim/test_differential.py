@@ -551,6 +551,54 @@ case("adauc_loss", "bad-label")(
         True,
     )  # fmt: skip
 )
+# ---------------------------------------------------------------- aucm (LibAUC's AUC-M losses)
+# (rows, cols): one column, a partial column tile, several tiles (grid-stride over tiles and chunks)
+AUCM_SHAPES = [(1, 1), (2, 3), (257, 1), (255, 10), (1000, 3), (37, 70), (1537, 2)]
+for i, (rows, cols) in enumerate(AUCM_SHAPES):
+    dtype, ldt = FLOATS[i % 4], LABEL_DTYPES[i % 5]
+    nan = i % 7 == 5
+
+    @case("aucm_moments", f"{rows}x{cols}-{str(dtype)[6:]}")
+    def _(g, rows=rows, cols=cols, dtype=dtype, ldt=ldt):
+        return (scores(g, rows, dtype, cols=cols), binary_labels(g, rows, ldt, cols=cols))
+
+    @case("aucm_loss", f"{rows}x{cols}-{str(dtype)[6:]}-nan{int(nan)}")
+    def _(g, rows=rows, cols=cols, dtype=dtype, ldt=ldt, nan=nan, i=i):
+        s, y = scores(g, rows, dtype, nan=nan, cols=cols), binary_labels(g, rows, ldt, cols=cols)
+        a, b, alpha = (torch.randn(cols, generator=g, dtype=torch.float64).to(dtype) for _ in range(3))
+        version = ["v1", "v2"][i % 2]
+        prior = weights(g, cols) / 2 if version == "v1" and i % 3 == 0 else None
+        w = weights(g, cols) if i % 3 == 1 else None
+        return (s, y, a, b, alpha, prior, w, None, [1.0, 0.5][i % 2], version, i % 4 != 3)
+
+
+@case("aucm_loss", "given-moments")
+def _(g):
+    s, y = scores(g, 40, torch.float32, cols=3), binary_labels(g, 40, cols=3)
+    m = CPU.aucm_moments(s, y) * 3  # a global batch three times this one
+    return (s, y, *(torch.rand(3, generator=g) for _ in range(3)), None, None, m, 1.0, "v1", True)
+
+
+@case("aucm_loss", "neither-side-labels")
+def _(g):
+    s, y = scores(g, 30, torch.float64, cols=2), torch.randint(-1, 3, (30, 2), generator=g)
+    abc = (torch.rand(2, generator=g, dtype=torch.float64) for _ in range(3))
+    return (s, y, *abc, None, None, None, 1.0, "v2", True)
+
+
+case("aucm_loss", "bad-version")(
+    lambda g: (
+        scores(g, 5, torch.float32, cols=1),
+        torch.ones(5, 1),
+        *(torch.zeros(1),) * 3,
+        None,
+        None,
+        None,
+        1.0,
+        "v3",
+        True,
+    )
+)
 PGD_SHAPES = [(1, 1), (3, 5), (2, 3, 17, 9), (5, 600), (7, 257)]
 for i, (shape, norm) in enumerate(itertools.product(PGD_SHAPES, ["linf", "l2"])):
     dtype = FLOATS[i % 4]

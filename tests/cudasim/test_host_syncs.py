@@ -29,6 +29,8 @@ SIMULATED = _simlib.DEVICE != "cuda"
 LOSS_OPS = [
     "adauc_loss",
     "adauc_pgd_step",
+    "aucm_loss",
+    "aucm_moments",
     "autkc_topk",
     "cml_gather_dots",
     "cml_gather_dots_backward",

@@ -9,8 +9,11 @@ and p = n+/B (v1) the loss is, exactly as LibAUC 2.0.1 computes it,
   - p(1-p) alpha^2
 * v2: mean_P (h-a)^2 + mean_N (h-b)^2 + 2 alpha (m + mean_N h - mean_P h) - alpha^2
 
-computed from the label-grouped moments (count, sum h, sum h^2 per side and label) of the (B, C)
-batch with closed-form gradients: O(B C), no loop over labels, no host sync.
+computed by one fused op for all labels (``torch.ops.torchauc.aucm_loss``, csrc/aucm): a pass over
+the (B, C) batch for the label-grouped moments (count, sum h, sum h^2 per side and label, float64),
+the per-label epilogue, and a pass writing the closed-form gradient: O(B C), no loop over labels, no
+host sync. ``MultiLabelAUCMLoss`` returns the mean over the labels (or over ``task_id``) as label
+weights of that op, so its backward is a scale of the saved gradient.
 
 Differences from LibAUC 2.0.1 (``semantics="libauc"`` reproduces each one):
 
@@ -77,104 +80,50 @@ def _columns(y_pred, y_true, num_labels, allow_empty=False):
     return h, y
 
 
-def label_moments(h, pos, neg, group=None):
-    """The per-label moments of a (B, C) batch, (6, C): n+, n-, sum_P h, sum_N h, sum_P h^2,
-    sum_N h^2, and the batch size B; summed over the ranks of ``group`` (one all-reduce of 6 C + 1
-    numbers). No autograd: _AUCMColumns differentiates through them in closed form."""
-    with torch.no_grad():
-        hp, hn = h * pos, h * neg
-        sums = torch.stack([pos.sum(0), neg.sum(0), hp.sum(0), hn.sum(0), (hp * h).sum(0), (hn * h).sum(0)])
-        packed = torch.cat([sums.reshape(-1), sums.new_tensor([float(h.shape[0])])])
-        if group is not None:
-            packed = D.all_reduce_sum(packed, group)
-    return packed[:-1].reshape(6, -1), packed[-1]
+def label_moments(h, y, group=None):
+    """The per-label moments of a (B, C) batch as one float64 vector (``aucm_moments``: the (6, C)
+    table n+, n-, sum_P h, sum_N h, sum_P h^2, sum_N h^2, then B), summed over the ranks of
+    ``group`` (one all-reduce of 6 C + 1 numbers). No autograd: aucm_loss differentiates through
+    them in closed form."""
+    moments = torch.ops.torchauc.aucm_moments(h, y)
+    return moments if group is None else D.all_reduce_sum(moments, group)
 
 
-class _AUCMColumns(torch.autograd.Function):
-    """Per-label AUC-M losses from the label-grouped moments (``label_moments``: of this batch, or
-    of the global batch over a process group), with the closed-form gradients with respect to this
-    batch's rows: a few passes over the (B, C) batch instead of an autograd graph of elementwise
-    ops. ``p`` (C,) for v1, None for v2 (absent class: its terms dropped)."""
-
-    @staticmethod
-    def forward(
-        ctx,
-        h: torch.Tensor,
-        a: torch.Tensor,
-        b: torch.Tensor,
-        alpha: torch.Tensor,
-        pos,
-        neg,
-        p: torch.Tensor | None,
-        margin,
-        moments,
-    ) -> torch.Tensor:
-        (sp, sn, s1p, s1n, s2p, s2n), n = moments[0].unbind(0), moments[1]
-        qp = s2p - 2 * a * s1p + a * a * sp  # sum_P (h - a)^2
-        qn = s2n - 2 * b * s1n + b * b * sn
-        if p is not None:  # v1: weights (1-p)/B, p/B, cross term (p S1n - (1-p) S1p)/B
-            wp, wn, q = (1 - p) / n, p / n, p * (1 - p)
-            gap = q * margin + wn * s1n - wp * s1p
-            loss = wp * qp + wn * qn + 2 * alpha * gap - q * alpha * alpha
-            dalpha = 2 * gap - 2 * q * alpha
-            cross_p, cross_n = -2 * alpha * wp, 2 * alpha * wn
-        else:  # v2: means over each side
-            both = ((sp > 0) & (sn > 0)).to(h.dtype)
-            wp, wn = 1 / sp.clamp_min(1), 1 / sn.clamp_min(1)
-            gap = (margin + wn * s1n - wp * s1p) * both
-            loss = wp * qp + wn * qn + 2 * alpha * gap - alpha * alpha
-            dalpha = 2 * gap - 2 * alpha
-            cross_p, cross_n = -2 * alpha * wp * both, 2 * alpha * wn * both
-        ctx.save_for_backward(h, a, b, pos, neg, wp, wn, cross_p, cross_n)
-        ctx.grads_ab = (-2 * wp * (s1p - a * sp), -2 * wn * (s1n - b * sn), dalpha)
-        return loss
-
-    @staticmethod
-    def backward(ctx, g):
-        h, a, b, pos, neg, wp, wn, cross_p, cross_n = ctx.saved_tensors
-        da, db, dalpha = ctx.grads_ab
-        gh = None
-        if ctx.needs_input_grad[0]:
-            gh = pos * (g * (2 * wp * (h - a) + cross_p)) + neg * (g * (2 * wn * (h - b) + cross_n))
-        return gh, g * da, g * db, g * dalpha, None, None, None, None, None
-
-
-def _sides(h, y, a):
-    """The computation dtype and the positive / negative indicators (B, C) in it."""
-    dt = torch.promote_types(h.dtype, a.dtype)
-    return dt, (y == 1).to(dt), (y == 0).to(dt)
-
-
-def aucm_columns(
+def aucm_loss(
     h: torch.Tensor,
     y: torch.Tensor,
     a: torch.Tensor,
     b: torch.Tensor,
     alpha: torch.Tensor,
     margin: float,
-    p: torch.Tensor | None,
     version: str,
-    semantics: str,
-    v1_margin: bool = True,
-    moments=None,
+    prior: torch.Tensor | None = None,
+    weights: torch.Tensor | None = None,
+    moments: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Per-label AUC-M losses (C,) of a (B, C) batch; p is (C,) (v1 only). ``moments``: those of
-    :func:`label_moments` when the loss is that of a larger (global) batch, else this batch's."""
-    dt, pos, neg = _sides(h, y, a)
-    if version == "v2" and semantics == "libauc":  # LibAUC's expression, literally
+    """sum_c weights[c] * (AUC-M loss of label c) over a (B, C) batch (``weights=None``: the mean
+    over the labels), value and closed-form gradients in one fused op (``torchauc::aucm_loss``,
+    one pass for the moments, one for the gradient). a, b, alpha (and prior, weights): C entries.
+    ``prior``: v1's p per label, None = the batch's ratio of positives. ``moments``: those of
+    :func:`label_moments` when the loss is that of a larger (global) batch, else this batch's. The
+    loss has the dtype of h and a together; the moments and the epilogue are float64."""
+    grad = V.needs_grad(h)
+    return torch.ops.torchauc.aucm_loss(h, y, a, b, alpha, prior, weights, moments, margin, version, grad)[0]
 
-        def mean(t):
-            return t.sum(0) / torch.count_nonzero(t, dim=0)
 
-        sq = mean((h - a) ** 2 * pos) + mean((h - b) ** 2 * neg) - alpha**2
-        if v1_margin:  # AUCMLoss / CompositionalAUCLoss: the #74 parenthesis
-            return sq + 2 * alpha * (margin + mean(h * neg - mean(h * pos)))
-        return sq + 2 * alpha * (margin + mean(h * neg) - mean(h * pos))
-    m = margin if v1_margin else 1.0
-    p = None if version == "v2" else p.to(dt)
-    h = h.to(dt)
-    moments = label_moments(h, pos, neg) if moments is None else moments
-    return _AUCMColumns.apply(h, a.to(dt), b.to(dt), alpha.to(dt), pos, neg, p, m, moments)
+def _libauc_v2_columns(h, y, a, b, alpha, margin, v1_margin):
+    """LibAUC's v2 expression, literally (``count_nonzero`` means, the #74 parenthesis for
+    AUCMLoss / CompositionalAUCLoss): per-label losses (C,), through autograd."""
+    dt = torch.promote_types(h.dtype, a.dtype)
+    pos, neg = (y == 1).to(dt), (y == 0).to(dt)
+
+    def mean(t):
+        return t.sum(0) / torch.count_nonzero(t, dim=0)
+
+    sq = mean((h - a) ** 2 * pos) + mean((h - b) ** 2 * neg) - alpha**2
+    if v1_margin:
+        return sq + 2 * alpha * (margin + mean(h * neg - mean(h * pos)))
+    return sq + 2 * alpha * (margin + mean(h * neg) - mean(h * pos))
 
 
 class _AUCMBase(nn.Module):
@@ -192,35 +141,53 @@ class _AUCMBase(nn.Module):
         self.b: nn.Parameter = nn.Parameter(torch.zeros(self.num_labels, device=dev))
         self.alpha: nn.Parameter = nn.Parameter(torch.zeros(self.num_labels, device=dev))
 
-    def _prior(self, batch, auto, h):
-        """p of v1 (C,): ``batch`` is the (global) batch's ratio of positives."""
-        if self.version != "v1":
-            return batch
-        if self.semantics == "libauc":
-            use_batch = auto is None or auto or self._p_libauc is None
-            p = batch if use_batch else torch.as_tensor(self._p_libauc, dtype=h.dtype, device=h.device)
-            self._p_libauc = batch if use_batch else self._p_libauc
-            return p
-        if auto is True or self.imratio is None:
-            return batch
-        return torch.as_tensor(self.imratio, dtype=h.dtype, device=h.device).reshape(-1).expand(self.num_labels)
+    def _per_label(self, value, h):
+        return torch.as_tensor(value, dtype=h.dtype, device=h.device).reshape(-1).expand(self.num_labels)
 
-    def _loss(self, y_pred, y_true, auto, v1_margin=True):
-        """Per-label losses (C,) of the batch, or of the global batch over ``process_group``: the
-        moments all-reduced (LibAUC's literal v2: the scores and labels all-gathered)."""
+    def _prior(self, auto, h, batch_ratio):
+        """p of v1 (C,); None = the (global) batch's ratio of positives, which the op computes.
+        ``batch_ratio()`` gives that ratio where LibAUC's bookkeeping keeps it."""
+        if self.version != "v1":
+            return None
+        if self.semantics == "libauc":
+            if auto is None or auto or self._p_libauc is None:
+                self._p_libauc = batch_ratio()
+                return None
+            return self._per_label(self._p_libauc, h)
+        if auto is True or self.imratio is None:
+            return None
+        return self._per_label(self.imratio, h)
+
+    def _loss(self, y_pred, y_true, auto, v1_margin=True, tasks=None):
+        """The mean of the per-label losses over ``tasks`` (all labels when None) of the batch, or
+        of the global batch over ``process_group``: the moments all-reduced (LibAUC's literal v2:
+        the scores and labels all-gathered)."""
         group = D.check_group(self.process_group)
-        if group is not None and self.version == "v2" and self.semantics == "libauc":
-            y_true = torch.as_tensor(y_true, device=y_pred.device)
-            y_pred, y_true = D.gather_batch(group, y_pred, y_true)
-            group = None
+        if self.version == "v2" and self.semantics == "libauc":
+            if group is not None:
+                y_true = torch.as_tensor(y_true, device=y_pred.device)
+                y_pred, y_true = D.gather_batch(group, y_pred, y_true)
+            h, y = _columns(y_pred, y_true, self.num_labels)
+            losses = _libauc_v2_columns(h, y, self.a, self.b, self.alpha, self.margin, v1_margin)
+            return losses.mean() if tasks is None else losses[tasks].mean()
         h, y = _columns(y_pred, y_true, self.num_labels, allow_empty=group is not None)
-        dt, pos, neg = _sides(h, y, self.a)
-        moments = label_moments(h.to(dt), pos, neg, group)
-        if group is not None and not bool(moments[1] > 0):
-            raise ValueError("y_pred must not be empty (on every rank of process_group together)")
-        p = self._prior((moments[0][0] / moments[1]).to(h.dtype), auto, h)
-        args = (self.margin, p, self.version, self.semantics, v1_margin, moments)
-        return aucm_columns(h, y, self.a, self.b, self.alpha, *args)
+        moments = None
+        if group is not None:
+            moments = label_moments(h, y, group)
+            if not bool(moments[-1] > 0):
+                raise ValueError("y_pred must not be empty (on every rank of process_group together)")
+
+        def batch_ratio():
+            m = label_moments(h, y) if moments is None else moments
+            return (m[: self.num_labels] / m[-1]).to(h.dtype)
+
+        prior = self._prior(auto, h, batch_ratio)
+        weights = None
+        if tasks is not None:
+            weights = torch.zeros(self.num_labels, dtype=torch.float64, device=h.device)
+            weights.index_fill_(0, tasks, 1.0 / tasks.numel())
+        margin = self.margin if v1_margin else 1.0
+        return aucm_loss(h, y, self.a, self.b, self.alpha, margin, self.version, prior, weights, moments)
 
 
 class AUCMLoss(_AUCMBase):
@@ -250,7 +217,7 @@ class AUCMLoss(_AUCMBase):
     def forward(
         self, y_pred: torch.Tensor, y_true: torch.Tensor, auto: bool | None = None, **kwargs: Any
     ) -> torch.Tensor:
-        return self._loss(y_pred, y_true, auto)[0]
+        return self._loss(y_pred, y_true, auto)
 
 
 class CompositionalAUCLoss(_AUCMBase):
@@ -303,7 +270,7 @@ class CompositionalAUCLoss(_AUCMBase):
             group = D.check_group(self.process_group)
             h, y = _columns(y_pred, y_true, 1, allow_empty=group is not None)
             return D.global_mean(F.binary_cross_entropy(h, y.to(h.dtype), reduction="none"), group)
-        return self._loss(y_pred, y_true, auto)[0]
+        return self._loss(y_pred, y_true, auto)
 
 
 class MultiLabelAUCMLoss(_AUCMBase):
@@ -348,13 +315,12 @@ class MultiLabelAUCMLoss(_AUCMBase):
     def forward(
         self, y_pred: torch.Tensor, y_true: torch.Tensor, task_id: Any = (), auto: bool | None = None, **kwargs: Any
     ) -> torch.Tensor:
-        loss = self._loss(y_pred, y_true, auto, v1_margin=self.semantics != "libauc")
-        if task_id is None or len(task_id) == 0:
-            return loss.mean()
-        tasks = torch.unique(torch.as_tensor(task_id, device=loss.device).reshape(-1).long())
-        if bool((tasks < 0).any() | (tasks >= self.num_labels).any()):
-            raise ValueError(f"task_id entries must be in [0, {self.num_labels}), got {tasks.tolist()}")
-        return loss[tasks].mean()
+        tasks = None
+        if task_id is not None and len(task_id) > 0:
+            tasks = torch.unique(torch.as_tensor(task_id, device=y_pred.device).reshape(-1).long())
+            if bool((tasks < 0).any() | (tasks >= self.num_labels).any()):
+                raise ValueError(f"task_id entries must be in [0, {self.num_labels}), got {tasks.tolist()}")
+        return self._loss(y_pred, y_true, auto, v1_margin=self.semantics != "libauc", tasks=tasks)
 
 
-__all__ = ["AUCMLoss", "CompositionalAUCLoss", "MultiLabelAUCMLoss", "aucm_columns", "label_moments"]
+__all__ = ["AUCMLoss", "CompositionalAUCLoss", "MultiLabelAUCMLoss", "aucm_loss", "label_moments"]

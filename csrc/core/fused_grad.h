@@ -1,0 +1,43 @@
+// Backward helpers of the fused loss ops whose autograd is C++ (the op returns the loss and its
+// gradients; backward scales the saved gradients by the incoming one).
+//
+// Memory: the gradients live in ctx->saved_data (not save_for_backward) so that backward can take
+// them out and scale them in place, or not at all when the incoming gradient is exactly 1 on the
+// CPU: forward+backward then allocates one buffer per gradient, the one that becomes `.grad`. When
+// the graph is kept (retain_graph, create_graph) or another reference to a gradient exists (the raw
+// op's outputs kept by a caller), the scale is out of place and the saved gradients stay intact.
+#pragma once
+#include <ATen/ATen.h>
+#include <ATen/TensorSubclassLikeUtils.h>
+#include <ATen/core/ivalue.h>
+
+#include <string>
+
+namespace torchauc {
+
+// A plain CPU scalar equal to 1: multiplying by it changes nothing (the usual `loss.backward()`).
+inline bool is_exact_one(const at::Tensor& g) {
+  return g.numel() == 1 && g.is_cpu() && !at::isTensorSubclassLike(g) && !g.requires_grad() && g.item<double>() == 1.0;
+}
+
+// grad * g: in place when `consume` and nobody else sees the buffer (neither its TensorImpl nor its
+// storage), and then skipped when g is exactly 1; otherwise into a new buffer.
+inline at::Tensor scaled(at::Tensor grad, const at::Tensor& g, bool consume) {
+  const bool owned = consume && grad.use_count() == 1 && grad.storage().use_count() == 1;
+  if (owned && is_exact_one(g)) return grad;
+  if (owned) return grad.mul_(g);
+  return grad.mul(g);
+}
+
+// The saved gradient `key` scaled by g; taken out of `saved` when `consume` (a freed graph).
+template <typename Map>
+at::Tensor take_scaled(Map& saved, const std::string& key, const at::Tensor& g, bool consume) {
+  const auto it = saved.find(key);
+  if (it == saved.end()) return {};
+  if (!consume) return scaled(it->second.toTensor(), g, false);
+  at::Tensor grad = std::move(it->second).toTensor();
+  saved.erase(it);
+  return scaled(std::move(grad), g, true);
+}
+
+}  // namespace torchauc
