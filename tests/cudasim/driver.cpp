@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -136,8 +137,8 @@ V pairwise_hinge_and_tiled(int64_t n) {
   const V ps = suffix(pk), ns = suffix(nk);
   V dx(n), dw(n);
   pairwise::cuda::launch_hinge_query(2, s.data(), y.data(), nullptr, nullptr, n, 1.0, pk.data(), ps.data(),
-                                     int64_t(pk.size()), nk.data(), ns.data(), int64_t(nk.size()), nullptr, dx.data(), dw.data(),
-                                     nullptr);
+                                     int64_t(pk.size()), nk.data(), ns.data(), int64_t(nk.size()), nullptr, dx.data(),
+                                     dw.data(), nullptr);
   // both sides in one array, negatives first, each in sample order
   std::vector<float> key, w;
   std::vector<int64_t> idx;
@@ -167,20 +168,33 @@ V pairwise_hinge_and_tiled(int64_t n) {
   return r;
 }
 
-V partial_exp(int sur, int64_t np, int64_t nn) {
-  V k(np), c(np, 0.0), alpha(np, 0.7), z(nn);
-  for (auto& v : k) v = 1.0 - uniform();
-  for (auto& v : z) v = uniform();
-  std::vector<int64_t> pidx(np), nidx(nn);
-  for (int64_t i = 0; i < np; ++i) pidx[i] = i;
-  for (int64_t i = 0; i < nn; ++i) nidx[i] = np + i;
-  V o0(np + nn), o1(np + nn), o2(np + nn), col(np + nn);
-  partial_auc::cuda::launch_exp_rows<double>(sur, k.data(), c.data(), pidx.data(), nullptr, np, z.data(), nullptr, nn,
-                                             0.5, o0.data(), o1.data(), o2.data(), nullptr);
-  partial_auc::cuda::launch_exp_cols<double>(sur, k.data(), c.data(), alpha.data(), nullptr, np, z.data(), nidx.data(),
-                                             nullptr, nn, 0.5, col.data(), nullptr);
-  V r = o0;
-  for (const V* v : {&o1, &o2, &col}) r.insert(r.end(), v->begin(), v->end());
+// The exp ops on `cols` problems of n samples: compaction (from host-made prefix counts and
+// offsets), row sums and column sums, in exact-size buffers of cols * n.
+V partial_exp(int sur, int64_t cols, int64_t n) {
+  const int64_t total = cols * n;
+  const V s = random_scores(total);
+  const std::vector<int8_t> y = random_labels(total, 0.4);
+  V scale(total), zmax(cols, -INFINITY);
+  for (auto& v : scale) v = 0.1 + uniform();
+  std::vector<int64_t> scan(total), koff(cols + 1, 0), zoff(cols + 1, 0);
+  for (int64_t i = 0, acc = 0; i < total; ++i) {
+    scan[i] = acc += y[i];
+    ++(y[i] ? koff : zoff)[i / n + 1];
+    if (!y[i]) zmax[i / n] = std::max(zmax[i / n], s[i]);
+  }
+  for (int64_t p = 0; p < cols; ++p) koff[p + 1] += koff[p], zoff[p + 1] += zoff[p];
+  std::unique_ptr<bool[]> nan(new bool[cols]());
+  V k(total), c(total), z(total), alpha(total), sh(total), o0(total), o1(total), o2(total), col(total);
+  std::vector<int64_t> pidx(total), nidx(total);
+  const partial_auc::cuda::ExpClasses<double> e{
+      k.data(),  c.data(), z.data(), alpha.data(), pidx.data(), nidx.data(), koff.data(), zoff.data(),
+      nan.get(), cols,     n};
+  partial_auc::cuda::launch_exp_compact<double>(e, sur, s.data(), y.data(), scan.data(), zmax.data(), scale.data(), 1.0,
+                                                0.5, nullptr);
+  partial_auc::cuda::launch_exp_rows<double>(e, sur, 0.5, sh.data(), o0.data(), o1.data(), o2.data(), nullptr);
+  partial_auc::cuda::launch_exp_cols<double>(e, sur, 0.5, col.data(), nullptr);
+  V r = sh;
+  for (const V* v : {&o0, &o1, &o2, &col}) r.insert(r.end(), v->begin(), v->end());
   return r;
 }
 
@@ -217,8 +231,9 @@ V auroc_binary(int64_t n, int64_t K, bool deterministic, bool weighted) {
   const auto y = random_labels(n * K, 0.4);
   V U(K * 2, 0.0), W(K * 2, 0.0);
   MallocScratch scratch;
-  auroc::cuda::RankTableArgs a{s.data(), Dtype::F64, n, K, 1, 2, y.data(), nullptr, weighted ? wabs.data() : nullptr,
-                               U.data(), W.data(), deterministic};
+  auroc::cuda::RankTableArgs a{
+      s.data(), Dtype::F64,   n, K, 1, 2, y.data(), nullptr, weighted ? wabs.data() : nullptr, U.data(),
+      W.data(), deterministic};
   check(auroc::cuda::auroc_rank_table(a, scratch, nullptr) == cudaSuccess, "auroc_rank_table");
   if (!weighted) {  // Mann-Whitney by brute force, column 0
     double u = 0;
@@ -244,8 +259,8 @@ V auroc_multiclass(int64_t B, int64_t C, int64_t M, bool deterministic) {
   for (auto& c : cls) c = uniform() < 0.1 ? -1 : int32_t(uniform() * C);
   V U(C * C, 0.0), W(C * C, 0.0);
   MallocScratch scratch;
-  auroc::cuda::RankTableArgs a{s.data(), Dtype::F32, B * M, C, M, C, nullptr, cls.data(), nullptr,
-                               U.data(), W.data(), deterministic};
+  auroc::cuda::RankTableArgs a{s.data(), Dtype::F32, B * M,   C,        M,        C,
+                               nullptr,  cls.data(), nullptr, U.data(), W.data(), deterministic};
   check(auroc::cuda::auroc_rank_table(a, scratch, nullptr) == cudaSuccess, "auroc_rank_table multiclass");
   U.insert(U.end(), W.begin(), W.end());
   return U;
@@ -269,7 +284,8 @@ V run_memory_bank(int64_t B, int64_t H, int64_t W) {
   const std::vector<int64_t> greq = {0, 1, 0, 0, 2, 3, 0, B - 1, 2, H - 3, W - 4, 3, 4, 10};
   memory_bank::cuda::launch_gather(Dtype::F32, Dtype::I16, img.data(), lab.data(), B, 3, H, W, greq.data(), 2,
                                    pool.data(), mask, P, nullptr);
-  std::vector<int64_t> preq = {0, 3, -1, 2, 5, 7, 4, 5, 1, 1, 3, 4, 10, B - 1, 2, H - 4, W - 3, 9, 6, 3, 4, 0, 0, 2, 3, 0};
+  std::vector<int64_t> preq = {0,     3, -1,    2,     5, 7, 4, 5, 1, 1, 3, 4, 10,
+                               B - 1, 2, H - 4, W - 3, 9, 6, 3, 4, 0, 0, 2, 3, 0};
   std::vector<int64_t> starts(B + 1);
   for (int64_t b = 0; b <= B; ++b) starts[b] = b == 0 ? 0 : (b <= B - 1 ? 1 : 2);
   memory_bank::cuda::launch_paste(Dtype::F32, Dtype::I16, img.data(), lab.data(), B, 3, H, W, pool.data(), mask, P,
@@ -396,25 +412,70 @@ int main(int argc, char** argv) {
   for (int64_t n : {1, 2, 257, 1000}) {
     const std::string N = " n=" + std::to_string(n);
     for (int sur : {0, 1}) {
-      schedules("pairwise moments float" + N, [&] { rng.seed(n + sur); return pairwise_moments<float>(sur, n, sur == 1); });
-      schedules("pairwise moments double" + N, [&] { rng.seed(n + sur); return pairwise_moments<double>(sur, n, true); });
-      schedules("partial exp" + N, [&] { rng.seed(n); return partial_exp(sur, n, n / 2 + 1); });
+      schedules("pairwise moments float" + N, [&] {
+        rng.seed(n + sur);
+        return pairwise_moments<float>(sur, n, sur == 1);
+      });
+      schedules("pairwise moments double" + N, [&] {
+        rng.seed(n + sur);
+        return pairwise_moments<double>(sur, n, true);
+      });
+      schedules("partial exp" + N, [&] {
+        rng.seed(n);
+        return partial_exp(sur, 3, n);
+      });
     }
-    schedules("pairwise hinge/tiled" + N, [&] { rng.seed(n); return pairwise_hinge_and_tiled(n); });
+    schedules("pairwise hinge/tiled" + N, [&] {
+      rng.seed(n);
+      return pairwise_hinge_and_tiled(n);
+    });
     for (bool det : {false, true}) {
       const double rtol = det ? 0.0 : 1e-12;  // float atomics: summation order varies
-      schedules("auroc binary" + N, [&] { rng.seed(n); return auroc_binary(n, 3, det, det); }, rtol);
-      schedules("auroc multiclass" + N, [&] { rng.seed(n); return auroc_multiclass(2, 6, (n + 1) / 2, det); }, rtol);
+      schedules(
+          "auroc binary" + N,
+          [&] {
+            rng.seed(n);
+            return auroc_binary(n, 3, det, det);
+          },
+          rtol);
+      schedules(
+          "auroc multiclass" + N,
+          [&] {
+            rng.seed(n);
+            return auroc_multiclass(2, 6, (n + 1) / 2, det);
+          },
+          rtol);
     }
   }
   for (int sur : {0, 1, 3})
-    for (int64_t S : {1, 37}) schedules("multiclass", [&] { rng.seed(S); return run_multiclass(sur, 8, 5, S); });
-  schedules("memory bank", [&] { rng.seed(3); return run_memory_bank(2, 17, 23); });
-  schedules("cml", [&] { rng.seed(4); return run_cml(300, 3, 4, 5); });
-  schedules("sod", [&] { rng.seed(4); return run_sod(2, 2, 9, 13); });
-  for (int64_t n : {1, 257, 1000}) schedules("adauc loss", [&] { rng.seed(n); return run_adauc_loss(n); });
+    for (int64_t S : {1, 37})
+      schedules("multiclass", [&] {
+        rng.seed(S);
+        return run_multiclass(sur, 8, 5, S);
+      });
+  schedules("memory bank", [&] {
+    rng.seed(3);
+    return run_memory_bank(2, 17, 23);
+  });
+  schedules("cml", [&] {
+    rng.seed(4);
+    return run_cml(300, 3, 4, 5);
+  });
+  schedules("sod", [&] {
+    rng.seed(4);
+    return run_sod(2, 2, 9, 13);
+  });
+  for (int64_t n : {1, 257, 1000})
+    schedules("adauc loss", [&] {
+      rng.seed(n);
+      return run_adauc_loss(n);
+    });
   for (int norm : {0, 1})
-    for (int64_t cols : {1, 300}) schedules("pgd step", [&] { rng.seed(cols); return run_pgd_step(norm, 5, cols); });
+    for (int64_t cols : {1, 300})
+      schedules("pgd step", [&] {
+        rng.seed(cols);
+        return run_pgd_step(norm, 5, cols);
+      });
   std::printf("cudasim driver: %s (%d failures)\n", failures ? "FAILED" : "ok", failures);
   return failures ? 1 : 0;
 }
