@@ -137,8 +137,8 @@ V pairwise_hinge_and_tiled(int64_t n) {
   const V ps = suffix(pk), ns = suffix(nk);
   V dx(n), dw(n);
   pairwise::cuda::launch_hinge_query(2, s.data(), y.data(), nullptr, nullptr, n, 1.0, pk.data(), ps.data(),
-                                     int64_t(pk.size()), nk.data(), ns.data(), int64_t(nk.size()), nullptr, dx.data(),
-                                     dw.data(), nullptr);
+                                     int64_t(pk.size()), nk.data(), ns.data(), int64_t(nk.size()), nullptr, dx.data(), dw.data(),
+                                     nullptr);
   // both sides in one array, negatives first, each in sample order
   std::vector<float> key, w;
   std::vector<int64_t> idx;
@@ -231,9 +231,8 @@ V auroc_binary(int64_t n, int64_t K, bool deterministic, bool weighted) {
   const auto y = random_labels(n * K, 0.4);
   V U(K * 2, 0.0), W(K * 2, 0.0);
   MallocScratch scratch;
-  auroc::cuda::RankTableArgs a{
-      s.data(), Dtype::F64,   n, K, 1, 2, y.data(), nullptr, weighted ? wabs.data() : nullptr, U.data(),
-      W.data(), deterministic};
+  auroc::cuda::RankTableArgs a{s.data(), Dtype::F64, n, K, 1, 2, y.data(), nullptr, weighted ? wabs.data() : nullptr,
+                               U.data(), W.data(), deterministic};
   check(auroc::cuda::auroc_rank_table(a, scratch, nullptr) == cudaSuccess, "auroc_rank_table");
   if (!weighted) {  // Mann-Whitney by brute force, column 0
     double u = 0;
@@ -259,8 +258,8 @@ V auroc_multiclass(int64_t B, int64_t C, int64_t M, bool deterministic) {
   for (auto& c : cls) c = uniform() < 0.1 ? -1 : int32_t(uniform() * C);
   V U(C * C, 0.0), W(C * C, 0.0);
   MallocScratch scratch;
-  auroc::cuda::RankTableArgs a{s.data(), Dtype::F32, B * M,   C,        M,        C,
-                               nullptr,  cls.data(), nullptr, U.data(), W.data(), deterministic};
+  auroc::cuda::RankTableArgs a{s.data(), Dtype::F32, B * M, C, M, C, nullptr, cls.data(), nullptr,
+                               U.data(), W.data(), deterministic};
   check(auroc::cuda::auroc_rank_table(a, scratch, nullptr) == cudaSuccess, "auroc_rank_table multiclass");
   U.insert(U.end(), W.begin(), W.end());
   return U;
@@ -284,8 +283,7 @@ V run_memory_bank(int64_t B, int64_t H, int64_t W) {
   const std::vector<int64_t> greq = {0, 1, 0, 0, 2, 3, 0, B - 1, 2, H - 3, W - 4, 3, 4, 10};
   memory_bank::cuda::launch_gather(Dtype::F32, Dtype::I16, img.data(), lab.data(), B, 3, H, W, greq.data(), 2,
                                    pool.data(), mask, P, nullptr);
-  std::vector<int64_t> preq = {0,     3, -1,    2,     5, 7, 4, 5, 1, 1, 3, 4, 10,
-                               B - 1, 2, H - 4, W - 3, 9, 6, 3, 4, 0, 0, 2, 3, 0};
+  std::vector<int64_t> preq = {0, 3, -1, 2, 5, 7, 4, 5, 1, 1, 3, 4, 10, B - 1, 2, H - 4, W - 3, 9, 6, 3, 4, 0, 0, 2, 3, 0};
   std::vector<int64_t> starts(B + 1);
   for (int64_t b = 0; b <= B; ++b) starts[b] = b == 0 ? 0 : (b <= B - 1 ? 1 : 2);
   memory_bank::cuda::launch_paste(Dtype::F32, Dtype::I16, img.data(), lab.data(), B, 3, H, W, pool.data(), mask, P,
@@ -412,70 +410,25 @@ int main(int argc, char** argv) {
   for (int64_t n : {1, 2, 257, 1000}) {
     const std::string N = " n=" + std::to_string(n);
     for (int sur : {0, 1}) {
-      schedules("pairwise moments float" + N, [&] {
-        rng.seed(n + sur);
-        return pairwise_moments<float>(sur, n, sur == 1);
-      });
-      schedules("pairwise moments double" + N, [&] {
-        rng.seed(n + sur);
-        return pairwise_moments<double>(sur, n, true);
-      });
-      schedules("partial exp" + N, [&] {
-        rng.seed(n);
-        return partial_exp(sur, 3, n);
-      });
+      schedules("pairwise moments float" + N, [&] { rng.seed(n + sur); return pairwise_moments<float>(sur, n, sur == 1); });
+      schedules("pairwise moments double" + N, [&] { rng.seed(n + sur); return pairwise_moments<double>(sur, n, true); });
+      schedules("partial exp" + N, [&] { rng.seed(n); return partial_exp(sur, 3, n); });
     }
-    schedules("pairwise hinge/tiled" + N, [&] {
-      rng.seed(n);
-      return pairwise_hinge_and_tiled(n);
-    });
+    schedules("pairwise hinge/tiled" + N, [&] { rng.seed(n); return pairwise_hinge_and_tiled(n); });
     for (bool det : {false, true}) {
       const double rtol = det ? 0.0 : 1e-12;  // float atomics: summation order varies
-      schedules(
-          "auroc binary" + N,
-          [&] {
-            rng.seed(n);
-            return auroc_binary(n, 3, det, det);
-          },
-          rtol);
-      schedules(
-          "auroc multiclass" + N,
-          [&] {
-            rng.seed(n);
-            return auroc_multiclass(2, 6, (n + 1) / 2, det);
-          },
-          rtol);
+      schedules("auroc binary" + N, [&] { rng.seed(n); return auroc_binary(n, 3, det, det); }, rtol);
+      schedules("auroc multiclass" + N, [&] { rng.seed(n); return auroc_multiclass(2, 6, (n + 1) / 2, det); }, rtol);
     }
   }
   for (int sur : {0, 1, 3})
-    for (int64_t S : {1, 37})
-      schedules("multiclass", [&] {
-        rng.seed(S);
-        return run_multiclass(sur, 8, 5, S);
-      });
-  schedules("memory bank", [&] {
-    rng.seed(3);
-    return run_memory_bank(2, 17, 23);
-  });
-  schedules("cml", [&] {
-    rng.seed(4);
-    return run_cml(300, 3, 4, 5);
-  });
-  schedules("sod", [&] {
-    rng.seed(4);
-    return run_sod(2, 2, 9, 13);
-  });
-  for (int64_t n : {1, 257, 1000})
-    schedules("adauc loss", [&] {
-      rng.seed(n);
-      return run_adauc_loss(n);
-    });
+    for (int64_t S : {1, 37}) schedules("multiclass", [&] { rng.seed(S); return run_multiclass(sur, 8, 5, S); });
+  schedules("memory bank", [&] { rng.seed(3); return run_memory_bank(2, 17, 23); });
+  schedules("cml", [&] { rng.seed(4); return run_cml(300, 3, 4, 5); });
+  schedules("sod", [&] { rng.seed(4); return run_sod(2, 2, 9, 13); });
+  for (int64_t n : {1, 257, 1000}) schedules("adauc loss", [&] { rng.seed(n); return run_adauc_loss(n); });
   for (int norm : {0, 1})
-    for (int64_t cols : {1, 300})
-      schedules("pgd step", [&] {
-        rng.seed(cols);
-        return run_pgd_step(norm, 5, cols);
-      });
+    for (int64_t cols : {1, 300}) schedules("pgd step", [&] { rng.seed(cols); return run_pgd_step(norm, 5, cols); });
   std::printf("cudasim driver: %s (%d failures)\n", failures ? "FAILED" : "ok", failures);
   return failures ? 1 : 0;
 }
