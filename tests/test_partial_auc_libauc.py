@@ -131,6 +131,23 @@ def test_libauc_one_class_and_errors(name):
         loss(s, torch.zeros(19), torch.arange(20))
 
 
+@pytest.mark.parametrize("name", ["pAUC_DRO_Loss", "tpAUC_KL_Loss"])
+def test_libauc_exp_losses_touch_only_positive_rows(name):
+    # the sync-free path masks instead of compacting or returning early: one-class batches leave every
+    # state row as it is, and a step writes the positives' rows only
+    loss = getattr(C, name)(data_len=20, device="cpu")
+    s = torch.rand(20, requires_grad=True)
+    for y in (torch.zeros(20), torch.ones(20)):
+        for idx in (torch.arange(20), torch.arange(int(y.sum()))):
+            loss(s, y, idx).backward()
+    assert torch.isinf(loss.log_u_pos).all() and float(s.grad.abs().sum()) == 0.0
+    y = (torch.arange(20) % 3 == 0).long()
+    loss(s, y, torch.arange(20)).backward()
+    assert torch.isfinite(loss.log_u_pos[y == 1]).all() and torch.isinf(loss.log_u_pos[y == 0]).all()
+    with pytest.raises(ValueError, match=r"index must have one entry per sample \(20\) or per positive \(7\)"):
+        loss(s, y, torch.arange(5))
+
+
 def _exp_stats_brute(s, y, scale, margin, lam, surrogate):
     """float64 pair-matrix versions of partial_auc_exp_rows (shift, r0, r1, r2) and partial_auc_exp_cols."""
     s, pos = s.double(), y.bool()

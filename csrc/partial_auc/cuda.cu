@@ -1,6 +1,7 @@
-// CUDA kernels of the partial-AUC exp row/column sums: one block per row (or column), a strided
-// loop over the other class (or over its segment of the same problem when several problems share
-// the launch), a shared-memory tree reduction in double. Deterministic, no atomics.
+// CUDA kernels of the partial-AUC exp row/column sums: a compaction of both classes by a prefix
+// count (sizes stay on the device), then one block per row (or column), a strided loop over the
+// other class's segment of the same problem, a shared-memory tree reduction in double.
+// Deterministic, no atomics.
 #include "core/launch.cuh"
 #include "partial_auc/cuda.h"
 #include "partial_auc/math.h"
@@ -9,55 +10,72 @@ namespace torchauc::partial_auc {
 namespace cuda {
 namespace {
 
-// The other class's range [b, e) of one row or column: everything, or its own problem's segment.
-struct Segment {
-  int64_t b, e;
-};
-__device__ inline Segment segment_of(const int64_t* seg, const int64_t* off, int64_t r, int64_t n_other) {
-  if (seg == nullptr) return {0, n_other};
-  return {off[seg[r]], off[seg[r] + 1]};
-}
-
-template <Surrogate S, typename T>
-__global__ void rows_kernel(const T* k, const T* c, const int64_t* pidx, const int64_t* pseg, int64_t np, const T* z,
-                            const int64_t* zoff, int64_t nn, T il, double* out0, double* out1, double* out2) {
-  __shared__ Doubles<3> sh[kThreads];
-  for (int64_t r = blockIdx.x; r < np; r += gridDim.x) {
-    Doubles<3> acc = {{0.0, 0.0, 0.0}};
-    const T kr = k[r], cr = c[r];
-    const Segment js = segment_of(pseg, zoff, r, nn);
-    for (int64_t j = js.b + threadIdx.x; j < js.e; j += blockDim.x) {
-      T l, dl;
-      pauc_surrogate<S, T>(kr + z[j], &l, &dl);
-      const T e = exp(l * il - cr);
-      acc.v[0] += static_cast<double>(e);
-      acc.v[1] += static_cast<double>(e * dl);
-      acc.v[2] += static_cast<double>(e * l);
-    }
-    acc = block_reduce(acc, SumOp{}, sh);
-    if (threadIdx.x == 0) {
-      out0[pidx[r]] = acc.v[0];
-      out1[pidx[r]] = acc.v[1];
-      out2[pidx[r]] = acc.v[2];
+// Compaction: every flat element goes to its class's slot, its rank within the class (from the
+// prefix count of positives), so both classes stay in flat index order, grouped by problem.
+template <typename T>
+__global__ void compact_kernel(ExpClasses<T> e, Surrogate sur, const double* s, const int8_t* y,
+                               const int64_t* pos_scan, const double* zmax, const double* row_scale, double margin,
+                               double il) {
+  const int64_t total = e.cols * e.n;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    if (y[i]) {
+      const int64_t r = pos_scan[i] - 1, p = i / e.n;
+      const bool has_neg = e.zoff[p + 1] > e.zoff[p];
+      e.pidx[r] = i;
+      e.k[r] = static_cast<T>(margin - s[i]);
+      e.c[r] = has_neg ? static_cast<T>(pauc_row_shift<double>(sur, margin - s[i], zmax[p], il)) : T(0);
+      if (e.alpha) e.alpha[r] = static_cast<T>(row_scale[i]);
+    } else {
+      const int64_t q = i - pos_scan[i];
+      e.nidx[q] = i;
+      e.z[q] = static_cast<T>(s[i]);
     }
   }
 }
 
 template <Surrogate S, typename T>
-__global__ void cols_kernel(const T* k, const T* c, const T* alpha, const int64_t* koff, int64_t np, const T* z,
-                            const int64_t* nidx, const int64_t* nseg, int64_t nn, T il, double* out) {
-  __shared__ double sh[kThreads];
-  for (int64_t q = blockIdx.x; q < nn; q += gridDim.x) {
-    double acc = 0.0;
-    const T zq = z[q];
-    const Segment rs = segment_of(nseg, koff, q, np);
-    for (int64_t r = rs.b + threadIdx.x; r < rs.e; r += blockDim.x) {
+__global__ void rows_kernel(ExpClasses<T> e, T il, double* shift, double* out0, double* out1, double* out2) {
+  __shared__ Doubles<3> sh[kThreads];
+  const int64_t np = e.koff[e.cols];
+  for (int64_t r = blockIdx.x; r < np; r += gridDim.x) {  // uniform per block: every thread reduces
+    const int64_t o = e.pidx[r], p = o / e.n;
+    Doubles<3> acc = {{0.0, 0.0, 0.0}};
+    const T kr = e.k[r], cr = e.c[r];
+    for (int64_t j = e.zoff[p] + threadIdx.x; j < e.zoff[p + 1]; j += blockDim.x) {
       T l, dl;
-      pauc_surrogate<S, T>(k[r] + zq, &l, &dl);
-      acc += static_cast<double>(alpha[r] * exp(l * il - c[r]) * dl);
+      pauc_surrogate<S, T>(kr + e.z[j], &l, &dl);
+      const T w = exp(l * il - cr);
+      acc.v[0] += static_cast<double>(w);
+      acc.v[1] += static_cast<double>(w * dl);
+      acc.v[2] += static_cast<double>(w * l);
     }
     acc = block_reduce(acc, SumOp{}, sh);
-    if (threadIdx.x == 0) out[nidx[q]] = acc;
+    if (threadIdx.x == 0) {
+      const bool bad = e.nan[p];
+      shift[o] = bad ? NAN : static_cast<double>(cr);
+      out0[o] = bad ? NAN : acc.v[0];
+      out1[o] = bad ? NAN : acc.v[1];
+      out2[o] = bad ? NAN : acc.v[2];
+    }
+  }
+}
+
+template <Surrogate S, typename T>
+__global__ void cols_kernel(ExpClasses<T> e, T il, double* out) {
+  __shared__ double sh[kThreads];
+  const int64_t nn = e.zoff[e.cols];
+  for (int64_t q = blockIdx.x; q < nn; q += gridDim.x) {
+    const int64_t o = e.nidx[q], p = o / e.n;
+    double acc = 0.0;
+    const T zq = e.z[q];
+    for (int64_t r = e.koff[p] + threadIdx.x; r < e.koff[p + 1]; r += blockDim.x) {
+      T l, dl;
+      pauc_surrogate<S, T>(e.k[r] + zq, &l, &dl);
+      acc += static_cast<double>(e.alpha[r] * exp(l * il - e.c[r]) * dl);
+    }
+    acc = block_reduce(acc, SumOp{}, sh);
+    if (threadIdx.x == 0) out[o] = e.nan[p] ? NAN : acc;
   }
 }
 
@@ -124,35 +142,45 @@ void launch_upauci(const UpauciSizes& z, const double* params, const T* s, const
 }
 
 template <typename T>
-void launch_exp_rows(int surrogate, const T* k, const T* c, const int64_t* pidx, const int64_t* pseg, int64_t np,
-                     const T* z, const int64_t* zoff, int64_t nn, T il, double* out0, double* out1, double* out2,
-                     cudaStream_t stream) {
-  if (np == 0) return;
+void launch_exp_compact(const ExpClasses<T>& e, int surrogate, const double* s, const int8_t* y,
+                        const int64_t* pos_scan, const double* zmax, const double* row_scale, double margin,
+                        double inv_lambda, cudaStream_t stream) {
+  const int64_t total = e.cols * e.n;
+  if (total == 0) return;
+  compact_kernel<T><<<grid_for(total), kThreads, 0, stream>>>(e, static_cast<Surrogate>(surrogate), s, y, pos_scan,
+                                                              zmax, row_scale, margin, inv_lambda);
+}
+
+// One block per compacted row / column; the counts are on the device, so the grid covers all C * n
+// elements and blocks past the class's count exit at once.
+template <typename T>
+void launch_exp_rows(const ExpClasses<T>& e, int surrogate, T inv_lambda, double* shift, double* out0, double* out1,
+                     double* out2, cudaStream_t stream) {
+  const int64_t total = e.cols * e.n;
+  if (total == 0) return;
   if (surrogate == 0)
     rows_kernel<Surrogate::SquaredHinge, T>
-        <<<grid_for(np, 1), kThreads, 0, stream>>>(k, c, pidx, pseg, np, z, zoff, nn, il, out0, out1, out2);
+        <<<grid_for(total, 1), kThreads, 0, stream>>>(e, inv_lambda, shift, out0, out1, out2);
   else
     rows_kernel<Surrogate::Hinge, T>
-        <<<grid_for(np, 1), kThreads, 0, stream>>>(k, c, pidx, pseg, np, z, zoff, nn, il, out0, out1, out2);
+        <<<grid_for(total, 1), kThreads, 0, stream>>>(e, inv_lambda, shift, out0, out1, out2);
 }
 
 template <typename T>
-void launch_exp_cols(int surrogate, const T* k, const T* c, const T* alpha, const int64_t* koff, int64_t np, const T* z,
-                     const int64_t* nidx, const int64_t* nseg, int64_t nn, T il, double* out, cudaStream_t stream) {
-  if (nn == 0) return;
+void launch_exp_cols(const ExpClasses<T>& e, int surrogate, T inv_lambda, double* out, cudaStream_t stream) {
+  const int64_t total = e.cols * e.n;
+  if (total == 0) return;
   if (surrogate == 0)
-    cols_kernel<Surrogate::SquaredHinge, T>
-        <<<grid_for(nn, 1), kThreads, 0, stream>>>(k, c, alpha, koff, np, z, nidx, nseg, nn, il, out);
+    cols_kernel<Surrogate::SquaredHinge, T><<<grid_for(total, 1), kThreads, 0, stream>>>(e, inv_lambda, out);
   else
-    cols_kernel<Surrogate::Hinge, T>
-        <<<grid_for(nn, 1), kThreads, 0, stream>>>(k, c, alpha, koff, np, z, nidx, nseg, nn, il, out);
+    cols_kernel<Surrogate::Hinge, T><<<grid_for(total, 1), kThreads, 0, stream>>>(e, inv_lambda, out);
 }
 
 #define TAUC_INSTANTIATE(T)                                                                                         \
-  template void launch_exp_rows<T>(int, const T*, const T*, const int64_t*, const int64_t*, int64_t, const T*,      \
-                                   const int64_t*, int64_t, T, double*, double*, double*, cudaStream_t);            \
-  template void launch_exp_cols<T>(int, const T*, const T*, const T*, const int64_t*, int64_t, const T*,            \
-                                   const int64_t*, const int64_t*, int64_t, T, double*, cudaStream_t);              \
+  template void launch_exp_compact<T>(const ExpClasses<T>&, int, const double*, const int8_t*, const int64_t*,      \
+                                      const double*, const double*, double, double, cudaStream_t);                  \
+  template void launch_exp_rows<T>(const ExpClasses<T>&, int, T, double*, double*, double*, double*, cudaStream_t); \
+  template void launch_exp_cols<T>(const ExpClasses<T>&, int, T, double*, cudaStream_t);                            \
   template void launch_upauci<T>(const UpauciSizes&, const double*, const T*, const int8_t*, const T*, int64_t, T*, \
                                  T*, double*, double*, cudaStream_t);
 TAUC_INSTANTIATE(float)

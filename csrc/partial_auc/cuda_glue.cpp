@@ -1,4 +1,4 @@
-// CUDA glue of the partial-AUC family: checks, compaction and allocation in ATen, kernels in cuda.cu.
+// CUDA glue of the partial-AUC family: checks, counts and allocation in ATen, kernels in cuda.cu.
 // partial_auc_select on CUDA is a composition of stable ATen sorts (CUB radix sort underneath): the
 // same order as the CPU nth_element path (hardness, then index), so the masks agree exactly; the
 // kept counts come from n+ on the device (no host sync).
@@ -52,56 +52,84 @@ at::Tensor partial_auc_select_cuda(const at::Tensor& scores_in, const at::Tensor
   return mask;
 }
 
-// Both classes compacted from the (C, n) layout of check_exp_inputs: flat indices grouped by problem
-// (nonzero is ordered), so each problem's positives / negatives are one contiguous segment.
-struct CudaCompact {
-  at::Tensor k, c, z, pidx, nidx;
-  at::Tensor pseg, nseg, koff, zoff;  // per-row problem ids and per-problem offsets; undefined for one problem
+// partial_auc_exp_rows / exp_cols: no host sync. The label check is a device-side assert and both
+// classes are compacted into buffers of all C * n elements by a prefix count (cuda.h ExpClasses), so
+// no class size is read on the host; the kernels read the counts from the offsets.
+struct DeviceClasses {
+  at::Tensor y, pos_scan, s;              // (C * n) 0/1 labels, their inclusive prefix count; (C, n) float64 scores
+  at::Tensor koff, zoff, nan, zmax;       // per problem: ExpClasses' offsets and NaN flags, its largest negative
+  at::Tensor k, c, z, alpha, pidx, nidx;  // the compacted buffers, C * n each (cuda.h ExpClasses)
   Surrogate sur;
   bool use_double;
   int64_t cols, n;
 };
 
-const int64_t* ptr_or_null(const at::Tensor& t) { return t.defined() ? t.data_ptr<int64_t>() : nullptr; }
+DeviceClasses device_classes(const ExpInputs& in, bool with_alpha) {
+  DeviceClasses D;
+  D.sur = in.sur;
+  D.use_double = in.scores.scalar_type() == at::kDouble;
+  D.cols = in.cols;
+  D.n = in.n;
+  const int64_t total = in.cols * in.n;
+  D.y = binary_labels_async(in.labels);
+  D.s = in.scores.to(at::kDouble).contiguous();  // (C, n)
+  const at::Tensor grid = D.y.view({in.cols, in.n});
+  const auto lng = D.s.options().dtype(at::kLong);
+  D.koff = at::cat({at::zeros({1}, lng), at::cumsum(grid.sum(1, /*keepdim=*/false, at::kLong), 0)});
+  D.zoff = at::arange(in.cols + 1, lng) * in.n - D.koff;
+  D.nan = at::isnan(D.s).any(1);
+  // per-problem largest negative (-inf without negatives; the shift is then 0, as on the CPU)
+  D.zmax = at::where(grid.to(at::kBool), -INFINITY, D.s).amax(1).contiguous();
+  D.pos_scan = at::cumsum(D.y, 0, at::kLong);
+  const auto T = D.use_double ? at::kDouble : at::kFloat;
+  const auto topt = D.s.options().dtype(T);
+  D.k = at::empty({total}, topt);
+  D.c = at::empty({total}, topt);
+  D.z = at::empty({total}, topt);
+  if (with_alpha) D.alpha = at::empty({total}, topt);
+  D.pidx = at::empty({total}, lng);
+  D.nidx = at::empty({total}, lng);
+  return D;
+}
 
-CudaCompact compact_cuda(const at::Tensor& scores_in, const at::Tensor& labels_in, double margin, double lambda,
-                         c10::string_view surrogate) {
-  const ExpInputs in = check_exp_inputs(scores_in, labels_in, margin, lambda, surrogate);
-  CudaCompact C;
-  C.sur = in.sur;
-  C.use_double = in.scores.scalar_type() == at::kDouble;
-  C.cols = in.cols;
-  C.n = in.n;
-  const at::Tensor pos = binary_labels(in.labels).y.to(at::kBool);
-  C.pidx = at::nonzero(pos).reshape({-1});
-  C.nidx = at::nonzero(at::logical_not(pos)).reshape({-1});
-  const at::Tensor s = in.scores.to(at::kDouble).reshape({-1});
-  const at::Tensor zs = s.index_select(0, C.nidx);
-  const at::Tensor ks = margin - s.index_select(0, C.pidx);
-  at::Tensor cs = at::zeros_like(ks);
-  if (C.cols > 1) {
-    const at::Tensor grid = pos.reshape({C.cols, C.n});
-    auto offsets = [](const at::Tensor& mask) {
-      return at::cat({at::zeros({1}, mask.options().dtype(at::kLong)), at::cumsum(mask.sum(1), 0)});
-    };
-    C.koff = offsets(grid);
-    C.zoff = offsets(at::logical_not(grid));
-    C.pseg = at::floor_divide(C.pidx, C.n);
-    C.nseg = at::floor_divide(C.nidx, C.n);
-    if (ks.numel() > 0 && zs.numel() > 0) {  // per-problem max negative (-inf: no negatives, shift 0)
-      const at::Tensor zmax = at::where(grid, -INFINITY, s.reshape({C.cols, C.n})).amax(1);
-      const at::Tensor h = at::clamp_min(ks + zmax.index_select(0, C.pseg), 0.0);
-      cs = (C.sur == Surrogate::SquaredHinge ? h * h : h) / lambda;
-    }
-  } else if (zs.numel() > 0) {
-    const at::Tensor h = at::clamp_min(ks + zs.max(), 0.0);
-    cs = (C.sur == Surrogate::SquaredHinge ? h * h : h) / lambda;
-  }
-  const auto T = C.use_double ? at::kDouble : at::kFloat;
-  C.k = ks.to(T).contiguous();
-  C.c = cs.to(T).contiguous();
-  C.z = zs.to(T).contiguous();
-  return C;
+template <typename T>
+cuda::ExpClasses<T> view_of(const DeviceClasses& D) {
+  return {D.k.data_ptr<T>(),
+          D.c.data_ptr<T>(),
+          D.z.data_ptr<T>(),
+          D.alpha.defined() ? D.alpha.data_ptr<T>() : nullptr,
+          D.pidx.data_ptr<int64_t>(),
+          D.nidx.data_ptr<int64_t>(),
+          D.koff.data_ptr<int64_t>(),
+          D.zoff.data_ptr<int64_t>(),
+          D.nan.data_ptr<bool>(),
+          D.cols,
+          D.n};
+}
+
+template <typename T>
+cuda::ExpClasses<T> compact(const DeviceClasses& D, const at::Tensor& row_scale, double margin, double lambda,
+                            cudaStream_t stream) {
+  const cuda::ExpClasses<T> e = view_of<T>(D);
+  cuda::launch_exp_compact<T>(e, static_cast<int>(D.sur), D.s.data_ptr<double>(), D.y.data_ptr<int8_t>(),
+                              D.pos_scan.data_ptr<int64_t>(), D.zmax.data_ptr<double>(),
+                              row_scale.defined() ? row_scale.data_ptr<double>() : nullptr, margin, 1.0 / lambda,
+                              stream);
+  return e;
+}
+
+template <typename T>
+void exp_rows_typed(const DeviceClasses& D, double margin, double lambda, at::Tensor* out, cudaStream_t stream) {
+  const cuda::ExpClasses<T> e = compact<T>(D, at::Tensor(), margin, lambda, stream);
+  cuda::launch_exp_rows<T>(e, static_cast<int>(D.sur), static_cast<T>(1.0 / lambda), out[0].data_ptr<double>(),
+                           out[1].data_ptr<double>(), out[2].data_ptr<double>(), out[3].data_ptr<double>(), stream);
+}
+
+template <typename T>
+void exp_cols_typed(const DeviceClasses& D, const at::Tensor& row_scale, double margin, double lambda, at::Tensor& out,
+                    cudaStream_t stream) {
+  const cuda::ExpClasses<T> e = compact<T>(D, row_scale, margin, lambda, stream);
+  cuda::launch_exp_cols<T>(e, static_cast<int>(D.sur), static_cast<T>(1.0 / lambda), out.data_ptr<double>(), stream);
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> partial_auc_exp_rows_cuda(const at::Tensor& scores,
@@ -109,49 +137,39 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> partial_auc_exp_rows_
                                                                                      double margin, double lambda,
                                                                                      c10::string_view surrogate) {
   const c10::cuda::CUDAGuard guard(scores.device());
-  const CudaCompact C = compact_cuda(scores, labels, margin, lambda, surrogate);
+  const ExpInputs in = check_exp_inputs(scores, labels, margin, lambda, surrogate);
   const auto opts = scores.options().dtype(at::kDouble);
-  const int64_t total = C.cols * C.n;
-  at::Tensor sh = at::zeros({total}, opts), r0 = at::zeros({total}, opts), r1 = at::zeros({total}, opts),
-             r2 = at::zeros({total}, opts);
-  sh.index_put_({C.pidx}, C.c.to(at::kDouble));
-  const auto stream = c10::cuda::getCurrentCUDAStream().stream();
-  const int sur = static_cast<int>(C.sur);
-  const int64_t *pseg = ptr_or_null(C.pseg), *zoff = ptr_or_null(C.zoff);
-  if (C.use_double)
-    cuda::launch_exp_rows<double>(sur, C.k.data_ptr<double>(), C.c.data_ptr<double>(), C.pidx.data_ptr<int64_t>(), pseg,
-                                  C.k.numel(), C.z.data_ptr<double>(), zoff, C.z.numel(), 1.0 / lambda,
-                                  r0.data_ptr<double>(), r1.data_ptr<double>(), r2.data_ptr<double>(), stream);
-  else
-    cuda::launch_exp_rows<float>(sur, C.k.data_ptr<float>(), C.c.data_ptr<float>(), C.pidx.data_ptr<int64_t>(), pseg,
-                                 C.k.numel(), C.z.data_ptr<float>(), zoff, C.z.numel(),
-                                 static_cast<float>(1.0 / lambda), r0.data_ptr<double>(), r1.data_ptr<double>(),
-                                 r2.data_ptr<double>(), stream);
-  check_launch("partial_auc_exp_rows");
-  auto out = [&](const at::Tensor& t) { return exp_output(t.reshape({C.cols, C.n}), scores); };
-  return {out(sh), out(r0), out(r1), out(r2)};
+  at::Tensor out[4];
+  for (at::Tensor& t : out) t = at::zeros({in.cols, in.n}, opts);
+  if (in.cols * in.n > 0) {
+    const DeviceClasses D = device_classes(in, /*with_alpha=*/false);
+    const auto stream = c10::cuda::getCurrentCUDAStream().stream();
+    if (D.use_double)
+      exp_rows_typed<double>(D, margin, lambda, out, stream);
+    else
+      exp_rows_typed<float>(D, margin, lambda, out, stream);
+    check_launch("partial_auc_exp_rows");
+  }
+  return {exp_output(out[0], scores), exp_output(out[1], scores), exp_output(out[2], scores),
+          exp_output(out[3], scores)};
 }
 
 at::Tensor partial_auc_exp_cols_cuda(const at::Tensor& scores, const at::Tensor& labels, const at::Tensor& row_scale,
                                      double margin, double lambda, c10::string_view surrogate) {
   const c10::cuda::CUDAGuard guard(scores.device());
-  const CudaCompact C = compact_cuda(scores, labels, margin, lambda, surrogate);
+  const ExpInputs in = check_exp_inputs(scores, labels, margin, lambda, surrogate);
   const at::Tensor rs = check_exp_row_scale(row_scale, scores).reshape({-1});
-  const at::Tensor alpha = rs.index_select(0, C.pidx).to(C.k.scalar_type()).contiguous();
-  at::Tensor col = at::zeros({C.cols * C.n}, scores.options().dtype(at::kDouble));
-  const auto stream = c10::cuda::getCurrentCUDAStream().stream();
-  const int sur = static_cast<int>(C.sur);
-  const int64_t *koff = ptr_or_null(C.koff), *nseg = ptr_or_null(C.nseg);
-  if (C.use_double)
-    cuda::launch_exp_cols<double>(sur, C.k.data_ptr<double>(), C.c.data_ptr<double>(), alpha.data_ptr<double>(), koff,
-                                  C.k.numel(), C.z.data_ptr<double>(), C.nidx.data_ptr<int64_t>(), nseg, C.z.numel(),
-                                  1.0 / lambda, col.data_ptr<double>(), stream);
-  else
-    cuda::launch_exp_cols<float>(sur, C.k.data_ptr<float>(), C.c.data_ptr<float>(), alpha.data_ptr<float>(), koff,
-                                 C.k.numel(), C.z.data_ptr<float>(), C.nidx.data_ptr<int64_t>(), nseg, C.z.numel(),
-                                 static_cast<float>(1.0 / lambda), col.data_ptr<double>(), stream);
-  check_launch("partial_auc_exp_cols");
-  return exp_output(col.reshape({C.cols, C.n}), scores);
+  at::Tensor col = at::zeros({in.cols, in.n}, scores.options().dtype(at::kDouble));
+  if (in.cols * in.n > 0) {
+    const DeviceClasses D = device_classes(in, /*with_alpha=*/true);
+    const auto stream = c10::cuda::getCurrentCUDAStream().stream();
+    if (D.use_double)
+      exp_cols_typed<double>(D, rs, margin, lambda, col, stream);
+    else
+      exp_cols_typed<float>(D, rs, margin, lambda, col, stream);
+    check_launch("partial_auc_exp_cols");
+  }
+  return exp_output(col, scores);
 }
 
 // UPAUCI: no host sync. The label check is a device-side assert, n+ and the params stay on the

@@ -8,6 +8,7 @@ import torch
 
 import torchauc.functional as F
 from torchauc.cml.losses import triplet_loss
+from torchauc.compat import libauc
 from torchauc.sod import frames as sod_frames
 from torchauc.sod.loss import si_loss
 
@@ -38,6 +39,17 @@ def upauci(g, device):
     w = torch.rand(300, generator=g).to(device).requires_grad_()
     p = torch.rand(7, generator=g, dtype=torch.float64).to(device).requires_grad_()
     return lambda: F.upauci_loss(s, y, w, p, max_fpr=0.3, min_tpr=0.2), [s, w, p]
+
+
+def libauc_exp_rows(cls):  # the LibAUC pAUC DRO / KL drop-ins: a training step updates their state
+    def make(g, device):
+        s, y = _binary(g, 300, device)
+        s = torch.sigmoid(s.detach()).requires_grad_()
+        index = torch.randperm(300, generator=g).to(device)
+        loss = cls(data_len=300, device=device)
+        return lambda: loss(s, y, index), [s]
+
+    return make
 
 
 def multiclass(surrogate):
@@ -98,6 +110,8 @@ STEPS = {
     **{f"pairwise-{s}": pairwise(s) for s in ["square", "exp", "hinge", "squared_hinge", "logistic", "sigmoid"]},
     "partial_auc": partial_auc,
     "upauci": upauci,
+    "libauc-pAUC_DRO": libauc_exp_rows(libauc.pAUC_DRO_Loss),
+    "libauc-tpAUC_KL": libauc_exp_rows(libauc.tpAUC_KL_Loss),
     **{f"multiclass-{s}": multiclass(s) for s in ["square", "exp", "hinge"]},
     "aucseg_pixel": pixel,
     "adauc": adauc,

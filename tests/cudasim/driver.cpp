@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -168,20 +169,33 @@ V pairwise_hinge_and_tiled(int64_t n) {
   return r;
 }
 
-V partial_exp(int sur, int64_t np, int64_t nn) {
-  V k(np), c(np, 0.0), alpha(np, 0.7), z(nn);
-  for (auto& v : k) v = 1.0 - uniform();
-  for (auto& v : z) v = uniform();
-  std::vector<int64_t> pidx(np), nidx(nn);
-  for (int64_t i = 0; i < np; ++i) pidx[i] = i;
-  for (int64_t i = 0; i < nn; ++i) nidx[i] = np + i;
-  V o0(np + nn), o1(np + nn), o2(np + nn), col(np + nn);
-  partial_auc::cuda::launch_exp_rows<double>(sur, k.data(), c.data(), pidx.data(), nullptr, np, z.data(), nullptr, nn,
-                                             0.5, o0.data(), o1.data(), o2.data(), nullptr);
-  partial_auc::cuda::launch_exp_cols<double>(sur, k.data(), c.data(), alpha.data(), nullptr, np, z.data(), nidx.data(),
-                                             nullptr, nn, 0.5, col.data(), nullptr);
-  V r = o0;
-  for (const V* v : {&o1, &o2, &col}) r.insert(r.end(), v->begin(), v->end());
+// The exp ops on `cols` problems of n samples: compaction (from host-made prefix counts and
+// offsets), row sums and column sums, in exact-size buffers of cols * n.
+V partial_exp(int sur, int64_t cols, int64_t n) {
+  const int64_t total = cols * n;
+  const V s = random_scores(total);
+  const std::vector<int8_t> y = random_labels(total, 0.4);
+  V scale(total), zmax(cols, -INFINITY);
+  for (auto& v : scale) v = 0.1 + uniform();
+  std::vector<int64_t> scan(total), koff(cols + 1, 0), zoff(cols + 1, 0);
+  for (int64_t i = 0, acc = 0; i < total; ++i) {
+    scan[i] = acc += y[i];
+    ++(y[i] ? koff : zoff)[i / n + 1];
+    if (!y[i]) zmax[i / n] = std::max(zmax[i / n], s[i]);
+  }
+  for (int64_t p = 0; p < cols; ++p) koff[p + 1] += koff[p], zoff[p + 1] += zoff[p];
+  std::unique_ptr<bool[]> nan(new bool[cols]());
+  V k(total), c(total), z(total), alpha(total), sh(total), o0(total), o1(total), o2(total), col(total);
+  std::vector<int64_t> pidx(total), nidx(total);
+  const partial_auc::cuda::ExpClasses<double> e{
+      k.data(),  c.data(), z.data(), alpha.data(), pidx.data(), nidx.data(), koff.data(), zoff.data(),
+      nan.get(), cols,     n};
+  partial_auc::cuda::launch_exp_compact<double>(e, sur, s.data(), y.data(), scan.data(), zmax.data(), scale.data(), 1.0,
+                                                0.5, nullptr);
+  partial_auc::cuda::launch_exp_rows<double>(e, sur, 0.5, sh.data(), o0.data(), o1.data(), o2.data(), nullptr);
+  partial_auc::cuda::launch_exp_cols<double>(e, sur, 0.5, col.data(), nullptr);
+  V r = sh;
+  for (const V* v : {&o0, &o1, &o2, &col}) r.insert(r.end(), v->begin(), v->end());
   return r;
 }
 
@@ -435,7 +449,7 @@ int main(int argc, char** argv) {
     for (int sur : {0, 1}) {
       schedules("pairwise moments float" + N, [&] { rng.seed(n + sur); return pairwise_moments<float>(sur, n, sur == 1); });
       schedules("pairwise moments double" + N, [&] { rng.seed(n + sur); return pairwise_moments<double>(sur, n, true); });
-      schedules("partial exp" + N, [&] { rng.seed(n); return partial_exp(sur, n, n / 2 + 1); });
+      schedules("partial exp" + N, [&] { rng.seed(n); return partial_exp(sur, 3, n); });
     }
     schedules("pairwise hinge/tiled" + N, [&] { rng.seed(n); return pairwise_hinge_and_tiled(n); });
     for (bool det : {false, true}) {

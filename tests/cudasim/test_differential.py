@@ -96,18 +96,33 @@ for i, n in enumerate(SIZES + [33]):
         )
 
 
+def exp_args(g, op, s, y, margin, lam, sur):
+    if op == "partial_auc_exp_rows":
+        return (s, y, margin, lam, sur)
+    return (s, y, (torch.rand(s.shape, generator=g, dtype=torch.float64) + 0.1).to(s.dtype), margin, lam, sur)
+
+
 for op in ["partial_auc_exp_rows", "partial_auc_exp_cols"]:
     for i, (n, cols) in enumerate(itertools.product(SIZES, [None, 4])):  # cols: one problem per column
         sur, dtype = ["squared_hinge", "hinge"][i % 2], [torch.float32, torch.float64][(i // 2) % 2]
+        nan = i % 5 == 3  # a NaN makes its problem's statistics NaN
 
-        @case(op, f"n{n}-c{cols}-{sur}-{str(dtype)[6:]}")
-        def _(g, op=op, n=n, cols=cols, sur=sur, dtype=dtype, i=i):
-            s = torch.sigmoid(scores(g, n, torch.float64, cols=cols)).to(dtype)
-            y = binary_labels(g, n, p=0.3, cols=cols)
+        @case(op, f"n{n}-c{cols}-{sur}-{str(dtype)[6:]}-nan{int(nan)}")
+        def _(g, op=op, n=n, cols=cols, sur=sur, dtype=dtype, nan=nan, i=i):
+            s = torch.sigmoid(scores(g, n, torch.float64, nan=nan, cols=cols)).to(dtype)
+            y = binary_labels(g, n, LABEL_DTYPES[i % 5], p=0.3, cols=cols)
             margin, lam = [(1.0, 1.0), (0.6, 0.1), (2.0, 5.0)][i % 3]
-            if op == "partial_auc_exp_rows":
-                return (s, y, margin, lam, sur)
-            return (s, y, (torch.rand(s.shape, generator=g, dtype=torch.float64) + 0.1).to(dtype), margin, lam, sur)
+            return exp_args(g, op, s, y, margin, lam, sur)
+
+    @case(op, "one-class-columns")  # three problems of n = 9: only positives, only negatives, both
+    def _(g, op=op):
+        y = binary_labels(g, 9, torch.float32, p=0.5, cols=3)
+        y[:, 0], y[:, 1] = 1, 0
+        return exp_args(g, op, scores(g, 9, torch.float32, cols=3), y, 1.0, 0.5, "squared_hinge")
+
+    @case(op, "bad-label")
+    def _(g, op=op):
+        return exp_args(g, op, scores(g, 5, torch.float64), torch.tensor([0, 1, 2, 0, 1]), 1.0, 1.0, "hinge")
 
 
 for i, n in enumerate(SIZES + [3000]):

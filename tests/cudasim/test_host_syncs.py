@@ -8,8 +8,7 @@ On a GPU (TORCHAUC_DIFF_DEVICE=cuda, benchmarks/gpu.sh) the same tests run the r
 torch.cuda.set_sync_debug_mode("error").
 
 Not asserted: the metrics and the CML sampler (their results go to the host anyway: AUROC's
-outputs, the sampler's CSR check), the SAM optimizer ops, and partial_auc_exp_rows / exp_cols (the
-LibAUC pAUC DRO / KL drop-ins: their compaction still syncs; see the README)."""
+outputs, the sampler's CSR check) and the SAM optimizer ops."""
 
 import contextlib
 import warnings
@@ -24,8 +23,8 @@ CPU = torch.ops.torchauc
 SIMULATED = _simlib.DEVICE != "cuda"
 
 # Every loss op with a CUDA kernel: the losses (pairwise, partial AUC, multiclass / pixel, adauc,
-# SOD, CML triplet, AUTKC, UPAUCI, the AP losses' grouped pair sums) and the AUCSeg memory bank
-# steps that run in the loss's step.
+# SOD, CML triplet, AUTKC, UPAUCI, the AP losses' grouped pair sums, the LibAUC pAUC DRO / KL
+# drop-ins' exp row / column sums) and the AUCSeg memory bank steps that run in the loss's step.
 LOSS_OPS = [
     "adauc_loss",
     "adauc_pgd_step",
@@ -42,6 +41,8 @@ LOSS_OPS = [
     "memory_bank_paste",
     "multiclass_auc_loss",
     "pairwise_auc_loss",
+    "partial_auc_exp_cols",
+    "partial_auc_exp_rows",
     "partial_auc_select",
     "partial_auc_upauci",
     "sod_frames",

@@ -20,7 +20,9 @@ gradient estimator (its value is not the pAUC objective):
 * KL: u_i as DRO with gamma0, w <- (1 - gamma1) w + gamma1 mean_i u_i^(Lambda/tau),
   loss = mean_ij (u_i^(Lambda/tau - 1) e_ij / w)(det) l_ij.
   DRO/KL run two tiled C++/CUDA passes with O(n) memory (per-positive row sums, per-negative
-  column sums) and a per-row max shift, so exp(l / Lambda) never overflows.
+  column sums) and a per-row max shift, so exp(l / Lambda) never overflows. On CUDA a DRO/KL step
+  does not wait for the GPU (class sizes stay on the device), unless ``index`` has one entry per
+  positive: its length is then checked against n+ on the host.
 
 Differences from LibAUC 2.0.1 (its documented defects, fixed):
 
@@ -64,38 +66,80 @@ def _positive(value, name, upper=None):
     return v
 
 
+def _flat_inputs(y_pred, y_true, index, state):
+    """The checked flat scores and labels of one call, and the index as given."""
+    V.tensor(y_pred, "y_pred")
+    V.tensor(y_true, "y_true")
+    V.tensor(index, "index")
+    if not y_pred.is_floating_point():
+        raise TypeError(f"y_pred must be a floating point tensor, got {y_pred.dtype}")
+    s, y = y_pred.reshape(-1), y_true.reshape(-1)
+    if y.numel() != s.numel():
+        raise ValueError(f"y_true must have as many elements as y_pred ({s.numel()}), got {y.numel()}")
+    if state.device != s.device:
+        raise ValueError(
+            f"the loss state is on {state.device} but y_pred is on {s.device}; "
+            "move the loss with .to(device) (or pass device= at construction)"
+        )
+    return s, y, index.reshape(-1)
+
+
+def _check_index_count(index, n, npos):
+    if index.numel() != npos:
+        raise ValueError(f"index must have one entry per sample ({n}) or per positive ({npos}), got {index.numel()}")
+
+
 class _Batch:
     """Flattened inputs of one call: scores, 0/1 labels, positive mask, positive indices."""
 
     def __init__(self, y_pred, y_true, index, state):
-        V.tensor(y_pred, "y_pred")
-        V.tensor(y_true, "y_true")
-        V.tensor(index, "index")
-        if not y_pred.is_floating_point():
-            raise TypeError(f"y_pred must be a floating point tensor, got {y_pred.dtype}")
-        self.s = y_pred.reshape(-1)
-        self.y = y_true.reshape(-1)
-        if self.y.numel() != self.s.numel():
-            raise ValueError(f"y_true must have as many elements as y_pred ({self.s.numel()}), got {self.y.numel()}")
-        if state.device != self.s.device:
-            raise ValueError(
-                f"the loss state is on {state.device} but y_pred is on {self.s.device}; "
-                "move the loss with .to(device) (or pass device= at construction)"
-            )
+        self.s, self.y, idx = _flat_inputs(y_pred, y_true, index, state)
         self.pos = self.y == 1
-        idx = index.reshape(-1)
         self.index = (idx[self.pos] if idx.numel() == self.s.numel() else idx).to(state.device).long()
         self.npos = int(self.pos.sum())
         self.nneg = self.s.numel() - self.npos
         self.empty = self.npos == 0 or self.nneg == 0
-        if not self.empty and self.index.numel() != self.npos:
-            raise ValueError(
-                f"index must have one entry per sample ({self.s.numel()}) or per positive "
-                f"({self.npos}), got {idx.numel()}"
-            )
+        if not self.empty:
+            _check_index_count(self.index, self.s.numel(), self.npos)
 
     def zero(self):
         return (self.s * 0).sum()
+
+
+class _DeviceBatch:
+    """The inputs of one DRO / KL call with the class sizes left on the device (no host sync): every
+    vector keeps all n samples and ``pos`` marks the positives; ``live`` (0-dim) says whether both
+    classes are present (otherwise the loss is 0 and the state untouched, as with _Batch.empty).
+
+    ``rows`` are the state rows the call reads and writes, one per sample: a positive's own row; a
+    negative's is the last positive's (it rewrites that row with the same value, so a scatter without
+    compaction touches only positives' rows); row 0, rewritten with itself, when not live. An index
+    per positive (instead of per sample) has its length checked against n+ on the host."""
+
+    def __init__(self, y_pred, y_true, index, state):
+        self.s, y, idx = _flat_inputs(y_pred, y_true, index, state)
+        n = self.s.numel()
+        self.pos = y == 1
+        self.npos = self.pos.sum()
+        self.nneg = n - self.npos
+        self.live = (self.npos > 0) & (self.nneg > 0)
+        idx = idx.to(state.device).long()
+        if idx.numel() != n:  # one entry per positive: spread to the samples by the positives' ranks
+            npos = int(self.npos)
+            if 0 < npos < n:
+                _check_index_count(idx, n, npos)
+            rank = torch.cumsum(self.pos, 0) - 1
+            idx = idx[rank.clamp(0, idx.numel() - 1)] if idx.numel() else torch.zeros_like(rank)
+        if n:  # (1,): the last positive (any sample when none; index_select: a 0-dim index would sync)
+            self.last = (n - 1 - torch.argmax(self.pos.flip(0).to(torch.uint8))).reshape(1)
+            self.rows = torch.where(self.live, torch.where(self.pos, idx, idx.index_select(0, self.last)), 0)
+
+    def zero(self):
+        return (self.s * 0).sum()
+
+    def per_row(self, v):
+        """v at the positives, and at each negative the last positive's value (the value of its row)."""
+        return torch.where(self.pos, v, v.index_select(0, self.last))
 
 
 def _with_gradient(scores, value, grad):
@@ -211,32 +255,40 @@ class _ExpRowsLoss(nn.Module):
         return self.training and torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
 
     def _rows(self, b):
-        s = b.s.detach()
-        shift, r0, r1, r2 = torch.ops.torchauc.partial_auc_exp_rows(s, b.pos, self.margin, self.Lambda, self.surr_loss)
-        p = b.pos.to(shift.device)
-        return shift[p], r0[p], r1[p], r2[p]
+        """shift, r0, r1, r2 of every positive, as full-length vectors (0 at the negatives)."""
+        return torch.ops.torchauc.partial_auc_exp_rows(b.s.detach(), b.pos, self.margin, self.Lambda, self.surr_loss)
 
     def _new_log_u(self, b, gamma, shift, r0):
-        old = self.log_u_pos[b.index, 0]
-        batch = math.log(gamma) + shift + torch.log(r0) - math.log(b.nneg)
+        old = self.log_u_pos[b.rows, 0]
+        batch = math.log(gamma) + shift + torch.log(r0) - torch.log(b.nneg.to(torch.float64))
         if gamma >= 1.0:
             return batch
         return torch.logaddexp(math.log1p(-gamma) + old, batch)
 
+    def _store(self, b, log_u):
+        """log u of the positives into their rows (a one-class batch leaves every row as it is)."""
+        self.log_u_pos[b.rows, 0] = torch.where(b.live, b.per_row(log_u), self.log_u_pos[b.rows, 0])
+
     def _finish(self, b, row_log_scale, r1, r2, shift):
-        """loss = sum_i a_i r2_i / (n+ n-) with a_i = exp(row_log_scale_i + shift_i), and its gradient."""
-        alpha = torch.exp(row_log_scale + shift)
-        denom = b.npos * b.nneg
-        value = (alpha * r2).sum() / denom
+        """loss = sum_i a_i r2_i / (n+ n-) with a_i = exp(row_log_scale_i + shift_i), and its gradient;
+        a one-class batch gives 0 and a zero gradient."""
+        alpha = torch.where(b.pos, torch.exp(row_log_scale + shift), 0.0)
+        denom = (b.npos * b.nneg).to(torch.float64)
+        value = torch.where(b.live, (alpha * r2).sum() / denom, b.zero().detach().to(torch.float64))
         if not (torch.is_grad_enabled() and b.s.requires_grad):
             return value.to(b.s.dtype)
         s = b.s.detach()
-        full = torch.zeros(s.numel(), dtype=torch.float64, device=s.device)
-        full[b.pos] = alpha
-        col = torch.ops.torchauc.partial_auc_exp_cols(s, b.pos, full, self.margin, self.Lambda, self.surr_loss)
-        grad = col  # d/dz_j at negatives: + sum_i a_i e_ij l'_ij
-        grad[b.pos] = -alpha * r1  # d/dx_i at positives: - a_i sum_j e_ij l'_ij
-        return _with_gradient(b.s, value, grad / denom)
+        col = torch.ops.torchauc.partial_auc_exp_cols(s, b.pos, alpha, self.margin, self.Lambda, self.surr_loss)
+        # d/dx_i at positives: - a_i sum_j e_ij l'_ij; d/dz_j at negatives: + sum_i a_i e_ij l'_ij
+        grad = torch.where(b.live, torch.where(b.pos, -alpha * r1, col) / denom, 0.0)
+        return _with_gradient(b.s, value, grad)
+
+    def _call(self, y_pred, y_true, index):
+        """The batch, its rows, or None when it is empty (n = 0)."""
+        b = _DeviceBatch(*_global(self.process_group, y_pred, y_true, index), self.log_u_pos)
+        if b.s.numel() == 0:
+            return b, None
+        return b, self._rows(b)
 
 
 class pAUC_DRO_Loss(_ExpRowsLoss):
@@ -267,13 +319,13 @@ class pAUC_DRO_Loss(_ExpRowsLoss):
         self._setup(data_len, margin, Lambda, surr_loss, device)
 
     def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, **kwargs: Any) -> torch.Tensor:
-        b = _Batch(*_global(self.process_group, y_pred, y_true, index), self.log_u_pos)
-        if b.empty:
+        b, rows = self._call(y_pred, y_true, index)
+        if rows is None:
             return b.zero()
-        shift, r0, r1, r2 = self._rows(b)
+        shift, r0, r1, r2 = rows
         log_u = self._new_log_u(b, self.gamma, shift, r0)
         if self._updating():
-            self.log_u_pos[b.index, 0] = log_u
+            self._store(b, log_u)
         return self._finish(b, -log_u, r1, r2, shift)
 
 
@@ -314,17 +366,18 @@ class tpAUC_KL_Loss(_ExpRowsLoss):
         return torch.exp(self.log_w).float()
 
     def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, **kwargs: Any) -> torch.Tensor:
-        b = _Batch(*_global(self.process_group, y_pred, y_true, index), self.log_u_pos)
-        if b.empty:
+        b, rows = self._call(y_pred, y_true, index)
+        if rows is None:
             return b.zero()
-        shift, r0, r1, r2 = self._rows(b)
+        shift, r0, r1, r2 = rows
         log_u = self._new_log_u(b, self.gamma0, shift, r0)
         ratio = self.Lambda / self.tau
-        batch_w = math.log(self.gamma1) + torch.logsumexp(ratio * log_u, 0) - math.log(b.npos)
+        over_pos = torch.logsumexp(torch.where(b.pos, ratio * log_u, -math.inf), 0)
+        batch_w = math.log(self.gamma1) + over_pos - torch.log(b.npos.to(torch.float64))
         log_w = batch_w if self.gamma1 >= 1.0 else torch.logaddexp(math.log1p(-self.gamma1) + self.log_w, batch_w)
         if self._updating():
-            self.log_u_pos[b.index, 0] = log_u
-            self.log_w.copy_(log_w)
+            self._store(b, log_u)
+            self.log_w.copy_(torch.where(b.live, log_w, self.log_w))
         return self._finish(b, (ratio - 1) * log_u - log_w, r1, r2, shift)
 
 
