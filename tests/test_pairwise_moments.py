@@ -56,9 +56,11 @@ def test_gradients_across_chunks_match_the_closed_form(surrogate):
     torch.testing.assert_close(ours[1], x.grad, rtol=1e-8, atol=1e-18)
 
 
+@pytest.mark.parametrize("weighted", [True, False])
 @pytest.mark.parametrize("surrogate", ["square", "exp"])
-def test_bitwise_equal_across_thread_counts(surrogate):
+def test_bitwise_equal_across_thread_counts(surrogate, weighted):
     s, y, a, b = batch(seed=2, dtype=torch.float32)
+    a, b = (a, b) if weighted else (None, None)
     old = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
@@ -109,6 +111,16 @@ def test_nan_score_with_weights(surrogate):
     assert torch.isnan(loss) and torch.isnan(gs).all()
     assert torch.isnan(ga[pos]).all() and (ga[~pos] == 0).all()
     assert torch.isnan(gb[~pos]).all() and (gb[pos] == 0).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("surrogate", ["square", "exp"])
+def test_nan_score_in_a_later_chunk_without_weights(surrogate, dtype):
+    # float32 exp: earlier chunks have stored their factors in the gradient buffer by then
+    s, y, _, _ = batch(seed=6, dtype=dtype)
+    s[N - 5] = float("nan")
+    loss, gs = run(s, y, surrogate, margin=0.5)
+    assert torch.isnan(loss) and torch.isnan(gs).all()
 
 
 @pytest.mark.parametrize("surrogate", ["square", "exp"])
@@ -184,8 +196,9 @@ def assert_within_float32_bound(ours, ref, scale=0.0):
     ties=st.booleans(),
     one_class=st.booleans(),
     reduction=st.sampled_from(["mean", "sum"]),
+    weighted=st.booleans(),
 )
-def test_float32_exp_is_within_its_bound_of_float64(n, seed, spread, margin, ties, one_class, reduction):
+def test_float32_exp_is_within_its_bound_of_float64(n, seed, spread, margin, ties, one_class, reduction, weighted):
     g = torch.Generator().manual_seed(seed)
     s = (torch.randn(n, generator=g, dtype=torch.float64) * spread).float()
     if ties:
@@ -195,7 +208,9 @@ def test_float32_exp_is_within_its_bound_of_float64(n, seed, spread, margin, tie
         y.fill_(seed % 2)
     a = torch.rand(n, generator=g).float() + 0.1
     b = torch.rand(n, generator=g).float() + 0.1
-    ours = run(s, y, "exp", a, b, margin=margin, reduction=reduction)
+    if not weighted:  # the unweighted path stores its factors in the gradient buffer (one exp per sample)
+        a, b = torch.ones_like(s), torch.ones_like(s)
+    ours = run(s, y, "exp", *((a, b) if weighted else (None, None)), margin=margin, reduction=reduction)
     if y.all() or not y.any():  # no pairs: zero loss and gradients
         assert all((t == 0).all() for t in ours)
         return
@@ -210,13 +225,36 @@ def test_float32_exp_is_within_its_bound_of_float64(n, seed, spread, margin, tie
             assert_within_float32_bound(p, q, scale)
 
 
+@pytest.mark.parametrize("weighted", [True, False])
 @pytest.mark.parametrize("surrogate", ["square", "exp"])
-def test_float32_extreme_scores_match_float64(surrogate):
+def test_float32_extreme_scores_match_float64(surrogate, weighted):
     # keys over hundreds (exp: factors down to e^-600, flushed below e^-700), several chunks
     s, y, a, b = batch(seed=9, dtype=torch.float32)
     s = s * 40.0
     m = 0.2 if surrogate == "exp" else 1.0
+    a, b = (a, b) if weighted else (None, None)
     ours = run(s, y, surrogate, a, b, margin=m, reduction="sum")
-    ref = run(s.double(), y, surrogate, a.double(), b.double(), margin=m, reduction="sum")
+    ref = run(s.double(), y, surrogate, *((a.double(), b.double()) if weighted else (None, None)), m, "sum")
+    for p, q in zip(ours, ref):
+        assert_within_float32_bound(p, q)
+
+
+@pytest.mark.parametrize("layout", ["positives in the first chunk only", "one chunk far above the rest", "wide"])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_float32_exp_across_chunks_is_within_its_bound(layout, reduction):
+    # the unweighted float32 path scales each chunk's stored e^(key - chunk max) by that chunk's
+    # constant: chunks with one side absent, chunk maxima far below the global one, keys spread
+    # over ~300 within a chunk (stored factors leave float's range), against the float64 evaluation
+    s, y, _, _ = batch(seed=10, dtype=torch.float32)
+    s = s * 3.0
+    if layout == "positives in the first chunk only":
+        y[32768:] = 0
+    elif layout == "one chunk far above the rest":
+        s[2 * 32768 : 3 * 32768] += 30.0  # negatives there dominate, positives there barely count
+    else:
+        s = s * 10.0 + torch.where(y.bool(), 100.0, -100.0)  # separated sides: the loss stays finite
+    ones = torch.ones_like(s)
+    ours = run(s, y, "exp", margin=1.0, reduction=reduction)
+    ref = float64_exp_loss(s, y, ones, ones, 1.0, reduction)[:2]
     for p, q in zip(ours, ref):
         assert_within_float32_bound(p, q)

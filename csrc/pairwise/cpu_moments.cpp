@@ -6,6 +6,8 @@
 //     centred second moment around the chunk mean; exp: the sum of exp(key - chunk max));
 //     chunks combine in order (deterministic, independent of the thread count);
 //   pass 2: the gradients, written once in the input dtype with the reduction's scale applied.
+//   Exp with float32 scores, unweighted: pass 1 also stores each e^(key - chunk max) in the gradient
+//   buffer and pass 2 scales it by its chunk's constant, so each sample takes one exp, not two.
 // Extra memory: the outputs only (the score gradient, and the weight gradients when weights are
 // given), plus O(n / kChunk) chunk statistics. Inputs up to two chunks run on the calling thread.
 // Rounding: the square loss combines per-chunk centred moments with the exact shift formula
@@ -14,7 +16,8 @@
 // that the exp of float/half/bfloat16 scores is exp_nonpos_fast (below: < 5e-10 relative per term,
 // terms below e^-700 flushed to 0), so each float32 output is within 2.5e-7 relative (its own
 // rounding dominates) plus 1e-9 of the tensor's largest entry (cancellation in the mean's weight
-// gradients) of the float64 value; float64 scores keep libm exp.
+// gradients) of the float64 value (the stored factors' float rounding included: < 1.2e-7 relative
+// with the output's own); float64 scores keep libm exp.
 // Both passes are branch-free (selects on the label) and, for float scores, compiled for AVX-512,
 // AVX2 and the baseline (target_clones).
 #include "pairwise/cpu_moments.h"
@@ -174,23 +177,50 @@ TAUC_LOOP ChunkStats square_chunk(const In& in_ref, int64_t lo, int64_t hi) {
   return c;
 }
 
+// Labels of a sub-block of kSub samples as float 0 / 1 flags, and whether any is not binary. With
+// the labels' bytes in them, GCC vectorises the double loops of a chunk on 16-byte vectors only (the
+// avx512f clone has no AVX512BW byte operations): ~5x the instructions, with spills; reading float
+// flags keeps them on full-width vectors. Every label dtype goes through it, so all give the same bits.
+constexpr int64_t kSub = 512;
 template <typename In>
-TAUC_LOOP ChunkStats exp_chunk(const In& in_ref, int64_t lo, int64_t hi) {
+TAUC_LOOP int label_flags(const In& in, int64_t lo, int64_t len, float* flag) {
+  int bad = 0;
+#pragma omp simd reduction(| : bad)
+  for (int64_t j = 0; j < len; ++j) {
+    flag[j] = in.label(lo + j) ? 1.0f : 0.0f;
+    bad |= in.bad_label(lo + j);
+  }
+  return bad;
+}
+
+// kStore (unweighted float32 scores with a gradient to write): each sample's e^{k - c_chunk} is also
+// stored in the gradient buffer, negated for a positive (its sign bit is the label, and d key / d
+// score = -m there), so that pass 2 only scales it (exp_scale_stored) instead of evaluating a second
+// exp and reading the labels again: one float rounding more (< 6e-8 relative), and factors below
+// float's range (e^{k - c_chunk} < 1e-45, so below 1e-45 of the side's largest gradient) flush to 0.
+template <typename In, bool kStore = false>
+TAUC_LOOP ChunkStats exp_chunk(const In& in_ref, int64_t lo, int64_t hi, float* store = nullptr) {
+  static_assert(!kStore || (std::is_same_v<typename In::Scalar, float> && !In::weighted), "unweighted float32 only");
   const In in = in_ref;  // a local copy: its pointers stay in registers (loop-invariant loads)
   const double m = in.m, inf = std::numeric_limits<double>::infinity();
   double pw0 = 0.0, nw0 = 0.0, pmax = -inf, nmax = -inf;
   int nan = 0, bad = 0;
-#pragma omp simd reduction(+ : pw0, nw0) reduction(max : pmax, nmax) reduction(| : nan, bad)
-  for (int64_t i = lo; i < hi; ++i) {
-    const double s = static_cast<double>(in.s[i]);
-    const bool pos = in.label(i);
-    nan |= s != s;
-    bad |= in.bad_label(i);
-    const double w = in.own_w(i, pos), kp = -m * s, kn = m * s;
-    pw0 += pos ? w : 0.0;
-    nw0 += pos ? 0.0 : w;
-    pmax = pos && kp > pmax ? kp : pmax;
-    nmax = !pos && kn > nmax ? kn : nmax;
+  float flag[kSub];
+  for (int64_t b = lo; b < hi; b += kSub) {
+    const int64_t len = std::min(kSub, hi - b);
+    bad |= label_flags(in, b, len, flag);
+#pragma omp simd reduction(+ : pw0, nw0) reduction(max : pmax, nmax) reduction(| : nan)
+    for (int64_t j = 0; j < len; ++j) {
+      const int64_t i = b + j;
+      const double s = static_cast<double>(in.s[i]);
+      const bool pos = flag[j] != 0.0f;
+      nan |= s != s;
+      const double w = in.own_w(i, pos), kp = -m * s, kn = m * s;
+      pw0 += pos ? w : 0.0;
+      nw0 += pos ? 0.0 : w;
+      pmax = pos && kp > pmax ? kp : pmax;
+      nmax = !pos && kn > nmax ? kn : nmax;
+    }
   }
   ChunkStats c;
   c.nan = nan != 0;
@@ -202,13 +232,19 @@ TAUC_LOOP ChunkStats exp_chunk(const In& in_ref, int64_t lo, int64_t hi) {
   if (c.nan) return c;  // the loss is NaN: the sums are not needed
   using T = typename In::Scalar;
   double ps = 0.0, ns = 0.0;
+  for (int64_t b = lo; b < hi; b += kSub) {  // one exp per sample, of its key minus its side's max
+    const int64_t len = std::min(kSub, hi - b);
+    label_flags(in, b, len, flag);
 #pragma omp simd reduction(+ : ps, ns)
-  for (int64_t i = lo; i < hi; ++i) {  // one exp per sample, of its key minus its side's max
-    const double s = static_cast<double>(in.s[i]);
-    const bool pos = in.label(i);
-    const double e = in.own_w(i, pos) * exp_key<T>(pos ? -m * s - pmax : m * s - nmax);
-    ps += pos ? e : 0.0;
-    ns += pos ? 0.0 : e;
+    for (int64_t j = 0; j < len; ++j) {
+      const int64_t i = b + j;
+      const double s = static_cast<double>(in.s[i]);
+      const bool pos = flag[j] != 0.0f;
+      const double f = exp_key<T>(pos ? -m * s - pmax : m * s - nmax), e = in.own_w(i, pos) * f;
+      if constexpr (kStore) store[i] = static_cast<float>(pos ? -f : f);
+      ps += pos ? e : 0.0;
+      ns += pos ? 0.0 : e;
+    }
   }
   c.pos.s2 = ps;
   c.neg.s2 = ns;
@@ -277,6 +313,18 @@ TAUC_LOOP void exp_grads(const In& in_ref, const ExpGrad& k_ref, int64_t lo, int
   }
 }
 
+// exp pass 2 after a storing pass 1: gx holds -e^{k - c_chunk} (positives) or e^{k - c_chunk}; the
+// gradient is that times the chunk's constant of the sample's side, picked by the sign bit (g_pos,
+// g_neg: margin, scale and e^{c_chunk + log O} together). Reads and writes gx only.
+TAUC_LOOP void exp_scale_stored(double g_pos, double g_neg, int64_t lo, int64_t hi, float* gx) {
+#pragma omp simd
+  for (int64_t i = lo; i < hi; ++i) {
+    const float v = gx[i];
+    const bool pos = __builtin_bit_cast(int32_t, v) < 0;  // the sign bit, -0 included
+    gx[i] = static_cast<float>(static_cast<double>(v) * (pos ? g_pos : g_neg));
+  }
+}
+
 // float scores: the hot loops compiled for AVX-512, AVX2 and the baseline, picked at load time
 // (non-template wrappers: target_clones does not apply to templates); other dtypes use the templates.
 #define TAUC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -295,6 +343,19 @@ TAUC_LOOP void exp_grads(const In& in_ref, const ExpGrad& k_ref, int64_t lo, int
                                  float* ga, float* gb) {                                                             \
     exp_grads<true>(in, k, lo, hi, gx, ga, gb);                                                                      \
   }
+// the unweighted exp loss with a gradient: pass 1 stores the factors, pass 2 scales them
+TAUC_CLONES void exp_scale_stored_f32(double g_pos, double g_neg, int64_t lo, int64_t hi, float* gx) {
+  exp_scale_stored(g_pos, g_neg, lo, hi, gx);
+}
+#define TAUC_FLOAT_STORE_LOOPS(L)                                                                                    \
+  TAUC_CLONES ChunkStats exp_chunk_store_f32(const Inputs<float, L, false>& in, int64_t lo, int64_t hi, float* gx) { \
+    return exp_chunk<Inputs<float, L, false>, true>(in, lo, hi, gx);                                                 \
+  }
+TAUC_FLOAT_STORE_LOOPS(bool)
+TAUC_FLOAT_STORE_LOOPS(int8_t)
+TAUC_FLOAT_STORE_LOOPS(int64_t)
+TAUC_FLOAT_STORE_LOOPS(float)
+#undef TAUC_FLOAT_STORE_LOOPS
 TAUC_FLOAT_LOOPS(bool, false)
 TAUC_FLOAT_LOOPS(bool, true)
 TAUC_FLOAT_LOOPS(int8_t, false)
@@ -317,8 +378,15 @@ ChunkStats square_chunk_best(const In& in, int64_t lo, int64_t hi) {
   else
     return square_chunk(in, lo, hi);
 }
+// Whether the exp loss's pass 1 stores its factors in the gradient buffer `gx` (see exp_chunk).
 template <typename In>
-ChunkStats exp_chunk_best(const In& in, int64_t lo, int64_t hi) {
+constexpr bool kExpStores = kFloat<In> && !In::weighted;
+
+template <typename In>
+ChunkStats exp_chunk_best(const In& in, int64_t lo, int64_t hi, typename In::Scalar* gx) {
+  if constexpr (kExpStores<In>) {
+    if (gx) return exp_chunk_store_f32(in, lo, hi, gx);
+  }
   if constexpr (kFloat<In>)
     return exp_chunk_f32(in, lo, hi);
   else
@@ -329,14 +397,18 @@ ChunkStats exp_chunk_best(const In& in, int64_t lo, int64_t hi) {
 // work there, and a descheduled worker (another process on the core) would stall the whole call.
 constexpr int64_t kSerialBelow = 2 * kChunk;
 
-// Runs chunk(lo, hi) over fixed chunks (in parallel above kSerialBelow) and returns them in order.
+// Runs chunk(c, lo, hi) for every fixed chunk c = [lo, hi) (in parallel above kSerialBelow).
+template <typename F>
+void for_each_chunk(int64_t n, const F& chunk) {
+  at::parallel_for(0, (n + kChunk - 1) / kChunk, kSerialBelow / kChunk, [&](int64_t cb, int64_t ce) {
+    for (int64_t c = cb; c < ce; ++c) chunk(c, c * kChunk, std::min(n, (c + 1) * kChunk));
+  });
+}
+// Runs chunk(lo, hi) over the fixed chunks and returns their statistics in order.
 template <typename F>
 std::vector<ChunkStats> per_chunk(int64_t n, const F& chunk) {
-  const int64_t nchunks = (n + kChunk - 1) / kChunk;
-  std::vector<ChunkStats> out(nchunks);
-  at::parallel_for(0, nchunks, kSerialBelow / kChunk, [&](int64_t cb, int64_t ce) {
-    for (int64_t c = cb; c < ce; ++c) out[c] = chunk(c * kChunk, std::min(n, (c + 1) * kChunk));
-  });
+  std::vector<ChunkStats> out((n + kChunk - 1) / kChunk);
+  for_each_chunk(n, [&](int64_t c, int64_t lo, int64_t hi) { out[c] = chunk(lo, hi); });
   return out;
 }
 // Runs range(lo, hi) over [0, n) (in parallel above kSerialBelow).
@@ -402,7 +474,7 @@ template <typename T, typename L, bool kWeighted>
 Result run(Surrogate sur, Reduction red, const Inputs<T, L, kWeighted>& in, int64_t n, T* gx, T* ga, T* gb) {
   using In = Inputs<T, L, kWeighted>;
   const std::vector<ChunkStats> parts = per_chunk(n, [&](int64_t lo, int64_t hi) {
-    return sur == Surrogate::Square ? square_chunk_best(in, lo, hi) : exp_chunk_best(in, lo, hi);
+    return sur == Surrogate::Square ? square_chunk_best(in, lo, hi) : exp_chunk_best(in, lo, hi, gx);
   });
   bool nan = false, bad = false;
   for (const ChunkStats& p : parts) {
@@ -448,6 +520,19 @@ Result run(Surrogate sur, Reduction red, const Inputs<T, L, kWeighted>& in, int6
                     g};
     // the fast form needs finite side constants (an overflowing one: the exact per-sample exp)
     const bool fast = std::isfinite(k.pos_K) && std::isfinite(k.neg_K);
+    if constexpr (kExpStores<In>) {
+      // pass 1 stored e^{k - c_chunk}; each chunk's constants are the factor of a key at its max
+      // (finite: c_chunk <= c, so they are at most the side constants; 0 for a side absent there)
+      if (fast) {
+        const double m_scale = in.m * g.grad_scale;  // the stored sign carries d key / d score's
+        for_each_chunk(n, [&](int64_t c, int64_t lo, int64_t hi) {
+          const double g_pos = m_scale * exp_sample_factor(parts[c].pos.c, N, log_scale);
+          const double g_neg = m_scale * exp_sample_factor(parts[c].neg.c, P, log_scale);
+          exp_scale_stored_f32(g_pos, g_neg, lo, hi, gx);
+        });
+        return {g, false};
+      }
+    }
     per_range(n, [&](int64_t lo, int64_t hi) {
       if constexpr (kFloat<In>) {
         if (fast) return exp_grads_f32(in, k, lo, hi, gx, ga, gb);
