@@ -29,6 +29,7 @@ SIMULATED = _simlib.DEVICE != "cuda"
 LOSS_OPS = [
     "adauc_loss",
     "adauc_pgd_step",
+    "autkc_loss_rows",
     "autkc_topk",
     "cml_gather_dots",
     "cml_gather_dots_backward",
