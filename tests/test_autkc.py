@@ -85,6 +85,116 @@ def test_autkc_loss_matches_reference(device, surrogate, terms):
     torch.testing.assert_close(x.grad, xr.grad)
 
 
+# ---------------------------------------------------------------- the fused loss op (autkc_loss_rows)
+SURROGATE_FNS = {
+    "square": lambda t: (1 - t) ** 2,
+    "exp": lambda t: torch.exp(-t),
+    "logistic": lambda t: torch.nn.functional.softplus(-t),
+    "hinge": lambda t: torch.clamp_min(1 - t, 0),
+}
+
+
+def composite_rows(x, y, k, m, surrogate):
+    """The unfused per-row loss in ATen ops (softmax, the selection op, gathers), autograd through
+    them: the fused op must match it in values and gradients, ties (to the smaller column) included."""
+    s = x if surrogate == "hinge" else torch.softmax(x, dim=1)
+    idx = OPS.autkc_topk(s.detach(), y, m, 0.0, False)
+    t = s.gather(1, y.reshape(-1, 1)) - s.gather(1, idx)
+    return SURROGATE_FNS[surrogate](t).sum(1) / k
+
+
+def fused_and_composite(x, y, k, m, surrogate):
+    """(rows, grad) of the fused op on x and of the float64 composite, the gradient of sum(w * rows)
+    for fixed random row weights w (so each row's scale reaches the op's backward)."""
+    w = torch.rand(x.shape[0], generator=torch.Generator().manual_seed(1), dtype=torch.float64).to(x.device)
+    xf = x.detach().clone().requires_grad_()
+    rows = OPS.autkc_loss_rows(xf, y, k, m, surrogate, True)[0]
+    (rows.double() * w).sum().backward()
+    xr = x.detach().double().clone().requires_grad_()
+    want = composite_rows(xr, y, k, m, surrogate)
+    (want * w).sum().backward()
+    return (rows.detach(), xf.grad), (want.detach(), xr.grad)
+
+
+def assert_matches(got, want, tol):
+    """Equal to the rounding of the terms t = s_y - s_c: differences of probabilities in [0, 1] (an absolute
+    error of one rounding of s, so tiny losses and gradients of saturated rows are absolute-accurate, in
+    the fused op and the composite alike) or of raw logits for hinge (relative to the largest value)."""
+    for g, w in zip(got, want):
+        scale = float(w.abs().nan_to_num(0.0, 0.0, 0.0).max()) if w.numel() else 0.0
+        torch.testing.assert_close(g.double(), w, rtol=tol, atol=tol * max(scale, 1.0), equal_nan=True)
+
+
+# float64: rounding only; float32: the softmax in float (as torch.softmax), the terms in double
+FUSED_TOL = {torch.float64: 1e-12, torch.float32: 2e-5}
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("surrogate", ["square", "exp", "logistic", "hinge"])
+def test_fused_rows_match_composite_with_ties_nan_and_inf(device, dtype, surrogate):
+    x, y = logits(48, 9, seed=21, device=device)
+    x[0, 3] = float("nan")  # a NaN row: NaN loss, NaN gradient (softmax), as the composite
+    x[1, 2] = float("inf")
+    x[2, :] = -float("inf")
+    x[2, 4] = 0.5  # one finite logit among -inf
+    x[3, 1] = -float("inf")
+    for k, m in ((3, 3), (3, 4), (1, 8)):
+        got, want = fused_and_composite(x.to(dtype), y, k, m, surrogate)
+        assert_matches(got, want, FUSED_TOL[dtype])
+
+
+def test_fused_rows_edges(device):
+    x, y = logits(6, 2, seed=22, device=device)
+    rows, grad = OPS.autkc_loss_rows(x, y, 1, 1, "square", False)
+    assert rows.shape == (6,) and grad.shape == (0, 2)
+    torch.testing.assert_close(rows, composite_rows(x, y, 1, 1, "square"))
+    got, want = fused_and_composite(x, y, 1, 0, "exp")  # no terms (C = 1 under terms="xcurve"): loss 0, grad 0
+    assert_matches(got, want, FUSED_TOL[x.dtype])
+    assert not got[0].any() and not got[1].any()
+    rows, grad = OPS.autkc_loss_rows(x[:0], y[:0], 1, 1, "exp", True)
+    assert rows.shape == (0,) and grad.shape == (0, 2)
+    with pytest.raises(ValueError, match="surrogate must be one of"):
+        OPS.autkc_loss_rows(x, y, 1, 1, "Sq", True)
+    with pytest.raises(ValueError, match="k must be in"):
+        OPS.autkc_loss_rows(x, y, 1, 2, "square", True)
+    with pytest.raises(ValueError, match="labels"):
+        OPS.autkc_loss_rows(x, y + 2, 1, 1, "square", True)
+
+
+@pytest.mark.parametrize("surrogate", ["square", "hinge"])
+def test_fused_gradcheck_and_kept_graph(surrogate):
+    x, y = logits(6, 5, seed=23, ties=False)
+    assert torch.autograd.gradcheck(lambda t: A.autkc_loss(t, y, k=2, surrogate=surrogate, terms="xcurve"),
+                                    (x.clone().requires_grad_(),))  # fmt: skip
+    # a kept graph: the saved gradient stays intact for a second backward
+    xr = x.clone().requires_grad_()
+    loss = A.autkc_loss(xr, y, k=2, surrogate=surrogate)
+    loss.backward(retain_graph=True)
+    first = xr.grad.clone()
+    loss.backward()
+    torch.testing.assert_close(xr.grad, 2 * first)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    B=st.integers(1, 10),
+    C=st.integers(2, 12),
+    k=st.integers(1, 11),
+    extra=st.booleans(),
+    surrogate=st.sampled_from(["square", "exp", "logistic", "hinge"]),
+    seed=st.integers(0, 10_000),
+    scale=st.sampled_from([1.0, 1e-30, 40.0, 1e30]),
+    dtype=st.sampled_from([torch.float64, torch.float32]),
+)
+def test_property_fused_rows(B, C, k, extra, surrogate, seed, scale, dtype):
+    # ties from the grid, saturated softmax rows (40, 1e30), all-equal rows (1e-30)
+    x, y = logits(B, C, seed=seed)
+    k = min(k, C - 1)
+    m = min(k + int(extra), C - 1)
+    got, want = fused_and_composite((x * scale).to(dtype), y, k, m, surrogate)
+    assert_matches(got, want, FUSED_TOL[dtype])
+
+
 def test_autkc_terms_xcurve_is_k_plus_one_over_k():
     x, y = logits(16, 8, seed=6, ties=False)
     a = A.autkc_loss(x, y, k=2, surrogate="square", terms="k")

@@ -328,6 +328,14 @@ def _autkc_topk(device):
     return [(s, y, 3, 0.0, False), (s.float(), y.int(), 7, 1.0, True), (s, y, 0, 0.0, False)]
 
 
+def _autkc_loss_rows(device):
+    g = _gen(15)
+    s = torch.randint(-3, 4, (20, 7), generator=g).double().to(device) / 2  # many ties
+    y = torch.randint(0, 7, (20,), generator=g).to(device)
+    return [(s.clone().requires_grad_(), y, 3, 4, "square", True), (s.float().requires_grad_(), y, 2, 2, "hinge", True),
+            (s, y, 1, 6, "logistic", False)]  # fmt: skip
+
+
 def _auroc_average_precision(device):
     s, y = _binary(64, device, seed=13)
     s2 = torch.randn(64, 3, generator=_gen(14), dtype=torch.float64).to(device)
@@ -381,6 +389,7 @@ SAMPLES = {
     "sam_perturb": _sam_perturb,
     "sam_sgd_step": _sam_sgd_step,
     "autkc_topk": _autkc_topk,
+    "autkc_loss_rows": _autkc_loss_rows,
     "auroc_average_precision": _auroc_average_precision,
 }
 MUTATES = {

@@ -2,6 +2,8 @@
 #pragma once
 #include <ATen/ATen.h>
 
+#include <algorithm>
+
 #include "core/labels.h"
 
 namespace torchauc::autkc {
@@ -28,6 +30,26 @@ inline TopkInputs check_topk(const at::Tensor& scores, const at::Tensor& labels,
   TORCH_CHECK_VALUE(k >= 0 && k <= avail, "k must be in [0, ", avail, "] (", include_label ? "C" : "C - 1",
                     " candidates per row), got ", k);
   return {scores.contiguous(), class_labels(labels, C, c10::nullopt), B, C};
+}
+
+struct LossInputs {
+  TopkInputs in;
+  int surrogate;  // autkc::Surrogate
+};
+
+// Argument checks of autkc_loss_rows: logits (B, C), m competitors in [0, C - 1] over k >= 1.
+inline LossInputs check_loss(const at::Tensor& logits, const at::Tensor& labels, int64_t k, int64_t m,
+                             c10::string_view surrogate) {
+  static constexpr const char* kNames[] = {"square", "exp", "logistic", "hinge"};
+  int sur = -1;
+  for (int i = 0; i < 4; ++i)
+    if (surrogate == c10::string_view(kNames[i])) sur = i;
+  TORCH_CHECK_VALUE(sur >= 0, "surrogate must be one of 'square', 'exp', 'logistic', 'hinge'; got '", surrogate, "'");
+  TORCH_CHECK_VALUE(k >= 1, "k must be in [1, C - 1], got ", k);
+  TORCH_CHECK_VALUE(logits.dim() == 2, "logits must have shape (B, C), got ", logits.sizes());
+  TORCH_CHECK_VALUE(m >= 0 && m <= std::max<int64_t>(logits.size(1) - 1, 0),
+                    "k must be in [1, C - 1] (the competitors per row), got ", m, " terms with C = ", logits.size(1));
+  return {check_topk(logits, labels, m, false), sur};
 }
 
 }  // namespace torchauc::autkc

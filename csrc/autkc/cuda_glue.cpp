@@ -1,4 +1,4 @@
-// CUDA glue of autkc_topk: checks and label validation (ATen), allocation, launch.
+// CUDA glue of autkc_topk and autkc_loss_rows: checks and label validation (ATen), allocation, launch.
 #include "core/cuda_glue.h"
 
 #include <ATen/ATen.h>
@@ -25,8 +25,32 @@ at::Tensor autkc_topk_cuda(const at::Tensor& scores, const at::Tensor& labels, i
   return out;
 }
 
+std::tuple<at::Tensor, at::Tensor> autkc_loss_rows_cuda(const at::Tensor& logits, const at::Tensor& labels, int64_t k,
+                                                        int64_t m, c10::string_view surrogate, bool compute_grad) {
+  const c10::cuda::CUDAGuard guard(logits.device());
+  const LossInputs li = check_loss(logits, labels, k, m, surrogate);
+  const int64_t B = li.in.B, C = li.in.C;
+  const auto opts = li.in.scores.options();
+  at::Tensor loss = at::empty({B}, opts);
+  at::Tensor grad = at::empty({compute_grad ? B : 0, C}, opts);
+  const auto acc = li.in.scores.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+  at::Tensor p = at::empty({B, C}, opts.dtype(acc));
+  at::Tensor vals = at::empty({B, m}, opts.dtype(at::kDouble)), g = at::empty({B, m + 1}, opts.dtype(at::kDouble));
+  at::Tensor cols = at::empty({B, m}, opts.dtype(at::kLong));
+  check_cuda(cuda::launch_loss_rows(li.in.scores.data_ptr(), dtype_of(li.in.scores, "logits"),
+                                    li.in.labels.data_ptr<int32_t>(), B, C, k, m, li.surrogate, loss.data_ptr(),
+                                    compute_grad ? grad.data_ptr() : nullptr, p.data_ptr(), vals.data_ptr<double>(),
+                                    cols.data_ptr<int64_t>(), g.data_ptr<double>(),
+                                    c10::cuda::getCurrentCUDAStream().stream()),
+             "autkc_loss_rows");
+  return {loss, grad};
+}
+
 }  // namespace
 
-TORCH_LIBRARY_IMPL(torchauc, CUDA, m) { m.impl("autkc_topk", &autkc_topk_cuda); }
+TORCH_LIBRARY_IMPL(torchauc, CUDA, m) {
+  m.impl("autkc_topk", &autkc_topk_cuda);
+  m.impl("autkc_loss_rows", &autkc_loss_rows_cuda);
+}
 
 }  // namespace torchauc::autkc

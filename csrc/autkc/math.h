@@ -34,13 +34,20 @@ TAUC_HD int64_t topk_insert(double* vals, int64_t* idx, int64_t count, int64_t k
 }
 
 // The top-k columns of one row: load(j) gives s_j; vals is scratch of k doubles, idx the output.
+// The common case goes first: once the list is full, a value not above its last entry is out (a tie
+// never enters, every listed column being smaller; NaN enters while the last entry is not NaN).
 template <typename Load>
 TAUC_HD void row_topk(const Load& load, int64_t C, int64_t y, int64_t k, double margin, bool include_label,
                       double* vals, int64_t* idx) {
+  if (k <= 0) return;
   int64_t count = 0;
+  double last = 0.0;
   for (int64_t j = 0; j < C; ++j) {
+    const double v = topk_value(static_cast<double>(load(j)), j, y, margin);
+    if (count == k && !(v > last) && !(v != v && last == last)) continue;
     if (j == y && !include_label) continue;
-    count = topk_insert(vals, idx, count, k, topk_value(static_cast<double>(load(j)), j, y, margin), j);
+    count = topk_insert(vals, idx, count, k, v, j);
+    if (count == k) last = vals[k - 1];
   }
 }
 

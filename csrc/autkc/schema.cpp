@@ -7,4 +7,11 @@ TORCH_LIBRARY_FRAGMENT(torchauc, m) {
   // column, NaN largest. The label column is skipped unless include_label. Not differentiable: the
   // losses gather the selected scores (torch.gather carries the gradient).
   m.def("autkc_topk(Tensor scores, Tensor labels, int k, float margin, bool include_label) -> Tensor");
+  // The AUTKC loss per row, fused (autkc/loss_math.h): logits (B, C), labels (B,) -> (loss (B,), grad (B, C))
+  // with loss_b = (1/k) sum of the surrogate over the m top competitors of softmax(logits) (the raw
+  // logits for "hinge") and grad = d loss_b / d logits_b (shape (0, C) unless compute_grad). Its
+  // autograd (autograd.cpp) scales the saved grad by the incoming per-row gradient.
+  m.def(
+      "autkc_loss_rows(Tensor logits, Tensor labels, int k, int m, str surrogate, bool compute_grad) -> "
+      "(Tensor, Tensor)");
 }

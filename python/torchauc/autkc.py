@@ -4,9 +4,10 @@ r"""Top-k losses and metrics (AUTKC, Wang et al., TPAMI 2023): :func:`autkc_loss
 
 Every loss selects the few columns it needs per row with the ``autkc_topk`` op (a per-row top-k
 selection in C++/CUDA, no sort of the C - 1 competitors) and gathers their scores with
-``torch.gather``, which carries the gradient. Logits (B, C) of any float dtype, labels (B,) class
-indices. Ties between competitors go to the smaller column, NaN scores count as the largest (and
-give a NaN loss).
+``torch.gather``, which carries the gradient; :func:`autkc_loss` is one fused op
+(``autkc_loss_rows``: softmax, selection, terms and gradient per row). Logits (B, C) of any float
+dtype, labels (B,) class indices. Ties between competitors go to the smaller column, NaN scores
+count as the largest (and give a NaN loss).
 
 ``process_group=`` (keyword, every loss; None = this rank's batch): the losses are means of
 independent per-row terms, so no row meets another rank's rows; the group only makes the mean that
@@ -55,16 +56,6 @@ def topk_columns(
     return torch.ops.torchauc.autkc_topk(scores.detach(), y, int(k), float(margin), bool(include_label))
 
 
-def _surrogate(t, surrogate):
-    if surrogate == "square":
-        return (1.0 - t) ** 2
-    if surrogate == "exp":
-        return torch.exp(-t)
-    if surrogate == "logistic":
-        return F.softplus(-t)  # log(1 + e^{-t}) without overflow
-    return torch.clamp_min(1.0 - t, 0.0)
-
-
 def autkc_loss(
     logits: torch.Tensor,
     labels: torch.Tensor,
@@ -90,10 +81,9 @@ def autkc_loss(
     C = logits.shape[1]
     k = _int(k, "k", 1, max(C - 1, 1))
     m = min(k + 1, C - 1) if terms == "xcurve" else k
-    s = logits if surrogate == "hinge" else torch.softmax(logits, dim=-1)
-    idx = torch.ops.torchauc.autkc_topk(s.detach(), y, m, 0.0, False)
-    t = s.gather(1, y) - s.gather(1, idx)
-    return D.global_mean(_surrogate(t, surrogate).sum(1) / k, process_group)
+    # one fused op: softmax, selection, terms and the gradient of each row (csrc/autkc/loss_math.h)
+    rows = torch.ops.torchauc.autkc_loss_rows(logits, y, k, m, surrogate, V.needs_grad(logits))[0]
+    return D.global_mean(rows, process_group)
 
 
 def ce_topk_loss(

@@ -250,6 +250,24 @@ def _(g):
     return (scores(g, 12, torch.float32).view(3, 4), torch.tensor([0, 4, 1]), 2, 0.0, False)
 
 
+# the fused AUTKC loss: every surrogate (hinge on raw logits), m = k and k + 1, NaN rows, C = 2
+AUTKC_SURROGATES = ["square", "exp", "logistic", "hinge"]
+for i, (B, C) in enumerate([(1, 2), (5, 7), (300, 11), (257, 100), (3, 1000), (40, 6), (9, 3), (64, 33)]):
+    dtype, sur = FLOATS[i % 4], AUTKC_SURROGATES[i % 4]
+
+    @case("autkc_loss_rows", f"{sur}-B{B}-C{C}-{str(dtype)[6:]}")
+    def _(g, B=B, C=C, dtype=dtype, sur=sur, i=i):
+        k = min([1, 3, 5, 2, 10, 4, 1, 6][i], C - 1)
+        m = min(k + i % 2, C - 1)
+        return (scores(g, B * C, dtype, nan=i in (2, 5)).view(B, C), torch.randint(0, C, (B,), generator=g), k, m,
+                sur, i % 3 != 2)  # fmt: skip
+
+
+@case("autkc_loss_rows", "bad-label")
+def _(g):
+    return (scores(g, 12, torch.float32).view(3, 4), torch.tensor([0, 4, 1]), 2, 2, "square", True)
+
+
 # ---------------------------------------------------------------- memory bank
 BANK_SHAPES = [(1, 1, 1), (2, 7, 13), (3, 16, 33), (1, 40, 64)]
 for i, (B, H, W) in enumerate(BANK_SHAPES):

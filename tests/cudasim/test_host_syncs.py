@@ -30,6 +30,7 @@ LOSS_OPS = [
     "adauc_pgd_step",
     "aucm_loss",
     "aucm_moments",
+    "autkc_loss_rows",
     "autkc_topk",
     "cml_gather_dots",
     "cml_gather_dots_backward",

@@ -2,12 +2,14 @@
 
 A module exposes ``cases(device, quick)`` returning ``Case`` objects: one op at one size, our
 implementation and named baselines (callables that run forward+backward, or whatever the case times).
-Each callable is timed in this process (median of repeats after a warm-up) with its peak memory, and
+Each callable is timed in this process (median of repeats after a warm-up; a call shorter than
+``MIN_SAMPLE_S`` is timed in batches, see :func:`measure`) with its peak memory, and
 ``check`` (if given) compares the values so a speed-up never hides a wrong number. ``floor`` (if
 given, built with :mod:`.floors` from the case's own inputs) is the least work of the op's kind,
 timed beside it: the table prints it and ours / floor."""
 
 import dataclasses
+import math
 import os
 import platform
 import statistics
@@ -72,24 +74,51 @@ def _peak_end(device, base):
     return max(_rss_kib("VmHWM:") * 1024 - base, 0)
 
 
-def _timed(fn, device):
-    t0 = time.perf_counter()
-    value = fn()
+# A timed sample lasts at least this long: a sub-millisecond call timed alone is at the mercy of the
+# scheduler on a shared machine (one preemption or a sleeping worker thread doubles it), so such calls
+# are timed in batches and each sample is the batch's mean per call.
+MIN_SAMPLE_S = 0.02
+# The most calls in one sample (a no-op would otherwise be called millions of times).
+MAX_CALLS_PER_SAMPLE = 10_000
+
+
+def _sync(device):
     if device == "cuda":
         torch.cuda.synchronize()
-    return time.perf_counter() - t0, value
+
+
+def _timed(fn, device, calls=1):
+    """Seconds per call of ``calls`` back-to-back calls of fn, and the last value."""
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        value = fn()
+    _sync(device)
+    return (time.perf_counter() - t0) / calls, value
+
+
+def calls_per_sample(seconds_per_call: float) -> int:
+    """How many calls one sample times so that it lasts MIN_SAMPLE_S."""
+    if seconds_per_call >= MIN_SAMPLE_S:
+        return 1
+    return min(MAX_CALLS_PER_SAMPLE, math.ceil(MIN_SAMPLE_S / max(seconds_per_call, 1e-9)))
 
 
 def measure(fn: Callable[..., Any], repeats: int, device: torch.device | str | None) -> tuple[float, Any, Any]:
-    """Median seconds and peak extra memory (bytes) of fn(); also returns its first value.
-    repeats == 1 times one cold call (no warm-up)."""
+    """Median seconds per call and peak extra memory (bytes) of fn(); also returns its first value.
+    repeats == 1 times one cold call (no warm-up). Otherwise the first call (the value) and one timed
+    call are the warm-up, which also sizes the samples: each of the ``repeats`` samples times enough
+    back-to-back calls to last MIN_SAMPLE_S (one call when a call is longer), and one such untimed
+    batch first brings caches, allocator and worker threads to their steady state."""
     if repeats <= 1:
         base = _peak_start(device)
         elapsed, value = _timed(fn, device)
         return elapsed, _peak_end(device, base), value
     value = fn()  # warm-up (also the value used for the agreement check)
+    calls = calls_per_sample(_timed(fn, device)[0])
+    if calls > 1:
+        _timed(fn, device, calls)
     base = _peak_start(device)
-    times = [_timed(fn, device)[0] for _ in range(repeats)]
+    times = [_timed(fn, device, calls)[0] for _ in range(repeats)]
     return statistics.median(times), _peak_end(device, base), value
 
 

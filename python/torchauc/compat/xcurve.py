@@ -85,8 +85,8 @@ class _XCurveAUCLoss(nn.Module):
         self.normalization: str = V.option(normalization, _NORMALIZATION)
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor, **kwargs: Any) -> torch.Tensor:
-        if self.num_classes == 2:
-            return self._binary(pred.reshape(-1), target.reshape(-1))
+        if self.num_classes == 2:  # (N,) or (N, 1) as they come: the op takes both (a reshape is an autograd node)
+            return self._binary(pred, target)
         return _multiclass.multiclass_auc_loss(
             pred,
             target,
@@ -129,6 +129,7 @@ class HingeAUCLoss(_XCurveAUCLoss):
     _surrogate = "linear"
 
     def _binary(self, s, y):
+        s, y = s.reshape(-1), y.reshape(-1)
         pos = y != 0
         npos, nneg = pos.sum().to(s.dtype), (~pos).sum().to(s.dtype)
         sp = torch.where(pos, s, torch.zeros_like(s)).sum()
