@@ -195,4 +195,3 @@ def test_one_class_and_empty_class_on_the_bucketed_count():
         y = torch.full((200_000,), label, dtype=torch.long)
         fast = OPS.auroc_binary_stats(s, y, None)
         torch.testing.assert_close(fast, OPS.auroc_binary_stats(s.double(), y, None), rtol=0, atol=0)
-
