@@ -195,3 +195,20 @@ def test_one_class_and_empty_class_on_the_bucketed_count():
         y = torch.full((200_000,), label, dtype=torch.long)
         fast = OPS.auroc_binary_stats(s, y, None)
         torch.testing.assert_close(fast, OPS.auroc_binary_stats(s.double(), y, None), rtol=0, atol=0)
+
+
+def test_multiclass_bucket_search_pixel_layout_and_a_larger_input():
+    # (B, C, H, W) scores read in place (columns of H * W = 77 samples per image)
+    g = torch.Generator().manual_seed(13)
+    S = torch.randint(0, 40, (3, 20, 7, 11), generator=g).float() / 40
+    Y = torch.randint(0, 20, (3, 7, 11), generator=g)
+    Y[0, 0, :5] = -100
+    U, W = OPS.auroc_multiclass_stats(S, Y, None, -100)
+    Uw, Ww = OPS.auroc_multiclass_stats(S, Y, torch.ones(Y.numel(), dtype=torch.float64), -100)
+    torch.testing.assert_close(U, Uw, rtol=0, atol=0)
+    torch.testing.assert_close(W, Ww, rtol=0, atol=0)
+    # 100k x 16: transposed (N, C) read, columns split over the threads, ~6k positives per column
+    S, Y = _classes(100_000, 16, "spread", seed=14)
+    U, _ = OPS.auroc_multiclass_stats(S, Y, None, -100)
+    Uw, _ = OPS.auroc_multiclass_stats(S, Y, torch.ones(100_000, dtype=torch.float64), -100)
+    torch.testing.assert_close(U, Uw, rtol=0, atol=0)
