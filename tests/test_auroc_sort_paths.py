@@ -154,3 +154,61 @@ def test_multiclass_bucket_search_infinities_and_the_sklearn_value():
     S, Y = _classes(3000, 16, "ties", seed=6)
     ours = float(F.multiclass_auroc(S, Y, mode="ovo"))
     assert abs(ours - R.hand_till_pairs(S, Y)) <= 1e-6
+
+
+def _bucket_boundary_scores(n, seed):
+    # keys on both sides of 16-bit key-prefix boundaries (the bucket edges of the binary count), tied
+    # across the classes, plus a spread part so that many buckets exist
+    g = torch.Generator().manual_seed(seed)
+    edges = torch.tensor([0.5, 0.25, -0.5, 1.0, 2.0, -2.0], dtype=torch.float32)
+    below = torch.nextafter(edges, torch.full_like(edges, -float("inf")))
+    above = torch.nextafter(edges, torch.full_like(edges, float("inf")))
+    pool = torch.cat([edges, below, above])
+    s = torch.randn(n, generator=g)
+    pick = torch.rand(n, generator=g) < 0.3
+    s[pick] = pool[torch.randint(0, pool.numel(), (int(pick.sum()),), generator=g)]
+    y = (torch.rand(n, generator=g) < 0.4).long()
+    return s, y
+
+
+@pytest.mark.parametrize("n", [(1 << 16) + 1, 300_001])
+def test_bucketed_binary_count_at_prefix_boundaries_equals_the_walk(n):
+    s, y = _bucket_boundary_scores(n, seed=n)
+    fast = OPS.auroc_binary_stats(s, y, None)
+    walk = OPS.auroc_binary_stats(s, y, torch.ones(n, dtype=torch.float64))
+    torch.testing.assert_close(fast, walk, rtol=0, atol=0)
+    assert abs(float(fast[0, 0] / (fast[0, 1] * fast[0, 2])) - float(R.auroc_sort(s.double(), y))) <= 1e-12
+
+
+def test_crowded_key_prefix_falls_back_to_the_split_sort_exactly():
+    # 400k samples share one score (one 16-bit prefix above the bucket limit): the full split sort
+    n = 600_000
+    s, y = _bucket_boundary_scores(n, seed=11)
+    s[:400_000] = 0.125
+    fast = OPS.auroc_binary_stats(s, y, None)
+    torch.testing.assert_close(fast, OPS.auroc_binary_stats(s.double(), y, None), rtol=0, atol=0)
+
+
+def test_one_class_and_empty_class_on_the_bucketed_count():
+    s, _ = _bucket_boundary_scores(200_000, seed=12)
+    for label in (0, 1):
+        y = torch.full((200_000,), label, dtype=torch.long)
+        fast = OPS.auroc_binary_stats(s, y, None)
+        torch.testing.assert_close(fast, OPS.auroc_binary_stats(s.double(), y, None), rtol=0, atol=0)
+
+
+def test_multiclass_bucket_search_pixel_layout_and_a_larger_input():
+    # (B, C, H, W) scores read in place (columns of H * W = 77 samples per image)
+    g = torch.Generator().manual_seed(13)
+    S = torch.randint(0, 40, (3, 20, 7, 11), generator=g).float() / 40
+    Y = torch.randint(0, 20, (3, 7, 11), generator=g)
+    Y[0, 0, :5] = -100
+    U, W = OPS.auroc_multiclass_stats(S, Y, None, -100)
+    Uw, Ww = OPS.auroc_multiclass_stats(S, Y, torch.ones(Y.numel(), dtype=torch.float64), -100)
+    torch.testing.assert_close(U, Uw, rtol=0, atol=0)
+    torch.testing.assert_close(W, Ww, rtol=0, atol=0)
+    # 100k x 16: transposed (N, C) read, columns split over the threads, ~6k positives per column
+    S, Y = _classes(100_000, 16, "spread", seed=14)
+    U, _ = OPS.auroc_multiclass_stats(S, Y, None, -100)
+    Uw, _ = OPS.auroc_multiclass_stats(S, Y, torch.ones(100_000, dtype=torch.float64), -100)
+    torch.testing.assert_close(U, Uw, rtol=0, atol=0)

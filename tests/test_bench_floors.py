@@ -24,6 +24,16 @@ def test_elementwise_reads_every_input_and_writes_each_output():
     assert floors.elementwise(s, y)() is not None
 
 
+def test_elementwise_without_writes_reads_every_input():
+    g = torch.Generator().manual_seed(1)
+    s = torch.randn(300_000, generator=g)  # several blocks, both threads
+    y = torch.randint(0, 5, (300,), generator=g)  # another size: its own pass
+    (total,) = OPS.floor_elementwise([s, y], 0)
+    assert total.dtype == torch.float64 and total.dim() == 0
+    assert float(total) == pytest.approx(float(s.double().sum() + y.sum()), rel=1e-9, abs=1e-6)
+    torch.library.opcheck(OPS.floor_elementwise.default, ([s[:100], y], 0))
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("n", [1000, 300_000])  # both digit widths of the radix sort
 def test_radix_sort_is_a_stable_sort(dtype, n):

@@ -2,7 +2,9 @@
 // the least work an op of each kind must do on this machine, timed in the same run as the op, so a
 // benchmark row can print op / floor. See python/torchauc/bench/floors.py for how cases use them.
 //   floor_elementwise: one pass reading every input once and writing `writes` outputs shaped like
-//     reads[0] (the floor of O(n) and pixel losses: read the inputs, write the gradients).
+//     reads[0] (the floor of O(n) and pixel losses: read the inputs, write the gradients); with
+//     writes = 0 the pass only reads, and returns the float64 sum of what it read (the floor of the
+//     multiclass AUROC search: every score seen once).
 //   floor_radix_sort: the project's own radix sort (core/radix_sort.h) of the same keys, optionally
 //     carrying an int64 index as sort-based ops do (the floor of AUROC and hinge losses).
 //   floor_fma: rows x cols fused multiply-adds in the order of a tiled pairwise kernel (one per pair).
@@ -30,9 +32,28 @@ void add_block(const at::Tensor& t, int64_t off, int64_t len, double* acc) {
   });
 }
 
+// The read-only pass: every block converted and summed, the block sums added in order.
+double read_only_sum(const std::vector<at::Tensor>& full, int64_t n, int64_t blocks) {
+  std::vector<double> block_sum(blocks, 0.0);
+  at::parallel_for(0, blocks, 1, [&](int64_t bb, int64_t be) {
+    double acc[kBlock];
+    for (int64_t b = bb; b < be; ++b) {
+      const int64_t off = b * kBlock, len = std::min(kBlock, n - off);
+      std::fill(acc, acc + len, 0.0);
+      for (const at::Tensor& t : full) add_block(t, off, len, acc);
+      double sum = 0.0;
+      for (int64_t i = 0; i < len; ++i) sum += acc[i];
+      block_sum[b] = sum;
+    }
+  });
+  double total = 0.0;
+  for (double v : block_sum) total += v;
+  return total;
+}
+
 std::vector<at::Tensor> floor_elementwise(at::TensorList reads_in, int64_t writes) {
   TORCH_CHECK_VALUE(!reads_in.empty(), "floor_elementwise: reads must hold at least one tensor");
-  TORCH_CHECK_VALUE(writes >= 1, "floor_elementwise: writes must be >= 1, got ", writes);
+  TORCH_CHECK_VALUE(writes >= 0, "floor_elementwise: writes must be >= 0, got ", writes);
   TORCH_CHECK(at::isFloatingType(reads_in[0].scalar_type()), "floor_elementwise: reads[0] must be floating, got ",
               reads_in[0].scalar_type());
   const int64_t n = reads_in[0].numel();
@@ -43,12 +64,14 @@ std::vector<at::Tensor> floor_elementwise(at::TensorList reads_in, int64_t write
   }
   double side_sum = 0.0;  // inputs of another size (labels of a pixel loss): one reduction each
   for (const at::Tensor& t : side) side_sum += t.sum(at::kDouble).item<double>();
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  if (writes == 0) return {at::scalar_tensor(read_only_sum(full, n, blocks) + side_sum, at::kDouble)};
   std::vector<at::Tensor> outs;
   for (int64_t w = 0; w < writes; ++w) outs.push_back(at::empty_like(full[0]));
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, full[0].scalar_type(), "floor_elementwise_out", [&] {
     std::vector<scalar_t*> dst;
     for (at::Tensor& o : outs) dst.push_back(o.data_ptr<scalar_t>());
-    at::parallel_for(0, (n + kBlock - 1) / kBlock, 1, [&](int64_t bb, int64_t be) {
+    at::parallel_for(0, blocks, 1, [&](int64_t bb, int64_t be) {
       double acc[kBlock];
       for (int64_t b = bb; b < be; ++b) {
         const int64_t off = b * kBlock, len = std::min(kBlock, n - off);

@@ -1,11 +1,11 @@
 """Exact AUROC metrics (forward only) vs scikit-learn, torchmetrics, XCurve and a pure-PyTorch rank sum.
 
 Targets (same run, medians): binary n = 2^23 >= 15x faster than torchmetrics (issue 16) and close to
-the radix sort of its keys (the "vs radix sort" case, and every CPU row's floor column: the
-project's radix sort of the same float keys, no payload, as the metrics sort keys without an index;
-multiclass and pixel rows sort all n x C keys in one array); multiclass ovo
-65536 x 100 >= 50x faster than scikit-learn; on a GPU, binary n = 1e8 within 2x of a device radix
-sort of n float keys (baseline ``torch.sort``)."""
+the sort of its keys (the "vs its sort" case: the op with one class; and every CPU row's floor
+column: the project's radix sort of the same float keys, no payload, as the metrics sort keys without
+an index; multiclass and pixel rows with C >= 16: one read of the scores and labels, see
+multiclass_floor); multiclass ovo 65536 x 100 >= 50x faster than scikit-learn; on a GPU, binary
+n = 1e8 within 2x of a device radix sort of n float keys (baseline ``torch.sort``)."""
 
 from collections.abc import Callable
 
@@ -54,6 +54,21 @@ def sort_floor(scores: torch.Tensor) -> Callable[[], object] | None:
     return floors.radix_sort(scores, with_index=False)
 
 
+# the CPU kernel's kSearchMinClasses (csrc/auroc/multiclass_search.h): from this many classes on,
+# unweighted float scores take the search path
+SEARCH_MIN_CLASSES = 16
+
+
+def multiclass_floor(scores: torch.Tensor, labels: torch.Tensor) -> Callable[[], object] | None:
+    """The floor of a multiclass (or pixel) AUROC row on the CPU. With C >= 16 classes the op sorts no
+    n x C keys: it sorts each column's ~n/C positives and locates every score among them, so it must
+    at least read every score and label once (one read-only pass; the lookups are the op's own
+    work). With fewer classes it radix-sorts every column: the sort of all n x C keys."""
+    if scores.shape[1] >= SEARCH_MIN_CLASSES:
+        return floors.elementwise(scores, labels, writes=0)
+    return sort_floor(scores)
+
+
 def cases(device: torch.device | str | None, quick: bool):
     sk = _sklearn()
     tm_binary, tm_multiclass = _torchmetrics()
@@ -81,18 +96,20 @@ def cases(device: torch.device | str | None, quick: bool):
         )
 
     if device in (None, "cpu"):
-        # the floor of the sort-based op: the same split radix sort of the same n keys with every
-        # sample in one class (one label read, no counting merge)
+        # the op's own sort: the same n keys with every sample in one class (one label read, no
+        # counting merge); from 2^16 samples on that is the key-range bucket sort of
+        # csrc/auroc/bucket_count.h (prefix count, one scatter, in-cache sorts), below it the split
+        # radix sort. The floor column stays the project's LSD radix sort of the keys.
         n = 1 << 16 if quick else 1 << 23
         s, y = _binary(n, device)
         one_class = torch.zeros(n, dtype=torch.int8)
         out.append(
             Case(
                 "auroc",
-                "auroc (binary) vs radix sort of its keys",
+                "auroc (binary) vs its sort of the keys",
                 f"n=2^{n.bit_length() - 1}",
                 lambda s=s, y=y: F.auroc(s, y),
-                {"radix sort of the n keys": lambda s=s: torch.ops.torchauc.auroc_binary_stats(s, one_class, None)},
+                {"its sort, one class": lambda s=s: torch.ops.torchauc.auroc_binary_stats(s, one_class, None)},
                 repeats=7,
                 rtol=None,
                 floor=sort_floor(s),
@@ -142,7 +159,7 @@ def cases(device: torch.device | str | None, quick: bool):
             lambda: F.multiclass_auroc(S, Y, mode="ovo"),
             {"sklearn ovo": lambda: sk(Yn, Sn, multi_class="ovo")},
             repeats=5,
-            floor=sort_floor(S),
+            floor=multiclass_floor(S, Y),
         )
     )
     base = {"sklearn ovr": lambda: sk(Yn, Sn, multi_class="ovr")}
@@ -156,7 +173,7 @@ def cases(device: torch.device | str | None, quick: bool):
             lambda: F.multiclass_auroc(S, Y, mode="ova"),
             base,
             repeats=5,
-            floor=sort_floor(S),
+            floor=multiclass_floor(S, Y),
         )
     )
 
@@ -180,7 +197,7 @@ def cases(device: torch.device | str | None, quick: bool):
             lambda: F.pixel_auroc(logits, labels, ignore_index=255, on_undefined="nan"),
             base,
             repeats=5,
-            floor=sort_floor(logits),
+            floor=multiclass_floor(logits, labels),
         )
     )
 

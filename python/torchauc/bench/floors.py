@@ -22,6 +22,8 @@ _OPS = torch.ops.torchauc_bench
 
 @torch.library.register_fake("torchauc_bench::floor_elementwise")
 def _fake_elementwise(reads, writes):
+    if writes == 0:
+        return [reads[0].new_empty((), dtype=torch.float64)]
     return [torch.empty_like(reads[0]) for _ in range(writes)]
 
 
@@ -42,8 +44,8 @@ def _on_cpu(*tensors: torch.Tensor) -> bool:
 
 def elementwise(*reads: torch.Tensor, writes: int = 1) -> Callable[[], object] | None:
     """One pass reading ``reads`` (each in its own dtype, in place) and writing ``writes`` tensors
-    shaped like ``reads[0]`` in its dtype. Inputs of another size (the labels of a pixel loss) are
-    read in a pass of their own."""
+    shaped like ``reads[0]`` in its dtype (``writes=0``: a read-only pass returning the sum of what it
+    read). Inputs of another size (the labels of a pixel loss) are read in a pass of their own."""
     reads = tuple(r.detach() for r in reads)
     if not _on_cpu(*reads):
         return None
