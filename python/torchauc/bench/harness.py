@@ -90,7 +90,8 @@ def _sync(device):
 def _timed(fn, device, calls=1):
     """Seconds per call of ``calls`` back-to-back calls of fn, and the last value."""
     t0 = time.perf_counter()
-    for _ in range(calls):
+    value = fn()
+    for _ in range(calls - 1):
         value = fn()
     _sync(device)
     return (time.perf_counter() - t0) / calls, value
