@@ -288,6 +288,19 @@ def test_open_auc_loss(xc, B):
     assert manifolds.grad is not None and torch.isfinite(manifolds.grad).all()
 
 
+def test_open_auc_loss_without_close_loss_is_cross_entropy():
+    torch.manual_seed(1)
+    post = Post()
+    manifolds = torch.randn(16, 6, dtype=torch.float64)
+    labels = torch.randint(0, 5, (16,))
+    logits_ = post(manifolds)
+    perm, lam = torch.randperm(8), 0.3
+    ce = X.StandardOpenAUCLoss(lambda z, y: (z, torch.nn.functional.cross_entropy(z, y)), 2.0, 0.5)
+    _, want = ce(logits_, labels, post, manifolds, perm=perm, lam=lam)
+    _, got = X.StandardOpenAUCLoss(None, 2.0, 0.5)(logits_, labels, post, manifolds, perm=perm, lam=lam)
+    same(got, want)
+
+
 # ---------------------------------------------------------------- metrics
 def test_topk_metrics(xc):
     x, y = logits(200, 10, seed=12)  # continuous scores: no ties, so torch.topk's tie order is moot

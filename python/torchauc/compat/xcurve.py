@@ -84,6 +84,9 @@ class _XCurveAUCLoss(nn.Module):
         self.transform: str = transform
         self.normalization: str = V.option(normalization, _NORMALIZATION)
 
+    def _binary(self, s: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError  # each XCurve class gives its binary loss
+
     def forward(self, pred: torch.Tensor, target: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         if self.num_classes == 2:  # (N,) or (N, 1) as they come: the op takes both (a reshape is an autograd node)
             return self._binary(pred, target)
@@ -196,7 +199,9 @@ class RelaxedPAUCLoss(_partial.RelaxedTPAUCLoss):
         )
         self.reduction: str = V.option(reduction, O.REDUCTION)
 
-    def forward(self, pred: torch.Tensor, target: torch.Tensor, epoch: int = 0, **kwargs: Any) -> torch.Tensor:
+    def forward(  # pyright: ignore[reportIncompatibleMethodOverride]  (XCurve's argument names)
+        self, pred: torch.Tensor, target: torch.Tensor, epoch: int = 0, **kwargs: Any
+    ) -> torch.Tensor:
         loss = super().forward(pred, target, epoch=epoch)
         if self.reduction == "sum" and not (epoch < self.warmup_epochs and self.warmup_loss is not None):
             pos = target.reshape(-1) != 0
@@ -240,7 +245,9 @@ class InsRelaxedPAUCLoss(_partial.InsRelaxedPAUCLoss):
             process_group=process_group,
         )
 
-    def forward(self, pred: torch.Tensor, target: torch.Tensor, epoch: int = 0, **kwargs: Any) -> torch.Tensor:
+    def forward(  # pyright: ignore[reportIncompatibleMethodOverride]  (XCurve's argument names)
+        self, pred: torch.Tensor, target: torch.Tensor, epoch: int = 0, **kwargs: Any
+    ) -> torch.Tensor:
         return super().forward(pred, target, epoch=epoch)
 
 
@@ -261,7 +268,9 @@ class UnbiasedPAUCLoss(_partial.PAUCILoss):
         if device is not None:
             self.to(device)
 
-    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def forward(  # pyright: ignore[reportIncompatibleMethodOverride]  (XCurve's argument names)
+        self, pred: torch.Tensor, target: torch.Tensor
+    ) -> torch.Tensor:
         return super().forward(pred, target)
 
 
@@ -419,6 +428,11 @@ class Softmax(nn.Module):
         return logits, -(other + (1 - eps) * logp.gather(-1, labels.reshape(-1, 1)).squeeze(-1)).mean()
 
 
+def _second_output(loss_close: Callable[..., Any]) -> Callable[..., torch.Tensor]:
+    """XCurve's ``loss_close`` returns ``(logits, loss)``; the inner loss wants the loss."""
+    return lambda z, y: loss_close(z, y)[1]
+
+
 class StandardOpenAUCLoss(nn.Module):
     """XCurve ``StandardOpenAUCLoss(loss_close, alpha, lambd)``: ``forward(logits, labels, f_post,
     manifolds)`` returns ``(logits, loss)``; ``loss_close(logits, labels)`` returns ``(logits, loss)``.
@@ -439,7 +453,7 @@ class StandardOpenAUCLoss(nn.Module):
         self.inner: _open_auc.OpenAUCLoss = _open_auc.OpenAUCLoss(
             alpha,
             lambd,
-            loss_close=lambda z, y: loss_close(z, y)[1],
+            loss_close=None if loss_close is None else _second_output(loss_close),
             generator=generator,
             odd_batch=odd_batch,
             process_group=process_group,
