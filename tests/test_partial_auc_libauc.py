@@ -139,6 +139,9 @@ def test_libauc_one_class_and_errors(name, exp_batch):
         getattr(C, name)(data_len=20, device="cpu", surr_loss="logistic", **kw)
     with pytest.raises(ValueError, match="y_true"):
         loss(s, torch.zeros(19), torch.arange(20))
+    if name == "pAUC_CVaR_Loss":  # auto=False counts the negatives as num_neg, which must then be given
+        with pytest.raises(ValueError, match="num_neg must be given when auto=False"):
+            loss(s, (torch.arange(20) % 3 == 0).long(), torch.arange(20), auto=False)
 
 
 @pytest.mark.parametrize("name", ["pAUC_DRO_Loss", "tpAUC_KL_Loss"])

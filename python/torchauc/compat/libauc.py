@@ -226,6 +226,8 @@ class pAUC_CVaR_Loss(nn.Module):
     (old s), computed with a sort of the negatives and suffix sums, O(n log n), no pair matrix.
     """
 
+    u_pos: torch.Tensor  # buffer: the thresholds s_i
+
     def __init__(
         self,
         data_len: int,
@@ -256,7 +258,12 @@ class pAUC_CVaR_Loss(nn.Module):
         b = _Batch(*_global(self.process_group, y_pred, y_true, index), self.u_pos)
         if b.empty:
             return b.zero()
-        num_neg = b.nneg if auto else float(self.num_neg)
+        if auto:
+            num_neg = b.nneg
+        elif self.num_neg is None:
+            raise ValueError("num_neg must be given when auto=False")
+        else:
+            num_neg = float(self.num_neg)
         s64 = b.s.to(torch.float64)
         x, z = s64[b.pos], s64[~b.pos]
         u = self.u_pos[b.rows, 0].to(torch.float64)
@@ -288,6 +295,8 @@ class pAUC_CVaR_Loss(nn.Module):
 
 class _ExpRowsLoss(nn.Module):
     """Shared machinery of the DRO and KL losses: exp row sums, log-domain state, gradient."""
+
+    log_u_pos: torch.Tensor  # buffer: log u_i
 
     def _setup(self, data_len, margin, Lambda, surr_loss, device):
         self.data_len: int = int(data_len)
@@ -390,6 +399,8 @@ class tpAUC_KL_Loss(_ExpRowsLoss):
     State: buffers ``log_u_pos`` (data_len, 1) and ``log_w`` (scalar), float64, log domain
     (u = w = 0 at start); ``u_pos`` and ``w`` properties.
     """
+
+    log_w: torch.Tensor  # buffer: log w
 
     def __init__(
         self,
