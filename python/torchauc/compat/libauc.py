@@ -103,8 +103,10 @@ class _Batch:
     def __init__(self, y_pred, y_true, index, state):
         self.s, self.y, idx = _flat_inputs(y_pred, y_true, index, state)
         self.pos = self.y == 1
-        self.rows = (idx[self.pos] if idx.numel() == self.s.numel() else idx).to(state.device).long()
-        self.npos = int(self.pos.sum())
+        self.at_pos = self.pos.nonzero().reshape(-1)  # one search for the positives serves every compaction
+        idx = idx.to(state.device).long()
+        self.rows = idx.index_select(0, self.at_pos) if idx.numel() == self.s.numel() else idx
+        self.npos = self.at_pos.numel()
         self.nneg = self.s.numel() - self.npos
         self.empty = self.npos == 0 or self.nneg == 0
         if not self.empty:
@@ -117,7 +119,7 @@ class _Batch:
 
     def per_row(self, v):
         """A per-sample vector at the rows (the positives)."""
-        return v[self.pos]
+        return v.index_select(0, self.at_pos)
 
     def masked(self, v, fill):
         """A per-row vector with ``fill`` at the rows of no positive (none here)."""
@@ -127,8 +129,7 @@ class _Batch:
         """Per-row values at their positives, ``rest`` (a scalar, or a per-sample tensor that is
         overwritten) at the negatives."""
         out = rest if isinstance(rest, torch.Tensor) else v.new_full((self.s.numel(),), rest)
-        out[self.pos] = v
-        return out
+        return out.index_copy_(0, self.at_pos, v)
 
     def if_live(self, x, other):
         """``x`` (the batch has both classes here)."""
