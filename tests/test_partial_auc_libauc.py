@@ -4,8 +4,18 @@ import pytest
 import torch
 from partial_auc_common import batch, value_and_grad
 
+from torchauc._core import devices
 from torchauc.compat import libauc as C
 from torchauc.reference import partial_auc as R
+
+
+@pytest.fixture(params=["compacted", "masked"])
+def exp_batch(request, monkeypatch):
+    """The DRO / KL batch form: compacted with host sizes (taken on CPU tensors) or masked with the class
+    sizes on the device (taken on CUDA; here forced on CPU tensors too)."""
+    if request.param == "masked":
+        monkeypatch.setattr(devices, "host_reads_free", lambda t: False)
+    return request.param
 
 
 # ------------------------------------------------------------------ LibAUC-compatible losses
@@ -27,7 +37,7 @@ CASES = [
 
 @pytest.mark.parametrize("name,kw", CASES)
 @pytest.mark.parametrize("full_index", [True, False])
-def test_libauc_equal_values_grads_state(name, kw, full_index):
+def test_libauc_equal_values_grads_state(name, kw, full_index, exp_batch):
     n = 200
     ref, ours = _libauc(name, n, **kw)
     g = torch.Generator().manual_seed(3)
@@ -49,7 +59,7 @@ def test_libauc_equal_values_grads_state(name, kw, full_index):
 
 
 @pytest.mark.parametrize("name", ["pAUC_CVaR_Loss", "pAUC_DRO_Loss", "tpAUC_KL_Loss"])
-def test_libauc_float64_vs_pair_matrix(device, name):
+def test_libauc_float64_vs_pair_matrix(device, name, exp_batch):
     n = 120
     s, y = batch(n, device=device)
     idx = torch.arange(n, device=device)
@@ -117,7 +127,7 @@ def test_libauc_no_overflow_where_libauc_is_nan():
 
 
 @pytest.mark.parametrize("name", ["pAUC_CVaR_Loss", "pAUC_DRO_Loss", "tpAUC_KL_Loss"])
-def test_libauc_one_class_and_errors(name):
+def test_libauc_one_class_and_errors(name, exp_batch):
     kw = dict(pos_len=1) if name == "pAUC_CVaR_Loss" else {}
     loss = getattr(C, name)(data_len=20, device="cpu", **kw)
     s = torch.rand(20, requires_grad=True)
@@ -129,12 +139,15 @@ def test_libauc_one_class_and_errors(name):
         getattr(C, name)(data_len=20, device="cpu", surr_loss="logistic", **kw)
     with pytest.raises(ValueError, match="y_true"):
         loss(s, torch.zeros(19), torch.arange(20))
+    if name == "pAUC_CVaR_Loss":  # auto=False counts the negatives as num_neg, which must then be given
+        with pytest.raises(ValueError, match="num_neg must be given when auto=False"):
+            loss(s, (torch.arange(20) % 3 == 0).long(), torch.arange(20), auto=False)
 
 
 @pytest.mark.parametrize("name", ["pAUC_DRO_Loss", "tpAUC_KL_Loss"])
-def test_libauc_exp_losses_touch_only_positive_rows(name):
-    # the sync-free path masks instead of compacting or returning early: one-class batches leave every
-    # state row as it is, and a step writes the positives' rows only
+def test_libauc_exp_losses_touch_only_positive_rows(name, exp_batch):
+    # the sync-free path masks instead of compacting or returning early, the CPU's compacts: with both,
+    # one-class batches leave every state row as it is, and a step writes the positives' rows only
     loss = getattr(C, name)(data_len=20, device="cpu")
     s = torch.rand(20, requires_grad=True)
     for y in (torch.zeros(20), torch.ones(20)):
@@ -146,6 +159,39 @@ def test_libauc_exp_losses_touch_only_positive_rows(name):
     assert torch.isfinite(loss.log_u_pos[y == 1]).all() and torch.isinf(loss.log_u_pos[y == 0]).all()
     with pytest.raises(ValueError, match=r"index must have one entry per sample \(20\) or per positive \(7\)"):
         loss(s, y, torch.arange(5))
+
+
+@pytest.mark.parametrize("name,kw", [c for c in CASES if c[0] != "pAUC_CVaR_Loss"])
+@pytest.mark.parametrize("dtype,rtol", [(torch.float64, 1e-12), (torch.float32, 3e-7)])
+def test_libauc_exp_losses_compacted_equals_masked(name, kw, dtype, rtol, monkeypatch):
+    # CPU tensors take the compacted batch (host sizes); CUDA's masked batch (class sizes on the device),
+    # forced here on the same CPU tensors, gives the same steps to float64 rounding (and the float32
+    # output's own rounding): values, gradients and state over steps with one-class batches and
+    # per-positive indices among them
+    n, g = 60, torch.Generator().manual_seed(5)
+    steps = []
+    for k in range(6):
+        s = (torch.rand(n, generator=g, dtype=torch.float64) * 4 - 2).to(dtype)
+        y = (torch.rand(n, generator=g) < 0.3).long() if k not in (2, 4) else torch.full((n,), k // 4)
+        idx = torch.randperm(n, generator=g)
+        steps.append((s, y, idx if k % 2 else idx[: int(y.sum())]))
+    runs = []
+    for masked in (False, True):
+        if masked:
+            monkeypatch.setattr(devices, "host_reads_free", lambda t: False)
+        loss = getattr(C, name)(data_len=n, device="cpu", **kw)
+        out = []
+        for s, y, idx in steps:
+            b, _ = loss._call(s, y, idx)
+            assert isinstance(b, C._DeviceBatch if masked else C._Batch)
+            t = s.clone().requires_grad_()
+            v = loss(t, y, idx)
+            v.backward()
+            out.append((v.detach(), t.grad, loss.log_u_pos.clone(), getattr(loss, "log_w", torch.zeros(()))))
+        runs.append(out)
+    for host, dev in zip(*runs, strict=True):
+        for a, b in zip(host, dev, strict=True):
+            torch.testing.assert_close(b, a, rtol=rtol, atol=1e-300, equal_nan=False)
 
 
 def _exp_stats_brute(s, y, scale, margin, lam, surrogate):

@@ -128,55 +128,6 @@ double exp_key(double x) {
     return exp_nonpos_fast(x);
 }
 
-// ---- pass 1, branch-free: both sides' sums are updated with a select on the label; the
-// `omp simd` reductions let the compiler vectorise them (a fixed order per chunk and instruction
-// set, so the sums are the same for every thread count).
-template <typename In>
-TAUC_LOOP ChunkStats square_chunk(const In& in_ref, int64_t lo, int64_t hi) {
-  const In in = in_ref;  // a local copy: its pointers stay in registers (loop-invariant loads)
-  const double m = in.m;
-  double pw0 = 0.0, pw1 = 0.0, nw0 = 0.0, nw1 = 0.0;
-  int nan = 0, bad = 0;
-#pragma omp simd reduction(+ : pw0, pw1, nw0, nw1) reduction(| : nan, bad)
-  for (int64_t i = lo; i < hi; ++i) {
-    const double s = static_cast<double>(in.s[i]);
-    const bool pos = in.label(i);
-    nan |= s != s;
-    bad |= in.bad_label(i);
-    const double w = in.own_w(i, pos);
-    pw0 += pos ? w : 0.0;
-    pw1 += pos ? w * (m - s) : 0.0;
-    nw0 += pos ? 0.0 : w;
-    nw1 += pos ? 0.0 : w * s;
-  }
-  ChunkStats c;
-  c.nan = nan != 0;
-  c.bad_label = bad != 0;
-  c.pos.w0 = pw0;
-  c.pos.w1 = pw1;
-  c.neg.w0 = nw0;
-  c.neg.w1 = nw1;
-  c.pos.c = pw0 != 0.0 ? pw1 / pw0 : 0.0;
-  c.neg.c = nw0 != 0.0 ? nw1 / nw0 : 0.0;
-  const double cp = c.pos.c, cn = c.neg.c;
-  double ps1 = 0.0, ps2 = 0.0, ns1 = 0.0, ns2 = 0.0;
-#pragma omp simd reduction(+ : ps1, ps2, ns1, ns2)
-  for (int64_t i = lo; i < hi; ++i) {  // the chunk is in cache: centred moments cost no memory pass
-    const double s = static_cast<double>(in.s[i]);
-    const bool pos = in.label(i);
-    const double d = pos ? (m - s) - cp : s - cn, wd = in.own_w(i, pos) * d;
-    ps1 += pos ? wd : 0.0;
-    ps2 += pos ? wd * d : 0.0;
-    ns1 += pos ? 0.0 : wd;
-    ns2 += pos ? 0.0 : wd * d;
-  }
-  c.pos.s1 = ps1;
-  c.pos.s2 = ps2;
-  c.neg.s1 = ns1;
-  c.neg.s2 = ns2;
-  return c;
-}
-
 // Labels of a sub-block of kSub samples as float 0 / 1 flags, and whether any is not binary. With
 // the labels' bytes in them, GCC vectorises the double loops of a chunk on 16-byte vectors only (the
 // avx512f clone has no AVX512BW byte operations): ~5x the instructions, with spills; reading float
@@ -192,6 +143,76 @@ TAUC_LOOP int label_flags(const In& in, int64_t lo, int64_t len, float* flag) {
   }
   return bad;
 }
+// Every pass loop runs as body(b, len, flag) over the sub-blocks [b, b + len) of [lo, hi), reading
+// the labels from `flag` (label_flags); returns whether a label is not binary. The bodies are
+// TAUC_BODY lambdas: inlined, so that they are compiled for the caller's instruction-set clone.
+#define TAUC_BODY __attribute__((always_inline))
+template <typename In, typename Body>
+TAUC_LOOP int over_flagged_blocks(const In& in, int64_t lo, int64_t hi, const Body& body) {
+  float flag[kSub];
+  int bad = 0;
+  for (int64_t b = lo; b < hi; b += kSub) {
+    const int64_t len = std::min(kSub, hi - b);
+    bad |= label_flags(in, b, len, flag);
+    body(b, len, flag);
+  }
+  return bad;
+}
+
+// ---- pass 1, branch-free: both sides' sums are updated with a select on the label; the
+// `omp simd` reductions let the compiler vectorise them (a fixed order per chunk and instruction
+// set, so the sums are the same for every thread count).
+template <typename In>
+TAUC_LOOP ChunkStats square_chunk(const In& in_ref, int64_t lo, int64_t hi) {
+  const In in = in_ref;  // a local copy: its pointers stay in registers (loop-invariant loads)
+  const double m = in.m;
+  double pw0 = 0.0, pw1 = 0.0, nw0 = 0.0, nw1 = 0.0;
+  int nan = 0;
+  const int bad = over_flagged_blocks(in, lo, hi, [&](int64_t b, int64_t len, const float* flag) TAUC_BODY {
+#pragma omp simd reduction(+ : pw0, pw1, nw0, nw1) reduction(| : nan)
+    for (int64_t j = 0; j < len; ++j) {
+      const int64_t i = b + j;
+      const double s = static_cast<double>(in.s[i]);
+      const bool pos = flag[j] != 0.0f;
+      nan |= s != s;
+      const double w = in.own_w(i, pos);
+      pw0 += pos ? w : 0.0;
+      pw1 += pos ? w * (m - s) : 0.0;
+      nw0 += pos ? 0.0 : w;
+      nw1 += pos ? 0.0 : w * s;
+    }
+  });
+  ChunkStats c;
+  c.nan = nan != 0;
+  c.bad_label = bad != 0;
+  c.pos.w0 = pw0;
+  c.pos.w1 = pw1;
+  c.neg.w0 = nw0;
+  c.neg.w1 = nw1;
+  c.pos.c = pw0 != 0.0 ? pw1 / pw0 : 0.0;
+  c.neg.c = nw0 != 0.0 ? nw1 / nw0 : 0.0;
+  const double cp = c.pos.c, cn = c.neg.c;
+  double ps1 = 0.0, ps2 = 0.0, ns1 = 0.0, ns2 = 0.0;
+  // the chunk is in cache: centred moments cost no memory pass
+  over_flagged_blocks(in, lo, hi, [&](int64_t b, int64_t len, const float* flag) TAUC_BODY {
+#pragma omp simd reduction(+ : ps1, ps2, ns1, ns2)
+    for (int64_t j = 0; j < len; ++j) {
+      const int64_t i = b + j;
+      const double s = static_cast<double>(in.s[i]);
+      const bool pos = flag[j] != 0.0f;
+      const double d = pos ? (m - s) - cp : s - cn, wd = in.own_w(i, pos) * d;
+      ps1 += pos ? wd : 0.0;
+      ps2 += pos ? wd * d : 0.0;
+      ns1 += pos ? 0.0 : wd;
+      ns2 += pos ? 0.0 : wd * d;
+    }
+  });
+  c.pos.s1 = ps1;
+  c.pos.s2 = ps2;
+  c.neg.s1 = ns1;
+  c.neg.s2 = ns2;
+  return c;
+}
 
 // kStore (unweighted float32 scores with a gradient to write): each sample's e^{k - c_chunk} is also
 // stored in the gradient buffer, negated for a positive (its sign bit is the label, and d key / d
@@ -204,11 +225,8 @@ TAUC_LOOP ChunkStats exp_chunk(const In& in_ref, int64_t lo, int64_t hi, float* 
   const In in = in_ref;  // a local copy: its pointers stay in registers (loop-invariant loads)
   const double m = in.m, inf = std::numeric_limits<double>::infinity();
   double pw0 = 0.0, nw0 = 0.0, pmax = -inf, nmax = -inf;
-  int nan = 0, bad = 0;
-  float flag[kSub];
-  for (int64_t b = lo; b < hi; b += kSub) {
-    const int64_t len = std::min(kSub, hi - b);
-    bad |= label_flags(in, b, len, flag);
+  int nan = 0;
+  const int bad = over_flagged_blocks(in, lo, hi, [&](int64_t b, int64_t len, const float* flag) TAUC_BODY {
 #pragma omp simd reduction(+ : pw0, nw0) reduction(max : pmax, nmax) reduction(| : nan)
     for (int64_t j = 0; j < len; ++j) {
       const int64_t i = b + j;
@@ -221,7 +239,7 @@ TAUC_LOOP ChunkStats exp_chunk(const In& in_ref, int64_t lo, int64_t hi, float* 
       pmax = pos && kp > pmax ? kp : pmax;
       nmax = !pos && kn > nmax ? kn : nmax;
     }
-  }
+  });
   ChunkStats c;
   c.nan = nan != 0;
   c.bad_label = bad != 0;
@@ -232,9 +250,8 @@ TAUC_LOOP ChunkStats exp_chunk(const In& in_ref, int64_t lo, int64_t hi, float* 
   if (c.nan) return c;  // the loss is NaN: the sums are not needed
   using T = typename In::Scalar;
   double ps = 0.0, ns = 0.0;
-  for (int64_t b = lo; b < hi; b += kSub) {  // one exp per sample, of its key minus its side's max
-    const int64_t len = std::min(kSub, hi - b);
-    label_flags(in, b, len, flag);
+  // one exp per sample, of its key minus its side's max
+  over_flagged_blocks(in, lo, hi, [&](int64_t b, int64_t len, const float* flag) TAUC_BODY {
 #pragma omp simd reduction(+ : ps, ns)
     for (int64_t j = 0; j < len; ++j) {
       const int64_t i = b + j;
@@ -245,7 +262,7 @@ TAUC_LOOP ChunkStats exp_chunk(const In& in_ref, int64_t lo, int64_t hi, float* 
       ps += pos ? e : 0.0;
       ns += pos ? 0.0 : e;
     }
-  }
+  });
   c.pos.s2 = ps;
   c.neg.s2 = ns;
   return c;
@@ -262,22 +279,25 @@ TAUC_LOOP void square_grads(const In& in_ref, const SquareGrad& k_ref, int64_t l
   const In in = in_ref;  // local copies: loop-invariant loads
   const SquareGrad k = k_ref;
   const double m = in.m, gs = k.g.grad_scale;
+  over_flagged_blocks(in, lo, hi, [&](int64_t b, int64_t len, const float* flag) TAUC_BODY {
 #pragma omp simd
-  for (int64_t i = lo; i < hi; ++i) {
-    const double s = static_cast<double>(in.s[i]);
-    const bool pos = in.label(i);
-    // square_sample (math.h) against the opposite side; du/dx = -1 for a positive (u = m - x)
-    const double o_w0 = pos ? k.N.w0 : k.P.w0, o_mean = pos ? k.N.mean : k.P.mean;
-    const double d = (pos ? m - s : s) + o_mean;
-    const double dk = 2.0 * in.own_w(i, pos) * o_w0 * d;
-    gx[i] = static_cast<T>((pos ? -dk : dk) * gs);
-    if constexpr (In::weighted) {  // ga, gb are given with the weights
-      const double dw = o_w0 * d * d + (pos ? k.N.c2 : k.P.c2);
-      const double grad_w = dw * gs - (pos ? k.g.pos_shift : k.g.neg_shift);
-      ga[i] = static_cast<T>(pos ? grad_w : 0.0);
-      gb[i] = static_cast<T>(pos ? 0.0 : grad_w);
+    for (int64_t j = 0; j < len; ++j) {
+      const int64_t i = b + j;
+      const double s = static_cast<double>(in.s[i]);
+      const bool pos = flag[j] != 0.0f;
+      // square_sample (math.h) against the opposite side; du/dx = -1 for a positive (u = m - x)
+      const double o_w0 = pos ? k.N.w0 : k.P.w0, o_mean = pos ? k.N.mean : k.P.mean;
+      const double d = (pos ? m - s : s) + o_mean;
+      const double dk = 2.0 * in.own_w(i, pos) * o_w0 * d;
+      gx[i] = static_cast<T>((pos ? -dk : dk) * gs);
+      if constexpr (In::weighted) {  // ga, gb are given with the weights
+        const double dw = o_w0 * d * d + (pos ? k.N.c2 : k.P.c2);
+        const double grad_w = dw * gs - (pos ? k.g.pos_shift : k.g.neg_shift);
+        ga[i] = static_cast<T>(pos ? grad_w : 0.0);
+        gb[i] = static_cast<T>(pos ? 0.0 : grad_w);
+      }
     }
-  }
+  });
 }
 
 // exp: the factor e^{k + log O + log_scale} of a sample with key k. Fast form (float inputs):
@@ -293,24 +313,27 @@ TAUC_LOOP void exp_grads(const In& in_ref, const ExpGrad& k_ref, int64_t lo, int
   const In in = in_ref;  // local copies: loop-invariant loads
   const ExpGrad k = k_ref;
   const double m = in.m, gs = k.g.grad_scale;
+  over_flagged_blocks(in, lo, hi, [&](int64_t b, int64_t len, const float* flag) TAUC_BODY {
 #pragma omp simd
-  for (int64_t i = lo; i < hi; ++i) {
-    const double s = static_cast<double>(in.s[i]);
-    const bool pos = in.label(i);
-    const double key = pos ? -m * s : m * s;
-    double f;
-    if constexpr (kFast)
-      f = exp_nonpos_fast(key - (pos ? k.pos_c : k.neg_c)) * (pos ? k.pos_K : k.neg_K);
-    else
-      f = exp_sample_factor(key, pos ? k.N : k.P, k.log_scale);
-    const double dx = m * in.own_w(i, pos) * f;
-    gx[i] = static_cast<T>((pos ? -dx : dx) * gs);
-    if constexpr (In::weighted) {  // ga, gb are given with the weights
-      const double grad_w = f * gs - (pos ? k.g.pos_shift : k.g.neg_shift);
-      ga[i] = static_cast<T>(pos ? grad_w : 0.0);
-      gb[i] = static_cast<T>(pos ? 0.0 : grad_w);
+    for (int64_t j = 0; j < len; ++j) {
+      const int64_t i = b + j;
+      const double s = static_cast<double>(in.s[i]);
+      const bool pos = flag[j] != 0.0f;
+      const double key = pos ? -m * s : m * s;
+      double f;
+      if constexpr (kFast)
+        f = exp_nonpos_fast(key - (pos ? k.pos_c : k.neg_c)) * (pos ? k.pos_K : k.neg_K);
+      else
+        f = exp_sample_factor(key, pos ? k.N : k.P, k.log_scale);
+      const double dx = m * in.own_w(i, pos) * f;
+      gx[i] = static_cast<T>((pos ? -dx : dx) * gs);
+      if constexpr (In::weighted) {  // ga, gb are given with the weights
+        const double grad_w = f * gs - (pos ? k.g.pos_shift : k.g.neg_shift);
+        ga[i] = static_cast<T>(pos ? grad_w : 0.0);
+        gb[i] = static_cast<T>(pos ? 0.0 : grad_w);
+      }
     }
-  }
+  });
 }
 
 // exp pass 2 after a storing pass 1: gx holds -e^{k - c_chunk} (positives) or e^{k - c_chunk}; the
@@ -366,6 +389,7 @@ TAUC_FLOAT_LOOPS(float, false)
 TAUC_FLOAT_LOOPS(float, true)
 #undef TAUC_FLOAT_LOOPS
 #undef TAUC_CLONES
+#undef TAUC_BODY
 #undef TAUC_LOOP
 
 template <typename In>

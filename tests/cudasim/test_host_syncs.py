@@ -52,7 +52,8 @@ LOSS_OPS = [
 # Loss ops that still synchronise, and why. A strict expectation: the test fails when one of them
 # stops syncing, so that the list stays true.
 STILL_SYNCING: dict[str, str] = {}
-# Python-level steps whose CUDA path the simulation cannot take: a branch on the device type
+# Python-level steps whose CUDA path the simulation cannot take: a branch on the device type that does not
+# go through torchauc._core.devices (the branches that do are turned to their CUDA side by routed_to_cuda_kernels)
 CPU_BRANCH_ONLY = {
     "partial_auc": "on CPU tensors partial_auc_loss compacts the selection with nonzero; on CUDA it weights",
 }
@@ -107,16 +108,19 @@ def host_syncs(op, args):
 @contextlib.contextmanager
 def routed_to_cuda_kernels():
     """In the simulation: every torchauc op with a CUDA kernel runs its simulated CUDA glue and
-    kernels in place of its CPU kernel, so the public API's CUDA path runs on CPU tensors. (Python
-    branches on the device type still take their CPU side: partial_auc_loss's compaction.)"""
+    kernels in place of its CPU kernel, so the public API's CUDA path runs on CPU tensors; the Python
+    branches of torchauc._core.devices take their CUDA side (the LibAUC DRO / KL batch keeps its class
+    sizes on the device). Other branches on the device type keep their CPU side (CPU_BRANCH_ONLY)."""
     if not SIMULATED:
         yield "cuda"
         return
+    from torchauc._core import devices
     from torchauc._ops import _fused_grad
 
     lib = torch.library.Library("torchauc", "IMPL")
-    is_one = _fused_grad.is_one
+    is_one, host_reads_free = _fused_grad.is_one, devices.host_reads_free
     _fused_grad.is_one = lambda g: False  # its value on CUDA tensors (it reads CPU ones only)
+    devices.host_reads_free = lambda t: False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "overriding a previously registered kernel"
@@ -126,7 +130,7 @@ def routed_to_cuda_kernels():
         yield "cpu"
     finally:
         lib._destroy()
-        _fused_grad.is_one = is_one
+        _fused_grad.is_one, devices.host_reads_free = is_one, host_reads_free
 
 
 @pytest.mark.parametrize("op", LOSS_OPS)

@@ -22,7 +22,8 @@ gradient estimator (its value is not the pAUC objective):
   DRO/KL run two tiled C++/CUDA passes with O(n) memory (per-positive row sums, per-negative
   column sums) and a per-row max shift, so exp(l / Lambda) never overflows. On CUDA a DRO/KL step
   does not wait for the GPU (class sizes stay on the device), unless ``index`` has one entry per
-  positive: its length is then checked against n+ on the host.
+  positive: its length is then checked against n+ on the host. On CPU tensors, where reading n+
+  costs nothing, the step compacts the positives with host sizes instead (fewer, smaller passes).
 
 Differences from LibAUC 2.0.1 (its documented defects, fixed):
 
@@ -47,6 +48,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .._core import devices
 from .._core import distributed as D
 from .._core import options as O
 from .._core import validate as V
@@ -90,26 +92,58 @@ def _check_index_count(index, n, npos):
 
 
 class _Batch:
-    """Flattened inputs of one call: scores, 0/1 labels, positive mask, positive indices."""
+    """Flattened inputs of one call compacted with host sizes (CVaR everywhere; DRO / KL on CPU, where
+    reading n+ costs no device sync): the state rows are the positives' (``rows``), ``empty`` says
+    that a class is absent (the loss is then 0 and the state untouched).
+
+    The DRO / KL interface, shared with _DeviceBatch: ``per_row`` / ``masked`` / ``per_sample`` move
+    vectors between samples and rows, ``if_live`` keeps a result of a batch with both classes, ``store``
+    writes the rows, ``log_npos`` / ``log_nneg`` / ``pairs`` are the class sizes."""
 
     def __init__(self, y_pred, y_true, index, state):
         self.s, self.y, idx = _flat_inputs(y_pred, y_true, index, state)
         self.pos = self.y == 1
-        self.index = (idx[self.pos] if idx.numel() == self.s.numel() else idx).to(state.device).long()
-        self.npos = int(self.pos.sum())
+        self.at_pos = self.pos.nonzero().reshape(-1)  # one search for the positives serves every compaction
+        idx = idx.to(state.device).long()
+        self.rows = idx.index_select(0, self.at_pos) if idx.numel() == self.s.numel() else idx
+        self.npos = self.at_pos.numel()
         self.nneg = self.s.numel() - self.npos
         self.empty = self.npos == 0 or self.nneg == 0
         if not self.empty:
-            _check_index_count(self.index, self.s.numel(), self.npos)
+            _check_index_count(self.rows, self.s.numel(), self.npos)
+            self.log_npos, self.log_nneg = math.log(self.npos), math.log(self.nneg)
+            self.pairs = float(self.npos * self.nneg)
 
     def zero(self):
         return (self.s * 0).sum()
 
+    def per_row(self, v):
+        """A per-sample vector at the rows (the positives)."""
+        return v.index_select(0, self.at_pos)
+
+    def masked(self, v, fill):
+        """A per-row vector with ``fill`` at the rows of no positive (none here)."""
+        return v
+
+    def per_sample(self, v, rest):
+        """Per-row values at their positives, ``rest`` (a scalar, or a per-sample tensor that is
+        overwritten) at the negatives."""
+        out = rest if isinstance(rest, torch.Tensor) else v.new_full((self.s.numel(),), rest)
+        return out.index_copy_(0, self.at_pos, v)
+
+    def if_live(self, x, other):
+        """``x`` (the batch has both classes here)."""
+        return x
+
+    def store(self, state, v):
+        state[self.rows, 0] = v.to(state.dtype)
+
 
 class _DeviceBatch:
-    """The inputs of one DRO / KL call with the class sizes left on the device (no host sync): every
-    vector keeps all n samples and ``pos`` marks the positives; ``live`` (0-dim) says whether both
-    classes are present (otherwise the loss is 0 and the state untouched, as with _Batch.empty).
+    """The inputs of one DRO / KL call with the class sizes left on the device (CUDA: no host sync),
+    with _Batch's interface: every vector keeps all n samples and ``pos`` marks the positives; ``live``
+    (0-dim) says whether both classes are present (otherwise the loss is 0 and the state untouched, as
+    with _Batch.empty); ``empty`` only when n = 0.
 
     ``rows`` are the state rows the call reads and writes, one per sample: a positive's own row; a
     negative's is the last positive's (it rewrites that row with the same value, so a scatter without
@@ -119,15 +153,19 @@ class _DeviceBatch:
     def __init__(self, y_pred, y_true, index, state):
         self.s, y, idx = _flat_inputs(y_pred, y_true, index, state)
         n = self.s.numel()
+        self.empty = n == 0
         self.pos = y == 1
-        self.npos = self.pos.sum()
-        self.nneg = n - self.npos
-        self.live = (self.npos > 0) & (self.nneg > 0)
+        npos = self.pos.sum()
+        nneg = n - npos
+        self.live = (npos > 0) & (nneg > 0)
+        self.log_npos = torch.log(npos.to(torch.float64))
+        self.log_nneg = torch.log(nneg.to(torch.float64))
+        self.pairs = (npos * nneg).to(torch.float64)
         idx = idx.to(state.device).long()
         if idx.numel() != n:  # one entry per positive: spread to the samples by the positives' ranks
-            npos = int(self.npos)
-            if 0 < npos < n:
-                _check_index_count(idx, n, npos)
+            host_npos = int(npos)
+            if 0 < host_npos < n:
+                _check_index_count(idx, n, host_npos)
             rank = torch.cumsum(self.pos, 0) - 1
             idx = idx[rank.clamp(0, idx.numel() - 1)] if idx.numel() else torch.zeros_like(rank)
         if n:  # (1,): the last positive (any sample when none; index_select: a 0-dim index would sync)
@@ -138,8 +176,22 @@ class _DeviceBatch:
         return (self.s * 0).sum()
 
     def per_row(self, v):
-        """v at the positives, and at each negative the last positive's value (the value of its row)."""
-        return torch.where(self.pos, v, v.index_select(0, self.last))
+        return v
+
+    def masked(self, v, fill):
+        return torch.where(self.pos, v, fill)
+
+    def per_sample(self, v, rest):
+        return torch.where(self.pos, v, rest)
+
+    def if_live(self, x, other):
+        return torch.where(self.live, x, other)
+
+    def store(self, state, v):
+        """v at the positives' rows; a negative's row (the last positive's) gets that positive's value,
+        a one-class batch leaves every row as it is."""
+        v = torch.where(self.pos, v, v.index_select(0, self.last))
+        state[self.rows, 0] = torch.where(self.live, v.to(state.dtype), state[self.rows, 0])
 
 
 def _with_gradient(scores, value, grad):
@@ -175,6 +227,8 @@ class pAUC_CVaR_Loss(nn.Module):
     (old s), computed with a sort of the negatives and suffix sums, O(n log n), no pair matrix.
     """
 
+    u_pos: torch.Tensor  # buffer: the thresholds s_i
+
     def __init__(
         self,
         data_len: int,
@@ -205,10 +259,15 @@ class pAUC_CVaR_Loss(nn.Module):
         b = _Batch(*_global(self.process_group, y_pred, y_true, index), self.u_pos)
         if b.empty:
             return b.zero()
-        num_neg = b.nneg if auto else float(self.num_neg)
+        if auto:
+            num_neg = b.nneg
+        elif self.num_neg is None:
+            raise ValueError("num_neg must be given when auto=False")
+        else:
+            num_neg = float(self.num_neg)
         s64 = b.s.to(torch.float64)
         x, z = s64[b.pos], s64[~b.pos]
-        u = self.u_pos[b.index, 0].to(torch.float64)
+        u = self.u_pos[b.rows, 0].to(torch.float64)
         zs, _ = torch.sort(z.detach())
         k = self.margin - x.detach()  # l_ij = g(k_i + z_j), nondecreasing in z_j
         # p_ij = 1[g(k_i + z_j) > u_i]: all pairs when u_i < 0, else z_j > g^{-1}(u_i) - k_i
@@ -219,7 +278,7 @@ class pAUC_CVaR_Loss(nn.Module):
         loss = self._suffix_sum(x, z, first) / (self.beta * b.npos * b.nneg)
         if self.training and torch.is_grad_enabled() and not torch.is_inference_mode_enabled():
             new = u - self.eta * (1 - count.to(torch.float64) / (self.beta * num_neg))
-            self.u_pos[b.index, 0] = new.to(self.u_pos.dtype)
+            b.store(self.u_pos, new)
         return loss.to(y_pred.dtype)
 
     def _suffix_sum(self, x, z, first):
@@ -238,6 +297,8 @@ class pAUC_CVaR_Loss(nn.Module):
 class _ExpRowsLoss(nn.Module):
     """Shared machinery of the DRO and KL losses: exp row sums, log-domain state, gradient."""
 
+    log_u_pos: torch.Tensor  # buffer: log u_i
+
     def _setup(self, data_len, margin, Lambda, surr_loss, device):
         self.data_len: int = int(data_len)
         self.margin: float = V.finite_float(margin, "margin")
@@ -255,38 +316,37 @@ class _ExpRowsLoss(nn.Module):
         return self.training and torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
 
     def _rows(self, b):
-        """shift, r0, r1, r2 of every positive, as full-length vectors (0 at the negatives)."""
-        return torch.ops.torchauc.partial_auc_exp_rows(b.s.detach(), b.pos, self.margin, self.Lambda, self.surr_loss)
+        """shift, r0, r1, r2 of every state row of the batch (see _Batch / _DeviceBatch)."""
+        out = torch.ops.torchauc.partial_auc_exp_rows(b.s.detach(), b.pos, self.margin, self.Lambda, self.surr_loss)
+        return [b.per_row(v) for v in out]
 
     def _new_log_u(self, b, gamma, shift, r0):
         old = self.log_u_pos[b.rows, 0]
-        batch = math.log(gamma) + shift + torch.log(r0) - torch.log(b.nneg.to(torch.float64))
+        batch = math.log(gamma) + shift + torch.log(r0) - b.log_nneg
         if gamma >= 1.0:
             return batch
         return torch.logaddexp(math.log1p(-gamma) + old, batch)
 
-    def _store(self, b, log_u):
-        """log u of the positives into their rows (a one-class batch leaves every row as it is)."""
-        self.log_u_pos[b.rows, 0] = torch.where(b.live, b.per_row(log_u), self.log_u_pos[b.rows, 0])
-
     def _finish(self, b, row_log_scale, r1, r2, shift):
         """loss = sum_i a_i r2_i / (n+ n-) with a_i = exp(row_log_scale_i + shift_i), and its gradient;
         a one-class batch gives 0 and a zero gradient."""
-        alpha = torch.where(b.pos, torch.exp(row_log_scale + shift), 0.0)
-        denom = (b.npos * b.nneg).to(torch.float64)
-        value = torch.where(b.live, (alpha * r2).sum() / denom, b.zero().detach().to(torch.float64))
+        alpha = b.masked(torch.exp(row_log_scale + shift), 0.0)
+        value = b.if_live((alpha * r2).sum() / b.pairs, b.zero().detach().to(torch.float64))
         if not (torch.is_grad_enabled() and b.s.requires_grad):
             return value.to(b.s.dtype)
         s = b.s.detach()
-        col = torch.ops.torchauc.partial_auc_exp_cols(s, b.pos, alpha, self.margin, self.Lambda, self.surr_loss)
+        full = b.per_sample(alpha, 0.0)
+        col = torch.ops.torchauc.partial_auc_exp_cols(s, b.pos, full, self.margin, self.Lambda, self.surr_loss)
         # d/dx_i at positives: - a_i sum_j e_ij l'_ij; d/dz_j at negatives: + sum_i a_i e_ij l'_ij
-        grad = torch.where(b.live, torch.where(b.pos, -alpha * r1, col) / denom, 0.0)
+        grad = b.if_live(b.per_sample(-alpha * r1, col) / b.pairs, 0.0)
         return _with_gradient(b.s, value, grad)
 
     def _call(self, y_pred, y_true, index):
-        """The batch, its rows, or None when it is empty (n = 0)."""
-        b = _DeviceBatch(*_global(self.process_group, y_pred, y_true, index), self.log_u_pos)
-        if b.s.numel() == 0:
+        """The batch and its rows (None when the batch is empty). On CPU tensors the batch is compacted
+        with host sizes (cheaper there); elsewhere the class sizes stay on the device (no host sync)."""
+        batch = _Batch if devices.host_reads_free(self.log_u_pos) else _DeviceBatch
+        b = batch(*_global(self.process_group, y_pred, y_true, index), self.log_u_pos)
+        if b.empty:
             return b, None
         return b, self._rows(b)
 
@@ -325,7 +385,7 @@ class pAUC_DRO_Loss(_ExpRowsLoss):
         shift, r0, r1, r2 = rows
         log_u = self._new_log_u(b, self.gamma, shift, r0)
         if self._updating():
-            self._store(b, log_u)
+            b.store(self.log_u_pos, log_u)
         return self._finish(b, -log_u, r1, r2, shift)
 
 
@@ -340,6 +400,8 @@ class tpAUC_KL_Loss(_ExpRowsLoss):
     State: buffers ``log_u_pos`` (data_len, 1) and ``log_w`` (scalar), float64, log domain
     (u = w = 0 at start); ``u_pos`` and ``w`` properties.
     """
+
+    log_w: torch.Tensor  # buffer: log w
 
     def __init__(
         self,
@@ -372,12 +434,12 @@ class tpAUC_KL_Loss(_ExpRowsLoss):
         shift, r0, r1, r2 = rows
         log_u = self._new_log_u(b, self.gamma0, shift, r0)
         ratio = self.Lambda / self.tau
-        over_pos = torch.logsumexp(torch.where(b.pos, ratio * log_u, -math.inf), 0)
-        batch_w = math.log(self.gamma1) + over_pos - torch.log(b.npos.to(torch.float64))
+        over_pos = torch.logsumexp(b.masked(ratio * log_u, -math.inf), 0)
+        batch_w = math.log(self.gamma1) + over_pos - b.log_npos
         log_w = batch_w if self.gamma1 >= 1.0 else torch.logaddexp(math.log1p(-self.gamma1) + self.log_w, batch_w)
         if self._updating():
-            self._store(b, log_u)
-            self.log_w.copy_(torch.where(b.live, log_w, self.log_w))
+            b.store(self.log_u_pos, log_u)
+            self.log_w.copy_(b.if_live(log_w, self.log_w))
         return self._finish(b, (ratio - 1) * log_u - log_w, r1, r2, shift)
 
 
