@@ -1,8 +1,9 @@
-"""The AP losses' ``logistic`` and ``barrier_hinge`` surrogates (compat.libauc_ap) and the tiled
-``grouped_pair_sums`` op (the logistic always, every surrogate on small batches): against float64
-brute force (pair matrices), finite differences (gradcheck), and LibAUC 2.0.1 side by side over
-several SOAP steps."""
+"""The AP losses' ``logistic`` and ``barrier_hinge`` surrogates (compat.libauc_ap), the tiled
+``grouped_pair_sums`` op and the one-call CPU step ``ap_loss_step``: against float64 brute force (pair
+matrices), finite differences (gradcheck), and LibAUC 2.0.1 side by side over several SOAP steps, on
+every path the losses can take (fused: the CPU op; tiled / scan: the composed path that CUDA takes)."""
 
+import contextlib
 from unittest import mock
 
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 from torchauc.compat import _ap_pair_sums as P
 from torchauc.compat import libauc as C
+from torchauc.compat import libauc_ap as A
 from torchauc.reference import libauc as R
 
 L = pytest.importorskip("libauc.losses")
@@ -120,11 +122,24 @@ def test_op_extremes_nan_and_errors():
 
 
 # ------------------------------------------------------------------ the losses
-@pytest.fixture(params=["tiled", "scan"])
-def path(request, monkeypatch):
-    """Small batches take the tiled kernel for every surrogate; "scan" forces the sort + scan."""
-    monkeypatch.setattr(P, "SMALL_BATCH_PAIRS", 1 << 40 if request.param == "tiled" else -1)
-    return request.param
+PATHS = ["fused", "tiled", "scan"]
+
+
+@contextlib.contextmanager
+def on_path(path):
+    """fused: every CPU batch takes ap_loss_step; tiled / scan: the composed path (CUDA's) with the tiled
+    kernel for every surrogate / with the sort + scan (the logistic is always tiled)."""
+    with (
+        mock.patch.object(A._APBase, "_fused", lambda self, h, y: path == "fused"),
+        mock.patch.object(P, "SMALL_BATCH_PAIRS", 1 << 40 if path == "tiled" else -1),
+    ):
+        yield
+
+
+@pytest.fixture(params=PATHS)
+def path(request):
+    with on_path(request.param):
+        yield request.param
 
 
 SURROGATES = [("logistic", 1.0), ("logistic", 3.0), ("barrier_hinge", (1.0, 2.0)), ("barrier_hinge", (0.6, 0.5))]
@@ -195,12 +210,13 @@ EVERY_SURROGATE += [("barrier_hinge", (-0.3, 3.0))]
     sm=st.sampled_from(EVERY_SURROGATE),
     spread=st.sampled_from([0.25, 1.0, 30.0]),
     top_k=st.sampled_from([-1, 2]),
-    path=st.sampled_from(["tiled", "scan"]),
+    path=st.sampled_from(PATHS),
     seed=st.integers(0, 2**16),
 )
 def test_ap_vs_pair_matrix(n, c, sm, spread, top_k, path, seed):
-    """Both paths (the tiled kernel, the sort + scan of the larger batches) against the pair matrix."""
-    with mock.patch.object(P, "SMALL_BATCH_PAIRS", 1 << 40 if path == "tiled" else -1):
+    """Every path (the CPU op, the tiled kernel, the sort + scan of the larger batches) against the pair
+    matrix."""
+    with on_path(path):
         _check_against_pair_matrix(n, c, sm, spread, top_k, seed)
 
 
@@ -299,3 +315,27 @@ def test_soap_trajectory_vs_libauc(surr, margin, path):
             torch.testing.assert_close(p2, p1, rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(l2.u_all, l1.u_all, rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(l2.u_pos, l1.u_pos, rtol=1e-5, atol=1e-6)
+
+
+def test_large_batches_route_by_anchor_count():
+    """Past FUSED_ALWAYS_PAIRS the CPU op takes batches with few anchors per label (O(n+ n) pair sums), the
+    sort + scan the others (O(n log n)); the logistic (no scan) always takes the op. Both exact."""
+    n = 4096
+    g = torch.Generator().manual_seed(12)
+    s = torch.rand(n, 1, generator=g, dtype=torch.float64)
+    few, many = torch.zeros(n, 1), (torch.rand(n, 1, generator=g) < 0.5).float()
+    few[torch.randperm(n, generator=g)[:40]] = 1
+    assert n * n > A.FUSED_ALWAYS_PAIRS and 40 <= A.FUSED_ANCHORS_PER_LABEL < n // 4
+    for y, fused in ((few, True), (many, False)):
+        loss = C.APLoss(n, gamma=0.8, device="cpu")
+        assert loss._fused(s, y) == fused
+        assert C.APLoss(n, surr_loss="logistic", device="cpu")._fused(s, y)
+        zeros = torch.zeros(1, n, dtype=torch.float64)
+        s1, s2 = s.clone().requires_grad_(), s.clone().requires_grad_()
+        l_ref, ua_ref, _ = R.soap_step(s1, y, torch.arange(n), zeros, zeros, 0.8, 1.0, "squared_hinge")
+        l_ours = loss(s2, y, torch.arange(n))
+        torch.testing.assert_close(loss.u_all[:, 0].double(), ua_ref[0], rtol=1e-6, atol=1e-9)
+        torch.testing.assert_close(l_ours, l_ref, rtol=1e-6, atol=1e-9)
+        (g1,) = torch.autograd.grad(l_ref, s1)
+        (g2,) = torch.autograd.grad(l_ours, s2)
+        torch.testing.assert_close(g2, g1, rtol=1e-6, atol=1e-9)

@@ -358,7 +358,29 @@ def _grouped_pair_sums(device):
     return [tuple(a.to(device) if isinstance(a, torch.Tensor) else a for a in t) for t in args]
 
 
+def _ap_loss_step(device):
+    """CPU only: on CUDA the AP losses compose grouped_pair_sums (the op has no CUDA kernel)."""
+    if torch.device(device).type != "cpu":
+        return []
+    g = _gen(17)
+    s = torch.randn(10, 3, generator=g, dtype=torch.float64)
+    y = (torch.rand(10, 3, generator=g) < 0.4).float()
+    y[0] = 1
+    idx = torch.randperm(20, generator=g)[:10]
+    u = torch.rand(2, 3 * 20, generator=g) + 0.5
+    counted = torch.tensor([1, 0, 1])
+    y1 = torch.zeros(10, 1)
+    y1[[0, 4, 7]] = 1  # three positives: an index per positive
+    return [
+        (s, y, idx, None, u[0].clone(), u[1].clone(), 20, "squared_hinge", 1.0, 1.0, 0.9, None, True, True),
+        (s.float(), y, idx, counted, u[0].clone(), u[1].clone(), 20, "logistic", 2.0, 2.0, 0.5, 1.5, True, True),
+        (s[:, :1], y1, idx[:3], None, u[0, :20].double(), u[1, :20].double(), 20, "barrier_hinge", 0.5, 2.0,
+         0.9, None, False, False),
+    ]  # fmt: skip
+
+
 SAMPLES = {
+    "ap_loss_step": _ap_loss_step,
     "pairwise_auc_loss": _pairwise,
     "grouped_pair_sums": _grouped_pair_sums,
     "partial_auc_select": _partial_auc_select,
@@ -393,6 +415,7 @@ SAMPLES = {
     "auroc_average_precision": _auroc_average_precision,
 }
 MUTATES = {
+    "ap_loss_step": (4, 5),
     "memory_bank_gather": (3, 4),
     "memory_bank_paste": (0, 1),
     "sam_perturb": (2,),

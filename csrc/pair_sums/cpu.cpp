@@ -10,11 +10,10 @@
 
 #include "pair_sums/args.h"
 #include "pair_sums/math.h"
+#include "pair_sums/tile_cpu.h"
 
 namespace torchauc::pair_sums {
 namespace {
-
-constexpr int64_t kTile = 2048;
 
 // One query against items [j0, j1): adds the K weighted sums of l and dl/dt
 // into val / der. K is a template parameter so the unused accumulators vanish
@@ -52,9 +51,6 @@ __attribute__((always_inline)) inline void tile(T q, T sign, T m, T s, const T* 
     der[k] += static_cast<double>(ds[k]);
   }
 }
-
-template <typename T>
-using TileFn = void (*)(T, T, T, T, const T*, const T*, int64_t, int64_t, int64_t, double*, double*);
 
 // float32 logistic tiles (the hot, libm-free case) compiled for AVX-512, AVX2
 // and baseline, picked at load time; every other instantiation is built for the
@@ -101,10 +97,8 @@ void pair_sums(const PairSumsArgs& a, TileFn<T> fn, double margin, double scale,
   at::parallel_for(0, Q, std::max<int64_t>(1, (int64_t(1) << 15) / per_query), [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       double val[kMaxWeights] = {0, 0, 0, 0}, der[kMaxWeights] = {0, 0, 0, 0};
-      const int64_t j_end = off[grp[i] + 1];
-      for (int64_t j0 = off[grp[i]]; j0 < j_end; j0 += kTile)
-        fn(q[i], static_cast<T>(sign), static_cast<T>(margin), static_cast<T>(scale), x, w, a.I, j0,
-           std::min(j_end, j0 + kTile), val, der);
+      query_sums<T>(fn, q[i], static_cast<T>(sign), static_cast<T>(margin), static_cast<T>(scale), x, w, a.I,
+                    off[grp[i]], off[grp[i] + 1], val, der);
       for (int64_t k = 0; k < K; ++k) {
         value[k * Q + i] = val[k];
         dquery[k * Q + i] = sign * der[k];  // dt / d query = sign
@@ -137,6 +131,15 @@ std::tuple<at::Tensor, at::Tensor> grouped_pair_sums_cpu(const at::Tensor& queri
 }
 
 }  // namespace
+
+template <typename T>
+TileFn<T> tile_function(PairSurrogate s, int64_t K) {
+  TileFn<T> fn = nullptr;
+  dispatch_surrogate_k(s, K, [&](auto sc, auto kc) { fn = pick_tile<decltype(sc)::value, T, decltype(kc)::value>(); });
+  return fn;
+}
+template TileFn<float> tile_function<float>(PairSurrogate, int64_t);
+template TileFn<double> tile_function<double>(PairSurrogate, int64_t);
 
 TORCH_LIBRARY_IMPL(torchauc, CPU, m) { m.impl("grouped_pair_sums", &grouped_pair_sums_cpu); }
 

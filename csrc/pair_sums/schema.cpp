@@ -19,4 +19,13 @@ TORCH_LIBRARY_FRAGMENT(torchauc, m) {
       "Tensor item_offsets, Tensor weights, "
       "str surrogate, float margin, float scale, float sign) -> (Tensor, "
       "Tensor)");
+  // One step of LibAUC's SOAP AP loss on a (n, C) batch (compat.libauc_ap), CPU: anchors = the
+  // positives (labels == 1) of the counted labels (all when counted is None); index (any shape, integer)
+  // per sample (state slot c data_len + index[j]) or, for C = 1, per positive. Updates u_all / u_pos
+  // (contiguous float32/64, C data_len elements, any shape) in place when update. Returns (value, d value / d scores)
+  // in scores' dtype (grad empty unless want_grad); top_k: mAPLoss's sigmoid item weights (None = off).
+  m.def(
+      "ap_loss_step(Tensor scores, Tensor labels, Tensor index, Tensor? counted, Tensor(a!) u_all, "
+      "Tensor(b!) u_pos, int data_len, str surrogate, float margin, float scale, float gamma, float? top_k, "
+      "bool update, bool want_grad) -> (Tensor, Tensor)");
 }

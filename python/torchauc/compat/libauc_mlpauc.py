@@ -74,6 +74,10 @@ class MultiLabelpAUCLoss(nn.Module):
 
     mode: str
     num_labels: int
+    loss_fn: Any  # the wrapped loss of ``mode`` (hyperparameters only), set past nn.Module's registration
+    u_pos: torch.Tensor  # buffers, by mode: SOPA's thresholds, SOPAs / SOTAs' log row means, SOTAs' log w
+    log_u_pos: torch.Tensor
+    log_w: torch.Tensor
 
     def __init__(
         self,
