@@ -143,6 +143,19 @@ def test_fused_rows_match_composite_with_ties_nan_and_inf(device, dtype, surroga
         assert_matches(got, want, FUSED_TOL[dtype])
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("surrogate", ["square", "hinge"])
+@pytest.mark.parametrize("C", [37, 100, 1000])
+def test_fused_rows_long_rows(device, dtype, surrogate, C):
+    # rows long enough for the NaN-free selection's block screening (math.h row_topk_no_nan), ties from the
+    # grid; a NaN row takes the general selection
+    x, y = logits(24, C, seed=C, device=device)
+    x[5, 7] = float("nan")
+    for k, m in ((5, 6), (1, 1), (12, 12)):
+        got, want = fused_and_composite(x.to(dtype), y, k, m, surrogate)
+        assert_matches(got, want, FUSED_TOL[dtype])
+
+
 def test_fused_rows_edges(device):
     x, y = logits(6, 2, seed=22, device=device)
     rows, grad = OPS.autkc_loss_rows(x, y, 1, 1, "square", False)
