@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "autkc/ce_math.h"
 #include "autkc/math.h"
 #include "autkc/row_passes.h"
 #include "core/fast_math.h"
@@ -17,8 +18,9 @@
 
 namespace torchauc::autkc {
 
-// The ops' surrogate names, in the order of options.AUTKC_SURROGATE.
-enum class Surrogate : int { Square, Exp, Logistic, Hinge };
+// The ops' surrogate names, in the order of options.AUTKC_SURROGATE, then "ce": the top-k cross entropy
+// (ce_math.h; m = k - 1 excluded competitors instead of m terms).
+enum class Surrogate : int { Square, Exp, Logistic, Hinge, CrossEntropy };
 
 // l(t) and dl/dt: square (1 - t)^2, exp e^{-t}, logistic log(1 + e^{-t}), hinge (1 - t)_+ (as
 // torch.clamp_min: NaN stays NaN with derivative 0, the kink at t = 1 takes derivative -1).
@@ -90,6 +92,7 @@ TAUC_HD double selected_dot(const Acc* p, int64_t y, int64_t m, const int64_t* c
 template <typename Acc, typename Load, typename Store>
 TAUC_HD double autkc_row(const Load& load, int64_t C, int64_t y, int64_t m, int64_t k, Surrogate sur, bool want_grad,
                          const Store& store, Acc* p, double* vals, int64_t* cols, double* g) {
+  if (sur == Surrogate::CrossEntropy) return ce_topk_row(load, C, y, m, want_grad, store, p, vals, cols);
   const bool softmax = sur != Surrogate::Hinge;
   if (softmax && !softmax_row(load, C, p)) {
     if (want_grad)
