@@ -94,9 +94,21 @@ SURROGATE_FNS = {
 }
 
 
+def composite_ce_rows(x, y, k):
+    """The former unfused top-k cross entropy: z = x - x_y with the label and the k - 1 best competitors
+    (the selection op) at -inf, log(1 + sum e^z) as a logsumexp with a 0 column."""
+    y = y.reshape(-1, 1)
+    z = x - x.gather(1, y)
+    z = z.scatter(1, torch.cat([y, OPS.autkc_topk(x.detach(), y, k - 1, 0.0, False)], 1), float("-inf"))
+    return torch.logsumexp(torch.cat([z.new_zeros((z.shape[0], 1)), z], 1), dim=1)
+
+
 def composite_rows(x, y, k, m, surrogate):
     """The unfused per-row loss in ATen ops (softmax, the selection op, gathers), autograd through
-    them: the fused op must match it in values and gradients, ties (to the smaller column) included."""
+    them: the fused op must match it in values and gradients, ties (to the smaller column) included.
+    Surrogate "ce": the top-k cross entropy, m = k - 1 competitors left out."""
+    if surrogate == "ce":
+        return composite_ce_rows(x, y, k)
     s = x if surrogate == "hinge" else torch.softmax(x, dim=1)
     idx = OPS.autkc_topk(s.detach(), y, m, 0.0, False)
     t = s.gather(1, y.reshape(-1, 1)) - s.gather(1, idx)
@@ -143,6 +155,51 @@ def test_fused_rows_match_composite_with_ties_nan_and_inf(device, dtype, surroga
         assert_matches(got, want, FUSED_TOL[dtype])
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("surrogate", ["square", "hinge", "ce"])
+@pytest.mark.parametrize("C", [37, 100, 1000])
+def test_fused_rows_long_rows(device, dtype, surrogate, C):
+    # rows long enough for the NaN-free selection's block screening (math.h row_topk_no_nan), ties from the
+    # grid; a NaN row takes the general selection
+    x, y = logits(24, C, seed=C, device=device)
+    x[5, 7] = float("nan")
+    for k, m in ((5, 6), (1, 1), (12, 12)):
+        m = k - 1 if surrogate == "ce" else m
+        got, want = fused_and_composite(x.to(dtype), y, k, m, surrogate)
+        assert_matches(got, want, FUSED_TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_fused_ce_rows_match_composite_with_nan_and_inf(device, dtype):
+    # the former composite's values and NaN/inf pattern: NaN in a kept or the label column, +-inf labels
+    # and competitors, an all -inf row, a NaN among the left-out competitors (NaN ranks first)
+    x, y = logits(12, 6, seed=24, device=device)
+    y[:8] = torch.arange(8, device=device) % 6
+    x[0, 0] = float("inf")
+    x[1, 3] = float("nan")
+    x[2, 3] = float("inf")
+    x[3, 3] = -float("inf")
+    x[4, :] = -float("inf")
+    x[5, 0] = -float("inf")
+    x[6, 0] = float("nan")
+    x[7, 2] = float("nan")
+    x[7, 3] = float("inf")
+    for k in (1, 2, 3, 6):
+        got, want = fused_and_composite(x.to(dtype), y, k, k - 1, "ce")
+        assert_matches(got, want, FUSED_TOL[dtype])
+
+
+def test_ce_topk_float64_brute_force_gradient(device):
+    x, y = logits(20, 9, seed=25, ties=False, device=device)
+    for k in (1, 3, 9):
+        xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+        got, want = A.ce_topk_loss(xa, y, k=k), R.ce_topk_loss(xb, y, k)
+        torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+        got.backward()
+        want.backward()
+        torch.testing.assert_close(xa.grad, xb.grad, rtol=1e-12, atol=1e-12)
+
+
 def test_fused_rows_edges(device):
     x, y = logits(6, 2, seed=22, device=device)
     rows, grad = OPS.autkc_loss_rows(x, y, 1, 1, "square", False)
@@ -175,13 +232,13 @@ def test_fused_gradcheck_and_kept_graph(surrogate):
     torch.testing.assert_close(xr.grad, 2 * first)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     B=st.integers(1, 10),
-    C=st.integers(2, 12),
-    k=st.integers(1, 11),
+    C=st.integers(2, 40),
+    k=st.integers(1, 39),
     extra=st.booleans(),
-    surrogate=st.sampled_from(["square", "exp", "logistic", "hinge"]),
+    surrogate=st.sampled_from(["square", "exp", "logistic", "hinge", "ce"]),
     seed=st.integers(0, 10_000),
     scale=st.sampled_from([1.0, 1e-30, 40.0, 1e30]),
     dtype=st.sampled_from([torch.float64, torch.float32]),
@@ -191,6 +248,9 @@ def test_property_fused_rows(B, C, k, extra, surrogate, seed, scale, dtype):
     x, y = logits(B, C, seed=seed)
     k = min(k, C - 1)
     m = min(k + int(extra), C - 1)
+    if surrogate == "ce":  # k in [1, C], m = k - 1 left out
+        k = min(k + int(extra), C)
+        m = k - 1
     got, want = fused_and_composite((x * scale).to(dtype), y, k, m, surrogate)
     assert_matches(got, want, FUSED_TOL[dtype])
 

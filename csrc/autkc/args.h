@@ -40,11 +40,12 @@ struct LossInputs {
 // Argument checks of autkc_loss_rows: logits (B, C), m competitors in [0, C - 1] over k >= 1.
 inline LossInputs check_loss(const at::Tensor& logits, const at::Tensor& labels, int64_t k, int64_t m,
                              c10::string_view surrogate) {
-  static constexpr const char* kNames[] = {"square", "exp", "logistic", "hinge"};
+  static constexpr const char* kNames[] = {"square", "exp", "logistic", "hinge", "ce"};  // autkc::Surrogate
   int sur = -1;
-  for (int i = 0; i < 4; ++i)
+  for (int i = 0; i < 5; ++i)
     if (surrogate == c10::string_view(kNames[i])) sur = i;
-  TORCH_CHECK_VALUE(sur >= 0, "surrogate must be one of 'square', 'exp', 'logistic', 'hinge'; got '", surrogate, "'");
+  TORCH_CHECK_VALUE(sur >= 0, "surrogate must be one of 'square', 'exp', 'logistic', 'hinge', 'ce'; got '", surrogate,
+                    "'");
   TORCH_CHECK_VALUE(k >= 1, "k must be in [1, C - 1], got ", k);
   TORCH_CHECK_VALUE(logits.dim() == 2, "logits must have shape (B, C), got ", logits.sizes());
   TORCH_CHECK_VALUE(m >= 0 && m <= std::max<int64_t>(logits.size(1) - 1, 0),

@@ -10,14 +10,17 @@
 #include <cmath>
 #include <cstdint>
 
+#include "autkc/ce_math.h"
 #include "autkc/math.h"
+#include "autkc/row_passes.h"
 #include "core/fast_math.h"
 #include "core/macros.h"
 
 namespace torchauc::autkc {
 
-// The ops' surrogate names, in the order of options.AUTKC_SURROGATE.
-enum class Surrogate : int { Square, Exp, Logistic, Hinge };
+// The ops' surrogate names, in the order of options.AUTKC_SURROGATE, then "ce": the top-k cross entropy
+// (ce_math.h; m = k - 1 excluded competitors instead of m terms).
+enum class Surrogate : int { Square, Exp, Logistic, Hinge, CrossEntropy };
 
 // l(t) and dl/dt: square (1 - t)^2, exp e^{-t}, logistic log(1 + e^{-t}), hinge (1 - t)_+ (as
 // torch.clamp_min: NaN stays NaN with derivative 0, the kink at t = 1 takes derivative -1).
@@ -42,56 +45,28 @@ TAUC_HD double surrogate_term(Surrogate sur, double t, double* dl) {
   }
 }
 
-// Lanes of the softmax's max and sum: independent partials the host compiler keeps in one vector
-// register (a single running value would be a serial chain of dependent operations).
-constexpr int kSoftmaxLanes = 8;
-
 // p = softmax of the row load(0..C-1) in Acc (float for float and 16-bit logits, as torch.softmax;
 // double for double); false when the row holds a NaN or an infinite maximum, where torch.softmax
 // gives NaN everywhere.
 template <typename Acc, typename Load>
 TAUC_HD bool softmax_row(const Load& load, int64_t C, Acc* p) {
-  constexpr int L = kSoftmaxLanes;
-  Acc mx[L], sum[L];
-  bool nan = false;
-  for (int l = 0; l < L; ++l) mx[l] = -INFINITY, sum[l] = 0;
-  const int64_t body = C - C % L;
   for (int64_t j = 0; j < C; ++j) p[j] = load(j);
-  for (int64_t j0 = 0; j0 < body; j0 += L)
-    for (int l = 0; l < L; ++l) {
-      const Acc v = p[j0 + l];
-      nan |= v != v;
-      mx[l] = v > mx[l] ? v : mx[l];
-    }
-  for (int64_t j = body; j < C; ++j) {
-    nan |= p[j] != p[j];
-    mx[0] = p[j] > mx[0] ? p[j] : mx[0];
-  }
-  Acc m = mx[0];
-  for (int l = 1; l < L; ++l) m = mx[l] > m ? mx[l] : m;
+  bool nan = false;
+  const Acc m = row_max(p, C, static_cast<Acc>(-INFINITY), &nan);
   if (nan || m == INFINITY || m == -INFINITY) return false;
-  for (int64_t j0 = 0; j0 < body; j0 += L)
-    for (int l = 0; l < L; ++l) {
-      p[j0 + l] = exp_nonpos(static_cast<Acc>(p[j0 + l] - m));
-      sum[l] += p[j0 + l];
-    }
-  for (int64_t j = body; j < C; ++j) {
-    p[j] = exp_nonpos(static_cast<Acc>(p[j] - m));
-    sum[0] += p[j];
-  }
-  Acc total = 0;
-  for (int l = 0; l < L; ++l) total += sum[l];
+  const Acc total = exp_shift_sum(p, C, m);
   for (int64_t j = 0; j < C; ++j) p[j] /= total;
   return true;
 }
 
 // The loss terms of one row whose scores s_j (softmax or raw) are p[0, C): selects the m top
-// competitors (cols/vals: m scratch entries), returns the row loss and fills g[0, m] with
-// d loss / d s at the label (g[0]) and at cols[i] (g[i + 1]). Needs 0 <= m <= C - 1.
+// competitors (cols/vals: m scratch entries; the NaN-free fast path when the row has no NaN), returns
+// the row loss and fills g[0, m] with d loss / d s at the label (g[0]) and at cols[i] (g[i + 1]).
+// Needs 0 <= m <= C - 1.
 template <typename Acc>
-TAUC_HD double row_terms(const Acc* p, int64_t C, int64_t y, int64_t m, int64_t k, Surrogate sur, double* vals,
-                         int64_t* cols, double* g) {
-  if (m > 0) row_topk([p](int64_t j) { return static_cast<double>(p[j]); }, C, y, m, 0.0, false, vals, cols);
+TAUC_HD double row_terms(const Acc* p, int64_t C, int64_t y, int64_t m, int64_t k, Surrogate sur, bool has_nan,
+                         double* vals, int64_t* cols, double* g) {
+  row_topk_competitors(p, C, y, m, has_nan, vals, cols);
   const double sy = p[y];
   double loss = 0.0, gy = 0.0;
   for (int64_t i = 0; i < m; ++i) {
@@ -117,15 +92,15 @@ TAUC_HD double selected_dot(const Acc* p, int64_t y, int64_t m, const int64_t* c
 template <typename Acc, typename Load, typename Store>
 TAUC_HD double autkc_row(const Load& load, int64_t C, int64_t y, int64_t m, int64_t k, Surrogate sur, bool want_grad,
                          const Store& store, Acc* p, double* vals, int64_t* cols, double* g) {
+  if (sur == Surrogate::CrossEntropy) return ce_topk_row(load, C, y, m, want_grad, store, p, vals, cols);
   const bool softmax = sur != Surrogate::Hinge;
   if (softmax && !softmax_row(load, C, p)) {
     if (want_grad)
       for (int64_t j = 0; j < C; ++j) store(j, NAN);
     return NAN;
   }
-  if (!softmax)
-    for (int64_t j = 0; j < C; ++j) p[j] = load(j);
-  const double loss = row_terms(p, C, y, m, k, sur, vals, cols, g);
+  const bool has_nan = !softmax && load_row(load, C, p);  // a softmax row here has none
+  const double loss = row_terms(p, C, y, m, k, sur, has_nan, vals, cols, g);
   if (!want_grad) return loss;
   // softmax: s_j (g_j - dot) with g_j = 0 off the label and the selected columns; hinge: g itself
   const double dot = softmax ? selected_dot(p, y, m, cols, g) : 0.0;

@@ -51,4 +51,51 @@ TAUC_HD void row_topk(const Load& load, int64_t C, int64_t y, int64_t k, double 
   }
 }
 
+// Candidates screened per block by row_topk_no_nan: one vectorisable any() against the k-th value.
+constexpr int kTopkBlock = 8;
+
+// row_topk(s, C, y, k, 0.0, false, ...) for a row s[0, C) holding no NaN (the fused loss's softmax rows,
+// hinge rows checked for NaN): with NaN out and the columns visited in increasing order, ranks_above is a
+// strict > (an equal value never passes a listed column, all smaller), so once the list is full a
+// candidate costs one comparison in the row's own type, and a block of kTopkBlock candidates none of which
+// beats the k-th value (the common case once the list holds large values) costs one vector compare.
+// Needs 1 <= k <= C - 1; vals (scratch) and idx as row_topk's.
+template <typename V>
+TAUC_HD void row_topk_no_nan(const V* s, int64_t C, int64_t y, int64_t k, double* vals, int64_t* idx) {
+  int64_t count = 0, j = 0;
+  for (; count < k; ++j)  // the first k competitors fill the list in order
+    if (j != y) count = topk_insert(vals, idx, count, k, static_cast<double>(s[j]), j);
+  V last = static_cast<V>(vals[k - 1]);  // exact: every listed value came from s
+  const auto consider = [&](int64_t c) {
+    const V v = s[c];
+    if (!(v > last) || c == y) return;
+    int64_t p = k - 1;
+    for (; p > 0 && v > vals[p - 1]; --p) {
+      vals[p] = vals[p - 1];
+      idx[p] = idx[p - 1];
+    }
+    vals[p] = v;
+    idx[p] = c;
+    last = static_cast<V>(vals[k - 1]);
+  };
+  for (; j + kTopkBlock <= C; j += kTopkBlock) {
+    bool any = false;
+    for (int l = 0; l < kTopkBlock; ++l) any |= s[j + l] > last;
+    if (any)
+      for (int l = 0; l < kTopkBlock; ++l) consider(j + l);
+  }
+  for (; j < C; ++j) consider(j);
+}
+
+// The m top competitors of the row s[0, C) (margin 0, label skipped): the NaN-free path unless has_nan.
+template <typename V>
+TAUC_HD void row_topk_competitors(const V* s, int64_t C, int64_t y, int64_t m, bool has_nan, double* vals,
+                                  int64_t* idx) {
+  if (m <= 0) return;
+  if (has_nan)
+    row_topk([s](int64_t j) { return static_cast<double>(s[j]); }, C, y, m, 0.0, false, vals, idx);
+  else
+    row_topk_no_nan(s, C, y, m, vals, idx);
+}
+
 }  // namespace torchauc::autkc

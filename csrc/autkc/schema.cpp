@@ -10,7 +10,8 @@ TORCH_LIBRARY_FRAGMENT(torchauc, m) {
   // The AUTKC loss per row, fused (autkc/loss_math.h): logits (B, C), labels (B,) -> (loss (B,), grad (B, C))
   // with loss_b = (1/k) sum of the surrogate over the m top competitors of softmax(logits) (the raw
   // logits for "hinge") and grad = d loss_b / d logits_b (shape (0, C) unless compute_grad). Its
-  // autograd (autograd.cpp) scales the saved grad by the incoming per-row gradient.
+  // autograd (autograd.cpp) scales the saved grad by the incoming per-row gradient. Surrogate "ce": the
+  // top-k cross entropy log(1 + sum e^{x_j - x_y}) over the competitors outside the m best (ce_math.h).
   m.def(
       "autkc_loss_rows(Tensor logits, Tensor labels, int k, int m, str surrogate, bool compute_grad) -> "
       "(Tensor, Tensor)");

@@ -263,6 +263,19 @@ for i, (B, C) in enumerate([(1, 2), (5, 7), (300, 11), (257, 100), (3, 1000), (4
                 sur, i % 3 != 2)  # fmt: skip
 
 
+# the fused top-k cross entropy (surrogate "ce", m = k - 1 competitors left out): k = C, NaN and +-inf rows
+for i, (B, C) in enumerate([(1, 2), (5, 7), (257, 100), (3, 1000), (9, 3)]):
+    dtype = FLOATS[i % 4]
+
+    @case("autkc_loss_rows", f"ce-B{B}-C{C}-{str(dtype)[6:]}")
+    def _(g, B=B, C=C, dtype=dtype, i=i):
+        k = min([1, 3, 5, 10, 3][i], C)
+        x = scores(g, B * C, dtype, nan=i in (1, 2)).view(B, C)
+        if i == 2:
+            x[3, 4], x[7, 9] = float("inf"), -float("inf")
+        return (x, torch.randint(0, C, (B,), generator=g), k, k - 1, "ce", i % 3 != 2)
+
+
 @case("autkc_loss_rows", "bad-label")
 def _(g):
     return (scores(g, 12, torch.float32).view(3, 4), torch.tensor([0, 4, 1]), 2, 2, "square", True)
