@@ -159,8 +159,8 @@ TAUC_HD double mc_grad_exp(double v, bool diag, double lr, double m, const Coef&
   return cf.ao == 0.0 ? 0.0 : cf.ao * exp(m * v + lr + cf.bo);
 }
 
-// ---- activation: v = act(x) and dv/dx. The sigmoid uses e = exp(-|x|): v = 1/(1+e) or e/(1+e),
-// dv/dx = e/(1+e)^2 (no 1 - v cancellation).
+// ---- activation: v = act(x) and dv/dx. The sigmoid from core/fast_math.h's pieces e = exp(-|x|) and
+// inv = 1/(1+e): v = inv or e inv, dv/dx = e inv^2 (no 1 - v cancellation).
 template <typename T>
 TAUC_HD void mc_activate(Activation act, T x, T* v, T* dv) {
   if (act == Activation::None) {
@@ -168,10 +168,9 @@ TAUC_HD void mc_activate(Activation act, T x, T* v, T* dv) {
     *dv = T(1);
     return;
   }
-  const T e = exp_nonpos(x < T(0) ? x : -x);
-  const T inv = T(1) / (T(1) + e);
-  *v = x >= T(0) ? inv : e * inv;
-  *dv = e * inv * inv;
+  const SigmoidParts<T> p = sigmoid_parts(x);
+  *v = sigmoid_from_parts(x, p);
+  *dv = p.e * p.inv * p.inv;
 }
 
 }  // namespace torchauc::multiclass
