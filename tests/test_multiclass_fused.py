@@ -1,4 +1,4 @@
-"""The fused float32 kernels of the multiclass / pixel AUC loss (square, linear; csrc/multiclass/cpu_fused*):
+"""The fused float32 kernels of the multiclass / pixel AUC loss (square, linear, exp; csrc/multiclass/cpu_fused*):
 values and gradients against the float64 pair loop within the stated bound, on the AVX-512, AVX2 and
 baseline kernels, with ignored pixels, absent classes, NaN and non-contiguous logits."""
 
@@ -14,12 +14,25 @@ from hypothesis import strategies as st
 from torchauc import functional as F
 from torchauc.reference import multiclass as R
 
-FUSED = ["square", "linear"]
+FUSED = ["square", "linear", "exp"]
 # The gradient is formed in float (coefficients rounded to float): each element within a few float
 # ulps of |act'(x)| (|a v| + |b|); for these surrogates with m >= 1 and sigmoid scores the two terms
 # do not cancel, so that is a few ulps of the element itself. The statistics are float64 sums.
 GRAD_RTOL = 1e-6
 LOSS_RTOL = 1e-6
+ULP = 2.0**-24
+
+
+def exp_rtol(margin, score_range):
+    """The exp path's stated bound (cpu_fused.h): each e^{key - M} is a float exp of a key difference in
+    [-(|m| R + 1), 0] rounded to float: relative (|m| R + 8) 2^-24 per gradient element and for the
+    loss, plus the float activation's rounding (a few ulps of |m v|)."""
+    return (abs(margin) * score_range + 8 + 4 * abs(margin)) * ULP
+
+
+def _rtol(surrogate, margin, score_range=1.0):
+    """The bound of one surrogate for scores spanning score_range (1 for sigmoid / softmax scores)."""
+    return exp_rtol(margin, score_range) if surrogate == "exp" else GRAD_RTOL
 
 
 def _pix(b, c, h, w, seed, absent=(), ignore_frac=0.2):
@@ -39,10 +52,11 @@ def _value_and_grad(fn, x, *args, **kw):
     return loss.detach(), x.grad
 
 
-def _assert_within_bound(ours, ref):
-    torch.testing.assert_close(ours[0].double(), ref[0], rtol=LOSS_RTOL, atol=1e-12)
+def _assert_within_bound(ours, ref, rtol=None):
+    torch.testing.assert_close(ours[0].double(), ref[0], rtol=rtol or LOSS_RTOL, atol=1e-12)
     gr = ref[1]
-    torch.testing.assert_close(ours[1].double(), gr, rtol=GRAD_RTOL, atol=1e-7 * float(gr.abs().max()) + 1e-30)
+    atol = 1e-7 * float(gr.abs().max()) + 1e-30
+    torch.testing.assert_close(ours[1].double(), gr, rtol=rtol or GRAD_RTOL, atol=atol)
 
 
 def _pixel_ref(x, y, surrogate, mode, margin, normalization="present"):
@@ -66,7 +80,7 @@ def test_pixel_float32_within_bound(surrogate, mode, hw):
     x, y = _pix(2, 5, *hw, seed=hw[0], absent=(1,))
     ours = _value_and_grad(F.pixel_auc_loss, x, y, surrogate=surrogate, mode=mode, margin=1.2, ignore_index=255)
     assert ours[1].dtype == torch.float32
-    _assert_within_bound(ours, _pixel_ref(x, y, surrogate, mode, 1.2))
+    _assert_within_bound(ours, _pixel_ref(x, y, surrogate, mode, 1.2), _rtol(surrogate, 1.2))
 
 
 @pytest.mark.parametrize("surrogate", FUSED)
@@ -79,7 +93,7 @@ def test_rows_float32_within_bound(surrogate, c):
     y[y == 1] = 2  # class 1 absent
     ours = _value_and_grad(F.multiclass_auc_loss, p, y, surrogate=surrogate, ignore_index=-1)
     ref = _value_and_grad(R.multiclass_auc_loss_pairs, p.double(), y, surrogate, "ovo", 1.0, ignore_index=-1)
-    _assert_within_bound(ours, ref)
+    _assert_within_bound(ours, ref, _rtol(surrogate, 1.0))
 
 
 @settings(max_examples=30, deadline=None)
@@ -100,7 +114,38 @@ def test_property_pixel_float32(b, c, h, w, seed, surrogate, mode, normalization
         x = torch.round(x)
     kw = dict(surrogate=surrogate, mode=mode, margin=1.0, normalization=normalization, ignore_index=255)
     ours = _value_and_grad(F.pixel_auc_loss, x, y, **kw)
-    _assert_within_bound(ours, _pixel_ref(x, y, surrogate, mode, 1.0, normalization))
+    _assert_within_bound(ours, _pixel_ref(x, y, surrogate, mode, 1.0, normalization), _rtol(surrogate, 1.0))
+
+
+@pytest.mark.parametrize("margin", [1.0, 2.5, -0.7])
+@pytest.mark.parametrize("mode", ["ovo", "ova"])
+def test_exp_unbounded_scores_within_bound(margin, mode):
+    # raw scores (no activation) spanning ~20: the key differences reach |m| R, the bound grows with them
+    g = torch.Generator().manual_seed(7)
+    x = torch.randn(300, 37, generator=g) * 4
+    y = torch.randint(0, 37, (300,), generator=g)
+    y[y == 5] = 6  # class 5 absent
+    kw = dict(surrogate="exp", mode=mode, margin=margin)
+    ours = _value_and_grad(F.multiclass_auc_loss, x, y, **kw)
+    ref = _value_and_grad(R.multiclass_auc_loss_pairs, x.double(), y, "exp", mode, margin)
+    _assert_within_bound(ours, ref, exp_rtol(margin, float(x.max() - x.min())))
+
+
+@pytest.mark.parametrize("layout", ["rows", "pixels"])
+def test_exp_rising_scores_raise_every_cell(layout):
+    # scores rising along the samples: the running maxima are raised again and again (the rare path)
+    g = torch.Generator().manual_seed(8)
+    n, c = 400, 5
+    x = torch.arange(n, dtype=torch.float32)[:, None] * 0.05 + torch.rand(n, c, generator=g) * 0.3
+    y = torch.randint(0, c, (n,), generator=g)
+    ref = _value_and_grad(R.multiclass_auc_loss_pairs, x.double(), y, "exp", "ovo", 1.0)
+    rtol = exp_rtol(1.0, float(x.max() - x.min()))
+    if layout == "rows":
+        _assert_within_bound(_value_and_grad(F.multiclass_auc_loss, x, y, surrogate="exp"), ref, rtol)
+        return
+    xp, yp = x.T.reshape(1, c, 20, 20), y.reshape(1, 20, 20)  # (B, C, H, W) with the same samples in order
+    ours = _value_and_grad(F.pixel_auc_loss, xp, yp, surrogate="exp", activation="none")
+    _assert_within_bound((ours[0], ours[1].reshape(c, n).T), ref, rtol)
 
 
 @pytest.mark.parametrize("surrogate", FUSED)
@@ -148,7 +193,7 @@ _ISA_SCRIPT = """
 import sys, torch
 from torchauc import functional as F
 x = torch.load(sys.argv[1]); out = []
-for sur in ("square", "linear"):
+for sur in ("square", "linear", "exp"):
     for logits, labels, fn, kw in ((x["x"], x["y"], F.pixel_auc_loss, dict(ignore_index=255)),
                                    (x["p"], x["t"], F.multiclass_auc_loss, {})):
         v = logits.clone().requires_grad_()

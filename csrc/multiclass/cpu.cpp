@@ -4,8 +4,9 @@
 //   square, linear, exp: one pass gathers O(1) stats per column (the weights factorise, see
 //     math.h: no C x C table), an O(C) epilogue gives the loss and four gradient
 //     coefficients per column, one elementwise pass writes the gradient (same call). The inner loops
-//     are the fused float loops of cpu_fused.cpp for float32 scores (square, linear) and the
-//     vectorised tiles of cpu_tiles.cpp otherwise. Extra memory: O(C) plus 8 bytes per sample.
+//     are the fused float loops of cpu_fused.cpp for float32 scores (square, linear, exp) and the
+//     vectorised tiles of cpu_tiles.cpp (exp: scalar log-sum-exp) otherwise. Extra memory: O(C) plus
+//     8 bytes per sample.
 //   hinge: per column, sort positives and weighted negatives, suffix sums, binary searches (exact).
 // Every reduction runs over chunks whose layout depends only on the sizes, combined in a fixed
 // order, so results do not depend on the thread count.
@@ -202,10 +203,58 @@ std::vector<double> sample_weights(const int32_t* y, int64_t ns, const double* N
   return r;
 }
 
+// The fused float32 statistics pass (cpu_fused.h): per sample chunk k four column arrays
+// part[(k * 4 + q) * C + c] (moments {u1, u2, d1, d2} from 0, exp cells {Mn, En, Mp, Ep} from
+// (-inf, 0)), whole rows or whole runs per call, then the chunks combined in chunk order into st.
+template <Activation ACT>
+void fused_stats(const Input<float>& in, const FusedSurrogate& sur, const double* r, double* st) {
+  const int64_t C = in.C, S = in.S, ns = in.B * in.S;
+  const Work w = mc_work(ns, C, S);
+  std::vector<double> part(static_cast<size_t>(w.K * 4 * C), 0.0);
+  if (sur.exp) {
+    for (int64_t k = 0; k < w.K; ++k)
+      for (int64_t q : {0, 2}) std::fill_n(part.data() + (k * 4 + q) * C, C, -INFINITY);
+  }
+  for_each_work_item(w, ns, C, [&](int64_t k, int64_t n0, int64_t n1, int64_t c0, int64_t c1) {
+    double* a = part.data() + k * 4 * C;
+    if (S == 1) {
+      for (int64_t n = n0; n < n1; ++n) {
+        if (in.y[n] >= 0) mc_row_stats_f32(sur, ACT, in.x + n * C, C, in.y[n], r[n], a, a + C, a + 2 * C, a + 3 * C);
+      }
+      return;
+    }
+    for (int64_t c = c0; c < c1; ++c) {
+      for_each_run(C, S, n0, n1, c, [&](int64_t n, int64_t base, int64_t len) {
+        mc_plane_stats_f32(sur, ACT, in.x + base, in.y + n, r + n, len, static_cast<int32_t>(c), a + c, C);
+      });
+    }
+  });
+  std::copy(part.begin(), part.begin() + 4 * C, st);
+  for (int64_t k = 1; k < w.K; ++k) {
+    const double* p = part.data() + k * 4 * C;
+    if (!sur.exp) {
+      for (int64_t q = 0; q < 4 * C; ++q) st[q] += p[q];
+      continue;
+    }
+    for (int64_t c = 0; c < C; ++c) {
+      for (int64_t q : {0, 2}) {
+        LseCell cell{st[q * C + c], st[(q + 1) * C + c]};
+        lse_merge(cell, LseCell{p[q * C + c], p[(q + 1) * C + c]});
+        st[q * C + c] = cell.M;
+        st[(q + 1) * C + c] = cell.E;
+      }
+    }
+  }
+}
+
 // Column stats {u1, u2, d1, d2} (math.h), SoA: st[q * C + c]. Per (sample chunk,
 // column block) partial sums, combined in chunk order.
 template <Activation ACT, typename scalar_t>
 void moment_stats(const Input<scalar_t>& in, const double* r, double* st) {
+  if constexpr (std::is_same_v<scalar_t, float>) {
+    fused_stats<ACT>(in, FusedSurrogate{false, 0.0}, r, st);
+    return;
+  }
   using T = acc_t<scalar_t>;
   const int64_t C = in.C, S = in.S, ns = in.B * in.S;
   const Work w = mc_work(ns, C, S);
@@ -215,22 +264,7 @@ void moment_stats(const Input<scalar_t>& in, const double* r, double* st) {
     double* u2 = u1 + C;
     double* d1 = u2 + C;
     double* d2 = d1 + C;
-    double acc[4] = {0.0, 0.0, 0.0, 0.0};             // the current column's sums (S > 1)
-    if constexpr (std::is_same_v<scalar_t, float>) {  // fused loops, whole rows / whole runs
-      if (S == 1) {
-        for (int64_t n = n0; n < n1; ++n) {
-          if (in.y[n] >= 0) mc_row_moments_f32(ACT, in.x + n * C, C, in.y[n], r[n], u1, u2, d1, d2);
-        }
-        return;
-      }
-      for (int64_t c = c0; c < c1; ++c) {
-        for_each_run(C, S, n0, n1, c, [&](int64_t n, int64_t base, int64_t len) {
-          mc_plane_moments_f32(ACT, in.x + base, in.y + n, r + n, len, static_cast<int32_t>(c), acc);
-        });
-        for (int q = 0; q < 4; ++q) u1[q * C + c] += std::exchange(acc[q], 0.0);
-      }
-      return;
-    }
+    double acc[4] = {0.0, 0.0, 0.0, 0.0};  // the current column's sums (S > 1)
     for_each_tile<ACT>(
         in, n0, n1, c0, c1,
         [&](int64_t n, int32_t y, int64_t cb, int64_t len, const T* v, const T*) {
@@ -258,11 +292,21 @@ void moment_stats(const Input<scalar_t>& in, const double* r, double* st) {
 }
 
 // Column cells of the exp surrogate: pos[c] over the keys -m v of positives, neg[c] over m v + log rho
-// of negatives (lr = log rho per sample).
+// of negatives (lr = log rho per sample). Float32 scores take the fused loops, where lr is rho (the
+// weight outside the key: same cell values).
 template <Activation ACT, typename scalar_t>
 void exp_stats(const Input<scalar_t>& in, const double* lr, double m, LseCell* pos, LseCell* neg) {
   using T = acc_t<scalar_t>;
   const int64_t C = in.C, S = in.S, ns = in.B * in.S;
+  if constexpr (std::is_same_v<scalar_t, float>) {
+    std::vector<double> st(static_cast<size_t>(4 * C));
+    fused_stats<ACT>(in, FusedSurrogate{true, m}, lr, st.data());
+    for (int64_t c = 0; c < C; ++c) {
+      neg[c] = LseCell{st[c], st[C + c]};
+      pos[c] = LseCell{st[2 * C + c], st[3 * C + c]};
+    }
+    return;
+  }
   const Work w = mc_work(ns, C, S);
   std::vector<LseCell> part(static_cast<size_t>(w.K * 2 * C), lse_empty());
   for_each_work_item(w, ns, C, [&](int64_t k, int64_t n0, int64_t n1, int64_t c0, int64_t c1) {
@@ -299,10 +343,10 @@ void exp_stats(const Input<scalar_t>& in, const double* lr, double m, LseCell* p
 // ---------------------------------------------------------------- gradient pass
 // g = act'(x) * dL/dv for every element, from the column coefficients cf (SoA: ad, bd, ao, bo at
 // q * C + c) and the sample weights r; ignored samples get 0.
-// The fused float loops of the gradient (square, linear): rows, or per (sample chunk, column) runs
-// in the order of the statistics pass (each chunk's labels and weights stay in cache).
+// The fused float loops of the gradient (square, linear, exp): rows, or per (sample chunk, column)
+// runs in the order of the statistics pass (each chunk's labels and weights stay in cache).
 template <Activation ACT>
-void grad_pass_f32(const Input<float>& in, const double* cf, const double* r, float* g) {
+void grad_pass_f32(const Input<float>& in, const FusedSurrogate& sur, const double* cf, const double* r, float* g) {
   const int64_t C = in.C, S = in.S, ns = in.B * in.S;
   if (S == 1) {
     const std::vector<float> cff(cf, cf + 4 * C);
@@ -311,7 +355,7 @@ void grad_pass_f32(const Input<float>& in, const double* cf, const double* r, fl
         if (in.y[n] < 0)
           std::fill(g + n * C, g + (n + 1) * C, 0.0f);
         else
-          mc_row_grad_f32(ACT, in.x + n * C, C, in.y[n], r[n], cff.data(), g + n * C);
+          mc_row_grad_f32(sur, ACT, in.x + n * C, C, in.y[n], r[n], cff.data(), g + n * C);
       }
     });
     return;
@@ -320,7 +364,7 @@ void grad_pass_f32(const Input<float>& in, const double* cf, const double* r, fl
     for (int64_t c = c0; c < c1; ++c) {
       const Coef k{cf[c], cf[C + c], cf[2 * C + c], cf[3 * C + c]};
       for_each_run(C, S, n0, n1, c, [&](int64_t n, int64_t base, int64_t len) {
-        mc_plane_grad_f32(ACT, in.x + base, in.y + n, r + n, len, static_cast<int32_t>(c), k, g + base);
+        mc_plane_grad_f32(sur, ACT, in.x + base, in.y + n, r + n, len, static_cast<int32_t>(c), k, g + base);
       });
     }
   });
@@ -328,8 +372,8 @@ void grad_pass_f32(const Input<float>& in, const double* cf, const double* r, fl
 
 template <Activation ACT, bool EXP, typename scalar_t>
 void grad_pass(const Input<scalar_t>& in, const double* cf, const double* r, double m, scalar_t* g) {
-  if constexpr (!EXP && std::is_same_v<scalar_t, float>) {
-    grad_pass_f32<ACT>(in, cf, r, g);
+  if constexpr (std::is_same_v<scalar_t, float>) {
+    grad_pass_f32<ACT>(in, FusedSurrogate{EXP, m}, cf, r, g);
     return;
   }
   using T = acc_t<scalar_t>;
@@ -486,7 +530,8 @@ double column_loss(const Input<scalar_t>& in, Surrogate sur, const double* N, do
                    double m, double scale, scalar_t* g) {
   const int64_t C = in.C, ns = in.B * in.S;
   const bool ex = sur == Surrogate::Exp;
-  const std::vector<double> r = sample_weights(in.y, ns, N, mode, ex);
+  constexpr bool fused = std::is_same_v<scalar_t, float>;  // the float32 loops take rho, not log rho
+  const std::vector<double> r = sample_weights(in.y, ns, N, mode, ex && !fused);
   std::vector<double> cf(static_cast<size_t>(4 * C)), Lcol(static_cast<size_t>(C));
   auto put = [&](int64_t i, const Coef& k) {
     cf[i] = k.ad;
@@ -500,7 +545,7 @@ double column_loss(const Input<scalar_t>& in, Surrogate sur, const double* N, do
     for (int64_t i = 0; i < C; ++i) {
       Coef k;
       Lcol[i] = mc_exp_column(mc_column(mode, N[i], Ntot, Cb, scale), pos[i], neg[i], m, scale, &k);
-      put(i, k);
+      put(i, fused ? mc_exp_coef_shifted(k, pos[i].M, neg[i].M) : k);
     }
   } else {
     std::vector<double> st(static_cast<size_t>(4 * C));

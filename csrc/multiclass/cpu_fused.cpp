@@ -3,8 +3,10 @@
 #include "multiclass/cpu_fused.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <string_view>
+#include <type_traits>
 
 #include "multiclass/cpu_sigmoid.h"
 
@@ -56,23 +58,24 @@ Isa cpu_isa() {
     default: return isa_base::fn(__VA_ARGS__);            \
   }
 
-void mc_plane_moments_f32(Activation act, const float* x, const int32_t* y, const double* w, int64_t len, int32_t c,
-                          double* acc) {
-  TAUC_BY_ISA(plane_moments_any, act, x, y, w, len, c, acc)
+void mc_plane_stats_f32(const FusedSurrogate& sur, Activation act, const float* x, const int32_t* y, const double* w,
+                        int64_t len, int32_t c, double* st, int64_t stride) {
+  TAUC_BY_ISA(plane_stats_any, sur, act, x, y, w, len, c, st, stride)
 }
 
-void mc_plane_grad_f32(Activation act, const float* x, const int32_t* y, const double* w, int64_t len, int32_t c,
-                       const Coef& cf, float* g) {
-  TAUC_BY_ISA(plane_grad_any, act, x, y, w, len, c, cf, g)
+void mc_plane_grad_f32(const FusedSurrogate& sur, Activation act, const float* x, const int32_t* y, const double* w,
+                       int64_t len, int32_t c, const Coef& cf, float* g) {
+  TAUC_BY_ISA(plane_grad_any, sur, act, x, y, w, len, c, cf, g)
 }
 
-void mc_row_moments_f32(Activation act, const float* x, int64_t C, int32_t y, double w, double* u1, double* u2,
-                        double* d1, double* d2) {
-  TAUC_BY_ISA(row_moments_any, act, x, C, y, w, u1, u2, d1, d2)
+void mc_row_stats_f32(const FusedSurrogate& sur, Activation act, const float* x, int64_t C, int32_t y, double w,
+                      double* a, double* b, double* da, double* db) {
+  TAUC_BY_ISA(row_stats_any, sur, act, x, C, y, w, a, b, da, db)
 }
 
-void mc_row_grad_f32(Activation act, const float* x, int64_t C, int32_t y, double w, const float* cf, float* g) {
-  TAUC_BY_ISA(row_grad_any, act, x, C, y, w, cf, g)
+void mc_row_grad_f32(const FusedSurrogate& sur, Activation act, const float* x, int64_t C, int32_t y, double w,
+                     const float* cf, float* g) {
+  TAUC_BY_ISA(row_grad_any, sur, act, x, C, y, w, cf, g)
 }
 
 }  // namespace torchauc::multiclass

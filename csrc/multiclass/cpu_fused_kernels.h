@@ -4,6 +4,10 @@
 // two ymm under AVX2, four xmm in the baseline, with the same lane order in all three. (Defined
 // inside the target region, not only called from a target_clones function: GCC 12 lowers the mask
 // selects of an inlined baseline helper lane by lane.)
+//
+// The loops (activation, lanes, tails, rows and runs) are written once here; what a lane adds and
+// how its gradient is formed is the surrogate's policy (cpu_fused_policies.h): Moments (square,
+// linear) or Exp.
 
 typedef float v16f __attribute__((vector_size(64)));
 typedef int32_t v16i __attribute__((vector_size(64)));
@@ -29,10 +33,22 @@ inline v8d lo_d(const v16f& v) {
 inline v8d hi_d(const v16f& v) {
   return __builtin_convertvector(__builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15), v8d);
 }
+// the lanes of a 16-lane mask as two halves of 8 (0 or -1 each)
+inline v8l lo_l(const v16i& m) {
+  return __builtin_convertvector(__builtin_shufflevector(m, m, 0, 1, 2, 3, 4, 5, 6, 7), v8l);
+}
+inline v8l hi_l(const v16i& m) {
+  return __builtin_convertvector(__builtin_shufflevector(m, m, 8, 9, 10, 11, 12, 13, 14, 15), v8l);
+}
 // 16 doubles (two halves) rounded to 16 floats
 inline v16f to_f(const v8d& lo, const v8d& hi) {
   const v8f a = __builtin_convertvector(lo, v8f), b = __builtin_convertvector(hi, v8f);
   return __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+inline bool any_lane(const v8l& m) {
+  int64_t o = 0;
+  for (int l = 0; l < 8; ++l) o |= m[l];
+  return o != 0;
 }
 
 // v = act(x) (and dv = act'(x) when DV) lane by lane; the loop vectorises to one pass per vector.
@@ -50,29 +66,18 @@ inline void activate(const v16f& x, v16f* v, v16f* dv) {
   }
 }
 
-// ---------------------------------------------------------------- NCHW runs of one column
-struct PlaneSums {
-  v8d u1[2] = {}, u2[2] = {}, d1[2] = {}, d2[2] = {};
-};
-
-template <Activation ACT>
-inline void plane_moments_step(const float* x, const int32_t* y, const double* w, int32_t c, PlaneSums& s) {
-  v16f v, unused;
-  activate<ACT, false>(load<v16f>(x), &v, &unused);
-  const v16i yy = load<v16i>(y);
-  // masked in float (a 16-lane select), then widened: the masked-off lanes add exact zeros
-  const v16f zero = {};
-  const v16f on = yy == c ? v : zero, off = yy >= 0 ? (yy != c ? v : zero) : zero;
-  const v8d onh[2] = {lo_d(on), hi_d(on)}, offh[2] = {lo_d(off), hi_d(off)};
-  for (int h = 0; h < 2; ++h) {
-    const v8d wv = load<v8d>(w + 8 * h) * offh[h];
-    s.u1[h] += wv;
-    s.u2[h] += wv * offh[h];
-    s.d1[h] += onh[h];
-    s.d2[h] += onh[h] * onh[h];
-  }
+// e^d lane by lane for d <= 0 (the polynomial of core/fast_math.h, < 4 ulp; 0 below -87); NaN stays NaN.
+inline v16f exp_nonpos_lanes(const v16f& d) {
+  float ds[kLanes], es[kLanes];
+  store(ds, d);
+#pragma omp simd
+  for (int l = 0; l < kLanes; ++l) es[l] = ds[l] == ds[l] ? exp_nonpos_poly(ds[l]) : ds[l];
+  return load<v16f>(es);
 }
 
+#include "multiclass/cpu_fused_policies.h"
+
+// ---------------------------------------------------------------- NCHW runs of one column
 // A tail of len < 16 elements copied into full vectors of ignored samples.
 struct PaddedRun {
   float x[kLanes] = {};
@@ -86,48 +91,48 @@ struct PaddedRun {
   }
 };
 
-template <Activation ACT>
-inline void plane_moments(const float* x, const int32_t* y, const double* w, int64_t len, int32_t c, double* acc) {
-  PlaneSums s;
+template <Activation ACT, typename P>
+inline void plane_stats(const P& p, const float* x, const int32_t* y, const double* w, int64_t len, int32_t c,
+                        double* st, int64_t stride) {
+  typename P::Lanes s;
+  auto step = [&](const float* xs, const int32_t* ys, const double* ws) {
+    v16f v, unused;
+    activate<ACT, false>(load<v16f>(xs), &v, &unused);
+    p.plane_step(v, load<v16i>(ys), c, ws, s);
+  };
   int64_t t = 0;
-  for (; t + kLanes <= len; t += kLanes) plane_moments_step<ACT>(x + t, y + t, w + t, c, s);
+  for (; t + kLanes <= len; t += kLanes) step(x + t, y + t, w + t);
   if (t < len) {
-    const PaddedRun p(x + t, y + t, w + t, len - t);
-    plane_moments_step<ACT>(p.x, p.y, p.w, c, s);
+    const PaddedRun r(x + t, y + t, w + t, len - t);
+    step(r.x, r.y, r.w);
   }
-  const v8d* q[4] = {s.u1, s.u2, s.d1, s.d2};
-  for (int k = 0; k < 4; ++k) {
-    double sum = 0.0;
-    for (int h = 0; h < 2; ++h)
-      for (int l = 0; l < 8; ++l) sum += q[k][h][l];
-    acc[k] += sum;
-  }
+  p.plane_finish(s, st, stride);
 }
 
-template <Activation ACT>
-inline void plane_grad_step(const float* x, const int32_t* y, const double* w, int32_t c, const float* k, float* g) {
+template <Activation ACT, typename P>
+inline void plane_grad_step(const P& p, const float* x, const int32_t* y, const double* w, int32_t c, const float* k,
+                            float* g) {
   v16f v, dv;
   activate<ACT, true>(load<v16f>(x), &v, &dv);
   const v16i yy = load<v16i>(y);
-  const v16f wf = to_f(load<v8d>(w), load<v8d>(w + 8));
   const v16f zero = {};
-  v16f out = yy == c ? k[0] * v + k[1] : wf * (k[2] * v + k[3]);
+  v16f out = p.plane_grad(v, yy, c, w, k);
   out = yy >= 0 ? out : zero;
   if constexpr (ACT != Activation::None) out *= dv;
   store(g, out);
 }
 
-template <Activation ACT>
-inline void plane_grad(const float* x, const int32_t* y, const double* w, int64_t len, int32_t c, const Coef& cf,
-                       float* g) {
+template <Activation ACT, typename P>
+inline void plane_grad(const P& p, const float* x, const int32_t* y, const double* w, int64_t len, int32_t c,
+                       const Coef& cf, float* g) {
   const float k[4] = {static_cast<float>(cf.ad), static_cast<float>(cf.bd), static_cast<float>(cf.ao),
                       static_cast<float>(cf.bo)};
   int64_t t = 0;
-  for (; t + kLanes <= len; t += kLanes) plane_grad_step<ACT>(x + t, y + t, w + t, c, k, g + t);
+  for (; t + kLanes <= len; t += kLanes) plane_grad_step<ACT>(p, x + t, y + t, w + t, c, k, g + t);
   if (t < len) {
-    const PaddedRun p(x + t, y + t, w + t, len - t);
+    const PaddedRun r(x + t, y + t, w + t, len - t);
     float out[kLanes];
-    plane_grad_step<ACT>(p.x, p.y, p.w, c, k, out);
+    plane_grad_step<ACT>(p, r.x, r.y, r.w, c, k, out);
     std::copy(out, out + (len - t), g + t);
   }
 }
@@ -145,40 +150,47 @@ inline void for_each_vector(const float* x, int64_t C, const F& f) {
   }
 }
 
-template <Activation ACT>
-inline void row_moments(const float* x, int64_t C, int32_t y, double w, double* u1, double* u2, double* d1,
-                        double* d2) {
-  const v8l lane = {0, 1, 2, 3, 4, 5, 6, 7};
-  const v8d zero = {};
+// Runs f(pointers) on n <= 16 entries of each of the arrays a[0..K) at offset cb: in place for a full
+// vector, else on zero-padded copies written back (so f may load and store 16 lanes).
+template <typename T, int K, typename F>
+inline void with_lanes(T* const (&a)[K], int64_t cb, int64_t n, const F& f) {
+  if (n == kLanes) {
+    T* q[K];
+    for (int i = 0; i < K; ++i) q[i] = a[i] + cb;
+    f(q);
+    return;
+  }
+  std::remove_const_t<T> pad[K][kLanes] = {};
+  T* q[K];
+  for (int i = 0; i < K; ++i) {
+    std::copy(a[i] + cb, a[i] + cb + n, pad[i]);
+    q[i] = pad[i];
+  }
+  f(q);
+  for (int i = 0; i < K; ++i)
+    if constexpr (!std::is_const_v<T>) std::copy(pad[i], pad[i] + n, a[i] + cb);
+}
+
+// One row of label y and weight w: the policy's two column arrays (a, b) get the off-label columns,
+// its diagonal arrays (da, db) the label's column.
+template <Activation ACT, typename P>
+inline void row_stats(const P& p, const float* x, int64_t C, int32_t y, double w, double* a, double* b, double* da,
+                      double* db) {
+  double* const arrays[2] = {a, b};
   float vy = 0.0f;
   for_each_vector(x, C, [&](int64_t cb, int64_t n, const v16f& xv) {
     v16f v, unused;
     activate<ACT, false>(xv, &v, &unused);
     if (y >= cb && y < cb + n) vy = v[y - cb];
-    const v8d vh[2] = {lo_d(v), hi_d(v)};
-    for (int h = 0; h < 2; ++h) {
-      const int64_t c0 = cb + 8 * h;
-      const v8d wv = (lane + c0 != y) ? w * vh[h] : zero;
-      if (c0 + 8 <= C) {
-        store(u1 + c0, load<v8d>(u1 + c0) + wv);
-        store(u2 + c0, load<v8d>(u2 + c0) + wv * vh[h]);
-      } else {
-        for (int64_t l = 0; c0 + l < C; ++l) {
-          u1[c0 + l] += wv[l];
-          u2[c0 + l] += wv[l] * vh[h][l];
-        }
-      }
-    }
+    with_lanes(arrays, cb, n, [&](double* const* q) { p.row_step(v, y - cb, n, w, q[0], q[1]); });
   });
-  const double vd = static_cast<double>(vy);
-  d1[y] += vd;
-  d2[y] += vd * vd;
+  p.row_diag(static_cast<double>(vy), da + y, db + y);
 }
 
-template <Activation ACT>
-inline void row_grad(const float* x, int64_t C, int32_t y, double w, const float* cf, float* g) {
-  const float* ad = cf;
-  const float *bd = cf + C, *ao = cf + 2 * C, *bo = cf + 3 * C;
+template <Activation ACT, typename P>
+inline void row_grad(const P& p, const float* x, int64_t C, int32_t y, double w, const float* cf, float* g) {
+  const float* coef[4] = {cf, cf + C, cf + 2 * C, cf + 3 * C};  // ad, bd, ao, bo
+  const float* const off[2] = {coef[2], coef[3]};
   const float wf = static_cast<float>(w);
   float vy = 0.0f, dvy = 1.0f;
   for_each_vector(x, C, [&](int64_t cb, int64_t n, const v16f& xv) {
@@ -188,46 +200,50 @@ inline void row_grad(const float* x, int64_t C, int32_t y, double w, const float
       vy = v[y - cb];
       if constexpr (ACT != Activation::None) dvy = dv[y - cb];
     }
+    v16f out;
+    with_lanes(off, cb, n, [&](const float* const* q) { out = p.row_grad(v, wf, q[0], q[1]); });
+    if constexpr (ACT != Activation::None) out *= dv;
     if (n == kLanes) {
-      v16f out = wf * (load<v16f>(ao + cb) * v + load<v16f>(bo + cb));
-      if constexpr (ACT != Activation::None) out *= dv;
       store(g + cb, out);
     } else {
-      for (int64_t l = 0; l < n; ++l) {
-        float out = wf * (ao[cb + l] * v[l] + bo[cb + l]);
-        if constexpr (ACT != Activation::None) out *= dv[l];
-        g[cb + l] = out;
-      }
+      float tmp[kLanes];
+      store(tmp, out);
+      std::copy(tmp, tmp + n, g + cb);
     }
   });
-  g[y] = dvy * (ad[y] * vy + bd[y]);
+  g[y] = dvy * p.diag_grad(vy, coef[0][y], coef[1][y]);
 }
 
 // ---------------------------------------------------------------- entry points of this ISA
-inline void plane_moments_any(Activation act, const float* x, const int32_t* y, const double* w, int64_t len, int32_t c,
-                              double* acc) {
-  if (act == Activation::Sigmoid)
-    plane_moments<Activation::Sigmoid>(x, y, w, len, c, acc);
+// Calls f(policy, activation tag) for the surrogate and activation given at run time.
+template <typename F>
+inline void with_kernel(const FusedSurrogate& sur, Activation act, const F& f) {
+  auto by_act = [&](const auto& p) {
+    if (act == Activation::Sigmoid)
+      f(p, std::integral_constant<Activation, Activation::Sigmoid>{});
+    else
+      f(p, std::integral_constant<Activation, Activation::None>{});
+  };
+  if (sur.exp)
+    by_act(ExpPolicy{sur.margin});
   else
-    plane_moments<Activation::None>(x, y, w, len, c, acc);
+    by_act(MomentPolicy{});
 }
-inline void plane_grad_any(Activation act, const float* x, const int32_t* y, const double* w, int64_t len, int32_t c,
-                           const Coef& cf, float* g) {
-  if (act == Activation::Sigmoid)
-    plane_grad<Activation::Sigmoid>(x, y, w, len, c, cf, g);
-  else
-    plane_grad<Activation::None>(x, y, w, len, c, cf, g);
+
+inline void plane_stats_any(const FusedSurrogate& sur, Activation act, const float* x, const int32_t* y,
+                            const double* w, int64_t len, int32_t c, double* st, int64_t stride) {
+  with_kernel(sur, act,
+              [&](const auto& p, auto a) { plane_stats<decltype(a)::value>(p, x, y, w, len, c, st, stride); });
 }
-inline void row_moments_any(Activation act, const float* x, int64_t C, int32_t y, double w, double* u1, double* u2,
-                            double* d1, double* d2) {
-  if (act == Activation::Sigmoid)
-    row_moments<Activation::Sigmoid>(x, C, y, w, u1, u2, d1, d2);
-  else
-    row_moments<Activation::None>(x, C, y, w, u1, u2, d1, d2);
+inline void plane_grad_any(const FusedSurrogate& sur, Activation act, const float* x, const int32_t* y, const double* w,
+                           int64_t len, int32_t c, const Coef& cf, float* g) {
+  with_kernel(sur, act, [&](const auto& p, auto a) { plane_grad<decltype(a)::value>(p, x, y, w, len, c, cf, g); });
 }
-inline void row_grad_any(Activation act, const float* x, int64_t C, int32_t y, double w, const float* cf, float* g) {
-  if (act == Activation::Sigmoid)
-    row_grad<Activation::Sigmoid>(x, C, y, w, cf, g);
-  else
-    row_grad<Activation::None>(x, C, y, w, cf, g);
+inline void row_stats_any(const FusedSurrogate& sur, Activation act, const float* x, int64_t C, int32_t y, double w,
+                          double* a, double* b, double* da, double* db) {
+  with_kernel(sur, act, [&](const auto& p, auto t) { row_stats<decltype(t)::value>(p, x, C, y, w, a, b, da, db); });
+}
+inline void row_grad_any(const FusedSurrogate& sur, Activation act, const float* x, int64_t C, int32_t y, double w,
+                         const float* cf, float* g) {
+  with_kernel(sur, act, [&](const auto& p, auto a) { row_grad<decltype(a)::value>(p, x, C, y, w, cf, g); });
 }

@@ -149,6 +149,17 @@ TAUC_HD double mc_exp_column(const Column& col, const LseCell& pos, const LseCel
   return exp(log_pos + log_neg + log_scale);
 }
 
+// The same coefficients in the shifted form of the float32 kernels (cpu_fused.h):
+//   dL/ds_{k,i} = ad exp(-m s - bd) (y_k = i),   rho_k ao exp(m s - bo) (y_k != i),
+// the shifts bd, bo the positive and negative cells' maxima (M >= every key, cells with the weight
+// outside the key) rounded to float, so the kernels form the exponent exactly in double and it is
+// <= 0 up to that rounding; ad, ao are the largest gradient terms (all 0 for an inactive column).
+TAUC_HD Coef mc_exp_coef_shifted(const Coef& cf, double Mp, double Mn) {
+  if (cf.ad == 0.0) return Coef{0.0, 0.0, 0.0, 0.0};
+  const double bd = static_cast<float>(Mp), bo = static_cast<float>(Mn);
+  return Coef{cf.ad * exp(cf.bd + bd), bd, cf.ao * exp(cf.bo + bo), bo};
+}
+
 // ---- elementwise gradient of one score v of column c, from its sample's label y (>= 0) and
 // weight r (rho for square/linear, log rho for exp).
 TAUC_HD double mc_grad_moment(double v, bool diag, double r, const Coef& cf) {
@@ -159,8 +170,8 @@ TAUC_HD double mc_grad_exp(double v, bool diag, double lr, double m, const Coef&
   return cf.ao == 0.0 ? 0.0 : cf.ao * exp(m * v + lr + cf.bo);
 }
 
-// ---- activation: v = act(x) and dv/dx. The sigmoid uses e = exp(-|x|): v = 1/(1+e) or e/(1+e),
-// dv/dx = e/(1+e)^2 (no 1 - v cancellation).
+// ---- activation: v = act(x) and dv/dx. The sigmoid from core/fast_math.h's pieces e = exp(-|x|) and
+// inv = 1/(1+e): v = inv or e inv, dv/dx = e inv^2 (no 1 - v cancellation).
 template <typename T>
 TAUC_HD void mc_activate(Activation act, T x, T* v, T* dv) {
   if (act == Activation::None) {
@@ -168,10 +179,9 @@ TAUC_HD void mc_activate(Activation act, T x, T* v, T* dv) {
     *dv = T(1);
     return;
   }
-  const T e = exp_nonpos(x < T(0) ? x : -x);
-  const T inv = T(1) / (T(1) + e);
-  *v = x >= T(0) ? inv : e * inv;
-  *dv = e * inv * inv;
+  const SigmoidParts<T> p = sigmoid_parts(x);
+  *v = sigmoid_from_parts(x, p);
+  *dv = p.e * p.inv * p.inv;
 }
 
 }  // namespace torchauc::multiclass

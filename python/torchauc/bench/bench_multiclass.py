@@ -87,8 +87,8 @@ def _multiclass_cases(device, quick):
 
 
 def _floor_cases(p, y, n, c):
-    """The largest size again on the run's threads (2 on the project's machines), square and linear,
-    timed against their floor only (issue 16's target: <= 3x)."""
+    """The largest size again on the run's threads (2 on the project's machines), square, linear and
+    exp (the fused float32 loops), timed against their floor only (issue 16's target: <= 3x)."""
     return [
         Case(
             family="multiclass",
@@ -100,7 +100,7 @@ def _floor_cases(p, y, n, c):
             note="run's threads, against the floor",
             floor=floors.elementwise(p, y),
         )
-        for surrogate in ("square", "linear")
+        for surrogate in ("square", "linear", "exp")
     ]
 
 
