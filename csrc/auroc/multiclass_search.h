@@ -44,14 +44,16 @@ struct KeyRange {
 };
 
 // One column's positives, bucketed by the high bits of key - min over [min, max] (8 to 16 buckets
-// per positive, at most 2^14). A bucket is 8 bytes: 2 s, with s the number of positives in the
+// per positive, at most 2^16). A bucket is 8 bytes: 2 s, with s the number of positives in the
 // buckets below, and its positive's key when it holds exactly one (a sentinel above every valid key
 // when it holds none). Keys of later buckets lie above every sample of this one, so a sample q of
 // the bucket has #{P < q} + #{P <= q} = 2 s + [key < q] + [key <= q], without a data-dependent
 // branch. A bucket of two or more positives is marked by the low bit of 2 s and binary-searched
 // among its sorted keys. A sample outside [min, max] lands in the first or the last bucket. At 655
 // positives the table is 64 KiB: 4 buckets per positive (32 KiB, in L1) put 3x more samples in
-// crowded buckets, whose branch mispredicts, and measured slower.
+// crowded buckets, whose branch mispredicts, and measured slower. Up to 2^16 buckets (512 KiB, in
+// L2): clustered keys (logits of both signs leave most of the key range empty) need many buckets to
+// keep the occupied ones sparse.
 class PositiveTable {
  public:
   // Buckets the np positives' keys, key_of(t) for t < np (np = 0: every count is 0).
@@ -139,7 +141,7 @@ class PositiveTable {
   // Valid keys stop at the key of +inf (0xFF800000); only a NaN (rejected) reaches the sentinel.
   static constexpr uint32_t kSentinel = std::numeric_limits<uint32_t>::max();
   static constexpr int64_t kBucketsPerPositive = 8;
-  static constexpr int64_t kMaxBuckets = 1 << 14;
+  static constexpr int64_t kMaxBuckets = 1 << 16;
   std::vector<uint32_t> keys_;          // the positives, in no order
   std::vector<uint32_t> crowded_keys_;  // [s, e) of a crowded bucket: its keys, ascending
   std::vector<Bucket> table_;           // one per bucket, then one holding 2 np
