@@ -6,6 +6,8 @@ heavy ties, the paths must agree exactly and match the float64 references."""
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import torchauc  # noqa: F401  (loads the ops)
 from torchauc.metrics import functional as F
@@ -212,3 +214,68 @@ def test_multiclass_bucket_search_pixel_layout_and_a_larger_input():
     U, _ = OPS.auroc_multiclass_stats(S, Y, None, -100)
     Uw, _ = OPS.auroc_multiclass_stats(S, Y, torch.ones(100_000, dtype=torch.float64), -100)
     torch.testing.assert_close(U, Uw, rtol=0, atol=0)
+
+
+def _pair_count_table(S, Y, C):
+    """U (C, C) by brute force in float64: U[k, j] = sum over p of class k, q of class j of H(s_pk - s_qk)
+    (H = 1, 1/2, 0); S read as (B, C, M), Y as (B, M); labels outside [0, C) are ignored."""
+    s = S.reshape(S.shape[0], C, -1).double().movedim(1, -1).reshape(-1, C)
+    y = Y.reshape(-1)
+    U = torch.zeros(C, C, dtype=torch.float64)
+    for k in range(C):
+        p, q = s[y == k, k][:, None], s[:, k][None, :]  # compared, not subtracted: inf - inf is NaN
+        h = (p > q).double() + 0.5 * (p == q).double()
+        keep = (y >= 0) & (y < C)
+        U[k].index_add_(0, y[keep], h.sum(0)[keep])
+        U[k, k] = 0.0
+    return U
+
+
+def _search_scores(shape, kind, g):
+    if kind == "ties":
+        return torch.randint(0, 4, shape, generator=g).float() / 3
+    if kind == "extremes":
+        pool = torch.tensor([float("inf"), -float("inf"), 0.0, -0.0, 1e-45, -1e-45, 3.4e38, -3.4e38, 1.0])
+        return pool[torch.randint(0, pool.numel(), shape, generator=g)]
+    if kind == "crowded":  # most keys tied on one value, so most buckets hold many positives
+        s = torch.rand(shape, generator=g)
+        return torch.where(torch.rand(shape, generator=g) < 0.7, torch.full(shape, 0.5), s)
+    return torch.randn(shape, generator=g) * 10 ** torch.randint(-3, 4, shape, generator=g).float()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 240),
+    C=st.integers(16, 33),
+    M=st.sampled_from([1, 1, 3]),
+    kind=st.sampled_from(["ties", "extremes", "crowded", "spread"]),
+    one_class=st.booleans(),
+    seed=st.integers(0, 10**6),
+)
+def test_multiclass_search_equals_the_pair_count(n, C, M, kind, one_class, seed):
+    # unweighted float32 scores with C >= 16 take the bucket search: every U entry must equal the
+    # float64 pair count exactly (2U is an integer), in the (N, C) and the (B, C, M) layouts
+    g = torch.Generator().manual_seed(seed)
+    B = max(1, n // M)
+    S = _search_scores((B, C, M) if M > 1 else (B, C), kind, g)
+    Y = (
+        torch.full((B, M) if M > 1 else (B,), 2)
+        if one_class
+        else torch.randint(0, C, (B, M) if M > 1 else (B,), generator=g)
+    )
+    Y.view(-1)[:: max(2, n // 5)] = -100  # some ignored samples
+    U, W = OPS.auroc_multiclass_stats(S, Y, None, -100)
+    torch.testing.assert_close(U, _pair_count_table(S, Y, C), rtol=0, atol=0)
+    torch.testing.assert_close(W, torch.bincount(Y[Y >= 0], minlength=C).double(), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("layout", ["rows", "pixels"])
+def test_multiclass_search_rejects_nan_in_an_absent_class_column(layout):
+    # column 7's class has no sample: its counts are all 0, but its scores are still checked for NaN
+    S, Y = _classes(600, 20, "spread", seed=9)
+    Y[Y == 7] = 8
+    S[123, 7] = float("nan")
+    if layout == "pixels":
+        S, Y = S.view(30, 20, 20).permute(0, 2, 1).contiguous(), Y.view(30, 20)  # (B, C, M): sample b * 20 + m
+    with pytest.raises(ValueError, match="NaN"):
+        OPS.auroc_multiclass_stats(S, Y, None, -100)

@@ -19,6 +19,7 @@
 #include "auroc/bucket_count.h"
 #include "auroc/math.h"
 #include "auroc/merge_count.h"
+#include "auroc/multiclass_search.h"
 #include "core/checks.h"
 #include "core/labels.h"
 #include "core/radix_sort.h"
@@ -327,95 +328,20 @@ at::Tensor auroc_binary_stats_cpu(const at::Tensor& scores_in, const at::Tensor&
 }
 
 // ------------------------------------------------------------------ multiclass / pixel
-// Unweighted float16/bfloat16/float32 scores with many classes: column k only needs, for every
-// sample q of another class, #{p in class k : k_p < k_q} + #{p in class k : k_p <= k_q}. The ~n/C
-// positives' keys are sorted (a few hundred) and bucketed by the high bits of (key - column min);
-// a sample reads its bucket's first positive and scans the (mostly empty) bucket, or binary-searches
-// a crowded one; a tied sample reads the end of its tie run from a table. The counts are int64, so
-// 2 U is exact and U equals the tie-group walk's bit for bit. At 65536 x 100 this replaces one
-// 65536-key radix sort and tie walk per column.
-constexpr int64_t kSearchMinClasses = 16;
-// ... and at most this many positives per class on average (their keys stay in L1/L2).
-constexpr int64_t kSearchMaxMeanPositives = 1 << 14;
-
-class PositiveRuns {
- public:
-  std::vector<uint32_t> keys;  // the positives' keys; ascending after prepare
-
-  // Sorts the keys and buckets them over [lo, hi] (every key of the column lies there).
-  void prepare(uint32_t lo, uint32_t hi) {
-    std::sort(keys.begin(), keys.end());
-    const int64_t np = static_cast<int64_t>(keys.size());
-    run_end_.resize(np);
-    for (int64_t i = np - 1; i >= 0; --i)
-      run_end_[i] = (i + 1 < np && keys[i + 1] == keys[i]) ? run_end_[i + 1] : static_cast<uint32_t>(i + 1);
-    base_ = lo;
-    shift_ = 0;
-    while (((hi - lo) >> shift_) >= kBuckets) ++shift_;
-    start_.assign(kBuckets + 1, 0);
-    for (const uint32_t k : keys) ++start_[bucket(k) + 1];
-    for (int b = 0; b < kBuckets; ++b) start_[b + 1] += start_[b];
+// Unweighted float16/bfloat16/float32 scores with many classes: each column's samples are located
+// among its sorted positives (auroc/multiclass_search.h) instead of sorting the column.
+bool multiclass_by_search(const MulticlassLayout& in, const int32_t* yc, double* U, double* W) {
+  const int64_t n = in.n;
+  std::vector<uint32_t> cls(n);  // ignored samples -> C
+  for (int64_t i = 0; i < n; ++i) cls[i] = yc[i] < 0 ? static_cast<uint32_t>(in.C) : static_cast<uint32_t>(yc[i]);
+  const auto run = [&](auto* scores) {
+    return multiclass_counts_by_search(scores, in.B, in.C, in.M, cls.data(), U, W);
+  };
+  switch (in.scores.scalar_type()) {
+    case at::kHalf: return run(in.scores.data_ptr<at::Half>());
+    case at::kBFloat16: return run(in.scores.data_ptr<at::BFloat16>());
+    default: return run(in.scores.data_ptr<float>());
   }
-
-  // #{P < q} + #{P <= q}.
-  int64_t counts(uint32_t q) const {
-    const uint32_t b = bucket(q);
-    uint32_t lo = start_[b];
-    const uint32_t e = start_[b + 1];
-    if (e - lo <= kScanMax) [[likely]] {  // a branchless scan of kScanMax keys measured slower
-      while (lo < e && keys[lo] < q) ++lo;
-    } else {
-      lo = static_cast<uint32_t>(std::lower_bound(keys.data() + lo, keys.data() + e, q) - keys.data());
-    }
-    const uint32_t hi = (lo < e && keys[lo] == q) ? run_end_[lo] : lo;
-    return static_cast<int64_t>(lo) + hi;
-  }
-
- private:
-  static constexpr int kBuckets = 1 << 14;  // 64 KiB of bucket starts: most hold no positive
-  static constexpr uint32_t kScanMax = 8;
-  uint32_t bucket(uint32_t k) const { return (k - base_) >> shift_; }
-  std::vector<uint32_t> run_end_;  // run_end_[i]: one past the last key equal to keys[i]
-  std::vector<uint32_t> start_;    // start_[b]: the first positive in bucket b
-  uint32_t base_ = 0;
-  int shift_ = 0;
-};
-
-// Fills U (C, C) and W (C,) as auroc_multiclass_stats does; cls[i] in [0, C] (C: ignored).
-// Returns false when a score is NaN.
-template <typename KeyAt>
-bool unweighted_multiclass_by_search(int64_t n, int64_t C, const ScoreKeys& sk, const KeyAt& column_key,
-                                     const uint32_t* cls, double* U, double* W) {
-  std::vector<int64_t> count(C + 1, 0);
-  for (int64_t i = 0; i < n; ++i) ++count[cls[i]];
-  for (int64_t j = 0; j < C; ++j) W[j] = static_cast<double>(count[j]);
-  std::atomic<bool> nan_score{false};
-  at::parallel_for(0, C, 1, [&](int64_t kb, int64_t ke) {
-    PositiveRuns runs;
-    std::vector<int64_t> acc(C + 1);
-    std::vector<uint32_t> keys(n);
-    for (int64_t k = kb; k < ke; ++k) {
-      uint32_t lo_key = 0xFFFFFFFFu, hi_key = 0;
-      runs.keys.clear();
-      for (int64_t i = 0; i < n; ++i) {
-        const uint32_t q = static_cast<uint32_t>(column_key(k, i));
-        keys[i] = q;
-        lo_key = std::min(lo_key, q);
-        hi_key = std::max(hi_key, q);
-        if (cls[i] == k) runs.keys.push_back(q);
-      }
-      if (n > 0 && (lo_key < sk.kmin || hi_key > sk.kmax)) nan_score.store(true);
-      double* u = U + k * C;
-      if (runs.keys.empty()) continue;  // no positives: the row stays 0
-      runs.prepare(lo_key, hi_key);
-      std::fill(acc.begin(), acc.end(), 0);
-      for (int64_t i = 0; i < n; ++i) acc[cls[i]] += runs.counts(keys[i]);
-      const int64_t np = static_cast<int64_t>(runs.keys.size());
-      for (int64_t j = 0; j < C; ++j)  // 2 #{above} + #{tied} = 2 np - (#{below} + #{below or tied})
-        if (j != k) u[j] = 0.5 * static_cast<double>(2 * np * count[j] - acc[j]);
-    }
-  });
-  return !nan_score.load();
 }
 
 // scores (B, C, *) read in place, labels (B, *) class indices (ignore_index skipped), weights like
@@ -434,27 +360,15 @@ std::tuple<at::Tensor, at::Tensor> auroc_multiclass_stats_cpu(const at::Tensor& 
   at::Tensor Wk = at::zeros({C, C}, U.options());
   double* u = U.data_ptr<double>();
   double* wk = Wk.data_ptr<double>();
+  if (wp == nullptr && in.scores.scalar_type() != at::kDouble && C >= kSearchMinClasses &&
+      n <= C * kSearchMaxMeanPositives && n < (int64_t(1) << 31)) {
+    TORCH_CHECK_VALUE(multiclass_by_search(in, yc, u, wk), kNanScores);
+    return {U, Wk.select(0, 0).clone()};
+  }
   // (N, C) scores: each column is gathered with stride C, so one column read from memory costs a
   // cache line per sample; a transposed copy (one pass) makes every column contiguous.
   const bool transpose = M == 1 && C >= kTransposeMinCols && n >= (1 << 12);
   const at::Tensor by_column = transpose ? in.scores.view({n, C}).t().contiguous() : in.scores;
-  if (wp == nullptr && in.scores.scalar_type() != at::kDouble && C >= kSearchMinClasses &&
-      n <= C * kSearchMaxMeanPositives) {
-    std::vector<uint32_t> cls_code(n);  // ignored samples -> C
-    for (int64_t i = 0; i < n; ++i) cls_code[i] = yc[i] < 0 ? static_cast<uint32_t>(C) : static_cast<uint32_t>(yc[i]);
-    bool ok = true;
-    with_score_keys(by_column, [&](auto key_at, const ScoreKeys& sk) {
-      auto column_key = [&](int64_t k, int64_t i) {
-        if (transpose) return key_at(k * n + i);
-        if (M == 1) return key_at(i * C + k);
-        const int64_t b = i / M;
-        return key_at((b * C + k) * M + (i - b * M));
-      };
-      ok = unweighted_multiclass_by_search(n, C, sk, column_key, cls_code.data(), u, wk);
-    });
-    TORCH_CHECK_VALUE(ok, kNanScores);
-    return {U, Wk.select(0, 0).clone()};
-  }
   with_score_keys(by_column, [&](auto key_at, const ScoreKeys& sk) {
     for_each_column(C, n, [&](int64_t k) {
       auto key_of = [&](int64_t i) {
