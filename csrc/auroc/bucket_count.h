@@ -1,10 +1,12 @@
-// Unweighted binary AUROC by key-range buckets (CPU, uint32 keys): instead of radix-sorting each
-// class's n keys in three passes through memory, one read counts the keys' 16-bit prefixes per
-// class, consecutive prefixes are grouped into buckets of at most ~8K keys, one scatter writes each
-// class's keys into its buckets, and every bucket is then sorted and merge-counted in cache. A
-// positive in a higher bucket is above every negative of a lower one, so
+// Key-range buckets (CPU, uint32 keys, two classes): instead of radix-sorting each class's n keys in
+// three passes through memory, one read counts the keys' 16-bit prefixes per class, consecutive
+// prefixes are grouped into buckets of at most ~8K keys, one scatter writes each class's keys into
+// its buckets, and every bucket is then sorted in cache and handed to a per-bucket count. Every key of
+// a higher bucket is above every key of a lower one, so a count over the whole sorted order is a sum
+// of per-bucket counts given the keys above the bucket. Unweighted binary AUROC:
 //   2U = sum over buckets b [2 nn_b * (positives above b) + 2 np_b nn_b - merged_counts(P_b, N_b)],
-// counted exactly in int64 (the same U as the full sort and merge).
+// counted exactly in int64 (the same U as the full sort and merge); average precision takes its
+// tie-group terms per bucket the same way (auroc/ap_terms.h).
 #pragma once
 #include <ATen/Parallel.h>
 
@@ -67,16 +69,25 @@ inline uint32_t* sort_in_cache(uint32_t* a, uint32_t* tmp, int64_t m, uint32_t l
   return src;
 }
 
+// sum: the per-bucket counts' total; np, nn: the positives and negatives.
 struct BucketedCount {
   bool done = false;  // false: a bucket would be too large (nothing else is set)
-  int64_t twice_u = 0, np = 0, nn = 0;
+  int64_t sum = 0, np = 0, nn = 0;
   uint32_t lo = std::numeric_limits<uint32_t>::max(), hi = 0;  // the smallest and largest key
 };
 
+// One bucket, sorted: class c's keys sorted[c][0, m[c]) ascending, above[c] keys of class c in
+// higher buckets, begin[c] the bucket's offset in class c's bucket-major array (0: negative, 1: positive).
+struct SortedBucket {
+  const uint32_t* sorted[2];
+  int64_t m[2], above[2], begin[2];
+};
+
 // item(i, key) stores sample i's key and returns its class (1: positive); called twice per sample,
-// it must return the same both times.
-template <typename Item>
-BucketedCount bucketed_twice_u(int64_t n, const Item& item) {
+// it must return the same both times. count(const SortedBucket&) -> int64_t runs once per bucket,
+// concurrently for different buckets; the results are summed (exactly) into `sum`.
+template <typename Item, typename CountFn>
+BucketedCount for_each_sorted_bucket(int64_t n, const Item& item, const CountFn& count) {
   BucketedCount out;
   int64_t T = (at::in_parallel_region() || n < (1 << 16)) ? 1 : std::max<int64_t>(1, at::get_num_threads());
   T = std::max<int64_t>(1, std::min<int64_t>(T, (n + 4095) / 4096));
@@ -166,33 +177,43 @@ BucketedCount bucketed_twice_u(int64_t n, const Item& item) {
         for (int c = 0; c < 2; ++c) largest = std::max(largest, first[c][b + 1] - first[c][b]);
       std::unique_ptr<uint32_t[]> tmp(new uint32_t[2 * largest]);
       for (int64_t b = split[t]; b < split[t + 1]; ++b) {
-        const uint32_t* sorted[2];
-        int64_t m[2];
+        SortedBucket bucket;
         for (int c = 0; c < 2; ++c) {
           uint32_t* a = keys[c].get() + first[c][b];
-          m[c] = first[c][b + 1] - first[c][b];
+          bucket.m[c] = first[c][b + 1] - first[c][b];
+          bucket.begin[c] = first[c][b];
+          bucket.above[c] = first[c][nb] - first[c][b + 1];
           uint32_t lo = std::numeric_limits<uint32_t>::max(), hi = 0;
-          for (int64_t i = 0; i < m[c]; ++i) {
+          for (int64_t i = 0; i < bucket.m[c]; ++i) {
             lo = std::min(lo, a[i]);
             hi = std::max(hi, a[i]);
           }
           r.lo = std::min(r.lo, lo);
           r.hi = std::max(r.hi, hi);
-          sorted[c] = sort_in_cache(a, tmp.get() + c * largest, m[c], lo, hi);
+          bucket.sorted[c] = sort_in_cache(a, tmp.get() + c * largest, bucket.m[c], lo, hi);
         }
-        const int64_t above = out.np - first[1][b + 1];  // positives in higher buckets
-        r.twice_u += 2 * m[0] * above;
-        if (m[0] > 0 && m[1] > 0) r.twice_u += 2 * m[1] * m[0] - merged_counts(sorted[1], m[1], sorted[0], 0, m[0]);
+        r.sum += count(bucket);
       }
     }
   });
   for (const BucketedCount& r : part) {
-    out.twice_u += r.twice_u;
+    out.sum += r.sum;
     out.lo = std::min(out.lo, r.lo);
     out.hi = std::max(out.hi, r.hi);
   }
   out.done = true;
   return out;
+}
+
+// 2U of unweighted binary AUROC (see the top of this file); BucketedCount::sum holds it.
+template <typename Item>
+BucketedCount bucketed_twice_u(int64_t n, const Item& item) {
+  return for_each_sorted_bucket(n, item, [](const SortedBucket& b) {
+    int64_t twice_u = 2 * b.m[0] * b.above[1];  // the positives in higher buckets
+    if (b.m[0] > 0 && b.m[1] > 0)
+      twice_u += 2 * b.m[1] * b.m[0] - merged_counts(b.sorted[1], b.m[1], b.sorted[0], 0, b.m[0]);
+    return twice_u;
+  });
 }
 
 }  // namespace torchauc::auroc

@@ -15,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "auroc/ap_terms.h"
 #include "auroc/args.h"
 #include "auroc/bucket_count.h"
 #include "auroc/math.h"
@@ -234,38 +235,51 @@ at::Tensor for_each_sorted_binary_column(const at::Tensor& scores_in, const at::
   return out;
 }
 
-// From this many samples on, an unweighted binary column is counted by key-range buckets
-// (auroc/bucket_count.h) unless its keys crowd one 16-bit prefix.
+// From this many samples on (and below 2^31), an unweighted binary column is counted by key-range
+// buckets (auroc/bucket_count.h) unless its keys crowd one 16-bit prefix.
 constexpr int64_t kBucketMinSamples = 1 << 16;
+bool use_buckets(int64_t n) { return n >= kBucketMinSamples && n < (int64_t(1) << 31); }
 
-// An unweighted column with float32 keys: the positives' and the negatives' keys are sorted apart
-// (split_radix_sort: 4 bytes per sample through the sort, no label payload), then
-// 2U = sum over negatives q of 2 #{p : k_p > k_q} + #{p : k_p == k_q} is counted exactly in int64
-// by merging the two sorted runs (the same U as the tie-group walk, which is exact below 2^53).
-// Returns false (row untouched) when a score is NaN.
-template <typename KeyFn, typename PosFn>
-bool unweighted_binary_row(int64_t n, const ScoreKeys& sk, const KeyFn& key_of, const PosFn& is_pos, double* row) {
-  if (n >= kBucketMinSamples && n < (int64_t(1) << 31)) {
-    const BucketedCount b = bucketed_twice_u(n, [&](int64_t i, uint32_t& k) {
-      k = static_cast<uint32_t>(key_of(i));
-      return is_pos(i) ? 1 : 0;
-    });
-    if (b.done) {
-      if (b.lo < sk.kmin || b.hi > sk.kmax) return false;
-      row[0] = 0.5 * static_cast<double>(b.twice_u);
-      row[1] = static_cast<double>(b.np);
-      row[2] = static_cast<double>(b.nn);
-      return true;
-    }
-  }
-  const auto s = split_radix_sort<uint32_t, NoPayload>(n, [&](int64_t i, uint32_t& k, NoPayload&) {
-    k = static_cast<uint32_t>(key_of(i));
-    return is_pos(i) ? 1 : 0;
-  });
+void set_row(double* row, double value, int64_t np, int64_t nn) {
+  row[0] = value;
+  row[1] = static_cast<double>(np);
+  row[2] = static_cast<double>(nn);
+}
+
+bool keys_in_range(const BucketedCount& b, const ScoreKeys& sk) { return b.lo >= sk.kmin && b.hi <= sk.kmax; }
+
+// The whole column split by class and radix-sorted (small columns, crowded prefixes). Its key range is
+// checked with keys_in_range.
+template <typename Item>
+SplitSorted<uint32_t, NoPayload> split_sorted(int64_t n, const Item& item) {
+  return split_radix_sort<uint32_t, NoPayload>(n, [&](int64_t i, uint32_t& k, NoPayload&) { return item(i, k); });
+}
+
+bool keys_in_range(const SplitSorted<uint32_t, NoPayload>& s, const ScoreKeys& sk) {
   for (int c = 0; c < 2; ++c) {
     const int64_t m = s.count[c];
     if (m > 0 && (s.keys[c][0] < sk.kmin || s.keys[c][m - 1] > sk.kmax)) return false;
   }
+  return true;
+}
+
+// An unweighted column with float32 keys: the positives' and the negatives' keys are sorted apart
+// (by buckets, or split_radix_sort: 4 bytes per sample through the sort, no label payload), then
+// 2U = sum over negatives q of 2 #{p : k_p > k_q} + #{p : k_p == k_q} is counted exactly in int64
+// by merging the two sorted runs (the same U as the tie-group walk, which is exact below 2^53).
+// item(i, key) -> class as in bucket_count.h. Returns false (row untouched) when a score is NaN.
+template <typename Item>
+bool unweighted_auroc_row(int64_t n, const ScoreKeys& sk, const Item& item, double* row) {
+  if (use_buckets(n)) {
+    const BucketedCount b = bucketed_twice_u(n, item);
+    if (b.done) {
+      if (!keys_in_range(b, sk)) return false;
+      set_row(row, 0.5 * static_cast<double>(b.sum), b.np, b.nn);
+      return true;
+    }
+  }
+  const auto s = split_sorted(n, item);
+  if (!keys_in_range(s, sk)) return false;
   const uint32_t* P = s.keys[1];
   const uint32_t* N = s.keys[0];
   const int64_t np = s.count[1], nn = s.count[0];
@@ -279,15 +293,50 @@ bool unweighted_binary_row(int64_t n, const ScoreKeys& sk, const KeyFn& key_of, 
   });
   int64_t total = 0;
   for (int64_t v : twice_u) total += v;
-  row[0] = 0.5 * static_cast<double>(total);
-  row[1] = static_cast<double>(np);
-  row[2] = static_cast<double>(nn);
+  set_row(row, 0.5 * static_cast<double>(total), np, nn);
   return true;
 }
 
-// Reads the labels in their own dtype inside the sort (no int8 copy); a value other than 0/1 only
-// raises a flag, and binary_labels then names the first offending one.
-at::Tensor unweighted_binary_stats(const at::Tensor& scores_in, const at::Tensor& labels_in) {
+// Unweighted average precision of a column with float32 keys, equal to the tie-group walk
+// (auroc_average_precision_cpu) bit for bit: the terms of the positives' tie groups
+// (auroc/ap_terms.h) are formed per bucket in parallel, with the counts above each bucket, and then
+// summed from the highest group down, the walk's order (the walk's groups without positives add 0).
+template <typename Item>
+bool unweighted_ap_row(int64_t n, const ScoreKeys& sk, const Item& item, double* row) {
+  if (use_buckets(n)) {
+    // Term of the group starting at a positive's slot, 0 at the group's other slots. There are at
+    // most n positives; only their slots are written (and paged in).
+    std::unique_ptr<double[]> terms(new double[n]);
+    const BucketedCount b = for_each_sorted_bucket(n, item, [&](const SortedBucket& bucket) -> int64_t {
+      double* t = terms.get() + bucket.begin[1];
+      std::fill(t, t + bucket.m[1], 0.0);
+      ap_terms_descending(bucket.sorted[1], bucket.m[1], bucket.sorted[0], bucket.m[0], bucket.above[1],
+                          bucket.above[0], [t](int64_t a, double term) { t[a] = term; });
+      return 0;
+    });
+    if (b.done) {
+      if (!keys_in_range(b, sk)) return false;
+      double sum = 0.0;
+      for (int64_t i = b.np - 1; i >= 0; --i) sum += terms[i];
+      set_row(row, sum, b.np, b.nn);
+      return true;
+    }
+  }
+  const auto s = split_sorted(n, item);
+  if (!keys_in_range(s, sk)) return false;
+  double sum = 0.0;
+  ap_terms_descending(s.keys[1], s.count[1], s.keys[0], s.count[0], 0, 0,
+                      [&sum](int64_t, double term) { sum += term; });
+  set_row(row, sum, s.count[1], s.count[0]);
+  return true;
+}
+
+// The unweighted float16/bfloat16/float32 binary ops' driver: row(n, score_keys, item, row) fills
+// column k's 3 outputs from item(i, key) -> class (1: positive). Reads the labels in their own dtype
+// inside the sort (no int8 copy); a value other than 0/1 only raises a flag, and binary_labels then
+// names the first offending one. Returns (L, 3).
+template <typename RowFn>
+at::Tensor unweighted_binary_columns(const at::Tensor& scores_in, const at::Tensor& labels_in, const RowFn& row) {
   const BinaryColumns in = check_binary_columns(scores_in, labels_in);
   const int64_t n = in.n, L = in.cols;
   at::Tensor out = at::zeros({L, 3}, scores_in.options().dtype(at::kDouble));
@@ -297,14 +346,14 @@ at::Tensor unweighted_binary_stats(const at::Tensor& scores_in, const at::Tensor
     const scalar_t* y = in.labels.data_ptr<scalar_t>();
     with_score_keys(in.scores, [&](auto key_at, const ScoreKeys& sk) {
       for_each_column(L, n, [&](int64_t k) {
-        auto is_pos = [&](int64_t i) {
+        auto item = [&](int64_t i, uint32_t& key) {
+          key = static_cast<uint32_t>(key_at(i * L + k));
           const scalar_t v = y[i * L + k];
           if (v != scalar_t(0) && v != scalar_t(1)) [[unlikely]]
             bad_label.store(true, std::memory_order_relaxed);
-          return v == scalar_t(1);
+          return v == scalar_t(1) ? 1 : 0;
         };
-        if (!unweighted_binary_row(n, sk, [&](int64_t i) { return key_at(i * L + k); }, is_pos, o + k * 3))
-          nan_score.store(true);
+        if (!row(n, sk, item, o + k * 3)) nan_score.store(true);
       });
     });
   });
@@ -313,10 +362,18 @@ at::Tensor unweighted_binary_stats(const at::Tensor& scores_in, const at::Tensor
   return out;
 }
 
+// Unweighted float64 scores keep 64-bit keys, so they go through the (key, payload) sort and walk.
+bool takes_unweighted_path(const at::Tensor& scores, const c10::optional<at::Tensor>& weights) {
+  return !(weights.has_value() && weights->defined()) && scores.scalar_type() != at::kDouble;
+}
+
 at::Tensor auroc_binary_stats_cpu(const at::Tensor& scores_in, const at::Tensor& labels_in,
                                   const c10::optional<at::Tensor>& weights) {
-  const bool weighted = weights.has_value() && weights->defined();
-  if (!weighted && scores_in.scalar_type() != at::kDouble) return unweighted_binary_stats(scores_in, labels_in);
+  if (takes_unweighted_path(scores_in, weights))
+    return unweighted_binary_columns(scores_in, labels_in,
+                                     [](int64_t n, const ScoreKeys& sk, const auto& item, double* row) {
+                                       return unweighted_auroc_row(n, sk, item, row);
+                                     });
   return for_each_sorted_binary_column(scores_in, labels_in, weights,
                                        [](const SortedColumn& col, auto group_of, auto weight_of, double* row) {
                                          double U[2], W[2];
@@ -487,8 +544,15 @@ at::Tensor auroc_partial_area_cpu(const at::Tensor& scores, const at::Tensor& la
 
 // Average precision per column (scikit-learn's average_precision_score): walk the tie groups from the
 // highest score down, adding each group's d_tp * precision. Returns (L, 3) float64 [sum, W_pos, W_neg].
+// Unweighted float16/bfloat16/float32 columns take the class-split sorts instead (unweighted_ap_row),
+// with the same value bit for bit.
 at::Tensor auroc_average_precision_cpu(const at::Tensor& scores_in, const at::Tensor& labels_in,
                                        const c10::optional<at::Tensor>& weights) {
+  if (takes_unweighted_path(scores_in, weights))
+    return unweighted_binary_columns(scores_in, labels_in,
+                                     [](int64_t n, const ScoreKeys& sk, const auto& item, double* row) {
+                                       return unweighted_ap_row(n, sk, item, row);
+                                     });
   return for_each_sorted_binary_column(scores_in, labels_in, weights,
                                        [](const SortedColumn& c, auto group_of, auto weight_of, double* row) {
                                          double tp = 0.0, fp = 0.0, sum = 0.0;
