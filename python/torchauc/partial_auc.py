@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from torch.optim.optimizer import ParamsT
 
+from ._core import devices
 from ._core import distributed as D
 from ._core import options as O
 from ._core import validate as V
@@ -84,7 +85,7 @@ def partial_auc_loss(
     if D.check_group(process_group) is not None:
         scores, labels = D.gather_batch(process_group, scores, labels)
     mask = partial_auc_select(scores, labels, max_fpr=max_fpr, min_tpr=min_tpr, rounding=rounding)
-    if mask.device.type == "cpu":
+    if devices.host_reads_free(mask):
         # compact the selected samples (k+ + k- of n) before the pairwise op: its sort then runs on
         # the selection only; unselected samples get the exact zero gradient of index_select
         keep = mask.nonzero().reshape(-1)

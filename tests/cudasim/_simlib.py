@@ -44,10 +44,11 @@ def cuda_op_names():
     names = {n.split("::")[1].split(".")[0] for n in torch._C._dispatch_get_all_op_names()}
     if DEVICE == "cuda":
         return sorted(n for n in names if torch._C._dispatch_has_kernel_for_dispatch_key(f"torchauc::{n}", "CUDA"))
+    # every schema is re-registered under torchauc_cudasim; a CPU-only op (e.g. ap_loss_step) has no glue there
     return sorted(
         n.split("::")[1].split(".")[0]
         for n in torch._C._dispatch_get_all_op_names()
-        if n.startswith("torchauc_cudasim::")
+        if n.startswith("torchauc_cudasim::") and torch._C._dispatch_has_kernel_for_dispatch_key(n, "CPU")
     )
 
 

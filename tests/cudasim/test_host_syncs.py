@@ -54,9 +54,7 @@ LOSS_OPS = [
 STILL_SYNCING: dict[str, str] = {}
 # Python-level steps whose CUDA path the simulation cannot take: a branch on the device type that does not
 # go through torchauc._core.devices (the branches that do are turned to their CUDA side by routed_to_cuda_kernels)
-CPU_BRANCH_ONLY = {
-    "partial_auc": "on CPU tensors partial_auc_loss compacts the selection with nonzero; on CUDA it weights",
-}
+CPU_BRANCH_ONLY: dict[str, str] = {}  # none left: partial_auc_loss and the LibAUC DRO / KL steps branch there
 
 
 def valid_cases(op):
