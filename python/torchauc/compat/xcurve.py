@@ -65,6 +65,7 @@ class _XCurveAUCLoss(nn.Module):
     skipped) or ``"xcurve"`` (divide by all C; NaN with an absent class as XCurve)."""
 
     _surrogate = "square"
+    _binary: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # each XCurve class defines its binary loss
 
     def __init__(
         self,
@@ -83,9 +84,6 @@ class _XCurveAUCLoss(nn.Module):
         self.gamma: float = V.finite_float(gamma, "gamma")
         self.transform: str = transform
         self.normalization: str = V.option(normalization, _NORMALIZATION)
-
-    def _binary(self, s: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError  # each XCurve class gives its binary loss
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         if self.num_classes == 2:  # (N,) or (N, 1) as they come: the op takes both (a reshape is an autograd node)
