@@ -98,6 +98,21 @@ def test_hinge_xcurve_value_behind_option(xc, transform):
     assert abs(float(correct) - float(theirs)) > 1e-3
 
 
+@pytest.mark.parametrize("transform", ["ovo", "ova"])
+@pytest.mark.parametrize("classes", [3, 10])
+def test_hinge_xcurve_gradient_and_absent_class(xc, transform, classes):
+    # the closed form (one product with the count table W[y]) has XCurve's gradient, and its NaN
+    # when a class is absent
+    p, y = probs(90, seed=6, classes=classes)
+    ours, theirs = p.clone().requires_grad_(), p.clone().requires_grad_()
+    X.HingeAUCLoss(classes, 0.7, transform, normalization="xcurve")(ours, y).backward()
+    xc.auroc.HingeAUCLoss(classes, 0.7, transform)(theirs, y).backward()
+    torch.testing.assert_close(ours.grad, theirs.grad, rtol=1e-5, atol=1e-9)
+    y = torch.where(y == 1, torch.zeros_like(y), y)  # class 1 absent
+    assert torch.isnan(xc.auroc.HingeAUCLoss(classes, 0.7, transform)(p, y))
+    assert torch.isnan(X.HingeAUCLoss(classes, 0.7, transform, normalization="xcurve")(p, y))
+
+
 def test_one_class_batch_and_absent_class(xc):
     p, y = probs(30, seed=5, classes=3)
     y = torch.where(y == 2, torch.zeros_like(y), y)  # class 2 absent

@@ -36,6 +36,7 @@ all-reduces for the square / exp / linear AUC losses, gathers for the sort-based
 gets the gradient of its own samples and loss-owned parameters the global gradient on every rank.
 """
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -144,24 +145,37 @@ class HingeAUCLoss(_XCurveAUCLoss):
     def forward(self, pred: torch.Tensor, target: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         if self.num_classes == 2 or self.normalization != "xcurve":
             return super().forward(pred, target)
-        # XCurve's multiclass value: class i adds fac (gamma - S_ii / N_i) + sum_{j != i} S_ji / (N_j N_i)
-        # (ovo, fac = C - 1, / C (C - 1)) or gamma - S_ii / N_i + sum_{j != i} S_ji / (N_i (N - N_i)) (ova),
-        # with S_ji the sum of column i over the samples of class j: one index_add, O(N C).
-        y = target.reshape(-1).long()
-        C = pred.shape[1]
-        S = pred.new_zeros((C, C)).index_add_(0, y, pred)
-        N = torch.bincount(y, minlength=C).to(pred.dtype)
-        if D.check_group(self.process_group) is not None:  # the global batch's C (C + 1) sums
-            sums = D.all_reduce_sum_replicated(torch.cat([S.reshape(-1), N]), self.process_group)
-            S, N = sums[: C * C].reshape(C, C), sums[C * C :]
-        diag = S.diagonal()
-        off = S - torch.diag_embed(diag)
-        if self.transform == "ovo":
-            fac = C - 1
-            per = fac * (self.gamma - diag / N) + (off / N[:, None]).sum(0) / N
-            return per.sum() / (C * (C - 1))
-        per = self.gamma - diag / N + off.sum(0) / (N * (N.sum() - N))
-        return per.sum()
+        return _xcurve_linear_multiclass(pred, target, self.gamma, self.transform, self.process_group)
+
+
+def _xcurve_linear_multiclass(pred, target, gamma, transform, group):
+    """XCurve's multiclass HingeAUCLoss value. With S_ji the sum of column i over the samples of class j
+    and N_i the class counts, class i adds fac (gamma - S_ii / N_i) + sum_{j != i} S_ji / (N_j N_i)
+    (ovo, fac = C - 1, all / C (C - 1)) or gamma - S_ii / N_i + sum_{j != i} S_ji / (N_i (N - N_i))
+    (ova). That is linear in the scores: K + sum_q sum_i W[y_q, i] s_qi with W a C x C table of the
+    counts, so the loss is one product with W[y] (the scores' size), whose gradient is W[y]: three
+    autograd nodes whatever C. An absent class gives NaN, as XCurve's 0 / 0."""
+    y = target.reshape(-1).long()
+    C = pred.shape[1]
+    N = torch.bincount(y, minlength=C)
+    group = D.check_group(group)
+    if group is not None:  # the global batch's counts; the linear sum is all-reduced below
+        N = D.all_reduce_sum(N, group)
+    N = N.to(pred.dtype)
+    inv = N.reciprocal()
+    if transform == "ovo":
+        pairs = float(C * (C - 1))
+        W = torch.outer(inv, inv).div_(pairs)  # W[j, i] = 1 / (N_j N_i C (C - 1))
+        W.diagonal().copy_(inv.mul(-(C - 1)).div_(pairs))
+        K = gamma if C > 1 else math.nan
+    else:
+        W = (inv / (N.sum() - N)).expand(C, C).clone()  # W[j, i] = 1 / (N_i (N - N_i))
+        W.diagonal().copy_(inv.neg())
+        K = C * gamma
+    linear = (W.index_select(0, y) * pred).sum()
+    if group is not None:
+        linear = D.all_reduce_sum_replicated(linear, group)
+    return linear + torch.where((N > 0).all(), K, math.nan)
 
 
 class RelaxedPAUCLoss(_partial.RelaxedTPAUCLoss):
