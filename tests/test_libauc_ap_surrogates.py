@@ -8,6 +8,7 @@ from unittest import mock
 
 import pytest
 import torch
+from cpu_isa_common import run_with_isa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -119,6 +120,47 @@ def test_op_extremes_nan_and_errors():
         OP(q, grp, x, off, w, "sigmoid", 1.0, 1.0, 1.0)
     with pytest.raises(ValueError, match="sign"):
         OP(q, grp, x, off, w, "hinge", 1.0, 1.0, 2.0)
+
+
+_ISA_SCRIPT = """
+import sys, torch
+from torchauc.compat import libauc as C
+x = torch.load(sys.argv[1]); out = []
+for kind, m, s in x["kinds"]:
+    for dtype in (torch.float32, torch.float64):
+        for k in (1, 2, 3, 4):
+            w = x["w"][:k].to(dtype)
+            sums = torch.ops.torchauc.grouped_pair_sums(x["q"].to(dtype), x["grp"], x["x"].to(dtype), x["off"], w,
+                                                        kind, m, s, 1.0)
+            out += [t.to(dtype) for t in sums]  # float64 sums of tiles in the compute type: keep that type
+for dtype in (torch.float32, torch.float64):  # the CPU op ap_loss_step (small batches), two steps each
+    for surr, margin in (("logistic", 1.0), ("barrier_hinge", (1.0, 2.0)), ("squared_hinge", 1.0)):
+        for loss, s, y in ((C.APLoss(200, margin=margin, surr_loss=surr), x["s"][:, :1], x["y"][:, :1]),
+                           (C.mAPLoss(200, 3, margin=margin, top_k=4, surr_loss=surr), x["s"], x["y"])):
+            for _ in range(2):
+                v = s.to(dtype).clone().requires_grad_()
+                value = loss(v, y, torch.arange(200))
+                value.backward()
+                out += [value.detach(), v.grad, loss.u_all.clone(), loss.u_pos.clone()]
+torch.save(out, sys.argv[2])
+"""
+
+
+def test_isa_clones_agree(tmp_path):
+    """The tiles' AVX2 and baseline clones (TORCHAUC_CPU_ISA) give the best clone's sums: the same
+    order in every clone, so only FMA contraction differs (float rounding of the compute type)."""
+    g = torch.Generator().manual_seed(7)
+    q, grp, x, off = _grouped(g, 9, 2 * 2048 + 300, 3)  # several tiles per group
+    w = torch.rand(4, x.numel(), generator=g, dtype=torch.float64)
+    s, y = _batch(g, 200, 3, rate=0.4)
+    inputs = dict(kinds=KINDS, q=q, grp=grp, x=x, off=off, w=w, s=s, y=y)
+    best = run_with_isa(_ISA_SCRIPT, "best", inputs, tmp_path)
+    for isa in ("avx2", "base"):
+        got = run_with_isa(_ISA_SCRIPT, isa, inputs, tmp_path)
+        assert len(got) == len(best)
+        for a, b in zip(got, best):
+            rtol = 1e-12 if b.dtype == torch.float64 else 1e-5
+            torch.testing.assert_close(a, b, rtol=rtol, atol=rtol * (1 + float(b.abs().max())))
 
 
 # ------------------------------------------------------------------ the losses
@@ -318,14 +360,20 @@ def test_soap_trajectory_vs_libauc(surr, margin, path):
 
 
 def test_large_batches_route_by_anchor_count():
-    """Past FUSED_ALWAYS_PAIRS the CPU op takes batches with few anchors per label (O(n+ n) pair sums), the
-    sort + scan the others (O(n log n)); the logistic (no scan) always takes the op. Both exact."""
+    """Past FUSED_ALWAYS_PAIRS the CPU op takes batches with few anchor pairs or few anchors per label (O(n+ n)
+    pair sums), the sort + scan the others (O(n log n)); the logistic (no scan) always takes the op. Both exact."""
     n = 4096
     g = torch.Generator().manual_seed(12)
     s = torch.rand(n, 1, generator=g, dtype=torch.float64)
     few, many = torch.zeros(n, 1), (torch.rand(n, 1, generator=g) < 0.5).float()
     few[torch.randperm(n, generator=g)[:40]] = 1
     assert n * n > A.FUSED_ALWAYS_PAIRS and 40 <= A.FUSED_ANCHORS_PER_LABEL < n // 4
+    assert n * n // 2 > A.FUSED_ANCHOR_PAIRS
+    # LibAUC's 16x batch, half positives: few enough anchor pairs for the op; twice that batch is not
+    for b, fused in ((1024, True), (2048, False)):
+        assert A.FUSED_ALWAYS_PAIRS < b * b // 2 and A.FUSED_ANCHORS_PER_LABEL < b // 2
+        half = (torch.arange(b)[:, None] % 2 == 0).float()
+        assert C.APLoss(b, surr_loss="barrier_hinge", margin=(1.0, 2.0))._fused(s[:b], half) == fused
     for y, fused in ((few, True), (many, False)):
         loss = C.APLoss(n, gamma=0.8, device="cpu")
         assert loss._fused(s, y) == fused

@@ -2,12 +2,9 @@
 values and gradients against the float64 pair loop within the stated bound, on the AVX-512, AVX2 and
 baseline kernels, with ignored pixels, absent classes, NaN and non-contiguous logits."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 import torch
+from cpu_isa_common import run_with_isa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -204,21 +201,13 @@ torch.save(out, sys.argv[2])
 """
 
 
-def _run_with_isa(isa, inputs, tmp_path):
-    src, dst = tmp_path / "in.pt", tmp_path / f"out_{isa}.pt"
-    torch.save(inputs, src)
-    env = dict(os.environ, TORCHAUC_CPU_ISA=isa)
-    subprocess.run([sys.executable, "-c", _ISA_SCRIPT, str(src), str(dst)], env=env, check=True)
-    return torch.load(dst)
-
-
 def test_avx2_and_baseline_kernels_agree(tmp_path):
     # the same sums in the same lane order; only FMA contraction may differ (float rounding)
     x, y = _pix(2, 6, 11, 13, seed=5, absent=(2,))
     p = torch.softmax(torch.randn(77, 21), 1)
     t = torch.randint(0, 21, (77,))
     inputs = dict(x=x, y=y, p=p, t=t)
-    best = _run_with_isa("best", inputs, tmp_path)
+    best = run_with_isa(_ISA_SCRIPT, "best", inputs, tmp_path)
     for isa in ("avx2", "base"):
-        for a, b in zip(_run_with_isa(isa, inputs, tmp_path), best):
+        for a, b in zip(run_with_isa(_ISA_SCRIPT, isa, inputs, tmp_path), best):
             torch.testing.assert_close(a, b, rtol=GRAD_RTOL, atol=1e-7 * float(b.abs().max()))

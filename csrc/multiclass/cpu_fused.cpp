@@ -1,13 +1,12 @@
 // See cpu_fused.h. The kernels (cpu_fused_kernels.h) are compiled three times, for AVX-512, AVX2
-// and the baseline, and picked once by the CPU's features.
+// and the baseline, and picked once by the CPU's features (core/cpu_isa.h).
 #include "multiclass/cpu_fused.h"
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
-#include <string_view>
 #include <type_traits>
 
+#include "core/cpu_isa.h"
 #include "multiclass/cpu_sigmoid.h"
 
 // Vectors are passed by value only between inlined helpers of the kernels: no ABI is exposed.
@@ -34,29 +33,7 @@ namespace isa_base {
 #include "multiclass/cpu_fused_kernels.h"
 }  // namespace isa_base
 
-enum class Isa { Base, Avx2, Avx512 };
-// The best the CPU runs, capped by TORCHAUC_CPU_ISA=avx2|base if set (how the tests run the other
-// kernels on an AVX-512 machine); read once.
-Isa cpu_isa() {
-  static const Isa isa = [] {
-    __builtin_cpu_init();
-    Isa best = __builtin_cpu_supports("avx512f") ? Isa::Avx512 : __builtin_cpu_supports("avx2") ? Isa::Avx2 : Isa::Base;
-    const char* cap = std::getenv("TORCHAUC_CPU_ISA");
-    if (cap && std::string_view(cap) == "base") best = Isa::Base;
-    if (cap && std::string_view(cap) == "avx2" && best == Isa::Avx512) best = Isa::Avx2;
-    return best;
-  }();
-  return isa;
-}
-
 }  // namespace
-
-#define TAUC_BY_ISA(fn, ...)                              \
-  switch (cpu_isa()) {                                    \
-    case Isa::Avx512: return isa_avx512::fn(__VA_ARGS__); \
-    case Isa::Avx2: return isa_avx2::fn(__VA_ARGS__);     \
-    default: return isa_base::fn(__VA_ARGS__);            \
-  }
 
 void mc_plane_stats_f32(const FusedSurrogate& sur, Activation act, const float* x, const int32_t* y, const double* w,
                         int64_t len, int32_t c, double* st, int64_t stride) {

@@ -178,12 +178,12 @@ std::tuple<at::Tensor, at::Tensor> ap_step(const at::Tensor& scores, const at::T
   for (int64_t ai = 0; ai < na; ++ai)
     g[a.sample[ai] * C + a.label[ai]] +=
         label_scale[a.label[ai]] * (A[ai] * drow[ai * K + ks] - Cw[ai] * drow[ai * K + ksy]);
-  const TileFn<T> fn = tile_function<T>(sur.kind, 2);
+  const TileFn<T> fn = tile_function<T>(sur.kind, 2, TileSums::Derivatives);  // no l: the logistic skips its log
   for_queries(N, std::max<int64_t>(1, na / C), [&](int64_t q) {
     const int64_t c = q / n, j = q % n;
     if (a.offset[c + 1] == a.offset[c]) return;
-    double v[2] = {0, 0}, d[2] = {0, 0};
-    query_sums<T>(fn, h[q], T(-1), m, s, anchor_h.data(), AC.data(), na, a.offset[c], a.offset[c + 1], v, d);
+    double d[2] = {0, 0};
+    query_sums<T>(fn, h[q], T(-1), m, s, anchor_h.data(), AC.data(), na, a.offset[c], a.offset[c + 1], nullptr, d);
     // d holds sum_i w_i l'(t); d/dh_j = -d
     g[j * C + c] += label_scale[c] * item_weight[q] * (-d[0] + double(w[N + q]) * d[1]);
   });

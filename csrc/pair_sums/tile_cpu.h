@@ -1,5 +1,6 @@
 // The CPU pair-sum tiles (cpu.cpp), shared by grouped_pair_sums and the fused AP loss step
-// (ap_step_cpu.cpp): one query against a range of items, K weighted sums of l(t) and dl/dt.
+// (ap_step_cpu.cpp): one query against a range of items, K weighted sums of l(t) and dl/dt; the tiles
+// themselves are in tiles_cpu.cpp.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -15,9 +16,12 @@ constexpr int64_t kTile = 2048;  // items per tile: a tile sums in the compute t
 template <typename T>
 using TileFn = void (*)(T, T, T, T, const T*, const T*, int64_t, int64_t, int64_t, double*, double*);
 
-// The tile of surrogate s with K weight rows (float32 logistic: the best of AVX-512 / AVX2 / baseline).
+// What a tile adds: both sums, or only the dl/dt sums (val untouched; the logistic skips its log).
+enum class TileSums { ValuesAndDerivatives, Derivatives };
+
+// The tile of surrogate s with K weight rows, built for the CPU's instruction set (tiles_cpu.cpp).
 template <typename T>
-TileFn<T> tile_function(PairSurrogate s, int64_t K);
+TileFn<T> tile_function(PairSurrogate s, int64_t K, TileSums sums = TileSums::ValuesAndDerivatives);
 
 // One query against items [j0, j1), tile by tile (float64 between tiles).
 template <typename T>

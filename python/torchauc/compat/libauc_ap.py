@@ -25,8 +25,9 @@ O(n) memory kernel (float32 tiles for float32/16-bit scores, float64 for float64
 small batches (n^2 C <= 2^16) take that kernel for every surrogate (one call instead of the scan's
 few dozen tensor ops). On the CPU the whole step (anchors, pair sums, state update, value and
 gradient) is one op, ``torch.ops.torchauc.ap_loss_step``, with the same tiles (float64 but for the
-logistic's float32 tiles): every batch with n^2 C <= 2^18 or at most 256 anchors per label on average
-takes it, the others the sort + scan (``_fused``).
+logistic's float32 tiles; vectorised for the CPU's AVX-512 / AVX2 / baseline): every batch with
+n^2 C <= 2^18, at most 2^19 anchor x sample pairs or at most 256 anchors per label on average takes it,
+the others the sort + scan (``_fused``).
 
 Differences from LibAUC 2.0.1:
 
@@ -99,7 +100,8 @@ class _APBase(nn.Module):
         n, C = h.shape
         if self.surr_loss == "logistic" or n * n * C <= FUSED_ALWAYS_PAIRS:
             return True
-        return int((y_true == 1).sum()) <= FUSED_ANCHORS_PER_LABEL * C
+        anchors = int((y_true == 1).sum())
+        return anchors * n <= FUSED_ANCHOR_PAIRS or anchors <= FUSED_ANCHORS_PER_LABEL * C
 
     def _fused_step(self, y_pred, h, y_true, index, counted):
         top_k = None if self.top_k is None or self.top_k <= -1 else self.top_k
@@ -107,7 +109,7 @@ class _APBase(nn.Module):
         args = (y_true, index, counted, self.u_all, self.u_pos, self.data_len, self.surr_loss, m, s)
         args += (self.gamma, top_k, self._updating())
         if torch.is_grad_enabled() and y_pred.requires_grad:
-            return _FusedStep.apply(h, *args)
+            return _FusedStep.apply(h, args)
         return torch.ops.torchauc.ap_loss_step(h, *args, False)[0]
 
     def _compute(self, y_pred, h, y, slot, cols):
@@ -166,10 +168,11 @@ class _APBase(nn.Module):
 
 
 class _FusedStep(torch.autograd.Function):
-    """``ap_loss_step`` with its gradient: the op returns d loss / d scores with the value."""
+    """``ap_loss_step`` with its gradient: the op returns d loss / d scores with the value. The op's other
+    arguments come as one tuple: ``apply`` inspects every argument it gets (a cost per argument and call)."""
 
     @staticmethod
-    def forward(ctx, h, *args):
+    def forward(ctx, h, args):
         value, grad = torch.ops.torchauc.ap_loss_step(h, *args, True)
         ctx.save_for_backward(grad)
         return value
@@ -177,7 +180,7 @@ class _FusedStep(torch.autograd.Function):
     @staticmethod
     def backward(ctx, *grad_outputs):
         (grad,) = ctx.saved_tensors
-        return (grad_outputs[0] * grad,) + (None,) * 12
+        return grad_outputs[0] * grad, None
 
 
 def _checked(y_pred, y_true, index, num_labels, state):
@@ -298,11 +301,14 @@ class meanAveragePrecisionLoss(_APBase):
 
 # The one-call CPU op handles these state dtypes (a module moved with .half() takes the composed path).
 _STATE_DTYPES = (torch.float32, torch.float64)
-# CPU batches with at most this many pairs n^2 C take ap_loss_step whatever their anchors; larger ones when
-# they have at most FUSED_ANCHORS_PER_LABEL anchors per label on average. Measured (2 threads): the op's
-# float64 pair sums ~1.4 ns a pair and pass, the sort + scan ~0.4 ms + ~400 ns a sample; B = 1024 with half
-# positives: 1.54 ms fused vs 0.78 ms scan (squared hinge), so n = 512 is about the crossover.
+# CPU batches with at most this many pairs n^2 C take ap_loss_step whatever their anchors (no count needed);
+# larger ones when their anchors x samples pairs are at most FUSED_ANCHOR_PAIRS or they have at most
+# FUSED_ANCHORS_PER_LABEL anchors per label on average. Measured (2 threads, AVX-512 tiles, fwd + bwd, half
+# positives; benchmarks/results/Intel(R)-Xeon(R)-Processor-2cores-cpu-aploss-isa.md): op / sort + scan time
+# 0.75 (squared hinge) and 0.41 (barrier hinge) at n = 1024 (2^19 anchor pairs), 1.35 and 0.98 at n = 2048;
+# with 512 anchors 0.80 / 0.63 at n = 2^14 but 1.28 / 0.83 at n = 2^16, with 256 anchors 0.34 / 0.31 at 2^14.
 FUSED_ALWAYS_PAIRS = 1 << 18
+FUSED_ANCHOR_PAIRS = 1 << 19
 FUSED_ANCHORS_PER_LABEL = 256
 
 
