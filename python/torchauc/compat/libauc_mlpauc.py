@@ -10,7 +10,8 @@ the per-label slice of the state in and out. Here the labels are columns of one 
   suffix sums (O(B C log B), no pair matrix).
 
 The batch stays dense, (B, K) entries with the positives masked and the class sizes on the device, so
-a step does not wait for the GPU on CUDA (and on CPU the masks cost no more than a compaction).
+a step does not wait for the GPU on CUDA (one form on every device; on CPU it costs ~1.1-1.5x the
+earlier nonzero compaction at B = 256-1024, C = 10: benchmarks/results/*-libauc-sync-free.md).
 
 LibAUC's shared w of ``'2w'`` (``semantics="libauc"``) is a recurrence over the labels in turn,
 w_t = (1 - gamma1) w_(t-1) + gamma1 batch_t, solved in closed form with one log-cumsum-exp.
@@ -55,16 +56,17 @@ class _Labels:
         self.log_nneg = torch.log(self.nneg)
         idx = idx.to(h.device).long()
         self.last = B - 1 - torch.argmax(self.act.flip(0).to(torch.uint8), 0)  # (K,) each column's last positive
-        self.rows = torch.where(self.act, idx[:, None], idx.index_select(0, self.last))
+        rows = torch.where(self.act, idx[:, None], idx.index_select(0, self.last))
+        self.at = rows + tasks * state.shape[1]  # (B, K) positions in the (C, data_len, 1) state's elements
 
     def read(self, state):
         """The (B, K) state entries of the rows."""
-        return state[self.tasks, self.rows, 0]
+        return state.take(self.at)
 
-    def store(self, state, v):
-        """v at the positives' rows (see the class); the state of a label that is not live is untouched."""
-        v = torch.where(self.act, v, v.gather(0, self.last[None, :]))
-        state[self.tasks, self.rows, 0] = torch.where(self.live, v.to(state.dtype), self.read(state))
+    def store(self, state, v, old):
+        """v at the positives' rows (see the class); a label that is not live rewrites ``old`` (its read)."""
+        v = torch.where(self.act, v, torch.where(self.live, v.gather(0, self.last[None, :]), old))
+        state.put_(self.at, v.to(state.dtype))
 
 
 class MultiLabelpAUCLoss(nn.Module):
@@ -170,7 +172,7 @@ class MultiLabelpAUCLoss(nn.Module):
         pair_sum, count = _cvar_columns(b.h.to(torch.float64), b.act, u, inner.margin, inner.surr_loss)
         loss = torch.where(b.act, pair_sum / (inner.beta * b.pairs), 0.0).sum()
         if self._updating():
-            b.store(self.u_pos, u - inner.eta * (1 - count / (inner.beta * b.nneg)))
+            b.store(self.u_pos, u - inner.eta * (1 - count / (inner.beta * b.nneg)), u)
         return loss
 
     # ------------------------------------------------------------ SOPAs / SOTAs (exp row sums)
@@ -181,13 +183,14 @@ class MultiLabelpAUCLoss(nn.Module):
         shift, r0, r1, r2 = rows
         gamma = inner.gamma0 if self._two_way else inner.gamma
         batch = math.log(gamma) + shift + torch.log(r0) - b.log_nneg
-        log_u = batch if gamma >= 1.0 else torch.logaddexp(math.log1p(-gamma) + b.read(self.log_u_pos), batch)
+        old = b.read(self.log_u_pos)
+        log_u = batch if gamma >= 1.0 else torch.logaddexp(math.log1p(-gamma) + old, batch)
         row_log_scale = -log_u
         if self._two_way:
             ratio = inner.Lambda / inner.tau
             row_log_scale = (ratio - 1) * log_u - self._log_w(b, ratio * log_u)
         if self._updating():
-            b.store(self.log_u_pos, log_u)
+            b.store(self.log_u_pos, log_u, old)
         alpha = torch.where(b.act, torch.exp(row_log_scale + shift) / b.pairs, 0.0)
         value = (alpha * r2).sum()
         if not (torch.is_grad_enabled() and b.h.requires_grad):
