@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import torchauc
+from torchauc._core import devices
 from torchauc.compat import libauc as C
 from torchauc.reference import libauc as R
 
@@ -478,9 +479,14 @@ def _labelwise(mode, semantics, Cn, N, kw):
 
 @pytest.mark.parametrize("surr", ["squared_hinge", "hinge"])
 @pytest.mark.parametrize("mode,semantics", [("1w", "fixed"), ("2w", "fixed"), ("2w", "libauc"), ("SOPA", "fixed")])
-def test_multilabel_pauc_one_pass_equals_labelwise_losses(mode, semantics, surr):
+@pytest.mark.parametrize("single_form", ["compacted", "masked"])
+def test_multilabel_pauc_one_pass_equals_labelwise_losses(mode, semantics, surr, single_form, monkeypatch):
     # float64, several steps, label subsets (task_id), one-class label columns and repeated indices:
-    # value, gradient and every state entry equal to the label-by-label loop of single-label losses
+    # value, gradient and every state entry equal to the label-by-label loop of single-label losses,
+    # in either batch form of theirs (host sizes as on CPU, or CUDA's masked form forced on CPU tensors;
+    # the multi-label loss has only the masked one: its (B, K) form needs no host sizes anywhere)
+    if single_form == "masked":
+        monkeypatch.setattr(devices, "host_reads_free", lambda t: False)
     N, B, Cn = 50, 24, 5
     g = torch.Generator().manual_seed(21)
     kw = dict(_ML_KW[mode], surr_loss=surr)

@@ -157,13 +157,18 @@ def test_libauc_exp_losses_touch_only_positive_rows(name, exp_batch):
     y = (torch.arange(20) % 3 == 0).long()
     loss(s, y, torch.arange(20)).backward()
     assert torch.isfinite(loss.log_u_pos[y == 1]).all() and torch.isinf(loss.log_u_pos[y == 0]).all()
-    with pytest.raises(ValueError, match=r"index must have one entry per sample \(20\) or per positive \(7\)"):
-        loss(s, y, torch.arange(5))
+    if exp_batch == "compacted":
+        with pytest.raises(ValueError, match=r"index must have one entry per sample \(20\) or per positive \(7\)"):
+            loss(s, y, torch.arange(5))
+    else:  # n+ stays on the device: a device-side assert (raised at once on CPU tensors)
+        with pytest.raises(RuntimeError, match=r"per sample \(20\) or per positive, got 5 \(device-side check\)"):
+            loss(s, y, torch.arange(5))
+    loss(s, torch.zeros(20), torch.arange(5))  # a one-class batch is skipped: no check (both forms)
 
 
-@pytest.mark.parametrize("name,kw", [c for c in CASES if c[0] != "pAUC_CVaR_Loss"])
+@pytest.mark.parametrize("name,kw", CASES)
 @pytest.mark.parametrize("dtype,rtol", [(torch.float64, 1e-12), (torch.float32, 3e-7)])
-def test_libauc_exp_losses_compacted_equals_masked(name, kw, dtype, rtol, monkeypatch):
+def test_libauc_losses_compacted_equals_masked(name, kw, dtype, rtol, monkeypatch):
     # CPU tensors take the compacted batch (host sizes); CUDA's masked batch (class sizes on the device),
     # forced here on the same CPU tensors, gives the same steps to float64 rounding (and the float32
     # output's own rounding): values, gradients and state over steps with one-class batches and
@@ -175,6 +180,14 @@ def test_libauc_exp_losses_compacted_equals_masked(name, kw, dtype, rtol, monkey
         y = (torch.rand(n, generator=g) < 0.3).long() if k not in (2, 4) else torch.full((n,), k // 4)
         idx = torch.randperm(n, generator=g)
         steps.append((s, y, idx if k % 2 else idx[: int(y.sum())]))
+    masked_batches = []
+
+    class Masked(C._DeviceBatch):  # counts the steps that take the masked form
+        def __init__(self, *args):
+            super().__init__(*args)
+            masked_batches.append(self)
+
+    monkeypatch.setattr(C, "_DeviceBatch", Masked)
     runs = []
     for masked in (False, True):
         if masked:
@@ -182,12 +195,12 @@ def test_libauc_exp_losses_compacted_equals_masked(name, kw, dtype, rtol, monkey
         loss = getattr(C, name)(data_len=n, device="cpu", **kw)
         out = []
         for s, y, idx in steps:
-            b, _ = loss._call(s, y, idx)
-            assert isinstance(b, C._DeviceBatch if masked else C._Batch)
             t = s.clone().requires_grad_()
             v = loss(t, y, idx)
             v.backward()
-            out.append((v.detach(), t.grad, loss.log_u_pos.clone(), getattr(loss, "log_w", torch.zeros(()))))
+            state = [b.clone() for b in loss.buffers()]  # u_pos (CVaR), log_u_pos and log_w (KL)
+            out.append((v.detach(), t.grad, *state))
+        assert len(masked_batches) == (len(steps) if masked else 0)
         runs.append(out)
     for host, dev in zip(*runs, strict=True):
         for a, b in zip(host, dev, strict=True):

@@ -41,13 +41,29 @@ def upauci(g, device):
     return lambda: F.upauci_loss(s, y, w, p, max_fpr=0.3, min_tpr=0.2), [s, w, p]
 
 
-def libauc_exp_rows(cls):  # the LibAUC pAUC DRO / KL drop-ins: a training step updates their state
+def libauc_pauc(cls, per_positive=False):  # the LibAUC pAUC drop-ins: a training step updates their state
     def make(g, device):
         s, y = _binary(g, 300, device)
         s = torch.sigmoid(s.detach()).requires_grad_()
-        index = torch.randperm(300, generator=g).to(device)
+        index = torch.randperm(300, generator=g)
+        if per_positive:  # one dataset index per positive (sized with the data, on the host)
+            index = index[: int(y.sum())]
         loss = cls(data_len=300, device=device)
+        index = index.to(device)
         return lambda: loss(s, y, index), [s]
+
+    return make
+
+
+def libauc_multilabel_pauc(mode, semantics="fixed"):
+    def make(g, device):
+        x = torch.rand(64, 5, generator=g)
+        y = (torch.rand(64, 5, generator=g) < 0.3).float()
+        y[:, 3] = 1  # a label without negatives: skipped
+        x, y = x.to(device).requires_grad_(), y.to(device)
+        index = torch.randperm(200, generator=g)[:64].to(device)
+        loss = libauc.MultiLabelpAUCLoss(mode=mode, num_labels=5, data_len=200, device=device, semantics=semantics)
+        return lambda: loss(x, y, index), [x]
 
     return make
 
@@ -110,8 +126,16 @@ STEPS = {
     **{f"pairwise-{s}": pairwise(s) for s in ["square", "exp", "hinge", "squared_hinge", "logistic", "sigmoid"]},
     "partial_auc": partial_auc,
     "upauci": upauci,
-    "libauc-pAUC_DRO": libauc_exp_rows(libauc.pAUC_DRO_Loss),
-    "libauc-tpAUC_KL": libauc_exp_rows(libauc.tpAUC_KL_Loss),
+    "libauc-pAUC_CVaR": libauc_pauc(libauc.pAUC_CVaR_Loss),
+    "libauc-pAUC_CVaR-per_positive": libauc_pauc(libauc.pAUC_CVaR_Loss, per_positive=True),
+    "libauc-pAUC_DRO": libauc_pauc(libauc.pAUC_DRO_Loss),
+    "libauc-pAUC_DRO-per_positive": libauc_pauc(libauc.pAUC_DRO_Loss, per_positive=True),
+    "libauc-tpAUC_KL": libauc_pauc(libauc.tpAUC_KL_Loss),
+    "libauc-tpAUC_KL-per_positive": libauc_pauc(libauc.tpAUC_KL_Loss, per_positive=True),
+    "libauc-multilabel_pAUC-1w": libauc_multilabel_pauc("1w"),
+    "libauc-multilabel_pAUC-2w": libauc_multilabel_pauc("2w"),
+    "libauc-multilabel_pAUC-2w-libauc": libauc_multilabel_pauc("2w", semantics="libauc"),
+    "libauc-multilabel_pAUC-SOPA": libauc_multilabel_pauc("SOPA"),
     **{f"multiclass-{s}": multiclass(s) for s in ["square", "exp", "hinge"]},
     "aucseg_pixel": pixel,
     "adauc": adauc,

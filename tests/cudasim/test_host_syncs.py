@@ -54,7 +54,7 @@ LOSS_OPS = [
 STILL_SYNCING: dict[str, str] = {}
 # Python-level steps whose CUDA path the simulation cannot take: a branch on the device type that does not
 # go through torchauc._core.devices (the branches that do are turned to their CUDA side by routed_to_cuda_kernels)
-CPU_BRANCH_ONLY: dict[str, str] = {}  # none left: partial_auc_loss and the LibAUC DRO / KL steps branch there
+CPU_BRANCH_ONLY: dict[str, str] = {}  # none left: partial_auc_loss and the LibAUC pAUC steps branch there
 
 
 def valid_cases(op):
@@ -107,7 +107,7 @@ def host_syncs(op, args):
 def routed_to_cuda_kernels():
     """In the simulation: every torchauc op with a CUDA kernel runs its simulated CUDA glue and
     kernels in place of its CPU kernel, so the public API's CUDA path runs on CPU tensors; the Python
-    branches of torchauc._core.devices take their CUDA side (the LibAUC DRO / KL batch keeps its class
+    branches of torchauc._core.devices take their CUDA side (the LibAUC pAUC batch keeps its class
     sizes on the device). Other branches on the device type keep their CPU side (CPU_BRANCH_ONLY)."""
     if not SIMULATED:
         yield "cuda"

@@ -20,10 +20,12 @@ gradient estimator (its value is not the pAUC objective):
 * KL: u_i as DRO with gamma0, w <- (1 - gamma1) w + gamma1 mean_i u_i^(Lambda/tau),
   loss = mean_ij (u_i^(Lambda/tau - 1) e_ij / w)(det) l_ij.
   DRO/KL run two tiled C++/CUDA passes with O(n) memory (per-positive row sums, per-negative
-  column sums) and a per-row max shift, so exp(l / Lambda) never overflows. On CUDA a DRO/KL step
-  does not wait for the GPU (class sizes stay on the device), unless ``index`` has one entry per
-  positive: its length is then checked against n+ on the host. On CPU tensors, where reading n+
-  costs nothing, the step compacts the positives with host sizes instead (fewer, smaller passes).
+  column sums) and a per-row max shift, so exp(l / Lambda) never overflows.
+
+On CUDA a step of any of the three does not wait for the GPU: class sizes stay on the device, the
+positives are masked instead of compacted, and an ``index`` given per positive has its length checked
+against n+ by a device-side assert. On CPU tensors, where reading n+ costs nothing, the step compacts
+the positives with host sizes instead (fewer, smaller passes).
 
 Differences from LibAUC 2.0.1 (its documented defects, fixed):
 
@@ -92,13 +94,13 @@ def _check_index_count(index, n, npos):
 
 
 class _Batch:
-    """Flattened inputs of one call compacted with host sizes (CVaR everywhere; DRO / KL on CPU, where
-    reading n+ costs no device sync): the state rows are the positives' (``rows``), ``empty`` says
-    that a class is absent (the loss is then 0 and the state untouched).
+    """Flattened inputs of one call compacted with host sizes (on CPU, where reading n+ costs no device
+    sync): the state rows are the positives' (``rows``), ``empty`` says that a class is absent (the loss
+    is then 0 and the state untouched).
 
-    The DRO / KL interface, shared with _DeviceBatch: ``per_row`` / ``masked`` / ``per_sample`` move
-    vectors between samples and rows, ``if_live`` keeps a result of a batch with both classes, ``store``
-    writes the rows, ``log_npos`` / ``log_nneg`` / ``pairs`` are the class sizes."""
+    The interface shared with _DeviceBatch: ``per_row`` / ``masked`` / ``per_sample`` move vectors
+    between samples and rows (DRO / KL), ``if_live`` keeps a result of a batch with both classes,
+    ``store`` writes the rows, ``nneg`` / ``log_npos`` / ``log_nneg`` / ``pairs`` are the class sizes."""
 
     def __init__(self, y_pred, y_true, index, state):
         self.s, self.y, idx = _flat_inputs(y_pred, y_true, index, state)
@@ -140,15 +142,15 @@ class _Batch:
 
 
 class _DeviceBatch:
-    """The inputs of one DRO / KL call with the class sizes left on the device (CUDA: no host sync),
-    with _Batch's interface: every vector keeps all n samples and ``pos`` marks the positives; ``live``
+    """The inputs of one call with the class sizes left on the device (CUDA: no host sync), with
+    _Batch's interface: every vector keeps all n samples and ``pos`` marks the positives; ``live``
     (0-dim) says whether both classes are present (otherwise the loss is 0 and the state untouched, as
     with _Batch.empty); ``empty`` only when n = 0.
 
     ``rows`` are the state rows the call reads and writes, one per sample: a positive's own row; a
     negative's is the last positive's (it rewrites that row with the same value, so a scatter without
     compaction touches only positives' rows); row 0, rewritten with itself, when not live. An index
-    per positive (instead of per sample) has its length checked against n+ on the host."""
+    per positive (instead of per sample) has its length checked against n+ by a device-side assert."""
 
     def __init__(self, y_pred, y_true, index, state):
         self.s, y, idx = _flat_inputs(y_pred, y_true, index, state)
@@ -158,14 +160,16 @@ class _DeviceBatch:
         npos = self.pos.sum()
         nneg = n - npos
         self.live = (npos > 0) & (nneg > 0)
+        self.nneg = nneg.to(torch.float64)
         self.log_npos = torch.log(npos.to(torch.float64))
-        self.log_nneg = torch.log(nneg.to(torch.float64))
+        self.log_nneg = torch.log(self.nneg)
         self.pairs = (npos * nneg).to(torch.float64)
         idx = idx.to(state.device).long()
         if idx.numel() != n:  # one entry per positive: spread to the samples by the positives' ranks
-            host_npos = int(npos)
-            if 0 < host_npos < n:
-                _check_index_count(idx, n, host_npos)
+            torch.ops.aten._assert_async.msg(
+                ~self.live | (npos == idx.numel()),
+                f"index must have one entry per sample ({n}) or per positive, got {idx.numel()} (device-side check)",
+            )
             rank = torch.cumsum(self.pos, 0) - 1
             idx = idx[rank.clamp(0, idx.numel() - 1)] if idx.numel() else torch.zeros_like(rank)
         if n:  # (1,): the last positive (any sample when none; index_select: a 0-dim index would sync)
@@ -202,6 +206,43 @@ def _with_gradient(scores, value, grad):
     g = grad.to(scores.dtype).detach()
     lin = (scores * g).sum()
     return value + (lin - lin.detach())
+
+
+def _g_inverse(u, surr_loss):
+    """The largest k + z with surrogate g(k + z) <= u (g = squared hinge or hinge), clamped at 0."""
+    return torch.sqrt(torch.clamp_min(u, 0)) if surr_loss == "squared_hinge" else torch.clamp_min(u, 0)
+
+
+def _column_suffix(z):
+    """Column suffix sums of (B, K) z with a zero row appended: out[r, c] = sum_{r' >= r} z[r', c]."""
+    tail = torch.flip(torch.cumsum(torch.flip(z, [0]), 0), [0])
+    return torch.cat([tail, tail.new_zeros(1, tail.shape[1])])
+
+
+def _cvar_columns(s64, act, u, margin, surr_loss):
+    """SOPA's pair sums of each column of (B, K) float64 scores, its positives ``act`` against the
+    rest: pair_sum_i = sum_j p_ij l_ij (differentiable in s64) and count_i = sum_j p_ij with
+    p_ij = 1[l_ij > u_i], l_ij = g(margin - s_i + s_j), for every positive i (other entries: finite
+    values to be masked). Sizes stay on the device (no host sync). l is nondecreasing in s_j, so
+    {j : p_ij = 1} is a suffix of the column's sorted negatives: one column sort, one batched
+    searchsorted, column suffix sums (O(B K log B), no pair matrix)."""
+    key = torch.where(act, math.inf, s64.detach())  # negatives sorted in each column's first n- rows
+    sorted_key, order = torch.sort(key, dim=0)
+    n_neg = (~act).sum(0)
+    in_neg = torch.arange(key.shape[0], device=key.device)[:, None] < n_neg
+    zs = torch.where(in_neg, s64.gather(0, order), 0.0)  # differentiable, zero-padded
+    k = margin - s64
+    # p_ij = 1[g(k_i + z_j) > u_i]: all pairs when u_i < 0, else z_j > g^{-1}(u_i) - k_i (a suffix)
+    threshold = torch.where(act, _g_inverse(u, surr_loss) - k.detach(), 0.0)
+    first = torch.searchsorted(sorted_key.t().contiguous(), threshold.t().contiguous(), right=True).t()
+    first = torch.minimum(first, n_neg)
+    count = torch.where(u < 0, n_neg, n_neg - first)
+    # pairs with k + z <= 0 contribute no value or gradient, so the same suffix serves u < 0
+    c0 = (n_neg - first).to(torch.float64)
+    c1 = _column_suffix(zs).gather(0, first)
+    if surr_loss == "hinge":
+        return k * c0 + c1, count
+    return k * k * c0 + 2 * k * c1 + _column_suffix(zs * zs).gather(0, first), count
 
 
 def _global(group, y_pred, y_true, index):
@@ -256,30 +297,39 @@ class pAUC_CVaR_Loss(nn.Module):
     def forward(
         self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, auto: bool = True, **kwargs: Any
     ) -> torch.Tensor:
-        b = _Batch(*_global(self.process_group, y_pred, y_true, index), self.u_pos)
+        num_neg = None if auto else self.num_neg
+        if num_neg is None and not auto:
+            raise ValueError("num_neg must be given when auto=False")
+        batch = _Batch if devices.host_reads_free(self.u_pos) else _DeviceBatch
+        b = batch(*_global(self.process_group, y_pred, y_true, index), self.u_pos)
         if b.empty:
             return b.zero()
-        if auto:
-            num_neg = b.nneg
-        elif self.num_neg is None:
-            raise ValueError("num_neg must be given when auto=False")
-        else:
-            num_neg = float(self.num_neg)
+        u = self.u_pos[b.rows, 0].to(torch.float64)
+        loss, count = self._compacted(b, u) if isinstance(b, _Batch) else self._masked(b, u)
+        if self.training and torch.is_grad_enabled() and not torch.is_inference_mode_enabled():
+            per_neg = count.to(torch.float64) / (self.beta * (b.nneg if num_neg is None else float(num_neg)))
+            b.store(self.u_pos, u - self.eta * (1 - per_neg))
+        return loss.to(y_pred.dtype)
+
+    def _masked(self, b, u):
+        """The loss and every sample's count (read at the positives) with the class sizes on the device:
+        the batch as one column of _cvar_columns."""
+        act = (b.pos & b.live)[:, None]
+        pair_sum, count = _cvar_columns(b.s.to(torch.float64)[:, None], act, u[:, None], self.margin, self.surr_loss)
+        loss = torch.where(act, pair_sum, 0.0).sum() / (self.beta * b.pairs.clamp_min(1))
+        return b.if_live(loss, b.zero().detach().to(torch.float64)), count[:, 0]
+
+    def _compacted(self, b, u):
+        """The loss and the positives' counts with host sizes: the positives x and negatives z apart."""
         s64 = b.s.to(torch.float64)
         x, z = s64[b.pos], s64[~b.pos]
-        u = self.u_pos[b.rows, 0].to(torch.float64)
         zs, _ = torch.sort(z.detach())
         k = self.margin - x.detach()  # l_ij = g(k_i + z_j), nondecreasing in z_j
         # p_ij = 1[g(k_i + z_j) > u_i]: all pairs when u_i < 0, else z_j > g^{-1}(u_i) - k_i
-        ginv = torch.sqrt(torch.clamp_min(u, 0)) if self.surr_loss == "squared_hinge" else torch.clamp_min(u, 0)
-        first = torch.searchsorted(zs, ginv - k, right=True)
+        first = torch.searchsorted(zs, _g_inverse(u, self.surr_loss) - k, right=True)
         count = torch.where(u < 0, torch.full_like(first, z.numel()), z.numel() - first)
         # pairs with k + z <= 0 contribute no value or gradient, so the same suffix serves u < 0
-        loss = self._suffix_sum(x, z, first) / (self.beta * b.npos * b.nneg)
-        if self.training and torch.is_grad_enabled() and not torch.is_inference_mode_enabled():
-            new = u - self.eta * (1 - count.to(torch.float64) / (self.beta * num_neg))
-            b.store(self.u_pos, new)
-        return loss.to(y_pred.dtype)
+        return self._suffix_sum(x, z, first) / (self.beta * b.npos * b.nneg), count
 
     def _suffix_sum(self, x, z, first):
         """sum_i sum_{j: rank(z_j) >= first_i} l(m - x_i + z_j), differentiable in x and z."""

@@ -9,6 +9,10 @@ the per-label slice of the state in and out. Here the labels are columns of one 
 * ``'SOPA'`` (CVaR): one column-wise sort of the negatives, one batched ``searchsorted`` and column
   suffix sums (O(B C log B), no pair matrix).
 
+The batch stays dense, (B, K) entries with the positives masked and the class sizes on the device, so
+a step does not wait for the GPU on CUDA (one form on every device; on CPU it costs ~1.1-1.5x the
+earlier nonzero compaction at B = 256-1024, C = 10: benchmarks/results/*-libauc-sync-free.md).
+
 LibAUC's shared w of ``'2w'`` (``semantics="libauc"``) is a recurrence over the labels in turn,
 w_t = (1 - gamma1) w_(t-1) + gamma1 batch_t, solved in closed form with one log-cumsum-exp.
 """
@@ -21,11 +25,15 @@ from torch import nn
 
 from .._core import options as O
 from .._core import validate as V
-from .libauc import _global, _with_gradient, pAUC_CVaR_Loss, pAUC_DRO_Loss, tpAUC_KL_Loss
+from .libauc import _cvar_columns, _global, _with_gradient, pAUC_CVaR_Loss, pAUC_DRO_Loss, tpAUC_KL_Loss
 
 
 class _Labels:
-    """The (B, K) problem of one call: the chosen label columns, their positives and the state rows."""
+    """The (B, K) problem of one call, dense, with the class sizes on the device (no host sync on CUDA):
+    the chosen label columns, their positives ``act`` (of labels with both classes, ``live``) and the
+    state rows, one per entry: a positive's own row; the others' the last positive's of their column (a
+    scatter rewrites that row with the same value, so it touches only positives' rows, in batch order as
+    LibAUC's writes); a column without positives rewrites one of its rows with itself."""
 
     def __init__(self, h, y, index, tasks, state):
         if state.device != h.device:
@@ -37,18 +45,28 @@ class _Labels:
         idx = V.tensor(index, "index").reshape(-1)
         if idx.numel() != B:
             raise ValueError(f"index must have one entry per sample ({B}), got {idx.numel()}")
-        self.tasks = tasks.to(h.device)
-        self.h = h[:, self.tasks]
-        pos = y[:, self.tasks] == 1
+        self.tasks = tasks
+        self.h = h.index_select(1, tasks)
+        pos = y.index_select(1, tasks) == 1
         self.npos = pos.sum(0)
-        self.nneg = B - self.npos
+        self.nneg = (B - self.npos).to(torch.float64)
         self.live = (self.npos > 0) & (self.nneg > 0)  # labels whose loss is defined; the others add 0
         self.act = pos & self.live  # the positives of live labels
-        rows, cols = self.act.nonzero(as_tuple=True)  # row-major: per label, in batch order (LibAUC's writes)
-        self.col = cols
-        self.state_at = (self.tasks[cols], idx.to(h.device).long()[rows])  # (label, sample) of each positive
-        self.npos_p = self.npos[cols].to(torch.float64)
-        self.nneg_p = self.nneg[cols].to(torch.float64)
+        self.pairs = (self.npos * self.nneg).clamp_min(1)  # (1 where not live: masked)
+        self.log_nneg = torch.log(self.nneg)
+        idx = idx.to(h.device).long()
+        self.last = B - 1 - torch.argmax(self.act.flip(0).to(torch.uint8), 0)  # (K,) each column's last positive
+        rows = torch.where(self.act, idx[:, None], idx.index_select(0, self.last))
+        self.at = rows + tasks * state.shape[1]  # (B, K) positions in the (C, data_len, 1) state's elements
+
+    def read(self, state):
+        """The (B, K) state entries of the rows."""
+        return state.take(self.at)
+
+    def store(self, state, v, old):
+        """v at the positives' rows (see the class); a label that is not live rewrites ``old`` (its read)."""
+        v = torch.where(self.act, v, torch.where(self.live, v.gather(0, self.last[None, :]), old))
+        state.put_(self.at, v.to(state.dtype))
 
 
 class MultiLabelpAUCLoss(nn.Module):
@@ -113,14 +131,16 @@ class MultiLabelpAUCLoss(nn.Module):
     def _updating(self):
         return self.training and torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
 
-    def _tasks(self, task_id):
+    def _tasks(self, task_id, device):
+        """The chosen labels on ``device``, in increasing order: all by default (no host sync); a
+        task_id on CUDA is read on the host (its values choose the labels)."""
         C = self.num_labels
         if task_id is None or len(task_id) == 0:
-            return torch.arange(C)
+            return torch.arange(C, device=device)
         tasks = torch.unique(torch.as_tensor(task_id).reshape(-1).long())
         if bool(((tasks < 0) | (tasks >= C)).any()):
             raise ValueError(f"task_id entries must be in [0, {C}), got {tasks.tolist()}")
-        return tasks
+        return tasks.to(device, non_blocking=True)
 
     def forward(
         self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, task_id: Any = (), **kwargs: Any
@@ -137,44 +157,22 @@ class MultiLabelpAUCLoss(nn.Module):
         h, y = y_pred.reshape(-1, C), y_true.reshape(-1, C)
         h, y, index = _global(self.process_group, h, y, index)
         state = self.u_pos if self.mode == "SOPA" else self.log_u_pos
-        b = _Labels(h, y, index, self._tasks(task_id), state)
+        b = _Labels(h, y, index, self._tasks(task_id, h.device), state)
         K = b.tasks.numel()
-        if not bool(b.live.any()):
-            return (b.h * 0).sum() / K
+        if b.h.shape[0] == 0:
+            return b.h.sum() / K
         total = self._cvar(b) if self.mode == "SOPA" else self._exp(b)
+        total = torch.where(b.live.any(), total, (b.h * 0).sum())  # as the labels' own losses: 0 or NaN
         return total.to(y_pred.dtype) / K
 
     # ------------------------------------------------------------ SOPA (CVaR thresholds)
     def _cvar(self, b):
         inner = self.loss_fn
-        s64 = b.h.to(torch.float64)
-        # negatives of every column sorted ascending in its first nneg rows (positives pushed past them)
-        key = torch.where(b.act, math.inf, s64.detach())
-        sorted_key, order = torch.sort(key, dim=0)
-        n_neg = (~b.act).sum(0)
-        in_neg = torch.arange(key.shape[0], device=key.device)[:, None] < n_neg[None, :]
-        zs = torch.where(in_neg, s64.gather(0, order), 0.0)  # differentiable, zero-padded
-        x = s64[b.act]
-        u = self.u_pos[b.state_at[0], b.state_at[1], 0].to(torch.float64)
-        k = inner.margin - x
-        # p_ij = 1[g(k_i + z_j) > u_i]: all pairs when u_i < 0, else z_j > g^{-1}(u_i) - k_i (a suffix)
-        ginv = torch.sqrt(torch.clamp_min(u, 0)) if inner.surr_loss == "squared_hinge" else torch.clamp_min(u, 0)
-        threshold = torch.zeros_like(key)
-        threshold[b.act] = ginv - k.detach()
-        first_all = torch.searchsorted(sorted_key.t().contiguous(), threshold.t().contiguous(), right=True)
-        first = torch.minimum(first_all.t()[b.act], n_neg[b.col])
-        count = torch.where(u < 0, b.nneg_p, b.nneg_p - first)
-        # pairs with k + z <= 0 contribute no value or gradient, so the same suffix serves u < 0
-        c0 = (b.nneg_p - first).to(torch.float64)
-        c1 = _suffix(zs)[first, b.col]
-        if inner.surr_loss == "squared_hinge":
-            per_pos = k * k * c0 + 2 * k * c1 + _suffix(zs * zs)[first, b.col]
-        else:
-            per_pos = k * c0 + c1
-        loss = (per_pos / (inner.beta * b.npos_p * b.nneg_p)).sum()
+        u = b.read(self.u_pos).to(torch.float64)
+        pair_sum, count = _cvar_columns(b.h.to(torch.float64), b.act, u, inner.margin, inner.surr_loss)
+        loss = torch.where(b.act, pair_sum / (inner.beta * b.pairs), 0.0).sum()
         if self._updating():
-            new = u - inner.eta * (1 - count / (inner.beta * b.nneg_p))
-            self.u_pos[b.state_at[0], b.state_at[1], 0] = new.to(self.u_pos.dtype)
+            b.store(self.u_pos, u - inner.eta * (1 - count / (inner.beta * b.nneg)), u)
         return loss
 
     # ------------------------------------------------------------ SOPAs / SOTAs (exp row sums)
@@ -182,40 +180,36 @@ class MultiLabelpAUCLoss(nn.Module):
         inner = self.loss_fn
         s = b.h.detach()
         rows = torch.ops.torchauc.partial_auc_exp_rows(s, b.act, inner.margin, inner.Lambda, inner.surr_loss)
-        shift, r0, r1, r2 = (t[b.act] for t in rows)
+        shift, r0, r1, r2 = rows
         gamma = inner.gamma0 if self._two_way else inner.gamma
-        old = self.log_u_pos[b.state_at[0], b.state_at[1], 0]
-        batch = math.log(gamma) + shift + torch.log(r0) - torch.log(b.nneg_p)
+        batch = math.log(gamma) + shift + torch.log(r0) - b.log_nneg
+        old = b.read(self.log_u_pos)
         log_u = batch if gamma >= 1.0 else torch.logaddexp(math.log1p(-gamma) + old, batch)
         row_log_scale = -log_u
         if self._two_way:
             ratio = inner.Lambda / inner.tau
-            row_log_scale = (ratio - 1) * log_u - self._log_w(b, ratio * log_u)[b.col]
+            row_log_scale = (ratio - 1) * log_u - self._log_w(b, ratio * log_u)
         if self._updating():
-            self.log_u_pos[b.state_at[0], b.state_at[1], 0] = log_u
-        alpha = torch.exp(row_log_scale + shift) / (b.npos_p * b.nneg_p)
+            b.store(self.log_u_pos, log_u, old)
+        alpha = torch.where(b.act, torch.exp(row_log_scale + shift) / b.pairs, 0.0)
         value = (alpha * r2).sum()
         if not (torch.is_grad_enabled() and b.h.requires_grad):
             return value
-        scale = torch.zeros_like(s, dtype=torch.float64)
-        scale[b.act] = alpha
         # d/dz_j at negatives: + sum_i a_i e_ij l'_ij; d/dx_i at positives: - a_i sum_j e_ij l'_ij
-        grad = torch.ops.torchauc.partial_auc_exp_cols(s, b.act, scale, inner.margin, inner.Lambda, inner.surr_loss)
-        grad[b.act] = -alpha * r1
-        return _with_gradient(b.h, value, grad)
+        col = torch.ops.torchauc.partial_auc_exp_cols(s, b.act, alpha, inner.margin, inner.Lambda, inner.surr_loss)
+        return _with_gradient(b.h, value, torch.where(b.act, -alpha * r1, col))
 
     def _log_w(self, b, scaled_log_u):
         """log w of each chosen label after this batch (and stored when training)."""
         inner = self.loss_fn
-        dense = torch.full(b.h.shape, -math.inf, dtype=torch.float64, device=b.h.device)
-        dense[b.act] = scaled_log_u
+        dense = torch.where(b.act, scaled_log_u, -math.inf)
         batch = math.log(inner.gamma1) + torch.logsumexp(dense, 0) - torch.log(b.npos.clamp_min(1).double())
         decay = math.log1p(-inner.gamma1) if inner.gamma1 < 1.0 else -math.inf
         if self.semantics == "fixed":
             old = self.log_w[b.tasks]
             log_w = batch if inner.gamma1 >= 1.0 else torch.logaddexp(decay + old, batch)
             if self._updating():
-                self.log_w[b.tasks[b.live]] = log_w[b.live]
+                self.log_w[b.tasks] = torch.where(b.live, log_w, old)
             return log_w
         # LibAUC: one w, updated label after label (live labels only), w_t = decay w_(t-1) + batch_t:
         # log w_t = t log(decay) + logaddexp(log w_0, logcumsumexp_s(batch_s - s log(decay)))
@@ -225,16 +219,10 @@ class MultiLabelpAUCLoss(nn.Module):
             t = torch.cumsum(b.live, 0).to(torch.float64)
             terms = torch.where(b.live, batch - t * decay, -math.inf)
             log_w = t * decay + torch.logaddexp(self.log_w, torch.logcumsumexp(terms, 0))
-        if self._updating():
-            last = int(torch.nonzero(b.live)[-1, 0])
-            self.log_w.copy_(log_w[last])
+        if self._updating():  # the value after the last live label (index_select: a 0-dim index would sync)
+            last = b.live.numel() - 1 - torch.argmax(b.live.flip(0).to(torch.uint8)).reshape(1)
+            self.log_w.copy_(torch.where(b.live.any(), log_w.index_select(0, last)[0], self.log_w))
         return log_w
-
-
-def _suffix(z):
-    """Column suffix sums of (B, K) z with a zero row appended: out[r, c] = sum_{r' >= r} z[r', c]."""
-    tail = torch.flip(torch.cumsum(torch.flip(z, [0]), 0), [0])
-    return torch.cat([tail, tail.new_zeros(1, tail.shape[1])])
 
 
 mPAUCLoss = MultiLabelpAUCLoss
