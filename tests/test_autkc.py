@@ -159,7 +159,7 @@ def test_fused_rows_match_composite_with_ties_nan_and_inf(device, dtype, surroga
 @pytest.mark.parametrize("surrogate", ["square", "hinge", "ce"])
 @pytest.mark.parametrize("C", [37, 100, 1000])
 def test_fused_rows_long_rows(device, dtype, surrogate, C):
-    # rows long enough for the NaN-free selection's block screening (math.h row_topk_no_nan), ties from the
+    # rows long enough for the NaN-free selection's lane screen (math.h row_topk_no_nan), ties from the
     # grid; a NaN row takes the general selection
     x, y = logits(24, C, seed=C, device=device)
     x[5, 7] = float("nan")
@@ -167,6 +167,29 @@ def test_fused_rows_long_rows(device, dtype, surrogate, C):
         m = k - 1 if surrogate == "ce" else m
         got, want = fused_and_composite(x.to(dtype), y, k, m, surrogate)
         assert_matches(got, want, FUSED_TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("surrogate", ["square", "hinge", "ce"])
+def test_fused_rows_screen_edges(device, dtype, surrogate):
+    # math.h row_topk_no_nan: rows whose r tied top competitors (spread over the 16 lanes or packed into a few)
+    # make around kMaxCandidates = 32 candidates (ranked, or the scan beyond), k on both sides of
+    # kScreenLanes = 16 (the scan above), short rows with empty lanes, -inf competitors
+    for C in (20, 100):
+        rows, labels = [], []
+        for r in (1, 6, 16, 31, 32, 33, 40):
+            for spread in (1, 16):
+                x = torch.randn(C, generator=torch.Generator().manual_seed(r + C), dtype=torch.float64) - 5
+                x[torch.arange(min(r, C - 2)) * spread % C] = 2.0
+                x[C - 1] = -float("inf")
+                rows.append(x)
+                labels.append((3 * r + spread) % (C - 1))
+        x = torch.stack(rows).to(device=device, dtype=dtype)
+        y = torch.tensor(labels, device=device)
+        for k in (5, 16, 17):
+            m = k - 1 if surrogate == "ce" else k
+            got, want = fused_and_composite(x, y, k, m, surrogate)
+            assert_matches(got, want, FUSED_TOL[dtype])
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
