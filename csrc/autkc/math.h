@@ -93,7 +93,7 @@ TAUC_HD void row_topk_scan(const V* s, int64_t C, int64_t y, int64_t k, double* 
 // competitors are >= t, so every top-k competitor is too, and it lies in a lane whose maximum reaches t
 // (about k of the lanes). Without branches, so the host compiler vectorises it.
 constexpr int kScreenLanes = 16;
-// At most this many candidates are ranked by counting; a row with more (ties, k close to C) is scanned.
+// At most this many candidates are ranked by counting; a row with more (ties) takes row_topk.
 constexpr int kMaxCandidates = 32;
 // Rows longer than this are scanned: there the scan's block test rejects most of the row at one vector
 // compare per block, and the screen measured slower (hinge at C = 1000).
@@ -147,7 +147,8 @@ TAUC_HD void row_topk_no_nan(const V* s, int64_t C, int64_t y, int64_t k, double
       cand[n < N ? n : N] = static_cast<int32_t>(j);  // kept when it passes, else overwritten
       n += (s[j] >= t) & (j != y);
     }
-  if (n > N) return row_topk_scan(s, C, y, k, vals, idx);
+  if (n > N)  // the general selection, so that row_topk_scan keeps one call site (inlined as before)
+    return row_topk([s](int64_t j) { return static_cast<double>(s[j]); }, C, y, k, 0.0, false, vals, idx);
   // padded to whole blocks of kRankBlock: the pads are ranked too (never read) but never counted (b < n)
   const int padded = (n + kRankBlock - 1) / kRankBlock * kRankBlock;
   V cv[N + kRankBlock];
