@@ -96,11 +96,16 @@ SURROGATE_FNS = {
 
 def composite_ce_rows(x, y, k):
     """The former unfused top-k cross entropy: z = x - x_y with the label and the k - 1 best competitors
-    (the selection op) at -inf, log(1 + sum e^z) as a logsumexp with a 0 column."""
+    (the selection op) at -inf, log(1 + sum e^z) as a logsumexp with a 0 column. The row's finite maximum
+    is taken out first: torch.logsumexp's gradient is e^(z - result), and at |z| ~ 1e30 the result rounds
+    to the maximum (log 2 of two tied maxima is lost), which would double their gradient."""
     y = y.reshape(-1, 1)
     z = x - x.gather(1, y)
     z = z.scatter(1, torch.cat([y, OPS.autkc_topk(x.detach(), y, k - 1, 0.0, False)], 1), float("-inf"))
-    return torch.logsumexp(torch.cat([z.new_zeros((z.shape[0], 1)), z], 1), dim=1)
+    z = torch.cat([z.new_zeros((z.shape[0], 1)), z], 1)
+    shift = z.detach().amax(1, keepdim=True)
+    shift = torch.where(shift.isfinite(), shift, 0.0)  # +inf and NaN rows as the unshifted form
+    return (shift + torch.logsumexp(z - shift, dim=1, keepdim=True)).squeeze(1)
 
 
 def composite_rows(x, y, k, m, surrogate):
