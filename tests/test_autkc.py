@@ -96,11 +96,16 @@ SURROGATE_FNS = {
 
 def composite_ce_rows(x, y, k):
     """The former unfused top-k cross entropy: z = x - x_y with the label and the k - 1 best competitors
-    (the selection op) at -inf, log(1 + sum e^z) as a logsumexp with a 0 column."""
+    (the selection op) at -inf, log(1 + sum e^z) as a logsumexp with a 0 column. The row's finite maximum
+    is taken out first: torch.logsumexp's gradient is e^(z - result), and at |z| ~ 1e30 the result rounds
+    to the maximum (log 2 of two tied maxima is lost), which would double their gradient."""
     y = y.reshape(-1, 1)
     z = x - x.gather(1, y)
     z = z.scatter(1, torch.cat([y, OPS.autkc_topk(x.detach(), y, k - 1, 0.0, False)], 1), float("-inf"))
-    return torch.logsumexp(torch.cat([z.new_zeros((z.shape[0], 1)), z], 1), dim=1)
+    z = torch.cat([z.new_zeros((z.shape[0], 1)), z], 1)
+    shift = z.detach().amax(1, keepdim=True)
+    shift = torch.where(shift.isfinite(), shift, 0.0)  # +inf and NaN rows as the unshifted form
+    return (shift + torch.logsumexp(z - shift, dim=1, keepdim=True)).squeeze(1)
 
 
 def composite_rows(x, y, k, m, surrogate):
@@ -159,7 +164,7 @@ def test_fused_rows_match_composite_with_ties_nan_and_inf(device, dtype, surroga
 @pytest.mark.parametrize("surrogate", ["square", "hinge", "ce"])
 @pytest.mark.parametrize("C", [37, 100, 1000])
 def test_fused_rows_long_rows(device, dtype, surrogate, C):
-    # rows long enough for the NaN-free selection's block screening (math.h row_topk_no_nan), ties from the
+    # rows long enough for the NaN-free selection's lane screen (math.h row_topk_no_nan), ties from the
     # grid; a NaN row takes the general selection
     x, y = logits(24, C, seed=C, device=device)
     x[5, 7] = float("nan")
@@ -167,6 +172,29 @@ def test_fused_rows_long_rows(device, dtype, surrogate, C):
         m = k - 1 if surrogate == "ce" else m
         got, want = fused_and_composite(x.to(dtype), y, k, m, surrogate)
         assert_matches(got, want, FUSED_TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("surrogate", ["square", "hinge", "ce"])
+def test_fused_rows_screen_edges(device, dtype, surrogate):
+    # math.h row_topk_no_nan: rows whose r tied top competitors (spread over the 16 lanes or packed into a few)
+    # make around kMaxCandidates = 32 candidates (ranked, or the scan beyond), k on both sides of
+    # kScreenLanes = 16 (the scan above), short rows with empty lanes, -inf competitors
+    for C in (20, 100):
+        rows, labels = [], []
+        for r in (1, 6, 16, 31, 32, 33, 40):
+            for spread in (1, 16):
+                x = torch.randn(C, generator=torch.Generator().manual_seed(r + C), dtype=torch.float64) - 5
+                x[torch.arange(min(r, C - 2)) * spread % C] = 2.0
+                x[C - 1] = -float("inf")
+                rows.append(x)
+                labels.append((3 * r + spread) % (C - 1))
+        x = torch.stack(rows).to(device=device, dtype=dtype)
+        y = torch.tensor(labels, device=device)
+        for k in (5, 16, 17):
+            m = k - 1 if surrogate == "ce" else k
+            got, want = fused_and_composite(x, y, k, m, surrogate)
+            assert_matches(got, want, FUSED_TOL[dtype])
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
