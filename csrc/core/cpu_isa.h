@@ -1,6 +1,7 @@
 // The instruction set of the CPU kernels that are built once per ISA (multiclass/cpu_fused.cpp,
 // pair_sums/tiles_cpu.cpp): each includes its kernel header three times, inside `#pragma GCC target`
-// regions and the namespaces isa_avx512, isa_avx2 and isa_base, and calls them through TAUC_BY_ISA.
+// regions and the namespaces isa_avx512, isa_avx2 and isa_base (core/cpu_isa_clones.h), and calls them
+// through TAUC_BY_ISA.
 // Unlike target_clones, the choice can be capped, so the tests run every clone on an AVX-512 machine.
 #pragma once
 #include <cstdlib>

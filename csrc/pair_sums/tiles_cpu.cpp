@@ -8,23 +8,8 @@
 namespace torchauc::pair_sums {
 namespace {
 
-#pragma GCC push_options
-#pragma GCC target("avx512f")
-namespace isa_avx512 {
-#include "pair_sums/tile_kernels.h"
-}  // namespace isa_avx512
-#pragma GCC pop_options
-
-#pragma GCC push_options
-#pragma GCC target("avx2")
-namespace isa_avx2 {
-#include "pair_sums/tile_kernels.h"
-}  // namespace isa_avx2
-#pragma GCC pop_options
-
-namespace isa_base {
-#include "pair_sums/tile_kernels.h"
-}  // namespace isa_base
+#define TAUC_ISA_KERNELS "pair_sums/tile_kernels.h"
+#include "core/cpu_isa_clones.h"
 
 }  // namespace
 
