@@ -173,7 +173,7 @@ class _DeviceBatch:
             rank = torch.cumsum(self.pos, 0) - 1
             idx = idx[rank.clamp(0, idx.numel() - 1)] if idx.numel() else torch.zeros_like(rank)
         if n:  # (1,): the last positive (any sample when none; index_select: a 0-dim index would sync)
-            self.last = (n - 1 - torch.argmax(self.pos.flip(0).to(torch.uint8))).reshape(1)
+            self.last = _last_true(self.pos).reshape(1)
             self.rows = torch.where(self.live, torch.where(self.pos, idx, idx.index_select(0, self.last)), 0)
 
     def zero(self):
@@ -206,6 +206,12 @@ def _with_gradient(scores, value, grad):
     g = grad.to(scores.dtype).detach()
     lin = (scores * g).sum()
     return value + (lin - lin.detach())
+
+
+def _last_true(mask):
+    """The index of the last True along dim 0 of a bool ``mask`` (0 where none is), on the device:
+    argmax of the flipped mask, so no host read."""
+    return mask.shape[0] - 1 - torch.argmax(mask.flip(0).to(torch.uint8), 0)
 
 
 def _g_inverse(u, surr_loss):

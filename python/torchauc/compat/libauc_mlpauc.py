@@ -25,7 +25,7 @@ from torch import nn
 
 from .._core import options as O
 from .._core import validate as V
-from .libauc import _cvar_columns, _global, _with_gradient, pAUC_CVaR_Loss, pAUC_DRO_Loss, tpAUC_KL_Loss
+from .libauc import _cvar_columns, _global, _last_true, _with_gradient, pAUC_CVaR_Loss, pAUC_DRO_Loss, tpAUC_KL_Loss
 
 
 class _Labels:
@@ -55,7 +55,7 @@ class _Labels:
         self.pairs = (self.npos * self.nneg).clamp_min(1)  # (1 where not live: masked)
         self.log_nneg = torch.log(self.nneg)
         idx = idx.to(h.device).long()
-        self.last = B - 1 - torch.argmax(self.act.flip(0).to(torch.uint8), 0)  # (K,) each column's last positive
+        self.last = _last_true(self.act)  # (K,) each column's last positive
         rows = torch.where(self.act, idx[:, None], idx.index_select(0, self.last))
         self.at = rows + tasks * state.shape[1]  # (B, K) positions in the (C, data_len, 1) state's elements
 
@@ -220,7 +220,7 @@ class MultiLabelpAUCLoss(nn.Module):
             terms = torch.where(b.live, batch - t * decay, -math.inf)
             log_w = t * decay + torch.logaddexp(self.log_w, torch.logcumsumexp(terms, 0))
         if self._updating():  # the value after the last live label (index_select: a 0-dim index would sync)
-            last = b.live.numel() - 1 - torch.argmax(b.live.flip(0).to(torch.uint8)).reshape(1)
+            last = _last_true(b.live).reshape(1)
             self.log_w.copy_(torch.where(b.live.any(), log_w.index_select(0, last)[0], self.log_w))
         return log_w
 
