@@ -1,11 +1,9 @@
-"""SOD ops (sod_*): fake impls, and the autograd of sod_si_loss.
+"""SOD ops (sod_*): fake impls (the autograd of sod_si_loss is C++: csrc/sod/autograd.cpp).
 
 sod_si_loss is fused: one call returns the loss and its gradient in pred, so backward is a scale by
 the incoming gradient (no double backward). sod_frames and sod_frame_stats carry no gradient."""
 
 import torch
-
-from ._fused_grad import scaled, skip_zero_grads
 
 
 @torch.library.register_fake("torchauc::sod_frames")
@@ -24,25 +22,3 @@ def _frame_stats_fake(pred, pred_norm, target, boxes, counts, thresholds, offici
     b, k, t = pred.shape[0], boxes.shape[1], thresholds.shape[0]
     hist = pred.new_empty((b, k + 2, 2, t + 1, 2), dtype=torch.long)
     return hist, pred.new_empty((b, k + 2, 3), dtype=torch.float64)
-
-
-def _setup_context(ctx, inputs, output):
-    ctx.has_grad = inputs[5]
-    ctx.save_for_backward(output[1])
-    ctx.mark_non_differentiable(output[1])
-    skip_zero_grads(ctx)
-
-
-def _backward(ctx, g_loss, _g_grad):
-    if not ctx.has_grad:
-        raise RuntimeError(
-            "torchauc.sod_si_loss was called with compute_grad=False; call it through torchauc.sod.si_loss, "
-            "which asks for the gradient when it is needed"
-        )
-    if g_loss is None:  # (grads are not materialised) nothing flows into the loss
-        return (None,) * 6
-    (grad,) = ctx.saved_tensors
-    return scaled(g_loss, grad), None, None, None, None, None
-
-
-torch.library.register_autograd("torchauc::sod_si_loss", _backward, setup_context=_setup_context)
