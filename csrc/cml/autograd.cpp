@@ -18,9 +18,11 @@ using OptTensor = c10::optional<at::Tensor>;
 using TripletSignature = std::tuple<at::Tensor, at::Tensor>(const at::Tensor&, const at::Tensor&, const at::Tensor&,
                                                             const OptTensor&, const OptTensor&, const OptTensor&,
                                                             double, c10::string_view);
-using TripletBackwardSignature = std::tuple<at::Tensor, at::Tensor, at::Tensor>(
-    const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const OptTensor&, const OptTensor&,
-    const OptTensor&, const at::Tensor&, c10::string_view);
+using TripletBackwardSignature = std::tuple<at::Tensor, at::Tensor, at::Tensor>(const at::Tensor&, const at::Tensor&,
+                                                                                const at::Tensor&, const at::Tensor&,
+                                                                                const OptTensor&, const OptTensor&,
+                                                                                const OptTensor&, const at::Tensor&,
+                                                                                c10::string_view);
 using DotsSignature = at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&);
 using DotsBackwardSignature = std::tuple<at::Tensor, at::Tensor>(const at::Tensor&, const at::Tensor&,
                                                                  const at::Tensor&, const at::Tensor&,

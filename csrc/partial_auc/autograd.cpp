@@ -11,8 +11,9 @@ namespace torchauc::partial_auc {
 namespace {
 
 struct UpauciLoss {
-  using Signature = std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor>(
-      const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, double, double, double, bool);
+  using Signature = std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor>(const at::Tensor&, const at::Tensor&,
+                                                                               const at::Tensor&, const at::Tensor&,
+                                                                               double, double, double, bool);
   static constexpr const char* kOp = "torchauc::partial_auc_upauci";
   static constexpr std::array<size_t, 3> kGradInputs = {0, 2, 3};  // scores, weights, params
   static constexpr std::array<bool, 3> kAlwaysComputed = {false, false, false};

@@ -1,5 +1,5 @@
-"""Fake (shape-only) impls of the compiled ops, one module per op family (their autograd is C++:
-csrc/<family>/autograd.cpp) (``_ops/<family>.py``); every module here is imported, so a new family only adds its file."""
+"""Fake (shape-only) impls of the compiled ops, one module per op family (``_ops/<family>.py``; their
+autograd is C++: csrc/<family>/autograd.cpp); every module here is imported, so a new family only adds its file."""
 
 import importlib
 import pkgutil
