@@ -554,8 +554,12 @@ def test_multilabel_pauc_checks_and_empty_batches(ml_entries):
     assert float(loss.log_u_pos.exp().sum()) == 0.0
     with pytest.raises(ValueError, match="index"):
         loss(s, torch.ones(6, 3), torch.arange(5))
-    with pytest.raises(ValueError, match="task_id"):
-        loss(s, torch.ones(6, 3), torch.arange(6), torch.tensor([3]))
+    # a task_id on the host: a ValueError; off the host (CUDA; forced here on CPU) a device-side assert
+    on_host = devices.host_reads_free(s)
+    error, match = (ValueError, "task_id") if on_host else (RuntimeError, r"\[0, 3\) \(device-side check")
+    for task_id in ([3], torch.tensor([-1])):
+        with pytest.raises(error, match=match):
+            loss(s, torch.ones(6, 3), torch.arange(6), task_id)
     with pytest.raises(ValueError, match=r"shape \(B, 3\)"):
         loss(torch.randn(5, 2), torch.ones(5, 2), torch.arange(5))
     assert len(ml_entries) == 1  # the bad calls raise before

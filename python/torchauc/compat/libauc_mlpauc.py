@@ -15,8 +15,9 @@ the positives are compacted with ``nonzero`` instead and the per-entry work (sta
 logs, exps) runs over the positives only: 0.69-0.87x the dense form's step time at B = 256-1024,
 C = 10, 20% positives (at B = 128, where the per-op overhead dominates, 0.91-1.18x: within the noise;
 benchmarks/results/*-mlpauc-cpu.md). The choice is ``devices.host_reads_free``, as the binary
-losses'. A ``task_id`` given as a CUDA tensor is read on the host (one sync: its values choose the
-labels); a list or a CPU tensor, and the default (every label), do not sync.
+losses'. A ``task_id`` given as a CUDA tensor is not read on the host either: every label column is
+computed and the unchosen ones are masked (its range is a device-side assert); a list or a CPU tensor
+chooses the columns on the host, without a device sync.
 
 LibAUC's shared w of ``'2w'`` (``semantics="libauc"``) is a recurrence over the labels in turn,
 w_t = (1 - gamma1) w_(t-1) + gamma1 batch_t, solved in closed form with one log-cumsum-exp.
@@ -49,7 +50,7 @@ class _Labels:
 
     at: torch.Tensor  # set by the form: the state element positions of its entries
 
-    def __init__(self, h, y, index, tasks, state):
+    def __init__(self, h, y, index, tasks, chosen, state):
         if state.device != h.device:
             raise ValueError(
                 f"the loss state is on {state.device} but y_pred is on {h.device}; "
@@ -65,6 +66,9 @@ class _Labels:
         self.npos = pos.sum(0)
         self.nneg = (B - self.npos).to(torch.float64)
         self.live = (self.npos > 0) & (self.nneg > 0)  # labels whose loss is defined; the others add 0
+        self.chosen = chosen  # None, or the chosen ones of all the columns (a task_id on the device)
+        if chosen is not None:
+            self.live &= chosen
         self.act = pos & self.live  # the positives of live labels
         self.pairs = (self.npos * self.nneg).clamp_min(1)  # (1 where not live: masked)
         self.log_nneg = torch.log(self.nneg)
@@ -77,7 +81,8 @@ class _Labels:
 
     def zero(self):
         """The loss without a live label, as the labels' own losses: 0 (NaN for NaN scores)."""
-        return (self.h * 0).sum()
+        h = self.h if self.chosen is None else torch.where(self.chosen, self.h, 0)
+        return (h * 0).sum()
 
 
 class _PositiveEntries(_Labels):
@@ -85,8 +90,8 @@ class _PositiveEntries(_Labels):
     batch order, so a dataset index repeated within a label is written last by its last sample, as
     LibAUC's writes. ``empty``: no live label (the loss is 0, nothing is stored)."""
 
-    def __init__(self, h, y, index, tasks, state):
-        super().__init__(h, y, index, tasks, state)
+    def __init__(self, h, y, index, tasks, chosen, state):
+        super().__init__(h, y, index, tasks, chosen, state)
         rows, self.cols = self.act.nonzero(as_tuple=True)
         self.flat = rows * self.act.shape[1] + self.cols  # positions in the (B, K) entries
         self.at = self.idx.index_select(0, rows) + self.label_at.index_select(0, self.cols)
@@ -119,8 +124,8 @@ class _DenseEntries(_Labels):
     that row with the same value, so it touches only positives' rows, in batch order as LibAUC's
     writes); a column without positives rewrites one of its rows with itself. ``empty``: B = 0."""
 
-    def __init__(self, h, y, index, tasks, state):
-        super().__init__(h, y, index, tasks, state)
+    def __init__(self, h, y, index, tasks, chosen, state):
+        super().__init__(h, y, index, tasks, chosen, state)
         self.last = _last_true(self.act)  # (K,) each column's last positive
         rows = torch.where(self.act, self.idx[:, None], self.idx.index_select(0, self.last))
         self.at = rows + self.label_at
@@ -210,15 +215,23 @@ class MultiLabelpAUCLoss(nn.Module):
         return self.training and torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
 
     def _tasks(self, task_id, device):
-        """The chosen labels on ``device``, in increasing order: all by default (no host sync); a
-        task_id on CUDA is read on the host (its values choose the labels)."""
+        """The label columns computed, on ``device`` in increasing order, and None: all by default, else
+        the chosen ones (read on the host). A task_id tensor off the host (CUDA) is not read, as that
+        would sync: every column is computed and the second result, (C,) bool, marks the chosen ones
+        (its range is a device-side assert)."""
         C = self.num_labels
         if task_id is None or len(task_id) == 0:
-            return torch.arange(C, device=device)
-        tasks = torch.unique(torch.as_tensor(task_id).reshape(-1).long())
+            return torch.arange(C, device=device), None
+        tasks = torch.as_tensor(task_id).reshape(-1).long()
+        if not devices.host_reads_free(tasks):
+            in_range = ((tasks >= 0) & (tasks < C)).all()
+            torch.ops.aten._assert_async.msg(in_range, f"task_id entries must be in [0, {C}) (device-side check)")
+            chosen = torch.zeros(C, dtype=torch.bool, device=tasks.device).index_fill_(0, tasks.clamp(0, C - 1), True)
+            return torch.arange(C, device=device), chosen.to(device, non_blocking=True)
+        tasks = torch.unique(tasks)
         if bool(((tasks < 0) | (tasks >= C)).any()):
             raise ValueError(f"task_id entries must be in [0, {C}), got {tasks.tolist()}")
-        return tasks.to(device, non_blocking=True)
+        return tasks.to(device, non_blocking=True), None
 
     def forward(
         self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, task_id: Any = (), **kwargs: Any
@@ -236,8 +249,8 @@ class MultiLabelpAUCLoss(nn.Module):
         h, y, index = _global(self.process_group, h, y, index)
         state = self.u_pos if self.mode == "SOPA" else self.log_u_pos
         entries = _PositiveEntries if devices.host_reads_free(state) else _DenseEntries
-        b = entries(h, y, index, self._tasks(task_id, h.device), state)
-        K = b.tasks.numel()
+        b = entries(h, y, index, *self._tasks(task_id, h.device), state)
+        K = b.tasks.numel() if b.chosen is None else b.chosen.sum()
         if b.empty:
             return b.zero() / K
         total = b.if_live(self._cvar(b) if self.mode == "SOPA" else self._exp(b))
