@@ -12,9 +12,8 @@ the per-label slice of the state in and out. Here the labels are columns of one 
 On CUDA the batch stays dense, (B, K) entries with the positives masked and the class sizes on the
 device, so a step does not wait for the GPU. On CPU tensors, where reading sizes on the host is free,
 the positives are compacted with ``nonzero`` instead and the per-entry work (state reads and writes,
-logs, exps) runs over the positives only: 0.69-0.87x the dense form's step time at B = 256-1024,
-C = 10, 20% positives (at B = 128, where the per-op overhead dominates, 0.91-1.18x: within the noise;
-benchmarks/results/*-mlpauc-cpu.md). The choice is ``devices.host_reads_free``, as the binary
+logs, exps) runs over the positives only: 0.69-0.87x the dense form's step time for '1w' / '2w' at
+B = 128-1024, 0.82-0.98x for 'SOPA' (C = 10, 20% positives; benchmarks/results/*-mlpauc-cpu.md). The choice is ``devices.host_reads_free``, as the binary
 losses'. A ``task_id`` given as a CUDA tensor is not read on the host either: every label column is
 computed and the unchosen ones are masked (its range is a device-side assert); a list or a CPU tensor
 chooses the columns on the host, without a device sync.
