@@ -13,10 +13,11 @@ On CUDA the batch stays dense, (B, K) entries with the positives masked and the 
 device, so a step does not wait for the GPU. On CPU tensors, where reading sizes on the host is free,
 the positives are compacted with ``nonzero`` instead and the per-entry work (state reads and writes,
 logs, exps) runs over the positives only: 0.69-0.87x the dense form's step time for '1w' / '2w' at
-B = 128-1024, 0.82-0.98x for 'SOPA' (C = 10, 20% positives; benchmarks/results/*-mlpauc-cpu.md). The choice is ``devices.host_reads_free``, as the binary
-losses'. A ``task_id`` given as a CUDA tensor is not read on the host either: every label column is
-computed and the unchosen ones are masked (its range is a device-side assert); a list or a CPU tensor
-chooses the columns on the host, without a device sync.
+B = 128-1024, 0.82-0.98x for 'SOPA' (C = 10, 20% positives; benchmarks/results/*-mlpauc-cpu.md).
+The choice is ``devices.host_reads_free``, as the binary losses'. A ``task_id`` given as a CUDA
+tensor is not read on the host either: every label column is computed and the unchosen ones are
+masked (its range is a device-side assert); a list or a CPU tensor chooses the columns on the host,
+without a device sync.
 
 LibAUC's shared w of ``'2w'`` (``semantics="libauc"``) is a recurrence over the labels in turn,
 w_t = (1 - gamma1) w_(t-1) + gamma1 batch_t, solved in closed form with one log-cumsum-exp.
