@@ -427,10 +427,31 @@ def test_staco_trajectory_vs_libauc(mode):
 
 
 # ------------------------------------------------------------------ multi-label pAUC, sampler
+@pytest.fixture(params=["compacted", "dense"])
+def ml_entries(request, monkeypatch):
+    """MultiLabelpAUCLoss's entries (and the single-label losses' batches): the positives compacted with
+    host sizes (taken on CPU tensors) or every (B, K) entry with the class sizes on the device (taken on
+    CUDA; forced here on CPU tensors). The list of the entries built, to check that the form was taken."""
+    from torchauc.compat import libauc_mlpauc as M
+
+    form = M._PositiveEntries if request.param == "compacted" else M._DenseEntries
+    if request.param == "dense":
+        monkeypatch.setattr(devices, "host_reads_free", lambda t: False)
+    built = []
+
+    class Counting(form):
+        def __init__(self, *args):
+            super().__init__(*args)
+            built.append(self)
+
+    monkeypatch.setattr(M, form.__name__, Counting)
+    return built
+
+
 @pytest.mark.parametrize(
     "mode,kw", [("1w", dict(Lambda=0.8)), ("2w", dict(tau=0.9)), ("SOPA", dict(beta=0.3, pos_len=10))]
 )
-def test_multilabel_pauc_vs_libauc(mode, kw):
+def test_multilabel_pauc_vs_libauc(mode, kw, ml_entries):
     N, B, Cn = 100, 40, 3
     g = torch.Generator().manual_seed(12)
     ref = L.MultiLabelpAUCLoss(mode=mode, num_labels=Cn, device="cpu", data_len=N, **kw)
@@ -447,6 +468,7 @@ def test_multilabel_pauc_vs_libauc(mode, kw):
     state = ours.u_pos if mode == "SOPA" else torch.exp(ours.log_u_pos).float()
     torch.testing.assert_close(state, ref.u_pos_all, rtol=2e-6, atol=1e-6)
     assert len(ours.state_dict()) >= 1
+    assert len(ml_entries) == 3
 
 
 _SINGLE = {"1w": C.pAUC_DRO_Loss, "2w": C.tpAUC_KL_Loss, "SOPA": C.pAUC_CVaR_Loss}
@@ -479,14 +501,11 @@ def _labelwise(mode, semantics, Cn, N, kw):
 
 @pytest.mark.parametrize("surr", ["squared_hinge", "hinge"])
 @pytest.mark.parametrize("mode,semantics", [("1w", "fixed"), ("2w", "fixed"), ("2w", "libauc"), ("SOPA", "fixed")])
-@pytest.mark.parametrize("single_form", ["compacted", "masked"])
-def test_multilabel_pauc_one_pass_equals_labelwise_losses(mode, semantics, surr, single_form, monkeypatch):
+def test_multilabel_pauc_one_pass_equals_labelwise_losses(mode, semantics, surr, ml_entries):
     # float64, several steps, label subsets (task_id), one-class label columns and repeated indices:
     # value, gradient and every state entry equal to the label-by-label loop of single-label losses,
-    # in either batch form of theirs (host sizes as on CPU, or CUDA's masked form forced on CPU tensors;
-    # the multi-label loss has only the masked one: its (B, K) form needs no host sizes anywhere)
-    if single_form == "masked":
-        monkeypatch.setattr(devices, "host_reads_free", lambda t: False)
+    # both in the forms taken on CPU (host sizes) and in CUDA's (class sizes on the device, forced on
+    # CPU tensors)
     N, B, Cn = 50, 24, 5
     g = torch.Generator().manual_seed(21)
     kw = dict(_ML_KW[mode], surr_loss=surr)
@@ -523,9 +542,10 @@ def test_multilabel_pauc_one_pass_equals_labelwise_losses(mode, semantics, surr,
     torch.testing.assert_close(ours(s.clone(), y, idx), train_value)
     for k, v in ours.state_dict().items():
         torch.testing.assert_close(v, before[k])
+    assert len(ml_entries) == 6  # 4 steps, then a training and an eval call
 
 
-def test_multilabel_pauc_checks_and_empty_batches():
+def test_multilabel_pauc_checks_and_empty_batches(ml_entries):
     loss = C.MultiLabelpAUCLoss(mode="1w", num_labels=3, device="cpu", data_len=10)
     s = torch.randn(6, 3, requires_grad=True)
     v = loss(s, torch.ones(6, 3), torch.arange(6))  # no negatives in any label
@@ -534,10 +554,15 @@ def test_multilabel_pauc_checks_and_empty_batches():
     assert float(loss.log_u_pos.exp().sum()) == 0.0
     with pytest.raises(ValueError, match="index"):
         loss(s, torch.ones(6, 3), torch.arange(5))
-    with pytest.raises(ValueError, match="task_id"):
-        loss(s, torch.ones(6, 3), torch.arange(6), torch.tensor([3]))
+    # a task_id on the host: a ValueError; off the host (CUDA; forced here on CPU) a device-side assert
+    on_host = devices.host_reads_free(s)
+    error, match = (ValueError, "task_id") if on_host else (RuntimeError, r"\[0, 3\) \(device-side check")
+    for task_id in ([3], torch.tensor([-1])):
+        with pytest.raises(error, match=match):
+            loss(s, torch.ones(6, 3), torch.arange(6), task_id)
     with pytest.raises(ValueError, match=r"shape \(B, 3\)"):
         loss(torch.randn(5, 2), torch.ones(5, 2), torch.arange(5))
+    assert len(ml_entries) == 1  # the bad calls raise before
 
 
 def test_dual_sampler_structure_vs_libauc(monkeypatch):
@@ -576,7 +601,7 @@ def test_reexports():
     assert C.mAPLoss is C.meanAveragePrecisionLoss and C.mAUCMLoss is C.MultiLabelAUCMLoss
 
 
-def test_multilabel_pauc_fixed_keeps_one_w_per_label():
+def test_multilabel_pauc_fixed_keeps_one_w_per_label(ml_entries):
     N, B, Cn = 60, 30, 3
     g = torch.Generator().manual_seed(13)
     ours = C.MultiLabelpAUCLoss(mode="2w", num_labels=Cn, device="cpu", data_len=N, tau=0.9)
@@ -592,3 +617,4 @@ def test_multilabel_pauc_fixed_keeps_one_w_per_label():
     before = ours.log_u_pos.clone()
     ours(s.clone().requires_grad_(), y, idx)
     torch.testing.assert_close(ours.log_u_pos, before)  # eval: untouched
+    assert len(ml_entries) == 4

@@ -55,7 +55,7 @@ def libauc_pauc(cls, per_positive=False):  # the LibAUC pAUC drop-ins: a trainin
     return make
 
 
-def libauc_multilabel_pauc(mode, semantics="fixed"):
+def libauc_multilabel_pauc(mode, semantics="fixed", task_id=()):
     def make(g, device):
         x = torch.rand(64, 5, generator=g)
         y = (torch.rand(64, 5, generator=g) < 0.3).float()
@@ -63,7 +63,8 @@ def libauc_multilabel_pauc(mode, semantics="fixed"):
         x, y = x.to(device).requires_grad_(), y.to(device)
         index = torch.randperm(200, generator=g)[:64].to(device)
         loss = libauc.MultiLabelpAUCLoss(mode=mode, num_labels=5, data_len=200, device=device, semantics=semantics)
-        return lambda: loss(x, y, index), [x]
+        tasks = torch.tensor(task_id, dtype=torch.long, device=device) if task_id else ()  # on the device
+        return lambda: loss(x, y, index, tasks), [x]
 
     return make
 
@@ -136,6 +137,8 @@ STEPS = {
     "libauc-multilabel_pAUC-2w": libauc_multilabel_pauc("2w"),
     "libauc-multilabel_pAUC-2w-libauc": libauc_multilabel_pauc("2w", semantics="libauc"),
     "libauc-multilabel_pAUC-SOPA": libauc_multilabel_pauc("SOPA"),
+    "libauc-multilabel_pAUC-2w-libauc-task_id": libauc_multilabel_pauc("2w", "libauc", task_id=(4, 0, 3, 0)),
+    "libauc-multilabel_pAUC-SOPA-task_id": libauc_multilabel_pauc("SOPA", task_id=(2, 3)),
     **{f"multiclass-{s}": multiclass(s) for s in ["square", "exp", "hinge"]},
     "aucseg_pixel": pixel,
     "adauc": adauc,

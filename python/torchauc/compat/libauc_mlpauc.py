@@ -9,9 +9,15 @@ the per-label slice of the state in and out. Here the labels are columns of one 
 * ``'SOPA'`` (CVaR): one column-wise sort of the negatives, one batched ``searchsorted`` and column
   suffix sums (O(B C log B), no pair matrix).
 
-The batch stays dense, (B, K) entries with the positives masked and the class sizes on the device, so
-a step does not wait for the GPU on CUDA (one form on every device; on CPU it costs ~1.1-1.5x the
-earlier nonzero compaction at B = 256-1024, C = 10: benchmarks/results/*-libauc-sync-free.md).
+On CUDA the batch stays dense, (B, K) entries with the positives masked and the class sizes on the
+device, so a step does not wait for the GPU. On CPU tensors, where reading sizes on the host is free,
+the positives are compacted with ``nonzero`` instead and the per-entry work (state reads and writes,
+logs, exps) runs over the positives only: 0.69-0.87x the dense form's step time for '1w' / '2w' at
+B = 128-1024, 0.82-0.98x for 'SOPA' (C = 10, 20% positives; benchmarks/results/*-mlpauc-cpu.md).
+The choice is ``devices.host_reads_free``, as the binary losses'. A ``task_id`` given as a CUDA
+tensor is not read on the host either: every label column is computed and the unchosen ones are
+masked (its range is a device-side assert); a list or a CPU tensor chooses the columns on the host,
+without a device sync.
 
 LibAUC's shared w of ``'2w'`` (``semantics="libauc"``) is a recurrence over the labels in turn,
 w_t = (1 - gamma1) w_(t-1) + gamma1 batch_t, solved in closed form with one log-cumsum-exp.
@@ -23,19 +29,28 @@ from typing import Any
 import torch
 from torch import nn
 
+from .._core import devices
 from .._core import options as O
 from .._core import validate as V
 from .libauc import _cvar_columns, _global, _last_true, _with_gradient, pAUC_CVaR_Loss, pAUC_DRO_Loss, tpAUC_KL_Loss
 
 
 class _Labels:
-    """The (B, K) problem of one call, dense, with the class sizes on the device (no host sync on CUDA):
-    the chosen label columns, their positives ``act`` (of labels with both classes, ``live``) and the
-    state rows, one per entry: a positive's own row; the others' the last positive's of their column (a
-    scatter rewrites that row with the same value, so it touches only positives' rows, in batch order as
-    LibAUC's writes); a column without positives rewrites one of its rows with itself."""
+    """The (B, K) problem of one call: the chosen label columns ``h``, their positives ``act`` (of labels
+    with both classes, ``live``), the class sizes per label on the device, and the entries' state element
+    positions ``at`` in the (C, data_len, 1) state.
 
-    def __init__(self, h, y, index, tasks, state):
+    Two forms with one interface, chosen as the binary losses choose theirs (``devices.host_reads_free``):
+    _PositiveEntries (CPU) compacts the positives with host sizes, so the per-entry work runs over the
+    ~n+ positives instead of all B samples of a label; _DenseEntries (CUDA) keeps every (B, K) entry,
+    the positives masked (no host sync). An entry vector is (P,) or (B, K) by form: ``per_entry`` takes
+    a (B, K) tensor to it, ``per_label`` a (K,) one, ``masked`` fills its other entries (dense form),
+    ``scatter`` puts it back into (B, K); ``if_live`` keeps a result where a label is live, else
+    ``zero()``."""
+
+    at: torch.Tensor  # set by the form: the state element positions of its entries
+
+    def __init__(self, h, y, index, tasks, chosen, state):
         if state.device != h.device:
             raise ValueError(
                 f"the loss state is on {state.device} but y_pred is on {h.device}; "
@@ -51,17 +66,85 @@ class _Labels:
         self.npos = pos.sum(0)
         self.nneg = (B - self.npos).to(torch.float64)
         self.live = (self.npos > 0) & (self.nneg > 0)  # labels whose loss is defined; the others add 0
+        self.chosen = chosen  # None, or the chosen ones of all the columns (a task_id on the device)
+        if chosen is not None:
+            self.live &= chosen
         self.act = pos & self.live  # the positives of live labels
         self.pairs = (self.npos * self.nneg).clamp_min(1)  # (1 where not live: masked)
         self.log_nneg = torch.log(self.nneg)
-        idx = idx.to(h.device).long()
-        self.last = _last_true(self.act)  # (K,) each column's last positive
-        rows = torch.where(self.act, idx[:, None], idx.index_select(0, self.last))
-        self.at = rows + tasks * state.shape[1]  # (B, K) positions in the (C, data_len, 1) state's elements
+        self.idx = idx.to(h.device).long()
+        self.label_at = tasks * state.shape[1]  # (K,) each label's first element in the (C, data_len, 1) state
 
     def read(self, state):
-        """The (B, K) state entries of the rows."""
+        """The state entries of the entries' rows."""
         return state.take(self.at)
+
+    def zero(self):
+        """The loss without a live label, as the labels' own losses: 0 (NaN for NaN scores)."""
+        h = self.h if self.chosen is None else torch.where(self.chosen, self.h, 0)
+        return (h * 0).sum()
+
+
+class _PositiveEntries(_Labels):
+    """The positives of live labels compacted with ``nonzero`` (host sizes), row-major: per sample in
+    batch order, so a dataset index repeated within a label is written last by its last sample, as
+    LibAUC's writes. ``empty``: no live label (the loss is 0, nothing is stored)."""
+
+    def __init__(self, h, y, index, tasks, chosen, state):
+        super().__init__(h, y, index, tasks, chosen, state)
+        rows, self.cols = self.act.nonzero(as_tuple=True)
+        self.flat = rows * self.act.shape[1] + self.cols  # positions in the (B, K) entries
+        self.at = self.idx.index_select(0, rows) + self.label_at.index_select(0, self.cols)
+        self.empty = self.cols.numel() == 0
+
+    def per_entry(self, v):
+        return v.take(self.flat)
+
+    def per_label(self, v):
+        return v.index_select(0, self.cols)
+
+    def masked(self, v, fill):
+        return v
+
+    def scatter(self, v, rest):
+        """(B, K): v at the positives, ``rest`` (a scalar, or a (B, K) tensor that is overwritten) elsewhere."""
+        out = rest if isinstance(rest, torch.Tensor) else v.new_full(self.act.shape, rest)
+        return out.put_(self.flat, v)
+
+    def if_live(self, x):
+        return x
+
+    def store(self, state, v, old):
+        state.put_(self.at, v.to(state.dtype))
+
+
+class _DenseEntries(_Labels):
+    """Every (B, K) entry, the positives masked (class sizes stay on the device: no host sync on CUDA).
+    The rows: a positive's own; the others' the last positive's of their column (a scatter rewrites
+    that row with the same value, so it touches only positives' rows, in batch order as LibAUC's
+    writes); a column without positives rewrites one of its rows with itself. ``empty``: B = 0."""
+
+    def __init__(self, h, y, index, tasks, chosen, state):
+        super().__init__(h, y, index, tasks, chosen, state)
+        self.last = _last_true(self.act)  # (K,) each column's last positive
+        rows = torch.where(self.act, self.idx[:, None], self.idx.index_select(0, self.last))
+        self.at = rows + self.label_at
+        self.empty = h.shape[0] == 0
+
+    def per_entry(self, v):
+        return v
+
+    def per_label(self, v):
+        return v
+
+    def masked(self, v, fill):
+        return torch.where(self.act, v, fill)
+
+    def scatter(self, v, rest):
+        return torch.where(self.act, v, rest)
+
+    def if_live(self, x):
+        return torch.where(self.live.any(), x, self.zero())
 
     def store(self, state, v, old):
         """v at the positives' rows (see the class); a label that is not live rewrites ``old`` (its read)."""
@@ -132,15 +215,23 @@ class MultiLabelpAUCLoss(nn.Module):
         return self.training and torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
 
     def _tasks(self, task_id, device):
-        """The chosen labels on ``device``, in increasing order: all by default (no host sync); a
-        task_id on CUDA is read on the host (its values choose the labels)."""
+        """The label columns computed, on ``device`` in increasing order, and None: all by default, else
+        the chosen ones (read on the host). A task_id tensor off the host (CUDA) is not read, as that
+        would sync: every column is computed and the second result, (C,) bool, marks the chosen ones
+        (its range is a device-side assert)."""
         C = self.num_labels
         if task_id is None or len(task_id) == 0:
-            return torch.arange(C, device=device)
-        tasks = torch.unique(torch.as_tensor(task_id).reshape(-1).long())
+            return torch.arange(C, device=device), None
+        tasks = torch.as_tensor(task_id).reshape(-1).long()
+        if not devices.host_reads_free(tasks):
+            in_range = ((tasks >= 0) & (tasks < C)).all()
+            torch.ops.aten._assert_async.msg(in_range, f"task_id entries must be in [0, {C}) (device-side check)")
+            chosen = torch.zeros(C, dtype=torch.bool, device=tasks.device).index_fill_(0, tasks.clamp(0, C - 1), True)
+            return torch.arange(C, device=device), chosen.to(device, non_blocking=True)
+        tasks = torch.unique(tasks)
         if bool(((tasks < 0) | (tasks >= C)).any()):
             raise ValueError(f"task_id entries must be in [0, {C}), got {tasks.tolist()}")
-        return tasks.to(device, non_blocking=True)
+        return tasks.to(device, non_blocking=True), None
 
     def forward(
         self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, task_id: Any = (), **kwargs: Any
@@ -157,22 +248,23 @@ class MultiLabelpAUCLoss(nn.Module):
         h, y = y_pred.reshape(-1, C), y_true.reshape(-1, C)
         h, y, index = _global(self.process_group, h, y, index)
         state = self.u_pos if self.mode == "SOPA" else self.log_u_pos
-        b = _Labels(h, y, index, self._tasks(task_id, h.device), state)
-        K = b.tasks.numel()
-        if b.h.shape[0] == 0:
-            return b.h.sum() / K
-        total = self._cvar(b) if self.mode == "SOPA" else self._exp(b)
-        total = torch.where(b.live.any(), total, (b.h * 0).sum())  # as the labels' own losses: 0 or NaN
+        entries = _PositiveEntries if devices.host_reads_free(state) else _DenseEntries
+        b = entries(h, y, index, *self._tasks(task_id, h.device), state)
+        K = b.tasks.numel() if b.chosen is None else b.chosen.sum()
+        if b.empty:
+            return b.zero() / K
+        total = b.if_live(self._cvar(b) if self.mode == "SOPA" else self._exp(b))
         return total.to(y_pred.dtype) / K
 
     # ------------------------------------------------------------ SOPA (CVaR thresholds)
     def _cvar(self, b):
         inner = self.loss_fn
         u = b.read(self.u_pos).to(torch.float64)
-        pair_sum, count = _cvar_columns(b.h.to(torch.float64), b.act, u, inner.margin, inner.surr_loss)
-        loss = torch.where(b.act, pair_sum / (inner.beta * b.pairs), 0.0).sum()
+        columns = _cvar_columns(b.h.to(torch.float64), b.act, b.scatter(u, 0.0), inner.margin, inner.surr_loss)
+        pair_sum, count = (b.per_entry(t) for t in columns)
+        loss = b.masked(pair_sum / (inner.beta * b.per_label(b.pairs)), 0.0).sum()
         if self._updating():
-            b.store(self.u_pos, u - inner.eta * (1 - count / (inner.beta * b.nneg)), u)
+            b.store(self.u_pos, u - inner.eta * (1 - count / (inner.beta * b.per_label(b.nneg))), u)
         return loss
 
     # ------------------------------------------------------------ SOPAs / SOTAs (exp row sums)
@@ -180,29 +272,30 @@ class MultiLabelpAUCLoss(nn.Module):
         inner = self.loss_fn
         s = b.h.detach()
         rows = torch.ops.torchauc.partial_auc_exp_rows(s, b.act, inner.margin, inner.Lambda, inner.surr_loss)
-        shift, r0, r1, r2 = rows
+        shift, r0, r1, r2 = (b.per_entry(t) for t in rows)
         gamma = inner.gamma0 if self._two_way else inner.gamma
-        batch = math.log(gamma) + shift + torch.log(r0) - b.log_nneg
+        batch = math.log(gamma) + shift + torch.log(r0) - b.per_label(b.log_nneg)
         old = b.read(self.log_u_pos)
         log_u = batch if gamma >= 1.0 else torch.logaddexp(math.log1p(-gamma) + old, batch)
         row_log_scale = -log_u
         if self._two_way:
             ratio = inner.Lambda / inner.tau
-            row_log_scale = (ratio - 1) * log_u - self._log_w(b, ratio * log_u)
+            row_log_scale = (ratio - 1) * log_u - b.per_label(self._log_w(b, ratio * log_u))
         if self._updating():
             b.store(self.log_u_pos, log_u, old)
-        alpha = torch.where(b.act, torch.exp(row_log_scale + shift) / b.pairs, 0.0)
+        alpha = b.masked(torch.exp(row_log_scale + shift) / b.per_label(b.pairs), 0.0)
         value = (alpha * r2).sum()
         if not (torch.is_grad_enabled() and b.h.requires_grad):
             return value
         # d/dz_j at negatives: + sum_i a_i e_ij l'_ij; d/dx_i at positives: - a_i sum_j e_ij l'_ij
-        col = torch.ops.torchauc.partial_auc_exp_cols(s, b.act, alpha, inner.margin, inner.Lambda, inner.surr_loss)
-        return _with_gradient(b.h, value, torch.where(b.act, -alpha * r1, col))
+        alpha_bk = b.scatter(alpha, 0.0)
+        col = torch.ops.torchauc.partial_auc_exp_cols(s, b.act, alpha_bk, inner.margin, inner.Lambda, inner.surr_loss)
+        return _with_gradient(b.h, value, b.scatter(-alpha * r1, col))
 
     def _log_w(self, b, scaled_log_u):
         """log w of each chosen label after this batch (and stored when training)."""
         inner = self.loss_fn
-        dense = torch.where(b.act, scaled_log_u, -math.inf)
+        dense = b.scatter(scaled_log_u, -math.inf)
         batch = math.log(inner.gamma1) + torch.logsumexp(dense, 0) - torch.log(b.npos.clamp_min(1).double())
         decay = math.log1p(-inner.gamma1) if inner.gamma1 < 1.0 else -math.inf
         if self.semantics == "fixed":
