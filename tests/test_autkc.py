@@ -217,6 +217,22 @@ def test_fused_ce_rows_match_composite_with_nan_and_inf(device, dtype):
         assert_matches(got, want, FUSED_TOL[dtype])
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("surrogate", ["square", "ce"])
+def test_fused_rows_nan_and_inf_at_every_column(device, dtype, surrogate):
+    # row_passes.h: the row max and its NaN flag run in vectors over whole blocks of lanes and a scalar tail;
+    # a NaN or +inf in any column (every vector lane of the body and the tail, the label's included) must
+    # reach the row's result as in the composite
+    C = 37
+    x, y = logits(2 * C, C, seed=26, device=device)
+    for j in range(C):
+        x[j, j] = float("nan")
+        x[C + j, j] = float("inf")
+    k = 3
+    got, want = fused_and_composite(x.to(dtype), y, k, k - 1 if surrogate == "ce" else k, surrogate)
+    assert_matches(got, want, FUSED_TOL[dtype])
+
+
 def test_ce_topk_float64_brute_force_gradient(device):
     x, y = logits(20, 9, seed=25, ties=False, device=device)
     for k in (1, 3, 9):

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "autkc/row_passes.h"
 #include "core/macros.h"
 
 namespace torchauc::autkc {
@@ -100,27 +101,87 @@ constexpr int kMaxCandidates = 32;
 constexpr int64_t kScreenMaxColumns = 256;
 constexpr int kRankBlock = 8;  // candidates compared per vector step of the ranking
 
+// The largest of the L lane maxima m[0, L) that at least k of them reach (1 <= k <= L): each m[i] counted
+// against all L (lane by lane, so the count vectorises over i). On the host in SSE-sized vectors, as
+// lanes_max (the scalar form measured 460 instructions a row, mostly scalar).
+template <int L, typename V>
+TAUC_HD V kth_lane_max(const V* m, int64_t k) {
+#if defined(__CUDACC__)
+  int reach[L];  // reach[i]: the lane maxima >= m[i]
+  for (int i = 0; i < L; ++i) reach[i] = 0;
+  for (int l = 0; l < L; ++l)
+    for (int i = 0; i < L; ++i) reach[i] += m[l] >= m[i];
+  V t = static_cast<V>(-INFINITY);
+  for (int i = 0; i < L; ++i) {
+    const V ti = reach[i] >= k ? m[i] : static_cast<V>(-INFINITY);
+    t = ti > t ? ti : t;
+  }
+  return t;
+#else
+  constexpr int W = 16 / sizeof(V), Q = L / W;
+  static_assert(L % W == 0, "whole vectors of lanes");
+  typedef V Vec __attribute__((vector_size(16)));
+  typedef decltype(Vec{} != Vec{}) Mask;  // 0 / -1 per lane
+  Vec mv[Q];
+  Mask neg_reach[Q];  // minus the lane maxima >= m[i]
+  __builtin_memcpy(mv, m, sizeof mv);
+  for (int q = 0; q < Q; ++q) neg_reach[q] = Mask{};
+  for (int l = 0; l < L; ++l)
+    for (int q = 0; q < Q; ++q) neg_reach[q] += m[l] >= mv[q];
+  const Vec none = Vec{} - static_cast<V>(INFINITY);
+  const auto kk = static_cast<decltype(Mask{}[0] + 0)>(k);  // the mask's lane type
+  Vec t = none;
+  for (int q = 0; q < Q; ++q) {
+    const Vec tq = -neg_reach[q] >= kk ? mv[q] : none;
+    t = tq > t ? tq : t;
+  }
+  V best = t[0];
+  for (int i = 1; i < W; ++i) best = t[i] > best ? t[i] : best;
+  return best;
+#endif
+}
+
 template <typename V>
 TAUC_HD V screen_threshold(const V* s, int64_t C, int64_t y, int64_t k, V* lane_max) {
   constexpr int L = kScreenLanes;
   for (int l = 0; l < L; ++l) lane_max[l] = static_cast<V>(-INFINITY);
   const int64_t body = C - C % L;
-  for (int64_t j0 = 0; j0 < body; j0 += L)
-    for (int l = 0; l < L; ++l) lane_max[l] = s[j0 + l] > lane_max[l] ? s[j0 + l] : lane_max[l];
+  lanes_max<L>(s, body, lane_max);  // the row has no NaN
   for (int64_t j = body; j < C; ++j) lane_max[j - body] = s[j] > lane_max[j - body] ? s[j] : lane_max[j - body];
   V label_lane = static_cast<V>(-INFINITY);  // the label's lane again, without the label
   for (int64_t j = y % L; j < C; j += L) label_lane = j != y && s[j] > label_lane ? s[j] : label_lane;
   lane_max[y % L] = label_lane;
-  int reach[L];  // reach[i]: the lane maxima >= lane_max[i] (lane by lane, so it vectorises over i)
-  for (int i = 0; i < L; ++i) reach[i] = 0;
-  for (int l = 0; l < L; ++l)
-    for (int i = 0; i < L; ++i) reach[i] += lane_max[l] >= lane_max[i];
-  V t = static_cast<V>(-INFINITY);
-  for (int i = 0; i < L; ++i) {
-    const V ti = reach[i] >= k ? lane_max[i] : static_cast<V>(-INFINITY);
-    t = ti > t ? ti : t;
+  return kth_lane_max<L>(lane_max, k);
+}
+
+// above[i] for i < padded (whole blocks of kRankBlock): how many of the n candidates (values cv, columns cand)
+// rank above candidate i: larger, or equal at a smaller column. On the host, float candidates are counted in
+// SSE-sized vectors, a block's count kept in a register over the n (GCC's own vectorisation of the mixed
+// float / int count took about 27 instructions a vector step).
+template <typename V>
+TAUC_HD void rank_counts(const V* cv, const int32_t* cand, int n, int padded, int32_t* above) {
+#if !defined(__CUDACC__)
+  if constexpr (sizeof(V) == sizeof(int32_t)) {
+    typedef V Vec __attribute__((vector_size(16)));
+    typedef int32_t Int __attribute__((vector_size(16)));
+    constexpr int W = 16 / sizeof(V);
+    static_assert(kRankBlock % W == 0, "whole vectors per block");
+    for (int i0 = 0; i0 < padded; i0 += W) {
+      Vec v;
+      Int c, neg_above = {};
+      __builtin_memcpy(&v, cv + i0, sizeof v);
+      __builtin_memcpy(&c, cand + i0, sizeof c);
+      for (int b = 0; b < n; ++b) neg_above += (cv[b] > v) | ((cv[b] == v) & (cand[b] < c));
+      const Int count = -neg_above;
+      __builtin_memcpy(above + i0, &count, sizeof count);
+    }
+    return;
   }
-  return t;
+#endif
+  for (int i = 0; i < padded; ++i) above[i] = 0;
+  for (int b = 0; b < n; ++b)  // candidate by candidate, so the count vectorises over the ranked ones
+    for (int i0 = 0; i0 < padded; i0 += kRankBlock)
+      for (int i = i0; i < i0 + kRankBlock; ++i) above[i] += (cv[b] > cv[i]) | ((cv[b] == cv[i]) & (cand[b] < cand[i]));
 }
 
 // row_topk(s, C, y, k, 0.0, false, ...) for a row s[0, C) holding no NaN (the fused loss's softmax rows,
@@ -164,10 +225,7 @@ TAUC_HD_SCREEN void row_topk_screen(const V* s, int64_t C, int64_t y, int64_t k,
     cand[i] = INT32_MAX;
   }
   int32_t above[N + kRankBlock], ranked[N];
-  for (int i = 0; i < padded; ++i) above[i] = 0;
-  for (int b = 0; b < n; ++b)  // candidate by candidate, so the count vectorises over the ranked ones
-    for (int i0 = 0; i0 < padded; i0 += kRankBlock)
-      for (int i = i0; i < i0 + kRankBlock; ++i) above[i] += (cv[b] > cv[i]) | ((cv[b] == cv[i]) & (cand[b] < cand[i]));
+  rank_counts(cv, cand, n, padded, above);
   for (int i = 0; i < n; ++i) ranked[above[i]] = cand[i];  // the ranks of the n are a permutation of [0, n)
   for (int64_t i = 0; i < k; ++i) idx[i] = ranked[i];
 }
