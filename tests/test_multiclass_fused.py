@@ -114,6 +114,39 @@ def test_property_pixel_float32(b, c, h, w, seed, surrogate, mode, normalization
     _assert_within_bound(ours, _pixel_ref(x, y, surrogate, mode, 1.0, normalization), _rtol(surrogate, 1.0))
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    n=st.integers(1, 70),
+    c=st.integers(2, 17),
+    seed=st.integers(0, 10_000),
+    surrogate=st.sampled_from(FUSED),
+    mode=st.sampled_from(["ovo", "ova"]),
+    sigmoid=st.booleans(),
+    ignore_frac=st.sampled_from([0.0, 0.3]),
+)
+def test_property_rows_float32(n, c, seed, surrogate, mode, sigmoid, ignore_frac):
+    # (N, C) rows of C < 16 go 16 rows at a time through the plane's lanes (cpu_fused_kernels.h
+    # small_rows_*): row counts below, at and past a block, ignored rows, C up to past 16; (B, C, 1, 1)
+    # pixels are (N, C) rows with the sigmoid fused in
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, c, generator=g) * 2
+    y = torch.randint(0, c, (n,), generator=g)
+    y[torch.rand(n, generator=g) < ignore_frac] = 255
+    kw = dict(surrogate=surrogate, mode=mode, margin=1.0, ignore_index=255)
+    if sigmoid:
+        ours = _value_and_grad(F.pixel_auc_loss, x[:, :, None, None], y[:, None, None], **kw)
+        ours = (ours[0], ours[1].reshape(n, c))
+        ref = _value_and_grad(
+            R.multiclass_auc_loss_pairs, x.double(), y, surrogate, mode, 1.0, ignore_index=255, activation="sigmoid"
+        )
+        rng = 1.0
+    else:
+        ours = _value_and_grad(F.multiclass_auc_loss, x, y, **kw)
+        ref = _value_and_grad(R.multiclass_auc_loss_pairs, x.double(), y, surrogate, mode, 1.0, ignore_index=255)
+        rng = float(x.max() - x.min())
+    _assert_within_bound(ours, ref, _rtol(surrogate, 1.0, rng))
+
+
 @pytest.mark.parametrize("margin", [1.0, 2.5, -0.7])
 @pytest.mark.parametrize("mode", ["ovo", "ova"])
 def test_exp_unbounded_scores_within_bound(margin, mode):
@@ -173,6 +206,8 @@ def test_thread_count_does_not_change_bits(surrogate):
     x, y = _pix(3, 7, 40, 40, seed=3)
     s = torch.softmax(torch.randn(5000, 33), 1)
     t = torch.randint(0, 33, (5000,))
+    s10 = torch.softmax(torch.randn(30000, 10), 1)  # C < 16 rows in two sample chunks (3e5 elements)
+    t10 = torch.randint(0, 10, (30000,))
     old = torch.get_num_threads()
     try:
         out = []
@@ -180,9 +215,10 @@ def test_thread_count_does_not_change_bits(surrogate):
             torch.set_num_threads(n)
             out.append(_value_and_grad(F.pixel_auc_loss, x, y, surrogate=surrogate, ignore_index=255))
             out.append(_value_and_grad(F.multiclass_auc_loss, s, t, surrogate=surrogate))
+            out.append(_value_and_grad(F.multiclass_auc_loss, s10, t10, surrogate=surrogate))
     finally:
         torch.set_num_threads(old)
-    for a, b in zip(out[:2], out[2:]):
+    for a, b in zip(out[:3], out[3:]):
         assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
 
 
@@ -192,7 +228,8 @@ from torchauc import functional as F
 x = torch.load(sys.argv[1]); out = []
 for sur in ("square", "linear", "exp"):
     for logits, labels, fn, kw in ((x["x"], x["y"], F.pixel_auc_loss, dict(ignore_index=255)),
-                                   (x["p"], x["t"], F.multiclass_auc_loss, {})):
+                                   (x["p"], x["t"], F.multiclass_auc_loss, {}),
+                                   (x["p5"], x["t5"], F.multiclass_auc_loss, {})):
         v = logits.clone().requires_grad_()
         loss = fn(v, labels, surrogate=sur, **kw)
         loss.backward()
@@ -206,7 +243,9 @@ def test_avx2_and_baseline_kernels_agree(tmp_path):
     x, y = _pix(2, 6, 11, 13, seed=5, absent=(2,))
     p = torch.softmax(torch.randn(77, 21), 1)
     t = torch.randint(0, 21, (77,))
-    inputs = dict(x=x, y=y, p=p, t=t)
+    p5 = torch.softmax(torch.randn(45, 5), 1)  # C < 16: rows through the plane's lanes
+    t5 = torch.randint(0, 5, (45,))
+    inputs = dict(x=x, y=y, p=p, t=t, p5=p5, t5=t5)
     best = run_with_isa(_ISA_SCRIPT, "best", inputs, tmp_path)
     for isa in ("avx2", "base"):
         for a, b in zip(run_with_isa(_ISA_SCRIPT, isa, inputs, tmp_path), best):

@@ -218,9 +218,7 @@ void fused_stats(const Input<float>& in, const FusedSurrogate& sur, const double
   for_each_work_item(w, ns, C, [&](int64_t k, int64_t n0, int64_t n1, int64_t c0, int64_t c1) {
     double* a = part.data() + k * 4 * C;
     if (S == 1) {
-      for (int64_t n = n0; n < n1; ++n) {
-        if (in.y[n] >= 0) mc_row_stats_f32(sur, ACT, in.x + n * C, C, in.y[n], r[n], a, a + C, a + 2 * C, a + 3 * C);
-      }
+      mc_rows_stats_f32(sur, ACT, in.x + n0 * C, n1 - n0, C, in.y + n0, r + n0, a);
       return;
     }
     for (int64_t c = c0; c < c1; ++c) {
@@ -351,12 +349,7 @@ void grad_pass_f32(const Input<float>& in, const FusedSurrogate& sur, const doub
   if (S == 1) {
     const std::vector<float> cff(cf, cf + 4 * C);
     at::parallel_for(0, in.B, std::max<int64_t>(1, 16384 / C), [&](int64_t nb, int64_t ne) {
-      for (int64_t n = nb; n < ne; ++n) {
-        if (in.y[n] < 0)
-          std::fill(g + n * C, g + (n + 1) * C, 0.0f);
-        else
-          mc_row_grad_f32(sur, ACT, in.x + n * C, C, in.y[n], r[n], cff.data(), g + n * C);
-      }
+      mc_rows_grad_f32(sur, ACT, in.x + nb * C, ne - nb, C, in.y + nb, r + nb, cff.data(), g + nb * C);
     });
     return;
   }

@@ -1,5 +1,6 @@
 // See cpu_fused.h. The kernels (cpu_fused_kernels.h) are compiled three times, for AVX-512, AVX2
-// and the baseline, and picked once by the CPU's features (core/cpu_isa.h).
+// and the baseline, and picked by the CPU's features (core/cpu_isa.h) once per call: a call takes a
+// whole run or a whole block of rows, so the dispatch is not paid per row.
 #include "multiclass/cpu_fused.h"
 
 #include <algorithm>
@@ -30,14 +31,14 @@ void mc_plane_grad_f32(const FusedSurrogate& sur, Activation act, const float* x
   TAUC_BY_ISA(plane_grad_any, sur, act, x, y, w, len, c, cf, g)
 }
 
-void mc_row_stats_f32(const FusedSurrogate& sur, Activation act, const float* x, int64_t C, int32_t y, double w,
-                      double* a, double* b, double* da, double* db) {
-  TAUC_BY_ISA(row_stats_any, sur, act, x, C, y, w, a, b, da, db)
+void mc_rows_stats_f32(const FusedSurrogate& sur, Activation act, const float* x, int64_t rows, int64_t C,
+                       const int32_t* y, const double* w, double* st) {
+  TAUC_BY_ISA(rows_stats_any, sur, act, x, rows, C, y, w, st)
 }
 
-void mc_row_grad_f32(const FusedSurrogate& sur, Activation act, const float* x, int64_t C, int32_t y, double w,
-                     const float* cf, float* g) {
-  TAUC_BY_ISA(row_grad_any, sur, act, x, C, y, w, cf, g)
+void mc_rows_grad_f32(const FusedSurrogate& sur, Activation act, const float* x, int64_t rows, int64_t C,
+                      const int32_t* y, const double* w, const float* cf, float* g) {
+  TAUC_BY_ISA(rows_grad_any, sur, act, x, rows, C, y, w, cf, g)
 }
 
 }  // namespace torchauc::multiclass

@@ -36,13 +36,16 @@ void mc_plane_stats_f32(const FusedSurrogate& sur, Activation act, const float* 
 void mc_plane_grad_f32(const FusedSurrogate& sur, Activation act, const float* x, const int32_t* y, const double* w,
                        int64_t len, int32_t c, const Coef& cf, float* g);
 
-// One (N, C) row of label y and weight w: the columns t != y go into (a, b) = (u1, u2) or (Mn, En),
-// the label's column into (da, db) = (d1, d2) or (Mp, Ep) at index y; each array is C long.
-void mc_row_stats_f32(const FusedSurrogate& sur, Activation act, const float* x, int64_t C, int32_t y, double w,
-                      double* a, double* b, double* da, double* db);
+// Rows [0, rows) of the (N, C) layout (x row-major, labels y with -1 = ignored, weights w = rho):
+// adds them to the statistics st[q * C + c], q = 0..3, the order of the plane's (ignored rows add
+// nothing). Rows of C < 16 columns go 16 rows at a time through the plane's lanes (a fixed function of
+// rows and C, so still independent of the thread count); wider rows one 16-column vector at a time.
+void mc_rows_stats_f32(const FusedSurrogate& sur, Activation act, const float* x, int64_t rows, int64_t C,
+                       const int32_t* y, const double* w, double* st);
 
-// The gradient of that row from per-column float coefficients cf = {ad, bd, ao, bo} (each C long).
-void mc_row_grad_f32(const FusedSurrogate& sur, Activation act, const float* x, int64_t C, int32_t y, double w,
-                     const float* cf, float* g);
+// The gradient of those rows (0 for ignored rows) from per-column float coefficients
+// cf = {ad, bd, ao, bo} (each C long).
+void mc_rows_grad_f32(const FusedSurrogate& sur, Activation act, const float* x, int64_t rows, int64_t C,
+                      const int32_t* y, const double* w, const float* cf, float* g);
 
 }  // namespace torchauc::multiclass

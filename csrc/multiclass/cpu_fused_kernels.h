@@ -214,6 +214,84 @@ inline void row_grad(const P& p, const float* x, int64_t C, int32_t y, double w,
   g[y] = dvy * p.diag_grad(vy, coef[0][y], coef[1][y]);
 }
 
+// ---------------------------------------------------------------- (N, C) rows with C < 16
+// A row of fewer than 16 columns would pay a whole padded vector (and its column arrays' padded
+// copies) per row; instead 16 rows at a time are transposed into columns of 16 lanes (lanes = rows)
+// and go through the plane loops' steps, each column's lane state kept over all the rows of the call.
+constexpr int64_t kSmallC = kLanes;
+
+// Rows [n, n + rows) of C < 16 columns, rows <= 16, as columns: x[c][l] = score (n + l, c); missing
+// rows are ignored samples (label -1, weight 0, score 0).
+struct RowBlock {
+  float x[kSmallC][kLanes];
+  int32_t y[kLanes];
+  double w[kLanes];
+  RowBlock(const float* xs, const int32_t* ys, const double* ws, int64_t rows, int64_t C) {
+    std::fill(y, y + kLanes, -1);
+    std::fill(w, w + kLanes, 0.0);
+    std::copy(ys, ys + rows, y);
+    std::copy(ws, ws + rows, w);
+    for (int64_t c = 0; c < C; ++c) {
+      std::fill(x[c], x[c] + kLanes, 0.0f);
+      for (int64_t l = 0; l < rows; ++l) x[c][l] = xs[l * C + c];
+    }
+  }
+};
+
+template <Activation ACT, typename P>
+inline void small_rows_stats(const P& p, const float* x, int64_t rows, int64_t C, const int32_t* y, const double* w,
+                             double* st) {
+  typename P::Lanes s[kSmallC];
+  for (int64_t n = 0; n < rows; n += kLanes) {
+    const RowBlock blk(x + n * C, y + n, w + n, std::min<int64_t>(kLanes, rows - n), C);
+    const v16i yy = load<v16i>(blk.y);
+    for (int64_t c = 0; c < C; ++c) {
+      v16f v, unused;
+      activate<ACT, false>(load<v16f>(blk.x[c]), &v, &unused);
+      p.plane_step(v, yy, static_cast<int32_t>(c), blk.w, s[c]);
+    }
+  }
+  for (int64_t c = 0; c < C; ++c) p.plane_finish(s[c], st + c, C);
+}
+
+template <Activation ACT, typename P>
+inline void small_rows_grad(const P& p, const float* x, int64_t rows, int64_t C, const int32_t* y, const double* w,
+                            const float* cf, float* g) {
+  for (int64_t n = 0; n < rows; n += kLanes) {
+    const int64_t nr = std::min<int64_t>(kLanes, rows - n);
+    const RowBlock blk(x + n * C, y + n, w + n, nr, C);
+    float out[kSmallC][kLanes];
+    for (int64_t c = 0; c < C; ++c) {
+      const float k[4] = {cf[c], cf[C + c], cf[2 * C + c], cf[3 * C + c]};
+      plane_grad_step<ACT>(p, blk.x[c], blk.y, blk.w, static_cast<int32_t>(c), k, out[c]);
+    }
+    for (int64_t l = 0; l < nr; ++l)
+      for (int64_t c = 0; c < C; ++c) g[(n + l) * C + c] = out[c][l];
+  }
+}
+
+// Rows [0, rows) of labels y (-1 = ignored) and weights w: statistics into st (four arrays of C, the
+// order of row_stats' a, b, da, db), gradient (0 for ignored rows) from the float coefficients cf.
+template <Activation ACT, typename P>
+inline void rows_stats(const P& p, const float* x, int64_t rows, int64_t C, const int32_t* y, const double* w,
+                       double* st) {
+  if (C < kSmallC) return small_rows_stats<ACT>(p, x, rows, C, y, w, st);
+  for (int64_t n = 0; n < rows; ++n)
+    if (y[n] >= 0) row_stats<ACT>(p, x + n * C, C, y[n], w[n], st, st + C, st + 2 * C, st + 3 * C);
+}
+
+template <Activation ACT, typename P>
+inline void rows_grad(const P& p, const float* x, int64_t rows, int64_t C, const int32_t* y, const double* w,
+                      const float* cf, float* g) {
+  if (C < kSmallC) return small_rows_grad<ACT>(p, x, rows, C, y, w, cf, g);
+  for (int64_t n = 0; n < rows; ++n) {
+    if (y[n] < 0)
+      std::fill(g + n * C, g + (n + 1) * C, 0.0f);
+    else
+      row_grad<ACT>(p, x + n * C, C, y[n], w[n], cf, g + n * C);
+  }
+}
+
 // ---------------------------------------------------------------- entry points of this ISA
 // Calls f(policy, activation tag) for the surrogate and activation given at run time.
 template <typename F>
@@ -239,11 +317,11 @@ inline void plane_grad_any(const FusedSurrogate& sur, Activation act, const floa
                            int64_t len, int32_t c, const Coef& cf, float* g) {
   with_kernel(sur, act, [&](const auto& p, auto a) { plane_grad<decltype(a)::value>(p, x, y, w, len, c, cf, g); });
 }
-inline void row_stats_any(const FusedSurrogate& sur, Activation act, const float* x, int64_t C, int32_t y, double w,
-                          double* a, double* b, double* da, double* db) {
-  with_kernel(sur, act, [&](const auto& p, auto t) { row_stats<decltype(t)::value>(p, x, C, y, w, a, b, da, db); });
+inline void rows_stats_any(const FusedSurrogate& sur, Activation act, const float* x, int64_t rows, int64_t C,
+                           const int32_t* y, const double* w, double* st) {
+  with_kernel(sur, act, [&](const auto& p, auto t) { rows_stats<decltype(t)::value>(p, x, rows, C, y, w, st); });
 }
-inline void row_grad_any(const FusedSurrogate& sur, Activation act, const float* x, int64_t C, int32_t y, double w,
-                         const float* cf, float* g) {
-  with_kernel(sur, act, [&](const auto& p, auto a) { row_grad<decltype(a)::value>(p, x, C, y, w, cf, g); });
+inline void rows_grad_any(const FusedSurrogate& sur, Activation act, const float* x, int64_t rows, int64_t C,
+                          const int32_t* y, const double* w, const float* cf, float* g) {
+  with_kernel(sur, act, [&](const auto& p, auto t) { rows_grad<decltype(t)::value>(p, x, rows, C, y, w, cf, g); });
 }
