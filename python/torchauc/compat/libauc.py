@@ -54,6 +54,7 @@ from .._core import devices
 from .._core import distributed as D
 from .._core import options as O
 from .._core import validate as V
+from .._core.state_writes import LastWritten
 
 
 def _default_device(device):
@@ -108,6 +109,7 @@ class _Batch:
         self.at_pos = self.pos.nonzero().reshape(-1)  # one search for the positives serves every compaction
         idx = idx.to(state.device).long()
         self.rows = idx.index_select(0, self.at_pos) if idx.numel() == self.s.numel() else idx
+        self.written = LastWritten(self.rows)
         self.npos = self.at_pos.numel()
         self.nneg = self.s.numel() - self.npos
         self.empty = self.npos == 0 or self.nneg == 0
@@ -137,8 +139,14 @@ class _Batch:
         """``x`` (the batch has both classes here)."""
         return x
 
+    def last_written(self, v):
+        """A per-row vector as LibAUC's ``state[rows] = v`` leaves it and reads it back: a repeated row's
+        last value in batch order at each of its entries."""
+        return self.written.of(v)
+
     def store(self, state, v):
-        state[self.rows, 0] = v.to(state.dtype)
+        """v at the rows; a repeated row keeps its last value (in batch order) on every device."""
+        self.written.put(state, v)
 
 
 class _DeviceBatch:
@@ -149,8 +157,9 @@ class _DeviceBatch:
 
     ``rows`` are the state rows the call reads and writes, one per sample: a positive's own row; a
     negative's is the last positive's (it rewrites that row with the same value, so a scatter without
-    compaction touches only positives' rows); row 0, rewritten with itself, when not live. An index
-    per positive (instead of per sample) has its length checked against n+ by a device-side assert."""
+    compaction touches only positives' rows); row 0, rewritten with itself, when not live. A row
+    repeated in the batch keeps the value of its last entry (core/state_writes.py). An index per
+    positive (instead of per sample) has its length checked against n+ by a device-side assert."""
 
     def __init__(self, y_pred, y_true, index, state):
         self.s, y, idx = _flat_inputs(y_pred, y_true, index, state)
@@ -175,6 +184,7 @@ class _DeviceBatch:
         if n:  # (1,): the last positive (any sample when none; index_select: a 0-dim index would sync)
             self.last = _last_true(self.pos).reshape(1)
             self.rows = torch.where(self.live, torch.where(self.pos, idx, idx.index_select(0, self.last)), 0)
+            self.written = LastWritten(self.rows)
 
     def zero(self):
         return (self.s * 0).sum()
@@ -191,11 +201,15 @@ class _DeviceBatch:
     def if_live(self, x, other):
         return torch.where(self.live, x, other)
 
+    def last_written(self, v):
+        """As _Batch's, a negative's entry taking the last positive's (its row's) value."""
+        return self.written.of(torch.where(self.pos, v, v.index_select(0, self.last)))
+
     def store(self, state, v):
-        """v at the positives' rows; a negative's row (the last positive's) gets that positive's value,
-        a one-class batch leaves every row as it is."""
-        v = torch.where(self.pos, v, v.index_select(0, self.last))
-        state[self.rows, 0] = torch.where(self.live, v.to(state.dtype), state[self.rows, 0])
+        """v at the positives' rows (a repeated row: its last value); a negative's row (the last
+        positive's) gets that positive's value, a one-class batch leaves every row as it is."""
+        old = state.view(-1).index_select(0, self.rows)
+        self.written.put(state, torch.where(self.live, self.last_written(v).to(state.dtype), old))
 
 
 def _with_gradient(scores, value, grad):
@@ -439,7 +453,7 @@ class pAUC_DRO_Loss(_ExpRowsLoss):
         if rows is None:
             return b.zero()
         shift, r0, r1, r2 = rows
-        log_u = self._new_log_u(b, self.gamma, shift, r0)
+        log_u = b.last_written(self._new_log_u(b, self.gamma, shift, r0))  # LibAUC reads the rows back
         if self._updating():
             b.store(self.log_u_pos, log_u)
         return self._finish(b, -log_u, r1, r2, shift)
@@ -488,7 +502,7 @@ class tpAUC_KL_Loss(_ExpRowsLoss):
         if rows is None:
             return b.zero()
         shift, r0, r1, r2 = rows
-        log_u = self._new_log_u(b, self.gamma0, shift, r0)
+        log_u = b.last_written(self._new_log_u(b, self.gamma0, shift, r0))  # LibAUC reads the rows back
         ratio = self.Lambda / self.tau
         over_pos = torch.logsumexp(b.masked(ratio * log_u, -math.inf), 0)
         batch_w = math.log(self.gamma1) + over_pos - b.log_npos

@@ -61,6 +61,7 @@ from torch import nn
 
 from .._core import options as O
 from .._core import validate as V
+from .._core.state_writes import last_occurrence
 from ._ap_pair_sums import make_pair_sums, surrogate_hparam
 from .libauc import _default_device, _global, _positive, _with_gradient
 
@@ -144,10 +145,11 @@ class _APBase(nn.Module):
         new = (1 - self.gamma) * old + (self.gamma / n) * anchor_rows
         new = new.to(u_all.dtype)  # the values the float32 state holds
         if update:
+            # a repeated index: every row takes its last value in batch order, which is stored (on any
+            # device, whatever its write order) and which LibAUC's rows read back
+            new = new.index_select(1, last_occurrence(slot))
             u_all.index_copy_(0, slot, new[0])
             u_pos.index_copy_(0, slot, new[1])
-            # read back: with a repeated index every row sees the value that was stored, as LibAUC
-            new = torch.stack([u_all.index_select(0, slot), u_pos.index_select(0, slot)])
         new = new.to(torch.float64)
         inv = 1.0 / new[0]
         AC = x.new_zeros((2, x.numel()))

@@ -32,6 +32,7 @@ from torch import nn
 from .._core import devices
 from .._core import options as O
 from .._core import validate as V
+from .._core.state_writes import LastWritten
 from .libauc import _cvar_columns, _global, _last_true, _with_gradient, pAUC_CVaR_Loss, pAUC_DRO_Loss, tpAUC_KL_Loss
 
 
@@ -79,6 +80,15 @@ class _Labels:
         """The state entries of the entries' rows."""
         return state.take(self.at)
 
+    def last_written(self, v):
+        """An entry vector as LibAUC's per-label ``state[index] = v`` leaves it and reads it back: an
+        index repeated within a label takes its last value in batch order at each of its entries."""
+        return self.written.of(v)
+
+    def store(self, state, v, old):
+        """v at the entries' rows (a repeated row: its last value, on every device)."""
+        self.written.put(state, v)
+
     def zero(self):
         """The loss without a live label, as the labels' own losses: 0 (NaN for NaN scores)."""
         h = self.h if self.chosen is None else torch.where(self.chosen, self.h, 0)
@@ -87,14 +97,16 @@ class _Labels:
 
 class _PositiveEntries(_Labels):
     """The positives of live labels compacted with ``nonzero`` (host sizes), row-major: per sample in
-    batch order, so a dataset index repeated within a label is written last by its last sample, as
-    LibAUC's writes. ``empty``: no live label (the loss is 0, nothing is stored)."""
+    batch order: a dataset index repeated within a label stores its last sample's value, as LibAUC's
+    writes on the CPU (on every device: core/state_writes.py). ``empty``: no live label (the loss is 0,
+    nothing is stored)."""
 
     def __init__(self, h, y, index, tasks, chosen, state):
         super().__init__(h, y, index, tasks, chosen, state)
         rows, self.cols = self.act.nonzero(as_tuple=True)
         self.flat = rows * self.act.shape[1] + self.cols  # positions in the (B, K) entries
         self.at = self.idx.index_select(0, rows) + self.label_at.index_select(0, self.cols)
+        self.written = LastWritten(self.at)
         self.empty = self.cols.numel() == 0
 
     def per_entry(self, v):
@@ -114,9 +126,6 @@ class _PositiveEntries(_Labels):
     def if_live(self, x):
         return x
 
-    def store(self, state, v, old):
-        state.put_(self.at, v.to(state.dtype))
-
 
 class _DenseEntries(_Labels):
     """Every (B, K) entry, the positives masked (class sizes stay on the device: no host sync on CUDA).
@@ -129,6 +138,7 @@ class _DenseEntries(_Labels):
         self.last = _last_true(self.act)  # (K,) each column's last positive
         rows = torch.where(self.act, self.idx[:, None], self.idx.index_select(0, self.last))
         self.at = rows + self.label_at
+        self.written = LastWritten(self.at)
         self.empty = h.shape[0] == 0
 
     def per_entry(self, v):
@@ -146,10 +156,13 @@ class _DenseEntries(_Labels):
     def if_live(self, x):
         return torch.where(self.live.any(), x, self.zero())
 
+    def last_written(self, v):
+        """As the base's, the entries that are not positives taking their row's value (see the class)."""
+        return self.written.of(torch.where(self.act, v, v.gather(0, self.last[None, :])))
+
     def store(self, state, v, old):
         """v at the positives' rows (see the class); a label that is not live rewrites ``old`` (its read)."""
-        v = torch.where(self.act, v, torch.where(self.live, v.gather(0, self.last[None, :]), old))
-        state.put_(self.at, v.to(state.dtype))
+        self.written.put(state, torch.where(self.live, self.last_written(v), old))
 
 
 class MultiLabelpAUCLoss(nn.Module):
@@ -276,7 +289,7 @@ class MultiLabelpAUCLoss(nn.Module):
         gamma = inner.gamma0 if self._two_way else inner.gamma
         batch = math.log(gamma) + shift + torch.log(r0) - b.per_label(b.log_nneg)
         old = b.read(self.log_u_pos)
-        log_u = batch if gamma >= 1.0 else torch.logaddexp(math.log1p(-gamma) + old, batch)
+        log_u = b.last_written(batch if gamma >= 1.0 else torch.logaddexp(math.log1p(-gamma) + old, batch))
         row_log_scale = -log_u
         if self._two_way:
             ratio = inner.Lambda / inner.tau
