@@ -127,6 +127,33 @@ def test_multilabel_aucm_vs_libauc(version):
     torch.testing.assert_close(fixed(s, y).double(), expect, rtol=1e-6, atol=1e-7)  # v1 keeps the margin (#35)
 
 
+@pytest.mark.parametrize("version", ["v1", "v2"])
+@pytest.mark.parametrize("semantics", ["fixed", "libauc"])
+def test_multilabel_aucm_task_id_tensor_stays_on_the_device(version, semantics, monkeypatch):
+    # a task_id tensor off the host (CUDA; forced here on CPU tensors) is not read on the host: the labels
+    # are masked on the device, with the loss and gradients of the host's list (repeats counted once); a
+    # label out of range is a device-side assert there, a ValueError naming task_id on the host
+    g = torch.Generator().manual_seed(2)
+    Cn = 5
+    loss = C.MultiLabelAUCMLoss(version=version, num_labels=Cn, device="cpu", semantics=semantics)
+    with torch.no_grad():
+        loss.a.copy_(torch.linspace(0.1, 0.5, Cn))
+        loss.alpha.copy_(torch.linspace(0.6, 0.2, Cn))
+    s, y = _batch(g, 48, Cn)
+    s1, s2 = s.clone().requires_grad_(), s.clone().requires_grad_()
+    want = loss(s1, y, task_id=[3, 1])
+    want_grads = torch.autograd.grad(want, [s1, loss.a, loss.b, loss.alpha])
+    with pytest.raises(ValueError, match=r"task_id entries must be in \[0, 5\), got \[5, 1\]"):
+        loss(s, y, task_id=[5, 1])
+    monkeypatch.setattr(devices, "host_reads_free", lambda t: False)
+    got = loss(s2, y, task_id=torch.tensor([3, 1, 1]))
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+    for a, b in zip(torch.autograd.grad(got, [s2, loss.a, loss.b, loss.alpha]), want_grads):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+    with pytest.raises(RuntimeError, match=r"task_id entries must be in \[0, 5\) \(device-side check\)"):
+        loss(s, y, task_id=torch.tensor([1, -1]))
+
+
 # ------------------------------------------------------------------ optimizers, side by side
 def _model(seed):
     torch.manual_seed(seed)
@@ -353,7 +380,7 @@ def test_ap_state_semantics():
     assert out.item() == 0 and sr.grad.abs().sum() == 0
 
 
-def test_ap_errors():
+def test_ap_errors(monkeypatch):
     loss = C.APLoss(10, device="cpu")
     s, y = torch.rand(6), torch.tensor([1, 0, 1, 0, 0, 0])
     with pytest.raises(ValueError, match="index"):
@@ -372,6 +399,9 @@ def test_ap_errors():
         C.AUCMLoss(version="v3")
     with pytest.raises(ValueError, match="y_pred"):
         C.MultiLabelAUCMLoss(num_labels=3, device="cpu")(torch.rand(6, 2), torch.ones(6, 2))
+    monkeypatch.setattr(devices, "host_reads_free", lambda t: False)  # a task_id tensor off the host (CUDA)
+    with pytest.raises(RuntimeError, match=r"task_id entries must be in \[0, 2\) \(device-side check\)"):
+        C.mAPLoss(10, 2)(torch.rand(6, 2), torch.ones(6, 2), torch.arange(6), task_id=torch.tensor([5]))
 
 
 @pytest.mark.parametrize("mode", ["sgd", "adam"])

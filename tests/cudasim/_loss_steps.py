@@ -92,13 +92,17 @@ def adauc(g, device):
     return lambda: F.adauc_loss(s, y, a, b, alpha, imratio=0.3), [s, a, b, alpha]
 
 
-def libauc_aucm(g, device):  # (task_id selects labels by value: that path syncs)
-    from torchauc.compat.libauc import MultiLabelAUCMLoss
+def libauc_aucm(version="v1", semantics="fixed", task_id=()):
+    def make(g, device):
+        from torchauc.compat.libauc import MultiLabelAUCMLoss
 
-    x = torch.rand(64, 4, generator=g).to(device).requires_grad_()
-    y = (torch.rand(64, 4, generator=g) < 0.3).float().to(device)
-    loss = MultiLabelAUCMLoss(num_labels=4, device=device)
-    return lambda: loss(x, y), [x, loss.a, loss.alpha]
+        x = torch.rand(64, 4, generator=g).to(device).requires_grad_()
+        y = (torch.rand(64, 4, generator=g) < 0.3).float().to(device)
+        loss = MultiLabelAUCMLoss(num_labels=4, device=device, version=version, semantics=semantics)
+        tasks = torch.tensor(task_id, dtype=torch.long, device=device) if task_id else ()  # on the device
+        return lambda: loss(x, y, tasks), [x, loss.a, loss.alpha]
+
+    return make
 
 
 def autkc(g, device):
@@ -142,7 +146,9 @@ STEPS = {
     **{f"multiclass-{s}": multiclass(s) for s in ["square", "exp", "hinge"]},
     "aucseg_pixel": pixel,
     "adauc": adauc,
-    "libauc_aucm": libauc_aucm,
+    "libauc_aucm": libauc_aucm(),
+    "libauc_aucm-task_id": libauc_aucm(task_id=(3, 0, 3)),
+    "libauc_aucm-v2-libauc-task_id": libauc_aucm("v2", "libauc", task_id=(2, 1)),
     "autkc": autkc,
     "sod_si": sod,
     "cml_triplet": cml_triplet,

@@ -62,6 +62,7 @@ from torch import nn
 from .._core import options as O
 from .._core import validate as V
 from .._core.state_writes import last_occurrence
+from .._core.tasks import chosen_labels
 from ._ap_pair_sums import make_pair_sums, surrogate_hparam
 from .libauc import _default_device, _global, _positive, _with_gradient
 
@@ -285,12 +286,8 @@ class meanAveragePrecisionLoss(_APBase):
         h = _checked(y_pred, y_true, index, C, self.u_all)
         if index.numel() != h.shape[0]:
             raise ValueError(f"index must have one entry per sample ({h.shape[0]}), got {index.numel()}")
-        cols = None
-        if task_id is not None and len(task_id) > 0:
-            tasks = torch.as_tensor(task_id, device=h.device).reshape(-1).long()
-            if bool((tasks < 0).any() | (tasks >= C).any()):
-                raise ValueError(f"task_id entries must be in [0, {C}), got {tasks.tolist()}")
-            cols = torch.zeros(C, dtype=torch.long, device=h.device).index_fill_(0, tasks, 1)
+        chosen = chosen_labels(task_id, C)  # checked on the host for a list, on the device for a CUDA tensor
+        cols = None if chosen is None else chosen.to(h.device, torch.long, non_blocking=True)
         if self._fused(h, y_true):
             return self._fused_step(y_pred, h, y_true, index, cols)
         y, idx = y_true.reshape(h.shape) == 1, index.reshape(-1).long()

@@ -52,6 +52,7 @@ from torch import nn
 from .._core import distributed as D
 from .._core import options as O
 from .._core import validate as V
+from .._core.tasks import chosen_labels
 
 
 def _default_device(device):
@@ -158,8 +159,9 @@ class _AUCMBase(nn.Module):
             return None
         return self._per_label(self.imratio, h)
 
-    def _loss(self, y_pred, y_true, auto, v1_margin=True, tasks=None):
-        """The mean of the per-label losses over ``tasks`` (all labels when None) of the batch, or
+    def _loss(self, y_pred, y_true, auto, v1_margin=True, chosen=None):
+        """The mean of the per-label losses over the ``chosen`` labels ((C,) bool, on any device; all
+        labels when None) of the batch, or
         of the global batch over ``process_group``: the moments all-reduced (LibAUC's literal v2:
         the scores and labels all-gathered)."""
         group = D.check_group(self.process_group)
@@ -169,7 +171,10 @@ class _AUCMBase(nn.Module):
                 y_pred, y_true = D.gather_batch(group, y_pred, y_true)
             h, y = _columns(y_pred, y_true, self.num_labels)
             losses = _libauc_v2_columns(h, y, self.a, self.b, self.alpha, self.margin, v1_margin)
-            return losses.mean() if tasks is None else losses[tasks].mean()
+            if chosen is None:
+                return losses.mean()
+            chosen = chosen.to(losses.device, non_blocking=True)
+            return torch.where(chosen, losses, 0).sum() / chosen.sum()
         h, y = _columns(y_pred, y_true, self.num_labels, allow_empty=group is not None)
         moments = None
         if group is not None:
@@ -183,9 +188,8 @@ class _AUCMBase(nn.Module):
 
         prior = self._prior(auto, h, batch_ratio)
         weights = None
-        if tasks is not None:
-            weights = torch.zeros(self.num_labels, dtype=torch.float64, device=h.device)
-            weights.index_fill_(0, tasks, 1.0 / tasks.numel())
+        if chosen is not None:  # 1 / #chosen at the chosen labels (made where the mask is: no sync)
+            weights = (chosen.to(torch.float64) / chosen.sum()).to(h.device, non_blocking=True)
         margin = self.margin if v1_margin else 1.0
         return aucm_loss(h, y, self.a, self.b, self.alpha, margin, self.version, prior, weights, moments)
 
@@ -281,7 +285,8 @@ class MultiLabelAUCMLoss(_AUCMBase):
     ``num_labels=10, device=None``; keyword-only ``semantics='fixed'`` (``'libauc'`` drops the
     margin of v1, issue #35). Parameters ``a``, ``b``, ``alpha`` of shape (num_labels,).
     ``forward(y_pred, y_true, task_id=[], auto=None)``: the mean over the labels in ``task_id``
-    (all when empty).
+    (all when empty). A list or CPU tensor ``task_id`` is checked on the host; a CUDA tensor stays on
+    the device (no host sync): its range is a device-side assert.
     """
 
     def __init__(
@@ -315,12 +320,8 @@ class MultiLabelAUCMLoss(_AUCMBase):
     def forward(
         self, y_pred: torch.Tensor, y_true: torch.Tensor, task_id: Any = (), auto: bool | None = None, **kwargs: Any
     ) -> torch.Tensor:
-        tasks = None
-        if task_id is not None and len(task_id) > 0:
-            tasks = torch.unique(torch.as_tensor(task_id, device=y_pred.device).reshape(-1).long())
-            if bool((tasks < 0).any() | (tasks >= self.num_labels).any()):
-                raise ValueError(f"task_id entries must be in [0, {self.num_labels}), got {tasks.tolist()}")
-        return self._loss(y_pred, y_true, auto, v1_margin=self.semantics != "libauc", tasks=tasks)
+        chosen = chosen_labels(task_id, self.num_labels)
+        return self._loss(y_pred, y_true, auto, v1_margin=self.semantics != "libauc", chosen=chosen)
 
 
 __all__ = ["AUCMLoss", "CompositionalAUCLoss", "MultiLabelAUCMLoss", "aucm_loss", "label_moments"]

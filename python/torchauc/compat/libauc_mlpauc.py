@@ -33,6 +33,7 @@ from .._core import devices
 from .._core import options as O
 from .._core import validate as V
 from .._core.state_writes import LastWritten
+from .._core.tasks import chosen_labels
 from .libauc import _cvar_columns, _global, _last_true, _with_gradient, pAUC_CVaR_Loss, pAUC_DRO_Loss, tpAUC_KL_Loss
 
 
@@ -233,18 +234,12 @@ class MultiLabelpAUCLoss(nn.Module):
         would sync: every column is computed and the second result, (C,) bool, marks the chosen ones
         (its range is a device-side assert)."""
         C = self.num_labels
-        if task_id is None or len(task_id) == 0:
+        chosen = chosen_labels(task_id, C)
+        if chosen is None:
             return torch.arange(C, device=device), None
-        tasks = torch.as_tensor(task_id).reshape(-1).long()
-        if not devices.host_reads_free(tasks):
-            in_range = ((tasks >= 0) & (tasks < C)).all()
-            torch.ops.aten._assert_async.msg(in_range, f"task_id entries must be in [0, {C}) (device-side check)")
-            chosen = torch.zeros(C, dtype=torch.bool, device=tasks.device).index_fill_(0, tasks.clamp(0, C - 1), True)
-            return torch.arange(C, device=device), chosen.to(device, non_blocking=True)
-        tasks = torch.unique(tasks)
-        if bool(((tasks < 0) | (tasks >= C)).any()):
-            raise ValueError(f"task_id entries must be in [0, {C}), got {tasks.tolist()}")
-        return tasks.to(device, non_blocking=True), None
+        if devices.host_reads_free(chosen):
+            return chosen.nonzero().reshape(-1).to(device, non_blocking=True), None
+        return torch.arange(C, device=device), chosen.to(device, non_blocking=True)
 
     def forward(
         self, y_pred: torch.Tensor, y_true: torch.Tensor, index: torch.Tensor, task_id: Any = (), **kwargs: Any
