@@ -182,3 +182,42 @@ def test_cml_gather_dots_backward_is_the_backward_op():
     (OPS.cml_gather_dots(u, items, indptr, indices) * w).sum().backward()
     gu, _ = OPS.cml_gather_dots_backward(w, users, items, indptr, indices)
     torch.testing.assert_close(u.grad, gu, rtol=0, atol=0)
+
+
+def _dots_csr():
+    g = _gen(11)
+    users = torch.randn(3, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    items = torch.randn(6, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    return users, items, torch.tensor([0, 2, 2, 5]), torch.tensor([1, 5, 0, 1, 1])  # a repeated item
+
+
+def test_cml_gather_dots_is_differentiable_twice():
+    # create_graph=True: its gradient is bilinear and differentiable in turn (before, the second
+    # gradient was silently zero or reported unused): gradgradcheck against finite differences, and
+    # second derivatives equal to those of the float64 brute force users[row] . items[indices]
+    users, items, indptr, indices = _dots_csr()
+    assert torch.autograd.gradgradcheck(lambda u, v: OPS.cml_gather_dots(u, v, indptr, indices), (users, items))
+    row = torch.repeat_interleave(torch.arange(3), indptr.diff())
+
+    def second(dots):
+        d = dots(users, items)
+        first = torch.autograd.grad((d * d).sum() + d.sum(), (users, items), create_graph=True)
+        return torch.autograd.grad(sum((f * f).sum() for f in first), (users, items))
+
+    want = second(lambda u, v: (u[row] * v[indices]).sum(1))
+    got = second(lambda u, v: OPS.cml_gather_dots(u, v, indptr, indices))
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_cml_triplet_gradient_cannot_be_differentiated_again():
+    # create_graph=True gives the first derivatives; differentiating them again is an error naming the
+    # op (before: "appears to not have been used in the graph", or silent zeros with allow_unused)
+    users, items, ui, pi, ni = _triplet_indexed()
+    u, v = users.clone().requires_grad_(), items.clone().requires_grad_()
+    loss = OPS.cml_triplet_loss(u, v, v, ui, pi, ni, 4.0, "mean")[0]
+    gu, gv = torch.autograd.grad(loss, (u, v), create_graph=True)
+    want = torch.autograd.grad(OPS.cml_triplet_loss(u, v, v, ui, pi, ni, 4.0, "mean")[0], (u, v))
+    torch.testing.assert_close((gu.detach(), gv.detach()), want, rtol=0, atol=0)
+    with pytest.raises(RuntimeError, match="torchauc.cml_triplet_loss is not twice differentiable"):
+        torch.autograd.grad((gu * gu).sum(), u)

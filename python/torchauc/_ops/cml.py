@@ -1,6 +1,7 @@
 """cml_* ops: fake impls. The autograd of cml_triplet_loss (its backward is the op cml_triplet_backward,
 which writes only the argmin vectors' rows) and of cml_gather_dots (backward op cml_gather_dots_backward)
-is C++: csrc/cml/autograd.cpp. Not twice differentiable."""
+is C++: csrc/cml/autograd.cpp. cml_gather_dots is differentiable to any order; the gradient of
+cml_triplet_loss taken with create_graph=True raises an error naming the op when differentiated again."""
 
 import torch
 
