@@ -51,6 +51,7 @@ class _Labels:
     ``zero()``."""
 
     at: torch.Tensor  # set by the form: the state element positions of its entries
+    written: LastWritten  # set by the form: its writes of ``at`` (a repeated position keeps its last value)
 
     def __init__(self, h, y, index, tasks, chosen, state):
         if state.device != h.device:
