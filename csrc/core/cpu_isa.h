@@ -15,9 +15,9 @@ enum class CpuIsa { Base, Avx2, Avx512 };
 inline CpuIsa cpu_isa() {
   static const CpuIsa isa = [] {
     __builtin_cpu_init();
-    CpuIsa best = __builtin_cpu_supports("avx512f") ? CpuIsa::Avx512
-                  : __builtin_cpu_supports("avx2")  ? CpuIsa::Avx2
-                                                    : CpuIsa::Base;
+    CpuIsa best = __builtin_cpu_supports("avx512f")                                 ? CpuIsa::Avx512
+                  : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? CpuIsa::Avx2
+                                                                                    : CpuIsa::Base;
     const char* cap = std::getenv("TORCHAUC_CPU_ISA");
     if (cap && std::string_view(cap) == "base") best = CpuIsa::Base;
     if (cap && std::string_view(cap) == "avx2" && best == CpuIsa::Avx512) best = CpuIsa::Avx2;

@@ -13,8 +13,12 @@ namespace isa_avx512 {
 }  // namespace isa_avx512
 #pragma GCC pop_options
 
+// fma with avx2: every AVX2 CPU has it (cpu_isa() checks both), and avx512f implies it, so the AVX2
+// clone contracts a * b + c as the AVX-512 one does (GCC's default -ffp-contract=fast). No kernel
+// relies on uncontracted products: the clones agree within the kernels' stated float rounding
+// bounds, not bit for bit (tests: test_isa_clones_agree, test_multiclass_fused).
 #pragma GCC push_options
-#pragma GCC target("avx2")
+#pragma GCC target("avx2,fma")
 namespace isa_avx2 {
 #include TAUC_ISA_KERNELS
 }  // namespace isa_avx2
