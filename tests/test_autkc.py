@@ -4,6 +4,7 @@ hypothesis (ties, extreme scores, tiny C), errors. XCurve equality is in test_xc
 
 import pytest
 import torch
+from cpu_isa_common import run_with_isa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -231,6 +232,54 @@ def test_fused_rows_nan_and_inf_at_every_column(device, dtype, surrogate):
     k = 3
     got, want = fused_and_composite(x.to(dtype), y, k, k - 1 if surrogate == "ce" else k, surrogate)
     assert_matches(got, want, FUSED_TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("surrogate", ["square", "hinge", "ce"])
+@pytest.mark.parametrize("C", [23, 100])
+def test_fused_rows_label_at_every_column(device, dtype, surrogate, C):
+    # math.h screen_candidates: the host appends a vector's passing columns with the label's lane cleared; the
+    # label at every column (each lane of the body's vectors and the tail), scoring above every competitor (it
+    # would be selected were it not cleared) or tied with the top ones
+    x, y = logits(2 * C, C, seed=27, device=device)
+    y = torch.arange(2 * C, device=device) % C
+    rows = torch.arange(2 * C, device=device)
+    x[rows, y] = torch.where(rows < C, 10.0, 2.0).to(x.dtype)
+    x[C:, ::5] = 2.0  # ties with the label in the second half
+    for k in (1, 5):
+        m = k - 1 if surrogate == "ce" else k
+        got, want = fused_and_composite(x.to(dtype), y, k, m, surrogate)
+        assert_matches(got, want, FUSED_TOL[dtype])
+
+
+_ISA_SCRIPT = """
+import sys
+import torch
+import torchauc
+x, y, cases = torch.load(sys.argv[1])
+out = []
+for k, m, surrogate in cases:
+    xf = x.clone().requires_grad_()
+    rows = torch.ops.torchauc.autkc_loss_rows(xf, y, k, m, surrogate, True)[0]
+    rows.sum().backward()
+    out += [rows.detach(), xf.grad]
+torch.save(out, sys.argv[2])
+"""
+
+
+def test_fused_rows_isa_clones_agree(tmp_path):
+    """cpu_loss.cpp: the AVX2 + FMA build of the rows (AVX2 and AVX-512 CPUs) and the baseline
+    (TORCHAUC_CPU_ISA=base) agree within float rounding: FMA contraction only (the same lanes, the
+    same selection)."""
+    cases = [(5, 4, "ce"), (5, 6, "square"), (5, 6, "hinge"), (3, 3, "logistic")]
+    for C in (100, 1000):
+        x, y = logits(64, C, seed=28)
+        inputs = (x.float(), y, cases)
+        best = run_with_isa(_ISA_SCRIPT, "best", inputs, tmp_path)
+        base = run_with_isa(_ISA_SCRIPT, "base", inputs, tmp_path)
+        assert len(best) == len(base) == 2 * len(cases)
+        for a, b in zip(best, base):
+            torch.testing.assert_close(a, b, rtol=2e-6, atol=2e-6 * (1 + float(b.abs().max())))
 
 
 def test_ce_topk_float64_brute_force_gradient(device):

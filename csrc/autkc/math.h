@@ -184,9 +184,81 @@ TAUC_HD void rank_counts(const V* cv, const int32_t* cand, int n, int padded, in
       for (int i = i0; i < i0 + kRankBlock; ++i) above[i] += (cv[b] > cv[i]) | ((cv[b] == cv[i]) & (cand[b] < cand[i]));
 }
 
+// The host gathers the screen's candidates by vector compares (screen_candidates), where SSE2 is there.
+#if !defined(__CUDACC__) && defined(__SSE2__)
+#define TAUC_SCREEN_VECTOR_GATHER 1
+#endif
+
+// For each W-lane compare result (bit i: lane i passes): the passing lanes' positions, first to last, and their
+// count.
+template <int W>
+struct PassTable {
+  int32_t pos[1 << W][W];
+  int count[1 << W];
+  constexpr PassTable() : pos(), count() {
+    for (int bits = 0; bits < (1 << W); ++bits) {
+      int c = 0;
+      for (int b = 0; b < W; ++b)
+        if (bits >> b & 1) pos[bits][c++] = b;
+      count[bits] = c;
+    }
+  }
+};
+
+// The competitors >= t (columns j != y; increasing with the vector gather) into cand; returns how many. Every one
+// lies in a lane whose maximum reaches t. The device walks those lanes (about k of the L), clamping the count into its
+// N + kRankBlock slots (more than N sends the row to row_topk). The host compares the whole row in SSE-sized
+// vectors and appends each vector's passing columns from a table (one store; cand needs C + W slots): no branch
+// per column and a loop-carried chain of one add, where the lane walk's scalar stores behind a clamped count
+// and its varying trip counts took a third of the screen.
+template <typename V>
+TAUC_HD int screen_candidates(const V* s, int64_t C, int64_t y, V t, const V* lane_max, int32_t* cand) {
+#if !defined(TAUC_SCREEN_VECTOR_GATHER)
+  constexpr int L = kScreenLanes, N = kMaxCandidates;
+  int n = 0;
+  for (int l = 0; l < L; ++l) {
+    if (!(lane_max[l] >= t)) continue;
+    for (int64_t j = l; j < C; j += L) {
+      cand[n < N ? n : N] = static_cast<int32_t>(j);  // kept when it passes, else overwritten
+      n += (s[j] >= t) & (j != y);
+    }
+  }
+  return n;
+#else
+  constexpr int W = 16 / sizeof(V);
+  typedef V Vec __attribute__((vector_size(16)));
+  typedef float F4 __attribute__((vector_size(16)));
+  typedef double D2 __attribute__((vector_size(16)));
+  static constexpr PassTable<W> table{};
+  const Vec tv = Vec{} + t;
+  int n = 0;
+  int64_t j0 = 0;
+  for (; j0 + W <= C; j0 += W) {
+    Vec v;
+    __builtin_memcpy(&v, s + j0, sizeof v);
+    int bits;  // lane i passes: bit i (movmskps / movmskpd)
+    if constexpr (W == 4)
+      bits = __builtin_ia32_movmskps((F4)(v >= tv));
+    else
+      bits = __builtin_ia32_movmskpd((D2)(v >= tv));
+    const uint64_t at = static_cast<uint64_t>(y - j0);  // the label's lane here, if any
+    bits &= ~(int(at < W) << (at & (W - 1)));
+    int32_t pos[W];
+    for (int i = 0; i < W; ++i) pos[i] = table.pos[bits][i] + static_cast<int32_t>(j0);
+    __builtin_memcpy(cand + n, pos, sizeof pos);
+    n += table.count[bits];
+  }
+  for (int64_t j = j0; j < C; ++j) {
+    cand[n] = static_cast<int32_t>(j);
+    n += (s[j] >= t) & (j != y);
+  }
+  return n;
+#endif
+}
+
 // row_topk(s, C, y, k, 0.0, false, ...) for a row s[0, C) holding no NaN (the fused loss's softmax rows,
 // hinge rows checked for NaN), the same columns in the same order: the competitors >= the screen's
-// threshold t, from the lanes reaching it (branch-free compactions), each placed at the number of
+// threshold t (screen_candidates), each placed at the number of
 // candidates ranking above it (larger, or equal at a smaller column): no unpredictable insertions.
 // Short rows only (C <= kScreenMaxColumns, k <= kScreenLanes; others take row_topk_scan).
 // Needs 1 <= k <= C - 1; vals (scratch) and idx as row_topk's.
@@ -202,18 +274,12 @@ TAUC_HD_SCREEN void row_topk_screen(const V* s, int64_t C, int64_t y, int64_t k,
   constexpr int L = kScreenLanes, N = kMaxCandidates;
   V lane_max[L];
   const V t = screen_threshold(s, C, y, k, lane_max);
-  int lanes[L], nl = 0;
-  for (int l = 0; l < L; ++l) {
-    lanes[nl] = l;  // kept when it reaches t, else overwritten
-    nl += lane_max[l] >= t;
-  }
-  int32_t cand[N + kRankBlock];  // the columns (C <= kScreenMaxColumns)
-  int n = 0;
-  for (int q = 0; q < nl; ++q)
-    for (int64_t j = lanes[q]; j < C; j += L) {
-      cand[n < N ? n : N] = static_cast<int32_t>(j);  // kept when it passes, else overwritten
-      n += (s[j] >= t) & (j != y);
-    }
+#if defined(TAUC_SCREEN_VECTOR_GATHER)
+  int32_t cand[kScreenMaxColumns + kRankBlock];  // room for every column and a vector's store past the last
+#else
+  int32_t cand[N + kRankBlock];
+#endif
+  const int n = screen_candidates(s, C, y, t, lane_max, cand);
   if (n > N)  // the general selection, so that row_topk_scan keeps one call site (inlined as before)
     return row_topk([s](int64_t j) { return static_cast<double>(s[j]); }, C, y, k, 0.0, false, vals, idx);
   // padded to whole blocks of kRankBlock: the pads are ranked too (never read) but never counted (b < n)

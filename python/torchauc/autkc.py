@@ -27,7 +27,9 @@ from ._core import options as O
 from ._core import validate as V
 
 
-def _check(scores, labels, name="scores"):
+def _check(scores, labels, name="scores", gather=True):
+    """The labels as (B, 1) int64 for ``gather``; with ``gather=False`` (the fused ops, which take (B,)
+    labels of any integer dtype) 1-D labels as they are: two tensor ops less per call."""
     V.tensor(scores, name)
     V.tensor(labels, "labels")
     if scores.dim() != 2:
@@ -36,6 +38,8 @@ def _check(scores, labels, name="scores"):
         raise TypeError(f"{name} must be a floating point tensor, got {scores.dtype}")
     if labels.is_floating_point() or labels.is_complex():
         raise TypeError(f"labels must hold integer class indices, got {labels.dtype}")
+    if not gather and labels.dim() == 1:
+        return labels
     return labels.reshape(-1, 1).long()
 
 
@@ -75,7 +79,7 @@ def autkc_loss(
     1 - AUTKC@K has K terms). Surrogates: square (1 - t)^2, exp e^{-t}, logistic log(1 + e^{-t}),
     hinge (1 - t)_+. Needs K <= C - 1 (XCurve's K + 1 is capped at C - 1 as its slicing does).
     """
-    y = _check(logits, labels, "logits")
+    y = _check(logits, labels, "logits", gather=False)
     V.option(surrogate, O.AUTKC_SURROGATE)
     V.option(terms, O.AUTKC_TERMS)
     C = logits.shape[1]
@@ -98,7 +102,7 @@ def ce_topk_loss(
     Equals XCurve's ``CETopKLoss(k)``. Float32 and 16-bit logits are computed in float (as a float
     ``torch.logsumexp``; exp within 4 ulp): within 2e-5 (relative, and absolute on terms below 1) of
     the float64 value; float64 to rounding."""
-    y = _check(logits, labels, "logits")
+    y = _check(logits, labels, "logits", gather=False)
     k = _int(k, "k", 1, logits.shape[1])
     # one fused op (csrc/autkc/ce_math.h): the k - 1 best competitors left out, the log-sum-exp and the
     # gradient of each row; k = C leaves no competitor: loss 0, gradient 0
