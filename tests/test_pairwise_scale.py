@@ -43,7 +43,7 @@ def test_scale_multiplies_loss_and_gradients_against_float64_brute_force(surroga
     x = s.clone().requires_grad_()
     wa = a.clone().requires_grad_() if weighted else None
     wb = b.clone().requires_grad_() if weighted else None
-    ref = -0.3 * R.pairwise_auc_loss(x, y, surrogate, 0.7, reduction, wa, wb)  # the pair matrix
+    ref = -0.3 * R.pairwise_auc_loss(x, y, surrogate, 0.7, wa, wb, reduction)  # the pair matrix
     ref.backward()
     want = [ref.detach(), x.grad] + ([wa.grad, wb.grad] if weighted else [])
     for g_, w_ in zip(got, want, strict=True):
@@ -53,7 +53,7 @@ def test_scale_multiplies_loss_and_gradients_against_float64_brute_force(surroga
 @pytest.mark.parametrize("surrogate", SURROGATES)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_power_of_two_scale_is_bitwise_the_multiply_it_replaces(surrogate, dtype, weighted):
+def test_power_of_two_scale_is_the_multiply_it_replaces(surrogate, dtype, weighted):
     s, y, w = batch(300, dtype, seed=2, shape=(300, 1))
     a = w if weighted else None
     got = op_outputs(s, y, a, None, surrogate, "mean", 0.5)
@@ -61,9 +61,12 @@ def test_power_of_two_scale_is_bitwise_the_multiply_it_replaces(surrogate, dtype
     wa = a.clone().requires_grad_() if weighted else None
     (0.5 * OP(x, y, wa, None, surrogate, 0.7, "mean", True)[0]).backward()
     want = [0.5 * OP(s, y, a, None, surrogate, 0.7, "mean", False)[0], x.grad] + ([wa.grad] if weighted else [])
+    # halving is exact except for float16 subnormals (< 6.1e-5: tiny gradients of samples near the
+    # opposite side's mean), which the multiply rounded twice: one subnormal step apart there
+    atol = 0.0 if dtype != torch.float16 else 2.0**-24
     for g_, w_ in zip(got, want, strict=True):
         assert g_.dtype == w_.dtype and g_.shape == w_.shape
-        torch.testing.assert_close(g_, w_, rtol=0, atol=0)
+        torch.testing.assert_close(g_, w_, rtol=0, atol=atol)
 
 
 def test_scale_with_nan_scores_and_one_class_batches():
