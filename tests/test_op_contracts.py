@@ -34,6 +34,7 @@ def _pairwise(device):
             (s.clone().requires_grad_(), y, None, None, sur, 1.0, "mean", True),
             (s, y, a.clone().requires_grad_(), a, sur, 0.5, "sum", True),
             (s, y, None, None, sur, 1.0, "mean", False),
+            (s.clone().requires_grad_(), y, a, None, sur, 1.0, "mean", True, 0.5),
         ]
     return out
 

@@ -7,13 +7,18 @@
 
 namespace torchauc {
 
+// t as a contiguous 1-D tensor; t itself when it already is one (a reshape is an op call even then).
+inline at::Tensor flat_contiguous(const at::Tensor& t) {
+  return t.dim() == 1 && t.is_contiguous() ? t : t.reshape({-1}).contiguous();
+}
+
 // Scores of a binary op: (n,) or (n,1), floating point, non-empty. Returns a contiguous 1-D view.
 inline at::Tensor check_binary_scores(const at::Tensor& scores, const char* name = "scores") {
   TORCH_CHECK(at::isFloatingType(scores.scalar_type()), name,
               " must be a floating point tensor (float16/bfloat16/float32/float64), got ", scores.scalar_type());
   TORCH_CHECK(scores.dim() == 1 || (scores.dim() == 2 && scores.size(1) == 1), name,
               " must have shape (n,) or (n, 1), got ", scores.sizes());
-  return scores.reshape({-1}).contiguous();
+  return flat_contiguous(scores);
 }
 
 // Labels of a binary op: n values of any real or bool dtype, on the device of `like`.
@@ -25,7 +30,7 @@ inline at::Tensor check_binary_labels(const at::Tensor& labels, const at::Tensor
               "), got ", labels.numel());
   TORCH_CHECK(labels.device() == like.device(), name, " must be on the scores' device ", like.device(), ", got ",
               labels.device());
-  return labels.reshape({-1}).contiguous();
+  return flat_contiguous(labels);
 }
 
 // Optional per-sample weights aligned with the scores: (n,) floating, same device.

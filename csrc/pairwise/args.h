@@ -32,18 +32,22 @@ inline Reduction parse_reduction(std::string_view name) {
 struct PairwiseArgs {
   Surrogate surrogate;
   Reduction reduction;
+  double scale;               // multiplies the loss and its gradients
   at::Tensor scores, labels;  // contiguous, 1-D
   c10::optional<at::Tensor> pos_w, neg_w;
 };
 
 inline PairwiseArgs check_pairwise_args(const at::Tensor& scores, const at::Tensor& labels,
                                         const c10::optional<at::Tensor>& pos_w, const c10::optional<at::Tensor>& neg_w,
-                                        std::string_view surrogate, double margin, std::string_view reduction) {
-  PairwiseArgs a{parse_surrogate(surrogate), parse_reduction(reduction), check_binary_scores(scores), {}, {}, {}};
+                                        std::string_view surrogate, double margin, std::string_view reduction,
+                                        double scale) {
+  PairwiseArgs a{
+      parse_surrogate(surrogate), parse_reduction(reduction), scale, check_binary_scores(scores), {}, {}, {}};
   a.labels = check_binary_labels(labels, a.scores);
   a.pos_w = check_sample_weights(pos_w, a.scores, "pos_weights");
   a.neg_w = check_sample_weights(neg_w, a.scores, "neg_weights");
   TORCH_CHECK_VALUE(std::isfinite(margin), "margin must be finite, got ", margin);
+  TORCH_CHECK_VALUE(std::isfinite(scale), "scale must be finite, got ", scale);
   return a;
 }
 

@@ -20,24 +20,26 @@ using torch::autograd::variable_list;
 using OptTensor = c10::optional<at::Tensor>;
 using LossOutputs = std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor>;
 using LossSignature = LossOutputs(const at::Tensor&, const at::Tensor&, const OptTensor&, const OptTensor&,
-                                  c10::string_view, double, c10::string_view, bool);
+                                  c10::string_view, double, c10::string_view, bool, double);
 
 class FusedPairwiseLoss : public torch::autograd::Function<FusedPairwiseLoss> {
  public:
   static variable_list forward(AutogradContext* ctx, const at::Tensor& scores, const at::Tensor& labels,
                                const OptTensor& pos_w, const OptTensor& neg_w, c10::string_view surrogate,
-                               double margin, c10::string_view reduction, bool compute_grad) {
+                               double margin, c10::string_view reduction, bool compute_grad, double scale) {
     static const auto op =
         c10::Dispatcher::singleton().findSchemaOrThrow("torchauc::pairwise_auc_loss", "").typed<LossSignature>();
     at::Tensor loss, gs, ga, gb, gs_out, ga_out, gb_out;
     {
       const at::AutoDispatchBelowADInplaceOrView below_autograd;
-      std::tie(loss, gs, ga, gb) = op.call(scores, labels, pos_w, neg_w, surrogate, margin, reduction, compute_grad);
-      // The caller gets aliases: the saved TensorImpls never reach Python (a Python wrapper would
-      // hold a reference to them), and a caller keeping an output shows in the storage's count.
-      gs_out = at::alias(gs);
-      ga_out = at::alias(ga);
-      gb_out = at::alias(gb);
+      std::tie(loss, gs, ga, gb) =
+          op.call(scores, labels, pos_w, neg_w, surrogate, margin, reduction, compute_grad, scale);
+      // The caller gets aliases of the saved gradients: their TensorImpls never reach Python (a Python
+      // wrapper would hold a reference to them), and a caller keeping an output shows in the storage's
+      // count. Outputs that are not saved are returned as they are (an alias is an op call).
+      gs_out = compute_grad ? at::alias(gs) : gs;
+      ga_out = compute_grad && pos_w ? at::alias(ga) : ga;
+      gb_out = compute_grad && neg_w ? at::alias(gb) : gb;
     }
     ctx->mark_non_differentiable({gs_out, ga_out, gb_out});
     ctx->set_materialize_grads(false);  // no zero-filled gradients for the constant outputs
@@ -56,7 +58,7 @@ class FusedPairwiseLoss : public torch::autograd::Function<FusedPairwiseLoss> {
                 "torchauc.pairwise_auc_loss was called with compute_grad=False; call it through "
                 "torchauc.functional.pairwise_auc_loss, which asks for gradients when they are needed");
     const at::Tensor& g = grad_outputs[0];
-    if (!g.defined()) return variable_list(8);
+    if (!g.defined()) return variable_list(9);
     // Without a kept graph this is the only backward through the node: its buffers can be consumed.
     const bool consume = !torch::autograd::get_current_graph_task_keep_graph() && !at::GradMode::is_enabled();
     // Edges are numbered over the tensor inputs: scores 0, labels 1, then the weights present.
@@ -72,15 +74,15 @@ class FusedPairwiseLoss : public torch::autograd::Function<FusedPairwiseLoss> {
     at::Tensor gs = grad_of("gs", ctx->needs_input_grad(0));
     at::Tensor ga = grad_of("ga", ctx->saved_data.count("ga") && ctx->needs_input_grad(pos_edge));
     at::Tensor gb = grad_of("gb", ctx->saved_data.count("gb") && ctx->needs_input_grad(neg_edge));
-    return {gs, at::Tensor(), ga, gb, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+    return {gs, at::Tensor(), ga, gb, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
 LossOutputs pairwise_auc_loss_autograd(const at::Tensor& scores, const at::Tensor& labels, const OptTensor& pos_w,
                                        const OptTensor& neg_w, c10::string_view surrogate, double margin,
-                                       c10::string_view reduction, bool compute_grad) {
+                                       c10::string_view reduction, bool compute_grad, double scale) {
   const variable_list out =
-      FusedPairwiseLoss::apply(scores, labels, pos_w, neg_w, surrogate, margin, reduction, compute_grad);
+      FusedPairwiseLoss::apply(scores, labels, pos_w, neg_w, surrogate, margin, reduction, compute_grad, scale);
   return {out[0], out[1], out[2], out[3]};
 }
 

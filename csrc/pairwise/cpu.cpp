@@ -16,9 +16,9 @@ namespace {
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> pairwise_auc_loss_cpu(
     const at::Tensor& scores_in, const at::Tensor& labels_in, const c10::optional<at::Tensor>& pos_w_in,
     const c10::optional<at::Tensor>& neg_w_in, c10::string_view surrogate_name, double margin,
-    c10::string_view reduction_name, bool compute_grad) {
+    c10::string_view reduction_name, bool compute_grad, double scale) {
   const PairwiseArgs args =
-      check_pairwise_args(scores_in, labels_in, pos_w_in, neg_w_in, surrogate_name, margin, reduction_name);
+      check_pairwise_args(scores_in, labels_in, pos_w_in, neg_w_in, surrogate_name, margin, reduction_name, scale);
   const Surrogate sur = args.surrogate;
   if (sur == Surrogate::Square || sur == Surrogate::Exp)
     return moment_loss_cpu(args, scores_in, pos_w_in, neg_w_in, margin, compute_grad);

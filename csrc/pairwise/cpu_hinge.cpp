@@ -205,6 +205,7 @@ struct HingeSetup {
   int power;
   double m;
   Reduction red;
+  double scale;
   const double* a;  // positive weights (null: ones)
   const double* b;  // negative weights
   int64_t n;
@@ -239,7 +240,7 @@ HingeResult hinge_run(const T* s, const L* y, const HingeSetup& h, O* gx, double
     if (cnt > 0 && (sorted.keys[c][0] < kmin || sorted.keys[c][cnt - 1] > kmax)) r.nan = true;
   }
   if (r.nan) {
-    r.g = finish_reduction(h.red, 0.0, 0.0, 0.0, false, 0.0, true);
+    r.g = finish_reduction(h.red, 0.0, 0.0, 0.0, false, 0.0, true, h.scale);
     return r;
   }
   const double m = h.m;
@@ -251,7 +252,7 @@ HingeResult hinge_run(const T* s, const L* y, const HingeSetup& h, O* gx, double
   const double A = pos.total()[0], B = neg.total()[0];
   if (!(A * B != 0.0)) {  // no pairs: loss 0, gradient 0
     r.no_pairs = true;
-    r.g = finish_reduction(h.red, 0.0, A, B, false, 0.0, false);
+    r.g = finish_reduction(h.red, 0.0, A, B, false, 0.0, false, h.scale);
     return r;
   }
   // The weight gradients of "mean" subtract loss B / W, so S comes first there; the score
@@ -259,14 +260,14 @@ HingeResult hinge_run(const T* s, const L* y, const HingeSetup& h, O* gx, double
   const bool loss_first = gx && (h.a || h.b) && h.red == Reduction::Mean;
   double S = 0.0;
   if (!gx || loss_first) S = walk_positives<T, O>(xs, neg, m, h.power, nullptr);
-  GradScale g = finish_reduction(h.red, S, A, B, false, 0.0, false);
+  GradScale g = finish_reduction(h.red, S, A, B, false, 0.0, false, h.scale);
   if (gx) {
     const GradWriter<O> pos_out{gx, ga, g, true}, neg_out{gx, gb, g, false};
     const double S_walk = walk_positives<T, O>(xs, neg, m, h.power, &pos_out);
     if (!loss_first) S = S_walk;
     walk_negatives(zs, pos, m, h.power, neg_out);
   }
-  r.g = finish_reduction(h.red, S, A, B, false, 0.0, false);
+  r.g = finish_reduction(h.red, S, A, B, false, 0.0, false, h.scale);
   return r;
 }
 
@@ -277,7 +278,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> hinge_loss_cpu(const 
                                                                           const c10::optional<at::Tensor>& pos_w_in,
                                                                           const c10::optional<at::Tensor>& neg_w_in,
                                                                           double margin, bool compute_grad) {
-  const auto& [sur, red, scores_arg, labels_arg, pos_arg, neg_arg] = args;
+  const auto& [sur, red, scale, scores_arg, labels_arg, pos_arg, neg_arg] = args;
   const int64_t n = scores_arg.numel();
   TORCH_CHECK_VALUE(n < (int64_t(1) << 32), "scores: the hinge surrogates on the CPU support up to 2^32 - 1 samples");
   const at::ScalarType st = scores_arg.scalar_type();
@@ -294,6 +295,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> hinge_loss_cpu(const 
   const HingeSetup h{sur == Surrogate::Hinge ? 1 : 2,
                      margin,
                      red,
+                     scale,
                      a64.defined() ? a64.const_data_ptr<double>() : nullptr,
                      b64.defined() ? b64.const_data_ptr<double>() : nullptr,
                      n};

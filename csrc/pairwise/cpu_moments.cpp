@@ -495,7 +495,8 @@ struct Result {
 };
 
 template <typename T, typename L, bool kWeighted>
-Result run(Surrogate sur, Reduction red, const Inputs<T, L, kWeighted>& in, int64_t n, T* gx, T* ga, T* gb) {
+Result run(Surrogate sur, Reduction red, double scale, const Inputs<T, L, kWeighted>& in, int64_t n, T* gx, T* ga,
+           T* gb) {
   using In = Inputs<T, L, kWeighted>;
   const std::vector<ChunkStats> parts = per_chunk(n, [&](int64_t lo, int64_t hi) {
     return sur == Surrogate::Square ? square_chunk_best(in, lo, hi) : exp_chunk_best(in, lo, hi, gx);
@@ -508,7 +509,7 @@ Result run(Surrogate sur, Reduction red, const Inputs<T, L, kWeighted>& in, int6
   if (bad) return {GradScale{}, true};
   if (sur == Surrogate::Square) {
     const SideMoments P = combine_square(parts, &ChunkStats::pos), N = combine_square(parts, &ChunkStats::neg);
-    const GradScale g = finish_reduction(red, square_total(P, N), P.w0, N.w0, false, 0.0, nan);
+    const GradScale g = finish_reduction(red, square_total(P, N), P.w0, N.w0, false, 0.0, nan, scale);
     if (gx && nan) nan_grads(in, n, gx, ga, gb);
     if (gx && !nan && g.grad_scale != 0.0) {
       const SquareGrad k{P, N, g};
@@ -524,7 +525,7 @@ Result run(Surrogate sur, Reduction red, const Inputs<T, L, kWeighted>& in, int6
   const ExpTotals tp = combine_exp(parts, &ChunkStats::pos), tn = combine_exp(parts, &ChunkStats::neg);
   const double W = tp.w0 * tn.w0;
   if (nan || !(W != 0.0)) {
-    const GradScale g = finish_reduction(red, 0.0, tp.w0, tn.w0, false, 0.0, nan);
+    const GradScale g = finish_reduction(red, 0.0, tp.w0, tn.w0, false, 0.0, nan, scale);
     if (gx && nan) nan_grads(in, n, gx, ga, gb);
     return {g, false};
   }
@@ -532,7 +533,7 @@ Result run(Surrogate sur, Reduction red, const Inputs<T, L, kWeighted>& in, int6
   const double log_scale = red == Reduction::Mean ? -std::log(W) : 0.0;  // folded into each exponent
   const double S = std::exp(P.c + P.log_sum + N.c + N.log_sum);
   const double loss = std::exp(P.c + P.log_sum + N.c + N.log_sum + log_scale);
-  const GradScale g = finish_reduction(red, S, tp.w0, tn.w0, true, loss, false);
+  const GradScale g = finish_reduction(red, S, tp.w0, tn.w0, true, loss, false, scale);
   if (gx) {
     const ExpGrad k{P,
                     N,
@@ -582,12 +583,12 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> moment_loss_cpu(const
                                                                            const c10::optional<at::Tensor>& pos_w_in,
                                                                            const c10::optional<at::Tensor>& neg_w_in,
                                                                            double margin, bool compute_grad) {
-  const auto& [sur, red, scores_arg, labels_arg, pos_arg, neg_arg] = args;
+  const auto& [sur, red, scale, scores_arg, labels_arg, pos_arg, neg_arg] = args;
   // Weights of another dtype than the scores: all three in the promoted dtype (a lossless widening).
   at::ScalarType t = scores_arg.scalar_type();
   for (const auto& w : {pos_arg, neg_arg})
     if (w) t = at::promote_types(t, w->scalar_type());
-  const at::Tensor scores = scores_arg.to(t);
+  const at::Tensor scores = t == scores_arg.scalar_type() ? scores_arg : scores_arg.to(t);
   const bool weighted = pos_arg.has_value() || neg_arg.has_value();
   const int64_t n = scores.numel();
   c10::optional<at::Tensor> pos_w = pos_arg, neg_w = neg_arg;
@@ -599,9 +600,12 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> moment_loss_cpu(const
   const at::ScalarType lt = labels.scalar_type();
   if (lt != at::kBool && lt != at::kChar && lt != at::kLong && lt != at::kFloat) labels = binary_labels(labels).y;
 
+  // At small n the fixed cost of the call is its tensor operations (each ~1 us): the score gradient
+  // is allocated in its output shape when no conversion follows, and no output is made twice.
+  const bool gx_is_output = t == scores_arg.scalar_type();
   at::Tensor gx, ga, gb;
   if (compute_grad) {
-    gx = at::empty({n}, scores.options());
+    gx = gx_is_output ? at::empty(scores_in.sizes(), scores.options()) : at::empty({n}, scores.options());
     if (weighted) {
       ga = at::empty({n}, scores.options());
       gb = at::empty({n}, scores.options());
@@ -619,10 +623,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> moment_loss_cpu(const
       if (weighted) {
         const Inputs<T, L, true> in{scores.const_data_ptr<T>(), y, ptr_or_null<T>(pos_w), ptr_or_null<T>(neg_w),
                                     margin};
-        r = run(sur, red, in, n, pgx, pga, pgb);
+        r = run(sur, red, scale, in, n, pgx, pga, pgb);
       } else {
         const Inputs<T, L, false> in{scores.const_data_ptr<T>(), y, nullptr, nullptr, margin};
-        r = run(sur, red, in, n, pgx, pga, pgb);
+        r = run(sur, red, scale, in, n, pgx, pga, pgb);
       }
     };
     switch (labels.scalar_type()) {
@@ -635,21 +639,26 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> moment_loss_cpu(const
   if (r.bad_label) binary_labels(labels);  // throws the shared error (argument, first index, value)
 
   const GradScale& g = r.g;
-  at::Tensor loss = at::scalar_tensor(g.loss, scores.options().dtype(at::kDouble)).to(scores_arg.scalar_type());
   const auto out_opts = scores_arg.options();
-  at::Tensor g_s = at::empty({0}, out_opts), g_a = at::empty({0}, out_opts), g_b = at::empty({0}, out_opts);
-  if (compute_grad) {
-    if (g.grad_scale == 0.0) {  // no pairs: zero gradient (not written by the passes)
-      gx.zero_();
-      if (weighted) {
-        ga.zero_();
-        gb.zero_();
-      }
+  at::Tensor loss = at::empty({}, out_opts);
+  if (out_opts.dtype() == at::kFloat)  // the rounding of the float64 -> float32 copy below, without its three ops
+    *loss.data_ptr<float>() = static_cast<float>(g.loss);
+  else if (out_opts.dtype() == at::kDouble)
+    *loss.data_ptr<double>() = g.loss;
+  else
+    loss.copy_(at::scalar_tensor(g.loss, out_opts.dtype(at::kDouble)));
+  auto no_grad = [&] { return at::empty({0}, out_opts); };
+  if (!compute_grad) return {loss, no_grad(), no_grad(), no_grad()};
+  if (g.grad_scale == 0.0) {  // no pairs: zero gradient (not written by the passes)
+    gx.zero_();
+    if (weighted) {
+      ga.zero_();
+      gb.zero_();
     }
-    g_s = gx.to(scores_arg.scalar_type()).view(scores_in.sizes());
-    if (pos_w_in) g_a = ga.to(pos_w_in->scalar_type()).view(pos_w_in->sizes());
-    if (neg_w_in) g_b = gb.to(neg_w_in->scalar_type()).view(neg_w_in->sizes());
   }
+  at::Tensor g_s = gx_is_output ? gx : gx.to(scores_arg.scalar_type()).view(scores_in.sizes());
+  at::Tensor g_a = pos_w_in ? ga.to(pos_w_in->scalar_type()).view(pos_w_in->sizes()) : no_grad();
+  at::Tensor g_b = neg_w_in ? gb.to(neg_w_in->scalar_type()).view(neg_w_in->sizes()) : no_grad();
   return {loss, g_s, g_a, g_b};
 }
 

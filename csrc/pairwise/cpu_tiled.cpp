@@ -228,7 +228,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> tiled_loss_cpu(const 
                                                                           const c10::optional<at::Tensor>& pos_w_in,
                                                                           const c10::optional<at::Tensor>& neg_w_in,
                                                                           double margin, bool compute_grad) {
-  const auto& [sur, red, scores, labels, pos_w, neg_w] = args;
+  const auto& [sur, red, scale, scores, labels, pos_w, neg_w] = args;
   const at::Tensor y = binary_labels(labels).y;
   const at::Tensor s_in = scores.to(at::kDouble).contiguous();
   const at::Tensor a64 = pos_w ? pos_w->to(at::kDouble).contiguous() : at::Tensor();
@@ -260,7 +260,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> tiled_loss_cpu(const 
       sums = f64_in ? tiled_sums<Surrogate::Sigmoid, double>(v, margin, px, pw)
                     : tiled_sums<Surrogate::Sigmoid, float>(v, margin, px, pw);
   }
-  const GradScale g = finish_reduction(red, sums.S, sums.A, sums.B, sums.prescaled, sums.loss_override, has_nan);
+  const GradScale g = finish_reduction(red, sums.S, sums.A, sums.B, sums.prescaled, sums.loss_override, has_nan, scale);
 
   const auto out_opts = scores.options();
   at::Tensor loss = at::full({}, g.loss, f64).to(scores.scalar_type());

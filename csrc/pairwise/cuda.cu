@@ -230,7 +230,7 @@ template <typename T, typename SampleFn>
 __global__ void finish_kernel(int64_t n, const int8_t* y, SampleFn fn, const PairwiseScalars* sc, int reduction,
                               const bool* has_nan, PairwiseOutputs<T> out) {
   const GradScale g = finish_reduction(static_cast<Reduction>(reduction), sc->S, sc->A, sc->B, sc->prescaled != 0.0,
-                                       sc->prescaled_loss, *has_nan);
+                                       sc->prescaled_loss, *has_nan, out.scale);
   if (blockIdx.x == 0 && threadIdx.x == 0) *out.loss = static_cast<T>(g.loss);
   if (!out.grad_s) return;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;

@@ -48,10 +48,10 @@ std::pair<at::Tensor, at::Tensor> sorted_side(const at::Tensor& keys, const at::
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> pairwise_auc_loss_cuda(
     const at::Tensor& scores_in, const at::Tensor& labels_in, const c10::optional<at::Tensor>& pos_w_in,
     const c10::optional<at::Tensor>& neg_w_in, c10::string_view surrogate_name, double margin,
-    c10::string_view reduction_name, bool compute_grad) {
+    c10::string_view reduction_name, bool compute_grad, double scale) {
   const PairwiseArgs args =
-      check_pairwise_args(scores_in, labels_in, pos_w_in, neg_w_in, surrogate_name, margin, reduction_name);
-  const auto& [sur, red, scores, labels, pos_w, neg_w] = args;
+      check_pairwise_args(scores_in, labels_in, pos_w_in, neg_w_in, surrogate_name, margin, reduction_name, scale);
+  const auto& [sur, red, checked_scale, scores, labels, pos_w, neg_w] = args;
 
   const c10::cuda::CUDAGuard guard(scores.device());
   const cudaStream_t stream = c10::cuda::getCurrentCUDAStream();
@@ -78,7 +78,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> pairwise_auc_loss_cud
 
   AT_DISPATCH_FLOATING_TYPES(ct, "pairwise_auc_loss_cuda", [&] {
     const cuda::PairwiseOutputs<scalar_t> out{loss.data_ptr<scalar_t>(), mut_ptr_or_null<scalar_t>(gs),
-                                              mut_ptr_or_null<scalar_t>(ga), mut_ptr_or_null<scalar_t>(gb)};
+                                              mut_ptr_or_null<scalar_t>(ga), mut_ptr_or_null<scalar_t>(gb),
+                                              checked_scale};
     if (sur == Surrogate::Square || sur == Surrogate::Exp) {
       const cuda::PairwiseInputs<scalar_t> in{s.data_ptr<scalar_t>(),   y, ptr_or_null<scalar_t>(a),
                                               ptr_or_null<scalar_t>(b), n, margin};

@@ -96,21 +96,22 @@ TAUC_HD void tiled_surrogate_from_exps(T v, T ep, T em, T* value, T* dvalue_dv) 
 // B = sum_N b: loss = S / (A B), dloss/dx = dS/dx / (A B), dloss/da_i = (dS/da_i - loss B) / (A B),
 // dloss/db_j = (dS/db_j - loss A) / (A B). An empty side or zero pair weight gives loss 0, grad 0;
 // NaN scores give NaN everywhere. `prescaled` marks per-sample dS values that already carry the
-// 1/(A B) factor (exp folds it into its exponent), with `prescaled_loss` the reduced loss.
+// 1/(A B) factor (exp folds it into its exponent), with `prescaled_loss` the reduced loss. `scale`
+// multiplies the loss and every gradient (the op's argument).
 struct GradScale {
   double loss, grad_scale, pos_shift, neg_shift;
 };
 TAUC_HD GradScale finish_reduction(Reduction r, double S, double A, double B, bool prescaled, double prescaled_loss,
-                                   bool has_nan) {
+                                   bool has_nan, double scale) {
   if (has_nan) {
     const double nan = NAN;
     return GradScale{nan, nan, 0.0, 0.0};
   }
   const double W = A * B;
   if (!(W != 0.0)) return GradScale{0.0, 0.0, 0.0, 0.0};  // no pairs
-  if (r == Reduction::Sum) return GradScale{prescaled ? prescaled_loss : S, 1.0, 0.0, 0.0};
+  if (r == Reduction::Sum) return GradScale{(prescaled ? prescaled_loss : S) * scale, scale, 0.0, 0.0};
   const double loss = prescaled ? prescaled_loss : S / W;
-  return GradScale{loss, prescaled ? 1.0 : 1.0 / W, loss * B / W, loss * A / W};
+  return GradScale{loss * scale, (prescaled ? 1.0 : 1.0 / W) * scale, loss * B / W * scale, loss * A / W * scale};
 }
 
 // Per-sample gradients: d loss / d score and d loss / d (own weight).

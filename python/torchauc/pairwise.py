@@ -54,14 +54,31 @@ def pairwise_auc_loss(
     V.option(surrogate, O.PAIRWISE_SURROGATE)
     V.option(reduction, O.REDUCTION)
     margin = V.finite_float(margin, "margin")
+    return _checked_loss(scores, labels, pos_weights, neg_weights, surrogate, margin, reduction, process_group)
+
+
+def module_loss(scores, labels, pos_weights, neg_weights, surrogate, margin, reduction, process_group, scale=1.0):
+    """``scale * pairwise_auc_loss(...)`` for a module whose surrogate, reduction and margin were checked
+    once, at construction: per call only the tensors are checked, and ``scale`` is applied inside the
+    op (no multiply node; XCurve's binary square loss is 0.5 of ours). At training batch sizes the
+    call's fixed costs are the whole cost (issue 16)."""
+    V.tensor(scores, "scores")
+    V.tensor(labels, "labels")
+    V.optional_tensor(pos_weights, "pos_weights")
+    V.optional_tensor(neg_weights, "neg_weights")
+    return _checked_loss(scores, labels, pos_weights, neg_weights, surrogate, margin, reduction, process_group, scale)
+
+
+def _checked_loss(scores, labels, pos_weights, neg_weights, surrogate, margin, reduction, process_group, scale=1.0):
     group = D.check_group(process_group)
     if group is not None:
         if surrogate in ("square", "exp"):
-            return _moment_loss(scores, labels, pos_weights, neg_weights, surrogate, margin, reduction, group)
+            loss = _moment_loss(scores, labels, pos_weights, neg_weights, surrogate, margin, reduction, group)
+            return loss if scale == 1.0 else scale * loss
         scores, labels, pos_weights, neg_weights = D.gather_batch(group, scores, labels, pos_weights, neg_weights)
     grad = V.needs_grad(scores, pos_weights, neg_weights)
     return torch.ops.torchauc.pairwise_auc_loss(
-        scores, labels, pos_weights, neg_weights, surrogate, margin, reduction, grad
+        scores, labels, pos_weights, neg_weights, surrogate, margin, reduction, grad, scale
     )[0]
 
 
@@ -135,15 +152,8 @@ class AUCLoss(nn.Module):
         pos_weights: torch.Tensor | None = None,
         neg_weights: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        return pairwise_auc_loss(
-            scores,
-            labels,
-            surrogate=self.surrogate,
-            margin=self.margin,
-            pos_weights=pos_weights,
-            neg_weights=neg_weights,
-            reduction=self.reduction,
-            process_group=self.process_group,
+        return module_loss(
+            scores, labels, pos_weights, neg_weights, self.surrogate, self.margin, self.reduction, self.process_group
         )
 
     def extra_repr(self) -> str:

@@ -74,6 +74,14 @@ for sur in PAIR_SURROGATES:
         return (scores(g, 9, torch.float32).view(9, 1), torch.ones(9, 1), None, None, sur, 1.0, "mean", True)
 
 
+for i, sur in enumerate(PAIR_SURROGATES):
+
+    @case("pairwise_auc_loss", f"{sur}-scaled")
+    def _(g, sur=sur, i=i):
+        s, a = scores(g, 257, FLOATS[i % 4]), weights(g, 257, FLOATS[i % 4]) if i % 2 else None
+        return (s, binary_labels(g, 257), a, None, sur, 1.0, ["mean", "sum"][i % 2], True, [0.5, -0.3][i % 2])
+
+
 @case("pairwise_auc_loss", "bad-label")
 def _(g):
     return (scores(g, 5, torch.float32), torch.tensor([0, 1, 2, 0, 1]), None, None, "square", 1.0, "mean", True)

@@ -60,5 +60,11 @@ def ignore_arg(ignore_index):
 
 
 def needs_grad(*tensors):
-    """Whether a fused op must also compute gradients (static under torch.compile)."""
-    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+    """Whether a fused op must also compute gradients (static under torch.compile). A loop, not
+    ``any`` over a generator: this runs on every loss call."""
+    if not torch.is_grad_enabled():
+        return False
+    for t in tensors:
+        if t is not None and t.requires_grad:
+            return True
+    return False

@@ -12,7 +12,7 @@ _OP = "torchauc::pairwise_auc_loss"
 
 
 @torch.library.register_fake(_OP)
-def _fake(scores, labels, pos_weights, neg_weights, surrogate, margin, reduction, compute_grad):
+def _fake(scores, labels, pos_weights, neg_weights, surrogate, margin, reduction, compute_grad, scale=1.0):
     loss = scores.new_empty(())
 
     def grad_like(t):

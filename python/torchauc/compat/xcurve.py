@@ -107,10 +107,8 @@ class SquareAUCLoss(_XCurveAUCLoss):
     """XCurve ``SquareAUCLoss``: binary 0.5 mean over pairs of (gamma - (s+ - s-))^2; multiclass the
     TPAMI 2021 square loss (:func:`torchauc.multiclass.multiclass_auc_loss`)."""
 
-    def _binary(self, s, y):
-        return 0.5 * _pairwise.pairwise_auc_loss(
-            s, y, surrogate="square", margin=self.gamma, process_group=self.process_group
-        )
+    def _binary(self, s, y):  # the 0.5 is applied inside the op: one op and one autograd node
+        return _pairwise.module_loss(s, y, None, None, "square", self.gamma, "mean", self.process_group, 0.5)
 
 
 class ExpAUCLoss(_XCurveAUCLoss):
@@ -119,7 +117,7 @@ class ExpAUCLoss(_XCurveAUCLoss):
     _surrogate = "exp"
 
     def _binary(self, s, y):
-        return _pairwise.pairwise_auc_loss(s, y, surrogate="exp", margin=self.gamma, process_group=self.process_group)
+        return _pairwise.module_loss(s, y, None, None, "exp", self.gamma, "mean", self.process_group)
 
 
 class HingeAUCLoss(_XCurveAUCLoss):
