@@ -2,7 +2,8 @@
 (csrc/core/fused_autograd.h) and of cml_triplet_loss / cml_gather_dots (csrc/cml/autograd.cpp):
 backward hands out the op's own gradients scaled by the incoming one, in place or not at all, never
 touching a buffer someone else holds; only the inputs that require grad get one; a call made without
-gradients cannot be differentiated; create_graph keeps the incoming gradient's dependence."""
+gradients cannot be differentiated; create_graph keeps the incoming gradient's dependence, and a
+second derivative through any fused op's gradient is an error naming the op."""
 
 import pytest
 import torch
@@ -124,6 +125,43 @@ def test_create_graph_keeps_the_dependence_on_the_incoming_gradient(name, op, ar
     want = op(*args)[1]
     torch.testing.assert_close(g.detach(), 2.0 * want)
     torch.testing.assert_close(d_scale, want.sum())
+
+
+def _first_order_only_cases():
+    """(name, loss of a leaf, leaf): every op whose C++ autograd scales saved gradients."""
+    import torchauc.autkc as autkc
+    import torchauc.functional as F
+
+    s, y = _binary(50, 8)
+    mc = torch.rand(30, 4, generator=_gen(9), dtype=torch.float64)
+    mc_y = torch.arange(30) % 4
+    rows = torch.randn(12, 9, generator=_gen(10), dtype=torch.float64)
+    rows_y = torch.arange(12) % 9
+    cases = [
+        ("pairwise_auc_loss", lambda x: F.pairwise_auc_loss(x, y), s),
+        ("multiclass_auc_loss", lambda x: F.multiclass_auc_loss(x, mc_y), mc),
+        ("autkc_loss_rows", lambda x: autkc.autkc_loss(x, rows_y, k=3), rows),
+    ]
+    for name, op, args, diff in FUSED:
+        cases.append((name, lambda x, op=op, args=args, k=diff[0]: op(*args[:k], x, *args[k + 1 :])[0], args[diff[0]]))
+    return cases
+
+
+FIRST_ORDER = _first_order_only_cases()
+
+
+@pytest.mark.parametrize(("name", "loss", "x"), FIRST_ORDER, ids=[c[0] for c in FIRST_ORDER])
+def test_a_second_derivative_is_an_error_not_a_silent_zero(name, loss, x):
+    # create_graph=True: the gradient is right and still depends on the incoming gradient, but a
+    # backward through it raises (before: a gradient penalty silently added nothing to x.grad). As with
+    # torch's once_differentiable, torch.autograd.grad towards x finds x unused (None with allow_unused).
+    x = x.clone().requires_grad_()
+    (g,) = torch.autograd.grad(loss(x), x, create_graph=True)
+    torch.testing.assert_close(g.detach(), torch.autograd.grad(loss(x), x)[0], rtol=0, atol=0)
+    with pytest.raises(RuntimeError, match="not have been used in the graph"):
+        torch.autograd.grad((g * g).sum(), x)
+    with pytest.raises(RuntimeError, match=f"torchauc.{name} is not twice differentiable"):
+        (loss(x) + (g * g).sum()).backward()  # a gradient penalty, as a user writes it
 
 
 def test_float32_loss_scales_the_float64_upauci_params_gradient():

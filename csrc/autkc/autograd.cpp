@@ -8,6 +8,8 @@
 
 #include <tuple>
 
+#include "core/fused_grad.h"
+
 namespace torchauc::autkc {
 namespace {
 
@@ -47,9 +49,7 @@ class FusedAutkcRows : public torch::autograd::Function<FusedAutkcRows> {
     const bool consume = !torch::autograd::get_current_graph_task_keep_graph() && !at::GradMode::is_enabled();
     at::Tensor grad = it->second.toTensor();
     if (consume) ctx->saved_data.erase(it);
-    const bool owned = consume && grad.use_count() == 1 && grad.storage().use_count() == 1;
-    const at::Tensor scale = g.unsqueeze(1);
-    out[0] = owned ? grad.mul_(scale) : grad.mul(scale);
+    out[0] = scaled(std::move(grad), g.unsqueeze(1), consume, "torchauc.autkc_loss_rows");
     return out;
   }
 };

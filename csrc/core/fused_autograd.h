@@ -41,6 +41,12 @@ class FusedLossFunction : public torch::autograd::Function<FusedLossFunction<Spe
 
   static std::string key(size_t k) { return "grad" + std::to_string(k); }
 
+  // "torchauc.name", as the op is called from Python (for errors).
+  static const std::string& op_name() {
+    static const std::string name = std::string(Spec::kOp).replace(std::string(Spec::kOp).find("::"), 2, ".");
+    return name;
+  }
+
  public:
   template <typename... Args>
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const Args&... args) {
@@ -74,7 +80,7 @@ class FusedLossFunction : public torch::autograd::Function<FusedLossFunction<Spe
     const bool consume = !torch::autograd::get_current_graph_task_keep_graph() && !at::GradMode::is_enabled();
     for (size_t k = 0; k < kGrads; ++k)
       if (ctx->needs_input_grad(Spec::kGradInputs[k]))
-        grads[Spec::kGradInputs[k]] = take_scaled(ctx->saved_data, key(k), g, consume);
+        grads[Spec::kGradInputs[k]] = take_scaled(ctx->saved_data, key(k), g, consume, op_name().c_str());
     return grads;
   }
 };

@@ -10,6 +10,7 @@
 #include <ATen/ATen.h>
 #include <ATen/TensorSubclassLikeUtils.h>
 #include <ATen/core/ivalue.h>
+#include <torch/csrc/autograd/functions/basic_ops.h>
 
 #include <string>
 
@@ -25,10 +26,27 @@ inline bool is_exact_one(const at::Tensor& g) {
   return g.item<double>() == 1.0;
 }
 
+// Under create_graph the saved gradient enters the new graph as a constant: a second derivative with
+// respect to the op's inputs would silently come back empty (or as no contribution to `.grad`). As
+// torch's once_differentiable, the gradient goes through a DelayedError node: any backward through it
+// is an error naming the op, while the dependence on the incoming gradient g stays differentiable.
+inline at::Tensor once_differentiable(const at::Tensor& grad, const char* op) {
+  if (!at::GradMode::is_enabled() || !grad.defined()) return grad;
+  const auto error = std::make_shared<torch::autograd::DelayedError>(
+      std::string(op) +
+          " is not twice differentiable: its gradient (taken with create_graph=True) cannot be "
+          "differentiated with respect to the op's inputs",
+      1);
+  return (*error)({grad.detach().requires_grad_(true)})[0];
+}
+
 // grad * g: in place when `consume` and nobody else sees the buffer (neither its TensorImpl nor its
-// storage), and then skipped when g is exactly 1; otherwise into a new buffer.
-inline at::Tensor scaled(at::Tensor grad, const at::Tensor& g, bool consume) {
-  const bool owned = consume && grad.use_count() == 1 && grad.storage().use_count() == 1;
+// storage), and then skipped when g is exactly 1; otherwise into a new buffer (`op` names the op in
+// the error of a second derivative, see once_differentiable).
+inline at::Tensor scaled(at::Tensor grad, const at::Tensor& g, bool consume, const char* op) {
+  if (!consume) return once_differentiable(grad, op).mul(g);
+  // (consume is false under create_graph: GradMode is on only there.)
+  const bool owned = grad.use_count() == 1 && grad.storage().use_count() == 1;
   if (owned && is_exact_one(g)) return grad;
   if (owned) return grad.mul_(g);
   return grad.mul(g);
@@ -36,13 +54,13 @@ inline at::Tensor scaled(at::Tensor grad, const at::Tensor& g, bool consume) {
 
 // The saved gradient `key` scaled by g; taken out of `saved` when `consume` (a freed graph).
 template <typename Map>
-at::Tensor take_scaled(Map& saved, const std::string& key, const at::Tensor& g, bool consume) {
+at::Tensor take_scaled(Map& saved, const std::string& key, const at::Tensor& g, bool consume, const char* op) {
   const auto it = saved.find(key);
   if (it == saved.end()) return {};
-  if (!consume) return scaled(it->second.toTensor(), g, false);
+  if (!consume) return scaled(it->second.toTensor(), g, false, op);
   at::Tensor grad = std::move(it->second).toTensor();
   saved.erase(it);
-  return scaled(std::move(grad), g, true);
+  return scaled(std::move(grad), g, true, op);
 }
 
 }  // namespace torchauc

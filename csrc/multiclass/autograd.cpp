@@ -51,7 +51,7 @@ class FusedMulticlassLoss : public torch::autograd::Function<FusedMulticlassLoss
                 "torchauc.functional.multiclass_auc_loss or pixel_auc_loss, which ask for gradients when needed");
     // Without a kept graph this is the only backward through the node: its buffer can be consumed.
     const bool consume = !torch::autograd::get_current_graph_task_keep_graph() && !at::GradMode::is_enabled();
-    grads[0] = take_scaled(ctx->saved_data, "grad", g, consume);
+    grads[0] = take_scaled(ctx->saved_data, "grad", g, consume, "torchauc.multiclass_auc_loss");
     return grads;
   }
 };

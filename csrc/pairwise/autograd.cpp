@@ -66,10 +66,11 @@ class FusedPairwiseLoss : public torch::autograd::Function<FusedPairwiseLoss> {
     auto grad_of = [&](const char* key, bool wanted) -> at::Tensor {
       const auto it = ctx->saved_data.find(key);
       if (it == ctx->saved_data.end()) return {};
-      if (!consume) return wanted ? scaled(it->second.toTensor(), g, false) : at::Tensor();
+      if (!consume)
+        return wanted ? scaled(it->second.toTensor(), g, false, "torchauc.pairwise_auc_loss") : at::Tensor();
       at::Tensor grad = std::move(it->second).toTensor();
       ctx->saved_data.erase(it);
-      return wanted ? scaled(std::move(grad), g, true) : at::Tensor();
+      return wanted ? scaled(std::move(grad), g, true, "torchauc.pairwise_auc_loss") : at::Tensor();
     };
     at::Tensor gs = grad_of("gs", ctx->needs_input_grad(0));
     at::Tensor ga = grad_of("ga", ctx->saved_data.count("ga") && ctx->needs_input_grad(pos_edge));
