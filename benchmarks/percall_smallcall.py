@@ -10,44 +10,16 @@ Same-hold comparison of two builds: run it alternately with each build's interpr
 """
 
 import json
-import statistics
 import sys
-import time
 
 import torch
+from _percall import fwd_bwd, per_call_us
 
 import torchauc
 from torchauc.compat import xcurve as X
 from torchauc.pairwise import pairwise_auc_loss
 
 F = torch.nn.functional
-
-
-def per_call_us(fn, batch_s=0.02, batches=9):
-    """Median over `batches` of the mean time of one call in a batch of >= batch_s seconds."""
-    fn()
-    reps, t = 1, 0.0
-    while t < batch_s:
-        reps *= 2
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            fn()
-        t = time.perf_counter() - t0
-    out = []
-    for _ in range(batches):
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            fn()
-        out.append((time.perf_counter() - t0) / reps * 1e6)
-    return statistics.median(out)
-
-
-def fwd_bwd(loss_fn, x):
-    def run():
-        x.grad = None
-        loss_fn().backward()
-
-    return run
 
 
 def binary(n, shape, seed=0):
