@@ -125,6 +125,17 @@ PAUC_CASES = [
 ]
 
 
+def _step_both(ref, ours, s, y, idx):
+    """One step of the anchor (writes in order) and of ours (writes reversed): losses, score gradients."""
+    s1, s2 = s.clone().requires_grad_(), s.clone().requires_grad_()
+    l1 = ref(s1, y, idx)
+    with reversed_writes():
+        l2 = ours(s2, y, idx)
+    (g1,) = torch.autograd.grad(l1, s1)
+    (g2,) = torch.autograd.grad(l2, s2)
+    return l1, l2, g1, g2
+
+
 @pytest.mark.parametrize("name,kw", PAUC_CASES)
 @pytest.mark.parametrize("full_index", [True, False])
 def test_libauc_pauc_repeated_indices_vs_libauc(name, kw, full_index, form):
@@ -138,14 +149,9 @@ def test_libauc_pauc_repeated_indices_vs_libauc(name, kw, full_index, form):
         idx = _repeated_index(g, n, data_len)
         if not full_index:
             idx = idx[y == 1]
-        s1, s2 = s.clone().requires_grad_(), s.clone().requires_grad_()
-        l1 = ref(s1, y, idx)
-        with reversed_writes():
-            l2 = ours(s2, y, idx)
-        l1.backward()
-        l2.backward()
+        l1, l2, g1, g2 = _step_both(ref, ours, s, y, idx)
         torch.testing.assert_close(l2, l1, rtol=2e-6, atol=1e-7)
-        torch.testing.assert_close(s2.grad, s1.grad, rtol=1e-5, atol=1e-7)
+        torch.testing.assert_close(g2, g1, rtol=1e-5, atol=1e-7)
         torch.testing.assert_close(ours.u_pos, ref.u_pos, rtol=2e-6, atol=1e-6)
     if name == "tpAUC_KL_Loss":
         torch.testing.assert_close(ours.w, ref.w.float(), rtol=2e-6, atol=1e-7)
@@ -164,12 +170,7 @@ def test_multilabel_pauc_repeated_indices_vs_libauc(mode, kw, form):
         y = (torch.rand(B, Cn, generator=g) < 0.4).float()
         y[0], y[1] = 1, 0
         idx = _repeated_index(g, B, N)
-        s1, s2 = s.clone().requires_grad_(), s.clone().requires_grad_()
-        l1 = ref(s1, y, idx)
-        with reversed_writes():
-            l2 = ours(s2, y, idx)
-        (g1,) = torch.autograd.grad(l1, s1)
-        (g2,) = torch.autograd.grad(l2, s2)
+        l1, l2, g1, g2 = _step_both(ref, ours, s, y, idx)
         torch.testing.assert_close(l2, l1, rtol=2e-6, atol=1e-7)
         torch.testing.assert_close(g2, g1, rtol=1e-5, atol=1e-7)
     state = ours.u_pos if mode == "SOPA" else torch.exp(ours.log_u_pos).float()
@@ -192,12 +193,7 @@ def test_ap_repeated_indices_vs_libauc(fused, labels, monkeypatch):
         y = (torch.rand(B, max(labels, 1), generator=g) < 0.4).float()
         y[0], y[1] = 1, 0
         idx = _repeated_index(g, B, N)
-        s1, s2 = s.clone().requires_grad_(), s.clone().requires_grad_()
-        l1 = ref(s1, y, idx)
-        with reversed_writes():
-            l2 = ours(s2, y, idx)
-        (g1,) = torch.autograd.grad(l1, s1)
-        (g2,) = torch.autograd.grad(l2, s2)
+        l1, l2, g1, g2 = _step_both(ref, ours, s, y, idx)
         torch.testing.assert_close(l2, l1, rtol=1e-4, atol=2e-8)
         torch.testing.assert_close(g2, g1, rtol=1e-5, atol=1e-8)
         torch.testing.assert_close(ours.u_all, ref.u_all, rtol=1e-6, atol=1e-7)
