@@ -36,7 +36,7 @@ struct PairwiseOutputs {
   T* grad_s;
   T* grad_a;
   T* grad_b;
-  double scale;  // multiplies the loss and the gradients
+  double scale = 1.0;  // multiplies the loss and the gradients
 };
 
 // square (surrogate 0) and exp (1): O(n) moment passes, then one fused gradient pass. has_nan: a
