@@ -12,6 +12,7 @@ from cpu_isa_common import run_with_isa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from torchauc._core import devices
 from torchauc.compat import _ap_pair_sums as P
 from torchauc.compat import libauc as C
 from torchauc.compat import libauc_ap as A
@@ -164,16 +165,18 @@ def test_isa_clones_agree(tmp_path):
 
 
 # ------------------------------------------------------------------ the losses
-PATHS = ["fused", "tiled", "scan"]
+PATHS = ["fused", "tiled", "scan", "tiled-dense", "scan-dense"]
 
 
 @contextlib.contextmanager
 def on_path(path):
-    """fused: every CPU batch takes ap_loss_step; tiled / scan: the composed path (CUDA's) with the tiled
-    kernel for every surrogate / with the sort + scan (the logistic is always tiled)."""
+    """fused: every CPU batch takes ap_loss_step; tiled / scan: the composed path with the tiled kernel for
+    every surrogate / with the sort + scan (the logistic is always tiled), its anchors compacted with host
+    sizes (CPU's); -dense: the same with the anchors masked in place (CUDA's form: no host sync)."""
     with (
         mock.patch.object(A._APBase, "_fused", lambda self, h, y: path == "fused"),
-        mock.patch.object(P, "SMALL_BATCH_PAIRS", 1 << 40 if path == "tiled" else -1),
+        mock.patch.object(P, "SMALL_BATCH_PAIRS", 1 << 40 if path.startswith("tiled") else -1),
+        mock.patch.object(devices, "host_reads_free", lambda t: not path.endswith("-dense")),
     ):
         yield
 

@@ -69,6 +69,37 @@ def libauc_multilabel_pauc(mode, semantics="fixed", task_id=()):
     return make
 
 
+def libauc_ap(surr_loss, margin=1.0, per_positive=False):
+    """APLoss, 300 samples: the sort + scan for the polynomial surrogates, the tiled kernel for the logistic."""
+
+    def make(g, device):
+        s, y = _binary(g, 300, device)
+        index = torch.randperm(400, generator=g)[:300]
+        if per_positive:  # one dataset index per positive (sized with the data, on the host)
+            index = index[: int(y.sum())]
+        loss = libauc.APLoss(data_len=400, margin=margin, surr_loss=surr_loss, device=device)
+        index = index.to(device)
+        return lambda: loss(s, y, index), [s]
+
+    return make
+
+
+def libauc_map(surr_loss, margin=1.0, top_k=-1, task_id=()):
+    """mAPLoss, 100 samples x 4 labels (one without positives), tasks on the device."""
+
+    def make(g, device):
+        x = torch.rand(100, 4, generator=g)
+        y = (torch.rand(100, 4, generator=g) < 0.3).float()
+        y[:, 2] = 0
+        x, y = x.to(device).requires_grad_(), y.to(device)
+        index = torch.randperm(250, generator=g)[:100].to(device)
+        loss = libauc.mAPLoss(250, 4, margin=margin, top_k=top_k, surr_loss=surr_loss, device=device)
+        tasks = torch.tensor(task_id, dtype=torch.long, device=device) if task_id else ()
+        return lambda: loss(x, y, index, tasks), [x]
+
+    return make
+
+
 def multiclass(surrogate):
     def make(g, device):
         s = torch.randn(200, 5, generator=g).to(device).requires_grad_()
@@ -143,6 +174,11 @@ STEPS = {
     "libauc-multilabel_pAUC-SOPA": libauc_multilabel_pauc("SOPA"),
     "libauc-multilabel_pAUC-2w-libauc-task_id": libauc_multilabel_pauc("2w", "libauc", task_id=(4, 0, 3, 0)),
     "libauc-multilabel_pAUC-SOPA-task_id": libauc_multilabel_pauc("SOPA", task_id=(2, 3)),
+    "libauc-AP-squared_hinge": libauc_ap("squared_hinge"),
+    "libauc-AP-barrier_hinge-per_positive": libauc_ap("barrier_hinge", (1.0, 2.0), per_positive=True),
+    "libauc-AP-logistic": libauc_ap("logistic"),
+    "libauc-mAP-squared_hinge-top_k-task_id": libauc_map("squared_hinge", top_k=5, task_id=(3, 0, 2)),
+    "libauc-mAP-logistic": libauc_map("logistic"),
     **{f"multiclass-{s}": multiclass(s) for s in ["square", "exp", "hinge"]},
     "aucseg_pixel": pixel,
     "adauc": adauc,

@@ -731,6 +731,14 @@ for i, (sur, n, k) in enumerate(itertools.product(PAIR_SUMS_SURROGATES, [1, 257,
         )
 
 
+@case("grouped_pair_sums", "empty-groups")
+def _(g):
+    # the AP losses' layout on CUDA: queries of a trailing empty group (entries that are not anchors) sum nothing
+    x, w = scores(g, 9, torch.float32), weights(g, 18, torch.float32).view(2, 9)
+    return (scores(g, 6, torch.float32), torch.tensor([0, 3, 1, 3, 2, 3]), x, torch.tensor([0, 4, 4, 9, 9]), w,
+            "squared_hinge", 1.0, 1.0, 1.0)  # fmt: skip
+
+
 @case("grouped_pair_sums", "bad-offsets")
 def _(g):
     x, w = scores(g, 4, torch.float32), weights(g, 4, torch.float32).view(1, 4)

@@ -149,21 +149,34 @@ class _TiledSums:
     """Any surrogate by ``torch.ops.torchauc.grouped_pair_sums`` (a tiled kernel, O(n) memory): rows
     only at the anchors (O(n+ n) pairs), columns over the anchors of their own label; the labels are
     the op's groups. The logistic always (it is not piecewise polynomial), the others on small
-    batches, where one kernel call beats the sort + scan's few dozen tensor ops."""
+    batches, where one kernel call beats the sort + scan's few dozen tensor ops. ``compact=False``
+    (CUDA) groups the anchors without a host size: ``where`` then orders every entry (see __init__)."""
 
-    def __init__(self, h, hparam, kind, anchors, dtype):
+    def __init__(self, h, hparam, kind, anchors, dtype, compact):
         n, C = h.shape
         self.n, self.C, self.kind = n, C, kind
         m, s = hparam if kind == "barrier_hinge" else (hparam, hparam)
         self.margin, self.scale = float(m), float(s)
         self.flat = h.t().reshape(-1).to(dtype)  # label-major: label c holds [c n, (c + 1) n)
-        self.where = anchors.t().reshape(-1).nonzero().squeeze(1)  # anchors, grouped by label
-        self.anchors = self.flat[self.where]
         labels = torch.arange(C, device=h.device)
-        self.anchor_label = torch.div(self.where, n, rounding_mode="floor")
-        self.anchor_offsets = torch.cat([labels.new_zeros(1), anchors.sum(0).cumsum(0)])
         self.sample_label = labels.repeat_interleave(n)
         self.sample_offsets = torch.arange(C + 1, device=h.device) * n
+        is_anchor = anchors.t().reshape(-1)
+        count_offsets = torch.cat([labels.new_zeros(1), anchors.sum(0).cumsum(0)])
+        if compact:  # the anchors, grouped by label, by a host-sized nonzero
+            self.where = is_anchor.nonzero().squeeze(1)
+            self.anchor_label = torch.div(self.where, n, rounding_mode="floor")
+            self.anchor_offsets = count_offsets
+        else:
+            # no host size (CUDA): every entry, the anchors first (grouped by label), then the others as
+            # one more group C, which no column query reads and which is empty for the row queries (an
+            # entry that is not an anchor sums nothing)
+            end = labels.new_full((1,), n * C)
+            key = torch.where(is_anchor, self.sample_label, C)
+            self.anchor_label, self.where = torch.sort(key, stable=True)
+            self.anchor_offsets = torch.cat([count_offsets, end])
+            self.sample_offsets = torch.cat([self.sample_offsets, end])
+        self.anchors = self.flat[self.where]
 
     def _flat(self, w):
         return w.transpose(1, 2).reshape(w.shape[0], -1).to(self.flat.dtype)
@@ -205,14 +218,15 @@ def surrogate_hparam(kind, margin):
     return (V.finite_float(margin[0], "margin[0] (m)"), V.finite_float(margin[1], "margin[1] (s)"))
 
 
-def make_pair_sums(h, hparam, kind, anchors, dtype):
+def make_pair_sums(h, hparam, kind, anchors, dtype, compact):
     """The pair-sum strategy of surrogate ``kind`` over the float64 batch h; ``anchors`` (n, C) bool
     marks the rows that will be read, ``dtype`` the compute type of the tiled logistic kernel (the
-    piecewise polynomials are summed in float64)."""
+    piecewise polynomials are summed in float64); ``compact``: the tiled kernel may size its anchors on
+    the host (CPU; on CUDA that read would wait for the GPU)."""
     if kind == "logistic":
-        return _TiledSums(h, hparam, kind, anchors, dtype)
+        return _TiledSums(h, hparam, kind, anchors, dtype, compact)
     if h.shape[0] ** 2 * h.shape[1] <= SMALL_BATCH_PAIRS:
-        return _TiledSums(h, hparam, kind, anchors, torch.float64)
+        return _TiledSums(h, hparam, kind, anchors, torch.float64, compact)
     if kind == "barrier_hinge":
         return _LinearPieces(h, hparam)
     return _PairSums(h, hparam, kind)

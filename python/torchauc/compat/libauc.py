@@ -179,8 +179,7 @@ class _DeviceBatch:
                 ~self.live | (npos == idx.numel()),
                 f"index must have one entry per sample ({n}) or per positive, got {idx.numel()} (device-side check)",
             )
-            rank = torch.cumsum(self.pos, 0) - 1
-            idx = idx[rank.clamp(0, idx.numel() - 1)] if idx.numel() else torch.zeros_like(rank)
+            idx = _index_per_sample(idx, self.pos)
         if n:  # (1,): the last positive (any sample when none; index_select: a 0-dim index would sync)
             self.last = _last_true(self.pos).reshape(1)
             self.rows = torch.where(self.live, torch.where(self.pos, idx, idx.index_select(0, self.last)), 0)
@@ -220,6 +219,16 @@ def _with_gradient(scores, value, grad):
     g = grad.to(scores.dtype).detach()
     lin = (scores * g).sum()
     return value + (lin - lin.detach())
+
+
+def _index_per_sample(idx, pos):
+    """An index given per positive of the 1-D mask ``pos``, spread over the samples by the positives' ranks
+    (a positive gets its own entry, another sample the preceding positive's, or the first / 0): the
+    per-sample form, without a host read."""
+    if not idx.numel():
+        return torch.zeros(pos.shape, dtype=torch.long, device=pos.device)
+    rank = torch.cumsum(pos, 0) - 1
+    return idx.index_select(0, rank.clamp(0, idx.numel() - 1))
 
 
 def _last_true(mask):

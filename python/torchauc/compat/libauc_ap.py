@@ -27,7 +27,9 @@ few dozen tensor ops). On the CPU the whole step (anchors, pair sums, state upda
 gradient) is one op, ``torch.ops.torchauc.ap_loss_step``, with the same tiles (float64 but for the
 logistic's float32 tiles; vectorised for the CPU's AVX-512 / AVX2 / baseline): every batch with
 n^2 C <= 2^18, at most 2^19 anchor x sample pairs or at most 256 anchors per label on average takes it,
-the others the sort + scan (``_fused``).
+the others the sort + scan (``_fused``). That composed path compacts the anchors with host sizes on
+the CPU; on CUDA it keeps every (n, C) entry with the anchors masked (``_DenseAnchors``; the index
+checks are device-side asserts), so a step does not wait for the GPU.
 
 Differences from LibAUC 2.0.1:
 
@@ -59,12 +61,21 @@ from typing import Any
 import torch
 from torch import nn
 
+from .._core import devices
 from .._core import options as O
 from .._core import validate as V
-from .._core.state_writes import last_occurrence
+from .._core.state_writes import LastWritten
 from .._core.tasks import chosen_labels
 from ._ap_pair_sums import make_pair_sums, surrogate_hparam
-from .libauc import _default_device, _global, _positive, _with_gradient
+from .libauc import (
+    _check_index_count,
+    _default_device,
+    _global,
+    _index_per_sample,
+    _last_true,
+    _positive,
+    _with_gradient,
+)
 
 
 class _APBase(nn.Module):
@@ -97,7 +108,7 @@ class _APBase(nn.Module):
     def _fused(self, h, y_true):
         """Whether this call takes the one-call CPU op ``ap_loss_step``: its direct O(n+ n) pair sums beat
         the sort + scan unless there are many anchors per label (the scan's O(n log n) wins there)."""
-        if h.device.type != "cpu" or self.u_all.dtype not in _STATE_DTYPES:
+        if not devices.host_reads_free(h) or self.u_all.dtype not in _STATE_DTYPES:
             return False
         n, C = h.shape
         if self.surr_loss == "logistic" or n * n * C <= FUSED_ALWAYS_PAIRS:
@@ -114,24 +125,24 @@ class _APBase(nn.Module):
             return _FusedStep.apply(h, args)
         return torch.ops.torchauc.ap_loss_step(h, *args, False)[0]
 
-    def _compute(self, y_pred, h, y, slot, cols):
-        """h, y: (n, C) scores and positive mask; slot: flat state index of each positive entry,
-        in ``pos.nonzero()`` order; cols: (C,) 1 for the labels that count, or None for all.
-        Returns the loss."""
+    def _compute(self, y_pred, h, y, rows, cols):
+        """h, y: (n, C) scores and positive mask; rows: (n, C) flat state position of each entry (read at
+        the positives); cols: (C,) 1 for the labels that count, or None for all. Returns the loss."""
         want_grad = torch.is_grad_enabled() and y_pred.requires_grad
         update = self._updating()
+        pos = y if cols is None else y & (cols > 0)
+        anchors = (_CompactAnchors if devices.host_reads_free(h) else _DenseAnchors)(pos, rows)
         with torch.no_grad():
-            value, grad = self._stats(h, y, slot, cols, want_grad, update)
+            value, grad = self._stats(h, y, anchors, cols, want_grad, update)
         if grad is None:
             return value.to(y_pred.dtype)
         return _with_gradient(y_pred, value, grad.reshape(y_pred.shape))
 
-    def _stats(self, h, y, slot, cols, want_grad, update):
+    def _stats(self, h, y, anchors, cols, want_grad, update):
         n = h.shape[0]
-        pos = y if cols is None else y & (cols > 0)
         x = h.detach().to(torch.float64)
         tile_dtype = torch.float64 if h.dtype == torch.float64 else torch.float32  # logistic kernel only
-        ps = make_pair_sums(x, self.margin, self.surr_loss, y, tile_dtype)
+        ps = make_pair_sums(x, self.margin, self.surr_loss, y, tile_dtype, compact=anchors.compact)
         yf = y.to(torch.float64)
         weights = [torch.ones_like(x), yf]
         if self.top_k is not None and self.top_k > -1:  # sigmoid(top_k - sum_{i in P} l_ij), per label
@@ -139,25 +150,20 @@ class _APBase(nn.Module):
             s = torch.sigmoid(self.top_k - colsum[0])
             weights += [s, s * yf]
         rows, drows = ps.rows(torch.stack(weights))
-        where = pos.reshape(-1).nonzero().squeeze(1)  # the anchors, flat, in row-major order
-        anchor_rows = rows[:2].reshape(2, -1).index_select(1, where)  # (2, n_anchors)
         u_all, u_pos = self.u_all.view(-1), self.u_pos.view(-1)
-        old = torch.stack([u_all.index_select(0, slot), u_pos.index_select(0, slot)]).to(torch.float64)
-        new = (1 - self.gamma) * old + (self.gamma / n) * anchor_rows
+        old = torch.stack([u_all.index_select(0, anchors.slot), u_pos.index_select(0, anchors.slot)])
+        new = (1 - self.gamma) * old.to(torch.float64) + (self.gamma / n) * anchors.take(rows[:2])
         new = new.to(u_all.dtype)  # the values the float32 state holds
         if update:
-            # a repeated index: every row takes its last value in batch order, which is stored (on any
+            # a repeated index: every anchor takes its last value in batch order, which is stored (on any
             # device, whatever its write order) and which LibAUC's rows read back
-            new = new.index_select(1, last_occurrence(slot))
-            u_all.index_copy_(0, slot, new[0])
-            u_pos.index_copy_(0, slot, new[1])
+            new = anchors.store((u_all, u_pos), new, old)
         new = new.to(torch.float64)
         inv = 1.0 / new[0]
-        AC = x.new_zeros((2, x.numel()))
-        AC.index_copy_(1, where, torch.stack([new[1] * inv * inv, inv]))
-        AC = AC.reshape(2, *x.shape)  # A_i = u_pos / u_all^2, C_i = 1 / u_all at the anchors, else 0
+        # A_i = u_pos / u_all^2, C_i = 1 / u_all at the anchors, else 0
+        AC = anchors.spread(torch.stack([new[1] * inv * inv, inv])).reshape(2, *x.shape)
         A, Cw = AC[0], AC[1]
-        npos = pos.sum(0).to(torch.float64)
+        npos = anchors.pos.sum(0).to(torch.float64)
         n_labels = float(y.shape[1]) if cols is None else (cols > 0).sum().clamp_min(1).to(torch.float64)
         scale = 1.0 / ((npos * n).clamp_min(1) * n_labels)  # (C,)
         value = ((A * rows[-2] - Cw * rows[-1]).sum(0) * scale).sum()
@@ -168,6 +174,66 @@ class _APBase(nn.Module):
         s, sy = weights[-2], weights[-1]
         grad = (Cw * drows[-1] - A * drows[-2] + s * dcols[0] - sy * dcols[1]) * scale
         return value, grad
+
+
+class _CompactAnchors:
+    """The anchors (positive entries of the labels that count) of a (n, C) batch, compacted with a host
+    size (CPU, where the read is free): per-anchor vectors are (k, n+), in row-major order. ``slot``: each
+    anchor's flat state position, ``take`` / ``spread`` go from (k, n, C) entries to anchors and back
+    (zero elsewhere), ``store`` writes the anchors' new state (a repeated position: its last value)."""
+
+    compact = True
+
+    def __init__(self, pos, rows):
+        self.pos = pos
+        self.where = pos.reshape(-1).nonzero().squeeze(1)
+        self.slot = rows.reshape(-1).index_select(0, self.where)
+        self.written = LastWritten(self.slot)
+
+    def take(self, x):
+        return x.reshape(x.shape[0], -1).index_select(1, self.where)
+
+    def spread(self, v):
+        return v.new_zeros((v.shape[0], self.pos.numel())).index_copy_(1, self.where, v)
+
+    def store(self, states, new, old):
+        """Writes new (2, n+) into the states (u_all, u_pos); returns what each anchor's position holds."""
+        new = torch.stack([self.written.of(v) for v in new])
+        for state, v in zip(states, new):
+            state.index_copy_(0, self.slot, v)
+        return new
+
+
+class _DenseAnchors(_CompactAnchors):
+    """The anchors without a host size (CUDA: no sync), with _CompactAnchors' interface over every (n, C)
+    entry, the anchors masked. A non-anchor entry's state position is its label's last anchor's (its write
+    repeats that anchor's value, so only anchors' positions change); a label without anchors writes back
+    what it read."""
+
+    compact = False
+
+    def __init__(self, pos, rows):
+        self.pos = pos
+        self.last = _last_true(pos)[None]  # (1, C): each label's last anchor (any sample when none)
+        self.live = pos.any(0)
+        self.slot = torch.where(pos, rows, rows.gather(0, self.last)).reshape(-1)
+        self.written = LastWritten(self.slot)
+
+    def take(self, x):
+        return x.reshape(x.shape[0], -1)
+
+    def spread(self, v):
+        return torch.where(self.pos.reshape(-1), v, 0.0)
+
+    def store(self, states, new, old):
+        n, C = self.pos.shape
+        new = new.reshape(2, n, C)
+        new = torch.where(self.pos, new, new.gather(1, self.last[None].expand(2, 1, C)))
+        new = torch.stack([self.written.of(v) for v in new.reshape(2, -1)])
+        new = torch.where(self.live.repeat(n), new, old)
+        for state, v in zip(states, new):
+            state.put_(self.slot, v)
+        return new
 
 
 class _FusedStep(torch.autograd.Function):
@@ -237,15 +303,16 @@ class APLoss(_APBase):
         if self._fused(h, y_true):
             return self._fused_step(y_pred, h, y_true, index, None)
         y, idx = y_true.reshape(h.shape) == 1, index.reshape(-1).long()
-        if idx.numel() == h.shape[0]:
-            slot = idx[y[:, 0]]
-        else:
-            npos = int(y.sum())
-            if idx.numel() != npos:
-                raise ValueError(f"index must have one entry per sample ({h.shape[0]}) or per positive ({npos})")
-            slot = idx
-        _check_range(slot, self.data_len)
-        return self._compute(y_pred, h, y, slot, None)
+        on_host = devices.host_reads_free(h)
+        if idx.numel() != h.shape[0]:  # one entry per positive
+            if on_host:
+                _check_index_count(idx, h.shape[0], int(y.sum()))
+            else:
+                msg = f"index must have one entry per sample ({h.shape[0]}) or per positive (device-side check)"
+                torch.ops.aten._assert_async.msg(y.sum() == idx.numel(), msg)
+            idx = _index_per_sample(idx, y[:, 0])
+        _check_range(idx, self.data_len, on_host)
+        return self._compute(y_pred, h, y, idx[:, None], None)
 
 
 class meanAveragePrecisionLoss(_APBase):
@@ -291,11 +358,9 @@ class meanAveragePrecisionLoss(_APBase):
         if self._fused(h, y_true):
             return self._fused_step(y_pred, h, y_true, index, cols)
         y, idx = y_true.reshape(h.shape) == 1, index.reshape(-1).long()
-        _check_range(idx, self.data_len)
-        pos = y if cols is None else y & (cols > 0)
-        where = pos.reshape(-1).nonzero().squeeze(1)  # row-major: sample where // C, label where % C
-        slot = (where % C) * self.data_len + idx.index_select(0, torch.div(where, C, rounding_mode="floor"))
-        return self._compute(y_pred, h, y, slot, cols)
+        _check_range(idx, self.data_len, devices.host_reads_free(h))
+        rows = torch.arange(C, device=h.device) * self.data_len + idx[:, None]  # label c's state: [c N, (c + 1) N)
+        return self._compute(y_pred, h, y, rows, cols)
 
 
 # The one-call CPU op handles these state dtypes (a module moved with .half() takes the composed path).
@@ -311,11 +376,14 @@ FUSED_ANCHOR_PAIRS = 1 << 19
 FUSED_ANCHORS_PER_LABEL = 256
 
 
-def _check_range(idx, data_len):
-    if idx.numel():
+def _check_range(idx, data_len, on_host):
+    msg = f"index entries must be in [0, data_len={data_len})"
+    if not on_host:  # a device-side assert: no host read
+        torch.ops.aten._assert_async.msg(((idx >= 0) & (idx < data_len)).all(), msg + " (device-side check)")
+    elif idx.numel():
         lo, hi = torch.aminmax(idx)
         if lo.item() < 0 or hi.item() >= data_len:
-            raise ValueError(f"index entries must be in [0, data_len={data_len})")
+            raise ValueError(msg)
 
 
 AveragePrecisionLoss = APLoss
