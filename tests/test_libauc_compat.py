@@ -402,6 +402,13 @@ def test_ap_errors(monkeypatch):
     monkeypatch.setattr(devices, "host_reads_free", lambda t: False)  # a task_id tensor off the host (CUDA)
     with pytest.raises(RuntimeError, match=r"task_id entries must be in \[0, 2\) \(device-side check\)"):
         C.mAPLoss(10, 2)(torch.rand(6, 2), torch.ones(6, 2), torch.arange(6), task_id=torch.tensor([5]))
+    # the AP losses' index checks off the host: device-side asserts (on CPU tensors they raise at once)
+    with pytest.raises(RuntimeError, match=r"per positive \(device-side check\)"):
+        loss(s, y, torch.arange(3))
+    with pytest.raises(RuntimeError, match=r"index entries must be in \[0, data_len=10\) \(device-side check\)"):
+        loss(s, y, torch.arange(6) + 8)
+    with pytest.raises(RuntimeError, match=r"data_len=10\) \(device-side check\)"):
+        C.mAPLoss(10, 2)(torch.rand(6, 2), torch.ones(6, 2), torch.arange(6) - 1)
 
 
 @pytest.mark.parametrize("mode", ["sgd", "adam"])

@@ -8,6 +8,7 @@ from partial_auc_common import batch
 
 import torchauc
 from torchauc import losses
+from torchauc._core import devices
 from torchauc.optim import ASGDA
 from torchauc.partial_auc import UPAUCI_PARAMS, upauci_loss
 from torchauc.reference import partial_auc as R
@@ -194,18 +195,24 @@ def test_module_gathers_c_by_id_and_returns_its_gradient():
 
 
 # ------------------------------------------------------------------ ASGDA vs Algorithm 1
-def _problem(two_way, n_data=120, seed=0):
+def _problem(two_way, n_data=120, seed=0, repeats=False):
     torch.manual_seed(seed)
     X = torch.randn(n_data, 4, dtype=torch.float64)
     Y = (X[:, 0] + 0.5 * torch.randn(n_data, dtype=torch.float64) > 0.7).long()
     perm = torch.randperm(n_data)
     batches = [perm[i : i + 40] for i in (0, 40, 80, 0, 40, 80)]
+    if repeats:  # ids drawn twice in a batch (a sampler with replacement): their c gets the summed gradient
+        batches = [torch.cat([b, b[::7]]) for b in batches]
     return X, Y, batches, dict(max_fpr=0.3, min_tpr=0.4 if two_way else None, omega=0.5)
 
 
 @pytest.mark.parametrize("two_way", [False, True])
-def test_asgda_equals_plain_algorithm_1(two_way):
-    X, Y, batches, kw = _problem(two_way)
+@pytest.mark.parametrize("repeats", [False, True])
+@pytest.mark.parametrize("host_form", [True, False], ids=["host", "device"])
+def test_asgda_equals_plain_algorithm_1(two_way, repeats, host_form, monkeypatch):
+    # device: the CUDA form of the sparse c update (no unique: a dataset-sized gradient buffer), forced on CPU
+    monkeypatch.setattr(devices, "host_reads_free", lambda t: host_form)
+    X, Y, batches, kw = _problem(two_way, repeats=repeats)
     hp = dict(nu=0.1, lam=0.3, k=1.0, m=20.0)
     # ours
     torch.manual_seed(1)

@@ -597,8 +597,7 @@ class UPAUCILoss(nn.Module):
                 self.process_group, scores.reshape(-1), V.tensor(labels, "labels").reshape(-1), ids.reshape(-1)
             )
         ids = ids.reshape(-1).to(device=self.c.device, dtype=torch.int64)
-        if ids.numel() and bool(((ids < 0) | (ids >= self.c.numel())).any()):
-            raise ValueError(f"ids must be in [0, num_samples = {self.c.numel()})")
+        V.index_range(ids, self.c.numel(), f"ids must be in [0, num_samples = {self.c.numel()})")
         cb = self.c.index_select(0, ids)
         if torch.is_grad_enabled():
             cb.requires_grad_()

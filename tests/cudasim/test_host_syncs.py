@@ -208,3 +208,31 @@ def test_bad_labels_are_a_device_side_check():
     with pytest.raises(RuntimeError, match="device-side check"):
         torch.ops.torchauc_cudasim.autkc_topk(x, lab, 2, 0.0, False)
     assert torch.ops.cudasim.take_host_syncs() == []
+
+
+def test_asgda_instance_weight_step_has_no_host_sync():
+    # the UPAUCI optimizer's sparse update of the instance weights c: on CUDA no unique / equal (host sizes)
+    from torchauc import losses
+    from torchauc.optim import ASGDA
+
+    with routed_to_cuda_kernels() as device:
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(64, generator=g).to(device)
+        y = (torch.rand(64, generator=g) < 0.3).long().to(device)
+        ids = torch.randint(0, 100, (64,), generator=g).to(device)  # with repeats
+        loss = losses.UPAUCILoss(100, max_fpr=0.3, min_tpr=0.2).to(device)
+        w = torch.zeros((), device=device, requires_grad=True)
+        opt = ASGDA([dict(params=[w], name="net")] + loss.asgda_groups(), instance_weights=loss, lam=0.2)
+
+        def iteration():
+            for pre in (True, False):
+                opt.zero_grad()
+                loss(torch.sigmoid(x + w), y, ids).backward()
+                opt.step(pre=pre)
+
+        iteration()  # warm-up: the optimizer's state is created
+        c0 = loss.c.clone()
+        with recorded() as syncs:
+            iteration()
+    assert not syncs, sorted(set(syncs))
+    assert not torch.equal(loss.c, c0)  # the step did update c

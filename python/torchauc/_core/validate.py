@@ -5,6 +5,8 @@ import math
 
 import torch
 
+from . import devices
+
 
 def tensor(x, name):
     if not isinstance(x, torch.Tensor):
@@ -68,3 +70,14 @@ def needs_grad(*tensors):
         if t is not None and t.requires_grad:
             return True
     return False
+
+
+def index_range(index, size, message):
+    """Every entry of the integer tensor ``index`` in [0, size): a ``ValueError(message)`` where reading the
+    verdict on the host is free (CPU), a device-side assert otherwise (CUDA: no host sync; a bad entry stops
+    the stream at the next synchronisation)."""
+    bad = (index < 0) | (index >= size)
+    if not devices.host_reads_free(index):
+        torch.ops.aten._assert_async.msg(bad.logical_not().all(), message + " (device-side check)")
+    elif index.numel() and bool(bad.any()):
+        raise ValueError(message)

@@ -100,6 +100,9 @@ class _APBase(nn.Module):
         self.register_buffer("u_all", torch.zeros(shape, device=dev))
         self.register_buffer("u_pos", torch.zeros(shape, device=dev))
 
+    def _check_index(self, idx):
+        V.index_range(idx, self.data_len, f"index entries must be in [0, data_len={self.data_len})")
+
     def _updating(self):
         if self.semantics == "libauc":  # LibAUC updates its state in eval() and under no_grad too
             return not torch.is_inference_mode_enabled()
@@ -311,7 +314,7 @@ class APLoss(_APBase):
                 msg = f"index must have one entry per sample ({h.shape[0]}) or per positive (device-side check)"
                 torch.ops.aten._assert_async.msg(y.sum() == idx.numel(), msg)
             idx = _index_per_sample(idx, y[:, 0])
-        _check_range(idx, self.data_len, on_host)
+        self._check_index(idx)
         return self._compute(y_pred, h, y, idx[:, None], None)
 
 
@@ -358,7 +361,7 @@ class meanAveragePrecisionLoss(_APBase):
         if self._fused(h, y_true):
             return self._fused_step(y_pred, h, y_true, index, cols)
         y, idx = y_true.reshape(h.shape) == 1, index.reshape(-1).long()
-        _check_range(idx, self.data_len, devices.host_reads_free(h))
+        self._check_index(idx)
         rows = torch.arange(C, device=h.device) * self.data_len + idx[:, None]  # label c's state: [c N, (c + 1) N)
         return self._compute(y_pred, h, y, rows, cols)
 
@@ -374,16 +377,6 @@ _STATE_DTYPES = (torch.float32, torch.float64)
 FUSED_ALWAYS_PAIRS = 1 << 18
 FUSED_ANCHOR_PAIRS = 1 << 19
 FUSED_ANCHORS_PER_LABEL = 256
-
-
-def _check_range(idx, data_len, on_host):
-    msg = f"index entries must be in [0, data_len={data_len})"
-    if not on_host:  # a device-side assert: no host read
-        torch.ops.aten._assert_async.msg(((idx >= 0) & (idx < data_len)).all(), msg + " (device-side check)")
-    elif idx.numel():
-        lo, hi = torch.aminmax(idx)
-        if lo.item() < 0 or hi.item() >= data_len:
-            raise ValueError(msg)
 
 
 AveragePrecisionLoss = APLoss

@@ -14,6 +14,8 @@ import torch
 from torch.optim import Optimizer
 from torch.optim.optimizer import ParamsT
 
+from .._core import devices
+
 
 class ASGDA(Optimizer):
     r"""Accelerated stochastic gradient descent-ascent (STORM estimator), two calls per iteration::
@@ -134,8 +136,14 @@ class ASGDA(Optimizer):
         if ids is None or cb is None or cb.grad is None:
             return
         c = mod.c
-        uids, inv = torch.unique(ids, return_inverse=True)
-        g = torch.zeros(uids.numel(), dtype=c.dtype, device=c.device).index_add_(0, inv, cb.grad.to(c.dtype))
+        if devices.host_reads_free(ids):  # the batch's distinct ids (a host-sized unique: free on the CPU)
+            uids, inv = torch.unique(ids, return_inverse=True)
+            g = torch.zeros(uids.numel(), dtype=c.dtype, device=c.device).index_add_(0, inv, cb.grad.to(c.dtype))
+        else:
+            # CUDA: no host size (unique would wait for the GPU). Every entry keeps its id, the gradient
+            # summed over repeats in a dataset-sized buffer; a repeated id writes the same value each time
+            uids = ids
+            g = torch.zeros_like(c).index_add_(0, ids, cb.grad.to(c.dtype)).index_select(0, ids)
         if self._c_w is None:
             self._c_w = torch.zeros_like(c)
         w = self._c_w
@@ -146,8 +154,14 @@ class ASGDA(Optimizer):
             target = (cu + step * w.index_select(0, uids)).clamp_(0.0, 1.0)
             c.index_copy_(0, uids, cu.mul_(1 - eta).add_(target, alpha=eta))
         else:
-            if self._c_g_old is None or not torch.equal(self._c_g_old[0], uids):
-                raise ValueError("step(pre=False) must follow step(pre=True) on the same batch of ids")
+            msg = "step(pre=False) must follow step(pre=True) on the same batch of ids"
+            if self._c_g_old is None or self._c_g_old[0].shape != uids.shape:
+                raise ValueError(msg)
+            if devices.host_reads_free(uids):
+                if not torch.equal(self._c_g_old[0], uids):
+                    raise ValueError(msg)
+            else:
+                torch.ops.aten._assert_async.msg((self._c_g_old[0] == uids).all(), msg + " (device-side check)")
             xi = self.c2 * eta * eta
             wu = w.index_select(0, uids)
             w.index_copy_(0, uids, g + (1 - xi) * (wu - self._c_g_old[1]))
