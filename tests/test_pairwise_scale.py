@@ -3,10 +3,13 @@ it: XCurve's binary SquareAUCLoss is 0.5 * pairwise_auc_loss as one op and one a
 bit for bit to the separate multiply it replaces; AUCLoss and the XCurve binary losses check their
 options once, at construction, with the same values and errors."""
 
+import math
+
 import pytest
 import torch
 
 from torchauc import functional as F
+from torchauc._core import distributed as D
 from torchauc.compat import xcurve as X
 from torchauc.pairwise import AUCLoss
 from torchauc.reference import pairwise as R
@@ -130,6 +133,17 @@ def test_modules_check_options_once_with_the_functional_errors():
         AUCLoss()(torch.rand(2), [0, 1])
     with pytest.raises(TypeError, match="pos_weights must be a torch.Tensor"):
         AUCLoss()(torch.rand(2), torch.tensor([0, 1]), pos_weights=[1.0, 1.0])
+
+
+def test_options_changed_after_construction_are_checked_on_the_distributed_path(monkeypatch):
+    # the moment path of a process group computes without the C++ op (which checks the options itself)
+    monkeypatch.setattr(D, "check_group", lambda group: group)
+    s, y = torch.rand(6), torch.tensor([0, 1, 0, 1, 1, 0])
+    for attr, value, match in [("reduction", "avg", "reduction must be one of"), ("margin", math.nan, "margin")]:
+        m = AUCLoss(process_group=object())
+        setattr(m, attr, value)
+        with pytest.raises(ValueError, match=match):
+            m(s, y)
 
 
 @pytest.mark.parametrize("surrogate", ["square", "exp", "logistic"])

@@ -73,6 +73,8 @@ def _checked_loss(scores, labels, pos_weights, neg_weights, surrogate, margin, r
     group = D.check_group(process_group)
     if group is not None:
         if surrogate in ("square", "exp"):
+            # the C++ op, which rechecks a module's options changed after construction, is not called here
+            reduction, margin = V.option(reduction, O.REDUCTION), V.finite_float(margin, "margin")
             loss = _moment_loss(scores, labels, pos_weights, neg_weights, surrogate, margin, reduction, group)
             return loss if scale == 1.0 else scale * loss
         scores, labels, pos_weights, neg_weights = D.gather_batch(group, scores, labels, pos_weights, neg_weights)
