@@ -205,3 +205,26 @@ def test_ap_repeated_indices_vs_libauc(fused, labels, per_positive, form, monkey
         torch.testing.assert_close(g2, g1, rtol=1e-5, atol=1e-8)
         torch.testing.assert_close(ours.u_all, ref.u_all, rtol=1e-6, atol=1e-7)
         torch.testing.assert_close(ours.u_pos, ref.u_pos, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["composed", "fused"])
+@pytest.mark.parametrize("labels", [0, 3], ids=["APLoss", "mAPLoss"])
+def test_ap_eval_value_is_the_training_value_with_repeated_indices(fused, labels, form, monkeypatch):
+    # eval() leaves the state alone but gives the value the training step gives, repeated indices included
+    if fused and form == "device":
+        pytest.skip("the fused op is CPU-only: the host form")
+    monkeypatch.setattr(A._APBase, "_fused", lambda self, h, y: fused)
+    N, B, Cn = 40, 50, max(labels, 1)
+    g = torch.Generator().manual_seed(10)
+    loss = C.mAPLoss(N, labels, gamma=0.7, device="cpu") if labels else C.APLoss(N, gamma=0.7, device="cpu")
+    s = torch.rand(B, Cn, generator=g)
+    y = (torch.rand(B, Cn, generator=g) < 0.4).float()
+    y[0], y[1] = 1, 0
+    loss(s, y, torch.arange(B) % N)  # a state to read
+    idx = _repeated_index(g, B, N)
+    before = loss.u_all.clone(), loss.u_pos.clone()
+    loss.eval()
+    value = loss(s, y, idx)
+    assert torch.equal(loss.u_all, before[0]) and torch.equal(loss.u_pos, before[1])
+    loss.train()
+    torch.testing.assert_close(value, loss(s, y, idx), rtol=1e-6, atol=0)

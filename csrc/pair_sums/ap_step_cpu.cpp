@@ -126,25 +126,33 @@ std::tuple<at::Tensor, at::Tensor> ap_step(const at::Tensor& scores, const at::T
     });
   }
 
-  // State: u <- (1 - g) u + (g / n) row sum, read ai every anchor before any write; written in
+  // State: u <- (1 - g) u + (g / n) row sum, read at every anchor before any write; written in
   // rank order and read back, so a repeated index sees the value stored last (as LibAUC's index_put).
+  // Without an update the old values are put back afterwards: the value is still the one the update
+  // would give (a repeated index's last value), the state unchanged.
   U* ua = u_all.data_ptr<U>();
   U* up = u_pos.data_ptr<U>();
-  std::vector<U> new_all(na), new_pos(na);
+  std::vector<U> new_all(na), new_pos(na), old_all(na), old_pos(na);
   const double keep = 1.0 - gamma, step = gamma / static_cast<double>(n);
   for (int64_t ai = 0; ai < na; ++ai) {
     const int64_t r = a.rank[ai];
-    new_all[r] = static_cast<U>(keep * double(ua[slot[r]]) + step * row[ai * K]);
-    new_pos[r] = static_cast<U>(keep * double(up[slot[r]]) + step * row[ai * K + 1]);
+    old_all[r] = ua[slot[r]];
+    old_pos[r] = up[slot[r]];
+    new_all[r] = static_cast<U>(keep * double(old_all[r]) + step * row[ai * K]);
+    new_pos[r] = static_cast<U>(keep * double(old_pos[r]) + step * row[ai * K + 1]);
   }
-  if (update) {
-    for (int64_t r = 0; r < na; ++r) {
-      ua[slot[r]] = new_all[r];
-      up[slot[r]] = new_pos[r];
-    }
-    for (int64_t r = 0; r < na; ++r) {
-      new_all[r] = ua[slot[r]];
-      new_pos[r] = up[slot[r]];
+  for (int64_t r = 0; r < na; ++r) {
+    ua[slot[r]] = new_all[r];
+    up[slot[r]] = new_pos[r];
+  }
+  for (int64_t r = 0; r < na; ++r) {
+    new_all[r] = ua[slot[r]];
+    new_pos[r] = up[slot[r]];
+  }
+  if (!update) {
+    for (int64_t r = 0; r < na; ++r) {  // every entry of one index read the same old value
+      ua[slot[r]] = old_all[r];
+      up[slot[r]] = old_pos[r];
     }
   }
 

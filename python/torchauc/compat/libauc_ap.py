@@ -156,11 +156,12 @@ class _APBase(nn.Module):
         u_all, u_pos = self.u_all.view(-1), self.u_pos.view(-1)
         old = torch.stack([u_all.index_select(0, anchors.slot), u_pos.index_select(0, anchors.slot)])
         new = (1 - self.gamma) * old.to(torch.float64) + (self.gamma / n) * anchors.take(rows[:2])
-        new = new.to(u_all.dtype)  # the values the float32 state holds
+        # the values the float32 state holds after the update: a repeated index gives every anchor its last
+        # value in batch order, which is stored (on any device, whatever its write order) and which LibAUC's
+        # rows read back; without an update the value is the same, the state untouched
+        new = anchors.written(new.to(u_all.dtype), old)
         if update:
-            # a repeated index: every anchor takes its last value in batch order, which is stored (on any
-            # device, whatever its write order) and which LibAUC's rows read back
-            new = anchors.store((u_all, u_pos), new, old)
+            anchors.store((u_all, u_pos), new)
         new = new.to(torch.float64)
         inv = 1.0 / new[0]
         # A_i = u_pos / u_all^2, C_i = 1 / u_all at the anchors, else 0
@@ -183,7 +184,8 @@ class _CompactAnchors:
     """The anchors (positive entries of the labels that count) of a (n, C) batch, compacted with a host
     size (CPU, where the read is free): per-anchor vectors are (k, n+), in row-major order. ``slot``: each
     anchor's flat state position, ``take`` / ``spread`` go from (k, n, C) entries to anchors and back
-    (zero elsewhere), ``store`` writes the anchors' new state (a repeated position: its last value)."""
+    (zero elsewhere), ``written`` gives what each anchor's position holds after the update (a repeated
+    position: its last value), ``store`` stores that."""
 
     compact = True
 
@@ -191,7 +193,7 @@ class _CompactAnchors:
         self.pos = pos
         self.where = pos.reshape(-1).nonzero().squeeze(1)
         self.slot = rows.reshape(-1).index_select(0, self.where)
-        self.written = LastWritten(self.slot)
+        self.written_at = LastWritten(self.slot)
 
     def take(self, x):
         return x.reshape(x.shape[0], -1).index_select(1, self.where)
@@ -199,12 +201,14 @@ class _CompactAnchors:
     def spread(self, v):
         return v.new_zeros((v.shape[0], self.pos.numel())).index_copy_(1, self.where, v)
 
-    def store(self, states, new, old):
-        """Writes new (2, n+) into the states (u_all, u_pos); returns what each anchor's position holds."""
-        new = torch.stack([self.written.of(v) for v in new])
+    def written(self, new, old):
+        """(2, n+): what each anchor's position holds once the new values are stored (``old``: its read)."""
+        return torch.stack([self.written_at.of(v) for v in new])
+
+    def store(self, states, new):
+        """Stores the ``written`` values into the states (u_all, u_pos)."""
         for state, v in zip(states, new):
             state.index_copy_(0, self.slot, v)
-        return new
 
 
 class _DenseAnchors(_CompactAnchors):
@@ -220,7 +224,7 @@ class _DenseAnchors(_CompactAnchors):
         self.last = _last_true(pos)[None]  # (1, C): each label's last anchor (any sample when none)
         self.live = pos.any(0)
         self.slot = torch.where(pos, rows, rows.gather(0, self.last)).reshape(-1)
-        self.written = LastWritten(self.slot)
+        self.written_at = LastWritten(self.slot)
 
     def take(self, x):
         return x.reshape(x.shape[0], -1)
@@ -228,15 +232,16 @@ class _DenseAnchors(_CompactAnchors):
     def spread(self, v):
         return torch.where(self.pos.reshape(-1), v, 0.0)
 
-    def store(self, states, new, old):
+    def written(self, new, old):
         n, C = self.pos.shape
         new = new.reshape(2, n, C)
         new = torch.where(self.pos, new, new.gather(1, self.last[None].expand(2, 1, C)))
-        new = torch.stack([self.written.of(v) for v in new.reshape(2, -1)])
-        new = torch.where(self.live.repeat(n), new, old)
+        new = torch.stack([self.written_at.of(v) for v in new.reshape(2, -1)])
+        return torch.where(self.live.repeat(n), new, old)
+
+    def store(self, states, new):
         for state, v in zip(states, new):
             state.put_(self.slot, v)
-        return new
 
 
 class _FusedStep(torch.autograd.Function):
