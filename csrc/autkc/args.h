@@ -40,7 +40,7 @@ enum class Reduction { None, Mean, Sum };
 
 struct LossInputs {
   TopkInputs in;
-  int surrogate;                         // autkc::Surrogate
+  int surrogate;                          // autkc::Surrogate
   Reduction reduction = Reduction::None;  // (defaulted: aggregate initialisers elsewhere keep working)
 
   // The factor on each row's gradient: d loss / d loss_b.

@@ -22,8 +22,7 @@ using RowsSignature = std::tuple<at::Tensor, at::Tensor>(const at::Tensor&, cons
 class FusedAutkcRows : public torch::autograd::Function<FusedAutkcRows> {
  public:
   static variable_list forward(AutogradContext* ctx, const at::Tensor& logits, const at::Tensor& labels, int64_t k,
-                               int64_t m, c10::string_view surrogate, bool compute_grad,
-                               c10::string_view reduction) {
+                               int64_t m, c10::string_view surrogate, bool compute_grad, c10::string_view reduction) {
     static const auto op =
         c10::Dispatcher::singleton().findSchemaOrThrow("torchauc::autkc_loss_rows", "").typed<RowsSignature>();
     at::Tensor loss, grad, grad_out;

@@ -22,7 +22,7 @@ struct Rows {
   int64_t C, k, m;
   Surrogate sur;
   T* loss;
-  T* grad;                 // null: no gradient
+  T* grad;                  // null: no gradient
   double grad_scale = 1.0;  // d loss / d loss_b (1 / B for the mean): folded into the row's store
 };
 
@@ -33,7 +33,9 @@ inline void rows_block(const Rows<T>& r, int64_t b0, int64_t b1, Acc* p, double*
     const T* xr = r.x + b * r.C;
     T* gr = r.grad ? r.grad + b * r.C : nullptr;
     const auto load = [xr](int64_t j) { return static_cast<Acc>(xr[j]); };
-    const auto store = [gr, s = r.grad_scale](int64_t j, double v) { gr[j] = static_cast<T>(v * s); };
+    const auto store = [gr, s = static_cast<Acc>(r.grad_scale)](int64_t j, double v) {
+      gr[j] = static_cast<T>(reduced_grad(v, s));
+    };
     r.loss[b] = static_cast<T>(autkc_row(load, r.C, r.y[b], r.m, r.k, r.sur, gr != nullptr, store, p, vals, cols, g));
   }
 }

@@ -30,7 +30,9 @@ __global__ void loss_rows_kernel(const T* logits, const int32_t* labels, int64_t
     const T* row = logits + b * C;
     T* grow = grad ? grad + b * C : nullptr;
     const auto ld = [row](int64_t j) { return static_cast<Acc>(load(row, j)); };
-    const auto st = [grow, grad_scale](int64_t j, double v) { store(grow, j, v * grad_scale); };
+    const auto st = [grow, s = static_cast<Acc>(grad_scale)](int64_t j, double v) {
+      store(grow, j, reduced_grad(v, s));
+    };
     store(loss, b,
           autkc_row(ld, C, labels[b], m, k, sur, grow != nullptr, st, p + b * C, vals + b * m, cols + b * m,
                     g + b * (m + 1)));
