@@ -88,7 +88,7 @@ TAUC_HD double selected_dot(const Acc* p, int64_t y, int64_t m, const int64_t* c
 }
 
 // A row's gradient value v times the reduction's factor (1 / B for the mean), in the accumulation type:
-// for float rows the stores stay float vector code (a float64 product measured ~15% slower a row).
+// for float rows the stores stay float vector code (a float64 product read ~8% slower a call, noisy).
 // Two roundings (v to Acc, the product): within two ulps of the rows' gradient over B.
 template <typename Acc>
 TAUC_HD Acc reduced_grad(double v, Acc scale) {
