@@ -311,6 +311,60 @@ def test_fused_rows_edges(device):
         OPS.autkc_loss_rows(x, y + 2, 1, 1, "square", True)
 
 
+# The reduced op (reduction "mean" / "sum", what the losses call): the rows summed in float64 and rounded
+# once, each row's float64 gradient times 1 / B rounded once. Bound: the loss within one ulp of the exact
+# mean (sum) of the "none" rows plus the float64 sum's B roundings, the gradient within two ulps of the
+# rows' gradient / B (before: torch's float mean, (2 + log2 B) roundings, and MeanBackward's (1 / B) * g).
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("surrogate", ["square", "hinge", "ce"])
+@pytest.mark.parametrize("B", [1, 37, 300])
+def test_fused_reduction_within_one_rounding_of_the_rows(device, dtype, surrogate, B):
+    x, y = logits(B, 11, seed=B, dtype=dtype, device=device)
+    k, m = (3, 2) if surrogate == "ce" else (3, 4)
+    rows, grad = OPS.autkc_loss_rows(x, y, k, m, surrogate, True)
+    fi = torch.finfo(dtype)
+    loss_tol = dict(rtol=fi.eps + B * 2**-53, atol=0)
+    grad_tol = dict(rtol=2 * fi.eps, atol=fi.tiny)  # below the normal range: subnormal steps
+    for reduction, divide in (("mean", B), ("sum", 1)):
+        loss, g = OPS.autkc_loss_rows(x, y, k, m, surrogate, True, reduction)
+        assert loss.shape == () and loss.dtype == dtype and g.shape == grad.shape
+        torch.testing.assert_close(loss.double(), rows.double().sum() / divide, **loss_tol)
+        torch.testing.assert_close(g.double(), grad.double() / divide, **grad_tol)
+        assert OPS.autkc_loss_rows(x, y, k, m, surrogate, False, reduction)[0].equal(loss)
+
+
+@pytest.mark.parametrize("surrogate", ["logistic", "ce"])
+def test_fused_reduction_backward_scales_by_the_incoming_gradient(device, surrogate):
+    x, y = logits(23, 8, seed=5, device=device)
+    k, m = (2, 1) if surrogate == "ce" else (2, 2)
+    want = OPS.autkc_loss_rows(x, y, k, m, surrogate, True, "mean")[1]
+    for scale in (1.0, -2.5):
+        xr = x.clone().requires_grad_()
+        (scale * OPS.autkc_loss_rows(xr, y, k, m, surrogate, True, "mean")[0]).backward()
+        torch.testing.assert_close(xr.grad, scale * want, rtol=0, atol=0)
+    # a kept graph: the saved gradient stays intact for a second backward
+    xr = x.clone().requires_grad_()
+    loss = OPS.autkc_loss_rows(xr, y, k, m, surrogate, True, "sum")[0]
+    loss.backward(retain_graph=True)
+    first = xr.grad.clone()
+    loss.backward()
+    torch.testing.assert_close(xr.grad, 2 * first, rtol=0, atol=0)
+    # no rows: the mean is NaN (as Tensor.mean's), the sum 0
+    assert OPS.autkc_loss_rows(x[:0], y[:0], k, m, surrogate, True, "mean")[0].isnan()
+    assert OPS.autkc_loss_rows(x[:0], y[:0], k, m, surrogate, True, "sum")[0] == 0
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        OPS.autkc_loss_rows(x, y, k, m, surrogate, True, "avg")
+
+
+def test_losses_are_the_float64_mean_of_the_rows_rounded_once():
+    x, y = logits(2048, 100, seed=29, dtype=torch.float32)
+    for loss, (k, m, sur) in ((A.ce_topk_loss(x, y, k=5), (5, 4, "ce")),
+                              (A.autkc_loss(x, y, k=5, terms="xcurve"), (5, 6, "square"))):  # fmt: skip
+        rows = OPS.autkc_loss_rows(x, y, k, m, sur, False)[0]
+        assert loss.item() == rows.double().mean().float().item()
+        torch.testing.assert_close(loss, rows.mean(), rtol=(2 + 11) * 2**-24, atol=0)  # torch's float mean
+
+
 @pytest.mark.parametrize("surrogate", ["square", "hinge"])
 def test_fused_gradcheck_and_kept_graph(surrogate):
     x, y = logits(6, 5, seed=23, ties=False)

@@ -334,7 +334,9 @@ def _autkc_loss_rows(device):
     s = torch.randint(-3, 4, (20, 7), generator=g).double().to(device) / 2  # many ties
     y = torch.randint(0, 7, (20,), generator=g).to(device)
     return [(s.clone().requires_grad_(), y, 3, 4, "square", True), (s.float().requires_grad_(), y, 2, 2, "hinge", True),
-            (s, y, 1, 6, "logistic", False), (s.clone().requires_grad_(), y, 3, 2, "ce", True)]  # fmt: skip
+            (s, y, 1, 6, "logistic", False), (s.clone().requires_grad_(), y, 3, 2, "ce", True),
+            (s.clone().requires_grad_(), y, 3, 2, "ce", True, "mean"), (s, y, 2, 3, "square", False, "mean"),
+            (s.float().requires_grad_(), y, 2, 3, "exp", True, "sum")]  # fmt: skip
 
 
 def _auroc_average_precision(device):

@@ -1,8 +1,9 @@
-// Argument checks of autkc_topk, shared by the CPU kernel and the CUDA glue.
+// Argument checks of autkc_topk and autkc_loss_rows, shared by the CPU kernel and the CUDA glue.
 #pragma once
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "core/labels.h"
 
@@ -32,14 +33,34 @@ inline TopkInputs check_topk(const at::Tensor& scores, const at::Tensor& labels,
   return {scores.contiguous(), class_labels(labels, C, c10::nullopt), B, C};
 }
 
+// The reduction of autkc_loss_rows over the rows: "none" keeps the (B,) rows, "mean" and "sum" give a
+// 0-dim loss whose gradient the kernel writes already scaled (1 / B for the mean): no (B, C) pass in
+// backward when the incoming gradient is 1.
+enum class Reduction { None, Mean, Sum };
+
 struct LossInputs {
   TopkInputs in;
-  int surrogate;  // autkc::Surrogate
+  int surrogate;                          // autkc::Surrogate
+  Reduction reduction = Reduction::None;  // (defaulted: aggregate initialisers elsewhere keep working)
+
+  // The factor on each row's gradient: d loss / d loss_b.
+  double grad_scale() const { return reduction == Reduction::Mean ? 1.0 / static_cast<double>(in.B) : 1.0; }
+  // Shape of the loss output: (B,) or 0-dim.
+  std::vector<int64_t> loss_shape() const {
+    return reduction == Reduction::None ? std::vector<int64_t>{in.B} : std::vector<int64_t>{};
+  }
 };
+
+inline Reduction parse_reduction(c10::string_view reduction) {
+  if (reduction == "none") return Reduction::None;
+  if (reduction == "mean") return Reduction::Mean;
+  TORCH_CHECK_VALUE(reduction == "sum", "reduction must be one of 'none', 'mean', 'sum'; got '", reduction, "'");
+  return Reduction::Sum;
+}
 
 // Argument checks of autkc_loss_rows: logits (B, C), m competitors in [0, C - 1] over k >= 1.
 inline LossInputs check_loss(const at::Tensor& logits, const at::Tensor& labels, int64_t k, int64_t m,
-                             c10::string_view surrogate) {
+                             c10::string_view surrogate, c10::string_view reduction) {
   static constexpr const char* kNames[] = {"square", "exp", "logistic", "hinge", "ce"};  // autkc::Surrogate
   int sur = -1;
   for (int i = 0; i < 5; ++i)
@@ -50,7 +71,8 @@ inline LossInputs check_loss(const at::Tensor& logits, const at::Tensor& labels,
   TORCH_CHECK_VALUE(logits.dim() == 2, "logits must have shape (B, C), got ", logits.sizes());
   TORCH_CHECK_VALUE(m >= 0 && m <= std::max<int64_t>(logits.size(1) - 1, 0),
                     "k must be in [1, C - 1] (the competitors per row), got ", m, " terms with C = ", logits.size(1));
-  return {check_topk(logits, labels, m, false), sur};
+  const Reduction red = parse_reduction(reduction);
+  return {check_topk(logits, labels, m, false), sur, red};
 }
 
 }  // namespace torchauc::autkc

@@ -22,7 +22,8 @@ struct Rows {
   int64_t C, k, m;
   Surrogate sur;
   T* loss;
-  T* grad;  // null: no gradient
+  T* grad;                  // null: no gradient
+  double grad_scale = 1.0;  // d loss / d loss_b (1 / B for the mean): folded into the row's store
 };
 
 // Rows [b0, b1) through autkc_row; p, vals, cols, g: the row's scratch (C, m, m, m + 1).
@@ -32,7 +33,9 @@ inline void rows_block(const Rows<T>& r, int64_t b0, int64_t b1, Acc* p, double*
     const T* xr = r.x + b * r.C;
     T* gr = r.grad ? r.grad + b * r.C : nullptr;
     const auto load = [xr](int64_t j) { return static_cast<Acc>(xr[j]); };
-    const auto store = [gr](int64_t j, double v) { gr[j] = static_cast<T>(v); };
+    const auto store = [gr, s = static_cast<Acc>(r.grad_scale)](int64_t j, double v) {
+      gr[j] = static_cast<T>(reduced_grad(v, s));
+    };
     r.loss[b] = static_cast<T>(autkc_row(load, r.C, r.y[b], r.m, r.k, r.sur, gr != nullptr, store, p, vals, cols, g));
   }
 }
@@ -49,6 +52,7 @@ __attribute__((flatten, target("avx2,fma"))) void rows_block_avx2(const Rows<T>&
   rows_block(r, b0, b1, p, vals, cols, g);
 }
 
+// The rows' losses into `loss` (B,) and their gradients, scaled by li.grad_scale(), into `grad`.
 template <typename T, typename Acc>
 void loss_rows(const LossInputs& li, int64_t k, int64_t m, T* loss, T* grad) {
   const Rows<T> r{li.in.scores.template data_ptr<T>(),
@@ -58,7 +62,8 @@ void loss_rows(const LossInputs& li, int64_t k, int64_t m, T* loss, T* grad) {
                   m,
                   static_cast<Surrogate>(li.surrogate),
                   loss,
-                  grad};
+                  grad,
+                  li.grad_scale()};
   const bool avx2 = cpu_isa() != CpuIsa::Base;
   at::parallel_for(0, li.in.B, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(r.C, 1)),
                    [&](int64_t b0, int64_t b1) {
@@ -73,15 +78,25 @@ void loss_rows(const LossInputs& li, int64_t k, int64_t m, T* loss, T* grad) {
 }
 
 std::tuple<at::Tensor, at::Tensor> autkc_loss_rows_cpu(const at::Tensor& logits, const at::Tensor& labels, int64_t k,
-                                                       int64_t m, c10::string_view surrogate, bool compute_grad) {
-  const LossInputs li = check_loss(logits, labels, k, m, surrogate);
+                                                       int64_t m, c10::string_view surrogate, bool compute_grad,
+                                                       c10::string_view reduction) {
+  const LossInputs li = check_loss(logits, labels, k, m, surrogate, reduction);
+  const int64_t B = li.in.B;
   const auto opts = li.in.scores.options();
-  at::Tensor loss = at::empty({li.in.B}, opts);
-  at::Tensor grad = at::empty({compute_grad ? li.in.B : 0, li.in.C}, opts);
-  if (li.in.B == 0) return {loss, grad};
+  at::Tensor loss = at::empty(li.loss_shape(), opts);
+  at::Tensor grad = at::empty({compute_grad ? B : 0, li.in.C}, opts);
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, li.in.scores.scalar_type(), "autkc_loss_rows", [&] {
     using Acc = std::conditional_t<std::is_same_v<scalar_t, double>, double, float>;
-    loss_rows<scalar_t, Acc>(li, k, m, loss.data_ptr<scalar_t>(), compute_grad ? grad.data_ptr<scalar_t>() : nullptr);
+    const bool reduce = li.reduction != Reduction::None;
+    std::vector<scalar_t> rows(reduce ? B : 0);
+    scalar_t* out = reduce ? rows.data() : loss.data_ptr<scalar_t>();
+    if (B > 0) loss_rows<scalar_t, Acc>(li, k, m, out, compute_grad ? grad.data_ptr<scalar_t>() : nullptr);
+    if (!reduce) return;
+    // In order, in float64: deterministic for any thread count (the mean of no rows is NaN, as Tensor.mean's).
+    double sum = 0.0;
+    for (int64_t b = 0; b < B; ++b) sum += static_cast<double>(rows[b]);
+    *loss.data_ptr<scalar_t>() =
+        static_cast<scalar_t>(li.reduction == Reduction::Mean ? sum / static_cast<double>(B) : sum);
   });
   return {loss, grad};
 }

@@ -15,11 +15,11 @@ cudaError_t launch_topk(const void* scores, Dtype type, const int32_t* labels, i
                         double margin, bool include_label, int64_t* out, double* vals, cudaStream_t stream);
 
 // autkc_loss_rows: logits (B, C) contiguous of dtype `type`, labels int32 (B,); loss (B,) and, when
-// grad is not null, grad (B, C) in that dtype. Scratch: p (B, C) in the accumulation type (float, or
-// double for F64), vals and cols (B, m), g (B, m + 1). One thread per row.
+// grad is not null, grad (B, C) in that dtype, each row's gradient times grad_scale. Scratch: p (B, C) in the
+// accumulation type (float, or double for F64), vals and cols (B, m), g (B, m + 1). One thread per row.
 cudaError_t launch_loss_rows(const void* logits, Dtype type, const int32_t* labels, int64_t B, int64_t C, int64_t k,
                              int64_t m, int surrogate, void* loss, void* grad, void* p, double* vals, int64_t* cols,
-                             double* g, cudaStream_t stream);
+                             double* g, double grad_scale, cudaStream_t stream);
 
 }  // namespace cuda
 }  // namespace torchauc::autkc

@@ -26,9 +26,10 @@ at::Tensor autkc_topk_cuda(const at::Tensor& scores, const at::Tensor& labels, i
 }
 
 std::tuple<at::Tensor, at::Tensor> autkc_loss_rows_cuda(const at::Tensor& logits, const at::Tensor& labels, int64_t k,
-                                                        int64_t m, c10::string_view surrogate, bool compute_grad) {
+                                                        int64_t m, c10::string_view surrogate, bool compute_grad,
+                                                        c10::string_view reduction) {
   const c10::cuda::CUDAGuard guard(logits.device());
-  const LossInputs li = check_loss(logits, labels, k, m, surrogate);
+  const LossInputs li = check_loss(logits, labels, k, m, surrogate, reduction);
   const int64_t B = li.in.B, C = li.in.C;
   const auto opts = li.in.scores.options();
   at::Tensor loss = at::empty({B}, opts);
@@ -40,9 +41,12 @@ std::tuple<at::Tensor, at::Tensor> autkc_loss_rows_cuda(const at::Tensor& logits
   check_cuda(cuda::launch_loss_rows(li.in.scores.data_ptr(), dtype_of(li.in.scores, "logits"),
                                     li.in.labels.data_ptr<int32_t>(), B, C, k, m, li.surrogate, loss.data_ptr(),
                                     compute_grad ? grad.data_ptr() : nullptr, p.data_ptr(), vals.data_ptr<double>(),
-                                    cols.data_ptr<int64_t>(), g.data_ptr<double>(),
+                                    cols.data_ptr<int64_t>(), g.data_ptr<double>(), li.grad_scale(),
                                     c10::cuda::getCurrentCUDAStream().stream()),
              "autkc_loss_rows");
+  // The rows' sum in float64, as the CPU kernel's (the mean of no rows is NaN, as there)
+  if (li.reduction == Reduction::Sum) return {loss.sum(at::kDouble).to(opts.dtype()), grad};
+  if (li.reduction == Reduction::Mean) return {loss.mean(at::kDouble).to(opts.dtype()), grad};
   return {loss, grad};
 }
 

@@ -87,6 +87,14 @@ TAUC_HD double selected_dot(const Acc* p, int64_t y, int64_t m, const int64_t* c
   return dot;
 }
 
+// A row's gradient value v times the reduction's factor (1 / B for the mean), in the accumulation type:
+// for float rows the stores stay float vector code (a float64 product read ~8% slower a call, noisy).
+// Two roundings (v to Acc, the product): within two ulps of the rows' gradient over B.
+template <typename Acc>
+TAUC_HD Acc reduced_grad(double v, Acc scale) {
+  return static_cast<Acc>(v) * scale;
+}
+
 // One row of autkc_loss_rows: returns loss_b and, when `store` is given (grad wanted), writes
 // d loss_b / d x_j through store(j, value). p: C scratch scores; vals, cols: m; g: m + 1.
 template <typename Acc, typename Load, typename Store>

@@ -12,7 +12,9 @@ TORCH_LIBRARY_FRAGMENT(torchauc, m) {
   // logits for "hinge") and grad = d loss_b / d logits_b (shape (0, C) unless compute_grad). Its
   // autograd (autograd.cpp) scales the saved grad by the incoming per-row gradient. Surrogate "ce": the
   // top-k cross entropy log(1 + sum e^{x_j - x_y}) over the competitors outside the m best (ce_math.h).
+  // reduction "mean" / "sum": loss is 0-dim (the rows' sum in float64, over B for the mean) and grad its
+  // gradient (the rows' gradients over B for the mean), so backward is free when the incoming gradient is 1.
   m.def(
-      "autkc_loss_rows(Tensor logits, Tensor labels, int k, int m, str surrogate, bool compute_grad) -> "
-      "(Tensor, Tensor)");
+      "autkc_loss_rows(Tensor logits, Tensor labels, int k, int m, str surrogate, bool compute_grad, "
+      "str reduction=\"none\") -> (Tensor, Tensor)");
 }

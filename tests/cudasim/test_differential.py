@@ -284,6 +284,18 @@ for i, (B, C) in enumerate([(1, 2), (5, 7), (257, 100), (3, 1000), (9, 3)]):
         return (x, torch.randint(0, C, (B,), generator=g), k, k - 1, "ce", i % 3 != 2)
 
 
+# the reduced forms the losses call (0-dim loss, the gradient scaled by 1 / B for the mean), B = 0 included
+for i, (B, C, red) in enumerate([(257, 100, "mean"), (5, 7, "sum"), (0, 4, "mean"), (33, 9, "sum")]):
+    dtype, sur = FLOATS[i % 4], ["ce", "square", "exp", "hinge"][i]
+
+    @case("autkc_loss_rows", f"{sur}-{red}-B{B}-C{C}-{str(dtype)[6:]}")
+    def _(g, B=B, C=C, dtype=dtype, sur=sur, red=red, i=i):
+        k = 3
+        m = k - 1 if sur == "ce" else k
+        return (scores(g, B * C, dtype, nan=i == 3).view(B, C), torch.randint(0, C, (B,), generator=g), k, m, sur,
+                True, red)  # fmt: skip
+
+
 @case("autkc_loss_rows", "bad-label")
 def _(g):
     return (scores(g, 12, torch.float32).view(3, 4), torch.tensor([0, 4, 1]), 2, 2, "square", True)

@@ -164,9 +164,15 @@ def global_mean(terms, group):
     gradient. The reduction of the per-sample losses (top-k, SOD) under a process_group."""
     if check_group(group) is None:
         return terms.mean()
-    total = torch.stack([terms.sum(), terms.new_tensor(float(terms.numel()))])
-    total = all_reduce_sum_replicated(total, group)
-    return total[0] / total[1]
+    return global_mean_of_sum(terms.sum(), terms.numel(), group)
+
+
+def global_mean_of_sum(total, count, group):
+    """:func:`global_mean` from this rank's sum of its terms (0-dim, with autograd) and their count: for the
+    fused ops that reduce their rows themselves. ``group`` is a group of several ranks (not None)."""
+    both = torch.stack([total, total.new_tensor(float(count))])
+    both = all_reduce_sum_replicated(both, group)
+    return both[0] / both[1]
 
 
 def masked_max(x, mask, dim=None):

@@ -12,6 +12,7 @@ def _topk_fake(scores, labels, k, margin, include_label):
 
 
 @torch.library.register_fake("torchauc::autkc_loss_rows")
-def _loss_rows_fake(logits, labels, k, m, surrogate, compute_grad):
+def _loss_rows_fake(logits, labels, k, m, surrogate, compute_grad, reduction="none"):
     B, C = logits.shape
-    return logits.new_empty((B,)), logits.new_empty((B if compute_grad else 0, C))
+    loss = logits.new_empty((B,) if reduction == "none" else ())
+    return loss, logits.new_empty((B if compute_grad else 0, C))
