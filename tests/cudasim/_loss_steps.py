@@ -387,6 +387,7 @@ STEPS = {
     "xcurve-HingeTopKLoss-l4-broadcast": topk_module(
         lambda: xc.HingeTopKLoss(3, "l4", label="zero", xcurve_broadcast=True)
     ),
+    "xcurve-BaseHingeLoss": topk_module(xc.BaseHingeLoss),
     "xcurve-ListStableAUPRC": auprc(xc.ListStableAUPRC),
     "xcurve-StandardOpenAUCLoss": open_auc(xcurve=True),
 }
