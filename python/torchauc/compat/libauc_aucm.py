@@ -261,22 +261,25 @@ class CompositionalAUCLoss(_AUCMBase):
         self.register_buffer("step", torch.zeros((), dtype=torch.int64, device=self.a.device))
         self._host_step, self._host_step_key = 0, None
 
-    def _step_key(self):  # which tensor holds the count, and how often it was written in place
-        return self.step.device, self.step.data_ptr(), self.step._version
+    @staticmethod
+    def _step_key(step):  # which tensor holds the count, and how often it was written in place
+        return step.device, step.data_ptr(), step._version
 
-    def _step_count(self) -> int:
+    def _step_count(self, step) -> int:
         """The value of the ``step`` buffer. Off the host (CUDA) reading it would wait for the GPU, so
         the count this module wrote last is kept on the host, and the buffer is read only when
         something else wrote it since (a loaded state_dict, a move, a user's write: its storage or
         version counter tells)."""
-        key = self._step_key()
-        if devices.host_reads_free(self.step) or key != self._host_step_key:
-            self._host_step, self._host_step_key = int(self.step), key
+        if devices.host_reads_free(step):
+            return int(step)
+        key = self._step_key(step)
+        if key != self._host_step_key:
+            self._host_step, self._host_step_key = int(step), key
         return self._host_step
 
     def is_auc_step(self) -> bool:
         """Whether the next forward returns the AUC-M loss (else cross-entropy)."""
-        return self._step_count() % (2 * self.k) >= self.k
+        return self._step_count(self.step) % (2 * self.k) >= self.k
 
     def forward(
         self, y_pred: torch.Tensor, y_true: torch.Tensor, k: int | None = None, auto: bool | None = None, **kwargs: Any
@@ -285,11 +288,13 @@ class CompositionalAUCLoss(_AUCMBase):
             if int(k) < 1:
                 raise ValueError(f"k must be >= 1, got {k}")
             self.k = int(k)
-        count = self._step_count()
+        step = self.step
+        count = self._step_count(step)
         auc = count % (2 * self.k) >= self.k
         if self.training or self.semantics == "libauc":
-            self.step += 1
-            self._host_step, self._host_step_key = count + 1, self._step_key()
+            step += 1
+            if not devices.host_reads_free(step):
+                self._host_step, self._host_step_key = count + 1, self._step_key(step)
         if not auc:
             group = D.check_group(self.process_group)
             h, y = _columns(y_pred, y_true, 1, allow_empty=group is not None)
