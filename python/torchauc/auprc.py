@@ -194,11 +194,11 @@ class ListStableAUPRCLoss(nn.Module):
         ok = (t == t[:, :1]).all() & ((t[:, :1] == t[:1, :1]).sum() == 1)
         if self.prior_mul >= 0:
             ok = ok & (targets >= 0).all() & (targets < self.v.shape[0]).all()
-        if not bool(ok):
-            raise ValueError(
-                f"targets must be nc distinct identities x {ns} consecutive samples each"
-                + (f", ids in [0, {self.v.shape[0]})" if self.prior_mul >= 0 else "")
-            )
+        V.data_check(
+            ok,
+            f"targets must be nc distinct identities x {ns} consecutive samples each"
+            + (f", ids in [0, {self.v.shape[0]})" if self.prior_mul >= 0 else ""),
+        )
 
     def forward(self, feats: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         if D.check_group(self.process_group) is not None:

@@ -65,7 +65,9 @@ class OpenAUCLoss(nn.Module):
         perm = torch.randperm(h, generator=self.generator)
         import numpy as np  # Beta draws with a seeded generator (torch's Beta takes no generator)
 
-        seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
+        # a CPU generator: host values, no device sync (tolist reads the tensor in place, without a
+        # scalar op, so that the simulated-CUDA harness, where every tensor is a CPU one, sees none)
+        seed = torch.randint(0, 2**62, (1,), generator=self.generator).tolist()[0]
         lam = float(np.random.default_rng(seed).beta(self.alpha, self.alpha))
         return perm, lam
 
@@ -100,7 +102,7 @@ class OpenAUCLoss(nn.Module):
             p, l_ = self.draw(h)
             perm = p if perm is None else perm
             lam = l_ if lam is None else lam
-        perm = perm.to(device=manifolds.device, dtype=torch.long)
+        perm = perm.to(device=manifolds.device, dtype=torch.long, non_blocking=True)  # host to device: no wait
         if group is not None:  # the same draws on every rank
             pl = torch.cat([perm.double(), torch.tensor([float(lam)], dtype=torch.float64, device=perm.device)])
             torch.distributed.broadcast(pl, torch.distributed.get_global_rank(group, 0), group=group)

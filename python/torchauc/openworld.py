@@ -90,8 +90,7 @@ def gmop_loss(
             raise ValueError(f"detector_logits[{k}] must have shape ({B}, {width}) (the classes j % {K} != {k}), "
                              f"got {tuple(d.shape)}")  # fmt: skip
     y = labels.long()
-    if B and bool(((y < 0) | (y >= C)).any()):
-        raise ValueError(f"labels must be class ids in [0, {C})")
+    V.index_range(y, C, f"labels must be class ids in [0, {C})")
     rows = torch.arange(B, device=y.device)
     ce = F.cross_entropy(logits, y)  # raises on out-of-range labels
     w = torch.sigmoid(torch.softmax(logits, 1)[rows, y])

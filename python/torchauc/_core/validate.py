@@ -72,12 +72,16 @@ def needs_grad(*tensors):
     return False
 
 
-def index_range(index, size, message):
-    """Every entry of the integer tensor ``index`` in [0, size): a ``ValueError(message)`` where reading the
-    verdict on the host is free (CPU), a device-side assert otherwise (CUDA: no host sync; a bad entry stops
-    the stream at the next synchronisation)."""
-    bad = (index < 0) | (index >= size)
-    if not devices.host_reads_free(index):
-        torch.ops.aten._assert_async.msg(bad.logical_not().all(), message + " (device-side check)")
-    elif index.numel() and bool(bad.any()):
+def data_check(ok, message):
+    """A check of the data, ``ok`` a 0-dim bool tensor: a ``ValueError(message)`` where reading the verdict
+    on the host is free (CPU), a device-side assert otherwise (CUDA: no host sync; a failed check stops the
+    stream at the next synchronisation)."""
+    if not devices.host_reads_free(ok):
+        torch.ops.aten._assert_async.msg(ok, message + " (device-side check)")
+    elif not bool(ok):
         raise ValueError(message)
+
+
+def index_range(index, size, message):
+    """Every entry of the integer tensor ``index`` in [0, size), a :func:`data_check`."""
+    data_check(((index >= 0) & (index < size)).all(), message)

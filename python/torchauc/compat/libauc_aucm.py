@@ -28,7 +28,8 @@ Differences from LibAUC 2.0.1 (``semantics="libauc"`` reproduces each one):
   last batch's ratio. Ours: ``auto=None`` (default) uses ``imratio`` when given, else the batch's
   ratio; ``auto=True`` always the batch's; the constructor's value is never overwritten.
 * ``CompositionalAUCLoss``'s step counter is a buffer (``state_dict``, ``.to()``) and does not
-  advance in ``eval()`` mode.
+  advance in ``eval()`` mode. On CUDA the count is also kept on the host (no sync per step); the
+  buffer is read only after something else wrote it.
 * The returned loss is a 0-dim tensor (LibAUC: shape (1,)); the constructor's ``device`` only
   places the parameters (CUDA if available, as LibAUC).
 
@@ -49,6 +50,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._core import devices
 from .._core import distributed as D
 from .._core import options as O
 from .._core import validate as V
@@ -234,6 +236,8 @@ class CompositionalAUCLoss(_AUCMBase):
     ``forward(y_pred, y_true, k=None, auto=None)``; ``k`` overrides the constructor's value.
     """
 
+    step: torch.Tensor  # the buffer registered in __init__
+
     def __init__(
         self,
         margin: float = 1.0,
@@ -255,10 +259,27 @@ class CompositionalAUCLoss(_AUCMBase):
         self.backend: str = backend
         self._setup(margin, imratio, version, device, 1, semantics, process_group)
         self.register_buffer("step", torch.zeros((), dtype=torch.int64, device=self.a.device))
+        self._host_step, self._host_step_key = 0, None
+
+    @staticmethod
+    def _step_key(step):  # which tensor holds the count, and how often it was written in place
+        return step.device, step.data_ptr(), step._version
+
+    def _step_count(self, step) -> int:
+        """The value of the ``step`` buffer. Off the host (CUDA) reading it would wait for the GPU, so
+        the count this module wrote last is kept on the host, and the buffer is read only when
+        something else wrote it since (a loaded state_dict, a move, a user's write: its storage or
+        version counter tells)."""
+        if devices.host_reads_free(step):
+            return int(step)
+        key = self._step_key(step)
+        if key != self._host_step_key:
+            self._host_step, self._host_step_key = int(step), key
+        return self._host_step
 
     def is_auc_step(self) -> bool:
         """Whether the next forward returns the AUC-M loss (else cross-entropy)."""
-        return int(self.step) % (2 * self.k) >= self.k
+        return self._step_count(self.step) % (2 * self.k) >= self.k
 
     def forward(
         self, y_pred: torch.Tensor, y_true: torch.Tensor, k: int | None = None, auto: bool | None = None, **kwargs: Any
@@ -267,9 +288,13 @@ class CompositionalAUCLoss(_AUCMBase):
             if int(k) < 1:
                 raise ValueError(f"k must be >= 1, got {k}")
             self.k = int(k)
-        auc = self.is_auc_step()
+        step = self.step
+        count = self._step_count(step)
+        auc = count % (2 * self.k) >= self.k
         if self.training or self.semantics == "libauc":
-            self.step += 1
+            step += 1
+            if not devices.host_reads_free(step):
+                self._host_step, self._host_step_key = count + 1, self._step_key(step)
         if not auc:
             group = D.check_group(self.process_group)
             h, y = _columns(y_pred, y_true, 1, allow_empty=group is not None)

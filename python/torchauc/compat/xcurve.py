@@ -51,6 +51,7 @@ from .. import multiclass as _multiclass
 from .. import open_auc as _open_auc
 from .. import pairwise as _pairwise
 from .. import partial_auc as _partial
+from .._core import devices
 from .._core import distributed as D
 from .._core import options as O
 from .._core import validate as V
@@ -155,7 +156,10 @@ def _xcurve_linear_multiclass(pred, target, gamma, transform, group):
     autograd nodes whatever C. An absent class gives NaN, as XCurve's 0 / 0."""
     y = target.reshape(-1).long()
     C = pred.shape[1]
-    N = torch.bincount(y, minlength=C)
+    if devices.host_reads_free(y):
+        N = torch.bincount(y, minlength=C)
+    else:  # bincount reads max(y) on the host to size its result; the counts by a scatter (size C) do not
+        N = torch.zeros(C, dtype=torch.long, device=y.device).index_add_(0, y, torch.ones_like(y))
     group = D.check_group(group)
     if group is not None:  # the global batch's counts; the linear sum is all-reduced below
         N = D.all_reduce_sum(N, group)
