@@ -177,16 +177,21 @@ def test_multilabel_pauc_repeated_indices_vs_libauc(mode, kw, form):
     torch.testing.assert_close(state, ref.u_pos_all, rtol=2e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("fused", [False, True], ids=["composed", "fused"])
+@pytest.fixture(params=["composed-host", "composed-device", "fused"])
+def ap_path(request, monkeypatch):
+    """The AP losses' paths: the sort + scan with the anchors compacted (host form, CPU tensors') or masked
+    in place (device form: CUDA's, forced here), writing with index_copy_ / put_; the CPU op ap_loss_step
+    (writes in order; CPU only, so host form only)."""
+    monkeypatch.setattr(A._APBase, "_fused", lambda self, h, y: request.param == "fused")
+    if request.param == "composed-device":
+        monkeypatch.setattr(devices, "host_reads_free", lambda t: False)
+    return request.param
+
+
 @pytest.mark.parametrize(
     "labels,per_positive", [(0, False), (0, True), (3, False)], ids=["APLoss", "APLoss-per_positive", "mAPLoss"]
 )
-def test_ap_repeated_indices_vs_libauc(fused, labels, per_positive, form, monkeypatch):
-    # composed: the sort + scan path with the anchors compacted (host form) or masked in place (device
-    # form: CUDA's), writing with index_copy_ / put_; fused: the CPU op ap_loss_step (writes in order)
-    if fused and form == "device":
-        pytest.skip("the fused op is CPU-only: the host form")
-    monkeypatch.setattr(A._APBase, "_fused", lambda self, h, y: fused)
+def test_ap_repeated_indices_vs_libauc(labels, per_positive, ap_path):
     N, B = 40, 50
     g = torch.Generator().manual_seed(9)
     if labels:
@@ -207,13 +212,9 @@ def test_ap_repeated_indices_vs_libauc(fused, labels, per_positive, form, monkey
         torch.testing.assert_close(ours.u_pos, ref.u_pos, rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.parametrize("fused", [False, True], ids=["composed", "fused"])
 @pytest.mark.parametrize("labels", [0, 3], ids=["APLoss", "mAPLoss"])
-def test_ap_eval_value_is_the_training_value_with_repeated_indices(fused, labels, form, monkeypatch):
+def test_ap_eval_value_is_the_training_value_with_repeated_indices(labels, ap_path):
     # eval() leaves the state alone but gives the value the training step gives, repeated indices included
-    if fused and form == "device":
-        pytest.skip("the fused op is CPU-only: the host form")
-    monkeypatch.setattr(A._APBase, "_fused", lambda self, h, y: fused)
     N, B, Cn = 40, 50, max(labels, 1)
     g = torch.Generator().manual_seed(10)
     loss = C.mAPLoss(N, labels, gamma=0.7, device="cpu") if labels else C.APLoss(N, gamma=0.7, device="cpu")

@@ -15,6 +15,7 @@ from torch.optim import Optimizer
 from torch.optim.optimizer import ParamsT
 
 from .._core import devices
+from .._core import validate as V
 
 
 class ASGDA(Optimizer):
@@ -157,11 +158,7 @@ class ASGDA(Optimizer):
             msg = "step(pre=False) must follow step(pre=True) on the same batch of ids"
             if self._c_g_old is None or self._c_g_old[0].shape != uids.shape:
                 raise ValueError(msg)
-            if devices.host_reads_free(uids):
-                if not torch.equal(self._c_g_old[0], uids):
-                    raise ValueError(msg)
-            else:
-                torch.ops.aten._assert_async.msg((self._c_g_old[0] == uids).all(), msg + " (device-side check)")
+            V.data_check((self._c_g_old[0] == uids).all(), msg)
             xi = self.c2 * eta * eta
             wu = w.index_select(0, uids)
             w.index_copy_(0, uids, g + (1 - xi) * (wu - self._c_g_old[1]))
