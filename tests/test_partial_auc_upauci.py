@@ -289,3 +289,21 @@ def test_cpu_result_does_not_depend_on_the_thread_count():
         torch.set_num_threads(prev)
     for a, b in zip(*outs):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("host_form", [True, False], ids=["host", "device"])
+def test_asgda_second_step_on_other_ids_is_an_error(host_form, monkeypatch):
+    # CPU: ValueError; the CUDA form (forced): a device-side assert, raised at once on CPU tensors
+    monkeypatch.setattr(devices, "host_reads_free", lambda t: host_form)
+    X, Y, batches, kw = _problem(False)
+    model = torch.nn.Linear(4, 1).double()
+    loss = losses.UPAUCILoss(len(Y), **kw).double()
+    opt = ASGDA([dict(params=model.parameters(), name="net")] + loss.asgda_groups(), instance_weights=loss, lam=0.2)
+    for pre, ids in ((True, batches[0]), (False, batches[1])):
+        opt.zero_grad()
+        loss(torch.sigmoid(model(X[ids])).reshape(-1), Y[ids], ids).backward()
+        if pre:
+            opt.step(pre=True)
+    error = ValueError if host_form else RuntimeError
+    with pytest.raises(error, match="must follow step\\(pre=True\\) on the same batch of ids"):
+        opt.step(pre=False)
